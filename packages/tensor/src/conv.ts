@@ -1,0 +1,217 @@
+import {
+  engine,
+  getKernel,
+  registerGradient,
+  type GradConfig,
+  type NamedAttrMap,
+  type Tensor,
+  type Tensor4D,
+} from '@tensorflow/tfjs-core';
+import { tf } from './tf';
+import { checkConvShapes, convAttrs, convInfo, type ConvAttrs, type ConvOptions } from './conv-options';
+import { GROUPED_CONV, GROUPED_CONV_BACKPROP_FILTER, GROUPED_CONV_BACKPROP_INPUT } from './wasm/register';
+
+type Shape4 = [number, number, number, number];
+
+function hasKernel(name: string): boolean {
+  return getKernel(name, tf.getBackend()) !== undefined;
+}
+
+function isOne(p: [number, number]): boolean {
+  return p[0] === 1 && p[1] === 1;
+}
+
+function asTensor(op: string, name: string, t: unknown): Tensor4D {
+  if (!(t instanceof tf.Tensor)) throw new Error(`${op}: ${name} must be a tf.Tensor, got ${typeof t}`);
+  if (t.dtype !== 'float32') throw new Error(`${op}: ${name} must be float32, got ${t.dtype}`);
+  return t as Tensor4D;
+}
+
+/**
+ * 2-D convolution of NHWC input with a [kh, kw, cin / groups, cout] filter: strides, dilation,
+ * padding of every kind and channel groups (ResNeXt, ShuffleNet), with gradients with respect to
+ * both input and filter on every backend. On wasm it runs cnn's kernels; elsewhere it is composed of
+ * tfjs's own ops.
+ *
+ * @example
+ * const x = tf.randomNormal([1, 8, 12, 4]);
+ * const w = tf.randomNormal([3, 3, 2, 6]);          // groups = 2: 4 / 2 input channels per group
+ * conv2d(x, w, { pad: 1, groups: 2 }).shape;        // [1, 8, 12, 6]
+ */
+export function conv2d(x: Tensor4D, filter: Tensor4D, opts: ConvOptions = {}): Tensor4D {
+  const op = 'conv2d';
+  asTensor(op, 'input', x);
+  asTensor(op, 'filter', filter);
+  const attrs = convAttrs(op, opts);
+  checkConvShapes(op, x.shape, filter.shape, attrs.groups);
+  convInfo(op, x.shape, filter.shape, attrs);
+  const { strides, dilations, pad, groups } = attrs;
+  const both = !isOne(strides) && !isOne(dilations);
+  if (hasKernel(GROUPED_CONV)) {
+    // Plain convolutions keep tfjs's fast forward kernel (XNNPACK on wasm); the rest is ours.
+    if (groups === 1 && !both) return tf.conv2d(x, filter, strides, pad, 'NHWC', dilations);
+    return engine().runKernel(GROUPED_CONV, { x, filter }, { ...attrs } as unknown as NamedAttrMap) as Tensor4D;
+  }
+  if (both) {
+    throw new Error(
+      `${op}: stride ${strides.join('x')} together with dilation ${dilations.join('x')} is supported only on the wasm backend, not on '${tf.getBackend()}'`,
+    );
+  }
+  return tf.tidy(() => composedGroupedConv(x, filter, attrs));
+}
+
+// Grouped convolution from tfjs ops, for backends without cnn's kernel; autograd differentiates it.
+function composedGroupedConv(x: Tensor4D, filter: Tensor4D, attrs: ConvAttrs): Tensor4D {
+  const { strides, dilations, pad, groups } = attrs;
+  if (groups === 1) return tf.conv2d(x, filter, strides, pad, 'NHWC', dilations);
+  const [kh, kw, cig, cout] = filter.shape;
+  if (cig === 1) {
+    // Depthwise: [kh, kw, 1, c * mult] holds the same numbers as [kh, kw, c, mult].
+    const dw = filter.reshape([kh, kw, groups, cout / groups]) as Tensor4D;
+    return tf.depthwiseConv2d(x, dw, strides, pad, 'NHWC', dilations);
+  }
+  const xs = tf.split(x, groups, 3);
+  const fs = tf.split(filter, groups, 3);
+  return tf.concat(xs.map((xg, i) => tf.conv2d(xg, fs[i], strides, pad, 'NHWC', dilations)), 3);
+}
+
+/**
+ * Gradient of {@link conv2d} with respect to its input: given dy [n, oh, ow, cout] and the filter,
+ * returns dx with `inputShape`. Works for every stride, dilation, padding and group count.
+ */
+export function conv2dBackpropInput(inputShape: Shape4, dy: Tensor4D, filter: Tensor4D, opts: ConvOptions = {}): Tensor4D {
+  const op = 'conv2dBackpropInput';
+  asTensor(op, 'dy', dy);
+  asTensor(op, 'filter', filter);
+  const attrs = convAttrs(op, opts);
+  checkConvShapes(op, inputShape, filter.shape, attrs.groups);
+  checkDy(op, inputShape, filter.shape, dy, attrs);
+  if (hasKernel(GROUPED_CONV_BACKPROP_INPUT)) {
+    return engine().runKernel(GROUPED_CONV_BACKPROP_INPUT, { dy, filter }, { ...attrs, inputShape } as unknown as NamedAttrMap) as Tensor4D;
+  }
+  return composedGrad(inputShape, filter.shape as Shape4, attrs, dy, filter, 'input');
+}
+
+/**
+ * Gradient of {@link conv2d} with respect to its filter: given the input x and dy, returns the
+ * filter gradient with `filterShape` ([kh, kw, cin / groups, cout]).
+ */
+export function conv2dBackpropFilter(x: Tensor4D, dy: Tensor4D, filterShape: Shape4, opts: ConvOptions = {}): Tensor4D {
+  const op = 'conv2dBackpropFilter';
+  asTensor(op, 'input', x);
+  asTensor(op, 'dy', dy);
+  const attrs = convAttrs(op, opts);
+  checkConvShapes(op, x.shape, filterShape, attrs.groups);
+  checkDy(op, x.shape, filterShape, dy, attrs);
+  if (hasKernel(GROUPED_CONV_BACKPROP_FILTER)) {
+    return engine().runKernel(GROUPED_CONV_BACKPROP_FILTER, { x, dy }, { ...attrs, filterShape } as unknown as NamedAttrMap) as Tensor4D;
+  }
+  return composedGrad(x.shape as Shape4, filterShape, attrs, dy, x, 'filter');
+}
+
+function checkDy(op: string, xShape: readonly number[], fShape: readonly number[], dy: Tensor4D, attrs: ConvAttrs): void {
+  const info = convInfo(op, xShape, fShape, attrs);
+  const want = info.outShape;
+  if (dy.rank !== 4 || dy.shape.some((d, i) => d !== want[i])) {
+    throw new Error(`${op}: dy has shape [${dy.shape.join(', ')}], but the convolution's output is [${want.join(', ')}]`);
+  }
+}
+
+// The gradient through tfjs's ops where cnn's kernels are not registered: differentiate the
+// composed forward with tf.grad (dy is the upstream gradient). Dilated plain convolutions go
+// through a zero-inserted filter, since tfjs's Conv2D gradient kernels take no dilation.
+function composedGrad(xShape: Shape4, fShape: Shape4, attrs: ConvAttrs, dy: Tensor4D, other: Tensor4D, wrt: 'input' | 'filter'): Tensor4D {
+  return tf.tidy(() => {
+    if (wrt === 'input') {
+      const f = other;
+      const g = tf.grad((x: Tensor) => composedGroupedConv(x as Tensor4D, f, attrs));
+      return g(tf.zeros(xShape), dy) as Tensor4D;
+    }
+    const x = other;
+    const g = tf.grad((f: Tensor) => composedGroupedConv(x, f as Tensor4D, attrs));
+    return g(tf.zeros(fShape), dy) as Tensor4D;
+  });
+}
+
+/** Inserts dilation - 1 zeros between filter taps: a [kh, kw, i, o] filter becomes [(kh-1)dh+1, (kw-1)dw+1, i, o]. */
+function dilateFilter(f: Tensor4D, [dh, dw]: [number, number]): Tensor4D {
+  const [kh, kw, i, o] = f.shape;
+  const spread = tf.pad(f.reshape([kh, 1, kw, 1, i, o]), [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0], [0, 0]]);
+  return spread.reshape([kh * dh, kw * dw, i, o]).slice([0, 0, 0, 0], [(kh - 1) * dh + 1, (kw - 1) * dw + 1, i, o]);
+}
+
+function pairOf(v: unknown): [number, number] {
+  return typeof v === 'number' ? [v, v] : ((v as [number, number] | undefined) ?? [1, 1]);
+}
+
+// tfjs's gradient of Conv2D refuses dilation > 1. This one accepts it on every backend: on wasm
+// through cnn's kernels, elsewhere through tfjs's gradient kernels applied to a zero-inserted filter.
+const conv2dGrad: GradConfig = {
+  kernelName: 'Conv2D',
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter] = saved as Tensor4D[];
+    const dy4 = dy as Tensor4D;
+    const strides = pairOf(attrs.strides);
+    const dilations = pairOf(attrs.dilations);
+    const pad = attrs.pad as ConvAttrs['pad'] | number;
+    if (attrs.dataFormat === 'NCHW') throw new Error('conv2d gradient: NCHW data is not supported; use NHWC');
+    const a: ConvAttrs = { strides, dilations, pad: typeof pad === 'number' ? [[0, 0], [pad, pad], [pad, pad], [0, 0]] : pad, groups: 1 };
+    if (hasKernel(GROUPED_CONV_BACKPROP_INPUT)) {
+      return {
+        x: () => engine().runKernel(GROUPED_CONV_BACKPROP_INPUT, { dy: dy4, filter }, { ...a, inputShape: x.shape } as unknown as NamedAttrMap) as Tensor,
+        filter: () => engine().runKernel(GROUPED_CONV_BACKPROP_FILTER, { x, dy: dy4 }, { ...a, filterShape: filter.shape } as unknown as NamedAttrMap) as Tensor,
+      };
+    }
+    // Elsewhere: tfjs's gradient kernels, which take no dilation, on a zero-inserted filter.
+    return {
+      x: () => tf.tidy(() => {
+        const f = isOne(dilations) ? filter : dilateFilter(filter, dilations);
+        return stockKernel('Conv2DBackpropInput', { dy: dy4, filter: f }, { strides, pad: a.pad, inputShape: x.shape });
+      }),
+      filter: () => tf.tidy(() => {
+        const [kh, kw, i, o] = filter.shape;
+        const big: Shape4 = [(kh - 1) * dilations[0] + 1, (kw - 1) * dilations[1] + 1, i, o];
+        const g = stockKernel('Conv2DBackpropFilter', { x, dy: dy4 }, { strides, pad: a.pad, filterShape: big });
+        return isOne(dilations) ? g : tf.stridedSlice(g, [0, 0, 0, 0], big, [dilations[0], dilations[1], 1, 1]);
+      }),
+    };
+  },
+};
+
+function stockKernel(name: string, inputs: Record<string, Tensor>, attrs: Record<string, unknown>): Tensor4D {
+  return engine().runKernel(name, inputs, { dataFormat: 'NHWC', dimRoundingMode: undefined, ...attrs } as unknown as NamedAttrMap) as Tensor4D;
+}
+
+// tfjs's gradient of DepthwiseConv2dNative refuses dilation > 1, though its gradient kernels take
+// it (cpu) or are cnn's (wasm): this one passes the dilation through.
+const depthwiseGrad: GradConfig = {
+  kernelName: 'DepthwiseConv2dNative',
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter] = saved as Tensor4D[];
+    const common = { strides: attrs.strides, dilations: attrs.dilations, pad: attrs.pad, dimRoundingMode: attrs.dimRoundingMode };
+    return {
+      x: () => engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { ...common, inputShape: x.shape } as unknown as NamedAttrMap) as Tensor,
+      filter: () => engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...common, filterShape: filter.shape } as unknown as NamedAttrMap) as Tensor,
+    };
+  },
+};
+
+// The gradient of cnn's grouped convolution (its kernel exists on wasm only; elsewhere conv2d is composed).
+const groupedGrad: GradConfig = {
+  kernelName: GROUPED_CONV,
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter] = saved as Tensor4D[];
+    return {
+      x: () => engine().runKernel(GROUPED_CONV_BACKPROP_INPUT, { dy, filter }, { ...attrs, inputShape: x.shape }) as Tensor,
+      filter: () => engine().runKernel(GROUPED_CONV_BACKPROP_FILTER, { x, dy }, { ...attrs, filterShape: filter.shape }) as Tensor,
+    };
+  },
+};
+
+/** Registers cnn's convolution gradients (replacing tfjs's Conv2D and depthwise ones). Idempotent. */
+export function registerConvGradients(): void {
+  for (const g of [conv2dGrad, depthwiseGrad, groupedGrad]) registerGradient(g);
+}

@@ -1,0 +1,145 @@
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { KERNELS_SHARED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels-binary';
+
+/** The parts of tfjs's wasm backend (and of its Emscripten module) that our kernels use. */
+export interface WasmBackendLike {
+  wasm: {
+    _malloc(bytes: number): number;
+    _free(ptr: number): void;
+    asm?: { memory?: WebAssembly.Memory };
+    wasmMemory?: WebAssembly.Memory;
+  };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+}
+
+type KernelName = 'conv_fwd' | 'conv_bwd_input' | 'conv_bwd_filter' | 'dw_fwd' | 'dw_bwd_input' | 'dw_bwd_filter';
+
+interface KernelExports extends Record<KernelName, (params: number) => void> {
+  scratch_bytes(op: number, params: number): number;
+}
+
+/** Which scratch layout a kernel needs (see `scratch_bytes` in kernels.c); depthwise kernels need none. */
+const SCRATCH_OP: Record<KernelName, number | null> = {
+  conv_fwd: 0,
+  conv_bwd_input: 1,
+  conv_bwd_filter: 2,
+  dw_fwd: null,
+  dw_bwd_input: null,
+  dw_bwd_filter: null,
+};
+
+/** Geometry of one convolution, as the C kernels' parameter block holds it (struct conv). */
+export interface ConvGeometry {
+  n: number; h: number; w: number; c: number;
+  oh: number; ow: number; co: number;
+  kh: number; kw: number; sh: number; sw: number; dh: number; dw: number;
+  pt: number; pl: number;
+  groups: number;
+}
+
+const PARAM_WORDS = 20;
+const instances = new WeakMap<object, KernelExports>();
+const compiled = new Map<boolean, WebAssembly.Module>();
+
+function decode(base64: string): Uint8Array {
+  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(base64, 'base64'));
+  const bin = atob(base64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+function memoryOf(backend: WasmBackendLike): WebAssembly.Memory {
+  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
+  if (!(memory instanceof WebAssembly.Memory)) {
+    throw new Error('cnn wasm kernels: cannot find the WebAssembly.Memory of the tfjs wasm backend (is @tensorflow/tfjs-backend-wasm 4.22.0 installed?)');
+  }
+  return memory;
+}
+
+function isShared(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+}
+
+function imports(memory: WebAssembly.Memory): WebAssembly.Imports {
+  return { env: { memory } };
+}
+
+/**
+ * Compiles and instantiates cnn's kernels against the backend's memory, asynchronously (browsers
+ * refuse to compile large modules synchronously on the main thread). `setBackend('wasm')` calls it;
+ * a kernel that runs before it compiles synchronously instead.
+ */
+export async function prepareWasmKernels(backend: unknown): Promise<void> {
+  const b = backend as WasmBackendLike;
+  if (instances.has(b)) return;
+  const memory = memoryOf(b);
+  const shared = isShared(memory);
+  let mod = compiled.get(shared);
+  if (!mod) {
+    mod = await WebAssembly.compile(decode(shared ? KERNELS_SHARED_WASM_BASE64 : KERNELS_WASM_BASE64) as BufferSource);
+    compiled.set(shared, mod);
+  }
+  const instance = await WebAssembly.instantiate(mod, imports(memory));
+  instances.set(b, instance.exports as unknown as KernelExports);
+}
+
+function kernelsFor(backend: WasmBackendLike): KernelExports {
+  let k = instances.get(backend);
+  if (!k) {
+    const memory = memoryOf(backend);
+    const shared = isShared(memory);
+    let mod = compiled.get(shared);
+    if (!mod) {
+      mod = new WebAssembly.Module(decode(shared ? KERNELS_SHARED_WASM_BASE64 : KERNELS_WASM_BASE64) as BufferSource);
+      compiled.set(shared, mod);
+    }
+    k = new WebAssembly.Instance(mod, imports(memory)).exports as unknown as KernelExports;
+    instances.set(backend, k);
+  }
+  return k;
+}
+
+/** The address of a tensor's data inside the backend's memory. */
+export function addressOf(backend: WasmBackendLike, t: TensorInfo): number {
+  const data = backend.dataIdMap.get(t.dataId);
+  if (!data) throw new Error('cnn wasm kernels: tensor is not on the wasm backend (was it disposed?)');
+  return data.memoryOffset;
+}
+
+/**
+ * Runs one kernel on tensors that live in the backend's memory. `x`, `f` and `y` are the addresses
+ * of the input (or its gradient), the filter (or its gradient) and the output (or its gradient).
+ */
+export function runConvKernel(
+  backend: WasmBackendLike,
+  name: KernelName,
+  g: ConvGeometry,
+  x: number,
+  f: number,
+  y: number,
+): void {
+  const k = kernelsFor(backend);
+  const wasm = backend.wasm;
+  const block = wasm._malloc(PARAM_WORDS * 4);
+  let scratch = 0;
+  try {
+    const write = () => {
+      // A fresh view each time: _malloc may have grown (and so replaced) the memory's buffer.
+      const v = new Int32Array(memoryOf(backend).buffer, block, PARAM_WORDS);
+      v.set([g.n, g.h, g.w, g.c, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.groups, x, f, y, scratch]);
+    };
+    write();
+    const op = SCRATCH_OP[name];
+    if (op !== null) {
+      scratch = wasm._malloc(k.scratch_bytes(op, block));
+      if (!scratch) throw new Error(`cnn wasm kernels: out of memory allocating scratch for ${name}`);
+      write();
+    }
+    k[name](block);
+  } finally {
+    if (scratch) wasm._free(scratch);
+    wasm._free(block);
+  }
+}

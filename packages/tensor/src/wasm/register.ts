@@ -1,0 +1,108 @@
+// Registers cnn's kernels on tfjs's 'wasm' backend: the three training kernels it lacks
+// (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter / BackpropInput), a faster
+// Conv2DBackpropInput in place of its own, and the grouped convolution with its two gradients.
+import {
+  backend_util,
+  getKernel,
+  registerKernel,
+  unregisterKernel,
+  type KernelConfig,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { convInfo, type ConvAttrs, type TfjsPad } from '../conv-options';
+import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
+
+/** Kernel names of cnn's grouped convolution and its gradients. */
+export const GROUPED_CONV = 'CnnConv2D';
+export const GROUPED_CONV_BACKPROP_INPUT = 'CnnConv2DBackpropInput';
+export const GROUPED_CONV_BACKPROP_FILTER = 'CnnConv2DBackpropFilter';
+
+interface KernelArgs {
+  inputs: Record<string, TensorInfo>;
+  backend: unknown;
+  attrs?: NamedAttrMap;
+}
+
+function attrsOf(op: string, a: NamedAttrMap, depthwiseGroups?: number): ConvAttrs {
+  if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC' && a.dataFormat !== 'channelsLast') {
+    throw new Error(`${op} (cnn wasm kernel): only NHWC data is supported, got dataFormat '${String(a.dataFormat)}'`);
+  }
+  const pair = (v: unknown): [number, number] => (typeof v === 'number' ? [v, v] : (v as [number, number]) ?? [1, 1]);
+  const pad = a.pad as TfjsPad | number;
+  return {
+    strides: pair(a.strides),
+    dilations: pair(a.dilations ?? 1),
+    pad: typeof pad === 'number' ? [[0, 0], [pad, pad], [pad, pad], [0, 0]] : pad,
+    groups: depthwiseGroups ?? ((a.groups as number | undefined) ?? 1),
+  };
+}
+
+function geometry(info: backend_util.Conv2DInfo, groups: number): ConvGeometry {
+  return {
+    n: info.batchSize, h: info.inHeight, w: info.inWidth, c: info.inChannels,
+    oh: info.outHeight, ow: info.outWidth, co: info.outChannels,
+    kh: info.filterHeight, kw: info.filterWidth, sh: info.strideHeight, sw: info.strideWidth,
+    dh: info.dilationHeight, dw: info.dilationWidth, pt: info.padInfo.top, pl: info.padInfo.left,
+    groups,
+  };
+}
+
+function checkFloat(op: string, ...ts: TensorInfo[]): void {
+  for (const t of ts) if (t.dtype !== 'float32') throw new Error(`${op}: expected float32 tensors, got ${t.dtype}`);
+}
+
+/** One convolution kernel of either kind: `depthwise` filters are [kh, kw, c, mult]. */
+type Role = 'forward' | 'input' | 'filter';
+
+function convKernel(op: string, role: Role, depthwise: boolean): KernelFunc {
+  return ((args: KernelArgs) => {
+    const backend = args.backend as WasmBackendLike;
+    const a = args.attrs ?? {};
+    const { x, dy, filter } = args.inputs;
+    const xShape = role === 'input' ? (a.inputShape as number[]) : x.shape;
+    const fShape = role === 'filter' ? (a.filterShape as number[]) : filter.shape;
+    checkFloat(op, ...Object.values(args.inputs));
+    const attrs = attrsOf(op, a, depthwise ? xShape[3] : undefined);
+    // Depthwise filters [kh, kw, c, mult] have the same memory layout as grouped filters
+    // [kh, kw, 1, c * mult]: describe both the grouped way.
+    const gShape = depthwise ? [fShape[0], fShape[1], 1, fShape[2] * fShape[3]] : fShape;
+    const info = convInfo(op, xShape, gShape, attrs);
+    const g = geometry(info, attrs.groups);
+    const dwise = g.c === g.groups; // one input channel per group: the depthwise kernels
+    if (role === 'forward') {
+      const out = backend.makeOutput(info.outShape, 'float32');
+      if (out.shape.some((d) => d === 0) || x.shape.some((d) => d === 0)) return out;
+      runConvKernel(backend, dwise ? 'dw_fwd' : 'conv_fwd', g, addressOf(backend, x), addressOf(backend, filter), addressOf(backend, out));
+      return out;
+    }
+    if (role === 'input') {
+      const out = backend.makeOutput(xShape, 'float32');
+      runConvKernel(backend, dwise ? 'dw_bwd_input' : 'conv_bwd_input', g, addressOf(backend, out), addressOf(backend, filter), addressOf(backend, dy));
+      return out;
+    }
+    const out = backend.makeOutput(fShape, 'float32');
+    runConvKernel(backend, dwise ? 'dw_bwd_filter' : 'conv_bwd_filter', g, addressOf(backend, x), addressOf(backend, out), addressOf(backend, dy));
+    return out;
+  }) as unknown as KernelFunc;
+}
+
+const KERNELS: Array<[string, Role, boolean]> = [
+  ['Conv2DBackpropInput', 'input', false],
+  ['Conv2DBackpropFilter', 'filter', false],
+  ['DepthwiseConv2dNativeBackpropInput', 'input', true],
+  ['DepthwiseConv2dNativeBackpropFilter', 'filter', true],
+  [GROUPED_CONV, 'forward', false],
+  [GROUPED_CONV_BACKPROP_INPUT, 'input', false],
+  [GROUPED_CONV_BACKPROP_FILTER, 'filter', false],
+];
+
+/** Registers cnn's kernels for the 'wasm' backend, replacing tfjs's where it has one. Idempotent. */
+export function registerWasmKernels(): void {
+  for (const [kernelName, role, depthwise] of KERNELS) {
+    const config: KernelConfig = { kernelName, backendName: 'wasm', kernelFunc: convKernel(kernelName, role, depthwise) };
+    if (getKernel(kernelName, 'wasm')) unregisterKernel(kernelName, 'wasm');
+    registerKernel(config);
+  }
+}
