@@ -70,9 +70,9 @@ function composedGroupedConv(x: Tensor4D, filter: Tensor4D, attrs: ConvAttrs): T
     const dw = filter.reshape([kh, kw, groups, cout / groups]) as Tensor4D;
     return tf.depthwiseConv2d(x, dw, strides, pad, 'NHWC', dilations);
   }
-  const xs = tf.split(x, groups, 3);
-  const fs = tf.split(filter, groups, 3);
-  return tf.concat(xs.map((xg, i) => tf.conv2d(xg, fs[i], strides, pad, 'NHWC', dilations)), 3);
+  const xs = tf.split(x, groups, 3) as Tensor4D[];
+  const fs = tf.split(filter, groups, 3) as Tensor4D[];
+  return tf.concat(xs.map((xg, i) => tf.conv2d(xg, fs[i], strides, pad, 'NHWC', dilations)), 3) as Tensor4D;
 }
 
 /**
@@ -137,7 +137,7 @@ function composedGrad(xShape: Shape4, fShape: Shape4, attrs: ConvAttrs, dy: Tens
 function dilateFilter(f: Tensor4D, [dh, dw]: [number, number]): Tensor4D {
   const [kh, kw, i, o] = f.shape;
   const spread = tf.pad(f.reshape([kh, 1, kw, 1, i, o]), [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0], [0, 0]]);
-  return spread.reshape([kh * dh, kw * dw, i, o]).slice([0, 0, 0, 0], [(kh - 1) * dh + 1, (kw - 1) * dw + 1, i, o]);
+  return spread.reshape([kh * dh, kw * dw, i, o]).slice([0, 0, 0, 0], [(kh - 1) * dh + 1, (kw - 1) * dw + 1, i, o]) as Tensor4D;
 }
 
 function pairOf(v: unknown): [number, number] {
@@ -190,10 +190,11 @@ const depthwiseGrad: GradConfig = {
   inputsToSave: ['x', 'filter'],
   gradFunc: (dy, saved, attrs) => {
     const [x, filter] = saved as Tensor4D[];
+    const d = dy as Tensor;
     const common = { strides: attrs.strides, dilations: attrs.dilations, pad: attrs.pad, dimRoundingMode: attrs.dimRoundingMode };
     return {
-      x: () => engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { ...common, inputShape: x.shape } as unknown as NamedAttrMap) as Tensor,
-      filter: () => engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...common, filterShape: filter.shape } as unknown as NamedAttrMap) as Tensor,
+      x: () => engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: d, filter }, { ...common, inputShape: x.shape } as unknown as NamedAttrMap) as Tensor,
+      filter: () => engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy: d }, { ...common, filterShape: filter.shape } as unknown as NamedAttrMap) as Tensor,
     };
   },
 };
@@ -204,9 +205,10 @@ const groupedGrad: GradConfig = {
   inputsToSave: ['x', 'filter'],
   gradFunc: (dy, saved, attrs) => {
     const [x, filter] = saved as Tensor4D[];
+    const d = dy as Tensor;
     return {
-      x: () => engine().runKernel(GROUPED_CONV_BACKPROP_INPUT, { dy, filter }, { ...attrs, inputShape: x.shape }) as Tensor,
-      filter: () => engine().runKernel(GROUPED_CONV_BACKPROP_FILTER, { x, dy }, { ...attrs, filterShape: filter.shape }) as Tensor,
+      x: () => engine().runKernel(GROUPED_CONV_BACKPROP_INPUT, { dy: d, filter }, { ...attrs, inputShape: x.shape }) as Tensor,
+      filter: () => engine().runKernel(GROUPED_CONV_BACKPROP_FILTER, { x, dy: d }, { ...attrs, filterShape: filter.shape }) as Tensor,
     };
   },
 };

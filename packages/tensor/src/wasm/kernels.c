@@ -29,7 +29,7 @@ typedef struct {
   float* scratch;              // at least scratch_bytes(op, p) bytes
 } conv;
 
-enum { OP_FWD = 0, OP_BWD_INPUT = 1, OP_BWD_FILTER = 2 };
+enum { OP_FWD = 0, OP_BWD_INPUT = 1, OP_BWD_FILTER = 2, OP_DEPTHWISE = 3 };
 enum { MR = 4, NR = 8, RB = 256 };
 
 static inline int cdiv(int a, int b) { return (a + b - 1) / b; }
@@ -348,35 +348,39 @@ static void rgemm_4x8(int rows, float** ind, int taps, int xoff, const float* dy
   }
 }
 
-// Eight input channels (one tap) by four output channels.
-static void rgemm_8x4(int rows, float** ind, int taps, int xoff, const float* dy, int ldy, float* df, int ldf,
-                      int nrows) {
+// Eight rows by four output channels: rows 0-3 are up to four input channels of one tap (table
+// indA, channel offset xoffA), rows 4-7 up to four of another (indB, xoffB): the two halves may be
+// two taps, so that narrow groups (4 channels) still fill all eight accumulators.
+static void rgemm_8x4(int rows, float** indA, float** indB, int taps, int xoffA, int xoffB, const float* dy, int ldy,
+                      float* dfA, float* dfB, int ldf, int nA, int nB) {
   v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-  int o1 = imin(1, nrows - 1), o2 = imin(2, nrows - 1), o3 = imin(3, nrows - 1), o4 = imin(4, nrows - 1);
-  int o5 = imin(5, nrows - 1), o6 = imin(6, nrows - 1), o7 = imin(7, nrows - 1);
+  int o1 = imin(1, nA - 1), o2 = imin(2, nA - 1), o3 = imin(3, nA - 1);
+  int nb = imax(nB, 1);
+  int p1 = imin(1, nb - 1), p2 = imin(2, nb - 1), p3 = imin(3, nb - 1);
   for (int m = 0; m < rows; m++) {
-    const float* xp = ind[m * taps] + xoff;
+    const float* xa = indA[m * taps] + xoffA;
+    const float* xb = indB[m * taps] + xoffB;
     v128_t b0 = wasm_v128_load(dy);
     dy += ldy;
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load32_splat(xp), b0));
-    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load32_splat(xp + o1), b0));
-    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load32_splat(xp + o2), b0));
-    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load32_splat(xp + o3), b0));
-    a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(wasm_v128_load32_splat(xp + o4), b0));
-    a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(wasm_v128_load32_splat(xp + o5), b0));
-    a6 = wasm_f32x4_add(a6, wasm_f32x4_mul(wasm_v128_load32_splat(xp + o6), b0));
-    a7 = wasm_f32x4_add(a7, wasm_f32x4_mul(wasm_v128_load32_splat(xp + o7), b0));
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load32_splat(xa), b0));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load32_splat(xa + o1), b0));
+    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load32_splat(xa + o2), b0));
+    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load32_splat(xa + o3), b0));
+    a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(wasm_v128_load32_splat(xb), b0));
+    a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(wasm_v128_load32_splat(xb + p1), b0));
+    a6 = wasm_f32x4_add(a6, wasm_f32x4_mul(wasm_v128_load32_splat(xb + p2), b0));
+    a7 = wasm_f32x4_add(a7, wasm_f32x4_mul(wasm_v128_load32_splat(xb + p3), b0));
   }
-#define ACC(r, v) \
-  if (nrows > r) wasm_v128_store(df + r * ldf, wasm_f32x4_add(wasm_v128_load(df + r * ldf), v))
-  ACC(0, a0);
-  ACC(1, a1);
-  ACC(2, a2);
-  ACC(3, a3);
-  ACC(4, a4);
-  ACC(5, a5);
-  ACC(6, a6);
-  ACC(7, a7);
+#define ACC(d, n, r, v) \
+  if (n > r) wasm_v128_store(d + r * ldf, wasm_f32x4_add(wasm_v128_load(d + r * ldf), v))
+  ACC(dfA, nA, 0, a0);
+  ACC(dfA, nA, 1, a1);
+  ACC(dfA, nA, 2, a2);
+  ACC(dfA, nA, 3, a3);
+  ACC(dfB, nB, 0, a4);
+  ACC(dfB, nB, 1, a5);
+  ACC(dfB, nB, 2, a6);
+  ACC(dfB, nB, 3, a7);
 #undef ACC
 }
 
@@ -419,155 +423,247 @@ void conv_bwd_filter(conv* p) {
     }
     const float* dyb = p->y + (long)m0 * p->co;
     int wide = cog % 4 == 0 && cog >= 8 ? 8 : (cog % 4 == 0 ? 4 : 0);
-    for (int g = 0; g < groups; g++)
-      for (int t = 0; t < taps; t++) {
-        float** it = ind + t;
-        if (wide == 8) {
-          for (int c0 = 0; c0 < cig; c0 += MR) {
-            int nr = imin(MR, cig - c0);
-            float* dst = p->f + (t * cig + c0) * p->co + g * cog;
-            for (int j0 = 0; j0 + 8 <= cog; j0 += 8)
-              rgemm_4x8(rows, it, taps, g * cig + c0, dyb + g * cog + j0, p->co, dst + j0, p->co, nr);
-            if (cog % 8) {
-              int j0 = cog - 4;  // the last four columns
-              rgemm_8x4(rows, it, taps, g * cig + c0, dyb + g * cog + j0, p->co, dst + j0, p->co, nr);
-            }
+    int spt = cdiv(cig, MR), nstrips = taps * spt;  // strips of up to 4 input channels of one tap
+    for (int g = 0; g < groups; g++) {
+      const float* dyg = dyb + g * cog;
+      float* fg = p->f + g * cog;
+      if (wide == 4) {
+        // Pairs of strips (of one tap or of two) fill the 8x4 kernel.
+        for (int s = 0; s < nstrips; s += 2) {
+          int ta = s / spt, ca = (s % spt) * MR, na = imin(MR, cig - ca);
+          int tb = ta, cb = ca, nb = 0;
+          if (s + 1 < nstrips) {
+            tb = (s + 1) / spt;
+            cb = ((s + 1) % spt) * MR;
+            nb = imin(MR, cig - cb);
           }
-        } else if (wide == 4) {
-          for (int c0 = 0; c0 < cig; c0 += 2 * MR) {
-            int nr = imin(2 * MR, cig - c0);
-            float* dst = p->f + (t * cig + c0) * p->co + g * cog;
-            rgemm_8x4(rows, it, taps, g * cig + c0, dyb + g * cog, p->co, dst, p->co, nr);
+          rgemm_8x4(rows, ind + ta, ind + tb, taps, g * cig + ca, g * cig + cb, dyg, p->co,
+                    fg + (ta * cig + ca) * p->co, fg + (tb * cig + cb) * p->co, p->co, na, nb);
+        }
+        continue;
+      }
+      for (int s = 0; s < nstrips; s++) {
+        int t = s / spt, c0 = (s % spt) * MR, nr = imin(MR, cig - c0);
+        float** it = ind + t;
+        float* dst = fg + (t * cig + c0) * p->co;
+        if (wide == 8) {
+          for (int j0 = 0; j0 + 8 <= cog; j0 += 8)
+            rgemm_4x8(rows, it, taps, g * cig + c0, dyg + j0, p->co, dst + j0, p->co, nr);
+          if (cog % 8) {  // the last four columns
+            int j0 = cog - 4;
+            rgemm_8x4(rows, it, it, taps, g * cig + c0, g * cig + c0, dyg + j0, p->co, dst + j0, dst + j0, p->co, nr, 0);
           }
         } else {
-          for (int c0 = 0; c0 < cig; c0 += MR) {
-            int nr = imin(MR, cig - c0);
-            float* dst = p->f + (t * cig + c0) * p->co + g * cog;
-            rgemm_scalar(rows, it, taps, g * cig + c0, dyb + g * cog, p->co, dst, p->co, nr, cog);
-          }
+          rgemm_scalar(rows, it, taps, g * cig + c0, dyg, p->co, dst, p->co, nr, cog);
         }
       }
+    }
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Depthwise convolution (groups = channels), filter [kh, kw, c, mult], vectorised along channels
-// when mult = 1 and by scalar loops otherwise.
+// Depthwise convolution (groups = channels), filter [kh, kw, c, mult]. With mult = 1 every kernel
+// is vectorised along channels; other multipliers take scalar loops.
 
-static inline int tap_ok(const conv* p, int ih, int iw) { return ih >= 0 && ih < p->h && iw >= 0 && iw < p->w; }
+// out[c] = sum over the n listed taps of src[t][c] * wt[t][c], 16 channels at a time.
+static void dw_gather(float* out, int n, const float** src, const float** wt, int c) {
+  int c0 = 0;
+  for (; c0 + 16 <= c; c0 += 16) {
+    v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0;
+    for (int t = 0; t < n; t++) {
+      const float* s = src[t] + c0;
+      const float* w = wt[t] + c0;
+      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(s), wasm_v128_load(w)));
+      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(s + 4), wasm_v128_load(w + 4)));
+      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(s + 8), wasm_v128_load(w + 8)));
+      a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(s + 12), wasm_v128_load(w + 12)));
+    }
+    wasm_v128_store(out + c0, a0);
+    wasm_v128_store(out + c0 + 4, a1);
+    wasm_v128_store(out + c0 + 8, a2);
+    wasm_v128_store(out + c0 + 12, a3);
+  }
+  for (; c0 + 4 <= c; c0 += 4) {
+    v128_t a0 = wasm_f32x4_splat(0.f);
+    for (int t = 0; t < n; t++) a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(src[t] + c0), wasm_v128_load(wt[t] + c0)));
+    wasm_v128_store(out + c0, a0);
+  }
+  for (; c0 < c; c0++) {
+    float a = 0.f;
+    for (int t = 0; t < n; t++) a += src[t][c0] * wt[t][c0];
+    out[c0] = a;
+  }
+}
 
-void dw_fwd(conv* p) {
-  int c = p->c, mult = p->co / p->c;
+// The same with a channel multiplier: out[o] = sum of src[t][o / mult] * wt[t][o].
+static void dw_gather_mult(float* out, int n, const float** src, const float** wt, int co, int mult) {
+  for (int o = 0; o < co; o++) {
+    float a = 0.f;
+    for (int t = 0; t < n; t++) a += src[t][o / mult] * wt[t][o];
+    out[o] = a;
+  }
+}
+
+// Both the forward pass and the input gradient gather, for each pixel of their output, rows of
+// their source under a set of taps. Which taps and which source pixels depends on the output row
+// and column separately, so lists are made once per row (rows: tap row i, source row) and once per
+// column (cols: tap column j, source column), and each pixel only combines them.
+// Scratch layout: src and wt pointer lists (kh * kw each), then per output column its count and
+// (tap column, source column) pairs, then the same for the current output row.
+static int dw_scratch(const conv* p) {
+  int wmax = imax(p->w, p->ow), taps = p->kh * p->kw;
+  return (2 * taps + wmax * (1 + 2 * p->kw) + 1 + 2 * p->kh) * 4 + 64;
+}
+
+// forward = 1: out (n, oh, ow) <- x (ih = oh*sh - pt + i*dh, iw = ow*sw - pl + j*dw).
+// forward = 0: out (n, ih, iw) <- dy (oh = (ih + pt - i*dh) / sh when whole and in range; likewise ow).
+static int dw_link(int forward, int o, int k, int s, int d, int pad, int nsrc) {
+  if (forward) {
+    int i = o * s - pad + k * d;
+    return i >= 0 && i < nsrc ? i : -1;
+  }
+  int a = o + pad - k * d;
+  if (a < 0 || a % s) return -1;
+  a /= s;
+  return a < nsrc ? a : -1;
+}
+
+static void dw_gather_all(conv* p, int forward) {
+  int kh = p->kh, kw = p->kw, c = p->c, co = p->co, mult = co / c;
+  int hout = forward ? p->oh : p->h, wout = forward ? p->ow : p->w;
+  int hsrc = forward ? p->h : p->oh, wsrc = forward ? p->w : p->ow;
+  int csrc = forward ? c : co, cout = forward ? co : c;
+  const float* srcbase = forward ? p->x : p->y;
+  float* dstbase = forward ? p->y : p->x;
+  const float* f = p->f;
+  const float** src = (const float**)p->scratch;
+  const float** wt = src + kh * kw;
+  int* cols = (int*)(wt + kh * kw);  // per output column: count, then kw pairs
+  int* rows = cols + wout * (1 + 2 * kw);
+  int cstride = 1 + 2 * kw;
+  for (int q = 0; q < wout; q++) {
+    int* e = cols + q * cstride;
+    e[0] = 0;
+    for (int j = 0; j < kw; j++) {
+      int sc = dw_link(forward, q, j, p->sw, p->dw, p->pl, wsrc);
+      if (sc >= 0) {
+        e[1 + 2 * e[0]] = j;
+        e[2 + 2 * e[0]] = sc;
+        e[0]++;
+      }
+    }
+  }
   for (int n = 0; n < p->n; n++)
-    for (int oh = 0; oh < p->oh; oh++)
-      for (int ow = 0; ow < p->ow; ow++) {
-        float* yp = p->y + ((long)(n * p->oh + oh) * p->ow + ow) * p->co;
+    for (int r = 0; r < hout; r++) {
+      rows[0] = 0;
+      for (int i = 0; i < kh; i++) {
+        int sr = dw_link(forward, r, i, p->sh, p->dh, p->pt, hsrc);
+        if (sr >= 0) {
+          rows[1 + 2 * rows[0]] = i;
+          rows[2 + 2 * rows[0]] = sr;
+          rows[0]++;
+        }
+      }
+      int nr = rows[0];
+      float* out = dstbase + (long)(n * hout + r) * wout * cout;
+      for (int q = 0; q < wout; q++, out += cout) {
+        const int* e = cols + q * cstride;
+        int nc = e[0], nt = 0;
+        for (int a = 0; a < nr; a++) {
+          int i = rows[1 + 2 * a];
+          const float* srow = srcbase + (long)(n * hsrc + rows[2 + 2 * a]) * wsrc * csrc;
+          const float* frow = f + i * kw * co;
+          for (int b = 0; b < nc; b++) {
+            src[nt] = srow + e[2 + 2 * b] * csrc;
+            wt[nt++] = frow + e[1 + 2 * b] * co;
+          }
+        }
         if (mult == 1) {
-          int c0 = 0;
-          for (; c0 + 8 <= c; c0 += 8) {
-            v128_t s0 = wasm_f32x4_splat(0.f), s1 = s0;
-            for (int i = 0; i < p->kh; i++) {
-              int ih = oh * p->sh - p->pt + i * p->dh;
-              for (int j = 0; j < p->kw; j++) {
-                int iw = ow * p->sw - p->pl + j * p->dw;
-                if (!tap_ok(p, ih, iw)) continue;
-                const float* xp = p->x + ((long)(n * p->h + ih) * p->w + iw) * c + c0;
-                const float* fp = p->f + (i * p->kw + j) * c + c0;
-                s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load(xp), wasm_v128_load(fp)));
-                s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load(xp + 4), wasm_v128_load(fp + 4)));
-              }
+          dw_gather(out, nt, src, wt, c);
+        } else if (forward) {
+          dw_gather_mult(out, nt, src, wt, co, mult);
+        } else {
+          // dx[ci] = sum over taps and the multiplier's outputs o of channel ci: dy[o] * f[o].
+          for (int ci = 0; ci < c; ci++) {
+            float s = 0.f;
+            for (int t = 0; t < nt; t++)
+              for (int m = 0; m < mult; m++) s += src[t][ci * mult + m] * wt[t][ci * mult + m];
+            out[ci] = s;
+          }
+        }
+      }
+    }
+}
+
+void dw_fwd(conv* p) { dw_gather_all(p, 1); }
+void dw_bwd_input(conv* p) { dw_gather_all(p, 0); }
+
+// df[tap] sums x * dy along each output row, 16 channels at a time, over the output columns whose
+// tap stays inside the input.
+void dw_bwd_filter(conv* p) {
+  int c = p->c, co = p->co, mult = co / c;
+  fill_zero(p->f, p->kh * p->kw * co);
+  for (int n = 0; n < p->n; n++)
+    for (int oh = 0; oh < p->oh; oh++) {
+      const float* dyr = p->y + (long)(n * p->oh + oh) * p->ow * co;
+      for (int i = 0; i < p->kh; i++) {
+        int ih = oh * p->sh - p->pt + i * p->dh;
+        if (ih < 0 || ih >= p->h) continue;
+        const float* xr = p->x + (long)(n * p->h + ih) * p->w * c;
+        for (int j = 0; j < p->kw; j++) {
+          int off = j * p->dw - p->pl;  // iw = ow * sw + off
+          int lo = off >= 0 ? 0 : cdiv(-off, p->sw);
+          int hi = imin(p->ow, p->w - 1 - off >= 0 ? (p->w - 1 - off) / p->sw + 1 : 0);
+          if (lo >= hi) continue;
+          float* fp = p->f + (i * p->kw + j) * co;
+          int xs = p->sw * c;
+          if (mult != 1) {
+            for (int o = 0; o < co; o++) {
+              float s = 0.f;
+              for (int ow = lo; ow < hi; ow++) s += xr[(ow * p->sw + off) * c + o / mult] * dyr[ow * co + o];
+              fp[o] += s;
             }
-            wasm_v128_store(yp + c0, s0);
-            wasm_v128_store(yp + c0 + 4, s1);
+            continue;
+          }
+          int c0 = 0;
+          for (; c0 + 16 <= c; c0 += 16) {
+            v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0;
+            const float* xp = xr + (lo * p->sw + off) * c + c0;
+            const float* dp = dyr + lo * co + c0;
+            for (int ow = lo; ow < hi; ow++, xp += xs, dp += co) {
+              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xp), wasm_v128_load(dp)));
+              a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xp + 4), wasm_v128_load(dp + 4)));
+              a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(xp + 8), wasm_v128_load(dp + 8)));
+              a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(xp + 12), wasm_v128_load(dp + 12)));
+            }
+            wasm_v128_store(fp + c0, wasm_f32x4_add(wasm_v128_load(fp + c0), a0));
+            wasm_v128_store(fp + c0 + 4, wasm_f32x4_add(wasm_v128_load(fp + c0 + 4), a1));
+            wasm_v128_store(fp + c0 + 8, wasm_f32x4_add(wasm_v128_load(fp + c0 + 8), a2));
+            wasm_v128_store(fp + c0 + 12, wasm_f32x4_add(wasm_v128_load(fp + c0 + 12), a3));
+          }
+          for (; c0 + 4 <= c; c0 += 4) {
+            v128_t a0 = wasm_f32x4_splat(0.f);
+            const float* xp = xr + (lo * p->sw + off) * c + c0;
+            const float* dp = dyr + lo * co + c0;
+            for (int ow = lo; ow < hi; ow++, xp += xs, dp += co)
+              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xp), wasm_v128_load(dp)));
+            wasm_v128_store(fp + c0, wasm_f32x4_add(wasm_v128_load(fp + c0), a0));
           }
           for (; c0 < c; c0++) {
             float s = 0.f;
-            for (int i = 0; i < p->kh; i++)
-              for (int j = 0; j < p->kw; j++) {
-                int ih = oh * p->sh - p->pt + i * p->dh, iw = ow * p->sw - p->pl + j * p->dw;
-                if (tap_ok(p, ih, iw)) s += p->x[((long)(n * p->h + ih) * p->w + iw) * c + c0] * p->f[(i * p->kw + j) * c + c0];
-              }
-            yp[c0] = s;
-          }
-        } else {
-          for (int o = 0; o < p->co; o++) {
-            int ci = o / mult;
-            float s = 0.f;
-            for (int i = 0; i < p->kh; i++)
-              for (int j = 0; j < p->kw; j++) {
-                int ih = oh * p->sh - p->pt + i * p->dh, iw = ow * p->sw - p->pl + j * p->dw;
-                if (tap_ok(p, ih, iw)) s += p->x[((long)(n * p->h + ih) * p->w + iw) * c + ci] * p->f[(i * p->kw + j) * p->co + o];
-              }
-            yp[o] = s;
+            for (int ow = lo; ow < hi; ow++) s += xr[(ow * p->sw + off) * c + c0] * dyr[ow * co + c0];
+            fp[c0] += s;
           }
         }
       }
-}
-
-// dx[pixel of tap, c] += dy[m, c] * f[tap, c], scattered from each output pixel.
-void dw_bwd_input(conv* p) {
-  int c = p->c, mult = p->co / p->c;
-  fill_zero(p->x, p->n * p->h * p->w * c);
-  for (int n = 0; n < p->n; n++)
-    for (int oh = 0; oh < p->oh; oh++)
-      for (int ow = 0; ow < p->ow; ow++) {
-        const float* dyp = p->y + ((long)(n * p->oh + oh) * p->ow + ow) * p->co;
-        for (int i = 0; i < p->kh; i++) {
-          int ih = oh * p->sh - p->pt + i * p->dh;
-          if (ih < 0 || ih >= p->h) continue;
-          for (int j = 0; j < p->kw; j++) {
-            int iw = ow * p->sw - p->pl + j * p->dw;
-            if (iw < 0 || iw >= p->w) continue;
-            float* dxp = p->x + ((long)(n * p->h + ih) * p->w + iw) * c;
-            const float* fp = p->f + (i * p->kw + j) * p->co;
-            if (mult == 1) {
-              int c0 = 0;
-              for (; c0 + 4 <= c; c0 += 4)
-                wasm_v128_store(dxp + c0, wasm_f32x4_add(wasm_v128_load(dxp + c0),
-                                                         wasm_f32x4_mul(wasm_v128_load(dyp + c0), wasm_v128_load(fp + c0))));
-              for (; c0 < c; c0++) dxp[c0] += dyp[c0] * fp[c0];
-            } else {
-              for (int o = 0; o < p->co; o++) dxp[o / mult] += dyp[o] * fp[o];
-            }
-          }
-        }
-      }
-}
-
-// df[tap, c] += x[pixel of tap, c] * dy[m, c], over every output pixel.
-void dw_bwd_filter(conv* p) {
-  int c = p->c, mult = p->co / p->c;
-  fill_zero(p->f, p->kh * p->kw * p->co);
-  for (int n = 0; n < p->n; n++)
-    for (int oh = 0; oh < p->oh; oh++)
-      for (int ow = 0; ow < p->ow; ow++) {
-        const float* dyp = p->y + ((long)(n * p->oh + oh) * p->ow + ow) * p->co;
-        for (int i = 0; i < p->kh; i++) {
-          int ih = oh * p->sh - p->pt + i * p->dh;
-          if (ih < 0 || ih >= p->h) continue;
-          for (int j = 0; j < p->kw; j++) {
-            int iw = ow * p->sw - p->pl + j * p->dw;
-            if (iw < 0 || iw >= p->w) continue;
-            const float* xp = p->x + ((long)(n * p->h + ih) * p->w + iw) * c;
-            float* fp = p->f + (i * p->kw + j) * p->co;
-            if (mult == 1) {
-              int c0 = 0;
-              for (; c0 + 4 <= c; c0 += 4)
-                wasm_v128_store(fp + c0, wasm_f32x4_add(wasm_v128_load(fp + c0),
-                                                        wasm_f32x4_mul(wasm_v128_load(xp + c0), wasm_v128_load(dyp + c0))));
-              for (; c0 < c; c0++) fp[c0] += xp[c0] * dyp[c0];
-            } else {
-              for (int o = 0; o < p->co; o++) fp[o] += xp[o / mult] * dyp[o];
-            }
-          }
-        }
-      }
+    }
 }
 
 // Bytes of scratch memory a kernel needs for these parameters (op: 0 forward, 1 input gradient,
-// 2 filter gradient; depthwise kernels need none).
+// 2 filter gradient, 3 any depthwise kernel).
 int scratch_bytes(int op, const conv* p) {
   if (op == OP_FWD) return fwd_scratch(p);
   if (op == OP_BWD_INPUT) return bwd_input_scratch(p);
-  return bwd_filter_scratch(p);
+  if (op == OP_BWD_FILTER) return bwd_filter_scratch(p);
+  return dw_scratch(p);
 }

@@ -19,14 +19,14 @@ interface KernelExports extends Record<KernelName, (params: number) => void> {
   scratch_bytes(op: number, params: number): number;
 }
 
-/** Which scratch layout a kernel needs (see `scratch_bytes` in kernels.c); depthwise kernels need none. */
-const SCRATCH_OP: Record<KernelName, number | null> = {
+/** Which scratch layout a kernel needs (see `scratch_bytes` in kernels.c). */
+const SCRATCH_OP: Record<KernelName, number> = {
   conv_fwd: 0,
   conv_bwd_input: 1,
   conv_bwd_filter: 2,
-  dw_fwd: null,
-  dw_bwd_input: null,
-  dw_bwd_filter: null,
+  dw_fwd: 3,
+  dw_bwd_input: 3,
+  dw_bwd_filter: 3,
 };
 
 /** Geometry of one convolution, as the C kernels' parameter block holds it (struct conv). */
@@ -131,12 +131,9 @@ export function runConvKernel(
       v.set([g.n, g.h, g.w, g.c, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.groups, x, f, y, scratch]);
     };
     write();
-    const op = SCRATCH_OP[name];
-    if (op !== null) {
-      scratch = wasm._malloc(k.scratch_bytes(op, block));
-      if (!scratch) throw new Error(`cnn wasm kernels: out of memory allocating scratch for ${name}`);
-      write();
-    }
+    scratch = wasm._malloc(k.scratch_bytes(SCRATCH_OP[name], block));
+    if (!scratch) throw new Error(`cnn wasm kernels: out of memory allocating scratch for ${name}`);
+    write();
     k[name](block);
   } finally {
     if (scratch) wasm._free(scratch);

@@ -1,0 +1,156 @@
+// Convolution kernel benchmark of @cnn/tensor on this machine, one process, one thread.
+//
+//   npm run bench -w @cnn/tensor            full table (about two minutes)
+//   npm run bench -w @cnn/tensor -- --quick fewer repetitions, no cpu column
+//
+// Prints GFLOP/s (2 FLOPs per multiply-accumulate) of each kernel on wasm, its share of the
+// 1024^3 matmul measured in the same run (the machine's wasm ceiling), and its speed-up over the
+// pure-JS cpu backend measured in the same run. Machines here are shared and noisy: read ratios.
+import { tf, setBackend, conv2d, conv2dBackpropInput, conv2dBackpropFilter, backendInfo } from '../dist/index.js';
+
+const quick = process.argv.includes('--quick');
+const withCpu = !quick && !process.argv.includes('--no-cpu');
+
+function fill(shape, seed) {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = Math.sin(i * 0.37 + seed) * 0.5;
+  return tf.tensor(v, shape);
+}
+
+/** Median milliseconds of fn() over reps runs after one warm-up; fn returns tensors to read and dispose. */
+function time(fn, reps) {
+  const once = () => {
+    const t0 = performance.now();
+    const out = fn();
+    const list = Array.isArray(out) ? out : [out];
+    for (const t of list) t.dataSync(); // forces completion on every backend; wasm is synchronous anyway
+    const ms = performance.now() - t0;
+    for (const t of list) t.dispose();
+    return ms;
+  };
+  once();
+  const ms = [];
+  for (let i = 0; i < reps; i++) ms.push(once());
+  ms.sort((a, b) => a - b);
+  return ms[Math.floor(ms.length / 2)];
+}
+
+function convMacs([n, h, w, c], [kh, kw, cig, co], o) {
+  const y = tf.tidy(() => conv2d(tf.zeros([1, h, w, c]), tf.zeros([kh, kw, cig, co]), o));
+  const [, oh, ow] = y.shape;
+  y.dispose();
+  return n * oh * ow * co * kh * kw * cig;
+}
+
+/** The benchmark cases: name, MACs and a function per backend-neutral op. */
+function cases() {
+  const list = [];
+  const conv = (label, xs, fs, o) => {
+    const macs = convMacs(xs, fs, o);
+    const setup = () => ({ x: fill(xs, 1), f: fill(fs, 2), dy: tf.tidy(() => fill(conv2d(tf.zeros(xs), tf.zeros(fs), o).shape, 3)) });
+    list.push({ group: label, name: 'forward', shape: desc(xs, fs, o), macs, setup, run: (d) => conv2d(d.x, d.f, o) });
+    list.push({ group: label, name: 'backprop-input', shape: desc(xs, fs, o), macs, setup, run: (d) => conv2dBackpropInput(xs, d.dy, d.f, o) });
+    list.push({ group: label, name: 'backprop-filter', shape: desc(xs, fs, o), macs, setup, run: (d) => conv2dBackpropFilter(d.x, d.dy, fs, o) });
+  };
+  conv('conv', [8, 56, 56, 64], [3, 3, 64, 64], { pad: 1 });
+  conv('conv', [8, 28, 28, 128], [3, 3, 128, 128], { pad: 1, strides: 2 });
+  conv('grouped 32x4', [8, 56, 56, 128], [3, 3, 4, 128], { pad: 1, groups: 32 });
+  conv('grouped 32x8', [8, 28, 28, 256], [3, 3, 8, 256], { pad: 1, groups: 32 });
+  const dw = (xs, strides) => {
+    const c = xs[3];
+    const fs = [3, 3, c, 1];
+    const o = { strides, pad: 1 };
+    const y = tf.tidy(() => tf.depthwiseConv2d(tf.zeros([1, ...xs.slice(1)]), tf.zeros(fs), strides, [[0, 0], [1, 1], [1, 1], [0, 0]]));
+    const [, oh, ow] = y.shape;
+    y.dispose();
+    const macs = xs[0] * oh * ow * c * 9;
+    const pad = [[0, 0], [1, 1], [1, 1], [0, 0]];
+    const setup = () => ({ x: fill(xs, 1), f: fill(fs, 2), dy: fill([xs[0], oh, ow, c], 3) });
+    const label = 'depthwise';
+    const shape = `${xs.join('x')} 3x3${strides > 1 ? ' s2' : ''}`;
+    list.push({ group: label, name: 'forward (tfjs)', shape, macs, setup, run: (d) => tf.depthwiseConv2d(d.x, d.f, strides, pad) });
+    // The two gradient kernels alone, through the public grouped API (groups = channels).
+    const g = { strides, pad: 1, groups: c };
+    list.push({
+      group: label, name: 'backward (input+filter)', shape, macs: 2 * macs, setup,
+      run: (d) => [conv2dBackpropInput(xs, d.dy, d.f.reshape([3, 3, 1, c]), g), conv2dBackpropFilter(d.x, d.dy, [3, 3, 1, c], g)],
+    });
+  };
+  dw([8, 56, 56, 144], 1);
+  dw([8, 28, 28, 192], 1);
+  dw([8, 14, 14, 576], 1);
+  dw([8, 56, 56, 144], 2);
+  list.push({
+    group: 'matmul', name: '1024^3 (ceiling)', shape: '1024x1024 @ 1024x1024', macs: 1024 ** 3,
+    setup: () => ({ a: fill([1024, 1024], 1), b: fill([1024, 1024], 2) }), run: (d) => tf.matMul(d.a, d.b),
+  });
+  return list;
+}
+
+function desc(xs, fs, o) {
+  const bits = [`${xs.join('x')} -> ${fs[3]} ${fs[0]}x${fs[1]}`];
+  if (o.strides && o.strides !== 1) bits.push(`s${o.strides}`);
+  if (o.groups && o.groups !== 1) bits.push(`g${o.groups}`);
+  return bits.join(' ');
+}
+
+async function measure(backend, list, reps) {
+  await setBackend(backend);
+  const out = [];
+  for (const c of list) {
+    const d = c.setup();
+    const ms = time(() => c.run(d), reps);
+    for (const t of Object.values(d)) t.dispose();
+    out.push(ms);
+    process.stderr.write('.');
+  }
+  process.stderr.write('\n');
+  return out;
+}
+
+await setBackend('wasm');
+const list = cases();
+const wasmMs = await measure('wasm', list, quick ? 3 : 7);
+const info = backendInfo();
+const cpuMs = withCpu ? await measure('cpu', list, 1) : null;
+
+const gflops = (c, ms) => (2 * c.macs) / ms / 1e6;
+const ceiling = gflops(list[list.length - 1], wasmMs[wasmMs.length - 1]);
+const rows = list.map((c, i) => ({
+  kernel: `${c.group} ${c.name}`,
+  shape: c.shape,
+  'wasm ms': wasmMs[i].toFixed(1),
+  'wasm GFLOP/s': gflops(c, wasmMs[i]).toFixed(1),
+  '% of matmul': `${((100 * gflops(c, wasmMs[i])) / ceiling).toFixed(0)}%`,
+  'cpu GFLOP/s': cpuMs ? gflops(c, cpuMs[i]).toFixed(2) : '-',
+  'wasm / cpu': cpuMs ? `${(cpuMs[i] / wasmMs[i]).toFixed(1)}x` : '-',
+}));
+
+console.log(`@cnn/tensor conv benchmark: ${info.device}; node ${process.version}`);
+printTable(rows);
+
+// The targets of the foundation issue, checked on this run's numbers.
+const checks = [];
+for (const [i, c] of list.entries()) {
+  const share = (100 * gflops(c, wasmMs[i])) / ceiling;
+  if (c.group === 'conv' && c.name !== 'forward') checks.push([`${c.group} ${c.name} ${c.shape} >= 60% of matmul`, share >= 60, `${share.toFixed(0)}%`]);
+  if (c.group === 'grouped 32x8') checks.push([`${c.group} ${c.name} >= 50% of matmul`, share >= 50, `${share.toFixed(0)}%`]);
+  if (c.group === 'grouped 32x4') checks.push([`${c.group} ${c.name} >= 30% of matmul`, share >= 30, `${share.toFixed(0)}%`]);
+  if (c.group === 'depthwise' && c.name.startsWith('backward')) {
+    const fwd = wasmMs[i - 1];
+    const ratio = wasmMs[i] / fwd;
+    checks.push([`depthwise backward ${c.shape} <= 2x tfjs forward time`, ratio <= 2, `${ratio.toFixed(2)}x`]);
+  }
+}
+console.log('\nTargets (one thread):');
+for (const [what, ok, got] of checks) console.log(`  ${ok ? 'PASS' : 'FAIL'}  ${what}: ${got}`);
+
+function printTable(rs) {
+  const cols = Object.keys(rs[0]);
+  const width = cols.map((c) => Math.max(c.length, ...rs.map((r) => String(r[c]).length)));
+  const line = (vals) => vals.map((v, i) => (i < 2 ? String(v).padEnd(width[i]) : String(v).padStart(width[i]))).join('  ');
+  console.log(line(cols));
+  console.log(width.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rs) console.log(line(cols.map((c) => r[c])));
+}
