@@ -1,3 +1,6 @@
+import { copyFile, mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { defineConfig } from 'tsup';
 
 // tfjs-core's Node entry registers no gradients and no chained ops, and its deep module paths
@@ -6,6 +9,18 @@ import { defineConfig } from 'tsup';
 // public '@tensorflow/tfjs-core' entry stays external. The browser build keeps all of tfjs
 // external so that a bundler holds exactly one copy of it.
 const deep = [/^@tensorflow\/tfjs-core\/dist\//];
+
+// The browser build ships copies of tfjs's three wasm binaries next to itself, so that
+// src/browser-wasm-paths.ts can name them with `new URL('./….wasm', import.meta.url)`, which bundlers
+// emit as assets. `__CNN_BROWSER_BUILD__` keeps that code out of the Node builds.
+const WASM_BINARIES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+async function copyWasmBinaries(): Promise<void> {
+  const require = createRequire(import.meta.url);
+  const from = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  await mkdir('dist/browser', { recursive: true });
+  await Promise.all(WASM_BINARIES.map((name) => copyFile(join(from, 'dist', name), join('dist/browser', name))));
+}
 
 export default defineConfig([
   {
@@ -17,6 +32,12 @@ export default defineConfig([
     clean: true,
     sourcemap: true,
     noExternal: deep,
+    define: { __CNN_BROWSER_BUILD__: 'false' },
+    // The only `import.meta` in src is browser-wasm-paths.ts's, dropped from these builds by the
+    // define above; esbuild still warns about it for CJS before dropping it.
+    esbuildOptions: (options, { format }) => {
+      if (format === 'cjs') options.logOverride = { ...options.logOverride, 'empty-import-meta': 'silent' };
+    },
     outExtension: ({ format }) => ({ js: format === 'cjs' ? '.cjs' : '.js' }),
   },
   {
@@ -27,5 +48,7 @@ export default defineConfig([
     dts: false,
     sourcemap: true,
     external: [/^@tensorflow\//],
+    define: { __CNN_BROWSER_BUILD__: 'true' },
+    onSuccess: copyWasmBinaries,
   },
 ]);

@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { tf } from './tf';
 import { loadCuda, CUDA_TFJS_BACKEND } from './cuda';
 import { prepareWasmKernels } from './wasm/module';
+import { withBundledWasmBinaries } from './browser-wasm-paths';
 
 /** Names accepted by {@link setBackend}. */
 export type BackendName = 'wasm' | 'cuda' | 'cpu' | 'auto';
@@ -56,7 +57,7 @@ export async function setBackend(name: BackendName = 'wasm'): Promise<Exclude<Ba
     await activate(CUDA_TFJS_BACKEND);
     return 'cuda';
   }
-  await activate(name);
+  await withBundledWasmBinaries(() => activate(name));
   if (name === 'wasm') await prepareWasmKernels(tf.backend());
   return name;
 }

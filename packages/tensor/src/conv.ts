@@ -52,12 +52,17 @@ export function conv2d(x: Tensor4D, filter: Tensor4D, opts: ConvOptions = {}): T
     if (groups === 1 && !both) return tf.conv2d(x, filter, strides, pad, 'NHWC', dilations);
     return engine().runKernel(GROUPED_CONV, { x, filter }, { ...attrs } as unknown as NamedAttrMap) as Tensor4D;
   }
-  if (both) {
+  refuseStrideWithDilation(op, attrs);
+  return tf.tidy(() => composedGroupedConv(x, filter, attrs));
+}
+
+// tfjs's own convolutions take stride > 1 or dilation > 1, never both; only cnn's wasm kernels do.
+function refuseStrideWithDilation(op: string, { strides, dilations }: ConvAttrs): void {
+  if (!isOne(strides) && !isOne(dilations)) {
     throw new Error(
       `${op}: stride ${strides.join('x')} together with dilation ${dilations.join('x')} is supported only on the wasm backend, not on '${tf.getBackend()}'`,
     );
   }
-  return tf.tidy(() => composedGroupedConv(x, filter, attrs));
 }
 
 // Grouped convolution from tfjs ops, for backends without cnn's kernel; autograd differentiates it.
@@ -89,6 +94,7 @@ export function conv2dBackpropInput(inputShape: Shape4, dy: Tensor4D, filter: Te
   if (hasKernel(GROUPED_CONV_BACKPROP_INPUT)) {
     return engine().runKernel(GROUPED_CONV_BACKPROP_INPUT, { dy, filter }, { ...attrs, inputShape } as unknown as NamedAttrMap) as Tensor4D;
   }
+  refuseStrideWithDilation(op, attrs);
   return composedGrad(inputShape, filter.shape as Shape4, attrs, dy, filter, 'input');
 }
 
@@ -106,6 +112,7 @@ export function conv2dBackpropFilter(x: Tensor4D, dy: Tensor4D, filterShape: Sha
   if (hasKernel(GROUPED_CONV_BACKPROP_FILTER)) {
     return engine().runKernel(GROUPED_CONV_BACKPROP_FILTER, { x, dy }, { ...attrs, filterShape } as unknown as NamedAttrMap) as Tensor4D;
   }
+  refuseStrideWithDilation(op, attrs);
   return composedGrad(x.shape as Shape4, filterShape, attrs, dy, x, 'filter');
 }
 
@@ -183,18 +190,32 @@ function stockKernel(name: string, inputs: Record<string, Tensor>, attrs: Record
   return engine().runKernel(name, inputs, { dataFormat: 'NHWC', dimRoundingMode: undefined, ...attrs } as unknown as NamedAttrMap) as Tensor4D;
 }
 
-// tfjs's gradient of DepthwiseConv2dNative refuses dilation > 1, though its gradient kernels take
-// it (cpu) or are cnn's (wasm): this one passes the dilation through.
+// tfjs's gradient of DepthwiseConv2dNative refuses dilation > 1. On wasm cnn's kernels take the dilation;
+// elsewhere tfjs's kernels read it but ignore it (cpu, 4.22.0), so they get a zero-inserted filter instead.
 const depthwiseGrad: GradConfig = {
   kernelName: 'DepthwiseConv2dNative',
   inputsToSave: ['x', 'filter'],
   gradFunc: (dy, saved, attrs) => {
     const [x, filter] = saved as Tensor4D[];
     const d = dy as Tensor;
-    const common = { strides: attrs.strides, dilations: attrs.dilations, pad: attrs.pad, dimRoundingMode: attrs.dimRoundingMode };
+    const dilations = pairOf(attrs.dilations);
+    const common = { strides: attrs.strides, pad: attrs.pad, dimRoundingMode: attrs.dimRoundingMode };
+    const run = (name: string, inputs: Record<string, Tensor>, extra: Record<string, unknown>) =>
+      engine().runKernel(name, inputs, { ...common, ...extra } as unknown as NamedAttrMap) as Tensor4D;
+    if (hasKernel(GROUPED_CONV) || isOne(dilations)) {
+      return {
+        x: () => run('DepthwiseConv2dNativeBackpropInput', { dy: d, filter }, { dilations, inputShape: x.shape }),
+        filter: () => run('DepthwiseConv2dNativeBackpropFilter', { x, dy: d }, { dilations, filterShape: filter.shape }),
+      };
+    }
+    const [kh, kw, c, m] = filter.shape;
+    const big: Shape4 = [(kh - 1) * dilations[0] + 1, (kw - 1) * dilations[1] + 1, c, m];
     return {
-      x: () => engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: d, filter }, { ...common, inputShape: x.shape } as unknown as NamedAttrMap) as Tensor,
-      filter: () => engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy: d }, { ...common, filterShape: filter.shape } as unknown as NamedAttrMap) as Tensor,
+      x: () => tf.tidy(() => run('DepthwiseConv2dNativeBackpropInput', { dy: d, filter: dilateFilter(filter, dilations) }, { dilations: [1, 1], inputShape: x.shape })),
+      filter: () => tf.tidy(() => {
+        const g = run('DepthwiseConv2dNativeBackpropFilter', { x, dy: d }, { dilations: [1, 1], filterShape: big });
+        return tf.stridedSlice(g, [0, 0, 0, 0], big, [dilations[0], dilations[1], 1, 1]);
+      }),
     };
   },
 };

@@ -1,0 +1,90 @@
+/**
+ * Browser build only: lets tfjs's wasm backend find its `.wasm` binaries inside a bundled app
+ * without anyone copying files by hand.
+ *
+ * Left alone, `@tensorflow/tfjs-backend-wasm` fetches `tfjs-backend-wasm[-simd|-threaded-simd].wasm`
+ * relative to the page (or to the classic script that loaded it), which a bundled app does not
+ * serve. `@cnn/tensor`'s browser build ships copies of the three binaries next to itself
+ * (`dist/browser/`, copied there by tsup.config.ts) and names them with
+ * `new URL('./….wasm', import.meta.url)`, which bundlers (Vite, webpack 5, Parcel) turn into emitted
+ * assets with their final URLs. While `setBackend('wasm')` initialises the backend, a request for
+ * that default location is answered from those copies instead.
+ *
+ * A location the user configured with `setWasmPaths` (re-exported from `@cnn/tensor`; a folder
+ * prefix such as a CDN, or a map of the three file names) is requested as itself and passes through
+ * untouched, so the user's choice always wins. tfjs keeps its configured paths private, so this
+ * works at the one place that is observable, the request tfjs makes, instead of calling
+ * `setWasmPaths` itself (a file map set here would beat a prefix the user sets later).
+ *
+ * In the Node builds `__CNN_BROWSER_BUILD__` is `false` (and undefined when vitest runs the
+ * sources), so all of this is dead code there: Node reads the binaries from tfjs's own package.
+ */
+
+declare const __CNN_BROWSER_BUILD__: boolean | undefined;
+
+/** The classic script that evaluated this bundle (tfjs's glue resolves against it too); null for modules. */
+const loadingScript =
+  typeof __CNN_BROWSER_BUILD__ !== 'undefined' && __CNN_BROWSER_BUILD__ && typeof document !== 'undefined' && document.currentScript instanceof HTMLScriptElement
+    ? document.currentScript.src
+    : '';
+
+/** Where the shipped copies live. The literal `new URL(…, import.meta.url)` form is what bundlers rewrite. */
+function bundledBinaries(): Record<string, string> {
+  return {
+    'tfjs-backend-wasm.wasm': new URL('./tfjs-backend-wasm.wasm', import.meta.url).href,
+    'tfjs-backend-wasm-simd.wasm': new URL('./tfjs-backend-wasm-simd.wasm', import.meta.url).href,
+    'tfjs-backend-wasm-threaded-simd.wasm': new URL('./tfjs-backend-wasm-threaded-simd.wasm', import.meta.url).href,
+  };
+}
+
+/** The URLs tfjs requests when no path was configured, each mapped to the shipped copy. */
+function defaultLocations(): Map<string, string> {
+  const bases: string[] = [];
+  if (typeof document !== 'undefined' && document.baseURI) bases.push(document.baseURI);
+  else if (typeof location !== 'undefined') bases.push(location.href); // a worker
+  if (loadingScript) bases.push(loadingScript);
+  const map = new Map<string, string>();
+  for (const [name, url] of Object.entries(bundledBinaries())) {
+    for (const base of bases) map.set(new URL(name, base).href, url);
+  }
+  return map;
+}
+
+function requestedUrl(input: RequestInfo | URL): string | undefined {
+  const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+  try {
+    return new URL(raw, typeof document !== 'undefined' ? document.baseURI : location.href).href;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs `activate` (which initialises a tfjs backend) so that, in the browser build, tfjs's request
+ * for a wasm binary at its default, page-relative location gets the copy shipped with
+ * `@cnn/tensor`. Any other request, including every location set with `setWasmPaths`, is left
+ * alone. Outside the browser build it just calls `activate`.
+ */
+export function withBundledWasmBinaries<T>(activate: () => Promise<T>): Promise<T> {
+  // Spelled out (not a variable) so that esbuild drops the browser-only code from the Node builds.
+  if (typeof __CNN_BROWSER_BUILD__ !== 'undefined' && __CNN_BROWSER_BUILD__) return redirectingDefaultRequests(activate);
+  return activate();
+}
+
+async function redirectingDefaultRequests<T>(activate: () => Promise<T>): Promise<T> {
+  if (typeof globalThis.fetch !== 'function') return activate();
+  const original = globalThis.fetch;
+  const redirects = defaultLocations();
+  const patched: typeof fetch = (input, init) => {
+    const url = requestedUrl(input);
+    const target = url === undefined ? undefined : redirects.get(url);
+    return original.call(globalThis, target ?? input, init);
+  };
+  globalThis.fetch = patched;
+  try {
+    return await activate();
+  } finally {
+    // Put fetch back unless someone replaced it meanwhile (then ours stays a pass-through in their chain).
+    if (globalThis.fetch === patched) globalThis.fetch = original;
+  }
+}
