@@ -38,10 +38,10 @@ function asTensor(op: string, name: string, t: unknown): Tensor4D {
  * const w = tf.randomNormal([3, 3, 2, 6]);          // groups = 2: 4 / 2 input channels per group
  * conv2d(x, w, { pad: 1, groups: 2 }).shape;        // [1, 8, 12, 6]
  */
-export function conv2d(x: Tensor4D, filter: Tensor4D, opts: ConvOptions = {}): Tensor4D {
+export function conv2d(input: Tensor, weight: Tensor, opts: ConvOptions = {}): Tensor4D {
   const op = 'conv2d';
-  asTensor(op, 'input', x);
-  asTensor(op, 'filter', filter);
+  const x = asTensor(op, 'input', input);
+  const filter = asTensor(op, 'filter', weight);
   const attrs = convAttrs(op, opts);
   checkConvShapes(op, x.shape, filter.shape, attrs.groups);
   convInfo(op, x.shape, filter.shape, attrs);
@@ -84,10 +84,10 @@ function composedGroupedConv(x: Tensor4D, filter: Tensor4D, attrs: ConvAttrs): T
  * Gradient of {@link conv2d} with respect to its input: given dy [n, oh, ow, cout] and the filter,
  * returns dx with `inputShape`. Works for every stride, dilation, padding and group count.
  */
-export function conv2dBackpropInput(inputShape: Shape4, dy: Tensor4D, filter: Tensor4D, opts: ConvOptions = {}): Tensor4D {
+export function conv2dBackpropInput(inputShape: Shape4, dyIn: Tensor, weight: Tensor, opts: ConvOptions = {}): Tensor4D {
   const op = 'conv2dBackpropInput';
-  asTensor(op, 'dy', dy);
-  asTensor(op, 'filter', filter);
+  const dy = asTensor(op, 'dy', dyIn);
+  const filter = asTensor(op, 'filter', weight);
   const attrs = convAttrs(op, opts);
   checkConvShapes(op, inputShape, filter.shape, attrs.groups);
   checkDy(op, inputShape, filter.shape, dy, attrs);
@@ -102,10 +102,10 @@ export function conv2dBackpropInput(inputShape: Shape4, dy: Tensor4D, filter: Te
  * Gradient of {@link conv2d} with respect to its filter: given the input x and dy, returns the
  * filter gradient with `filterShape` ([kh, kw, cin / groups, cout]).
  */
-export function conv2dBackpropFilter(x: Tensor4D, dy: Tensor4D, filterShape: Shape4, opts: ConvOptions = {}): Tensor4D {
+export function conv2dBackpropFilter(input: Tensor, dyIn: Tensor, filterShape: Shape4, opts: ConvOptions = {}): Tensor4D {
   const op = 'conv2dBackpropFilter';
-  asTensor(op, 'input', x);
-  asTensor(op, 'dy', dy);
+  const x = asTensor(op, 'input', input);
+  const dy = asTensor(op, 'dy', dyIn);
   const attrs = convAttrs(op, opts);
   checkConvShapes(op, x.shape, filterShape, attrs.groups);
   checkDy(op, x.shape, filterShape, dy, attrs);
