@@ -1,0 +1,24 @@
+/**
+ * @cnn/layers: every layer of a CNN twice over, as the seed teaches them: a function in `F` (the math) and a
+ * Module class (which owns its parameters), with PyTorch's semantics on NHWC tensors; the shared blocks of the
+ * model families; `summary`; and checkpoints that load PyTorch's weights by name.
+ *
+ * @packageDocumentation
+ */
+export * as F from './functional';
+export type { Size2, Padding2, Conv2dOptions as FConv2dOptions, Pool2dOptions, BatchNormParams, LocalResponseNormOptions } from './functional';
+export { Module, Sequential, ModuleList, setForwardHook, type HostTensor, type ForwardHook, type LoadOptions, type LoadResult } from './module';
+export {
+  Conv2d, Linear, BatchNorm2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, LocalResponseNorm, Dropout, Flatten, Identity,
+  ChannelShuffle, Softmax, LogSoftmax, ReLU, ReLU6, LeakyReLU, ELU, Sigmoid, Tanh, GELU, SiLU, Hardsigmoid, Hardswish,
+  permute, type Conv2dOptions, type BatchNormOptions,
+} from './layers';
+export { manualSeed, getRandomState, setRandomState } from './random';
+export { summary, type Summary, type SummaryRow } from './summary';
+export {
+  ConvNormAct, SEModule, BasicBlock, Bottleneck, DepthwiseSeparable, InvertedResidual, ShuffleUnitV1, ShuffleUnitV2, Inception,
+  batchNorm, activation,
+  type NormFactory, type ActFactory, type AttentionFactory, type ActName, type ConvNormActOptions, type SEOptions,
+  type ResidualOptions, type InvertedResidualOptions, type InceptionChannels,
+} from './blocks';
+export { loadTorchState, torchState, type KeyMap } from './torch-layout';

@@ -1,0 +1,286 @@
+// Module: the class API. A module owns named parameters and buffers (tf.Variables) in registration
+// order and named child modules; its state dict uses PyTorch's names (`layer1.0.conv1.weight`).
+import { tf, type Tensor } from '@cnn/tensor';
+
+/** A tensor as a checkpoint holds it: any layout, float32 values. */
+export interface HostTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Called after every module's forward while a hook is installed (used by `summary`). */
+export type ForwardHook = (module: Module, inputs: Tensor[], output: Tensor) => void;
+
+let forwardHook: ForwardHook | null = null;
+
+/** Installs (or, with null, removes) the hook that sees every module's inputs and output. */
+export function setForwardHook(hook: ForwardHook | null): void {
+  forwardHook = hook;
+}
+
+/** Options of {@link Module.loadStateDict}. */
+export interface LoadOptions {
+  /** Refuse missing and unexpected keys (default true). Shape mismatches are always refused. */
+  strict?: boolean;
+}
+
+/** What {@link Module.loadStateDict} did. */
+export interface LoadResult {
+  loaded: string[];
+  missing: string[];
+  unexpected: string[];
+}
+
+/**
+ * Base class of every layer, block and model. Subclasses register parameters, buffers and children in
+ * their constructor and implement `forward`; users call `call` (or `forward`).
+ *
+ * @example
+ * class Tiny extends Module {
+ *   fc = this.registerModule('fc', new Linear(8, 2));
+ *   forward(x: Tensor) { return this.fc.call(x); }
+ * }
+ */
+export abstract class Module {
+  /** Training mode (dropout active, BatchNorm uses and updates batch statistics). */
+  training = true;
+  private readonly params = new Map<string, tf.Variable>();
+  private readonly buffers = new Map<string, tf.Variable>();
+  private readonly children = new Map<string, Module>();
+
+  /** The computation, on NHWC tensors. */
+  abstract forward(...inputs: Tensor[]): Tensor;
+
+  /** Runs `forward` in a tidy scope (intermediate tensors are freed) and reports to the forward hook. */
+  call(...inputs: Tensor[]): Tensor {
+    const out = tf.tidy(() => this.forward(...inputs));
+    if (forwardHook) forwardHook(this, inputs, out);
+    return out;
+  }
+
+  /** A short type name for summaries and errors. */
+  get typeName(): string {
+    return this.constructor.name;
+  }
+
+  /** Registers a trainable parameter under `name`; the module keeps (and later disposes) the variable. */
+  protected registerParameter(name: string, value: Tensor): tf.Variable {
+    this.checkName(name);
+    const v = tf.variable(value, true);
+    value.dispose();
+    this.params.set(name, v);
+    return v;
+  }
+
+  /** Registers a buffer (state that is saved but not trained, like BatchNorm's running mean). */
+  protected registerBuffer(name: string, value: Tensor): tf.Variable {
+    this.checkName(name);
+    const v = tf.variable(value, false);
+    value.dispose();
+    this.buffers.set(name, v);
+    return v;
+  }
+
+  /** Registers a child module under `name` (its keys get the prefix `name.`). */
+  registerModule<M extends Module>(name: string, module: M): M {
+    this.checkName(name);
+    if (!(module instanceof Module)) throw new Error(`${this.typeName}: child '${name}' is not a Module`);
+    this.children.set(name, module);
+    return module;
+  }
+
+  /** Replaces a registered child (for example a classifier head, when fine-tuning); disposes the old one. */
+  replaceModule<M extends Module>(name: string, module: M): M {
+    const old = this.children.get(name);
+    if (!old) throw new Error(`${this.typeName}: no child named '${name}' to replace`);
+    old.dispose();
+    this.children.set(name, module);
+    return module;
+  }
+
+  private checkName(name: string): void {
+    if (!name || name.includes('.')) throw new Error(`${this.typeName}: invalid name '${name}' (non-empty, no dots)`);
+    if (this.params.has(name) || this.buffers.has(name) || this.children.has(name)) {
+      throw new Error(`${this.typeName}: '${name}' is already registered`);
+    }
+  }
+
+  /** The direct children, by name, in registration order. */
+  namedChildren(): Array<[string, Module]> {
+    return [...this.children];
+  }
+
+  /** This module and every descendant, with dotted names ('' for this one), depth first. */
+  namedModules(prefix = ''): Array<[string, Module]> {
+    const out: Array<[string, Module]> = [[prefix, this]];
+    for (const [name, child] of this.children) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+    return out;
+  }
+
+  /** Parameters with dotted names, in PyTorch's order (own first, then each child's). */
+  namedParameters(prefix = ''): Array<[string, tf.Variable]> {
+    const out: Array<[string, tf.Variable]> = [];
+    for (const [name, m] of this.namedModules(prefix)) {
+      for (const [p, v] of m.params) out.push([name ? `${name}.${p}` : p, v]);
+    }
+    return out;
+  }
+
+  /** Buffers with dotted names. */
+  namedBuffers(prefix = ''): Array<[string, tf.Variable]> {
+    const out: Array<[string, tf.Variable]> = [];
+    for (const [name, m] of this.namedModules(prefix)) {
+      for (const [p, v] of m.buffers) out.push([name ? `${name}.${p}` : p, v]);
+    }
+    return out;
+  }
+
+  /** Every trainable parameter. */
+  parameters(): tf.Variable[] {
+    return this.namedParameters().map(([, v]) => v);
+  }
+
+  /** Number of learnable values (buffers such as BatchNorm's running statistics are not counted). */
+  numParameters(): number {
+    return this.parameters().reduce((n, v) => n + v.size, 0);
+  }
+
+  /** Own parameters and buffers (not the children's), by local name. */
+  ownState(): Array<[string, tf.Variable, 'parameter' | 'buffer']> {
+    return [
+      ...[...this.params].map(([n, v]) => [n, v, 'parameter'] as [string, tf.Variable, 'parameter']),
+      ...[...this.buffers].map(([n, v]) => [n, v, 'buffer'] as [string, tf.Variable, 'buffer']),
+    ];
+  }
+
+  /** Parameters and buffers by dotted name, in PyTorch's state-dict order (per module: parameters, buffers; then children). */
+  stateDict(): Map<string, tf.Variable> {
+    const out = new Map<string, tf.Variable>();
+    for (const [name, m] of this.namedModules()) {
+      for (const [p, v] of m.ownState()) out.set(name ? `${name}.${p}` : p, v);
+    }
+    return out;
+  }
+
+  /** Sets training mode on this module and every descendant. */
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode: `train(false)`. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /**
+   * Copies values into the parameters and buffers by name, in this library's layouts (see `loadWeights` in
+   * checkpoint loading for PyTorch layouts). Every missing, unexpected and shape-mismatched key is reported by
+   * name in one error.
+   */
+  loadStateDict(dict: Map<string, Tensor | HostTensor> | Record<string, Tensor | HostTensor>, opts: LoadOptions = {}): LoadResult {
+    const strict = opts.strict ?? true;
+    const entries = dict instanceof Map ? dict : new Map(Object.entries(dict));
+    const own = this.stateDict();
+    const missing = [...own.keys()].filter((k) => !entries.has(k));
+    const unexpected = [...entries.keys()].filter((k) => !own.has(k));
+    const mismatched: string[] = [];
+    for (const [k, v] of own) {
+      const t = entries.get(k);
+      if (t && (t.shape.length !== v.shape.length || t.shape.some((d, i) => d !== v.shape[i]))) {
+        mismatched.push(`${k}: checkpoint [${t.shape.join(', ')}], model [${v.shape.join(', ')}]`);
+      }
+    }
+    const problems: string[] = [];
+    if (mismatched.length) problems.push(`shape mismatch (${mismatched.length}): ${mismatched.join('; ')}`);
+    if (strict && missing.length) problems.push(`missing keys (${missing.length}): ${missing.join(', ')}`);
+    if (strict && unexpected.length) problems.push(`unexpected keys (${unexpected.length}): ${unexpected.join(', ')}`);
+    if (problems.length) throw new Error(`${this.typeName}.loadStateDict: ${problems.join('\n')}`);
+    const loaded: string[] = [];
+    for (const [k, v] of own) {
+      const t = entries.get(k);
+      if (!t) continue;
+      tf.tidy(() => {
+        const value = t instanceof tf.Tensor ? t : tf.tensor(t.data, t.shape);
+        v.assign(value.dtype === v.dtype ? value : tf.cast(value, v.dtype));
+      });
+      loaded.push(k);
+    }
+    return { loaded, missing, unexpected };
+  }
+
+  /**
+   * Converts one of this module's own tensors from PyTorch's layout to this library's. The default is the
+   * identity; `Conv2d` and `Linear` override it.
+   */
+  fromTorchLayout(_name: string, t: HostTensor): HostTensor {
+    return t;
+  }
+
+  /** The inverse of {@link fromTorchLayout}. */
+  toTorchLayout(_name: string, t: HostTensor): HostTensor {
+    return t;
+  }
+
+  /** Frees every parameter and buffer of this module and its descendants. */
+  dispose(): void {
+    for (const [, m] of this.namedModules()) {
+      for (const [, v] of m.ownState()) v.dispose();
+    }
+  }
+}
+
+/** Children called one after the other; named '0', '1', ... as in PyTorch. */
+export class Sequential extends Module {
+  private readonly layers: Module[];
+
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers.map((m, i) => this.registerModule(String(i), m));
+  }
+
+  /** The i-th child. */
+  at(i: number): Module {
+    const m = this.layers[i];
+    if (!m) throw new Error(`Sequential: no layer ${i} (it has ${this.layers.length})`);
+    return m;
+  }
+
+  get length(): number {
+    return this.layers.length;
+  }
+
+  forward(x: Tensor): Tensor {
+    let h = x;
+    for (const m of this.layers) h = m.call(h);
+    return h;
+  }
+}
+
+/** A list of children named '0', '1', ..., for models that call them in their own way. */
+export class ModuleList extends Module {
+  private readonly items: Module[];
+
+  constructor(modules: Module[] = []) {
+    super();
+    this.items = modules.map((m, i) => this.registerModule(String(i), m));
+  }
+
+  at(i: number): Module {
+    const m = this.items[i];
+    if (!m) throw new Error(`ModuleList: no module ${i} (it has ${this.items.length})`);
+    return m;
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  [Symbol.iterator](): Iterator<Module> {
+    return this.items[Symbol.iterator]();
+  }
+
+  forward(): Tensor {
+    throw new Error('ModuleList has no forward: call its modules');
+  }
+}

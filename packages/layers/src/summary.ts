@@ -1,0 +1,93 @@
+import { tf, type Tensor } from '@cnn/tensor';
+import { Module, setForwardHook } from './module';
+
+/** One row of a {@link summary}: a module that computes (a leaf of the module tree). */
+export interface SummaryRow {
+  /** Dotted name, as in the state dict (`layer1.0.conv1`). */
+  name: string;
+  type: string;
+  /** NHWC output shape. */
+  outputShape: number[];
+  /** Learnable values of this module (BatchNorm's running statistics are buffers and not counted). */
+  params: number;
+  /** Multiply-accumulates of this call: conv and linear layers only, as torchvision counts them. */
+  macs: number;
+}
+
+/** What {@link summary} returns. */
+export interface Summary {
+  inputShape: number[];
+  outputShape: number[];
+  rows: SummaryRow[];
+  /** Learnable values of the whole model, called or not (buffers excluded). */
+  totalParams: number;
+  /** Multiply-accumulates of one forward pass. */
+  totalMacs: number;
+  /** The table as text. */
+  toString(): string;
+}
+
+interface WithMacs {
+  macs(outShape: number[]): number;
+}
+
+function hasMacs(m: Module): m is Module & WithMacs {
+  return typeof (m as unknown as Partial<WithMacs>).macs === 'function';
+}
+
+/**
+ * Runs one forward pass in eval mode on zeros of `inputShape` ([h, w, c], or [n, h, w, c]) and reports every
+ * computing layer's output shape, parameters and multiply-accumulates, with totals.
+ *
+ * @example
+ * const s = summary(lenet5(), [32, 32, 1]);
+ * s.totalParams;   // 61706
+ * s.totalMacs;     // 416520
+ * console.log(String(s));
+ */
+export function summary(model: Module, inputShape: number[]): Summary {
+  if (!(model instanceof Module)) throw new Error('summary: model must be a Module');
+  const shape = inputShape.length === 3 ? [1, ...inputShape] : inputShape;
+  if (shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new Error(`summary: inputShape must be [h, w, c] or [n, h, w, c] of positive integers, got [${inputShape.join(', ')}]`);
+  }
+  const names = new Map<Module, string>(model.namedModules().map(([n, m]) => [m, n]));
+  const rows: SummaryRow[] = [];
+  const wasTraining = model.training;
+  model.eval();
+  let outputShape: number[] = [];
+  setForwardHook((m: Module, _inputs: Tensor[], out: Tensor) => {
+    if (m.namedChildren().length > 0) return;
+    const params = m.ownState().filter(([, , kind]) => kind === 'parameter').reduce((n, [, v]) => n + v.size, 0);
+    rows.push({ name: names.get(m) ?? '?', type: m.typeName, outputShape: out.shape.slice(), params, macs: hasMacs(m) ? m.macs(out.shape) : 0 });
+  });
+  try {
+    tf.tidy(() => {
+      const y = model.call(tf.zeros(shape));
+      outputShape = y.shape.slice();
+    });
+  } finally {
+    setForwardHook(null);
+    model.train(wasTraining);
+  }
+  const totalParams = model.numParameters();
+  const totalMacs = rows.reduce((n, r) => n + r.macs, 0);
+  return { inputShape: shape, outputShape, rows, totalParams, totalMacs, toString: () => formatSummary(rows, shape, outputShape, totalParams, totalMacs) };
+}
+
+function formatSummary(rows: SummaryRow[], input: number[], output: number[], params: number, macs: number): string {
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  const table = [['layer', 'type', 'output shape', 'params', 'MACs'], ...rows.map((r) => [r.name, r.type, `[${r.outputShape.join(', ')}]`, fmt(r.params), fmt(r.macs)])];
+  const width = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i >= 3 ? c.padStart(width[i]) : c.padEnd(width[i]))).join('  ');
+  const rule = width.map((w) => '-'.repeat(w)).join('  ');
+  return [
+    line(table[0]),
+    rule,
+    ...table.slice(1).map(line),
+    rule,
+    `input [${input.join(', ')}] -> output [${output.join(', ')}]`,
+    `params: ${fmt(params)}`,
+    `MACs: ${fmt(macs)}`,
+  ].join('\n');
+}
