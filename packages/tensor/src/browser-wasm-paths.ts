@@ -22,7 +22,7 @@
 
 declare const __CNN_BROWSER_BUILD__: boolean | undefined;
 
-/** The classic script that evaluated this bundle (tfjs's glue resolves against it too); null for modules. */
+/** The classic script that evaluated this bundle (tfjs's glue resolves against it too); '' for module scripts. */
 const loadingScript =
   typeof __CNN_BROWSER_BUILD__ !== 'undefined' && __CNN_BROWSER_BUILD__ && typeof document !== 'undefined' && document.currentScript instanceof HTMLScriptElement
     ? document.currentScript.src
