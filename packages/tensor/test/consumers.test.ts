@@ -256,12 +256,13 @@ async function serve(root: string): Promise<Served> {
   return { url: `http://127.0.0.1:${port}/`, server, requests };
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('a Vite-built page in headless Chromium', () => {
+describe('a Vite-built page in headless Chromium', () => {
   let dist: string;
   let served: Served;
   let context: import('playwright-core').BrowserContext;
 
   beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CNN_CHROMIUM)`);
     const app = await consumerDir('vite-app');
     await writeFile(join(app, 'index.html'), BROWSER_HTML);
     await writeFile(join(app, 'main.js'), BROWSER_MAIN);
