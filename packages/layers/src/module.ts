@@ -250,6 +250,14 @@ export class Sequential extends Module {
     return this.layers.length;
   }
 
+  /** Replaces layer i (disposing the old one), keeping its key: a new classifier head, say. */
+  replace<M extends Module>(i: number, module: M): M {
+    this.at(i);
+    this.replaceModule(String(i), module);
+    this.layers[i] = module;
+    return module;
+  }
+
   forward(x: Tensor): Tensor {
     let h = x;
     for (const m of this.layers) h = m.call(h);

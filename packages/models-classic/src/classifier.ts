@@ -1,0 +1,102 @@
+import { tf, type Tensor } from '@cnn/tensor';
+import { Module, Linear } from '@cnn/layers';
+
+/** Weights this project ships for a model, with what they were trained on and how well they do. */
+export interface ShippedWeights {
+  /** File name inside the package's `weights/` folder. */
+  file: string;
+  dataset: string;
+  /** [h, w, c] the weights were trained at. */
+  inputSize: [number, number, number];
+  numClasses: number;
+  /** Top-1 accuracy on the dataset's test split, as measured by the run that produced the weights. */
+  top1: number;
+}
+
+/** A model card: plain data, checked against the real model by the registry test. */
+export interface ModelCard {
+  id: string;
+  family: string;
+  /** Title and link of the paper. */
+  paper: string;
+  /** Default input [h, w, c]. */
+  inputSize: [number, number, number];
+  /** Learnable parameters with the default options (1000 classes unless noted). */
+  params: number;
+  /** Multiply-accumulates of one forward pass at `inputSize`, conv and linear layers (torchvision's "GFLOPS"). */
+  macs: number;
+  numClasses: number;
+  weights?: ShippedWeights[];
+}
+
+/** Options every classifier builder takes. */
+export interface ClassifierOptions {
+  /** Output classes (default: the card's). */
+  numClasses?: number;
+  /** Input channels (default 3; 1 for LeNet-5). */
+  inChannels?: number;
+}
+
+/** What {@link ImageClassifier.predict} returns, one row per image. */
+export interface Prediction {
+  indices: number[][];
+  scores: number[][];
+  labels?: string[][];
+}
+
+/**
+ * Base class of every classifier: `forwardFeatures` (the backbone, up to pooled features) and `forwardHead`
+ * (the classifier) are separate methods, `forward` chains them, `predict` gives the top-k classes.
+ */
+export abstract class ImageClassifier extends Module {
+  /** Features before the classifier head. */
+  abstract forwardFeatures(x: Tensor): Tensor;
+
+  /** Logits from the features. */
+  abstract forwardHead(features: Tensor): Tensor;
+
+  forward(x: Tensor): Tensor {
+    return this.forwardHead(this.forwardFeatures(x));
+  }
+
+  /** The final Linear layer. */
+  abstract get classifier(): Linear;
+
+  /** Replaces the final Linear layer with a fresh one for `numClasses` (fine-tuning); disposes the old one. */
+  resetClassifier(numClasses: number): void {
+    const old = this.classifier;
+    const next = new Linear(old.inFeatures, numClasses, { flattenedFrom: old.flattenedFrom ?? undefined });
+    this.replaceHead(next);
+  }
+
+  /** Puts `head` where the final Linear layer is. */
+  protected abstract replaceHead(head: Linear): void;
+
+  /**
+   * Top-k classes and softmax scores for a batch of NHWC images, in evaluation mode.
+   *
+   * @example
+   * const { indices, scores } = net.predict(x, { topk: 5 });
+   */
+  predict(x: Tensor, opts: { topk?: number; classNames?: readonly string[] } = {}): Prediction {
+    const wasTraining = this.training;
+    this.eval();
+    try {
+      const k = opts.topk ?? 5;
+      const { values, indices } = tf.tidy(() => {
+        const probs = tf.softmax(this.call(x));
+        const n = probs.shape[probs.shape.length - 1];
+        if (!Number.isInteger(k) || k < 1 || k > n) throw new Error(`predict: topk must be an integer from 1 to ${n}, got ${k}`);
+        return tf.topk(probs, k);
+      });
+      const s = values.arraySync() as number[][];
+      const i = indices.arraySync() as number[][];
+      tf.dispose([values, indices]);
+      const out: Prediction = { indices: i, scores: s };
+      if (opts.classNames) out.labels = i.map((row) => row.map((c) => opts.classNames![c] ?? String(c)));
+      return out;
+    } finally {
+      this.train(wasTraining);
+    }
+  }
+}

@@ -1,0 +1,126 @@
+// GoogLeNet (Szegedy et al., 2014, https://arxiv.org/abs/1409.4842), torchvision's variant: BatchNorm (eps 1e-3)
+// after every convolution, a 3x3 convolution where the paper's "5x5" branch has 5x5, and auxiliary classifiers
+// that exist only when asked for and run only in training mode.
+import { tf, type Tensor } from '@cnn/tensor';
+import {
+  AdaptiveAvgPool2d, ConvNormAct, Dropout, Flatten, Inception, Linear, MaxPool2d, Module, batchNorm,
+  type InceptionChannels,
+} from '@cnn/layers';
+import { ImageClassifier, type ClassifierOptions } from './classifier';
+
+/** Inception blocks: [name, in channels, 1x1, 3x3 reduce, 3x3, "5x5" reduce, "5x5", pool projection]. */
+const INCEPTIONS = [
+  ['inception3a', 192, 64, 96, 128, 16, 32, 32],
+  ['inception3b', 256, 128, 128, 192, 32, 96, 64],
+  ['inception4a', 480, 192, 96, 208, 16, 48, 64],
+  ['inception4b', 512, 160, 112, 224, 24, 64, 64],
+  ['inception4c', 512, 128, 128, 256, 24, 64, 64],
+  ['inception4d', 512, 112, 144, 288, 32, 64, 64],
+  ['inception4e', 528, 256, 160, 320, 32, 128, 128],
+  ['inception5a', 832, 256, 160, 320, 32, 128, 128],
+  ['inception5b', 832, 384, 192, 384, 48, 128, 128],
+] as const;
+
+/** Options of {@link googlenet}. */
+export interface GoogLeNetOptions extends ClassifierOptions {
+  /** Build the two auxiliary classifiers (torchvision's `aux_logits`); default false. */
+  auxLogits?: boolean;
+  /** Dropout before the final classifier (default 0.2). */
+  dropout?: number;
+}
+
+const norm = batchNorm({ eps: 1e-3 });
+const basic = (i: number, o: number, k: number, stride = 1) => new ConvNormAct(i, o, k, { stride, norm, naming: 'named', padding: (k - 1) / 2 });
+
+/** torchvision's InceptionAux: 4x4 average pool, 1x1 conv to 128, fc 2048 -> 1024, ReLU, dropout 0.7, fc classes. */
+export class InceptionAux extends Module {
+  readonly conv: ConvNormAct;
+  readonly fc1: Linear;
+  readonly fc2: Linear;
+  private readonly pool = new AdaptiveAvgPool2d(4);
+  private readonly flatten = new Flatten();
+  private readonly dropout = new Dropout(0.7);
+
+  constructor(inChannels: number, numClasses: number) {
+    super();
+    this.conv = this.registerModule('conv', basic(inChannels, 128, 1));
+    this.fc1 = this.registerModule('fc1', new Linear(2048, 1024, { flattenedFrom: [4, 4, 128] }));
+    this.fc2 = this.registerModule('fc2', new Linear(1024, numClasses));
+  }
+
+  forward(x: Tensor): Tensor {
+    this.dropout.training = this.training;
+    const h = this.flatten.call(this.conv.call(this.pool.call(x)));
+    return this.fc2.call(this.dropout.call(tf.relu(this.fc1.call(h))));
+  }
+}
+
+/** GoogLeNet: stem, nine Inception blocks, global average pool, dropout, fc. */
+export class GoogLeNet extends ImageClassifier {
+  readonly aux1: InceptionAux | null;
+  readonly aux2: InceptionAux | null;
+  private readonly stem: Module[];
+  private readonly blocks: Map<string, Module>;
+  private readonly avgpool = new AdaptiveAvgPool2d(1);
+  private readonly flatten = new Flatten();
+  private readonly dropout: Dropout;
+  private fc: Linear;
+
+  constructor(opts: GoogLeNetOptions = {}) {
+    super();
+    const numClasses = opts.numClasses ?? 1000;
+    this.stem = [
+      this.registerModule('conv1', basic(opts.inChannels ?? 3, 64, 7, 2)),
+      this.registerModule('maxpool1', new MaxPool2d(3, { stride: 2, ceilMode: true })),
+      this.registerModule('conv2', basic(64, 64, 1)),
+      this.registerModule('conv3', basic(64, 192, 3)),
+      this.registerModule('maxpool2', new MaxPool2d(3, { stride: 2, ceilMode: true })),
+    ];
+    this.blocks = new Map();
+    for (const [name, cin, a, b, c, d, e, f] of INCEPTIONS) {
+      const ch: InceptionChannels = { ch1x1: a, ch3x3red: b, ch3x3: c, ch5x5red: d, ch5x5: e, poolProj: f };
+      this.blocks.set(name, this.registerModule(name, new Inception(cin, ch, norm)));
+      if (name === 'inception3b') this.blocks.set('maxpool3', this.registerModule('maxpool3', new MaxPool2d(3, { stride: 2, ceilMode: true })));
+      if (name === 'inception4e') this.blocks.set('maxpool4', this.registerModule('maxpool4', new MaxPool2d(2, { stride: 2, ceilMode: true })));
+    }
+    this.aux1 = opts.auxLogits ? this.registerModule('aux1', new InceptionAux(512, numClasses)) : null;
+    this.aux2 = opts.auxLogits ? this.registerModule('aux2', new InceptionAux(528, numClasses)) : null;
+    this.dropout = new Dropout(opts.dropout ?? 0.2);
+    this.fc = this.registerModule('fc', new Linear(1024, numClasses));
+  }
+
+  /** Logits and, in training mode with auxiliary classifiers, their logits too (torchvision's GoogLeNetOutputs). */
+  forwardWithAux(x: Tensor): { logits: Tensor; aux1: Tensor | null; aux2: Tensor | null } {
+    let aux1: Tensor | null = null;
+    let aux2: Tensor | null = null;
+    let h = x;
+    for (const m of this.stem) h = m.call(h);
+    for (const [name, m] of this.blocks) {
+      h = m.call(h);
+      if (this.training && name === 'inception4a' && this.aux1) aux1 = this.aux1.call(h);
+      if (this.training && name === 'inception4d' && this.aux2) aux2 = this.aux2.call(h);
+    }
+    return { logits: this.forwardHead(this.flatten.call(this.avgpool.call(h))), aux1, aux2 };
+  }
+
+  forwardFeatures(x: Tensor): Tensor {
+    let h = x;
+    for (const m of this.stem) h = m.call(h);
+    for (const m of this.blocks.values()) h = m.call(h);
+    return this.flatten.call(this.avgpool.call(h));
+  }
+
+  forwardHead(f: Tensor): Tensor {
+    this.dropout.training = this.training;
+    return this.fc.call(this.dropout.call(f));
+  }
+
+  get classifier(): Linear {
+    return this.fc;
+  }
+
+  protected replaceHead(head: Linear): void {
+    this.fc = this.replaceModule('fc', head);
+  }
+}
+

@@ -1,0 +1,49 @@
+// LeNet-5 (LeCun et al., 1998), in MMPretrain's layout: tanh activations and average pooling;
+// 32x32 input, or 28x28 with padding 2 on the first convolution.
+import type { Tensor } from '@cnn/tensor';
+import { AvgPool2d, Conv2d, Flatten, Linear, Sequential, Tanh } from '@cnn/layers';
+import { ImageClassifier, type ClassifierOptions } from './classifier';
+
+/** Options of {@link lenet5}. */
+export interface LeNetOptions extends ClassifierOptions {
+  /** 32 (the paper's) or 28 (MNIST-sized: the first convolution pads by 2). Default 32. */
+  inputSize?: 28 | 32;
+}
+
+/**
+ * LeNet-5: conv 6@5x5, tanh, avg pool, conv 16@5x5, tanh, avg pool, conv 120@5x5, tanh, fc 84, tanh, fc classes.
+ * 61,706 parameters for 10 classes. Keys as MMPretrain's: `features.0.weight` ... `classifier.2.bias`.
+ */
+export class LeNet5 extends ImageClassifier {
+  readonly features: Sequential;
+  private readonly flatten = new Flatten();
+  private readonly head: Sequential;
+
+  constructor(opts: LeNetOptions = {}) {
+    super();
+    const inputSize = opts.inputSize ?? 32;
+    if (inputSize !== 28 && inputSize !== 32) throw new Error(`lenet5: inputSize must be 28 or 32, got ${String(inputSize)}`);
+    this.features = this.registerModule('features', new Sequential(
+      new Conv2d(opts.inChannels ?? 1, 6, 5, { padding: inputSize === 28 ? 2 : 0 }), new Tanh(), new AvgPool2d(2),
+      new Conv2d(6, 16, 5), new Tanh(), new AvgPool2d(2),
+      new Conv2d(16, 120, 5), new Tanh(),
+    ));
+    this.head = this.registerModule('classifier', new Sequential(new Linear(120, 84), new Tanh(), new Linear(84, opts.numClasses ?? 10)));
+  }
+
+  forwardFeatures(x: Tensor): Tensor {
+    return this.flatten.call(this.features.call(x));
+  }
+
+  forwardHead(f: Tensor): Tensor {
+    return this.head.call(f);
+  }
+
+  get classifier(): Linear {
+    return this.head.at(2) as Linear;
+  }
+
+  protected replaceHead(head: Linear): void {
+    this.head.replace(2, head);
+  }
+}
