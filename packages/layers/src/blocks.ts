@@ -234,6 +234,8 @@ export interface InvertedResidualOptions {
   act?: ActName;
   /** Squeeze channels of an SE block after the depthwise conv (V3), or null. */
   seChannels?: number | null;
+  /** Gate of that SE block: 'hardsigmoid' (MobileNetV3, the default) or 'sigmoid'. */
+  seGate?: 'sigmoid' | 'hardsigmoid';
   norm?: NormFactory;
   /**
    * torchvision's key layout: 'v2' (MobileNetV2: children under `conv`, the projection as `conv.N` conv and
@@ -259,7 +261,7 @@ export class InvertedResidual extends Module {
     const parts: Module[] = [];
     if (hidden !== inChannels) parts.push(new ConvNormAct(inChannels, hidden, 1, { norm, act }));
     parts.push(new ConvNormAct(hidden, hidden, kernelSize, { stride, groups: hidden, norm, act }));
-    if (seChannels) parts.push(new SEModule(hidden, { squeezeChannels: seChannels, gate: 'hardsigmoid' }));
+    if (seChannels) parts.push(new SEModule(hidden, { squeezeChannels: seChannels, gate: opts.seGate ?? 'hardsigmoid' }));
     if (layout === 'v2') parts.push(new Conv2d(hidden, outChannels, 1, { bias: false }), norm(outChannels));
     else parts.push(new ConvNormAct(hidden, outChannels, 1, { norm, act: null }));
     this.body = this.registerModule(layout === 'v2' ? 'conv' : 'block', new Sequential(...parts));

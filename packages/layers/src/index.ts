@@ -22,3 +22,5 @@ export {
   type ResidualOptions, type InvertedResidualOptions, type InceptionChannels,
 } from './blocks';
 export { loadTorchState, torchState, type KeyMap } from './torch-layout';
+export * from './checkpoint';
+export { loadWeights, saveWeights, mmpretrainKeys, type LoadWeightsOptions, type SaveWeightsOptions } from './weights';

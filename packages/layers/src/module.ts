@@ -1,6 +1,7 @@
 // Module: the class API. A module owns named parameters and buffers (tf.Variables) in registration
 // order and named child modules; its state dict uses PyTorch's names (`layer1.0.conv1.weight`).
 import { tf, type Tensor } from '@cnn/tensor';
+import { loadWeights, saveWeights, type LoadWeightsOptions, type SaveWeightsOptions } from './weights';
 
 /** A tensor as a checkpoint holds it: any layout, float32 values. */
 export interface HostTensor {
@@ -207,6 +208,19 @@ export abstract class Module {
       loaded.push(k);
     }
     return { loaded, missing, unexpected };
+  }
+
+  /**
+   * Loads weights from a checkpoint file (a path, in Node) or its bytes: PyTorch `.pth` / `.pt` or safetensors,
+   * in PyTorch's layouts unless `from: 'cnn'`. See `loadWeights`.
+   */
+  loadWeights(source: Uint8Array | ArrayBuffer | string, opts: LoadWeightsOptions = {}): Promise<LoadResult> {
+    return loadWeights(this, source, opts);
+  }
+
+  /** This module's weights as safetensors bytes (PyTorch's layouts unless `to: 'cnn'`). See `saveWeights`. */
+  saveWeights(opts: SaveWeightsOptions = {}): Uint8Array {
+    return saveWeights(this, opts);
   }
 
   /**

@@ -19,7 +19,7 @@ export { LeNet5, type LeNetOptions } from './lenet';
 export { AlexNet, type AlexNetOptions } from './alexnet';
 export { VGG, VGG_CONFIGS, type VGGOptions } from './vgg';
 export { GoogLeNet, InceptionAux, type GoogLeNetOptions } from './googlenet';
-export { ResNet, CifarResNet, PadShortcut, RESNET_DEPTHS, CIFAR_RESNET_DEPTHS, type ResNetOptions } from './resnet';
+export { ResNet, CifarResNet, PadShortcut, RESNET_DEPTHS, CIFAR_RESNET_DEPTHS, attentionOf, type ResNetOptions } from './resnet';
 export { registerModel, listModels, getModel, getCard, type ModelBuilder } from './registry';
 export { CLASSIC_CARDS } from './zoo';
 

@@ -5,8 +5,8 @@
 // MMPretrain's ResNet_CIFAR (3x3 stem, no max pool) and the paper's own CIFAR networks (three stages of 16/32/64).
 import { tf, type Tensor } from '@cnn/tensor';
 import {
-  AdaptiveAvgPool2d, BasicBlock, BatchNorm2d, Bottleneck, Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential,
-  type AttentionFactory,
+  AdaptiveAvgPool2d, BasicBlock, BatchNorm2d, Bottleneck, Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, SEModule,
+  Sequential, type AttentionFactory,
 } from '@cnn/layers';
 import { ImageClassifier, type ClassifierOptions } from './classifier';
 
@@ -31,6 +31,16 @@ export interface ResNetOptions extends ClassifierOptions {
   zeroInitResidual?: boolean;
   /** An attention block in every residual block (SE-ResNet); child name 'se'. */
   attention?: AttentionFactory | null;
+  /** Shorthand for `attention`: 'se' puts squeeze-and-excitation (channels / 16) in every block. */
+  attn?: 'se' | null;
+}
+
+/** The attention factory that options ask for, if any. */
+export function attentionOf(opts: { attention?: AttentionFactory | null; attn?: 'se' | null }): AttentionFactory | null {
+  if (opts.attention) return opts.attention;
+  if (opts.attn === 'se') return (c) => new SEModule(c);
+  if (opts.attn) throw new Error(`resnet: unknown attn '${String(opts.attn)}' (expected 'se')`);
+  return null;
 }
 
 type BlockClass = typeof BasicBlock | typeof Bottleneck;
@@ -65,7 +75,7 @@ export class ResNet extends ImageClassifier {
       const downsample = stride !== 1 || inplanes !== out
         ? new Sequential(new Conv2d(inplanes, out, 1, { stride, bias: false }), new BatchNorm2d(out))
         : null;
-      const common = { groups: opts.groups ?? 1, baseWidth: opts.baseWidth ?? 64, attention: opts.attention ?? null };
+      const common = { groups: opts.groups ?? 1, baseWidth: opts.baseWidth ?? 64, attention: attentionOf(opts) };
       const blocks: Module[] = [new Block(inplanes, planes, { stride, downsample, ...common })];
       inplanes = out;
       for (let i = 1; i < n; i++) blocks.push(new Block(inplanes, planes, common));
@@ -144,7 +154,7 @@ export class CifarResNet extends ImageClassifier {
   private readonly flatten = new Flatten();
   private fc: Linear;
 
-  constructor(depth: (typeof CIFAR_RESNET_DEPTHS)[number], opts: ClassifierOptions & { attention?: AttentionFactory | null } = {}) {
+  constructor(depth: (typeof CIFAR_RESNET_DEPTHS)[number], opts: ClassifierOptions & { attention?: AttentionFactory | null; attn?: 'se' | null } = {}) {
     super();
     if (!CIFAR_RESNET_DEPTHS.includes(depth)) throw new Error(`cifar resnet: depth must be one of ${CIFAR_RESNET_DEPTHS.join(', ')}, got ${depth}`);
     const n = (depth - 2) / 6;
@@ -156,7 +166,7 @@ export class CifarResNet extends ImageClassifier {
       for (let i = 0; i < n; i++) {
         const s = i === 0 ? stride : 1;
         const downsample = s !== 1 || inplanes !== planes ? new PadShortcut(s, planes - inplanes) : null;
-        blocks.push(new BasicBlock(inplanes, planes, { stride: s, downsample, attention: opts.attention ?? null }));
+        blocks.push(new BasicBlock(inplanes, planes, { stride: s, downsample, attention: attentionOf(opts) }));
         inplanes = planes;
       }
       return new Sequential(...blocks);

@@ -1,0 +1,69 @@
+// Loading and saving a model's weights as files: PyTorch's .pth / .pt (read) and safetensors (read and write), in
+// PyTorch's layouts by default so files go both ways between this library and PyTorch.
+import type { HostTensor, LoadOptions, LoadResult, Module } from './module';
+import { loadTorchState, torchState, type KeyMap } from './torch-layout';
+import { readCheckpoint, writeSafetensors, toFloat32StateDict, type RawTensor } from './checkpoint';
+
+/** Options of {@link loadWeights}. */
+export interface LoadWeightsOptions extends LoadOptions {
+  /**
+   * Layout of the file's tensors: 'torch' (PyTorch's: OIHW convolutions, [out, in] linear weights; what torchvision,
+   * timm and MMPretrain save, and what {@link saveWeights} writes) or 'cnn' (this library's own). Default: 'cnn' when
+   * the safetensors metadata says `layout: cnn`, else 'torch'.
+   */
+  from?: 'torch' | 'cnn';
+  /** Renames (or, returning null, drops) the file's keys: MMPretrain's `backbone.` prefix, timm's names. */
+  keyMap?: KeyMap;
+}
+
+/**
+ * Loads weights into `model` from a checkpoint file (a path, in Node) or its bytes: a PyTorch `.pth` / `.pt` state
+ * dict (or a training checkpoint holding one under 'state_dict' / 'model'), or safetensors. Layouts are converted
+ * on the way; every missing, unexpected or mis-shaped key is reported by name.
+ *
+ * @example
+ * await loadWeights(net, 'resnet18-f37072fd.pth');                       // torchvision's file
+ * await loadWeights(net, bytes, { keyMap: mmpretrainKeys });              // MMPretrain's 'backbone.' / 'head.' names
+ */
+export async function loadWeights(model: Module, source: Uint8Array | ArrayBuffer | string, opts: LoadWeightsOptions = {}): Promise<LoadResult> {
+  const ckpt = await readCheckpoint(source);
+  const dict = toFloat32StateDict(ckpt.tensors) as Map<string, HostTensor>;
+  const from = opts.from ?? (ckpt.metadata.layout === 'cnn' ? 'cnn' : 'torch');
+  if (from === 'torch') return loadTorchState(model, dict, opts);
+  const renamed = new Map<string, HostTensor>();
+  for (const [k, v] of dict) {
+    const key = opts.keyMap ? opts.keyMap(k) : k;
+    if (key !== null) renamed.set(key, v);
+  }
+  return model.loadStateDict(renamed, opts);
+}
+
+/** Options of {@link saveWeights}. */
+export interface SaveWeightsOptions {
+  /** 'torch' (default: PyTorch's layouts, loadable by `safetensors.torch.load_file` + `load_state_dict`) or 'cnn'. */
+  to?: 'torch' | 'cnn';
+  /** Extra string metadata to store in the file's header. */
+  metadata?: Record<string, string>;
+}
+
+/** The model's parameters and buffers as safetensors bytes, keys as in its state dict. */
+export function saveWeights(model: Module, opts: SaveWeightsOptions = {}): Uint8Array {
+  const to = opts.to ?? 'torch';
+  const host = to === 'torch' ? torchState(model) : new Map([...model.stateDict()].map(([k, v]) => [k, { shape: v.shape.slice(), data: Float32Array.from(v.dataSync() as ArrayLike<number>) }]));
+  const dtypes = new Map([...model.stateDict()].map(([k, v]) => [k, v.dtype]));
+  const tensors = new Map<string, RawTensor>();
+  for (const [k, t] of host) {
+    tensors.set(k, dtypes.get(k) === 'int32'
+      ? { dtype: 'int64', shape: t.shape, data: BigInt64Array.from(t.data, (x) => BigInt(Math.round(x))) }
+      : { dtype: 'float32', shape: t.shape, data: t.data });
+  }
+  return writeSafetensors(tensors, { ...opts.metadata, layout: to, format: 'pt' });
+}
+
+/**
+ * A key map for MMPretrain checkpoints: drops the `backbone.` prefix and maps the classification head's
+ * `head.fc.` to `headKey` (default 'fc.'). Keys of other parts (necks, data preprocessors) are dropped.
+ */
+export function mmpretrainKeys(headKey = 'fc.'): KeyMap {
+  return (k) => (k.startsWith('backbone.') ? k.slice('backbone.'.length) : k.startsWith('head.fc.') ? headKey + k.slice('head.fc.'.length) : null);
+}
