@@ -1,0 +1,59 @@
+// MobileNetV1 (Howard et al., 2017, https://arxiv.org/abs/1704.04861), Table 1: a 3x3 stride-2 convolution, then
+// thirteen depthwise separable convolutions, global average pooling and a classifier. Convolutions have no bias and
+// are followed by BatchNorm and ReLU. 4,231,976 parameters at width 1.0.
+import type { Tensor } from '@cnn/tensor';
+import { AdaptiveAvgPool2d, ConvNormAct, DepthwiseSeparable, Dropout, Flatten, Linear, Module, Sequential } from '@cnn/layers';
+import { ImageClassifier, type ClassifierOptions } from '@cnn/models-classic';
+
+/** Output channels and stride of each depthwise separable convolution (the paper's Table 1). */
+export const MOBILENET_V1_LAYERS = [
+  [64, 1], [128, 2], [128, 1], [256, 2], [256, 1], [512, 2],
+  [512, 1], [512, 1], [512, 1], [512, 1], [512, 1], [1024, 2], [1024, 1],
+] as const;
+
+/** Options of {@link MobileNetV1}. */
+export interface MobileNetV1Options extends ClassifierOptions {
+  /** Width multiplier alpha (default 1.0): every channel count is scaled by it. */
+  widthMultiplier?: number;
+  /** Dropout before the classifier (default 0: the paper uses none). */
+  dropout?: number;
+}
+
+/** MobileNetV1. Keys: features.0 (stem), features.1-13 (depthwise / pointwise), classifier.1. */
+export class MobileNetV1 extends ImageClassifier {
+  readonly features: Sequential;
+  private readonly pool = new AdaptiveAvgPool2d(1);
+  private readonly flatten = new Flatten();
+  private readonly head: Sequential;
+
+  constructor(opts: MobileNetV1Options = {}) {
+    super();
+    const alpha = opts.widthMultiplier ?? 1;
+    if (!(alpha > 0)) throw new Error(`mobilenet_v1: widthMultiplier must be positive, got ${alpha}`);
+    const w = (c: number) => Math.max(8, Math.round(c * alpha));
+    const layers: Module[] = [new ConvNormAct(opts.inChannels ?? 3, w(32), 3, { stride: 2 })];
+    let c = w(32);
+    for (const [out, stride] of MOBILENET_V1_LAYERS) {
+      layers.push(new DepthwiseSeparable(c, w(out), { stride }));
+      c = w(out);
+    }
+    this.features = this.registerModule('features', new Sequential(...layers));
+    this.head = this.registerModule('classifier', new Sequential(new Dropout(opts.dropout ?? 0), new Linear(c, opts.numClasses ?? 1000)));
+  }
+
+  forwardFeatures(x: Tensor): Tensor {
+    return this.flatten.call(this.pool.call(this.features.call(x)));
+  }
+
+  forwardHead(f: Tensor): Tensor {
+    return this.head.call(f);
+  }
+
+  get classifier(): Linear {
+    return this.head.at(1) as Linear;
+  }
+
+  protected replaceHead(head: Linear): void {
+    this.head.replace(1, head);
+  }
+}

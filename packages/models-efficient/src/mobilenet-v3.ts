@@ -1,0 +1,84 @@
+// MobileNetV3 (Howard et al., 2019, https://arxiv.org/abs/1905.02244), torchvision's layout and keys: inverted
+// residuals with optional squeeze-and-excitation (hard-sigmoid gate) and hardswish, BatchNorm eps 1e-3 and
+// momentum 0.01, a 1x1 convolution to 6x the last block's channels, then Linear, hardswish, dropout, Linear.
+import type { Tensor } from '@cnn/tensor';
+import {
+  AdaptiveAvgPool2d, ConvNormAct, Dropout, Flatten, Hardswish, InvertedResidual, Linear, Module, Sequential, batchNorm,
+} from '@cnn/layers';
+import { ImageClassifier, type ClassifierOptions } from '@cnn/models-classic';
+import { makeDivisible } from './divisible';
+
+/** One block: input channels, kernel, expanded channels, output channels, SE, activation, stride. */
+type Row = readonly [number, number, number, number, boolean, 'relu' | 'hardswish', number];
+
+/** The two published configurations, and their last hidden layer's width. */
+export const MOBILENET_V3_ARCH = {
+  large: {
+    last: 1280,
+    rows: [
+      [16, 3, 16, 16, false, 'relu', 1], [16, 3, 64, 24, false, 'relu', 2], [24, 3, 72, 24, false, 'relu', 1],
+      [24, 5, 72, 40, true, 'relu', 2], [40, 5, 120, 40, true, 'relu', 1], [40, 5, 120, 40, true, 'relu', 1],
+      [40, 3, 240, 80, false, 'hardswish', 2], [80, 3, 200, 80, false, 'hardswish', 1], [80, 3, 184, 80, false, 'hardswish', 1],
+      [80, 3, 184, 80, false, 'hardswish', 1], [80, 3, 480, 112, true, 'hardswish', 1], [112, 3, 672, 112, true, 'hardswish', 1],
+      [112, 5, 672, 160, true, 'hardswish', 2], [160, 5, 960, 160, true, 'hardswish', 1], [160, 5, 960, 160, true, 'hardswish', 1],
+    ] as readonly Row[],
+  },
+  small: {
+    last: 1024,
+    rows: [
+      [16, 3, 16, 16, true, 'relu', 2], [16, 3, 72, 24, false, 'relu', 2], [24, 3, 88, 24, false, 'relu', 1],
+      [24, 5, 96, 40, true, 'hardswish', 2], [40, 5, 240, 40, true, 'hardswish', 1], [40, 5, 240, 40, true, 'hardswish', 1],
+      [40, 5, 120, 48, true, 'hardswish', 1], [48, 5, 144, 48, true, 'hardswish', 1], [48, 5, 288, 96, true, 'hardswish', 2],
+      [96, 5, 576, 96, true, 'hardswish', 1], [96, 5, 576, 96, true, 'hardswish', 1],
+    ] as readonly Row[],
+  },
+} as const;
+
+/** Options of {@link MobileNetV3}. */
+export interface MobileNetV3Options extends ClassifierOptions {
+  dropout?: number;
+}
+
+/** MobileNetV3 large (5,483,032 parameters) or small (2,542,856). */
+export class MobileNetV3 extends ImageClassifier {
+  readonly features: Sequential;
+  private readonly pool = new AdaptiveAvgPool2d(1);
+  private readonly flatten = new Flatten();
+  private readonly head: Sequential;
+
+  constructor(size: keyof typeof MOBILENET_V3_ARCH, opts: MobileNetV3Options = {}) {
+    super();
+    const { rows, last } = MOBILENET_V3_ARCH[size];
+    const norm = batchNorm({ eps: 1e-3, momentum: 0.01 });
+    const hswish = () => new Hardswish();
+    const layers: Module[] = [new ConvNormAct(opts.inChannels ?? 3, rows[0][0], 3, { stride: 2, norm, act: hswish })];
+    for (const [cin, k, exp, out, se, act, s] of rows) {
+      layers.push(new InvertedResidual(cin, out, {
+        hiddenChannels: exp, kernelSize: k, stride: s, act, norm, layout: 'v3',
+        seChannels: se ? makeDivisible(Math.floor(exp / 4)) : null,
+      }));
+    }
+    const lastConv = 6 * rows[rows.length - 1][3];
+    layers.push(new ConvNormAct(rows[rows.length - 1][3], lastConv, 1, { norm, act: hswish }));
+    this.features = this.registerModule('features', new Sequential(...layers));
+    this.head = this.registerModule('classifier', new Sequential(
+      new Linear(lastConv, last), new Hardswish(), new Dropout(opts.dropout ?? 0.2), new Linear(last, opts.numClasses ?? 1000),
+    ));
+  }
+
+  forwardFeatures(x: Tensor): Tensor {
+    return this.flatten.call(this.pool.call(this.features.call(x)));
+  }
+
+  forwardHead(f: Tensor): Tensor {
+    return this.head.call(f);
+  }
+
+  get classifier(): Linear {
+    return this.head.at(3) as Linear;
+  }
+
+  protected replaceHead(head: Linear): void {
+    this.head.replace(3, head);
+  }
+}

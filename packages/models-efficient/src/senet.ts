@@ -1,0 +1,11 @@
+// SENet (Hu et al., 2017, https://arxiv.org/abs/1709.01507) as MMPretrain builds it: the ResNet family of
+// @cnn/models-classic with a squeeze-and-excitation block after the last BatchNorm of every bottleneck, before the
+// addition (squeeze to channels / 16, 1x1 convolutions with bias, ReLU then sigmoid). No new network class: SE is
+// injected into ResNet, and works the same in any ResNet (`getModel('resnet18', { attn: 'se' })`).
+import { SEModule } from '@cnn/layers';
+import { ResNet, type ResNetOptions } from '@cnn/models-classic';
+
+/** SE-ResNet-50 / 101, or SE-ResNeXt-50 32x4d with `groups: 32, baseWidth: 4`. */
+export function seResNet(depth: 50 | 101, opts: ResNetOptions = {}): ResNet {
+  return new ResNet(depth, { attention: (c) => new SEModule(c), ...opts });
+}

@@ -1,0 +1,68 @@
+// ShuffleNetV1 (Zhang et al., 2017, https://arxiv.org/abs/1707.01083) as MMPretrain builds it: a 3x3 stride-2 stem
+// to 24 x width channels, a 3x3 max pool, three stages of 4, 8 and 4 shuffle units (the first of each at stride 2,
+// concatenating an average-pooled shortcut; the very first unit's 1x1 is not grouped), global pool, fc.
+import type { Tensor } from '@cnn/tensor';
+import { AdaptiveAvgPool2d, ConvNormAct, Flatten, Linear, MaxPool2d, Module, Sequential, ShuffleUnitV1 } from '@cnn/layers';
+import { ImageClassifier, type ClassifierOptions } from '@cnn/models-classic';
+import { makeDivisible } from './divisible';
+
+/** Output channels of the three stages at width 1.0, by group count (the paper's Table 1). */
+export const SHUFFLENET_V1_CHANNELS = { 1: [144, 288, 576], 2: [200, 400, 800], 3: [240, 480, 960], 4: [272, 544, 1088], 8: [384, 768, 1536] } as const;
+const REPEATS = [4, 8, 4];
+
+/** Options of {@link ShuffleNetV1}. */
+export interface ShuffleNetV1Options extends ClassifierOptions {
+  /** Groups of the 1x1 convolutions: 1, 2, 3, 4 or 8 (default 3). */
+  groups?: 1 | 2 | 3 | 4 | 8;
+  /** Width factor (default 1.0): 0.5, 1.0, 1.5 or 2.0 in the paper. */
+  widthMultiplier?: number;
+}
+
+/** ShuffleNetV1; `shufflenet_v1_x1_0_g3` has 1,865,728 parameters. Keys: conv1, layers.N.M, fc. */
+export class ShuffleNetV1 extends ImageClassifier {
+  readonly conv1: ConvNormAct;
+  readonly layers: Sequential;
+  private readonly maxpool = new MaxPool2d(3, { stride: 2, padding: 1 });
+  private readonly pool = new AdaptiveAvgPool2d(1);
+  private readonly flatten = new Flatten();
+  private fc: Linear;
+
+  constructor(opts: ShuffleNetV1Options = {}) {
+    super();
+    const groups = opts.groups ?? 3;
+    const channels = SHUFFLENET_V1_CHANNELS[groups];
+    if (!channels) throw new Error(`shufflenet_v1: groups must be 1, 2, 3, 4 or 8, got ${String(groups)}`);
+    const width = opts.widthMultiplier ?? 1;
+    if (!(width > 0)) throw new Error(`shufflenet_v1: widthMultiplier must be positive, got ${width}`);
+    let c = Math.floor(24 * width);
+    this.conv1 = this.registerModule('conv1', new ConvNormAct(opts.inChannels ?? 3, c, 3, { stride: 2 }));
+    const stages: Module[] = [];
+    channels.forEach((ch, stage) => {
+      const out = makeDivisible(ch * width, 8);
+      const units: Module[] = [];
+      for (let i = 0; i < REPEATS[stage]; i++) {
+        units.push(new ShuffleUnitV1(c, out, { groups, stride: i === 0 ? 2 : 1, firstGrouped: !(stage === 0 && i === 0) }));
+        c = out;
+      }
+      stages.push(new Sequential(...units));
+    });
+    this.layers = this.registerModule('layers', new Sequential(...stages));
+    this.fc = this.registerModule('fc', new Linear(c, opts.numClasses ?? 1000));
+  }
+
+  forwardFeatures(x: Tensor): Tensor {
+    return this.flatten.call(this.pool.call(this.layers.call(this.maxpool.call(this.conv1.call(x)))));
+  }
+
+  forwardHead(f: Tensor): Tensor {
+    return this.fc.call(f);
+  }
+
+  get classifier(): Linear {
+    return this.fc;
+  }
+
+  protected replaceHead(head: Linear): void {
+    this.fc = this.replaceModule('fc', head);
+  }
+}
