@@ -100,7 +100,7 @@ export interface SEOptions {
 export class SEModule extends Module {
   readonly fc1: Conv2d;
   readonly fc2: Conv2d;
-  private readonly relu = new ReLU();
+  private readonly activation: Module;
   private readonly gate: Module;
 
   constructor(readonly channels: number, opts: SEOptions = {}) {
@@ -108,12 +108,13 @@ export class SEModule extends Module {
     const squeeze = opts.squeezeChannels ?? Math.max(1, Math.floor(channels / 16));
     this.fc1 = this.registerModule('fc1', new Conv2d(channels, squeeze, 1));
     this.fc2 = this.registerModule('fc2', new Conv2d(squeeze, channels, 1));
-    this.gate = (opts.gate ?? 'sigmoid') === 'sigmoid' ? new Sigmoid() : new Hardsigmoid();
+    this.activation = this.registerModule('activation', new ReLU());
+    this.gate = this.registerModule('scale_activation', (opts.gate ?? 'sigmoid') === 'sigmoid' ? new Sigmoid() : new Hardsigmoid());
   }
 
   forward(x: Tensor): Tensor {
     const s = tf.mean(x, [1, 2], true);
-    return tf.mul(x, this.gate.call(this.fc2.call(this.relu.call(this.fc1.call(s)))));
+    return tf.mul(x, this.gate.call(this.fc2.call(this.activation.call(this.fc1.call(s)))));
   }
 }
 
@@ -141,7 +142,7 @@ export class BasicBlock extends Module {
   readonly bn2: Module;
   readonly se: Module | null;
   readonly downsample: Module | null;
-  private readonly relu = new ReLU();
+  private readonly relu: ReLU;
 
   constructor(inplanes: number, planes: number, opts: ResidualOptions = {}) {
     super();
@@ -150,6 +151,7 @@ export class BasicBlock extends Module {
     const stride = opts.stride ?? 1;
     this.conv1 = this.registerModule('conv1', new Conv2d(inplanes, planes, 3, { stride, padding: 1, bias: false }));
     this.bn1 = this.registerModule('bn1', norm(planes));
+    this.relu = this.registerModule('relu', new ReLU());
     this.conv2 = this.registerModule('conv2', new Conv2d(planes, planes, 3, { padding: 1, bias: false }));
     this.bn2 = this.registerModule('bn2', norm(planes));
     this.se = opts.attention ? this.registerModule('se', opts.attention(planes)) : null;
@@ -179,7 +181,7 @@ export class Bottleneck extends Module {
   readonly bn3: Module;
   readonly se: Module | null;
   readonly downsample: Module | null;
-  private readonly relu = new ReLU();
+  private readonly relu: ReLU;
 
   constructor(inplanes: number, planes: number, opts: ResidualOptions = {}) {
     super();
@@ -193,6 +195,7 @@ export class Bottleneck extends Module {
     this.bn2 = this.registerModule('bn2', norm(width));
     this.conv3 = this.registerModule('conv3', new Conv2d(width, planes * Bottleneck.expansion, 1, { bias: false }));
     this.bn3 = this.registerModule('bn3', norm(planes * Bottleneck.expansion));
+    this.relu = this.registerModule('relu', new ReLU());
     this.se = opts.attention ? this.registerModule('se', opts.attention(planes * Bottleneck.expansion)) : null;
     this.downsample = opts.downsample ? this.registerModule('downsample', opts.downsample) : null;
   }
@@ -274,13 +277,15 @@ export class InvertedResidual extends Module {
 }
 
 /**
- * ShuffleNetV1's unit (Zhang et al., https://arxiv.org/abs/1707.01083): grouped 1x1, channel shuffle, 3x3 depthwise,
- * grouped 1x1; added to the input (stride 1) or concatenated with its 3x3 average pool (stride 2).
+ * ShuffleNetV1's unit (Zhang et al., https://arxiv.org/abs/1707.01083) as MMPretrain builds it: grouped 1x1 compress,
+ * 3x3 depthwise, channel shuffle, grouped 1x1 expand; added to the input then ReLU (stride 1), or ReLU then
+ * concatenated after the input's 3x3 average pool (stride 2). Children and keys are MMPretrain's
+ * (`g_conv_1x1_compress.conv.weight`, `depthwise_conv3x3_bn.bn.running_mean`, `g_conv_1x1_expand.conv.weight`).
  */
 export class ShuffleUnitV1 extends Module {
-  readonly conv1: ConvNormAct;
+  readonly compress: ConvNormAct;
   readonly depthwise: ConvNormAct;
-  readonly conv2: ConvNormAct;
+  readonly expand: ConvNormAct;
   readonly stride: number;
   private readonly groups: number;
 
@@ -291,21 +296,22 @@ export class ShuffleUnitV1 extends Module {
     const norm = opts.norm ?? batchNorm();
     const branchOut = this.stride === 2 ? outChannels - inChannels : outChannels;
     if (branchOut <= 0) throw new Error(`ShuffleUnitV1: with stride 2, outChannels (${outChannels}) must exceed inChannels (${inChannels})`);
+    if (this.stride === 1 && inChannels !== outChannels) throw new Error(`ShuffleUnitV1: with stride 1, inChannels (${inChannels}) must equal outChannels (${outChannels})`);
     const mid = Math.floor(outChannels / 4);
     const g1 = opts.firstGrouped === false ? 1 : groups;
     this.groups = groups;
-    this.conv1 = this.registerModule('conv1', new ConvNormAct(inChannels, mid, 1, { groups: g1, norm }));
-    this.depthwise = this.registerModule('depthwise', new ConvNormAct(mid, mid, 3, { stride: this.stride, groups: mid, norm, act: null }));
-    this.conv2 = this.registerModule('conv2', new ConvNormAct(mid, branchOut, 1, { groups, norm, act: null }));
+    const named = { norm, naming: 'named' as const };
+    this.compress = this.registerModule('g_conv_1x1_compress', new ConvNormAct(inChannels, mid, 1, { groups: g1, ...named }));
+    this.depthwise = this.registerModule('depthwise_conv3x3_bn', new ConvNormAct(mid, mid, 3, { stride: this.stride, groups: mid, act: null, ...named }));
+    this.expand = this.registerModule('g_conv_1x1_expand', new ConvNormAct(mid, branchOut, 1, { groups, act: null, ...named }));
   }
 
   forward(x: Tensor): Tensor {
-    let y = this.conv1.call(x);
-    y = F.channelShuffle(y, this.groups);
-    y = this.conv2.call(this.depthwise.call(y));
+    let y = this.depthwise.call(this.compress.call(x));
+    if (this.groups > 1) y = F.channelShuffle(y, this.groups);
+    y = this.expand.call(y);
     if (this.stride === 1) return tf.relu(tf.add(x, y));
-    const shortcut = F.avgPool2d(x, 3, { stride: 2, padding: 1 });
-    return tf.relu(tf.concat([shortcut, y], 3));
+    return tf.concat([F.avgPool2d(x, 3, { stride: 2, padding: 1 }), tf.relu(y)], 3);
   }
 }
 

@@ -61,12 +61,15 @@ export interface Conv2dOptions {
  */
 export function conv2d(x: Tensor, weight: Tensor, opts: Conv2dOptions = {}): Tensor4D {
   const { bias, stride = 1, padding = 0, dilation = 1, groups = 1 } = opts;
-  const y = convOp(rank4('conv2d', x), weight as Tensor4D, { strides: stride, pad: padding, dilations: dilation, groups });
-  if (!bias) return y;
-  if (bias.rank !== 1 || bias.shape[0] !== y.shape[3]) {
-    throw new Error(`conv2d: bias must have shape [${y.shape[3]}], got [${bias.shape.join(', ')}]`);
-  }
-  return tf.add(y, bias);
+  const x4 = rank4('conv2d', x);
+  return tf.tidy(() => {
+    const y = convOp(x4, weight as Tensor4D, { strides: stride, pad: padding, dilations: dilation, groups });
+    if (!bias) return y;
+    if (bias.rank !== 1 || bias.shape[0] !== y.shape[3]) {
+      throw new Error(`conv2d: bias must have shape [${y.shape[3]}], got [${bias.shape.join(', ')}]`);
+    }
+    return tf.add(y, bias) as Tensor4D;
+  });
 }
 
 /**
@@ -83,10 +86,12 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== outF)) throw new Error(`linear: bias must have shape [${outF}], got [${bias.shape.join(', ')}]`);
   const lead = x.shape.slice(0, -1);
-  const flat = x.rank === 2 ? (x as Tensor2D) : (x.reshape([-1, inF]) as Tensor2D);
-  let y: Tensor = tf.matMul(flat, weight as Tensor2D);
-  if (bias) y = tf.add(y, bias);
-  return x.rank === 2 ? y : y.reshape([...lead, outF]);
+  return tf.tidy(() => {
+    const flat = x.rank === 2 ? (x as Tensor2D) : (x.reshape([-1, inF]) as Tensor2D);
+    let y: Tensor = tf.matMul(flat, weight as Tensor2D);
+    if (bias) y = tf.add(y, bias);
+    return x.rank === 2 ? y : y.reshape([...lead, outF]);
+  });
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -290,7 +295,7 @@ export function localResponseNorm(x: Tensor, size: number, opts: LocalResponseNo
 /** Zeroes each element with probability p in training (scaling the rest by 1 / (1 - p)); identity otherwise. */
 export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Tensor {
   if (!(p >= 0 && p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${p}`);
-  if (!training || p === 0) return x;
+  if (!training || p === 0) return x.clone();
   return tf.dropout(x, p, undefined, seed);
 }
 
@@ -300,20 +305,27 @@ export function flatten(x: Tensor, startDim = 1): Tensor {
   return x.reshape([...x.shape.slice(0, startDim), -1]);
 }
 
+/** A dimension index, negative counting from the end, checked against the rank; errors name the op. */
+function dimOf(op: string, rank: number, dim: number): number {
+  const d = dim < 0 ? rank + dim : dim;
+  if (!Number.isInteger(dim) || d < 0 || d >= rank) throw new Error(`${op}: dim ${dim} is out of range for a rank-${rank} tensor (expected ${-rank} to ${rank - 1})`);
+  return d;
+}
+
 /** Softmax along `dim` (default the last); rows sum to 1. */
 export function softmax(x: Tensor, dim = -1): Tensor {
-  const d = dim < 0 ? x.rank + dim : dim;
+  const d = dimOf('softmax', x.rank, dim);
   if (d === x.rank - 1) return tf.softmax(x);
   const perm = swapLast(x.rank, d);
-  return tf.softmax(x.transpose(perm)).transpose(perm);
+  return tf.tidy(() => tf.softmax(x.transpose(perm)).transpose(perm));
 }
 
 /** Log of {@link softmax}, computed stably. */
 export function logSoftmax(x: Tensor, dim = -1): Tensor {
-  const d = dim < 0 ? x.rank + dim : dim;
+  const d = dimOf('logSoftmax', x.rank, dim);
   if (d === x.rank - 1) return tf.logSoftmax(x);
   const perm = swapLast(x.rank, d);
-  return tf.logSoftmax(x.transpose(perm)).transpose(perm);
+  return tf.tidy(() => tf.logSoftmax(x.transpose(perm)).transpose(perm));
 }
 
 function swapLast(rank: number, d: number): number[] {
@@ -333,7 +345,8 @@ export const relu6 = (x: Tensor): Tensor => tf.relu6(x);
 /** x for x >= 0, slope * x otherwise (PyTorch's default slope 0.01). */
 export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => tf.leakyRelu(x, negativeSlope);
 /** x for x > 0, alpha * (exp(x) - 1) otherwise. */
-export const elu = (x: Tensor, alpha = 1): Tensor => (alpha === 1 ? tf.elu(x) : tf.where(tf.greater(x, 0), x, tf.mul(tf.expm1(x), alpha)));
+export const elu = (x: Tensor, alpha = 1): Tensor =>
+  alpha === 1 ? tf.elu(x) : tf.tidy(() => tf.add(tf.relu(x), tf.mul(tf.expm1(tf.minimum(x, 0)), alpha)));
 /** 1 / (1 + exp(-x)). */
 export const sigmoid = (x: Tensor): Tensor => tf.sigmoid(x);
 /** tanh(x). */
@@ -376,7 +389,7 @@ export function pad(x: Tensor, padding: number | [number, number] | [[number, nu
 export function concat(tensors: Tensor[], dim = -1): Tensor {
   if (tensors.length === 0) throw new Error('concat: no tensors given');
   const rank = tensors[0].rank;
-  const d = dim < 0 ? rank + dim : dim;
+  const d = dimOf('concat', rank, dim);
   tensors.forEach((t, i) => {
     if (t.rank !== rank || t.shape.some((s, j) => j !== d && s !== tensors[0].shape[j])) {
       throw new Error(`concat: tensor ${i} has shape [${t.shape.join(', ')}], which does not match [${tensors[0].shape.join(', ')}] outside dim ${d}`);

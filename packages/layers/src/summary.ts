@@ -53,13 +53,14 @@ export function summary(model: Module, inputShape: number[]): Summary {
   }
   const names = new Map<Module, string>(model.namedModules().map(([n, m]) => [m, n]));
   const rows: SummaryRow[] = [];
-  const wasTraining = model.training;
+  const modes = model.namedModules().map(([, m]) => [m, m.training] as const);
   model.eval();
   let outputShape: number[] = [];
   setForwardHook((m: Module, _inputs: Tensor[], out: Tensor) => {
-    if (m.namedChildren().length > 0) return;
+    // Leaves only; a helper module a block keeps without registering it (it has no parameters) is not a row.
+    if (m.namedChildren().length > 0 || !names.has(m)) return;
     const params = m.ownState().filter(([, , kind]) => kind === 'parameter').reduce((n, [, v]) => n + v.size, 0);
-    rows.push({ name: names.get(m) ?? '?', type: m.typeName, outputShape: out.shape.slice(), params, macs: hasMacs(m) ? m.macs(out.shape) : 0 });
+    rows.push({ name: names.get(m)!, type: m.typeName, outputShape: out.shape.slice(), params, macs: hasMacs(m) ? m.macs(out.shape) : 0 });
   });
   try {
     tf.tidy(() => {
@@ -68,7 +69,7 @@ export function summary(model: Module, inputShape: number[]): Summary {
     });
   } finally {
     setForwardHook(null);
-    model.train(wasTraining);
+    for (const [m, training] of modes) m.training = training;
   }
   const totalParams = model.numParameters();
   const totalMacs = rows.reduce((n, r) => n + r.macs, 0);

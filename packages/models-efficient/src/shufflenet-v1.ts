@@ -18,7 +18,7 @@ export interface ShuffleNetV1Options extends ClassifierOptions {
   widthMultiplier?: number;
 }
 
-/** ShuffleNetV1; `shufflenet_v1_x1_0_g3` has 1,865,728 parameters. Keys: conv1, layers.N.M, fc. */
+/** ShuffleNetV1; `shufflenet_v1_x1_0_g3` has 1,865,728 parameters. Keys as MMPretrain's backbone (conv1.conv, layers.N.M.g_conv_1x1_compress.conv, ...) plus fc. */
 export class ShuffleNetV1 extends ImageClassifier {
   readonly conv1: ConvNormAct;
   readonly layers: Sequential;
@@ -35,7 +35,7 @@ export class ShuffleNetV1 extends ImageClassifier {
     const width = opts.widthMultiplier ?? 1;
     if (!(width > 0)) throw new Error(`shufflenet_v1: widthMultiplier must be positive, got ${width}`);
     let c = Math.floor(24 * width);
-    this.conv1 = this.registerModule('conv1', new ConvNormAct(opts.inChannels ?? 3, c, 3, { stride: 2 }));
+    this.conv1 = this.registerModule('conv1', new ConvNormAct(opts.inChannels ?? 3, c, 3, { stride: 2, naming: 'named' }));
     const stages: Module[] = [];
     channels.forEach((ch, stage) => {
       const out = makeDivisible(ch * width, 8);

@@ -659,11 +659,70 @@ void dw_bwd_filter(conv* p) {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Max pooling's input gradient (tfjs's own wasm kernel sends the gradient of a window whose maximum is
+// negative to the wrong pixel). Here x is the pooled input, y the output gradient dy, f the input
+// gradient dx (same shape as x); kh, kw, sh, sw, dh, dw, pt, pl describe the window. Each window's
+// gradient goes to its first maximum in scan order, as in PyTorch and tfjs's cpu backend.
+void maxpool_bwd(conv* p) {
+  int c = p->c;
+  fill_zero(p->f, p->n * p->h * p->w * c);
+  for (int n = 0; n < p->n; n++)
+    for (int oh = 0; oh < p->oh; oh++)
+      for (int ow = 0; ow < p->ow; ow++) {
+        const float* dyp = p->y + ((long)(n * p->oh + oh) * p->ow + ow) * c;
+        int c0 = 0;
+        for (; c0 + 4 <= c; c0 += 4) {
+          v128_t best = wasm_f32x4_splat(-__builtin_inff());
+          v128_t where = wasm_i32x4_splat(-1);
+          for (int i = 0; i < p->kh; i++) {
+            int ih = oh * p->sh - p->pt + i * p->dh;
+            if (ih < 0 || ih >= p->h) continue;
+            for (int j = 0; j < p->kw; j++) {
+              int iw = ow * p->sw - p->pl + j * p->dw;
+              if (iw < 0 || iw >= p->w) continue;
+              int at = (n * p->h + ih) * p->w + iw;
+              v128_t v = wasm_v128_load(p->x + (long)at * c + c0);
+              v128_t gt = wasm_f32x4_gt(v, best);
+              best = wasm_v128_bitselect(v, best, gt);
+              where = wasm_v128_bitselect(wasm_i32x4_splat(at), where, gt);
+            }
+          }
+          int w0 = wasm_i32x4_extract_lane(where, 0), w1 = wasm_i32x4_extract_lane(where, 1);
+          int w2 = wasm_i32x4_extract_lane(where, 2), w3 = wasm_i32x4_extract_lane(where, 3);
+          if (w0 >= 0) p->f[(long)w0 * c + c0] += dyp[c0];
+          if (w1 >= 0) p->f[(long)w1 * c + c0 + 1] += dyp[c0 + 1];
+          if (w2 >= 0) p->f[(long)w2 * c + c0 + 2] += dyp[c0 + 2];
+          if (w3 >= 0) p->f[(long)w3 * c + c0 + 3] += dyp[c0 + 3];
+        }
+        for (; c0 < c; c0++) {
+          float best = -__builtin_inff();
+          int where = -1;
+          for (int i = 0; i < p->kh; i++) {
+            int ih = oh * p->sh - p->pt + i * p->dh;
+            if (ih < 0 || ih >= p->h) continue;
+            for (int j = 0; j < p->kw; j++) {
+              int iw = ow * p->sw - p->pl + j * p->dw;
+              if (iw < 0 || iw >= p->w) continue;
+              int at = (n * p->h + ih) * p->w + iw;
+              float v = p->x[(long)at * c + c0];
+              if (v > best) {
+                best = v;
+                where = at;
+              }
+            }
+          }
+          if (where >= 0) p->f[(long)where * c + c0] += dyp[c0];
+        }
+      }
+}
+
 // Bytes of scratch memory a kernel needs for these parameters (op: 0 forward, 1 input gradient,
-// 2 filter gradient, 3 any depthwise kernel).
+// 2 filter gradient, 3 any depthwise kernel, 4 max pooling's gradient).
 int scratch_bytes(int op, const conv* p) {
   if (op == OP_FWD) return fwd_scratch(p);
   if (op == OP_BWD_INPUT) return bwd_input_scratch(p);
   if (op == OP_BWD_FILTER) return bwd_filter_scratch(p);
-  return dw_scratch(p);
+  if (op == OP_DEPTHWISE) return dw_scratch(p);
+  return 64;
 }

@@ -13,7 +13,7 @@ export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
 }
 
-type KernelName = 'conv_fwd' | 'conv_bwd_input' | 'conv_bwd_filter' | 'dw_fwd' | 'dw_bwd_input' | 'dw_bwd_filter';
+type KernelName = 'conv_fwd' | 'conv_bwd_input' | 'conv_bwd_filter' | 'dw_fwd' | 'dw_bwd_input' | 'dw_bwd_filter' | 'maxpool_bwd';
 
 interface KernelExports extends Record<KernelName, (params: number) => void> {
   scratch_bytes(op: number, params: number): number;
@@ -27,6 +27,7 @@ const SCRATCH_OP: Record<KernelName, number> = {
   dw_fwd: 3,
   dw_bwd_input: 3,
   dw_bwd_filter: 3,
+  maxpool_bwd: 4,
 };
 
 /** Geometry of one convolution, as the C kernels' parameter block holds it (struct conv). */

@@ -98,11 +98,29 @@ const KERNELS: Array<[string, Role, boolean]> = [
   [GROUPED_CONV_BACKPROP_FILTER, 'filter', false],
 ];
 
+// Max pooling's input gradient: tfjs's wasm kernel sends the gradient of a window whose maximum is negative to
+// the wrong pixel (4.22.0), so cnn replaces it.
+const maxPoolGrad = ((args: KernelArgs) => {
+  const backend = args.backend as WasmBackendLike;
+  const { dy, input } = args.inputs;
+  const a = args.attrs ?? {};
+  checkFloat('MaxPoolGrad', dy, input);
+  const info = backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number], a.filterSize as [number, number], a.strides as [number, number], 1,
+    a.pad as 'valid', a.dimRoundingMode as 'floor' | undefined,
+  );
+  const out = backend.makeOutput(input.shape, 'float32');
+  const g = geometry(info, input.shape[3]);
+  runConvKernel(backend, 'maxpool_bwd', g, addressOf(backend, input), addressOf(backend, out), addressOf(backend, dy));
+  return out;
+}) as unknown as KernelFunc;
+
 /** Registers cnn's kernels for the 'wasm' backend, replacing tfjs's where it has one. Idempotent. */
 export function registerWasmKernels(): void {
-  for (const [kernelName, role, depthwise] of KERNELS) {
-    const config: KernelConfig = { kernelName, backendName: 'wasm', kernelFunc: convKernel(kernelName, role, depthwise) };
-    if (getKernel(kernelName, 'wasm')) unregisterKernel(kernelName, 'wasm');
+  const configs: KernelConfig[] = KERNELS.map(([kernelName, role, depthwise]) => ({ kernelName, backendName: 'wasm', kernelFunc: convKernel(kernelName, role, depthwise) }));
+  configs.push({ kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc: maxPoolGrad });
+  for (const config of configs) {
+    if (getKernel(config.kernelName, 'wasm')) unregisterKernel(config.kernelName, 'wasm');
     registerKernel(config);
   }
 }
