@@ -1,0 +1,33 @@
+// Rebuilding built-in transforms from their specs (class name + constructor arguments): how a
+// transform pipeline crosses into a worker thread.
+import { CenterCrop, RandomCrop, RandomHorizontalFlip, RandomResizedCrop, Resize } from './geometry';
+import { ColorJitter, Normalize, ToTensor } from './pixel';
+import { RandomErasing } from './random-erasing';
+import { Compose, type Transform, type TransformSpec } from './transform';
+
+type AnyConstructor = new (...args: any[]) => Transform;
+
+const CLASSES: Record<string, AnyConstructor> = {
+  Resize,
+  CenterCrop,
+  RandomCrop,
+  RandomResizedCrop,
+  RandomHorizontalFlip,
+  ToTensor,
+  Normalize,
+  ColorJitter,
+  RandomErasing,
+};
+
+/**
+ * The transform a spec describes (see {@link Transform.spec}): `transformFromSpec(t.spec)` behaves
+ * exactly like `t`.
+ *
+ * @throws Error for a type that is not a built-in transform.
+ */
+export function transformFromSpec(spec: TransformSpec): Transform {
+  if (spec.type === 'Compose') return new Compose((spec.args[0] as TransformSpec[]).map(transformFromSpec));
+  const Cls = CLASSES[spec.type];
+  if (!Cls) throw new Error(`transformFromSpec: '${spec.type}' is not a built-in transform`);
+  return new Cls(...spec.args);
+}

@@ -1,0 +1,134 @@
+/**
+ * The built browser entry (dist/browser/index.js) in a Vite-built page in headless Chromium: the
+ * embedded sample is bundled as assets and read with fetch + DecompressionStream, images decode
+ * through createImageBitmap, and a DataLoader batch becomes a tensor.
+ *
+ * Needs the build first, and Debian's `chromium` at /usr/bin/chromium (or CNN_CHROMIUM).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const requireHere = createRequire(join(PKG, 'package.json'));
+const TENSOR = dirname(requireHere.resolve('@cnn/tensor/package.json'));
+const CHROMIUM = process.env.CNN_CHROMIUM ?? '/usr/bin/chromium';
+
+const MAIN = `
+import { setBackend, tf } from '@cnn/tensor';
+import { FashionMNIST, DataLoader, Compose, ToTensor, Normalize, decodeImage, readIdx } from '@cnn/datasets';
+const out = document.getElementById('out');
+try {
+  await setBackend('cpu');
+  const test = await FashionMNIST.sample({ train: false });
+  const png = Uint8Array.from(atob(window.PNG), (c) => c.charCodeAt(0));
+  const img = await decodeImage(png, 'inline.png');
+  const loader = new DataLoader(test.withTransform(new Compose([new ToTensor(), new Normalize([0.286], [0.353])])), { batchSize: 100, shuffle: true, seed: 1 });
+  let shape = null;
+  for await (const b of loader) { shape = b.x.shape; b.dispose(); break; }
+  let gzipError = null;
+  try { await readIdx(window.TRUNCATED_URL, 1); } catch (e) { gzipError = e.message; }
+  out.textContent = JSON.stringify({ ok: true, length: test.length, counts: test.labelCounts(), first: Array.from(test.raw(0).data.subarray(300, 310)),
+    decoded: { h: img.height, w: img.width, c: img.channels, data: Array.from(img.data) }, shape, tensors: tf.memory().numTensors, gzipError });
+} catch (e) {
+  out.textContent = JSON.stringify({ ok: false, error: String((e && (e.stack || e.message)) || e) });
+}
+`;
+
+const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.gz': 'application/gzip' };
+
+let work: string;
+let server: Server;
+let url: string;
+let context: import('playwright-core').BrowserContext;
+let dist: string;
+const pixels = Buffer.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30, 200, 100, 50, 7, 8, 9]); // 3 x 2 RGB
+
+beforeAll(async () => {
+  if (!existsSync(join(PKG, 'dist/browser/index.js'))) throw new Error('dist/browser/index.js is missing: build first (npx turbo run build --filter=@cnn/datasets)');
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CNN_CHROMIUM)`);
+  work = await mkdtemp(join(tmpdir(), 'cnn-datasets-browser-'));
+  const app = join(work, 'app');
+  await mkdir(join(app, 'node_modules', '@cnn'), { recursive: true });
+  await symlink(PKG, join(app, 'node_modules', '@cnn', 'datasets'), 'dir');
+  await symlink(TENSOR, join(app, 'node_modules', '@cnn', 'tensor'), 'dir');
+  const png = await sharp(pixels, { raw: { width: 3, height: 2, channels: 3 } }).png().toBuffer();
+  await mkdir(join(app, 'public'));
+  const gz = await readFile(join(PKG, 'data', 'fashion-mnist-sample', 't10k-labels-idx1-ubyte.gz'));
+  await writeFile(join(app, 'public', 'cut.gz'), gz.subarray(0, gz.length - 50));
+  await writeFile(
+    join(app, 'index.html'),
+    `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body><pre id="out">pending</pre>
+<script>window.PNG = '${png.toString('base64')}'; window.TRUNCATED_URL = '/cut.gz';</script><script type="module" src="./main.js"></script></body></html>`,
+  );
+  await writeFile(join(app, 'main.js'), MAIN);
+  dist = join(app, 'dist');
+  const { build } = await import('vite');
+  await build({ root: app, configFile: false, logLevel: 'silent', build: { outDir: dist, emptyOutDir: true, target: 'es2022' } });
+  server = createServer(async (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    const file = normalize(join(dist, path === '/' ? 'index.html' : decodeURIComponent(path.slice(1))));
+    try {
+      if (!file.startsWith(dist + sep) || !(await stat(file)).isFile()) throw new Error('not found');
+      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(await readFile(file));
+    } catch {
+      res.writeHead(404).end('not found');
+    }
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const { chromium } = await import('playwright-core');
+  context = await chromium.launchPersistentContext(join(work, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+afterAll(async () => {
+  await context?.close();
+  if (server) await new Promise((ok) => server.close(ok));
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('@cnn/datasets in a browser (Vite build, headless Chromium)', () => {
+  it('bundles the sample as assets and leaves Node-only code out', async () => {
+    const assets = await readdir(join(dist, 'assets'));
+    // The image files become assets; the small label files are inlined (Vite's 4 kB limit).
+    expect(assets.filter((f) => /^(train|t10k)-images-idx3-ubyte-[\w-]+\.gz$/.test(f)).length).toBe(2);
+    const js = (await Promise.all(assets.filter((f) => f.endsWith('.js')).map((f) => readFile(join(dist, 'assets', f), 'utf8')))).join('\n');
+    // None of the Node platform (sharp, node:zlib, the file system) is in the page.
+    expect(js).not.toMatch(/failOn|needs the 'sharp' package|embedded Fashion-MNIST sample is missing/);
+    expect(js).toContain('DecompressionStream');
+  });
+
+  it('loads the sample, decodes a PNG, and batches into a tensor', async () => {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    try {
+      await page.goto(url);
+      await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'pending', undefined, { timeout: 30_000 });
+      const r = JSON.parse((await page.textContent('#out')) ?? '{}');
+      expect(r.ok, r.error).toBe(true);
+      expect(errors).toEqual([]);
+      expect(r.length).toBe(1000);
+      expect(r.counts).toEqual(new Array(10).fill(100));
+      const { FashionMNIST } = await import('../src/index');
+      expect(r.first).toEqual(Array.from((await FashionMNIST.sample({ train: false })).raw(0).data.subarray(300, 310)));
+      expect(r.decoded).toEqual({ h: 2, w: 3, c: 3, data: Array.from(pixels) });
+      expect(r.shape).toEqual([100, 28, 28, 1]);
+      expect(r.tensors).toBe(0);
+      expect(r.gzipError).toMatch(/cut\.gz: corrupt or truncated gzip stream/);
+    } finally {
+      await page.close();
+    }
+  });
+});
