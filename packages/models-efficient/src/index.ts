@@ -18,6 +18,9 @@ export { tf, setBackend, getBackend, backendInfo, ready, setWasmPaths, CudaBacke
 export * from '@cnn/models-classic';
 // Weights.
 export { loadWeights, saveWeights, mmpretrainKeys, manualSeed, summary, CheckpointError, type Summary } from '@cnn/layers';
+// Images in.
+export { loadImage, imagenetPreprocess, type ImageSource, type PreprocessOptions, type ImageDataLike } from './preprocess';
+export { IMAGENET_STATS, type ImageHWC } from '@cnn/datasets';
 // This package's families.
 export { makeDivisible } from './divisible';
 export { seResNet } from './senet';

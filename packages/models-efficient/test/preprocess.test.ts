@@ -1,0 +1,57 @@
+// Loading and ImageNet preprocessing: a JPEG/PNG file or its bytes in, a normalised [1, 224, 224, 3] tensor out.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { tf, setBackend, loadImage, imagenetPreprocess, IMAGENET_STATS, getModel, manualSeed } from '../src/index';
+
+async function png(width: number, height: number): Promise<{ bytes: Uint8Array; rgb: Uint8Array }> {
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0; i < rgb.length; i++) rgb[i] = (i * 37 + (i % 3) * 71) % 256;
+  const bytes = new Uint8Array(await sharp(Buffer.from(rgb), { raw: { width, height, channels: 3 } }).png().toBuffer());
+  return { bytes, rgb };
+}
+
+describe('images in', () => {
+  it('a 256x256 PNG: the centre 224x224 crop, scaled and normalised with ImageNet statistics', async () => {
+    await setBackend('wasm');
+    const { bytes, rgb } = await png(256, 256);
+    const dir = mkdtempSync(join(tmpdir(), 'cnn-img-'));
+    const file = join(dir, 'x.png');
+    writeFileSync(file, bytes);
+    const fromPath = await loadImage(file);
+    const fromBytes = await loadImage(bytes);
+    expect([fromPath.height, fromPath.width, fromPath.channels]).toEqual([256, 256, 3]);
+    expect(Array.from(fromBytes.data)).toEqual(Array.from(rgb));
+    const x = imagenetPreprocess(fromPath);
+    expect(x.shape).toEqual([1, 224, 224, 3]);
+    const got = x.dataSync();
+    // Pixel (i, j) of the crop is pixel (i + 16, j + 16) of the image (no resampling at 256).
+    for (const [i, j, c] of [[0, 0, 0], [5, 100, 1], [223, 223, 2], [111, 7, 0]]) {
+      const v = rgb[((i + 16) * 256 + (j + 16)) * 3 + c] / 255;
+      expect(got[(i * 224 + j) * 3 + c]).toBeCloseTo((v - IMAGENET_STATS.mean[c]) / IMAGENET_STATS.std[c], 5);
+    }
+    x.dispose();
+  });
+
+  it('a 300x400 image becomes [1, 224, 224, 3]; a grey image is refused by name; predict classifies it', async () => {
+    await setBackend('wasm');
+    const { bytes } = await png(400, 300);
+    const x = imagenetPreprocess(await loadImage(bytes));
+    expect(x.shape).toEqual([1, 224, 224, 3]);
+    manualSeed(0);
+    const net = getModel('mobilenet_v2', { numClasses: 10 });
+    const p = net.predict(x, { topk: 3, classNames: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'] });
+    expect(p.labels![0].length).toBe(3);
+    net.dispose();
+    x.dispose();
+    expect(() => imagenetPreprocess({ data: new Uint8Array(4), height: 2, width: 2, channels: 1 })).toThrow(/imagenetPreprocess: expected an RGB image \(3 channels\), got 1/);
+  });
+
+  it('ImageData (RGBA) is read as RGB', async () => {
+    const data = new Uint8ClampedArray([1, 2, 3, 255, 4, 5, 6, 128]);
+    const img = await loadImage({ data, width: 2, height: 1 });
+    expect(Array.from(img.data)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});
