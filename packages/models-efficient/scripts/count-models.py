@@ -59,7 +59,8 @@ class ShuffleUnit(nn.Module):
         self.conv4 = conv_bn(mid, out, 1, groups=groups, act=False)
 
     def forward(self, x):
-        y = self.conv4(self.dw(shuffle(self.conv1(x), self.groups)))
+        # MMPretrain's order: compress, depthwise, shuffle, expand (counts do not depend on it).
+        y = self.conv4(shuffle(self.dw(self.conv1(x)), self.groups))
         if self.combine == "add":
             return torch.relu(x + y)
         return torch.relu(torch.cat([nn.functional.avg_pool2d(x, 3, 2, 1), y], 1))
