@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // each in its own forked process (the wasm backend keeps global state per process).
 export default defineConfig({
   test: {
-    projects: ['packages/*'],
+    projects: ['packages/*', 'apps/*'],
     pool: 'forks',
     maxWorkers: 2,
   },

@@ -1,0 +1,101 @@
+// The few words the components print, per locale (VitePress's `localeIndex`: 'root' or 'zh').
+import { computed, type ComputedRef } from 'vue';
+import { useData } from 'vitepress';
+
+const en = {
+  run: 'Run',
+  rerun: 'Run again',
+  running: 'Running…',
+  done: (ms: number) => `done in ${ms} ms`,
+  failed: 'failed',
+  backend: 'Backend',
+  starting: 'starting the wasm backend…',
+  threads: 'threads',
+  isolated: 'cross-origin isolated',
+  notIsolated: 'not cross-origin isolated: one thread (see “Hosting and threads”)',
+  hostingLink: '/guide/hosting',
+  yes: 'yes',
+  no: 'no',
+  input: 'input',
+  kernel: 'kernel',
+  padding: 'padding',
+  stride: 'stride',
+  dilation: 'dilation',
+  groups: 'groups',
+  inChannels: 'in channels',
+  outChannels: 'out channels',
+  output: 'output',
+  weight: 'weight',
+  params: 'weights',
+  formula: 'formula',
+  clickOutput: 'Click an output cell to see the input cells it reads.',
+  padCell: 'padding',
+  footprint: 'kernel footprint',
+  computedBy: 'shape computed by F.conv2d on',
+  original: 'input 8x8',
+  maxPool: 'max pool 2x2',
+  avgPool: 'average pool 2x2',
+  family: 'family',
+  all: 'all',
+  id: 'id',
+  paramsCol: 'params',
+  macs: 'MACs',
+  inputSize: 'input',
+  classes: 'classes',
+  paper: 'paper',
+  models: (n: number) => `${n} models`,
+};
+
+type Strings = typeof en;
+
+const zh: Strings = {
+  run: '运行',
+  rerun: '再次运行',
+  running: '运行中…',
+  done: (ms: number) => `完成，用时 ${ms} ms`,
+  failed: '失败',
+  backend: '后端',
+  starting: '正在启动 wasm 后端…',
+  threads: '线程',
+  isolated: '已跨源隔离',
+  notIsolated: '未跨源隔离：只有一个线程（见“部署与多线程”）',
+  hostingLink: '/zh/guide/hosting',
+  yes: '是',
+  no: '否',
+  input: '输入',
+  kernel: '卷积核',
+  padding: '填充',
+  stride: '步长',
+  dilation: '空洞',
+  groups: '分组',
+  inChannels: '输入通道',
+  outChannels: '输出通道',
+  output: '输出',
+  weight: '权重',
+  params: '个权重',
+  formula: '公式',
+  clickOutput: '点击输出中的一个格子，查看它读取的输入格子。',
+  padCell: '填充',
+  footprint: '卷积核覆盖区域',
+  computedBy: '形状由 F.conv2d 实际计算，后端：',
+  original: '输入 8x8',
+  maxPool: '最大池化 2x2',
+  avgPool: '平均池化 2x2',
+  family: '系列',
+  all: '全部',
+  id: 'id',
+  paramsCol: '参数量',
+  macs: '乘加次数',
+  inputSize: '输入',
+  classes: '类别数',
+  paper: '论文',
+  models: (n: number) => `${n} 个模型`,
+};
+
+const STRINGS: Record<string, Strings> = { root: en, zh };
+
+/** The strings of the page's locale. */
+export function useStrings(): ComputedRef<Strings> {
+  const { localeIndex } = useData();
+  return computed(() => STRINGS[localeIndex.value] ?? en);
+}

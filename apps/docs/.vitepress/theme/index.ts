@@ -1,0 +1,24 @@
+// The default VitePress theme plus the components the pages use to run code on the wasm backend.
+import DefaultTheme from 'vitepress/theme';
+import type { Theme } from 'vitepress';
+import RunExample from './components/RunExample.vue';
+import BackendStatus from './components/BackendStatus.vue';
+import ConvExplorer from './components/ConvExplorer.vue';
+import ActivationPlots from './components/ActivationPlots.vue';
+import PoolingView from './components/PoolingView.vue';
+import ZooTable from './components/ZooTable.vue';
+import './style.css';
+
+const theme: Theme = {
+  extends: DefaultTheme,
+  enhanceApp({ app }) {
+    app.component('RunExample', RunExample);
+    app.component('BackendStatus', BackendStatus);
+    app.component('ConvExplorer', ConvExplorer);
+    app.component('ActivationPlots', ActivationPlots);
+    app.component('PoolingView', PoolingView);
+    app.component('ZooTable', ZooTable);
+  },
+};
+
+export default theme;

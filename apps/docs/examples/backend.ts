@@ -1,0 +1,13 @@
+// Getting started, step 1: choose where the math runs.
+import { setBackend, backendInfo } from '@cnn/models-efficient';
+
+export async function run(log: (line: string) => void): Promise<void> {
+  // 'auto' takes CUDA when @tensorflow/tfjs-node-gpu loads and sees a GPU; otherwise it prints
+  // one warning line saying why, and uses WebAssembly SIMD. 'wasm' and 'cuda' ask for one directly.
+  const active = await setBackend('auto');
+  log(`active backend: ${active}`);
+
+  const info = backendInfo();
+  log(`device: ${info.device}`);
+  log(`SIMD: ${info.simd}, threads: ${info.threads}`);
+}
