@@ -1,0 +1,48 @@
+/**
+ * @cnn/train: the pieces of a training loop, with PyTorch's semantics so that runs compare with PyTorch's.
+ *
+ * - Loss: {@link crossEntropy} (label smoothing, class weights, soft targets for Mixup / CutMix).
+ * - Optimizers: {@link SGD} (momentum, dampening, Nesterov, weight decay), {@link Adam}, {@link AdamW}; parameter
+ *   groups without weight decay (`noDecayOn: 'bn_bias'`); `stateDict()` / `loadStateDict()` as plain data.
+ * - Schedules: {@link StepLR}, {@link MultiStepLR}, {@link CosineAnnealingLR}, {@link LinearWarmup},
+ *   {@link SequentialLR}, {@link withWarmup}, applied per epoch or per iteration by an {@link LRScheduler}.
+ * - {@link clipGradNorm}; metrics: {@link accuracy} (top-k), {@link ConfusionMatrix} (precision, recall, F1).
+ *
+ * @packageDocumentation
+ */
+export { crossEntropy, type CrossEntropyOptions, type Reduction } from './loss';
+export {
+  Optimizer,
+  type ParamsInput,
+  type NoDecayRule,
+  type Gradients,
+  type BaseOptimizerOptions,
+  type ParamGroup,
+  type ParamEntry,
+  type ParamState,
+  type LiveState,
+  type OptimizerStateDict,
+} from './optim/optimizer';
+export { SGD, type SGDOptions } from './optim/sgd';
+export { Adam, AdamW, type AdamOptions } from './optim/adam';
+export {
+  StepLR,
+  MultiStepLR,
+  CosineAnnealingLR,
+  LinearWarmup,
+  SequentialLR,
+  withWarmup,
+  LRScheduler,
+  type LRSchedule,
+  type LRTarget,
+  type ScheduleUnit,
+  type LRSchedulerOptions,
+  type LRSchedulerState,
+  type StepLROptions,
+  type MultiStepLROptions,
+  type CosineAnnealingLROptions,
+  type LinearWarmupOptions,
+} from './schedule';
+export { clipGradNorm, type GradientSet, type ClipGradNormOptions } from './clip';
+export { accuracy, topkCorrect, ConfusionMatrix, type ClassScores, type ConfusionMatrixOptions } from './metrics';
+export type { HostArray, Labels } from './host';

@@ -1,0 +1,84 @@
+// SGD with momentum, dampening, Nesterov and L2 weight decay: torch.optim.SGD's update, step for step.
+import { tf, type Tensor } from '@cnn/tensor';
+import { checkNumber, Optimizer, type BaseOptimizerOptions, type LiveState, type ParamGroup, type ParamsInput } from './optimizer';
+
+/** Options of {@link SGD} (PyTorch's names in camelCase; same defaults). */
+export interface SGDOptions extends BaseOptimizerOptions {
+  /** Momentum factor (default 0: plain SGD). */
+  momentum?: number;
+  /** Dampening of the momentum (default 0). */
+  dampening?: number;
+  /** Nesterov momentum (default false; needs momentum > 0 and dampening 0). */
+  nesterov?: boolean;
+}
+
+/**
+ * Stochastic gradient descent exactly as `torch.optim.SGD`. Per parameter `p` with gradient `g`:
+ *
+ * ```
+ * d = g + weightDecay * p
+ * if momentum != 0:
+ *   buf = (first step) ? d : momentum * buf + (1 - dampening) * d
+ *   d = nesterov ? d + momentum * buf : buf
+ * p = p - lr * d
+ * ```
+ *
+ * The momentum buffer starts as the first gradient (not zero), as in PyTorch.
+ *
+ * @example
+ * const opt = new SGD(model, { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4, noDecayOn: 'bn_bias' });
+ * const loss = opt.minimize(() => crossEntropy(model.call(x), y));
+ */
+export class SGD extends Optimizer {
+  /** PyTorch's name of the algorithm. */
+  readonly kind = 'SGD';
+  /** Momentum factor. */
+  momentum: number;
+  /** Dampening of the momentum. */
+  dampening: number;
+  /** Whether the momentum is Nesterov's. */
+  nesterov: boolean;
+
+  /** Builds the optimizer over a Module, named parameters or a `tf.Variable[]` (see {@link ParamsInput}). */
+  constructor(params: ParamsInput, opts: SGDOptions) {
+    super(params, opts, 0);
+    this.momentum = opts.momentum ?? 0;
+    this.dampening = opts.dampening ?? 0;
+    this.nesterov = opts.nesterov ?? false;
+    this.check();
+  }
+
+  private check(): void {
+    checkNumber('SGD', 'momentum', this.momentum, 0);
+    checkNumber('SGD', 'dampening', this.dampening, 0, 1);
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
+      throw new Error('SGD: Nesterov momentum requires momentum > 0 and dampening 0');
+    }
+  }
+
+  protected get hyper(): Record<string, number | boolean> {
+    return { momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov };
+  }
+
+  protected set hyper(v: Record<string, number | boolean>) {
+    this.momentum = Number(v.momentum ?? 0);
+    this.dampening = Number(v.dampening ?? 0);
+    this.nesterov = Boolean(v.nesterov);
+    this.check();
+  }
+
+  protected update(p: tf.Variable, g: Tensor, group: ParamGroup, s: LiveState): Tensor {
+    let d = group.weightDecay !== 0 ? tf.add(g, tf.mul(p, group.weightDecay)) : g;
+    if (this.momentum !== 0) {
+      let buf = s.buffers.get('momentum_buffer');
+      if (!buf) {
+        buf = this.buffer(s, 'momentum_buffer', d);
+      } else {
+        const scaled = this.dampening !== 0 ? tf.mul(d, 1 - this.dampening) : d;
+        buf.assign(tf.add(tf.mul(buf, this.momentum), scaled));
+      }
+      d = this.nesterov ? tf.add(d, tf.mul(buf, this.momentum)) : buf;
+    }
+    return tf.sub(p, tf.mul(d, group.lr));
+  }
+}
