@@ -17,8 +17,9 @@ try {
   passed = report.numPassedTests;
   failed = report.numFailedTests;
   skipped = report.numPendingTests + report.numTodoTests;
-  // A file that fails to load has no tests to count: count it as a failure.
-  failed += report.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length;
+  // A file that fails without a failing test (it failed to load, or a beforeAll threw and vitest skipped its tests)
+  // counts as one failure.
+  failed += report.testResults.filter((f) => f.status === 'failed' && !f.assertionResults.some((a) => a.status === 'failed')).length;
 } catch (err) {
   console.error(`could not read vitest's report ${out}: ${err.message}`);
   failed = Math.max(failed, 1);

@@ -41,11 +41,13 @@ function compute(tf, conv2d) {
     dx: { shape: dx.shape, values: Array.from(dx.dataSync()) },
     df: { shape: df.shape, values: Array.from(df.dataSync()) },
     squared: Array.from(tf.ones([2]).square().dataSync()),
+    // Methods that need the op handler of the tfjs-core copy that owns the engine (a bundled partial copy has none).
+    cloned: Array.from(tf.tensor([1, 2]).clone().bufferSync().values),
   };
 }
 `;
 type Grad = { shape: number[]; values: number[] };
-interface Computed { dx: Grad; df: Grad; squared: number[] }
+interface Computed { dx: Grad; df: Grad; squared: number[]; cloned: number[] }
 const compute = new Function(`${COMPUTE}\nreturn compute;`)() as (t: typeof tf, c: typeof conv2d) => Computed;
 
 /** Checks shared by the Node consumers, run inside them (`core` is the CJS require of tfjs-core). */
@@ -180,6 +182,7 @@ function expectMatchesReference(r: Computed): void {
   expect(maxRelErr(r.dx.values, reference.dx.values)).toBeLessThan(1e-4);
   expect(maxRelErr(r.df.values, reference.df.values)).toBeLessThan(1e-4);
   expect(r.squared).toEqual([1, 1]);
+  expect(r.cloned).toEqual([1, 2]);
 }
 
 beforeAll(async () => {
