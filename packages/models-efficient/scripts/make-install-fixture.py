@@ -185,6 +185,18 @@ def preprocess(rgb, normalise=True):
     return torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)[None]))
 
 
+def dump(doc):
+    """JSON with one line per top-level field, and one line per state-dict key."""
+    fields = []
+    for k, v in doc.items():
+        if k == "keys":
+            rows = ",\n".join("  " + json.dumps(e, separators=(",", ":")) for e in v)
+            fields.append(f" {json.dumps(k)}: [\n{rows}\n ]")
+        else:
+            fields.append(f" {json.dumps(k)}: {json.dumps(v)}")
+    return "{\n" + ",\n".join(fields) + "\n}\n"
+
+
 def top(logits, k):
     order = np.argsort(-logits, kind="stable")[:k]
     return [int(i) for i in order]
@@ -278,8 +290,7 @@ def main():
         "sensitivity": sensitivity,
     }
     with open(os.path.join(OUT, "expected.json"), "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+        f.write(dump(doc))
 
     print(f"torch {torch.__version__}, torchvision {torchvision.__version__}; {len(entries)} tensors, "
           f"{sum(v.size for _, _, v in entries)} values, safetensors {len(raw)} bytes sha256 {doc['safetensors']['sha256'][:16]}")
