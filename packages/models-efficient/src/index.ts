@@ -23,7 +23,7 @@ export { loadImage, imagenetPreprocess, type ImageSource, type PreprocessOptions
 export { IMAGENET_STATS, type ImageHWC } from '@cnn/datasets';
 // This package's families.
 export { makeDivisible } from './divisible';
-export { seResNet } from './senet';
+export { seResNet, seresnetMmpretrainKeys } from './senet';
 export { MobileNetV1, MOBILENET_V1_LAYERS, type MobileNetV1Options } from './mobilenet-v1';
 export { MobileNetV2, MOBILENET_V2_SETTINGS, type MobileNetV2Options } from './mobilenet-v2';
 export { MobileNetV3, MOBILENET_V3_ARCH, type MobileNetV3Options } from './mobilenet-v3';

@@ -2,10 +2,26 @@
 // @cnn/models-classic with a squeeze-and-excitation block after the last BatchNorm of every bottleneck, before the
 // addition (squeeze to channels / 16, 1x1 convolutions with bias, ReLU then sigmoid). No new network class: SE is
 // injected into ResNet, and works the same in any ResNet (`getModel('resnet18', { attn: 'se' })`).
-import { SEModule } from '@cnn/layers';
+import { SEModule, mmpretrainKeys, type KeyMap } from '@cnn/layers';
 import { ResNet, type ResNetOptions } from '@cnn/models-classic';
 
 /** SE-ResNet-50 / 101, or SE-ResNeXt-50 32x4d with `groups: 32, baseWidth: 4`. */
 export function seResNet(depth: 50 | 101, opts: ResNetOptions = {}): ResNet {
   return new ResNet(depth, { attention: (c) => new SEModule(c), ...opts });
+}
+
+/**
+ * A key map for MMPretrain's SE-ResNet / SE-ResNeXt checkpoints: drops `backbone.`, maps `head.fc.` to `fc.`, and
+ * renames the SE layer's ConvModules (`se_layer.conv1.conv.*`, `se_layer.conv2.conv.*`) to this library's
+ * (`se.fc1.*`, `se.fc2.*`).
+ *
+ * @example
+ * await net.loadWeights('seresnet50_8xb32_in1k.pth', { keyMap: seresnetMmpretrainKeys() });
+ */
+export function seresnetMmpretrainKeys(): KeyMap {
+  const base = mmpretrainKeys();
+  return (k) => {
+    const m = base(k);
+    return m === null ? null : m.replace(/\.se_layer\.conv([12])\.conv\./, '.se.fc$1.');
+  };
 }
