@@ -9,26 +9,12 @@ import {
   ConvNormAct, SEModule, BasicBlock, Bottleneck, InvertedResidual, ShuffleUnitV2, Inception, ChannelShuffle,
   manualSeed, getRandomState, setRandomState, summary, loadTorchState,
 } from '../src/index';
+import { formula, size } from '../../../test-support/fixtures';
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic test data (the hash of test/parity.test.ts)
 
-function formula(count: number, seed: number): Float32Array {
-  const out = new Float32Array(count);
-  const base = (Math.imul(seed, 0x85ebca77) + 0x165667b1) | 0;
-  for (let i = 0; i < count; i++) {
-    let h = (Math.imul(i, 0x9e3779b1) + base) >>> 0;
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    out[i] = (h >>> 8) / 16777216 - 0.5;
-  }
-  return out;
-}
 
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** Values in [-0.5, 0.5) * scale + offset. */
 const rnd = (shape: number[], seed: number, scale = 1, offset = 0): Tensor =>

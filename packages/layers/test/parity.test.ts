@@ -12,6 +12,7 @@ import {
   Hardsigmoid, Hardswish, ConvNormAct, SEModule, BasicBlock, Bottleneck, DepthwiseSeparable, InvertedResidual,
   ShuffleUnitV1, ShuffleUnitV2, Inception, activation, batchNorm, loadTorchState, type HostTensor, type KeyMap,
 } from '../src/index';
+import { fnv1a, formula, size } from '../../../test-support/fixtures';
 
 const TOL = 1e-4;
 type Backend = 'wasm' | 'cpu';
@@ -45,30 +46,8 @@ const fixture = (() => {
   return out;
 })();
 
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-/** value(i, seed): a 32-bit hash of (i, seed) whose top 24 bits give a multiple of 2^-24 in [-0.5, 0.5); as in the script. */
-function formula(count: number, seed: number): Float32Array {
-  const out = new Float32Array(count);
-  const base = (Math.imul(seed, 0x85ebca77) + 0x165667b1) | 0;
-  for (let i = 0; i < count; i++) {
-    let h = (Math.imul(i, 0x9e3779b1) + base) >>> 0;
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    out[i] = (h >>> 8) / 16777216 - 0.5;
-  }
-  return out;
-}
 
-/** 32-bit FNV-1a of an ASCII string: the seed of a state-dict tensor is fnv1a(case name + '/' + key). */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
 
 /** float32(value * scale + offset), rounded once from float64, as numpy does in the script. */
 function realise(sp: { shape: number[]; seed: number; scale: number; offset: number }): Float32Array {

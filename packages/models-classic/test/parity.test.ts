@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { tf, setBackend } from '@cnn/tensor';
 import { loadTorchState, type HostTensor } from '@cnn/layers';
 import { getModel } from '../src/index';
+import { fnv1a, size } from '../../../test-support/fixtures';
 
 const TOL = 1e-4;
 const DIFF_TOL = 1e-3;
@@ -53,12 +54,6 @@ const logits = (() => {
 // ---------------------------------------------------------------------------------------------
 // The formula (as in scripts/make-parity-fixtures.py)
 
-/** 32-bit FNV-1a of an ASCII string. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
 
 /** u(i, seed) = (hash(i, seed) >> 8) / 2^24 - 0.5 for i < n: multiples of 2^-24 in [-0.5, 0.5), exact in float32. */
 function unit(n: number, seed: number): Float32Array {
@@ -75,7 +70,6 @@ function unit(n: number, seed: number): Float32Array {
   return out;
 }
 
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** The float32 values of a state-dict tensor in PyTorch's layout (each rounded once from float64, as numpy does). */
 function tensorValues(key: string, shape: readonly number[]): Float32Array {

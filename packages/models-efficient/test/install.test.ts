@@ -32,6 +32,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fnv1a } from '../../../test-support/fixtures';
 
 const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ROOT = resolve(PKG, '..', '..');
@@ -98,12 +99,6 @@ const expected = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8'
 // ---------------------------------------------------------------------------------------------
 // The weights' formula (as in scripts/make-install-fixture.py) and a safetensors writer of the test's own
 
-/** 32-bit FNV-1a of an ASCII string. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
 
 /** u(i, seed) for i < n: (h(i, seed) >> 8) / 2^24 - 1/2, multiples of 2^-24 in [-1/2, 1/2), exact in float64. */
 function unit(n: number, seed: number): Float64Array {

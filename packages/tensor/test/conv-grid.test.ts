@@ -11,6 +11,7 @@ import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, registerConvGradient
 import { prepareWasmKernels } from '../src/wasm/module';
 import type { ConvOptions, Padding } from '../src/conv-options';
 import { naiveConv, type Shape4 } from './naive-conv';
+import { formula, size } from '../../../test-support/fixtures';
 
 registerWasmKernels();
 registerConvGradients();
@@ -66,26 +67,7 @@ function fixture(name: string): FixtureCase {
   return c;
 }
 
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-/**
- * value(i, seed): an integer hash of (i, seed) whose top 24 bits give a multiple of 2^-24 in
- * [-0.5, 0.5), exactly representable in float32; identical to `values` in make-fixtures.py.
- */
-function formula(count: number, seed: number): Float32Array {
-  const out = new Float32Array(count);
-  const base = (Math.imul(seed, 0x85ebca77) + 0x165667b1) | 0;
-  for (let i = 0; i < count; i++) {
-    let h = (Math.imul(i, 0x9e3779b1) + base) >>> 0;
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    out[i] = (h >>> 8) / 16777216 - 0.5;
-  }
-  return out;
-}
 
 function expected(c: FixtureCase) {
   const part = (offset: number, shape: readonly number[]) => fixtureData.subarray(offset, offset + size(shape));

@@ -19,7 +19,7 @@ describe('max pooling gradient on wasm', () => {
 
   for (const [k, s, pad, shape] of [[2, 2, 'valid', [2, 6, 6, 5]], [3, 2, 'same', [1, 7, 9, 8]], [3, 1, 'same', [2, 5, 5, 3]], [3, 2, 'valid', [1, 9, 8, 12]]] as const) {
     it(`matches the cpu backend: ${k}x${k} stride ${s} ${pad} on ${shape.join('x')}`, async () => {
-      const n = shape.reduce((a, b) => a * b, 1);
+      const n = (shape as readonly number[]).reduce((a, b) => a * b, 1);
       // Distinct values (no ties), half of them negative.
       const x = Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + 0.3) - 0.2);
       await setBackend('cpu');
