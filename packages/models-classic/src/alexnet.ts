@@ -1,11 +1,10 @@
 // AlexNet (Krizhevsky et al., 2012, https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html):
 // torchvision's single-GPU variant (64-192-384-256-256) and the original two-GPU network (96-256-384-384-256 with
 // groups = 2 where the two GPUs did not talk, and local response normalisation; 227x227 input).
-import type { Tensor } from '@cnn/tensor';
 import {
-  AdaptiveAvgPool2d, Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d, Module, ReLU, Sequential,
+  AdaptiveAvgPool2d, Conv2d, Dropout, Linear, LocalResponseNorm, MaxPool2d, Module, ReLU, Sequential,
 } from '@cnn/layers';
-import { ImageClassifier, type ClassifierOptions } from './classifier';
+import { FeatureClassifier, type ClassifierOptions } from './classifier';
 
 /** Options of the AlexNet builders. */
 export interface AlexNetOptions extends ClassifierOptions {
@@ -24,14 +23,8 @@ const ARCH = {
 } as const satisfies Record<string, readonly ConvRow[]>;
 
 /** AlexNet: five convolutions, then three fully connected layers over a 6x6 map. */
-export class AlexNet extends ImageClassifier {
-  readonly features: Sequential;
-  readonly avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d(6));
-  private readonly flatten = new Flatten();
-  private readonly head: Sequential;
-
+export class AlexNet extends FeatureClassifier {
   constructor(arch: keyof typeof ARCH, opts: AlexNetOptions = {}) {
-    super();
     const layers: Module[] = [];
     let c = opts.inChannels ?? 3;
     for (const [out, k, s, p, g, after] of ARCH[arch]) {
@@ -40,28 +33,15 @@ export class AlexNet extends ImageClassifier {
       if (after !== '') layers.push(new MaxPool2d(3, { stride: 2 }));
       c = out;
     }
-    this.features = this.registerModule('features', new Sequential(...layers));
     const p = opts.dropout ?? 0.5;
-    this.head = this.registerModule('classifier', new Sequential(
-      new Dropout(p), new Linear(c * 36, 4096, { flattenedFrom: [6, 6, c] }), new ReLU(),
-      new Dropout(p), new Linear(4096, 4096), new ReLU(),
-      new Linear(4096, opts.numClasses ?? 1000),
-    ));
-  }
-
-  forwardFeatures(x: Tensor): Tensor {
-    return this.flatten.call(this.avgpool.call(this.features.call(x)));
-  }
-
-  forwardHead(f: Tensor): Tensor {
-    return this.head.call(f);
-  }
-
-  get classifier(): Linear {
-    return this.head.at(6) as Linear;
-  }
-
-  protected replaceHead(head: Linear): void {
-    this.head.replace(6, head);
+    super({
+      features: new Sequential(...layers),
+      pool: new AdaptiveAvgPool2d(6),
+      classifier: new Sequential(
+        new Dropout(p), new Linear(c * 36, 4096, { flattenedFrom: [6, 6, c] }), new ReLU(),
+        new Dropout(p), new Linear(4096, 4096), new ReLU(),
+        new Linear(4096, opts.numClasses ?? 1000),
+      ),
+    });
   }
 }

@@ -1,5 +1,5 @@
 import { tf, type Tensor } from '@cnn/tensor';
-import { Module, Linear } from '@cnn/layers';
+import { Flatten, Module, Linear, type Sequential } from '@cnn/layers';
 
 /** Weights this project ships for a model, with what they were trained on and how well they do. */
 export interface ShippedWeights {
@@ -98,5 +98,40 @@ export abstract class ImageClassifier extends Module {
     } finally {
       this.train(wasTraining);
     }
+  }
+}
+
+/**
+ * The common shape of AlexNet, VGG and the MobileNets: `features` (a Sequential), a pooling module, a flatten, and a
+ * `classifier` Sequential whose last layer is the final Linear. Keys: `features.N...`, `classifier.N...` (the pooling
+ * module, registered as `poolName`, has no parameters).
+ */
+export abstract class FeatureClassifier extends ImageClassifier {
+  readonly features: Sequential;
+  private readonly pool: Module;
+  private readonly flatten = new Flatten();
+  private readonly head: Sequential;
+
+  constructor(parts: { features: Sequential; pool: Module; poolName?: string; classifier: Sequential }) {
+    super();
+    this.features = this.registerModule('features', parts.features);
+    this.pool = this.registerModule(parts.poolName ?? 'avgpool', parts.pool);
+    this.head = this.registerModule('classifier', parts.classifier);
+  }
+
+  forwardFeatures(x: Tensor): Tensor {
+    return this.flatten.call(this.pool.call(this.features.call(x)));
+  }
+
+  forwardHead(f: Tensor): Tensor {
+    return this.head.call(f);
+  }
+
+  get classifier(): Linear {
+    return this.head.at(this.head.length - 1) as Linear;
+  }
+
+  protected replaceHead(head: Linear): void {
+    this.head.replace(this.head.length - 1, head);
   }
 }

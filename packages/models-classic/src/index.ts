@@ -14,7 +14,7 @@ import type { VGGOptions } from './vgg';
 import type { GoogLeNet, GoogLeNetOptions } from './googlenet';
 import type { ResNetOptions } from './resnet';
 
-export { ImageClassifier, type ModelCard, type ShippedWeights, type ClassifierOptions, type Prediction } from './classifier';
+export { ImageClassifier, FeatureClassifier, type ModelCard, type ShippedWeights, type ClassifierOptions, type Prediction } from './classifier';
 export { LeNet5, type LeNetOptions } from './lenet';
 export { AlexNet, type AlexNetOptions } from './alexnet';
 export { VGG, VGG_CONFIGS, type VGGOptions } from './vgg';

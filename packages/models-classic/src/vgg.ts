@@ -1,8 +1,7 @@
 // VGG (Simonyan & Zisserman, 2014, https://arxiv.org/abs/1409.1556): stacks of 3x3 convolutions, torchvision's
 // layout and keys (features.N, classifier.0/3/6), with or without BatchNorm.
-import type { Tensor } from '@cnn/tensor';
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential } from '@cnn/layers';
-import { ImageClassifier, type ClassifierOptions } from './classifier';
+import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Linear, MaxPool2d, Module, ReLU, Sequential } from '@cnn/layers';
+import { FeatureClassifier, type ClassifierOptions } from './classifier';
 
 /** Channels of each 3x3 convolution; 'M' is a 2x2 max pool. */
 export const VGG_CONFIGS = {
@@ -18,14 +17,8 @@ export interface VGGOptions extends ClassifierOptions {
 }
 
 /** VGG: the configuration's convolutions (each followed by BatchNorm when `batchNorm`), then three FC layers over 7x7x512. */
-export class VGG extends ImageClassifier {
-  readonly features: Sequential;
-  readonly avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d(7));
-  private readonly flatten = new Flatten();
-  private readonly head: Sequential;
-
+export class VGG extends FeatureClassifier {
   constructor(config: keyof typeof VGG_CONFIGS, batchNorm: boolean, opts: VGGOptions = {}) {
-    super();
     const layers: Module[] = [];
     let c = opts.inChannels ?? 3;
     for (const v of VGG_CONFIGS[config]) {
@@ -38,28 +31,15 @@ export class VGG extends ImageClassifier {
       layers.push(new ReLU());
       c = v;
     }
-    this.features = this.registerModule('features', new Sequential(...layers));
     const p = opts.dropout ?? 0.5;
-    this.head = this.registerModule('classifier', new Sequential(
-      new Linear(512 * 49, 4096, { flattenedFrom: [7, 7, 512] }), new ReLU(), new Dropout(p),
-      new Linear(4096, 4096), new ReLU(), new Dropout(p),
-      new Linear(4096, opts.numClasses ?? 1000),
-    ));
-  }
-
-  forwardFeatures(x: Tensor): Tensor {
-    return this.flatten.call(this.avgpool.call(this.features.call(x)));
-  }
-
-  forwardHead(f: Tensor): Tensor {
-    return this.head.call(f);
-  }
-
-  get classifier(): Linear {
-    return this.head.at(6) as Linear;
-  }
-
-  protected replaceHead(head: Linear): void {
-    this.head.replace(6, head);
+    super({
+      features: new Sequential(...layers),
+      pool: new AdaptiveAvgPool2d(7),
+      classifier: new Sequential(
+        new Linear(512 * 49, 4096, { flattenedFrom: [7, 7, 512] }), new ReLU(), new Dropout(p),
+        new Linear(4096, 4096), new ReLU(), new Dropout(p),
+        new Linear(4096, opts.numClasses ?? 1000),
+      ),
+    });
   }
 }

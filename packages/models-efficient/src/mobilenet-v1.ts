@@ -1,9 +1,8 @@
 // MobileNetV1 (Howard et al., 2017, https://arxiv.org/abs/1704.04861), Table 1: a 3x3 stride-2 convolution, then
 // thirteen depthwise separable convolutions, global average pooling and a classifier. Convolutions have no bias and
 // are followed by BatchNorm and ReLU. 4,231,976 parameters at width 1.0.
-import type { Tensor } from '@cnn/tensor';
-import { AdaptiveAvgPool2d, ConvNormAct, DepthwiseSeparable, Dropout, Flatten, Linear, Module, Sequential } from '@cnn/layers';
-import { ImageClassifier, type ClassifierOptions } from '@cnn/models-classic';
+import { AdaptiveAvgPool2d, ConvNormAct, DepthwiseSeparable, Dropout, Linear, Module, Sequential } from '@cnn/layers';
+import { FeatureClassifier, type ClassifierOptions } from '@cnn/models-classic';
 
 /** Output channels and stride of each depthwise separable convolution (the paper's Table 1). */
 export const MOBILENET_V1_LAYERS = [
@@ -20,14 +19,8 @@ export interface MobileNetV1Options extends ClassifierOptions {
 }
 
 /** MobileNetV1. Keys: features.0 (stem), features.1-13 (depthwise / pointwise), classifier.1. */
-export class MobileNetV1 extends ImageClassifier {
-  readonly features: Sequential;
-  private readonly pool = new AdaptiveAvgPool2d(1);
-  private readonly flatten = new Flatten();
-  private readonly head: Sequential;
-
+export class MobileNetV1 extends FeatureClassifier {
   constructor(opts: MobileNetV1Options = {}) {
-    super();
     const alpha = opts.widthMultiplier ?? 1;
     if (!(alpha > 0)) throw new Error(`mobilenet_v1: widthMultiplier must be positive, got ${alpha}`);
     const w = (c: number) => Math.max(8, Math.round(c * alpha));
@@ -37,23 +30,10 @@ export class MobileNetV1 extends ImageClassifier {
       layers.push(new DepthwiseSeparable(c, w(out), { stride }));
       c = w(out);
     }
-    this.features = this.registerModule('features', new Sequential(...layers));
-    this.head = this.registerModule('classifier', new Sequential(new Dropout(opts.dropout ?? 0), new Linear(c, opts.numClasses ?? 1000)));
-  }
-
-  forwardFeatures(x: Tensor): Tensor {
-    return this.flatten.call(this.pool.call(this.features.call(x)));
-  }
-
-  forwardHead(f: Tensor): Tensor {
-    return this.head.call(f);
-  }
-
-  get classifier(): Linear {
-    return this.head.at(1) as Linear;
-  }
-
-  protected replaceHead(head: Linear): void {
-    this.head.replace(1, head);
+    super({
+      features: new Sequential(...layers),
+      pool: new AdaptiveAvgPool2d(1),
+      classifier: new Sequential(new Dropout(opts.dropout ?? 0), new Linear(c, opts.numClasses ?? 1000)),
+    });
   }
 }

@@ -1,8 +1,7 @@
 // MobileNetV2 (Sandler et al., 2018, https://arxiv.org/abs/1801.04381), torchvision's layout and keys: a stride-2
 // stem, inverted residual blocks from the (t, c, n, s) table, a 1x1 convolution to 1280 channels, dropout, fc.
-import type { Tensor } from '@cnn/tensor';
-import { AdaptiveAvgPool2d, ConvNormAct, Dropout, Flatten, InvertedResidual, Linear, Module, ReLU6, Sequential } from '@cnn/layers';
-import { ImageClassifier, type ClassifierOptions } from '@cnn/models-classic';
+import { AdaptiveAvgPool2d, ConvNormAct, Dropout, InvertedResidual, Linear, Module, ReLU6, Sequential } from '@cnn/layers';
+import { FeatureClassifier, type ClassifierOptions } from '@cnn/models-classic';
 import { makeDivisible } from './divisible';
 
 /** Expansion t, output channels c, repeats n, first stride s. */
@@ -20,14 +19,8 @@ export interface MobileNetV2Options extends ClassifierOptions {
 }
 
 /** MobileNetV2. 3,504,872 parameters at width 1.0. */
-export class MobileNetV2 extends ImageClassifier {
-  readonly features: Sequential;
-  private readonly pool = new AdaptiveAvgPool2d(1);
-  private readonly flatten = new Flatten();
-  private readonly head: Sequential;
-
+export class MobileNetV2 extends FeatureClassifier {
   constructor(opts: MobileNetV2Options = {}) {
-    super();
     const width = opts.widthMultiplier ?? 1;
     if (!(width > 0)) throw new Error(`mobilenet_v2: widthMultiplier must be positive, got ${width}`);
     if (opts.attn && opts.attn !== 'se') throw new Error(`mobilenet_v2: unknown attn '${String(opts.attn)}' (expected 'se')`);
@@ -47,23 +40,10 @@ export class MobileNetV2 extends ImageClassifier {
       }
     }
     layers.push(new ConvNormAct(c, last, 1, { act }));
-    this.features = this.registerModule('features', new Sequential(...layers));
-    this.head = this.registerModule('classifier', new Sequential(new Dropout(opts.dropout ?? 0.2), new Linear(last, opts.numClasses ?? 1000)));
-  }
-
-  forwardFeatures(x: Tensor): Tensor {
-    return this.flatten.call(this.pool.call(this.features.call(x)));
-  }
-
-  forwardHead(f: Tensor): Tensor {
-    return this.head.call(f);
-  }
-
-  get classifier(): Linear {
-    return this.head.at(1) as Linear;
-  }
-
-  protected replaceHead(head: Linear): void {
-    this.head.replace(1, head);
+    super({
+      features: new Sequential(...layers),
+      pool: new AdaptiveAvgPool2d(1),
+      classifier: new Sequential(new Dropout(opts.dropout ?? 0.2), new Linear(last, opts.numClasses ?? 1000)),
+    });
   }
 }

@@ -1,11 +1,10 @@
 // MobileNetV3 (Howard et al., 2019, https://arxiv.org/abs/1905.02244), torchvision's layout and keys: inverted
 // residuals with optional squeeze-and-excitation (hard-sigmoid gate) and hardswish, BatchNorm eps 1e-3 and
 // momentum 0.01, a 1x1 convolution to 6x the last block's channels, then Linear, hardswish, dropout, Linear.
-import type { Tensor } from '@cnn/tensor';
 import {
-  AdaptiveAvgPool2d, ConvNormAct, Dropout, Flatten, Hardswish, InvertedResidual, Linear, Module, Sequential, batchNorm,
+  AdaptiveAvgPool2d, ConvNormAct, Dropout, Hardswish, InvertedResidual, Linear, Module, Sequential, batchNorm,
 } from '@cnn/layers';
-import { ImageClassifier, type ClassifierOptions } from '@cnn/models-classic';
+import { FeatureClassifier, type ClassifierOptions } from '@cnn/models-classic';
 import { makeDivisible } from './divisible';
 
 /** One block: input channels, kernel, expanded channels, output channels, SE, activation, stride. */
@@ -40,14 +39,8 @@ export interface MobileNetV3Options extends ClassifierOptions {
 }
 
 /** MobileNetV3 large (5,483,032 parameters) or small (2,542,856). */
-export class MobileNetV3 extends ImageClassifier {
-  readonly features: Sequential;
-  private readonly pool = new AdaptiveAvgPool2d(1);
-  private readonly flatten = new Flatten();
-  private readonly head: Sequential;
-
+export class MobileNetV3 extends FeatureClassifier {
   constructor(size: keyof typeof MOBILENET_V3_ARCH, opts: MobileNetV3Options = {}) {
-    super();
     const { rows, last } = MOBILENET_V3_ARCH[size];
     const norm = batchNorm({ eps: 1e-3, momentum: 0.01 });
     const hswish = () => new Hardswish();
@@ -60,25 +53,12 @@ export class MobileNetV3 extends ImageClassifier {
     }
     const lastConv = 6 * rows[rows.length - 1][3];
     layers.push(new ConvNormAct(rows[rows.length - 1][3], lastConv, 1, { norm, act: hswish }));
-    this.features = this.registerModule('features', new Sequential(...layers));
-    this.head = this.registerModule('classifier', new Sequential(
-      new Linear(lastConv, last), new Hardswish(), new Dropout(opts.dropout ?? 0.2), new Linear(last, opts.numClasses ?? 1000),
-    ));
-  }
-
-  forwardFeatures(x: Tensor): Tensor {
-    return this.flatten.call(this.pool.call(this.features.call(x)));
-  }
-
-  forwardHead(f: Tensor): Tensor {
-    return this.head.call(f);
-  }
-
-  get classifier(): Linear {
-    return this.head.at(3) as Linear;
-  }
-
-  protected replaceHead(head: Linear): void {
-    this.head.replace(3, head);
+    super({
+      features: new Sequential(...layers),
+      pool: new AdaptiveAvgPool2d(1),
+      classifier: new Sequential(
+        new Linear(lastConv, last), new Hardswish(), new Dropout(opts.dropout ?? 0.2), new Linear(last, opts.numClasses ?? 1000),
+      ),
+    });
   }
 }
