@@ -7,6 +7,8 @@
  * - Schedules: {@link StepLR}, {@link MultiStepLR}, {@link CosineAnnealingLR}, {@link LinearWarmup},
  *   {@link SequentialLR}, {@link withWarmup}, applied per epoch or per iteration by an {@link LRScheduler}.
  * - {@link clipGradNorm}; metrics: {@link accuracy} (top-k), {@link ConfusionMatrix} (precision, recall, F1).
+ * - {@link Trainer}: `fit` / `evaluate` over any (async) iterable of batches, with callbacks, a progress bar or
+ *   one line per epoch, top-1 / top-5 accuracy, a confusion matrix and a stop on non-finite loss.
  *
  * @packageDocumentation
  */
@@ -46,3 +48,17 @@ export {
 export { clipGradNorm, type GradientSet, type ClipGradNormOptions } from './clip';
 export { accuracy, topkCorrect, ConfusionMatrix, type ClassScores, type ConfusionMatrixOptions } from './metrics';
 export type { HostArray, Labels } from './host';
+export {
+  Trainer,
+  type TrainerOptions,
+  type TrainerBatch,
+  type BatchSource,
+  type TrainerLoss,
+  type TrainerCallbacks,
+  type StepInfo,
+  type EpochRecord,
+  type EvaluateResult,
+  type FitOptions,
+  type TrainerLog,
+} from './trainer';
+export { formatEpochLine, formatBar, type ProgressState } from './trainer-progress';
