@@ -1,0 +1,99 @@
+/**
+ * The `cnn` command line: `cnn list [pattern]` and `cnn summary <model> [--input HxWxC]`.
+ *
+ * @packageDocumentation
+ */
+import { parseArgs } from 'node:util';
+import { listModels, getCard, getModel, summary, ready } from '@cnn/models-efficient';
+
+/** A user error: printed as one line, exit code 2. */
+export class UsageError extends Error {}
+
+const HELP = `Usage: cnn <command> [options]
+
+Commands:
+  list [pattern]                     model ids with params, MACs and input size (pattern: glob, e.g. 'resnet*')
+  summary <model> [--input HxWxC]    the layer summary table of a model
+
+Options:
+  -h, --help                         help for the command or a subcommand`;
+
+const HELP_LIST = `Usage: cnn list [pattern]
+
+Lists the registered models (optionally those matching a glob) with params, MACs and default input size.`;
+
+const HELP_SUMMARY = `Usage: cnn summary <model> [--input HxWxC]
+
+Prints the layer summary table (output shapes, params, MACs) of <model> at its default input size or --input.`;
+
+function fmt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function parse(args: string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>) {
+  try {
+    return parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.split('\n')[0]} (see --help)`);
+  }
+}
+
+function cmdList(args: string[]): void {
+  const { values, positionals } = parse(args, {});
+  if (values.help) return void console.log(HELP_LIST);
+  if (positionals.length > 1) throw new UsageError('cnn list takes at most one pattern (see cnn list --help)');
+  const ids = listModels(positionals[0]);
+  const rows = ids.map((id) => {
+    const c = getCard(id);
+    return [id, fmt(c.params), fmt(c.macs), c.inputSize.join('x')];
+  });
+  const head = ['model', 'params', 'MACs', 'input'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((s, i) => (i === 0 ? s.padEnd(w[i]!) : s.padStart(w[i]!))).join('  ');
+  console.log([line(head), ...rows.map(line)].join('\n'));
+}
+
+async function cmdSummary(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { input: { type: 'string' } });
+  if (values.help) return void console.log(HELP_SUMMARY);
+  if (positionals.length !== 1) throw new UsageError('cnn summary needs exactly one model id (see cnn list)');
+  const id = positionals[0]!;
+  if (!listModels().includes(id)) throw new UsageError(`unknown model '${id}'; run 'cnn list' to see the ids`);
+  const card = getCard(id);
+  const flag = (values as { input?: string }).input;
+  let input: number[] = card.inputSize;
+  if (typeof flag === 'string') {
+    input = flag.split('x').map(Number);
+    if (input.length !== 3 || !input.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new UsageError(`--input must be HxWxC of positive integers, e.g. 224x224x3 (got '${flag}')`);
+    }
+  }
+  await ready();
+  const model = getModel(id, { inChannels: input[2] });
+  console.log(summary(model, input).toString());
+}
+
+/** Runs the CLI on `argv` (without node and the script); returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      console.log(HELP);
+      return 0;
+    }
+    if (cmd === 'list') cmdList(rest);
+    else if (cmd === 'summary') await cmdSummary(rest);
+    else if (cmd.startsWith('-')) throw new UsageError(`unknown option '${cmd}' (see cnn --help)`);
+    else throw new UsageError(`unknown command '${cmd}' (see cnn --help)`);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`cnn: ${e.message}`);
+      return 2;
+    }
+    console.error(`cnn: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
