@@ -1,4 +1,4 @@
-import { backend_util } from '@tensorflow/tfjs-core';
+import { backend_util, type NamedAttrMap } from '@tensorflow/tfjs-core';
 
 /**
  * Padding of a convolution: `'valid'` (none), `'same'` (TensorFlow's rule: output size = ceil(input /
@@ -114,4 +114,22 @@ export function checkConvShapes(op: string, xShape: readonly number[], filterSha
         : `${op}: input has ${c} channels in ${groups} groups, so the filter needs ${c / groups} input channels per group, got ${fin}`,
     );
   }
+}
+
+/**
+ * ConvAttrs from the attributes of a tfjs convolution kernel (strides and dilations as a number or a pair, a numeric
+ * pad meaning every side), refusing NCHW data. `op` names the caller in errors.
+ */
+export function attrsFromKernel(op: string, a: NamedAttrMap, groups?: number): ConvAttrs {
+  if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC' && a.dataFormat !== 'channelsLast') {
+    throw new Error(`${op}: only NHWC data is supported, got dataFormat '${String(a.dataFormat)}'`);
+  }
+  const pair = (v: unknown): [number, number] => (typeof v === 'number' ? [v, v] : ((v as [number, number] | undefined) ?? [1, 1]));
+  const pad = a.pad as TfjsPad | number;
+  return {
+    strides: pair(a.strides),
+    dilations: pair(a.dilations),
+    pad: typeof pad === 'number' ? [[0, 0], [pad, pad], [pad, pad], [0, 0]] : pad,
+    groups: groups ?? ((a.groups as number | undefined) ?? 1),
+  };
 }

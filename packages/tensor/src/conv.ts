@@ -8,7 +8,7 @@ import {
   type Tensor4D,
 } from '@tensorflow/tfjs-core';
 import { tf } from './tf';
-import { checkConvShapes, convAttrs, convInfo, type ConvAttrs, type ConvOptions } from './conv-options';
+import { attrsFromKernel, checkConvShapes, convAttrs, convInfo, type ConvAttrs, type ConvOptions } from './conv-options';
 import { GROUPED_CONV, GROUPED_CONV_BACKPROP_FILTER, GROUPED_CONV_BACKPROP_INPUT } from './wasm/register';
 
 type Shape4 = [number, number, number, number];
@@ -144,11 +144,26 @@ function composedGrad(xShape: Shape4, fShape: Shape4, attrs: ConvAttrs, dy: Tens
 function dilateFilter(f: Tensor4D, [dh, dw]: [number, number]): Tensor4D {
   const [kh, kw, i, o] = f.shape;
   const spread = tf.pad(f.reshape([kh, 1, kw, 1, i, o]), [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0], [0, 0]]);
-  return spread.reshape([kh * dh, kw * dw, i, o]).slice([0, 0, 0, 0], [(kh - 1) * dh + 1, (kw - 1) * dw + 1, i, o]) as Tensor4D;
+  return spread.reshape([kh * dh, kw * dw, i, o]).slice([0, 0, 0, 0], dilatedShape(f.shape, [dh, dw])) as Tensor4D;
 }
 
-function pairOf(v: unknown): [number, number] {
-  return typeof v === 'number' ? [v, v] : ((v as [number, number] | undefined) ?? [1, 1]);
+/** Shape of the zero-inserted filter {@link dilateFilter} makes. */
+function dilatedShape([kh, kw, i, o]: number[], [dh, dw]: [number, number]): Shape4 {
+  return [(kh - 1) * dh + 1, (kw - 1) * dw + 1, i, o];
+}
+
+/** The taps of a gradient computed for the zero-inserted filter: every dh-th row and dw-th column. */
+function undilate(g: Tensor4D, dilations: [number, number]): Tensor4D {
+  if (isOne(dilations)) return g;
+  return tf.stridedSlice(g, [0, 0, 0, 0], g.shape, [dilations[0], dilations[1], 1, 1]) as Tensor4D;
+}
+
+/** The input and filter gradients of cnn's (grouped, dilated) convolution kernels, on wasm. */
+function kernelGrads(dy: Tensor, x: Tensor4D, filter: Tensor4D, attrs: ConvAttrs) {
+  return {
+    x: () => engine().runKernel(GROUPED_CONV_BACKPROP_INPUT, { dy, filter }, { ...attrs, inputShape: x.shape } as unknown as NamedAttrMap) as Tensor,
+    filter: () => engine().runKernel(GROUPED_CONV_BACKPROP_FILTER, { x, dy }, { ...attrs, filterShape: filter.shape } as unknown as NamedAttrMap) as Tensor,
+  };
 }
 
 // tfjs's gradient of Conv2D refuses dilation > 1. This one accepts it on every backend: on wasm
@@ -159,29 +174,16 @@ const conv2dGrad: GradConfig = {
   gradFunc: (dy, saved, attrs) => {
     const [x, filter] = saved as Tensor4D[];
     const dy4 = dy as Tensor4D;
-    const strides = pairOf(attrs.strides);
-    const dilations = pairOf(attrs.dilations);
-    const pad = attrs.pad as ConvAttrs['pad'] | number;
-    if (attrs.dataFormat === 'NCHW') throw new Error('conv2d gradient: NCHW data is not supported; use NHWC');
-    const a: ConvAttrs = { strides, dilations, pad: typeof pad === 'number' ? [[0, 0], [pad, pad], [pad, pad], [0, 0]] : pad, groups: 1 };
-    if (hasKernel(GROUPED_CONV_BACKPROP_INPUT)) {
-      return {
-        x: () => engine().runKernel(GROUPED_CONV_BACKPROP_INPUT, { dy: dy4, filter }, { ...a, inputShape: x.shape } as unknown as NamedAttrMap) as Tensor,
-        filter: () => engine().runKernel(GROUPED_CONV_BACKPROP_FILTER, { x, dy: dy4 }, { ...a, filterShape: filter.shape } as unknown as NamedAttrMap) as Tensor,
-      };
-    }
+    const a = attrsFromKernel('conv2d gradient', attrs, 1);
+    if (hasKernel(GROUPED_CONV_BACKPROP_INPUT)) return kernelGrads(dy4, x, filter, a);
     // Elsewhere: tfjs's gradient kernels, which take no dilation, on a zero-inserted filter.
+    const { strides, dilations } = a;
     return {
       x: () => tf.tidy(() => {
         const f = isOne(dilations) ? filter : dilateFilter(filter, dilations);
         return stockKernel('Conv2DBackpropInput', { dy: dy4, filter: f }, { strides, pad: a.pad, inputShape: x.shape });
       }),
-      filter: () => tf.tidy(() => {
-        const [kh, kw, i, o] = filter.shape;
-        const big: Shape4 = [(kh - 1) * dilations[0] + 1, (kw - 1) * dilations[1] + 1, i, o];
-        const g = stockKernel('Conv2DBackpropFilter', { x, dy: dy4 }, { strides, pad: a.pad, filterShape: big });
-        return isOne(dilations) ? g : tf.stridedSlice(g, [0, 0, 0, 0], big, [dilations[0], dilations[1], 1, 1]);
-      }),
+      filter: () => tf.tidy(() => undilate(stockKernel('Conv2DBackpropFilter', { x, dy: dy4 }, { strides, pad: a.pad, filterShape: dilatedShape(filter.shape, dilations) }), dilations)),
     };
   },
 };
@@ -198,7 +200,7 @@ const depthwiseGrad: GradConfig = {
   gradFunc: (dy, saved, attrs) => {
     const [x, filter] = saved as Tensor4D[];
     const d = dy as Tensor;
-    const dilations = pairOf(attrs.dilations);
+    const dilations = attrsFromKernel('depthwiseConv2d gradient', attrs).dilations;
     const common = { strides: attrs.strides, pad: attrs.pad, dimRoundingMode: attrs.dimRoundingMode };
     const run = (name: string, inputs: Record<string, Tensor>, extra: Record<string, unknown>) =>
       engine().runKernel(name, inputs, { ...common, ...extra } as unknown as NamedAttrMap) as Tensor4D;
@@ -208,14 +210,9 @@ const depthwiseGrad: GradConfig = {
         filter: () => run('DepthwiseConv2dNativeBackpropFilter', { x, dy: d }, { dilations, filterShape: filter.shape }),
       };
     }
-    const [kh, kw, c, m] = filter.shape;
-    const big: Shape4 = [(kh - 1) * dilations[0] + 1, (kw - 1) * dilations[1] + 1, c, m];
     return {
       x: () => tf.tidy(() => run('DepthwiseConv2dNativeBackpropInput', { dy: d, filter: dilateFilter(filter, dilations) }, { dilations: [1, 1], inputShape: x.shape })),
-      filter: () => tf.tidy(() => {
-        const g = run('DepthwiseConv2dNativeBackpropFilter', { x, dy: d }, { dilations: [1, 1], filterShape: big });
-        return tf.stridedSlice(g, [0, 0, 0, 0], big, [dilations[0], dilations[1], 1, 1]);
-      }),
+      filter: () => tf.tidy(() => undilate(run('DepthwiseConv2dNativeBackpropFilter', { x, dy: d }, { dilations: [1, 1], filterShape: dilatedShape(filter.shape, dilations) }), dilations)),
     };
   },
 };
@@ -226,11 +223,7 @@ const groupedGrad: GradConfig = {
   inputsToSave: ['x', 'filter'],
   gradFunc: (dy, saved, attrs) => {
     const [x, filter] = saved as Tensor4D[];
-    const d = dy as Tensor;
-    return {
-      x: () => engine().runKernel(GROUPED_CONV_BACKPROP_INPUT, { dy: d, filter }, { ...attrs, inputShape: x.shape }) as Tensor,
-      filter: () => engine().runKernel(GROUPED_CONV_BACKPROP_FILTER, { x, dy: d }, { ...attrs, filterShape: filter.shape }) as Tensor,
-    };
+    return kernelGrads(dy as Tensor, x, filter, attrsFromKernel('grouped conv2d gradient', attrs));
   },
 };
 

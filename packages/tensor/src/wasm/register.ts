@@ -11,7 +11,7 @@ import {
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { convInfo, type ConvAttrs, type TfjsPad } from '../conv-options';
+import { attrsFromKernel, convInfo } from '../conv-options';
 import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
 
 /** Kernel names of cnn's grouped convolution and its gradients. */
@@ -23,20 +23,6 @@ interface KernelArgs {
   inputs: Record<string, TensorInfo>;
   backend: unknown;
   attrs?: NamedAttrMap;
-}
-
-function attrsOf(op: string, a: NamedAttrMap, depthwiseGroups?: number): ConvAttrs {
-  if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC' && a.dataFormat !== 'channelsLast') {
-    throw new Error(`${op} (cnn wasm kernel): only NHWC data is supported, got dataFormat '${String(a.dataFormat)}'`);
-  }
-  const pair = (v: unknown): [number, number] => (typeof v === 'number' ? [v, v] : (v as [number, number]) ?? [1, 1]);
-  const pad = a.pad as TfjsPad | number;
-  return {
-    strides: pair(a.strides),
-    dilations: pair(a.dilations ?? 1),
-    pad: typeof pad === 'number' ? [[0, 0], [pad, pad], [pad, pad], [0, 0]] : pad,
-    groups: depthwiseGroups ?? ((a.groups as number | undefined) ?? 1),
-  };
 }
 
 function geometry(info: backend_util.Conv2DInfo, groups: number): ConvGeometry {
@@ -64,7 +50,7 @@ function convKernel(op: string, role: Role, depthwise: boolean): KernelFunc {
     const xShape = role === 'input' ? (a.inputShape as number[]) : x.shape;
     const fShape = role === 'filter' ? (a.filterShape as number[]) : filter.shape;
     checkFloat(op, ...Object.values(args.inputs));
-    const attrs = attrsOf(op, a, depthwise ? xShape[3] : undefined);
+    const attrs = attrsFromKernel(`${op} (cnn wasm kernel)`, a, depthwise ? xShape[3] : undefined);
     // Depthwise filters [kh, kw, c, mult] have the same memory layout as grouped filters
     // [kh, kw, 1, c * mult]: describe both the grouped way.
     const gShape = depthwise ? [fShape[0], fShape[1], 1, fShape[2] * fShape[3]] : fShape;
