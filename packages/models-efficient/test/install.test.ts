@@ -33,6 +33,7 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fnv1a } from '../../../test-support/fixtures';
+import { serveStatic, type Served } from '../../../test-support/static-server';
 
 const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ROOT = resolve(PKG, '..', '..');
@@ -660,39 +661,8 @@ try {
 }
 `;
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.png': 'image/png',
-  '.map': 'application/json',
-};
-
-interface Served { url: string; server: Server; requests: Array<{ path: string; status: number }> }
-
 /** Serves the built page at / and the weights and the picture at /files/, on 127.0.0.1. */
-async function serve(site: string, files: string): Promise<Served> {
-  const requests: Served['requests'] = [];
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const [base, rel] = url.pathname.startsWith('/files/')
-      ? [files, url.pathname.slice('/files/'.length)]
-      : [site, url.pathname === '/' ? 'index.html' : url.pathname.slice(1)];
-    const file = normalize(join(base, decodeURIComponent(rel)));
-    let status = 404;
-    try {
-      if (!file.startsWith(base + sep) || !(await stat(file)).isFile()) throw new Error('not found');
-      const body = await readFile(file);
-      status = 200;
-      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(body);
-    } catch {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-    }
-    requests.push({ path: url.pathname, status });
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server, requests };
-}
+const serve = (site: string, files: string): Promise<Served> => serveStatic(site, { '/files/': files });
 
 describe('(b) a page bundled with Vite, in headless Chromium: PyTorch\'s top-5 on wasm', () => {
   let served: Served | undefined;

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serveStatic, type Served } from '../../../test-support/static-server';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
@@ -223,41 +224,8 @@ describe('Node consumers of the built package', () => {
   }
 });
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.map': 'application/json',
-  '.wasm': 'application/wasm',
-};
-
-interface Served { url: string; server: Server; requests: Array<{ path: string; status: number }> }
-
-/**
- * Serves `root` on 127.0.0.1, and tfjs's own binaries under /custom-wasm/ (standing in for a CDN).
- */
-async function serve(root: string): Promise<Served> {
-  const requests: Served['requests'] = [];
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const [base, rel] = url.pathname.startsWith('/custom-wasm/')
-      ? [TFJS_WASM_DIST, url.pathname.slice('/custom-wasm/'.length)]
-      : [root, url.pathname === '/' ? 'index.html' : url.pathname.slice(1)];
-    const file = normalize(join(base, decodeURIComponent(rel)));
-    let status = 404;
-    try {
-      if (!file.startsWith(base + sep) || !(await stat(file)).isFile()) throw new Error('not found');
-      const body = await readFile(file);
-      status = 200;
-      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(body);
-    } catch {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-    }
-    requests.push({ path: url.pathname, status });
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/`, server, requests };
-}
+/** Serves `root` on 127.0.0.1, and tfjs's own binaries under /custom-wasm/ (standing in for a CDN). */
+const serve = (root: string): Promise<Served> => serveStatic(root, { '/custom-wasm/': TFJS_WASM_DIST });
 
 describe('a Vite-built page in headless Chromium', () => {
   let dist: string;
