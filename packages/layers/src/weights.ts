@@ -18,7 +18,8 @@ export interface LoadWeightsOptions extends LoadOptions {
 
 /**
  * Loads weights into `model` from a checkpoint file (a path, in Node) or its bytes: a PyTorch `.pth` / `.pt` state
- * dict (or a training checkpoint holding one under 'state_dict' / 'model'), or safetensors. Layouts are converted
+ * dict (or a training checkpoint holding one under 'state_dict' / 'model'), or safetensors (a training checkpoint of
+ * `@cnn/train` included: its optimizer buffers are left out). Layouts are converted
  * on the way; every missing, unexpected or mis-shaped key is reported by name.
  *
  * @example
@@ -27,6 +28,9 @@ export interface LoadWeightsOptions extends LoadOptions {
  */
 export async function loadWeights(model: Module, source: Uint8Array | ArrayBuffer | string, opts: LoadWeightsOptions = {}): Promise<LoadResult> {
   const ckpt = await readCheckpoint(source);
+  if (ckpt.metadata[TRAINING_CHECKPOINT_KEY] !== undefined) {
+    for (const k of [...ckpt.tensors.keys()]) if (k.startsWith(TRAINING_STATE_PREFIX)) ckpt.tensors.delete(k);
+  }
   const dict = toFloat32StateDict(ckpt.tensors) as Map<string, HostTensor>;
   const from = opts.from ?? (ckpt.metadata.layout === 'cnn' ? 'cnn' : 'torch');
   if (from === 'torch') return loadTorchState(model, dict, opts);
@@ -37,6 +41,11 @@ export async function loadWeights(model: Module, source: Uint8Array | ArrayBuffe
   }
   return model.loadStateDict(renamed, opts);
 }
+
+// A training checkpoint of @cnn/train marks its header with this key and keeps the optimizer's buffers under this
+// prefix; loading it as weights leaves those out.
+const TRAINING_CHECKPOINT_KEY = 'cnn.training';
+const TRAINING_STATE_PREFIX = '__optimizer__/';
 
 /** Options of {@link saveWeights}. */
 export interface SaveWeightsOptions {

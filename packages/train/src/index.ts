@@ -8,7 +8,10 @@
  *   {@link SequentialLR}, {@link withWarmup}, applied per epoch or per iteration by an {@link LRScheduler}.
  * - {@link clipGradNorm}; metrics: {@link accuracy} (top-k), {@link ConfusionMatrix} (precision, recall, F1).
  * - {@link Trainer}: `fit` / `evaluate` over any (async) iterable of batches, with callbacks, a progress bar or
- *   one line per epoch, top-1 / top-5 accuracy, a confusion matrix and a stop on non-finite loss.
+ *   one line per epoch, top-1 / top-5 accuracy, a confusion matrix and a stop on non-finite loss; resumable
+ *   (`initialEpoch`).
+ * - Checkpoints: {@link saveCheckpoint} / {@link loadCheckpoint} (model, optimizer, schedule, epoch, random state in
+ *   one safetensors file, written atomically); pictures: {@link lineChartSvg}, {@link confusionMatrixSvg}.
  *
  * @packageDocumentation
  */
@@ -62,3 +65,17 @@ export {
   type TrainerLog,
 } from './trainer';
 export { formatEpochLine, formatBar, type ProgressState } from './trainer-progress';
+export {
+  encodeCheckpoint,
+  checkpointInfo,
+  restoreCheckpoint,
+  saveCheckpoint,
+  loadCheckpoint,
+  writeFileAtomic,
+  CHECKPOINT_META_KEY,
+  OPTIMIZER_PREFIX,
+  type CheckpointParts,
+  type CheckpointInfo,
+  type RestoreTargets,
+} from './checkpoint';
+export { lineChartSvg, confusionMatrixSvg, niceTicks, type ChartSeries, type LineChartOptions } from './plots';

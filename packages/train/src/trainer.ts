@@ -24,11 +24,16 @@ export interface TrainerBatch {
 }
 
 /**
- * Where batches come from: any async or sync iterable of {@link TrainerBatch}, iterated once per epoch (a
- * `DataLoader`'s `for await` runs its next epoch each time). A numeric `length` (batches per epoch), when present,
- * lets the progress bar show the total and an ETA.
+ * Where batches come from: any async or sync iterable of {@link TrainerBatch}, iterated once per epoch. A numeric
+ * `length` (batches per epoch), when present, lets the progress bar show the total and an ETA. A source with an
+ * `epoch(index)` method (`@cnn/datasets`' `DataLoader` has one) is asked for epoch `e - 1`'s batches in epoch `e`,
+ * so every epoch sees its own seeded order whether the run started at epoch 1 or resumed later
+ * ({@link FitOptions.initialEpoch}).
  */
-export type BatchSource = (AsyncIterable<TrainerBatch> | Iterable<TrainerBatch>) & { readonly length?: number };
+export type BatchSource = (AsyncIterable<TrainerBatch> | Iterable<TrainerBatch>) & {
+  readonly length?: number;
+  epoch?: (index: number) => AsyncIterable<TrainerBatch> | Iterable<TrainerBatch>;
+};
 
 /** A loss on a batch: logits `[n, c]` and the batch's labels to a scalar. */
 export type TrainerLoss = (logits: Tensor, y: Tensor) => Tensor;
@@ -135,8 +140,13 @@ export interface TrainerOptions {
 
 /** Options of {@link Trainer.fit}. */
 export interface FitOptions {
-  /** Number of epochs (a positive integer). */
+  /** The last epoch to run (a positive integer): the fit runs epochs `initialEpoch + 1` to `epochs`. */
   epochs: number;
+  /**
+   * Epochs already done, when resuming from a checkpoint (default 0). Epoch numbers in the history, the callbacks
+   * and the progress output continue from it.
+   */
+  initialEpoch?: number;
   /** Evaluated after every epoch; its results go in the history as `valLoss`, `valTop1`, `valTop5`. */
   valLoader?: BatchSource;
 }
@@ -211,10 +221,14 @@ export class Trainer {
   async fit(trainLoader: BatchSource, opts: FitOptions): Promise<EpochRecord[]> {
     const epochs = opts?.epochs;
     if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`Trainer.fit: epochs must be a positive integer, got ${String(epochs)}`);
+    const initialEpoch = opts.initialEpoch ?? 0;
+    if (!Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch > epochs) {
+      throw new Error(`Trainer.fit: initialEpoch must be an integer in [0, epochs = ${epochs}], got ${String(opts.initialEpoch)}`);
+    }
     const history: EpochRecord[] = [];
     this.stopRequested = false;
     await this.callbacks.onTrainBegin?.({ epochs });
-    for (let epoch = 1; epoch <= epochs; epoch++) {
+    for (let epoch = initialEpoch + 1; epoch <= epochs; epoch++) {
       await this.callbacks.onEpochBegin?.({ epoch, epochs });
       const t0 = now();
       let train: Awaited<ReturnType<Trainer['trainEpoch']>>;
@@ -306,7 +320,8 @@ export class Trainer {
     let lr = this.optimizer.lr;
     const t0 = now();
     this.printer.epochBegin();
-    for await (const batch of loader as AsyncIterable<TrainerBatch>) {
+    const source = typeof loader.epoch === 'function' ? loader.epoch(epoch - 1) : loader;
+    for await (const batch of source as AsyncIterable<TrainerBatch>) {
       const step = steps + 1;
       let info: StepInfo;
       try {

@@ -1,0 +1,222 @@
+// Training checkpoints: one safetensors file that holds the model's weights (PyTorch's keys and layouts, so the
+// file also loads as plain weights), the optimizer's buffers under `__optimizer__/`, and the rest of the training
+// state (epoch, step, schedule, random state, the caller's extras) as JSON in the header. Written atomically in Node.
+import { loadWeights, readSafetensors, saveWeights, writeSafetensors, type Module, type RawTensor } from '@cnn/layers';
+import type { Optimizer, OptimizerStateDict, ParamState } from './optim/optimizer';
+import type { LRScheduler, LRSchedulerState } from './schedule';
+
+/** The safetensors metadata key that marks a training checkpoint and holds its JSON state. */
+export const CHECKPOINT_META_KEY = 'cnn.training';
+/** Prefix of the optimizer's buffers among the checkpoint's tensors (plain weight loaders skip these keys). */
+export const OPTIMIZER_PREFIX = '__optimizer__/';
+
+/** What {@link encodeCheckpoint} and {@link saveCheckpoint} save. */
+export interface CheckpointParts {
+  /** The model: its parameters and buffers. */
+  model: Module;
+  /** Its optimizer (hyperparameters, groups, step counts and buffers). */
+  optimizer?: Optimizer;
+  /** Its learning-rate scheduler. */
+  scheduler?: LRScheduler;
+  /** Epochs completed. */
+  epoch: number;
+  /** Optimizer steps taken (the Trainer's `globalStep`). */
+  globalStep?: number;
+  /** The parameter-initialisation generator's state (`getRandomState()` of `@cnn/layers`). */
+  randomState?: number;
+  /** Anything else JSON-serialisable to keep with it (configuration, metrics, class names...). */
+  extra?: Record<string, unknown>;
+  /** Extra string metadata for the file's header (e.g. `cnn.model` for the model's description). */
+  metadata?: Record<string, string>;
+}
+
+/** The training state a checkpoint holds besides the tensors, as {@link checkpointInfo} reads it. */
+export interface CheckpointInfo {
+  /** Format version (1). */
+  version: number;
+  epoch: number;
+  globalStep: number;
+  randomState?: number;
+  scheduler?: LRSchedulerState;
+  /** The optimizer's kind (`'SGD'`, `'Adam'`, `'AdamW'`), when one was saved. */
+  optimizer?: string;
+  extra: Record<string, unknown>;
+  /** The file's whole header metadata. */
+  metadata: Record<string, string>;
+}
+
+interface StoredState {
+  version: 1;
+  epoch: number;
+  globalStep: number;
+  randomState?: number;
+  scheduler?: LRSchedulerState;
+  optimizer?: Omit<OptimizerStateDict, 'state'> & { state: Record<string, { step: number; buffers: string[] }> };
+  extra: Record<string, unknown>;
+}
+
+function checkEpoch(op: string, epoch: unknown): void {
+  if (!Number.isInteger(epoch) || (epoch as number) < 0) throw new Error(`${op}: epoch must be a non-negative integer, got ${String(epoch)}`);
+}
+
+/**
+ * The checkpoint's bytes: a safetensors file whose tensors are the model's state dict in PyTorch's layout (as
+ * `saveWeights` writes it) plus the optimizer's buffers under {@link OPTIMIZER_PREFIX}, and whose header holds
+ * the rest of the training state under {@link CHECKPOINT_META_KEY}. `loadWeights` (of `@cnn/layers`) reads the
+ * file as plain weights; PyTorch's `load_state_dict(strict=False)` does too.
+ */
+export function encodeCheckpoint(parts: CheckpointParts): Uint8Array {
+  if (!parts || !parts.model || typeof parts.model.stateDict !== 'function') throw new Error('encodeCheckpoint: model must be a Module');
+  checkEpoch('encodeCheckpoint', parts.epoch);
+  const weights = readSafetensors(saveWeights(parts.model));
+  const tensors = new Map<string, RawTensor>(weights.tensors);
+  const state: StoredState = {
+    version: 1,
+    epoch: parts.epoch,
+    globalStep: parts.globalStep ?? 0,
+    extra: parts.extra ?? {},
+  };
+  if (parts.randomState !== undefined) state.randomState = parts.randomState;
+  if (parts.scheduler) state.scheduler = parts.scheduler.state();
+  if (parts.optimizer) {
+    const dict = parts.optimizer.stateDict();
+    const stored: Record<string, { step: number; buffers: string[] }> = {};
+    for (const [name, s] of Object.entries(dict.state)) {
+      stored[name] = { step: s.step, buffers: Object.keys(s.buffers) };
+      for (const [k, b] of Object.entries(s.buffers)) {
+        tensors.set(`${OPTIMIZER_PREFIX}${name}/${k}`, { dtype: 'float32', shape: [...b.shape], data: Float32Array.from(b.data) });
+      }
+    }
+    state.optimizer = { ...dict, state: stored };
+  }
+  const metadata: Record<string, string> = { ...weights.metadata, ...parts.metadata, [CHECKPOINT_META_KEY]: JSON.stringify(state) };
+  return writeSafetensors(tensors, metadata);
+}
+
+function storedState(metadata: Record<string, string>, where: string): StoredState {
+  const raw = metadata[CHECKPOINT_META_KEY];
+  if (raw === undefined) throw new Error(`${where}: not a training checkpoint (no '${CHECKPOINT_META_KEY}' entry in its header); plain weights load with loadWeights()`);
+  let state: StoredState;
+  try {
+    state = JSON.parse(raw) as StoredState;
+  } catch (e) {
+    throw new Error(`${where}: the '${CHECKPOINT_META_KEY}' header entry is not valid JSON (${(e as Error).message})`);
+  }
+  if (state.version !== 1) throw new Error(`${where}: checkpoint format version ${String(state.version)} is not supported (this build reads version 1)`);
+  return state;
+}
+
+/** Reads a checkpoint's training state (epoch, step, schedule, extras) without restoring anything. */
+export function checkpointInfo(bytes: Uint8Array | ArrayBuffer): CheckpointInfo {
+  const file = readSafetensors(bytes);
+  const s = storedState(file.metadata, 'checkpointInfo');
+  const info: CheckpointInfo = { version: s.version, epoch: s.epoch, globalStep: s.globalStep, extra: s.extra ?? {}, metadata: file.metadata };
+  if (s.randomState !== undefined) info.randomState = s.randomState;
+  if (s.scheduler) info.scheduler = s.scheduler;
+  if (s.optimizer) info.optimizer = s.optimizer.optimizer;
+  return info;
+}
+
+/** What {@link restoreCheckpoint} restores into. */
+export interface RestoreTargets {
+  model: Module;
+  optimizer?: Optimizer;
+  scheduler?: LRScheduler;
+}
+
+/**
+ * Restores a checkpoint into a model and, when given, its optimizer and scheduler (which must be of the same kinds,
+ * over the same parameters). The optimizer is checked and restored first, so a mismatch leaves the model as it was.
+ * Returns the training state; restoring the random state (`setRandomState(info.randomState)`) is the caller's call.
+ *
+ * @throws naming what does not match: missing / unexpected / mis-shaped weights, another optimizer or schedule unit.
+ */
+export async function restoreCheckpoint(bytes: Uint8Array | ArrayBuffer, targets: RestoreTargets): Promise<CheckpointInfo> {
+  const file = readSafetensors(bytes);
+  const s = storedState(file.metadata, 'restoreCheckpoint');
+  if (targets.optimizer) {
+    if (!s.optimizer) throw new Error('restoreCheckpoint: the checkpoint holds no optimizer state');
+    const state: Record<string, ParamState> = {};
+    for (const [name, p] of Object.entries(s.optimizer.state)) {
+      const buffers: ParamState['buffers'] = {};
+      for (const k of p.buffers) {
+        const t = file.tensors.get(`${OPTIMIZER_PREFIX}${name}/${k}`);
+        if (!t || t.dtype !== 'float32') throw new Error(`restoreCheckpoint: the optimizer buffer '${name}'.${k} is missing from the checkpoint`);
+        buffers[k] = { shape: [...t.shape], data: Array.from(t.data as Float32Array) };
+      }
+      state[name] = { step: p.step, buffers };
+    }
+    targets.optimizer.loadStateDict({ ...s.optimizer, state });
+  }
+  if (targets.scheduler) {
+    if (!s.scheduler) throw new Error('restoreCheckpoint: the checkpoint holds no scheduler state');
+    targets.scheduler.load(s.scheduler);
+  }
+  await loadWeights(targets.model, bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+  return checkpointInfo(bytes);
+}
+
+type NodeFs = typeof import('node:fs/promises');
+type NodePath = typeof import('node:path');
+
+async function nodeModules(op: string): Promise<{ fs: NodeFs; path: NodePath }> {
+  if (typeof process === 'undefined' || !process.versions?.node) throw new Error(`${op}: writing files needs Node; in a browser use encodeCheckpoint() and store the bytes`);
+  const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+  return { fs, path };
+}
+
+let tmpCounter = 0;
+
+/**
+ * Writes `bytes` to `file` atomically (Node): into a temporary file beside it, flushed to disk, then renamed over
+ * `file`, and the folder flushed. A crash at any moment leaves either the old file or the new one, never a torn one.
+ */
+export async function writeFileAtomic(file: string, bytes: Uint8Array | string): Promise<void> {
+  const { fs, path } = await nodeModules('writeFileAtomic');
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${++tmpCounter}.tmp`);
+  const handle = await fs.open(tmp, 'w');
+  try {
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  try {
+    const d = await fs.open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  } catch {
+    // Some file systems refuse to fsync a folder; the rename itself is still atomic.
+  }
+}
+
+/** Saves a checkpoint to `file` (Node), atomically (see {@link writeFileAtomic}). */
+export async function saveCheckpoint(file: string, parts: CheckpointParts): Promise<void> {
+  await writeFileAtomic(file, encodeCheckpoint(parts));
+}
+
+/** Reads a checkpoint file (Node) and restores it (see {@link restoreCheckpoint}); errors start with the file name. */
+export async function loadCheckpoint(file: string, targets: RestoreTargets): Promise<CheckpointInfo> {
+  const { fs } = await nodeModules('loadCheckpoint');
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (e) {
+    throw new Error(`loadCheckpoint: cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    return await restoreCheckpoint(bytes, targets);
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+}

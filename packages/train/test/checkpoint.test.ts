@@ -1,0 +1,174 @@
+// Checkpoints: a run stopped after epoch 1 and resumed from its checkpoint ends bit-identical to an uninterrupted
+// one (model, BatchNorm statistics, optimizer buffers); the file loads as plain weights; mismatches are named before
+// anything changes; atomic writes leave the old file whole when a write fails. Also the SVG pictures.
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tf, setBackend } from '@cnn/tensor';
+import { BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Sequential, AdaptiveAvgPool2d, getRandomState, loadWeights, manualSeed, readSafetensors, setRandomState } from '@cnn/layers';
+import { Compose, DataLoader, FashionMNIST, Normalize, ToTensor, type Dataset, type Sample } from '@cnn/datasets';
+import {
+  Adam, AdamW, CosineAnnealingLR, LRScheduler, SGD, Trainer, checkpointInfo, confusionMatrixSvg, encodeCheckpoint, lineChartSvg,
+  loadCheckpoint, niceTicks, restoreCheckpoint, saveCheckpoint, writeFileAtomic, OPTIMIZER_PREFIX,
+} from '../src/index';
+
+/** A small conv net with BatchNorm (running statistics and a step counter: buffers a resume must carry). */
+function net(): Sequential {
+  return new Sequential(
+    new Conv2d(1, 8, 3, { stride: 2 }), new BatchNorm2d(8), new ReLU(),
+    new Conv2d(8, 16, 3, { stride: 2 }), new BatchNorm2d(16), new ReLU(),
+    new AdaptiveAvgPool2d(1), new Flatten(), new Linear(16, 10),
+  );
+}
+
+let train: Dataset<Sample>;
+
+beforeAll(async () => {
+  await setBackend('wasm');
+  const { mean, std } = FashionMNIST.STATS;
+  const full = await FashionMNIST.sample({ train: true, transform: new Compose([new ToTensor(), new Normalize(mean, std)]) });
+  train = { length: 384, classes: full.classes, stats: full.stats, get: (i, rng) => full.get(Math.floor((i * full.length) / 384), rng) };
+});
+
+function setup(kind: 'sgd' | 'adamw') {
+  manualSeed(5);
+  const model = net();
+  const optimizer = kind === 'sgd' ? new SGD(model, { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4, noDecayOn: 'bn_bias' }) : new AdamW(model, { lr: 3e-3 });
+  const loader = new DataLoader(train, { batchSize: 32, shuffle: true, seed: 11 });
+  const scheduler = new LRScheduler(optimizer, new CosineAnnealingLR({ tMax: 3 * loader.length }), { by: 'iter' });
+  const trainer = new Trainer({ model, optimizer, scheduler, numClasses: 10, log: 'quiet' });
+  return { model, optimizer, scheduler, loader, trainer };
+}
+
+function tensorsOf(bytes: Uint8Array): Map<string, Uint8Array> {
+  const f = readSafetensors(bytes);
+  return new Map([...f.tensors].map(([k, t]) => [k, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)]));
+}
+
+describe('training checkpoints', () => {
+  for (const kind of ['sgd', 'adamw'] as const) {
+    it(`resuming after epoch 1 of 3 ends bit-identical to an uninterrupted run (${kind}, BatchNorm, cosine per iteration)`, async () => {
+      const a = setup(kind);
+      await a.trainer.fit(a.loader, { epochs: 3 });
+      const straight = encodeCheckpoint({ model: a.model, optimizer: a.optimizer, scheduler: a.scheduler, epoch: 3, globalStep: a.trainer.globalStep });
+
+      const b = setup(kind);
+      await b.trainer.fit(b.loader, { epochs: 1 });
+      const after1 = encodeCheckpoint({ model: b.model, optimizer: b.optimizer, scheduler: b.scheduler, epoch: 1, globalStep: b.trainer.globalStep, randomState: getRandomState(), extra: { note: 'x' } });
+      b.optimizer.dispose();
+      b.model.dispose();
+
+      manualSeed(999); // different initial weights: the checkpoint must overwrite all of them
+      const c = setup(kind);
+      const info = await restoreCheckpoint(after1, { model: c.model, optimizer: c.optimizer, scheduler: c.scheduler });
+      expect(info).toMatchObject({ version: 1, epoch: 1, globalStep: 12, extra: { note: 'x' }, optimizer: kind === 'sgd' ? 'SGD' : 'AdamW' });
+      c.trainer.globalStep = info.globalStep;
+      const history = await c.trainer.fit(c.loader, { epochs: 3, initialEpoch: info.epoch });
+      expect(history.map((r) => r.epoch)).toEqual([2, 3]);
+      const resumed = encodeCheckpoint({ model: c.model, optimizer: c.optimizer, scheduler: c.scheduler, epoch: 3, globalStep: c.trainer.globalStep });
+
+      const x = tensorsOf(straight);
+      const y = tensorsOf(resumed);
+      expect([...y.keys()]).toEqual([...x.keys()]);
+      expect([...x.keys()].some((k) => k.startsWith(OPTIMIZER_PREFIX))).toBe(true);
+      expect([...x.keys()]).toContain('1.running_var');
+      for (const [k, v] of x) expect(Buffer.from(y.get(k)!).equals(Buffer.from(v)), k).toBe(true);
+      expect(checkpointInfo(resumed).scheduler).toEqual(checkpointInfo(straight).scheduler);
+      // Not vacuous: one epoch fewer differs.
+      expect(Buffer.from(tensorsOf(after1).get('0.weight')!).equals(Buffer.from(x.get('0.weight')!))).toBe(false);
+      for (const s of [a, c]) {
+        s.optimizer.dispose();
+        s.model.dispose();
+      }
+    });
+  }
+
+  it('is plain weights to loadWeights (the optimizer buffers are left out)', async () => {
+    const s = setup('sgd');
+    await s.optimizer.minimize(() => tf.tidy(() => tf.mean(tf.square(s.model.call(tf.ones([2, 28, 28, 1]))))) as never);
+    const bytes = encodeCheckpoint({ model: s.model, optimizer: s.optimizer, epoch: 0 });
+    manualSeed(1);
+    const other = net();
+    const r = await loadWeights(other, bytes);
+    expect(r.missing ?? []).toEqual([]);
+    const w0 = s.model.stateDict().get('0.weight')!.dataSync();
+    expect(Array.from(other.stateDict().get('0.weight')!.dataSync())).toEqual(Array.from(w0));
+    other.dispose();
+    s.optimizer.dispose();
+    s.model.dispose();
+  });
+
+  it('names mismatches before changing anything', async () => {
+    const s = setup('sgd');
+    const bytes = encodeCheckpoint({ model: s.model, optimizer: s.optimizer, scheduler: s.scheduler, epoch: 0 });
+    manualSeed(2);
+    const model = net();
+    const before = Array.from(model.stateDict().get('0.weight')!.dataSync());
+    const adam = new Adam(model, { lr: 1e-3 });
+    await expect(restoreCheckpoint(bytes, { model, optimizer: adam })).rejects.toThrow(/state is from SGD, this optimizer is Adam/);
+    expect(Array.from(model.stateDict().get('0.weight')!.dataSync())).toEqual(before);
+    const epochSched = new LRScheduler(new SGD(model, { lr: 0.1 }), new CosineAnnealingLR({ tMax: 3 }), { by: 'epoch' });
+    await expect(restoreCheckpoint(bytes, { model, scheduler: epochSched })).rejects.toThrow(/steps by 'iter', this scheduler by 'epoch'/);
+    expect(() => checkpointInfo(model.saveWeights())).toThrow(/not a training checkpoint/);
+    expect(() => encodeCheckpoint({ model, epoch: -1 })).toThrow(/epoch must be a non-negative integer/);
+    adam.dispose();
+    model.dispose();
+    s.optimizer.dispose();
+    s.model.dispose();
+  });
+
+  it('saves and loads files atomically; a failed write leaves the old file whole and no temporary file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cnn-ckpt-'));
+    const s = setup('adamw');
+    const file = join(dir, 'last.safetensors');
+    await saveCheckpoint(file, { model: s.model, optimizer: s.optimizer, epoch: 4, randomState: 1234 });
+    const good = readFileSync(file);
+    // A write that fails half-way (the data cannot be written): the old file stays, no temporary file is left.
+    await expect(writeFileAtomic(file, { length: 5 } as unknown as Uint8Array)).rejects.toThrow();
+    expect(Buffer.from(readFileSync(file)).equals(good)).toBe(true);
+    expect(readdirSync(dir)).toEqual(['last.safetensors']);
+    const info = await loadCheckpoint(file, { model: s.model, optimizer: s.optimizer });
+    expect(info.epoch).toBe(4);
+    expect(info.randomState).toBe(1234);
+    setRandomState(info.randomState!);
+    expect(getRandomState()).toBe(1234);
+    writeFileSync(join(dir, 'torn.safetensors'), good.subarray(0, 100));
+    await expect(loadCheckpoint(join(dir, 'torn.safetensors'), { model: s.model })).rejects.toThrow(/torn\.safetensors/);
+    await expect(loadCheckpoint(join(dir, 'nope.safetensors'), { model: s.model })).rejects.toThrow(/cannot read .*nope\.safetensors.*ENOENT/);
+    s.optimizer.dispose();
+    s.model.dispose();
+  });
+
+  it('rejects an initialEpoch outside [0, epochs]', async () => {
+    const s = setup('sgd');
+    await expect(s.trainer.fit(s.loader, { epochs: 2, initialEpoch: 3 })).rejects.toThrow(/initialEpoch must be an integer in \[0, epochs = 2\], got 3/);
+    s.optimizer.dispose();
+    s.model.dispose();
+  });
+});
+
+describe('SVG pictures', () => {
+  it('draws line charts with one polyline per series, leaving out non-finite points', () => {
+    const svg = lineChartSvg([
+      { name: 'train', points: [[1, 0.9], [2, 0.5], [3, 0.3]] },
+      { name: 'test <val>', points: [[1, NaN], [2, 0.6], [3, 0.4]] },
+    ], { title: 'Loss', xLabel: 'epoch' });
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.match(/<polyline/g)).toHaveLength(2);
+    expect(svg.match(/<circle/g)).toHaveLength(5);
+    expect(svg).toContain('test &lt;val&gt;');
+    expect(niceTicks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(niceTicks(0.31, 0.92, 5)).toEqual([0.4, 0.6, 0.8]);
+  });
+
+  it('draws a confusion matrix with counts and per-row recall, and rejects a ragged matrix', () => {
+    const svg = confusionMatrixSvg([[8, 2], [1, 9]], ['cat', 'dog']);
+    expect(svg.match(/<rect x=/g)).toHaveLength(4);
+    expect(svg).toContain('>0.800<');
+    expect(svg).toContain('>0.900<');
+    expect(svg).toContain('true dog, predicted cat: 1');
+    expect(() => confusionMatrixSvg([[1, 2], [3]])).toThrow(/square/);
+    expect(() => confusionMatrixSvg([[1]], ['a', 'b'])).toThrow(/2 class names for 1 classes/);
+  });
+});
