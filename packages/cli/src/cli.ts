@@ -1,19 +1,25 @@
 /**
- * The `cnn` command line: `cnn list [pattern]` and `cnn summary <model> [--input HxWxC]`.
+ * The `cnn` command line: list and summarise the model zoo, train into run folders (with resume), evaluate,
+ * predict and benchmark.
  *
  * @packageDocumentation
  */
-import { parseArgs } from 'node:util';
 import { listModels, getCard, getModel, summary, ready } from '@cnn/models-efficient';
-
-/** A user error: printed as one line, exit code 2. */
-export class UsageError extends Error {}
+import { UsageError, parse as parseFlags, type OptionSpecs } from './args';
+import { cmdTrain } from './train';
+import { cmdEval } from './eval';
+import { cmdPredict } from './predict';
+import { cmdBench } from './bench';
 
 const HELP = `Usage: cnn <command> [options]
 
 Commands:
   list [pattern]                     model ids with params, MACs and input size (pattern: glob, e.g. 'resnet*')
   summary <model> [--input HxWxC]    the layer summary table of a model
+  train --model <id> --dataset <d>   train into a run folder (checkpoints, metrics, pictures); --resume <run>
+  eval --checkpoint <file>           test accuracy, loss, per-class precision / recall / F1
+  predict --checkpoint <file> <img>  top classes of image files
+  bench [--model a,b]                inference and training speed on this machine
 
 Options:
   -h, --help                         help for the command or a subcommand`;
@@ -30,12 +36,8 @@ function fmt(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-function parse(args: string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>) {
-  try {
-    return parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message.split('\n')[0]} (see --help)`);
-  }
+function parse(args: string[], options: OptionSpecs, command = 'list') {
+  return parseFlags(args, options, command);
 }
 
 function cmdList(args: string[]): void {
@@ -54,7 +56,7 @@ function cmdList(args: string[]): void {
 }
 
 async function cmdSummary(args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { input: { type: 'string' } });
+  const { values, positionals } = parse(args, { input: { type: 'string' } }, 'summary');
   if (values.help) return void console.log(HELP_SUMMARY);
   if (positionals.length !== 1) throw new UsageError('cnn summary needs exactly one model id (see cnn list)');
   const id = positionals[0]!;
@@ -83,6 +85,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (cmd === 'list') cmdList(rest);
     else if (cmd === 'summary') await cmdSummary(rest);
+    else if (cmd === 'train') return await cmdTrain(rest);
+    else if (cmd === 'eval') return await cmdEval(rest);
+    else if (cmd === 'predict') return await cmdPredict(rest);
+    else if (cmd === 'bench') return await cmdBench(rest);
     else if (cmd.startsWith('-')) throw new UsageError(`unknown option '${cmd}' (see cnn --help)`);
     else throw new UsageError(`unknown command '${cmd}' (see cnn --help)`);
     return 0;

@@ -1,0 +1,67 @@
+// `cnn eval`: a trained model's test accuracy (top-1, top-5), loss and per-class precision / recall / F1.
+import { DataLoader } from '@cnn/datasets';
+import { setBackend } from '@cnn/models-efficient';
+import { Trainer, SGD } from '@cnn/train';
+import { UsageError, choice, int, parse, str, table } from './args';
+import { DATASETS, loadSplit, type DatasetName } from './data';
+import { openWeights } from './model-file';
+
+export const HELP_EVAL = `Usage: cnn eval --checkpoint <file> [options]
+
+Evaluates a model on the test split of its dataset: top-1 and top-5 accuracy, mean loss, and precision, recall and
+F1 per class. A file written by 'cnn train' (best.safetensors, last.safetensors) says which model and dataset it is for.
+
+Options:
+  --checkpoint <file>      the weights (a cnn run's checkpoint, or a safetensors / .pth file with --model)
+  --model <id>             the model, for files that do not say (see 'cnn list')
+  --dataset <name>         ${DATASETS.join(' | ')} (default: the one it was trained on)
+  --data-dir <dir>         where the dataset is (as for cnn train)
+  --batch-size <n>         default 256
+  --backend <name>         wasm | cuda | cpu | auto (default wasm)
+  --json                   print the result as JSON`;
+
+/** Runs `cnn eval`; returns the exit code. */
+export async function cmdEval(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    checkpoint: { type: 'string' }, model: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' },
+    'batch-size': { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
+  }, 'eval');
+  if (values.help) {
+    console.log(HELP_EVAL);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`cnn eval takes no positional arguments, got '${positionals[0]}' (see cnn eval --help)`);
+  const file = str(values, 'checkpoint');
+  if (file === undefined) throw new UsageError('cnn eval needs --checkpoint <file> (a run folder has best.safetensors and last.safetensors)');
+  const backend = choice(values, 'backend', ['wasm', 'cuda', 'cpu', 'auto'] as const, 'wasm');
+  const batchSize = int(values, 'batch-size', 256, 1, 1 << 16);
+  await setBackend(backend);
+  const flagDataset = values.dataset === undefined ? undefined : choice(values, 'dataset', DATASETS, 'fashion-mnist');
+  const { model, info } = await openWeights(file, { id: str(values, 'model') });
+  try {
+    const dataset = (flagDataset ?? info.dataset) as DatasetName | '';
+    if (dataset === '') throw new UsageError(`${file} does not say which dataset it was trained on; pass --dataset`);
+    const test = await loadSplit(dataset, str(values, 'data-dir'), false, { size: info.inputSize[0], augment: false, classes: info.classes });
+    if (test.classes.length !== info.numClasses) {
+      throw new UsageError(`the model has ${info.numClasses} classes, dataset '${dataset}' ${test.classes.length}`);
+    }
+    const loader = new DataLoader(test, { batchSize });
+    const optimizer = new SGD(model, { lr: 0 });
+    const trainer = new Trainer({ model, optimizer, numClasses: info.numClasses, classNames: info.classes, log: 'quiet' });
+    const r = await trainer.evaluate(loader);
+    optimizer.dispose();
+    if (values.json) {
+      console.log(JSON.stringify({ checkpoint: file, model: info.id, dataset, top1: r.top1, top5: r.top5, loss: r.loss, total: r.total, confusion: r.confusion, matrix: r.matrix }, null, 2));
+      return 0;
+    }
+    console.log(`${info.id} on ${dataset} (${r.total} test images): top-1 ${r.top1.toFixed(4)}, top-5 ${r.top5.toFixed(4)}, loss ${r.loss.toFixed(4)}`);
+    const f = (x: number) => x.toFixed(4);
+    console.log(table(['class', 'precision', 'recall', 'F1', 'support'], [
+      ...r.confusion.perClass.map((c) => [c.name, f(c.precision), f(c.recall), f(c.f1), String(c.support)]),
+      ['macro average', f(r.confusion.macro.precision), f(r.confusion.macro.recall), f(r.confusion.macro.f1), String(r.total)],
+    ]));
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}

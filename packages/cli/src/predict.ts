@@ -1,0 +1,59 @@
+// `cnn predict`: the top classes of image files under a trained model.
+import { Compose, Normalize, Resize, ToTensor, Rng, loadImage } from '@cnn/datasets';
+import { setBackend, tf } from '@cnn/models-efficient';
+import { UsageError, choice, int, parse, str } from './args';
+import { openWeights } from './model-file';
+
+export const HELP_PREDICT = `Usage: cnn predict --checkpoint <file> [options] <image...>
+
+Prints the top classes of each image (JPEG or PNG) with their softmax scores. Images are converted to the model's
+channels, resized to its input size and normalised as in training. Fashion-MNIST models expect light garments on a
+dark background, as the dataset shows them.
+
+Options:
+  --checkpoint <file>      the weights (a cnn run's checkpoint, or a safetensors / .pth file with --model)
+  --model <id>             the model, for files that do not say (see 'cnn list')
+  --top <k>                classes per image (default 3)
+  --backend <name>         wasm | cuda | cpu | auto (default wasm)
+  --json                   print the predictions as JSON`;
+
+/** Runs `cnn predict`; returns the exit code. */
+export async function cmdPredict(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    checkpoint: { type: 'string' }, model: { type: 'string' }, top: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
+  }, 'predict');
+  if (values.help) {
+    console.log(HELP_PREDICT);
+    return 0;
+  }
+  const file = str(values, 'checkpoint');
+  if (file === undefined) throw new UsageError('cnn predict needs --checkpoint <file> (a run folder has best.safetensors)');
+  if (positionals.length === 0) throw new UsageError('cnn predict needs at least one image file after the options');
+  const backend = choice(values, 'backend', ['wasm', 'cuda', 'cpu', 'auto'] as const, 'wasm');
+  await setBackend(backend);
+  const { model, info } = await openWeights(file, { id: str(values, 'model') });
+  const top = int(values, 'top', 3, 1, info.numClasses);
+  const [h, w, c] = info.inputSize;
+  const transform = new Compose([new Resize([h, w]), new ToTensor(), new Normalize(info.mean, info.std)]);
+  const results: Array<{ image: string; top: Array<{ label: string; index: number; score: number }> }> = [];
+  try {
+    for (const path of positionals) {
+      let image;
+      try {
+        image = await loadImage(path, c === 1 ? 1 : 3);
+      } catch (e) {
+        throw new UsageError(`cannot read image '${path}': ${(e as Error).message.split('\n')[0]}`);
+      }
+      const x = transform.apply(image, new Rng(0));
+      const input = tf.tensor4d(x.data as Float32Array, [1, h, w, c]);
+      const pred = model.predict(input, { topk: top, classNames: info.classes });
+      input.dispose();
+      results.push({ image: path, top: pred.indices[0]!.map((index: number, k: number) => ({ index, label: info.classes[index] ?? String(index), score: pred.scores[0]![k]! })) });
+    }
+  } finally {
+    model.dispose();
+  }
+  if (values.json) console.log(JSON.stringify(results, null, 2));
+  else for (const r of results) console.log(`${r.image}: ${r.top.map((t) => `${t.label} ${t.score.toFixed(3)}`).join(', ')}`);
+  return 0;
+}

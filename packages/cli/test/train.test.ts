@@ -1,0 +1,184 @@
+// `cnn train`, `eval`, `predict`, `bench` end to end through the built bin, on the embedded Fashion-MNIST sample:
+// the run folder, a run killed with SIGKILL mid-training and resumed ending bit-identical to an uninterrupted one,
+// and the messages for wrong flags and missing datasets.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { FashionMNIST } from '@cnn/datasets';
+import { readSafetensors } from '@cnn/layers';
+import { checkpointInfo } from '@cnn/train';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'cnn-cli-'));
+
+function cnn(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: tmp });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+// Three epochs of LeNet-5 on the sample, seeded: the reference run every other test reads.
+const TRAIN = ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs', '3', '--batch-size', '64', '--seed', '3', '--quiet'];
+let straight: string;
+
+function tensorBytes(file: string): Map<string, Buffer> {
+  const f = readSafetensors(readFileSync(file));
+  return new Map([...f.tensors].map(([k, t]) => [k, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)]));
+}
+
+beforeAll(() => {
+  straight = join(tmp, 'straight');
+  const r = cnn(...TRAIN, '--out', straight);
+  if (r.code !== 0) throw new Error(`cnn train failed (${r.code}): ${r.err}`);
+}, 120_000);
+
+describe('cnn train', () => {
+  it('writes the run folder: config, metrics per epoch, best and last checkpoints, pictures, the final evaluation', () => {
+    const files = readdirSync(straight).sort();
+    expect(files).toEqual(['accuracy.svg', 'best.safetensors', 'config.json', 'confusion-matrix.svg', 'eval.json', 'last.safetensors', 'loss.svg', 'metrics.jsonl']);
+    const cfg = JSON.parse(readFileSync(join(straight, 'config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ model: 'lenet5', dataset: 'fashion-mnist-sample', epochs: 3, batchSize: 64, seed: 3, optimizer: 'sgd', schedule: 'cosine', backend: 'wasm' });
+    const lines = readFileSync(join(straight, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.epoch)).toEqual([1, 2, 3]);
+    expect(lines[2].trainLoss).toBeLessThan(lines[0].trainLoss);
+    const evalJson = JSON.parse(readFileSync(join(straight, 'eval.json'), 'utf8'));
+    expect(evalJson.top1).toBe(lines[2].valTop1);
+    expect(evalJson.top1).toBeGreaterThan(0.6);
+    expect(evalJson.matrix.flat().reduce((a: number, b: number) => a + b, 0)).toBe(1000);
+    const info = checkpointInfo(readFileSync(join(straight, 'last.safetensors')));
+    expect(info.epoch).toBe(3);
+    expect(info.globalStep).toBe(3 * Math.ceil(3000 / 64));
+    expect(JSON.parse(info.metadata['cnn.model']!)).toMatchObject({ id: 'lenet5', numClasses: 10, inputSize: [28, 28, 1], dataset: 'fashion-mnist-sample' });
+    expect(readFileSync(join(straight, 'confusion-matrix.svg'), 'utf8')).toContain('Ankle boot');
+    expect(readFileSync(join(straight, 'loss.svg'), 'utf8').match(/<polyline/g)).toHaveLength(2);
+  });
+
+  it('survives SIGKILL: a run killed mid-training and resumed ends bit-identical to the uninterrupted run', async () => {
+    const dir = join(tmp, 'killed');
+    const child = spawn(process.execPath, [CLI, ...TRAIN, '--out', dir], { cwd: tmp, stdio: 'ignore' });
+    const exited = new Promise<void>((done) => child.on('exit', () => done()));
+    // Wait for the first epoch's checkpoint, then kill it a little later, during epoch 2.
+    const t0 = Date.now();
+    while (!existsSync(join(dir, 'metrics.jsonl')) || readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim() === '') {
+      if (Date.now() - t0 > 60_000) throw new Error('the first epoch never finished');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 400));
+    child.kill('SIGKILL');
+    await exited;
+    const killedAt = checkpointInfo(readFileSync(join(dir, 'last.safetensors'))).epoch;
+    expect(killedAt).toBeGreaterThanOrEqual(1);
+    expect(killedAt).toBeLessThan(3);
+    const r = cnn('train', '--resume', dir, '--quiet');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/test accuracy: \d\.\d{4}/);
+    const a = tensorBytes(join(straight, 'last.safetensors'));
+    const b = tensorBytes(join(dir, 'last.safetensors'));
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    for (const [k, v] of a) expect(b.get(k)!.equals(v), k).toBe(true);
+    const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).epoch);
+    expect(metrics).toEqual([1, 2, 3]);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  }, 120_000);
+
+  it('refuses to change a resumed run\'s settings, and to overwrite a run', () => {
+    let r = cnn('train', '--resume', straight, '--lr', '0.1');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--lr cannot change them/);
+    r = cnn(...TRAIN, '--out', straight);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/already holds a run; .*--resume/);
+    r = cnn('train', '--resume', join(tmp, 'nothing-here'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/does not exist/);
+  });
+});
+
+describe('cnn eval and predict', () => {
+  it('evaluates a checkpoint on its own dataset: the same top-1 as the run, and per-class scores', () => {
+    const r = cnn('eval', '--checkpoint', join(straight, 'best.safetensors'), '--json');
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out);
+    const evalJson = JSON.parse(readFileSync(join(straight, 'eval.json'), 'utf8'));
+    expect(out.top1).toBe(evalJson.top1);
+    expect(out.confusion.perClass).toHaveLength(10);
+    const text = cnn('eval', '--checkpoint', join(straight, 'best.safetensors'));
+    expect(text.out).toMatch(/^lenet5 on fashion-mnist-sample \(1000 test images\): top-1 0\.\d{4}/);
+    expect(text.out).toMatch(/Ankle boot\s+0\.\d{4}\s+0\.\d{4}\s+0\.\d{4}\s+100/);
+  });
+
+  it('predicts image files: top classes with scores that agree with the labels most of the time', async () => {
+    const test = await FashionMNIST.sample({ train: false });
+    const files: string[] = [];
+    const labels: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const s = test.get(i * 50);
+      const f = join(tmp, `img${i}.png`);
+      await sharp(Buffer.from(s.image.data as Uint8Array), { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(f);
+      files.push(f);
+      labels.push(test.classes[s.label]!);
+    }
+    const r = cnn('predict', '--checkpoint', join(straight, 'best.safetensors'), '--top', '2', '--json', ...files);
+    expect(r.code, r.err).toBe(0);
+    const preds = JSON.parse(r.out) as Array<{ image: string; top: Array<{ label: string; score: number }> }>;
+    expect(preds).toHaveLength(20);
+    for (const p of preds) {
+      expect(p.top).toHaveLength(2);
+      expect(p.top[0]!.score).toBeGreaterThanOrEqual(p.top[1]!.score);
+    }
+    const right = preds.filter((p, i) => p.top[0]!.label === labels[i]).length;
+    expect(right).toBeGreaterThanOrEqual(12);
+    const text = cnn('predict', '--checkpoint', join(straight, 'best.safetensors'), files[0]!);
+    expect(text.out).toMatch(/img0\.png: [\w/ -]+ 0\.\d{3}, [\w/ -]+ 0\.\d{3}, [\w/ -]+ 0\.\d{3}\n$/);
+  });
+});
+
+describe('cnn bench', () => {
+  it('times inference and training of a model and prints images per second', () => {
+    const r = cnn('bench', '--model', 'lenet5', '--batch-size', '8', '--iters', '2', '--json');
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out);
+    expect(out.backend.backend).toBe('wasm');
+    expect(out.rows[0]).toMatchObject({ model: 'lenet5', input: '28x28x1', batch: 8, macs: 416_520 });
+    expect(out.rows[0].forwardImagesPerSecond).toBeGreaterThan(0);
+    expect(out.rows[0].trainImagesPerSecond).toBeGreaterThan(0);
+  });
+});
+
+describe('cnn: messages that say what to do', () => {
+  it('prints help for every command', () => {
+    for (const c of ['train', 'eval', 'predict', 'bench']) {
+      const r = cnn(c, '--help');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(new RegExp(`^Usage: cnn ${c}`));
+    }
+  });
+
+  it('answers wrong flags and missing datasets with one line and exit code 2', () => {
+    for (const [args, msg] of [
+      [['train', '--model', 'lenet5'], /needs --dataset/],
+      [['train', '--dataset', 'mnist'], /needs --model/],
+      [['train', '--model', 'nosuch', '--dataset', 'mnist'], /unknown model 'nosuch'; run 'cnn list'/],
+      [['train', '--model', 'lenet5', '--dataset', 'imagenet'], /--dataset must be one of fashion-mnist, fashion-mnist-sample, mnist/],
+      [['train', '--model', 'lenet5', '--dataset', 'mnist'], /--dataset mnist needs --data-dir: pass --data-dir <folder with train-images-idx3-ubyte/],
+      [['train', '--model', 'lenet5', '--dataset', 'cifar10', '--data-dir', join(tmp, 'no-cifar')], /--data-dir '.*no-cifar' does not exist/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist', '--data-dir', tmp], /dataset 'fashion-mnist': .*apt-get install dataset-fashion-mnist/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs', '0'], /--epochs must be an integer in \[1, 100000\], got '0'/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--lr', 'fast'], /--lr must be a number >= 0, got 'fast'/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--bogus'], /Unknown option '--bogus'.*see cnn train --help/],
+      [['train', '--model', 'alexnet', '--dataset', 'fashion-mnist-sample'], /model 'alexnet' cannot take 28x28x1 images .*--image-size/],
+      [['eval'], /needs --checkpoint/],
+      [['eval', '--checkpoint', join(tmp, 'none.safetensors')], /cannot be read \(ENOENT\)/],
+      [['predict', '--checkpoint', 'x.safetensors'], /at least one image/],
+      [['bench', '--model', 'nosuch'], /unknown model 'nosuch'/],
+    ] as const) {
+      const r = cnn(...args);
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2);
+      expect(r.err).toMatch(msg);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+    }
+  });
+});
