@@ -9,6 +9,8 @@ export default defineConfig({
   dts: true,
   clean: true,
   sourcemap: true,
+  // import.meta.url in the CJS build: shipped weights are found relative to the module file.
+  shims: true,
   external: [/^@cnn\//, /^@tensorflow\//, /^node:/],
   outExtension: ({ format }) => ({ js: format === 'cjs' ? '.cjs' : '.js' }),
 });

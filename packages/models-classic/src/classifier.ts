@@ -11,6 +11,13 @@ export interface ShippedWeights {
   numClasses: number;
   /** Top-1 accuracy on the dataset's test split, as measured by the run that produced the weights. */
   top1: number;
+  /** Class names in label order. */
+  classes: readonly string[];
+  /** Per-channel normalisation of [0, 1] pixels the model was trained with. */
+  mean: readonly number[];
+  std: readonly number[];
+  /** How it was trained: the `cnn train` command line. */
+  trainedWith: string;
 }
 
 /** A model card: plain data, checked against the real model by the registry test. */

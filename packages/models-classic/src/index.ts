@@ -22,6 +22,7 @@ export { GoogLeNet, InceptionAux, type GoogLeNetOptions } from './googlenet';
 export { ResNet, CifarResNet, PadShortcut, RESNET_DEPTHS, CIFAR_RESNET_DEPTHS, attentionOf, type ResNetOptions } from './resnet';
 export { registerModel, listModels, getModel, getCard, type ModelBuilder } from './registry';
 export { CLASSIC_CARDS } from './zoo';
+export { loadPretrained, pretrainedUrl, pretrainedModels, shippedWeights } from './pretrained';
 
 /** LeNet-5 (MMPretrain's layout), 28x28 input by default. */
 export const lenet5 = (opts: LeNetOptions = {}) => getModel('lenet5', { ...opts }) as LeNet5;

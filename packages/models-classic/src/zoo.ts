@@ -1,6 +1,6 @@
 // The cards of this package's models, and their registration. Counts: ../shared reference numbers (torchvision 0.14)
 // and, for the ids it lacks, scripts/count-models.py (PyTorch rebuilds; test/fixtures/counts.json).
-import type { ImageClassifier, ModelCard } from './classifier';
+import type { ImageClassifier, ModelCard, ShippedWeights } from './classifier';
 import { LeNet5, type LeNetOptions } from './lenet';
 import { AlexNet, type AlexNetOptions } from './alexnet';
 import { VGG, type VGGOptions } from './vgg';
@@ -25,7 +25,18 @@ type Opts = Record<string, unknown>;
 // MACs of VGG-11/13/16/19, the same with and without BatchNorm (BatchNorm adds none).
 const VGG_MACS = [7_609_090_048, 11_308_466_176, 15_470_264_320, 19_632_062_464];
 const card = (id: string, family: string, paper: string, inputSize: [number, number, number], params: number, macs: number, numClasses = 1000): ModelCard =>
-  ({ id, family, paper, inputSize, params, macs, numClasses });
+  (SHIPPED[id] ? { id, family, paper, inputSize, params, macs, numClasses, weights: SHIPPED[id] } : { id, family, paper, inputSize, params, macs, numClasses });
+
+const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+
+/** Weights trained by this project's `cnn train` runs (scripts/ship-weights.mjs wrote the files and these entries). */
+const SHIPPED: Record<string, ShippedWeights[]> = {
+  lenet5: [{
+    file: 'lenet5-fashion-mnist.safetensors', dataset: 'fashion-mnist', inputSize: [28, 28, 1], numClasses: 10, top1: 0.898,
+    classes: FASHION_MNIST_CLASSES, mean: [0.286], std: [0.353],
+    trainedWith: 'cnn train --model lenet5 --dataset fashion-mnist --epochs 5 --batch-size 64 --optimizer sgd --lr 0.05 --weight-decay 0.0005 --schedule cosine --seed 0',
+  }],
+};
 
 /** Every card of this package, in the seed's order. */
 export const CLASSIC_CARDS: Array<[ModelCard, (o: Opts) => ImageClassifier]> = [

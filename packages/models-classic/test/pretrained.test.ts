@@ -1,0 +1,57 @@
+// The trained weights that ship in weights/: each file is small, says what it is in its header, loads through
+// loadPretrained (ESM source here; the built package resolves weights/ the same way), and scores the accuracy its
+// card states on the full Fashion-MNIST test split (Debian's dataset-fashion-mnist, which .ci/run installs).
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tf, setBackend } from '@cnn/tensor';
+import { readSafetensors } from '@cnn/layers';
+import { Compose, DataLoader, FashionMNIST, Normalize, ToTensor } from '@cnn/datasets';
+import { getCard, loadPretrained, pretrainedModels, pretrainedUrl, shippedWeights } from '../src/index';
+
+beforeAll(async () => {
+  await setBackend('wasm');
+});
+
+describe('shipped weights', () => {
+  it('ship for LeNet-5 (and ResNet-20), trained on Fashion-MNIST, each well under 2 MB, described in their header', () => {
+    expect(pretrainedModels()).toContain('lenet5');
+    for (const id of pretrainedModels()) {
+      const w = shippedWeights(id);
+      const file = fileURLToPath(pretrainedUrl(id));
+      expect(existsSync(file), file).toBe(true);
+      expect(statSync(file).size).toBeLessThan(1.5 * 1024 * 1024);
+      const meta = readSafetensors(readFileSync(file)).metadata;
+      const info = JSON.parse(meta['cnn.model']!);
+      expect(info).toMatchObject({ id, dataset: w.dataset, numClasses: w.numClasses, inputSize: w.inputSize, classes: w.classes, mean: w.mean, std: w.std });
+      expect(meta['cnn.trained_with']).toBe(w.trainedWith);
+      expect(Number(meta['cnn.top1'])).toBe(w.top1);
+      expect(w.dataset).toBe('fashion-mnist');
+      expect(w.classes).toEqual(FashionMNIST.CLASSES);
+    }
+  });
+
+  it('name what exists when asked for weights that do not', async () => {
+    expect(() => shippedWeights('alexnet')).toThrow(/no trained weights ship with 'alexnet'; models with weights: lenet5/);
+    expect(() => shippedWeights('lenet5', 'cifar10')).toThrow(/'lenet5' ships weights for 'fashion-mnist', not 'cifar10'/);
+    await expect(loadPretrained('vgg11')).rejects.toThrow(/no trained weights ship with 'vgg11'/);
+  });
+
+  for (const id of pretrainedModels()) {
+    it(`${id}: scores its card's test accuracy on the full Fashion-MNIST test split`, async () => {
+      const w = getCard(id).weights![0]!;
+      const test = await FashionMNIST.debian({ train: false, transform: new Compose([new ToTensor(), new Normalize(w.mean, w.std)]) });
+      const model = await loadPretrained(id);
+      const before = tf.memory().numTensors;
+      let correct = 0;
+      for await (const b of new DataLoader(test, { batchSize: 500 })) {
+        correct += tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.call(b.x), 1), b.y), 'int32')).dataSync()[0]!);
+        b.dispose();
+      }
+      expect(tf.memory().numTensors).toBe(before);
+      expect(correct / test.length).toBeCloseTo(w.top1, 3);
+      expect(w.top1).toBeGreaterThanOrEqual(id === 'lenet5' ? 0.89 : 0.92);
+      model.dispose();
+    }, 300_000);
+  }
+});
