@@ -4,15 +4,16 @@ import { setBackend } from '@cnn/models-efficient';
 import { Trainer, SGD } from '@cnn/train';
 import { UsageError, choice, int, parse, str, table } from './args';
 import { DATASETS, loadSplit, type DatasetName } from './data';
-import { openWeights } from './model-file';
+import { openWeights, weightsFile } from './model-file';
 
-export const HELP_EVAL = `Usage: cnn eval --checkpoint <file> [options]
+export const HELP_EVAL = `Usage: cnn eval (--checkpoint <file> | --pretrained <id>) [options]
 
 Evaluates a model on the test split of its dataset: top-1 and top-5 accuracy, mean loss, and precision, recall and
 F1 per class. A file written by 'cnn train' (best.safetensors, last.safetensors) says which model and dataset it is for.
 
 Options:
   --checkpoint <file>      the weights (a cnn run's checkpoint, or a safetensors / .pth file with --model)
+  --pretrained <id>        instead of --checkpoint: the trained weights that ship with the zoo (lenet5, resnet20_cifar)
   --model <id>             the model, for files that do not say (see 'cnn list')
   --dataset <name>         ${DATASETS.join(' | ')} (default: the one it was trained on)
   --data-dir <dir>         where the dataset is (as for cnn train)
@@ -23,7 +24,7 @@ Options:
 /** Runs `cnn eval`; returns the exit code. */
 export async function cmdEval(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
-    checkpoint: { type: 'string' }, model: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' },
+    checkpoint: { type: 'string' }, pretrained: { type: 'string' }, model: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' },
     'batch-size': { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
   }, 'eval');
   if (values.help) {
@@ -31,8 +32,8 @@ export async function cmdEval(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`cnn eval takes no positional arguments, got '${positionals[0]}' (see cnn eval --help)`);
-  const file = str(values, 'checkpoint');
-  if (file === undefined) throw new UsageError('cnn eval needs --checkpoint <file> (a run folder has best.safetensors and last.safetensors)');
+  const file = weightsFile(values);
+  if (file === undefined) throw new UsageError('cnn eval needs --checkpoint <file> (a run folder has best.safetensors and last.safetensors) or --pretrained <id>');
   const backend = choice(values, 'backend', ['wasm', 'cuda', 'cpu', 'auto'] as const, 'wasm');
   const batchSize = int(values, 'batch-size', 256, 1, 1 << 16);
   await setBackend(backend);

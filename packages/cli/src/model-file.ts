@@ -2,7 +2,8 @@
 // classes, input size and normalisation, so that `cnn eval` and `cnn predict` need nothing but the file.
 import { readFile } from 'node:fs/promises';
 import { loadWeights, readSafetensors } from '@cnn/layers';
-import { getCard, getModel, listModels, type ImageClassifier } from '@cnn/models-efficient';
+import { fileURLToPath } from 'node:url';
+import { getCard, getModel, listModels, pretrainedModels, pretrainedUrl, type ImageClassifier } from '@cnn/models-efficient';
 import { UsageError } from './args';
 
 /** The safetensors header key holding a {@link ModelInfo} as JSON. */
@@ -93,4 +94,16 @@ export async function openWeights(file: string, fallback?: Partial<ModelInfo>): 
   }
   model.eval();
   return { model, info: full };
+}
+
+/** The weights file of `--checkpoint <file>` or `--pretrained <id>` (undefined when neither is given). */
+export function weightsFile(values: Record<string, string | boolean | undefined>): string | undefined {
+  const ckpt = values.checkpoint;
+  const pre = values.pretrained;
+  if (typeof ckpt === 'string' && typeof pre === 'string') throw new UsageError('give --checkpoint or --pretrained, not both');
+  if (typeof pre === 'string') {
+    if (!pretrainedModels().includes(pre)) throw new UsageError(`no trained weights ship with '${pre}'; --pretrained takes ${pretrainedModels().join(', ')}`);
+    return fileURLToPath(pretrainedUrl(pre));
+  }
+  return typeof ckpt === 'string' ? ckpt : undefined;
 }

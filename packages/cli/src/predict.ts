@@ -2,9 +2,9 @@
 import { Compose, Normalize, Resize, ToTensor, Rng, loadImage } from '@cnn/datasets';
 import { setBackend, tf } from '@cnn/models-efficient';
 import { UsageError, choice, int, parse, str } from './args';
-import { openWeights } from './model-file';
+import { openWeights, weightsFile } from './model-file';
 
-export const HELP_PREDICT = `Usage: cnn predict --checkpoint <file> [options] <image...>
+export const HELP_PREDICT = `Usage: cnn predict (--checkpoint <file> | --pretrained <id>) [options] <image...>
 
 Prints the top classes of each image (JPEG or PNG) with their softmax scores. Images are converted to the model's
 channels, resized to its input size and normalised as in training. Fashion-MNIST models expect light garments on a
@@ -12,6 +12,7 @@ dark background, as the dataset shows them.
 
 Options:
   --checkpoint <file>      the weights (a cnn run's checkpoint, or a safetensors / .pth file with --model)
+  --pretrained <id>        instead of --checkpoint: the trained weights that ship with the zoo (lenet5, resnet20_cifar)
   --model <id>             the model, for files that do not say (see 'cnn list')
   --top <k>                classes per image (default 3)
   --backend <name>         wasm | cuda | cpu | auto (default wasm)
@@ -20,14 +21,14 @@ Options:
 /** Runs `cnn predict`; returns the exit code. */
 export async function cmdPredict(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
-    checkpoint: { type: 'string' }, model: { type: 'string' }, top: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
+    checkpoint: { type: 'string' }, pretrained: { type: 'string' }, model: { type: 'string' }, top: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
   }, 'predict');
   if (values.help) {
     console.log(HELP_PREDICT);
     return 0;
   }
-  const file = str(values, 'checkpoint');
-  if (file === undefined) throw new UsageError('cnn predict needs --checkpoint <file> (a run folder has best.safetensors)');
+  const file = weightsFile(values);
+  if (file === undefined) throw new UsageError('cnn predict needs --checkpoint <file> (a run folder has best.safetensors) or --pretrained <id>');
   if (positionals.length === 0) throw new UsageError('cnn predict needs at least one image file after the options');
   const backend = choice(values, 'backend', ['wasm', 'cuda', 'cpu', 'auto'] as const, 'wasm');
   await setBackend(backend);

@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { FashionMNIST } from '@cnn/datasets';
 import { readSafetensors } from '@cnn/layers';
 import { checkpointInfo } from '@cnn/train';
+import { getCard } from '@cnn/models-efficient';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'cnn-cli-'));
@@ -136,6 +137,17 @@ describe('cnn eval and predict', () => {
   });
 });
 
+describe('cnn eval and predict with the shipped weights (--pretrained)', () => {
+  it('evaluates the shipped LeNet-5 on the full Fashion-MNIST test split at the accuracy of its card', () => {
+    const r = cnn('eval', '--pretrained', 'lenet5', '--json');
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out);
+    expect(out.dataset).toBe('fashion-mnist');
+    expect(out.total).toBe(10_000);
+    expect(out.top1).toBeCloseTo(getCard('lenet5').weights![0]!.top1, 3);
+  });
+});
+
 describe('cnn bench', () => {
   it('times inference and training of a model and prints images per second', () => {
     const r = cnn('bench', '--model', 'lenet5', '--batch-size', '8', '--iters', '2', '--json');
@@ -174,6 +186,8 @@ describe('cnn: messages that say what to do', () => {
       [['eval', '--checkpoint', join(tmp, 'none.safetensors')], /cannot be read \(ENOENT\)/],
       [['predict', '--checkpoint', 'x.safetensors'], /at least one image/],
       [['bench', '--model', 'nosuch'], /unknown model 'nosuch'/],
+      [['eval', '--pretrained', 'vgg11'], /no trained weights ship with 'vgg11'; --pretrained takes lenet5/],
+      [['predict', '--pretrained', 'lenet5', '--checkpoint', 'x', 'a.png'], /--checkpoint or --pretrained, not both/],
     ] as const) {
       const r = cnn(...args);
       expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2);
