@@ -43,6 +43,7 @@ function english(): DefaultTheme.Config {
         items: [
           { text: 'Convolution', link: '/tutorials/convolution' },
           { text: 'Layers', link: '/tutorials/layers' },
+          { text: 'Train in the browser', link: '/tutorials/train-in-browser' },
         ],
       },
       { text: 'Models', items: [{ text: 'Model zoo', link: '/models/zoo' }] },
@@ -71,6 +72,7 @@ function chinese(): DefaultTheme.Config {
         items: [
           { text: '卷积', link: '/zh/tutorials/convolution' },
           { text: '常用层', link: '/zh/tutorials/layers' },
+          { text: '在浏览器中训练', link: '/zh/tutorials/train-in-browser' },
         ],
       },
       { text: '模型', items: [{ text: '模型库', link: '/zh/models/zoo' }] },

@@ -69,7 +69,7 @@ function builtSiteIsFresh(): boolean {
   const index = join(DIST, 'index.html');
   if (!existsSync(index)) return false;
   const requireHere = createRequire(join(ROOT, 'package.json'));
-  const packages = ['@cnn/tensor', '@cnn/layers', '@cnn/models-classic', '@cnn/models-efficient'].map((name) =>
+  const packages = ['@cnn/tensor', '@cnn/layers', '@cnn/models-classic', '@cnn/models-efficient', '@cnn/datasets', '@cnn/train'].map((name) =>
     join(dirname(requireHere.resolve(`${name}/package.json`)), 'dist'),
   );
   const sources = Math.max(
@@ -253,6 +253,42 @@ async function checkZoo(page: Page): Promise<void> {
   }).toBe(listModels('mobilenet*').length);
 }
 
+/** Training budget of the browser page: the default settings must reach this accuracy in this many seconds. */
+const TRAIN_MIN_ACCURACY = 0.75;
+const TRAIN_MAX_SECONDS = 60;
+
+/**
+ * Presses Train with the page's default settings and waits: LeNet-5 must reach 0.75 test accuracy on the
+ * 1,000 test images of the embedded sample within 60 s of training, and every drawing must be there.
+ */
+async function checkTraining(page: Page): Promise<void> {
+  const box = page.locator('[data-train-lenet]');
+  await box.locator('[data-train-button]').click();
+  await expect.poll(() => box.getAttribute('data-state'), { timeout: 20_000, message: 'training did not start' }).toMatch(/training|done|error/);
+  await expect
+    .poll(() => box.getAttribute('data-state'), { timeout: (TRAIN_MAX_SECONDS + 30) * 1000, interval: 1000, message: 'training did not finish' })
+    .toMatch(/done|error/);
+  expect(await box.getAttribute('data-state'), (await box.textContent()) ?? '').toBe('done');
+  const seconds = Number(await box.getAttribute('data-seconds'));
+  const accuracy = Number(await box.getAttribute('data-test-accuracy'));
+  console.log(`train-in-browser: test top-1 ${accuracy} after ${seconds} s of training; ${await box.locator('[data-train-backend]').textContent()}`);
+  expect(seconds).toBeGreaterThan(0);
+  expect(seconds).toBeLessThanOrEqual(TRAIN_MAX_SECONDS);
+  expect(accuracy).toBeGreaterThanOrEqual(TRAIN_MIN_ACCURACY);
+  expect(await box.locator('[data-train-backend]').textContent()).toMatch(/wasm/);
+  // 4 epochs of 94 steps: one loss point per step, one test accuracy per epoch.
+  expect(Number(await box.locator('[data-series]').first().getAttribute('data-points'))).toBe(4 * 94);
+  expect(await box.locator('[data-confusion] tbody tr').count()).toBe(10);
+  const counts = await box.locator('[data-confusion] tbody td').evaluateAll((els) => els.reduce((s, e) => s + Number(e.textContent || 0), 0));
+  expect(counts).toBe(1000);
+  expect(await box.locator('[data-predictions] figure').count()).toBe(20);
+  expect(await box.locator('[data-filters] canvas[data-rows="5"][data-cols="5"]').count()).toBe(6);
+  expect(await box.locator('[data-feature-maps] canvas[data-rows="28"][data-cols="28"]').count()).toBe(6);
+  // Another test image: its feature maps are drawn instead.
+  await box.locator('[data-predictions] figure').nth(5).click();
+  await expect.poll(() => box.locator('[data-feature-maps] canvas').count()).toBe(6);
+}
+
 describe('the built site in Chromium', () => {
   it('is served cross-origin isolated, with wasm as application/wasm', async () => {
     setupDone();
@@ -304,6 +340,7 @@ describe('the built site in Chromium', () => {
         if (path.endsWith('tutorials/convolution.html')) await checkConvExplorer(page);
         if (path.endsWith('tutorials/layers.html')) await checkLayerViews(page);
         if (path.endsWith('models/zoo.html')) await checkZoo(page);
+        if (path.endsWith('tutorials/train-in-browser.html')) await checkTraining(page);
 
         const links = await page.locator('a[href]').evaluateAll((els) => els.map((e) => (e as HTMLAnchorElement).href));
         const origin = new URL(server.url).origin;
@@ -316,7 +353,7 @@ describe('the built site in Chromium', () => {
       } finally {
         await page.close();
       }
-    });
+    }, path.endsWith('train-in-browser.html') ? (TRAIN_MAX_SECONDS + 90) * 1000 : undefined);
   }
 
   it('runs the same examples in English and in Chinese', () => {

@@ -53,4 +53,12 @@ export const EXPECTED: Record<string, RegExp[]> = {
     /^row sums: \[1\.000, 1\.000, 1\.000\]$/m,
   ],
   linear: [/^flatten: 1x2x2x2 -> 1x8$/m, /^F\.linear -> 1x6, new Linear\(8, 6\) -> 1x6, 54 parameters$/m],
+  'train-lenet': [
+    /^backend: wasm, SIMD (true|false), threads [1-9]\d*$/m,
+    /^lenet5: 61,706 parameters, trained on 320 images in 10 steps$/m,
+    /^loss over the first 3 steps \d\.\d{3}, over the last 3 \d\.\d{3}: falling true$/m,
+    /^test: 200 images, top-1 0\.\d{3}, confusion matrix 10x10$/m,
+    /^conv1: 6 filters of 5x5, feature maps 6x28x28$/m,
+    /^predictions for 4 test images: 4, in under a minute$/m,
+  ],
 };

@@ -7,6 +7,7 @@ import ConvExplorer from './components/ConvExplorer.vue';
 import ActivationPlots from './components/ActivationPlots.vue';
 import PoolingView from './components/PoolingView.vue';
 import ZooTable from './components/ZooTable.vue';
+import TrainLeNet from './components/TrainLeNet.vue';
 import './style.css';
 
 const theme: Theme = {
@@ -18,6 +19,7 @@ const theme: Theme = {
     app.component('ActivationPlots', ActivationPlots);
     app.component('PoolingView', PoolingView);
     app.component('ZooTable', ZooTable);
+    app.component('TrainLeNet', TrainLeNet);
   },
 };
 
