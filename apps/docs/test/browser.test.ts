@@ -289,6 +289,26 @@ async function checkTraining(page: Page): Promise<void> {
   await expect.poll(() => box.locator('[data-feature-maps] canvas').count()).toBe(6);
 }
 
+/** Sets a range or number input and fires its input event, as a user's drag does. */
+async function setInput(page: Page, selector: string, value: number): Promise<void> {
+  await page.locator(selector).evaluate((el, v) => {
+    (el as HTMLInputElement).value = v;
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  }, String(value));
+}
+
+/** The gradient-descent view: zero steps is the uniform guess (ln 3), a hundred steps fit the clouds. */
+async function checkLinearView(page: Page): Promise<void> {
+  const view = page.locator('[data-linear-view]');
+  await expect.poll(() => view.getAttribute('data-steps'), { timeout: 20_000 }).toBe('20');
+  expect(await view.locator('[data-point]').count()).toBe(90);
+  await setInput(page, '[data-linear-view] [data-param="steps"]', 0);
+  await expect.poll(() => view.getAttribute('data-loss')).toBe('1.0986');
+  await setInput(page, '[data-linear-view] [data-param="steps"]', 100);
+  await expect.poll(() => view.getAttribute('data-steps')).toBe('100');
+  expect(Number(await view.getAttribute('data-loss'))).toBeLessThan(0.35);
+}
+
 describe('the built site in Chromium', () => {
   it('is served cross-origin isolated, with wasm as application/wasm', async () => {
     setupDone();
@@ -341,6 +361,7 @@ describe('the built site in Chromium', () => {
         if (path.endsWith('tutorials/layers.html')) await checkLayerViews(page);
         if (path.endsWith('models/zoo.html')) await checkZoo(page);
         if (path.endsWith('tutorials/train-in-browser.html')) await checkTraining(page);
+        if (path.endsWith('tutorials/classification.html')) await checkLinearView(page);
 
         const links = await page.locator('a[href]').evaluateAll((els) => els.map((e) => (e as HTMLAnchorElement).href));
         const origin = new URL(server.url).origin;

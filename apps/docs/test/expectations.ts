@@ -61,4 +61,12 @@ export const EXPECTED: Record<string, RegExp[]> = {
     /^conv1: 6 filters of 5x5, feature maps 6x28x28$/m,
     /^predictions for 4 test images: 4, in under a minute$/m,
   ],
+  'gradient-descent': [
+    /^90 points in 3 classes; classifier z = x·W \+ b with W 2x3 and b 3 \(9 parameters\)$/m,
+    /^step +0: loss 1\.0986, accuracy 0\.333$/m,
+    /^step +1: loss 1\.02\d\d, accuracy 0\.\d{3}$/m,
+    /^step 100: loss 0\.3\d{3}, accuracy 0\.8\d\d$/m,
+    /^the loss fell at every step: true; it started at ln 3 = 1\.0986/m,
+    /^crossEntropy\(z, labels\) = (\d\.\d{4}) \(the formula: \1\)$/m,
+  ],
 };

@@ -8,6 +8,7 @@ import ActivationPlots from './components/ActivationPlots.vue';
 import PoolingView from './components/PoolingView.vue';
 import ZooTable from './components/ZooTable.vue';
 import TrainLeNet from './components/TrainLeNet.vue';
+import LinearClassifierView from './components/LinearClassifierView.vue';
 import './style.css';
 
 const theme: Theme = {
@@ -20,6 +21,7 @@ const theme: Theme = {
     app.component('PoolingView', PoolingView);
     app.component('ZooTable', ZooTable);
     app.component('TrainLeNet', TrainLeNet);
+    app.component('LinearClassifierView', LinearClassifierView);
   },
 };
 
