@@ -43,8 +43,11 @@ export interface Fit {
 export function fitLinear(points: number[][], labels: number[], steps = 100, lr = 0.5): Fit {
   const x = tf.tensor2d(points);
   const y = tf.tensor1d(labels, 'int32');
-  const W = tf.variable(tf.zeros([2, 3]));
-  const b = tf.variable(tf.zeros([3]));
+  const [W, b] = [tf.zeros([2, 3]), tf.zeros([3])].map((zeros) => {
+    const v = tf.variable(zeros); // shares the zeros' memory, which stays while the variable lives
+    zeros.dispose();
+    return v;
+  });
   const losses: number[] = [];
   const accuracies: number[] = [];
   const accuracy = () => tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(tf.add(tf.matMul(x, W), b), 1), y), 'float32')).dataSync()[0]);
@@ -56,8 +59,10 @@ export function fitLinear(points: number[][], labels: number[], steps = 100, lr 
     accuracies.push(accuracy());
     if (step < steps) {
       // The gradient-descent step: move every parameter a little against its gradient.
-      W.assign(tf.tidy(() => tf.sub(W, tf.mul(lr, grads[W.name]))));
-      b.assign(tf.tidy(() => tf.sub(b, tf.mul(lr, grads[b.name]))));
+      tf.tidy(() => {
+        W.assign(tf.sub(W, tf.mul(lr, grads[W.name])));
+        b.assign(tf.sub(b, tf.mul(lr, grads[b.name])));
+      });
     }
     tf.dispose([value, ...Object.values(grads)]);
   }
