@@ -42,6 +42,7 @@ function english(): DefaultTheme.Config {
         text: 'Tutorials',
         items: [
           { text: 'Classification and gradient descent', link: '/tutorials/classification' },
+          { text: 'Backpropagation', link: '/tutorials/backprop' },
           { text: 'Convolution', link: '/tutorials/convolution' },
           { text: 'Layers', link: '/tutorials/layers' },
           { text: 'Train in the browser', link: '/tutorials/train-in-browser' },
@@ -72,6 +73,7 @@ function chinese(): DefaultTheme.Config {
         text: '教程',
         items: [
           { text: '分类问题与梯度下降', link: '/zh/tutorials/classification' },
+          { text: '反向传播', link: '/zh/tutorials/backprop' },
           { text: '卷积', link: '/zh/tutorials/convolution' },
           { text: '常用层', link: '/zh/tutorials/layers' },
           { text: '在浏览器中训练', link: '/zh/tutorials/train-in-browser' },

@@ -69,4 +69,14 @@ export const EXPECTED: Record<string, RegExp[]> = {
     /^the loss fell at every step: true; it started at ln 3 = 1\.0986/m,
     /^crossEntropy\(z, labels\) = (\d\.\d{4}) \(the formula: \1\)$/m,
   ],
+  backprop: [
+    /^forward: +a1 = x·W1 \+ b1 = \[ 0\.200000,-1\.200000\] +h = σ\(a1\) = \[ 0\.5498\d\d, 0\.2314\d\d\]$/m,
+    /^ +a2 = h·W2 \+ b2 = +0\.2959\d\d +y = σ\(a2\) = +0\.5734\d\d +L = ½\(y − t\)² = +0\.0909\d\d$/m,
+    /^backward: ∂L\/∂y += y − t += -0\.4265\d\d$/m,
+    /^ +∂L\/∂W2 = h · ∂L\/∂a2 += \[-0\.0573\d\d,-0\.0241\d\d\] +∂L\/∂b2 = -0\.1043\d\d$/m,
+    /^ +∂L\/∂W1 = xᵀ · ∂L\/∂a1 += \[-0\.0180\d\d, 0\.0111\d\d\] \[ 0\.0361\d\d,-0\.0222\d\d\]/m,
+    /^tf\.grads: ∂L\/∂W2 = \[-0\.0573\d\d,-0\.0241\d\d\] +∂L\/∂b2 = -0\.1043\d\d$/m,
+    /^ +∂L\/∂W1 = \[-0\.0180\d\d, 0\.0111\d\d\] \[ 0\.0361\d\d,-0\.0222\d\d\]/m,
+    /^largest difference between the chain rule and tf\.grads: \d\.\de[-+]\d+ \(float32\): agree true$/m,
+  ],
 };
