@@ -309,6 +309,25 @@ async function checkLinearView(page: Page): Promise<void> {
   expect(Number(await view.getAttribute('data-loss'))).toBeLessThan(0.35);
 }
 
+/** XOR: the MLP gets all four points right; the approximation plots: one per width. */
+async function checkMlpViews(page: Page): Promise<void> {
+  const approx = page.locator('[data-approximation]');
+  await expect.poll(() => approx.getAttribute('data-count'), { timeout: 30_000 }).toBe('5');
+  expect(await approx.locator('[data-series]').count()).toBe(10);
+  const xor = page.locator('[data-xor-view]');
+  // Without a hidden layer, XOR cannot be learned.
+  await xor.locator('[data-param="hidden"]').selectOption('0');
+  await xor.locator('[data-xor-train]').click();
+  await expect.poll(() => xor.getAttribute('data-state'), { timeout: 30_000 }).toBe('done');
+  expect(Number(await xor.getAttribute('data-correct'))).toBeLessThan(4);
+  // With 4 hidden units it is.
+  await xor.locator('[data-param="hidden"]').selectOption('4');
+  await xor.locator('[data-xor-train]').click();
+  await expect.poll(() => xor.getAttribute('data-state'), { timeout: 30_000 }).toBe('done');
+  expect(await xor.getAttribute('data-correct')).toBe('4');
+  expect(Number(await xor.locator('[data-series="loss"]').getAttribute('data-points'))).toBe(300);
+}
+
 describe('the built site in Chromium', () => {
   it('is served cross-origin isolated, with wasm as application/wasm', async () => {
     setupDone();
@@ -362,6 +381,7 @@ describe('the built site in Chromium', () => {
         if (path.endsWith('models/zoo.html')) await checkZoo(page);
         if (path.endsWith('tutorials/train-in-browser.html')) await checkTraining(page);
         if (path.endsWith('tutorials/classification.html')) await checkLinearView(page);
+        if (path.endsWith('tutorials/mlp.html')) await checkMlpViews(page);
 
         const links = await page.locator('a[href]').evaluateAll((els) => els.map((e) => (e as HTMLAnchorElement).href));
         const origin = new URL(server.url).origin;

@@ -79,4 +79,15 @@ export const EXPECTED: Record<string, RegExp[]> = {
     /^ +∂L\/∂W1 = \[-0\.0180\d\d, 0\.0111\d\d\] \[ 0\.0361\d\d,-0\.0222\d\d\]/m,
     /^largest difference between the chain rule and tf\.grads: \d\.\de[-+]\d+ \(float32\): agree true$/m,
   ],
+  xor: [
+    /^linear 2-2 \(no hidden layer\): loss \d\.\d{3} -> 0\.69\d after 300 steps$/m,
+    /^MLP 2-4-2 \(tanh\): loss \d\.\d{3} -> 0\.0\d\d after 300 steps$/m,
+    /^ +P\(class 1\) at \(0,0\) \(0,1\) \(1,0\) \(1,1\): 0\.0\d 1\.00 1\.00 0\.0\d -> \[0, 1, 1, 0\], 4\/4 right$/m,
+  ],
+  approximation: [
+    /^ 1 hidden units \(4 weights\): mean squared error 0\.[45]\d{3}$/m,
+    /^ 3 hidden units \(10 weights\): mean squared error 0\.\d{4}$/m,
+    /^32 hidden units \(97 weights\): mean squared error 0\.00\d\d$/m,
+    /^the widest fits [1-9]\d+ times better than a single unit$/m,
+  ],
 };

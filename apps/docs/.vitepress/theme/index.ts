@@ -9,6 +9,8 @@ import PoolingView from './components/PoolingView.vue';
 import ZooTable from './components/ZooTable.vue';
 import TrainLeNet from './components/TrainLeNet.vue';
 import LinearClassifierView from './components/LinearClassifierView.vue';
+import XorView from './components/XorView.vue';
+import ApproximationView from './components/ApproximationView.vue';
 import './style.css';
 
 const theme: Theme = {
@@ -22,6 +24,8 @@ const theme: Theme = {
     app.component('ZooTable', ZooTable);
     app.component('TrainLeNet', TrainLeNet);
     app.component('LinearClassifierView', LinearClassifierView);
+    app.component('XorView', XorView);
+    app.component('ApproximationView', ApproximationView);
   },
 };
 
