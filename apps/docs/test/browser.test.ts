@@ -228,6 +228,12 @@ async function checkConvExplorer(page: Page): Promise<void> {
   await expect.poll(() => explorer.getAttribute('data-state')).toBe('ok');
 }
 
+async function checkConvMatrix(page: Page): Promise<void> {
+  const view = page.locator('[data-conv-matrix]');
+  await expect.poll(() => view.getAttribute('data-nonzeros'), { timeout: 20_000 }).toBe('81');
+  expect(await view.locator('rect[data-weight="5"]').count()).toBe(9);
+}
+
 async function checkLayerViews(page: Page): Promise<void> {
   const plots = page.locator('[data-activation-plots]');
   await expect.poll(() => plots.getAttribute('data-count'), { timeout: 20_000 }).toBe('10');
@@ -376,7 +382,10 @@ describe('the built site in Chromium', () => {
 
         const examples = await runExamples(page);
         if (examples.length) expect(hasStatus, 'a page with examples shows backendInfo()').toBe(true);
-        if (path.endsWith('tutorials/convolution.html')) await checkConvExplorer(page);
+        if (path.endsWith('tutorials/convolution.html')) {
+          await checkConvExplorer(page);
+          await checkConvMatrix(page);
+        }
         if (path.endsWith('tutorials/layers.html')) await checkLayerViews(page);
         if (path.endsWith('models/zoo.html')) await checkZoo(page);
         if (path.endsWith('tutorials/train-in-browser.html')) await checkTraining(page);

@@ -90,4 +90,15 @@ export const EXPECTED: Record<string, RegExp[]> = {
     /^32 hidden units \(97 weights\): mean squared error 0\.00\d\d$/m,
     /^the widest fits [1-9]\d+ times better than a single unit$/m,
   ],
+  'fc-vs-conv': [
+    /^3x3 convolution on a 5x5 image -> 3x3 output, as a 9x25 matrix \(· = 0\):$/m,
+    /^  1 2 3 · · 4 5 6 · · 7 8 9 · · · · · · · · · · · ·$/m,
+    /^  · · · · · 1 2 3 · · 4 5 6 · · 7 8 9 · · · · · · ·$/m,
+    /^  · · · · · · · · · · · · 1 2 3 · · 4 5 6 · · 7 8 9$/m,
+    /^locality: 81 of 225 entries are not zero; weight sharing: they take 9 distinct values$/m,
+    /^matrix · x equals conv2d\(x\): true$/m,
+    /^  5x5x1 -> 3x3x1 +234 +10$/m,
+    /^  8x12x3 -> 8x12x6 \(the seed\) +166,464 +168$/m,
+    /^  224x224x3 -> 224x224x64 +483,388,358,656 +1,792$/m,
+  ],
 };

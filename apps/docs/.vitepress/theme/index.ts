@@ -11,6 +11,7 @@ import TrainLeNet from './components/TrainLeNet.vue';
 import LinearClassifierView from './components/LinearClassifierView.vue';
 import XorView from './components/XorView.vue';
 import ApproximationView from './components/ApproximationView.vue';
+import ConvMatrixView from './components/ConvMatrixView.vue';
 import './style.css';
 
 const theme: Theme = {
@@ -26,6 +27,7 @@ const theme: Theme = {
     app.component('LinearClassifierView', LinearClassifierView);
     app.component('XorView', XorView);
     app.component('ApproximationView', ApproximationView);
+    app.component('ConvMatrixView', ConvMatrixView);
   },
 };
 
