@@ -244,6 +244,14 @@ async function checkLayerViews(page: Page): Promise<void> {
   const pooling = page.locator('[data-pooling-view]');
   await expect.poll(() => pooling.getAttribute('data-count')).toBe('3');
   expect(await pooling.locator('[data-grid="maxPool"] rect').count()).toBe(16);
+  // A real image from the embedded Fashion-MNIST sample, pooled once and twice.
+  const image = page.locator('[data-image-pooling]');
+  await expect.poll(() => image.getAttribute('data-class'), { timeout: 20_000 }).toBe('Ankle boot');
+  const sizes = await image.locator('canvas').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-rows')}x${e.getAttribute('data-cols')}`));
+  expect(sizes).toEqual(['28x28', '14x14', '7x7', '14x14', '7x7']);
+  await image.locator('[data-param="index"]').fill('1');
+  await image.locator('[data-param="index"]').dispatchEvent('change');
+  await expect.poll(() => image.getAttribute('data-class')).not.toBe('Ankle boot');
 }
 
 async function checkZoo(page: Page): Promise<void> {

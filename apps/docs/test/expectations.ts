@@ -101,4 +101,19 @@ export const EXPECTED: Record<string, RegExp[]> = {
     /^  8x12x3 -> 8x12x6 \(the seed\) +166,464 +168$/m,
     /^  224x224x3 -> 224x224x64 +483,388,358,656 +1,792$/m,
   ],
+  'pooling-image': [
+    /^test image 0 of the sample \("Ankle boot"\): 28x28, mean brightness 0\.167$/m,
+    /^once  -> 14x14: max pool mean 0\.216, average pool mean 0\.167$/m,
+    /^twice -> 7x7: max pool mean 0\.335, average pool mean 0\.167$/m,
+    /^average pooling keeps the mean brightness: true$/m,
+    /^max pooling keeps the brightest pixel: 1\.000 \(original 1\.000, average pooled 0\.638\)$/m,
+  ],
+  batchnorm: [
+    /^BatchNorm2d\(3\): 6 parameters \(γ and β per channel\), running mean \[0\.000, 0\.000, 0\.000\] and variance \[1\.000, 1\.000, 1\.000\] \(buffers\)$/m,
+    /^input 8x4x4x3, per channel over 8·4·4 = 128 values: mean \[4\.\d{3}, -1\.9\d{2}, 10\.\d{3}\], std \[/m,
+    /^train mode output: mean \[0\.000, 0\.000, 0\.000\], std \[1\.000, 1\.000, 1\.000\]$/m,
+    /^after 1 step: running mean \[0\.4\d{2}, -0\.19\d, 1\.0\d{2}\] = 0\.9·0 \+ 0\.1·batch mean$/m,
+    /^eval mode output after 1 step: mean \[3\.\d{3}, -1\.\d{3}, 5\.\d{3}\]/m,
+    /^after 100 steps: running mean \[4\.9\d{2}, -1\.99\d, 10\.0\d{2}\], eval mode output: mean \[-?0\.0\d{2}, -?0\.0\d{2}, -?0\.0\d{2}\], std \[[01]\.\d{3}, [01]\.\d{3}, [01]\.\d{3}\]$/m,
+  ],
 };

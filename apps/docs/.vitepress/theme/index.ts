@@ -12,6 +12,7 @@ import LinearClassifierView from './components/LinearClassifierView.vue';
 import XorView from './components/XorView.vue';
 import ApproximationView from './components/ApproximationView.vue';
 import ConvMatrixView from './components/ConvMatrixView.vue';
+import ImagePoolingView from './components/ImagePoolingView.vue';
 import './style.css';
 
 const theme: Theme = {
@@ -28,6 +29,7 @@ const theme: Theme = {
     app.component('XorView', XorView);
     app.component('ApproximationView', ApproximationView);
     app.component('ConvMatrixView', ConvMatrixView);
+    app.component('ImagePoolingView', ImagePoolingView);
   },
 };
 
