@@ -21,7 +21,7 @@ export interface CurveFit {
 }
 
 /** Fits 1 → `width` (tanh) → 1 to the curve with full-batch Adam on the mean squared error. */
-export function fitWidth(width: number, steps = 600, lr = 0.03): CurveFit {
+export function fitWidth(width: number, steps = 400, lr = 0.05): CurveFit {
   manualSeed(width);
   const net = new Sequential(new Linear(1, width), new Tanh(), new Linear(width, 1));
   const xs = grid();
@@ -39,7 +39,7 @@ export function fitWidth(width: number, steps = 600, lr = 0.03): CurveFit {
   return { width, xs, ys, fit, mse };
 }
 
-export const WIDTHS = [1, 3, 6, 12, 32];
+export const WIDTHS = [1, 2, 4, 8, 16];
 
 export async function run(log: (line: string) => void): Promise<void> {
   await setBackend('wasm');

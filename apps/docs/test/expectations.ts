@@ -86,8 +86,8 @@ export const EXPECTED: Record<string, RegExp[]> = {
   ],
   approximation: [
     /^ 1 hidden units \(4 weights\): mean squared error 0\.[45]\d{3}$/m,
-    /^ 3 hidden units \(10 weights\): mean squared error 0\.\d{4}$/m,
-    /^32 hidden units \(97 weights\): mean squared error 0\.00\d\d$/m,
+    /^ 2 hidden units \(7 weights\): mean squared error 0\.\d{4}$/m,
+    /^16 hidden units \(49 weights\): mean squared error 0\.0\d{3}$/m,
     /^the widest fits [1-9]\d+ times better than a single unit$/m,
   ],
   'fc-vs-conv': [
