@@ -41,8 +41,12 @@ function english(): DefaultTheme.Config {
       {
         text: 'Tutorials',
         items: [
+          { text: 'Classification and gradient descent', link: '/tutorials/classification' },
+          { text: 'Backpropagation', link: '/tutorials/backprop' },
+          { text: 'Multi-layer perceptrons', link: '/tutorials/mlp' },
           { text: 'Convolution', link: '/tutorials/convolution' },
           { text: 'Layers', link: '/tutorials/layers' },
+          { text: 'Train in the browser', link: '/tutorials/train-in-browser' },
         ],
       },
       { text: 'Models', items: [{ text: 'Model zoo', link: '/models/zoo' }] },
@@ -69,8 +73,12 @@ function chinese(): DefaultTheme.Config {
       {
         text: '教程',
         items: [
+          { text: '分类问题与梯度下降', link: '/zh/tutorials/classification' },
+          { text: '反向传播', link: '/zh/tutorials/backprop' },
+          { text: '多层感知机', link: '/zh/tutorials/mlp' },
           { text: '卷积', link: '/zh/tutorials/convolution' },
           { text: '常用层', link: '/zh/tutorials/layers' },
+          { text: '在浏览器中训练', link: '/zh/tutorials/train-in-browser' },
         ],
       },
       { text: '模型', items: [{ text: '模型库', link: '/zh/models/zoo' }] },

@@ -69,7 +69,7 @@ function builtSiteIsFresh(): boolean {
   const index = join(DIST, 'index.html');
   if (!existsSync(index)) return false;
   const requireHere = createRequire(join(ROOT, 'package.json'));
-  const packages = ['@cnn/tensor', '@cnn/layers', '@cnn/models-classic', '@cnn/models-efficient'].map((name) =>
+  const packages = ['@cnn/tensor', '@cnn/layers', '@cnn/models-classic', '@cnn/models-efficient', '@cnn/datasets', '@cnn/train'].map((name) =>
     join(dirname(requireHere.resolve(`${name}/package.json`)), 'dist'),
   );
   const sources = Math.max(
@@ -228,6 +228,12 @@ async function checkConvExplorer(page: Page): Promise<void> {
   await expect.poll(() => explorer.getAttribute('data-state')).toBe('ok');
 }
 
+async function checkConvMatrix(page: Page): Promise<void> {
+  const view = page.locator('[data-conv-matrix]');
+  await expect.poll(() => view.getAttribute('data-nonzeros'), { timeout: 20_000 }).toBe('81');
+  expect(await view.locator('rect[data-weight="5"]').count()).toBe(9);
+}
+
 async function checkLayerViews(page: Page): Promise<void> {
   const plots = page.locator('[data-activation-plots]');
   await expect.poll(() => plots.getAttribute('data-count'), { timeout: 20_000 }).toBe('10');
@@ -238,6 +244,14 @@ async function checkLayerViews(page: Page): Promise<void> {
   const pooling = page.locator('[data-pooling-view]');
   await expect.poll(() => pooling.getAttribute('data-count')).toBe('3');
   expect(await pooling.locator('[data-grid="maxPool"] rect').count()).toBe(16);
+  // A real image from the embedded Fashion-MNIST sample, pooled once and twice.
+  const image = page.locator('[data-image-pooling]');
+  await expect.poll(() => image.getAttribute('data-class'), { timeout: 20_000 }).toBe('Ankle boot');
+  const sizes = await image.locator('canvas').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-rows')}x${e.getAttribute('data-cols')}`));
+  expect(sizes).toEqual(['28x28', '14x14', '7x7', '14x14', '7x7']);
+  await image.locator('[data-param="index"]').fill('1');
+  await image.locator('[data-param="index"]').dispatchEvent('change');
+  await expect.poll(() => image.getAttribute('data-class')).not.toBe('Ankle boot');
 }
 
 async function checkZoo(page: Page): Promise<void> {
@@ -251,6 +265,81 @@ async function checkZoo(page: Page): Promise<void> {
     await zoo.locator('[data-zoo-family]').selectOption('mobilenet');
     return zoo.locator('tbody tr').count();
   }).toBe(listModels('mobilenet*').length);
+}
+
+/** Training budget of the browser page: the default settings must reach this accuracy in this many seconds. */
+const TRAIN_MIN_ACCURACY = 0.75;
+const TRAIN_MAX_SECONDS = 60;
+
+/**
+ * Presses Train with the page's default settings and waits: LeNet-5 must reach 0.75 test accuracy on the
+ * 1,000 test images of the embedded sample within 60 s of training, and every drawing must be there.
+ */
+async function checkTraining(page: Page): Promise<void> {
+  const box = page.locator('[data-train-lenet]');
+  await box.locator('[data-train-button]').click();
+  await expect.poll(() => box.getAttribute('data-state'), { timeout: 20_000, message: 'training did not start' }).toMatch(/training|done|error/);
+  await expect
+    .poll(() => box.getAttribute('data-state'), { timeout: (TRAIN_MAX_SECONDS + 30) * 1000, interval: 1000, message: 'training did not finish' })
+    .toMatch(/done|error/);
+  expect(await box.getAttribute('data-state'), (await box.textContent()) ?? '').toBe('done');
+  const seconds = Number(await box.getAttribute('data-seconds'));
+  const accuracy = Number(await box.getAttribute('data-test-accuracy'));
+  console.log(`train-in-browser: test top-1 ${accuracy} after ${seconds} s of training; ${await box.locator('[data-train-backend]').textContent()}`);
+  expect(seconds).toBeGreaterThan(0);
+  expect(seconds).toBeLessThanOrEqual(TRAIN_MAX_SECONDS);
+  expect(accuracy).toBeGreaterThanOrEqual(TRAIN_MIN_ACCURACY);
+  expect(await box.locator('[data-train-backend]').textContent()).toMatch(/wasm/);
+  // 4 epochs of 94 steps: one loss point per step, one test accuracy per epoch.
+  expect(Number(await box.locator('[data-series]').first().getAttribute('data-points'))).toBe(4 * 94);
+  expect(await box.locator('[data-confusion] tbody tr').count()).toBe(10);
+  const counts = await box.locator('[data-confusion] tbody td').evaluateAll((els) => els.reduce((s, e) => s + Number(e.textContent || 0), 0));
+  expect(counts).toBe(1000);
+  expect(await box.locator('[data-predictions] figure').count()).toBe(20);
+  expect(await box.locator('[data-filters] canvas[data-rows="5"][data-cols="5"]').count()).toBe(6);
+  expect(await box.locator('[data-feature-maps] canvas[data-rows="28"][data-cols="28"]').count()).toBe(6);
+  // Another test image: its feature maps are drawn instead.
+  await box.locator('[data-predictions] figure').nth(5).click();
+  await expect.poll(() => box.locator('[data-feature-maps] canvas').count()).toBe(6);
+}
+
+/** Sets a range or number input and fires its input event, as a user's drag does. */
+async function setInput(page: Page, selector: string, value: number): Promise<void> {
+  await page.locator(selector).evaluate((el, v) => {
+    (el as HTMLInputElement).value = v;
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  }, String(value));
+}
+
+/** The gradient-descent view: zero steps is the uniform guess (ln 3), a hundred steps fit the clouds. */
+async function checkLinearView(page: Page): Promise<void> {
+  const view = page.locator('[data-linear-view]');
+  await expect.poll(() => view.getAttribute('data-steps'), { timeout: 20_000 }).toBe('20');
+  expect(await view.locator('[data-point]').count()).toBe(90);
+  await setInput(page, '[data-linear-view] [data-param="steps"]', 0);
+  await expect.poll(() => view.getAttribute('data-loss')).toBe('1.0986');
+  await setInput(page, '[data-linear-view] [data-param="steps"]', 100);
+  await expect.poll(() => view.getAttribute('data-steps')).toBe('100');
+  expect(Number(await view.getAttribute('data-loss'))).toBeLessThan(0.35);
+}
+
+/** XOR: the MLP gets all four points right; the approximation plots: one per width. */
+async function checkMlpViews(page: Page): Promise<void> {
+  const approx = page.locator('[data-approximation]');
+  await expect.poll(() => approx.getAttribute('data-count'), { timeout: 30_000 }).toBe('5');
+  expect(await approx.locator('[data-series]').count()).toBe(10);
+  const xor = page.locator('[data-xor-view]');
+  // Without a hidden layer, XOR cannot be learned.
+  await xor.locator('[data-param="hidden"]').selectOption('0');
+  await xor.locator('[data-xor-train]').click();
+  await expect.poll(() => xor.getAttribute('data-state'), { timeout: 30_000 }).toBe('done');
+  expect(Number(await xor.getAttribute('data-correct'))).toBeLessThan(4);
+  // With 4 hidden units it is.
+  await xor.locator('[data-param="hidden"]').selectOption('4');
+  await xor.locator('[data-xor-train]').click();
+  await expect.poll(() => xor.getAttribute('data-state'), { timeout: 30_000 }).toBe('done');
+  expect(await xor.getAttribute('data-correct')).toBe('4');
+  expect(Number(await xor.locator('[data-series="loss"]').getAttribute('data-points'))).toBe(300);
 }
 
 describe('the built site in Chromium', () => {
@@ -301,9 +390,15 @@ describe('the built site in Chromium', () => {
 
         const examples = await runExamples(page);
         if (examples.length) expect(hasStatus, 'a page with examples shows backendInfo()').toBe(true);
-        if (path.endsWith('tutorials/convolution.html')) await checkConvExplorer(page);
+        if (path.endsWith('tutorials/convolution.html')) {
+          await checkConvExplorer(page);
+          await checkConvMatrix(page);
+        }
         if (path.endsWith('tutorials/layers.html')) await checkLayerViews(page);
         if (path.endsWith('models/zoo.html')) await checkZoo(page);
+        if (path.endsWith('tutorials/train-in-browser.html')) await checkTraining(page);
+        if (path.endsWith('tutorials/classification.html')) await checkLinearView(page);
+        if (path.endsWith('tutorials/mlp.html')) await checkMlpViews(page);
 
         const links = await page.locator('a[href]').evaluateAll((els) => els.map((e) => (e as HTMLAnchorElement).href));
         const origin = new URL(server.url).origin;
@@ -316,7 +411,7 @@ describe('the built site in Chromium', () => {
       } finally {
         await page.close();
       }
-    });
+    }, path.endsWith('train-in-browser.html') ? (TRAIN_MAX_SECONDS + 90) * 1000 : undefined);
   }
 
   it('runs the same examples in English and in Chinese', () => {

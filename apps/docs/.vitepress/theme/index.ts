@@ -7,6 +7,12 @@ import ConvExplorer from './components/ConvExplorer.vue';
 import ActivationPlots from './components/ActivationPlots.vue';
 import PoolingView from './components/PoolingView.vue';
 import ZooTable from './components/ZooTable.vue';
+import TrainLeNet from './components/TrainLeNet.vue';
+import LinearClassifierView from './components/LinearClassifierView.vue';
+import XorView from './components/XorView.vue';
+import ApproximationView from './components/ApproximationView.vue';
+import ConvMatrixView from './components/ConvMatrixView.vue';
+import ImagePoolingView from './components/ImagePoolingView.vue';
 import './style.css';
 
 const theme: Theme = {
@@ -18,6 +24,12 @@ const theme: Theme = {
     app.component('ActivationPlots', ActivationPlots);
     app.component('PoolingView', PoolingView);
     app.component('ZooTable', ZooTable);
+    app.component('TrainLeNet', TrainLeNet);
+    app.component('LinearClassifierView', LinearClassifierView);
+    app.component('XorView', XorView);
+    app.component('ApproximationView', ApproximationView);
+    app.component('ConvMatrixView', ConvMatrixView);
+    app.component('ImagePoolingView', ImagePoolingView);
   },
 };
 

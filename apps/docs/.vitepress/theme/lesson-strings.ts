@@ -1,0 +1,76 @@
+// The words of the lesson components (training in the browser, XOR, approximation, pooling on an image), per
+// locale; kept apart from i18n.ts so that each group of components owns its strings.
+import { computed, type ComputedRef } from 'vue';
+import { useData } from 'vitepress';
+
+const en = {
+  train: 'Train',
+  trainAgain: 'Train again',
+  training: 'Training…',
+  loading: 'loading the sample…',
+  epochs: 'epochs',
+  batchSize: 'batch size',
+  lr: 'learning rate',
+  loss: 'training loss (per step)',
+  accuracy: 'accuracy',
+  trainAcc: 'train (per step)',
+  testAcc: 'test (per epoch)',
+  step: 'step',
+  epochOf: (e: number, n: number) => `epoch ${e}/${n}`,
+  result: (acc: string, s: string, imgs: string) => `test top-1 ${acc} after ${s} s of training (${imgs} images/s)`,
+  on: (backend: string, simd: boolean, threads: number) => `on ${backend}, SIMD ${simd ? 'on' : 'off'}, ${threads} thread${threads === 1 ? '' : 's'}`,
+  confusion: 'Confusion matrix (rows: true class, columns: predicted)',
+  predictions: 'Test images and predictions (click one to see its feature maps)',
+  filters: 'First-layer filters (conv1, 6 of 5x5; red positive, blue negative)',
+  maps: (c: string) => `conv1 feature maps (after tanh) of the selected test image, a “${c}”`,
+  run: 'Run',
+  width: 'hidden units',
+  target: 'target',
+  mse: 'MSE',
+  original: 'original 28x28',
+  maxPool: (n: number) => `max pool → ${n}x${n}`,
+  avgPool: (n: number) => `average pool → ${n}x${n}`,
+  image: 'image',
+  prediction: 'prediction',
+};
+
+type Strings = typeof en;
+
+const zh: Strings = {
+  train: '训练',
+  trainAgain: '重新训练',
+  training: '训练中…',
+  loading: '正在加载样本…',
+  epochs: '轮数',
+  batchSize: '批大小',
+  lr: '学习率',
+  loss: '训练损失（每步）',
+  accuracy: '准确率',
+  trainAcc: '训练（每步）',
+  testAcc: '测试（每轮）',
+  step: '步',
+  epochOf: (e: number, n: number) => `第 ${e}/${n} 轮`,
+  result: (acc: string, s: string, imgs: string) => `训练 ${s} 秒后测试 top-1 为 ${acc}（每秒 ${imgs} 张图像）`,
+  on: (backend: string, simd: boolean, threads: number) => `后端 ${backend}，SIMD ${simd ? '开启' : '关闭'}，${threads} 个线程`,
+  confusion: '混淆矩阵（行：真实类别，列：预测类别）',
+  predictions: '测试图像与预测（点击一张查看它的特征图）',
+  filters: '第一层卷积核（conv1，6 个 5x5；红为正，蓝为负）',
+  maps: (c: string) => `所选测试图像（“${c}”）的 conv1 特征图（tanh 之后）`,
+  run: '运行',
+  width: '隐藏单元数',
+  target: '目标',
+  mse: '均方误差',
+  original: '原图 28x28',
+  maxPool: (n: number) => `最大池化 → ${n}x${n}`,
+  avgPool: (n: number) => `平均池化 → ${n}x${n}`,
+  image: '图像',
+  prediction: '预测',
+};
+
+const STRINGS: Record<string, Strings> = { root: en, zh };
+
+/** The lesson strings of the page's locale. */
+export function useLessonStrings(): ComputedRef<Strings> {
+  const { localeIndex } = useData();
+  return computed(() => STRINGS[localeIndex.value] ?? en);
+}
