@@ -340,6 +340,15 @@ async function checkPretrainedGallery(page: Page, chinese: boolean): Promise<voi
   expect(fetched).toContain(`/assets/${emitted[0]}`);
 }
 
+/** The home page's hero and the nav bar's Tutorials link start the tutorials at the first one, Classification. */
+async function checkEntryPoints(page: Page, prefix: string): Promise<void> {
+  const first = `/${prefix}tutorials/classification.html`;
+  const hrefs = (selector: string) => page.locator(selector).evaluateAll((els) => els.map((e) => new URL((e as HTMLAnchorElement).href).pathname));
+  expect(await hrefs('.VPHero a.VPButton')).toContain(first);
+  expect(await hrefs('.VPNavBarMenu a.VPNavBarMenuLink')).toContain(first);
+  expect((await hrefs('.VPNavBarMenu a.VPNavBarMenuLink')).filter((h) => h.includes('/tutorials/'))).toEqual([first]);
+}
+
 /** Sets a range or number input and fires its input event, as a user's drag does. */
 async function setInput(page: Page, selector: string, value: number): Promise<void> {
   await page.locator(selector).evaluate((el, v) => {
@@ -437,6 +446,7 @@ describe('the built site in Chromium', () => {
         if (path.endsWith('tutorials/classification.html')) await checkLinearView(page);
         if (path.endsWith('tutorials/mlp.html')) await checkMlpViews(page);
         if (path.endsWith('guide/getting-started.html')) await checkPretrainedGallery(page, path.startsWith('zh/'));
+        if (path === '' || path === 'zh/') await checkEntryPoints(page, path);
 
         const links = await page.locator('a[href]').evaluateAll((els) => els.map((e) => (e as HTMLAnchorElement).href));
         const origin = new URL(server.url).origin;
