@@ -27,7 +27,7 @@ function english(): DefaultTheme.Config {
   return {
     nav: [
       { text: 'Guide', link: '/guide/getting-started', activeMatch: '/guide/' },
-      { text: 'Tutorials', link: '/tutorials/convolution', activeMatch: '/tutorials/' },
+      { text: 'Tutorials', link: '/tutorials/classification', activeMatch: '/tutorials/' },
       { text: 'Model zoo', link: '/models/zoo', activeMatch: '/models/' },
     ],
     sidebar: [
@@ -59,7 +59,7 @@ function chinese(): DefaultTheme.Config {
   return {
     nav: [
       { text: '指南', link: '/zh/guide/getting-started', activeMatch: '/zh/guide/' },
-      { text: '教程', link: '/zh/tutorials/convolution', activeMatch: '/zh/tutorials/' },
+      { text: '教程', link: '/zh/tutorials/classification', activeMatch: '/zh/tutorials/' },
       { text: '模型库', link: '/zh/models/zoo', activeMatch: '/zh/models/' },
     ],
     sidebar: [

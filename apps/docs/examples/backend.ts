@@ -1,4 +1,4 @@
-// Getting started, step 1: choose where the math runs.
+// Getting started: choose where the math runs, and see what you got.
 import { setBackend, backendInfo } from '@cnn/models-efficient';
 
 export async function run(log: (line: string) => void): Promise<void> {

@@ -1,5 +1,6 @@
-// Getting started, step 2: classify an image with a model from the registry.
-// The weights are RANDOM (seeded): the classes it picks mean nothing until trained weights are loaded.
+// Getting started: an ImageNet model from the registry, run on a drawn picture.
+// The weights are RANDOM (seeded): the classes it picks mean nothing until trained weights are loaded
+// (torchvision's files load with loadWeights; see the page).
 import { setBackend, listModels, getCard, getModel, manualSeed, tf } from '@cnn/models-efficient';
 
 /** A 224x224 RGB test picture (a sky gradient and a sun), as 0..255 values in NHWC order. */

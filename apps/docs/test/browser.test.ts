@@ -15,14 +15,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
-import { listModels } from '@cnn/models-efficient';
+import { listModels, pretrainedUrl, shippedWeights } from '@cnn/models-efficient';
 import { DIST, ISOLATION_HEADERS, serveStatic, type StaticServer } from '../scripts/serve.mjs';
 import { EXPECTED } from './expectations';
 
@@ -303,6 +303,52 @@ async function checkTraining(page: Page): Promise<void> {
   await expect.poll(() => box.locator('[data-feature-maps] canvas').count()).toBe(6);
 }
 
+/**
+ * Getting started: the gallery classifies the ten Fashion-MNIST test pictures with the LeNet-5 weights that ship in
+ * @cnn/models-classic. The weights must come from the BUILT site: Vite emits the package's safetensors file as an
+ * asset (byte for byte the package's file) and the page fetches it from there.
+ */
+async function checkPretrainedGallery(page: Page, chinese: boolean): Promise<void> {
+  const gallery = page.locator('[data-pretrained-gallery]');
+  await expect.poll(() => gallery.getAttribute('data-state'), { timeout: 30_000, message: 'the gallery did not finish' }).toMatch(/done|error/);
+  expect(await gallery.getAttribute('data-state'), (await gallery.textContent()) ?? '').toBe('done');
+  expect(await gallery.getAttribute('data-right')).toBe('10');
+  const figures = await gallery.locator('figure').evaluateAll((els) =>
+    els.map((e) => ({
+      label: e.getAttribute('data-label'),
+      predicted: e.getAttribute('data-predicted'),
+      score: Number(e.getAttribute('data-score')),
+      width: (e.querySelector('img') as HTMLImageElement).naturalWidth,
+      caption: e.querySelector('figcaption')?.textContent ?? '',
+    })),
+  );
+  expect(figures.map((f) => f.label)).toEqual(shippedWeights('lenet5').classes);
+  for (const f of figures) {
+    expect(f.predicted, `the picture of a ${f.label}`).toBe(f.label);
+    expect(f.score, `the score of the picture of a ${f.label}`).toBeGreaterThan(0.8);
+    expect(f.width, `the picture of a ${f.label} did not load`).toBe(28);
+  }
+  expect(figures[9].caption).toContain(chinese ? '短靴' : 'Ankle boot');
+
+  const file = readFileSync(fileURLToPath(pretrainedUrl('lenet5')));
+  const emitted = readdirSync(join(DIST, 'assets')).filter((f) => /^lenet5-fashion-mnist\.[\w-]+\.safetensors$/.test(f));
+  expect(emitted, 'the build must emit the weights file as an asset').toHaveLength(1);
+  expect(readFileSync(join(DIST, 'assets', emitted[0])).equals(file)).toBe(true);
+  const fetched = await page.evaluate(() =>
+    performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => p.endsWith('.safetensors')),
+  );
+  expect(fetched).toContain(`/assets/${emitted[0]}`);
+}
+
+/** The home page's hero and the nav bar's Tutorials link start the tutorials at the first one, Classification. */
+async function checkEntryPoints(page: Page, prefix: string): Promise<void> {
+  const first = `/${prefix}tutorials/classification.html`;
+  const hrefs = (selector: string) => page.locator(selector).evaluateAll((els) => els.map((e) => new URL((e as HTMLAnchorElement).href).pathname));
+  expect(await hrefs('.VPHero a.VPButton')).toContain(first);
+  expect(await hrefs('.VPNavBarMenu a.VPNavBarMenuLink')).toContain(first);
+  expect((await hrefs('.VPNavBarMenu a.VPNavBarMenuLink')).filter((h) => h.includes('/tutorials/'))).toEqual([first]);
+}
+
 /** Sets a range or number input and fires its input event, as a user's drag does. */
 async function setInput(page: Page, selector: string, value: number): Promise<void> {
   await page.locator(selector).evaluate((el, v) => {
@@ -399,6 +445,8 @@ describe('the built site in Chromium', () => {
         if (path.endsWith('tutorials/train-in-browser.html')) await checkTraining(page);
         if (path.endsWith('tutorials/classification.html')) await checkLinearView(page);
         if (path.endsWith('tutorials/mlp.html')) await checkMlpViews(page);
+        if (path.endsWith('guide/getting-started.html')) await checkPretrainedGallery(page, path.startsWith('zh/'));
+        if (path === '' || path === 'zh/') await checkEntryPoints(page, path);
 
         const links = await page.locator('a[href]').evaluateAll((els) => els.map((e) => (e as HTMLAnchorElement).href));
         const origin = new URL(server.url).origin;

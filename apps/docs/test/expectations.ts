@@ -11,6 +11,21 @@ export const EXPECTED: Record<string, RegExp[]> = {
     /^input \[1, 224, 224, 3\] -> top-5 classes \[\d+(, \d+){4}\]$/m,
     /^scores \[0\.\d{5}(, 0\.\d{5}){4}\] \(random weights: close to 1\/1000\)$/m,
   ],
+  // The shipped LeNet-5 on the first test image of each Fashion-MNIST class: every one right, with the scores it gives.
+  'pretrained-lenet': [
+    /^lenet5, trained on fashion-mnist: input 28x28x1, 10 classes, test top-1 0\.898$/m,
+    /^19-t-shirt-top\.png: right \(T-shirt\/top 0\.9\d\d, Shirt 0\.0\d\d, /m,
+    /^2-trouser\.png: right \(Trouser 0\.99\d, /m,
+    /^1-pullover\.png: right \(Pullover 0\.99\d, /m,
+    /^13-dress\.png: right \(Dress 0\.99\d, /m,
+    /^6-coat\.png: right \(Coat 0\.9\d\d, /m,
+    /^8-sandal\.png: right \(Sandal 0\.99\d, /m,
+    /^4-shirt\.png: right \(Shirt 0\.8\d\d, T-shirt\/top 0\.1\d\d, /m,
+    /^9-sneaker\.png: right \(Sneaker 0\.99\d, /m,
+    /^18-bag\.png: right \(Bag 0\.99\d, /m,
+    /^0-ankle-boot\.png: right \(Ankle boot 0\.98\d, Sneaker 0\.0\d\d, /m,
+    /^10 of 10 right$/m,
+  ],
   'conv-seed': [
     /^F\.conv2d: +1x8x12x3 with weight 3x3x3x6 -> 1x8x12x6$/m,
     /^new Conv2d: weight 3x3x3x6, bias 6 -> 1x8x12x6$/m,

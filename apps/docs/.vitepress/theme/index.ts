@@ -13,6 +13,7 @@ import XorView from './components/XorView.vue';
 import ApproximationView from './components/ApproximationView.vue';
 import ConvMatrixView from './components/ConvMatrixView.vue';
 import ImagePoolingView from './components/ImagePoolingView.vue';
+import PretrainedGallery from './components/PretrainedGallery.vue';
 import './style.css';
 
 const theme: Theme = {
@@ -30,6 +31,7 @@ const theme: Theme = {
     app.component('ApproximationView', ApproximationView);
     app.component('ConvMatrixView', ConvMatrixView);
     app.component('ImagePoolingView', ImagePoolingView);
+    app.component('PretrainedGallery', PretrainedGallery);
   },
 };
 

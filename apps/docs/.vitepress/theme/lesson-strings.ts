@@ -32,9 +32,20 @@ const en = {
   avgPool: (n: number) => `average pool → ${n}x${n}`,
   image: 'image',
   prediction: 'prediction',
+  loadingWeights: 'loading the trained LeNet-5 and the pictures…',
+  truth: 'true class',
+  rightOf: (right: number, n: number) => `${right} of ${n} right, with the weights that ship in @cnn/models-classic`,
+  /** Fashion-MNIST's class names as shown under the pictures (the model's own labels are English). */
+  className: (name: string) => name,
 };
 
 type Strings = typeof en;
+
+/** Fashion-MNIST's classes in Chinese. */
+const FASHION_ZH: Record<string, string> = {
+  'T-shirt/top': 'T 恤/上衣', Trouser: '裤子', Pullover: '套头衫', Dress: '连衣裙', Coat: '外套',
+  Sandal: '凉鞋', Shirt: '衬衫', Sneaker: '运动鞋', Bag: '包', 'Ankle boot': '短靴',
+};
 
 const zh: Strings = {
   train: '训练',
@@ -65,6 +76,10 @@ const zh: Strings = {
   avgPool: (n: number) => `平均池化 → ${n}x${n}`,
   image: '图像',
   prediction: '预测',
+  loadingWeights: '正在加载训练好的 LeNet-5 和图片…',
+  truth: '真实类别',
+  rightOf: (right: number, n: number) => `${n} 张中对了 ${right} 张，用的是 @cnn/models-classic 自带的权重`,
+  className: (name: string) => FASHION_ZH[name] ?? name,
 };
 
 const STRINGS: Record<string, Strings> = { root: en, zh };
