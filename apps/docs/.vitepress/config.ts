@@ -29,6 +29,8 @@ function english(): DefaultTheme.Config {
       { text: 'Guide', link: '/guide/getting-started', activeMatch: '/guide/' },
       { text: 'Tutorials', link: '/tutorials/convolution', activeMatch: '/tutorials/' },
       { text: 'Model zoo', link: '/models/zoo', activeMatch: '/models/' },
+      // TypeDoc's HTML, outside the VitePress app: `target` makes the link a full page load.
+      { text: 'API', link: '/api/index.html', target: '_self' },
     ],
     sidebar: [
       {
@@ -57,6 +59,7 @@ function chinese(): DefaultTheme.Config {
       { text: '指南', link: '/zh/guide/getting-started', activeMatch: '/zh/guide/' },
       { text: '教程', link: '/zh/tutorials/convolution', activeMatch: '/zh/tutorials/' },
       { text: '模型库', link: '/zh/models/zoo', activeMatch: '/zh/models/' },
+      { text: 'API（英文）', link: '/api/index.html', target: '_self' },
     ],
     sidebar: [
       {
@@ -88,6 +91,8 @@ export default defineConfig({
   title: 'cnn',
   srcExclude: ['README.md', 'test/**', 'test-results/**', 'examples/**', 'scripts/**'],
   lastUpdated: false,
+  // The API reference (public/api) is TypeDoc's HTML, written before the VitePress build; no page of VitePress's.
+  ignoreDeadLinks: [/^\/api\//],
   head: [['link', { rel: 'icon', type: 'image/svg+xml', href: '/favicon.svg' }]],
   locales: {
     root: {

@@ -11,6 +11,7 @@
  *   one line per epoch, top-1 / top-5 accuracy, a confusion matrix and a stop on non-finite loss.
  *
  * @packageDocumentation
+ * @module @cnn/train
  */
 export { crossEntropy, type CrossEntropyOptions, type Reduction } from './loss';
 export {
