@@ -28,7 +28,7 @@ const config = {
   tsconfig: './typedoc.tsconfig.json',
   entryPointStrategy: 'resolve',
   entryPoints: PACKAGES.map((p) => `../../packages/${p}/src/index.ts`),
-  readme: './api-readme.md',
+  readme: './scripts/api-readme.md',
   out: 'public/api',
   excludeExternals: true,
   excludePrivate: true,

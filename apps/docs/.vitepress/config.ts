@@ -23,6 +23,19 @@ function crossOriginIsolation(): Plugin {
   };
 }
 
+/** The model family pages under models/ (and zh/models/), in the seed's order, with their sidebar titles. */
+const FAMILY_PAGES: Array<[page: string, title: string]> = [
+  ['lenet', 'LeNet-5'],
+  ['alexnet', 'AlexNet'],
+  ['vgg', 'VGG'],
+  ['googlenet', 'GoogLeNet (Inception)'],
+  ['resnet', 'ResNet'],
+  ['resnext', 'ResNeXt'],
+  ['senet', 'SENet'],
+  ['mobilenet', 'MobileNet V1/V2/V3'],
+  ['shufflenet', 'ShuffleNet V1/V2'],
+];
+
 function english(): DefaultTheme.Config {
   return {
     nav: [
@@ -38,6 +51,10 @@ function english(): DefaultTheme.Config {
         items: [
           { text: 'Getting started', link: '/guide/getting-started' },
           { text: 'Hosting and threads', link: '/guide/hosting' },
+          { text: 'Loading PyTorch weights', link: '/guide/pytorch-weights' },
+          { text: 'Fine-tuning', link: '/guide/fine-tuning' },
+          { text: 'Training from the command line', link: '/guide/cli' },
+          { text: 'Benchmarks', link: '/guide/benchmarks' },
         ],
       },
       {
@@ -47,7 +64,13 @@ function english(): DefaultTheme.Config {
           { text: 'Layers', link: '/tutorials/layers' },
         ],
       },
-      { text: 'Models', items: [{ text: 'Model zoo', link: '/models/zoo' }] },
+      {
+        text: 'Models',
+        items: [
+          { text: 'Model zoo', link: '/models/zoo' },
+          ...FAMILY_PAGES.map(([page, text]) => ({ text, link: `/models/${page}` })),
+        ],
+      },
     ],
     outline: { level: [2, 3] },
   };
@@ -67,6 +90,10 @@ function chinese(): DefaultTheme.Config {
         items: [
           { text: '快速上手', link: '/zh/guide/getting-started' },
           { text: '部署与多线程', link: '/zh/guide/hosting' },
+          { text: '加载 PyTorch 权重', link: '/zh/guide/pytorch-weights' },
+          { text: '微调', link: '/zh/guide/fine-tuning' },
+          { text: '命令行训练', link: '/zh/guide/cli' },
+          { text: '基准测试', link: '/zh/guide/benchmarks' },
         ],
       },
       {
@@ -76,7 +103,13 @@ function chinese(): DefaultTheme.Config {
           { text: '常用层', link: '/zh/tutorials/layers' },
         ],
       },
-      { text: '模型', items: [{ text: '模型库', link: '/zh/models/zoo' }] },
+      {
+        text: '模型',
+        items: [
+          { text: '模型库', link: '/zh/models/zoo' },
+          ...FAMILY_PAGES.map(([page, text]) => ({ text, link: `/zh/models/${page}` })),
+        ],
+      },
     ],
     outline: { level: [2, 3], label: '本页目录' },
     docFooter: { prev: '上一页', next: '下一页' },

@@ -4,7 +4,7 @@
  * both languages. Checks: no console errors, the page is cross-origin isolated and its wasm backend
  * starts, every Run button prints what test/expectations.ts wants, the interactive components work,
  * English and Chinese twins run the same examples, and no internal link is broken. Writes a
- * screenshot of every page with examples into test-results/.
+ * screenshot of every page into test-results/
  *
  * The site is rebuilt unless .vitepress/dist is newer than every file it is built from (the docs'
  * sources and the dist/ of the @cnn packages it imports), as right after `turbo run build`;
@@ -22,7 +22,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
-import { listModels } from '@cnn/models-efficient';
+import { getCard, listModels } from '@cnn/models-efficient';
+import { familyPage } from '../models/cards';
 import { DIST, ISOLATION_HEADERS, serveStatic, type StaticServer } from '../scripts/serve.mjs';
 import { EXPECTED } from './expectations';
 
@@ -251,12 +252,37 @@ async function checkLayerViews(page: Page): Promise<void> {
   expect(await pooling.locator('[data-grid="maxPool"] rect').count()).toBe(16);
 }
 
+/** A model family page: its diagram, its models (as the registry has them) and real summaries. */
+async function checkFamilyPage(page: Page, family: string): Promise<void> {
+  const diagrams = page.locator('[data-diagram]');
+  expect(await diagrams.count(), 'a family page draws its idea').toBeGreaterThanOrEqual(1);
+  expect(await diagrams.first().locator('[data-node]').count()).toBeGreaterThan(3);
+  const ids = listModels().filter((id) => familyPage(id, getCard(id).family) === family);
+  const table = page.locator(`[data-family-models][data-page="${family}"]`);
+  expect(await table.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-model')))).toEqual(
+    [...ids].sort((a, b) => getCard(a).macs - getCard(b).macs || a.localeCompare(b)),
+  );
+  const summaries = page.locator('[data-model-summary]');
+  expect(await summaries.count(), 'a family page shows a real summary').toBeGreaterThanOrEqual(1);
+  for (const el of await summaries.all()) {
+    const id = (await el.getAttribute('data-id'))!;
+    expect(ids).toContain(id);
+    expect(Number(await el.getAttribute('data-params'))).toBe(getCard(id).params);
+    expect(Number(await el.getAttribute('data-macs'))).toBe(getCard(id).macs);
+    expect(await el.locator('[data-summary-table]').textContent()).toContain(`params: ${getCard(id).params.toLocaleString('en-US')}`);
+  }
+}
+
 async function checkZoo(page: Page): Promise<void> {
   const zoo = page.locator('[data-zoo]');
   expect(await zoo.locator('tbody tr').count()).toBe(listModels().length);
   const resnet18 = zoo.locator('[data-model="resnet18"]');
   expect(await resnet18.textContent()).toContain('11.69 M');
-  expect(await resnet18.locator('a').getAttribute('href')).toBe('https://arxiv.org/abs/1512.03385');
+  expect(await resnet18.locator('.cnn-zoo__paper a').getAttribute('href')).toBe('https://arxiv.org/abs/1512.03385');
+  // Every id links to its family's page, in the page's language.
+  const prefix = (await page.evaluate(() => location.pathname)).startsWith('/zh/') ? '/zh/models/' : '/models/';
+  expect(await resnet18.locator('[data-family-link]').getAttribute('href')).toBe(`${prefix}resnet.html`);
+  expect(await zoo.locator('[data-model="resnext50_32x4d"] [data-family-link]').getAttribute('href')).toBe(`${prefix}resnext.html`);
   // Filtering works once the page is hydrated.
   await expect.poll(async () => {
     await zoo.locator('[data-zoo-family]').selectOption('mobilenet');
@@ -315,11 +341,13 @@ describe('the built site in Chromium', () => {
         if (path.endsWith('tutorials/convolution.html')) await checkConvExplorer(page);
         if (path.endsWith('tutorials/layers.html')) await checkLayerViews(page);
         if (path.endsWith('models/zoo.html')) await checkZoo(page);
+        const family = /(?:^|\/)models\/(\w+)\.html$/.exec(path)?.[1];
+        if (family && family !== 'zoo') await checkFamilyPage(page, family);
 
         const links = await page.locator('a[href]').evaluateAll((els) => els.map((e) => (e as HTMLAnchorElement).href));
         const origin = new URL(server.url).origin;
         visits.set(path, { errors, wasm, examples, links: new Set(links.filter((l) => new URL(l).origin === origin)) });
-        if (examples.length || path.includes('tutorials/')) {
+        {
           await page.evaluate(() => window.scrollTo(0, 0));
           await page.screenshot({ path: join(RESULTS, `${path.replace(/\.html$/, '').replace(/\//g, '_') || 'home'}.png`), fullPage: true });
         }

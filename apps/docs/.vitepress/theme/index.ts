@@ -7,6 +7,9 @@ import ConvExplorer from './components/ConvExplorer.vue';
 import ActivationPlots from './components/ActivationPlots.vue';
 import PoolingView from './components/PoolingView.vue';
 import ZooTable from './components/ZooTable.vue';
+import ArchDiagram from './components/ArchDiagram.vue';
+import ModelSummary from './components/ModelSummary.vue';
+import FamilyModels from './components/FamilyModels.vue';
 import './style.css';
 
 const theme: Theme = {
@@ -18,6 +21,9 @@ const theme: Theme = {
     app.component('ActivationPlots', ActivationPlots);
     app.component('PoolingView', PoolingView);
     app.component('ZooTable', ZooTable);
+    app.component('ArchDiagram', ArchDiagram);
+    app.component('ModelSummary', ModelSummary);
+    app.component('FamilyModels', FamilyModels);
   },
 };
 
