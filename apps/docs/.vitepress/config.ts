@@ -23,12 +23,27 @@ function crossOriginIsolation(): Plugin {
   };
 }
 
+/** The model family pages under models/ (and zh/models/), in the seed's order, with their sidebar titles. */
+const FAMILY_PAGES: Array<[page: string, title: string]> = [
+  ['lenet', 'LeNet-5'],
+  ['alexnet', 'AlexNet'],
+  ['vgg', 'VGG'],
+  ['googlenet', 'GoogLeNet (Inception)'],
+  ['resnet', 'ResNet'],
+  ['resnext', 'ResNeXt'],
+  ['senet', 'SENet'],
+  ['mobilenet', 'MobileNet V1/V2/V3'],
+  ['shufflenet', 'ShuffleNet V1/V2'],
+];
+
 function english(): DefaultTheme.Config {
   return {
     nav: [
       { text: 'Guide', link: '/guide/getting-started', activeMatch: '/guide/' },
       { text: 'Tutorials', link: '/tutorials/classification', activeMatch: '/tutorials/' },
       { text: 'Model zoo', link: '/models/zoo', activeMatch: '/models/' },
+      // TypeDoc's HTML, outside the VitePress app: `target` makes the link a full page load.
+      { text: 'API', link: '/api/index.html', target: '_self' },
     ],
     sidebar: [
       {
@@ -36,6 +51,10 @@ function english(): DefaultTheme.Config {
         items: [
           { text: 'Getting started', link: '/guide/getting-started' },
           { text: 'Hosting and threads', link: '/guide/hosting' },
+          { text: 'Loading PyTorch weights', link: '/guide/pytorch-weights' },
+          { text: 'Fine-tuning', link: '/guide/fine-tuning' },
+          { text: 'Training from the command line', link: '/guide/cli' },
+          { text: 'Benchmarks', link: '/guide/benchmarks' },
         ],
       },
       {
@@ -49,7 +68,13 @@ function english(): DefaultTheme.Config {
           { text: 'Train in the browser', link: '/tutorials/train-in-browser' },
         ],
       },
-      { text: 'Models', items: [{ text: 'Model zoo', link: '/models/zoo' }] },
+      {
+        text: 'Models',
+        items: [
+          { text: 'Model zoo', link: '/models/zoo' },
+          ...FAMILY_PAGES.map(([page, text]) => ({ text, link: `/models/${page}` })),
+        ],
+      },
     ],
     outline: { level: [2, 3] },
   };
@@ -61,6 +86,7 @@ function chinese(): DefaultTheme.Config {
       { text: '指南', link: '/zh/guide/getting-started', activeMatch: '/zh/guide/' },
       { text: '教程', link: '/zh/tutorials/classification', activeMatch: '/zh/tutorials/' },
       { text: '模型库', link: '/zh/models/zoo', activeMatch: '/zh/models/' },
+      { text: 'API（英文）', link: '/api/index.html', target: '_self' },
     ],
     sidebar: [
       {
@@ -68,6 +94,10 @@ function chinese(): DefaultTheme.Config {
         items: [
           { text: '快速上手', link: '/zh/guide/getting-started' },
           { text: '部署与多线程', link: '/zh/guide/hosting' },
+          { text: '加载 PyTorch 权重', link: '/zh/guide/pytorch-weights' },
+          { text: '微调', link: '/zh/guide/fine-tuning' },
+          { text: '命令行训练', link: '/zh/guide/cli' },
+          { text: '基准测试', link: '/zh/guide/benchmarks' },
         ],
       },
       {
@@ -81,7 +111,13 @@ function chinese(): DefaultTheme.Config {
           { text: '在浏览器中训练', link: '/zh/tutorials/train-in-browser' },
         ],
       },
-      { text: '模型', items: [{ text: '模型库', link: '/zh/models/zoo' }] },
+      {
+        text: '模型',
+        items: [
+          { text: '模型库', link: '/zh/models/zoo' },
+          ...FAMILY_PAGES.map(([page, text]) => ({ text, link: `/zh/models/${page}` })),
+        ],
+      },
     ],
     outline: { level: [2, 3], label: '本页目录' },
     docFooter: { prev: '上一页', next: '下一页' },
@@ -96,6 +132,8 @@ export default defineConfig({
   title: 'cnn',
   srcExclude: ['README.md', 'test/**', 'test-results/**', 'examples/**', 'scripts/**'],
   lastUpdated: false,
+  // The API reference (public/api) is TypeDoc's HTML, written before the VitePress build; no page of VitePress's.
+  ignoreDeadLinks: [/^\/api\//],
   head: [['link', { rel: 'icon', type: 'image/svg+xml', href: '/favicon.svg' }]],
   locales: {
     root: {

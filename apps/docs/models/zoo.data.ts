@@ -4,10 +4,13 @@
  * models/zoo.md and zh/models/zoo.md.
  */
 import { defineLoader } from 'vitepress';
+import { familyPage, splitPaper } from './cards';
 
 export interface ZooRow {
   id: string;
   family: string;
+  /** The family page that explains it, under models/ (`resnet`, `resnext`, `mobilenet`, ...). */
+  page: string;
   params: number;
   macs: number;
   inputSize: [number, number, number];
@@ -25,12 +28,6 @@ export { data };
 /** The seed's order of the families; any family added later goes after them. */
 const FAMILY_ORDER = ['lenet', 'alexnet', 'vgg', 'googlenet', 'resnet', 'senet', 'mobilenet', 'shufflenet'];
 
-/** A card's "Title (Authors, Year), https://..." as title, citation and link. */
-function splitPaper(paper: string): { paperTitle: string; paperCite: string; paperUrl: string } {
-  const m = /^(.*?)\s*\(([^()]*\d{4})\)\s*,\s*(https?:\S+)$/.exec(paper);
-  return m ? { paperTitle: m[1], paperCite: m[2], paperUrl: m[3] } : { paperTitle: paper, paperCite: paper, paperUrl: '' };
-}
-
 export default defineLoader({
   async load(): Promise<ZooRow[]> {
     const { listModels, getCard } = await import('@cnn/models-efficient');
@@ -38,7 +35,7 @@ export default defineLoader({
     return listModels()
       .map((id) => {
         const c = getCard(id);
-        return { id, family: c.family, params: c.params, macs: c.macs, inputSize: c.inputSize, numClasses: c.numClasses, ...splitPaper(c.paper) };
+        return { id, family: c.family, page: familyPage(id, c.family), params: c.params, macs: c.macs, inputSize: c.inputSize, numClasses: c.numClasses, ...splitPaper(c.paper) };
       })
       .sort((a, b) => rank(a.family) - rank(b.family) || a.family.localeCompare(b.family) || a.macs - b.macs || a.id.localeCompare(b.id));
   },

@@ -4,7 +4,7 @@
  * both languages. Checks: no console errors, the page is cross-origin isolated and its wasm backend
  * starts, every Run button prints what test/expectations.ts wants, the interactive components work,
  * English and Chinese twins run the same examples, and no internal link is broken. Writes a
- * screenshot of every page with examples into test-results/.
+ * screenshot of every page into test-results/
  *
  * The site is rebuilt unless .vitepress/dist is newer than every file it is built from (the docs'
  * sources and the dist/ of the @cnn packages it imports), as right after `turbo run build`;
@@ -22,11 +22,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
-import { listModels, pretrainedUrl, shippedWeights } from '@cnn/models-efficient';
+import { getCard, listModels, pretrainedUrl, shippedWeights } from '@cnn/models-efficient';
+import { familyPage } from '../models/cards';
 import { DIST, ISOLATION_HEADERS, serveStatic, type StaticServer } from '../scripts/serve.mjs';
 import { EXPECTED } from './expectations';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** The packages the API reference documents (typedoc.config.mjs). */
+const API_PACKAGES = ['tensor', 'layers', 'models-classic', 'models-efficient', 'datasets', 'train'];
 const RESULTS = join(ROOT, 'test-results');
 const CHROMIUM = process.env.CNN_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
@@ -40,17 +43,23 @@ const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 
-/** Runs `vitepress build` in a child process (its own Vite, its own memory). */
-function buildSite(): Promise<void> {
-  const bin = join(dirname(createRequire(join(ROOT, 'package.json')).resolve('vitepress/package.json')), 'bin', 'vitepress.js');
+/** Runs a package's command line (`typedoc`, `vitepress build`) in a child process. */
+function runBin(pkg: string, binPath: string, args: string[]): Promise<void> {
+  const bin = join(dirname(createRequire(join(ROOT, 'package.json')).resolve(`${pkg}/package.json`)), binPath);
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [bin, 'build'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     child.stdout.on('data', (d) => (log += d));
     child.stderr.on('data', (d) => (log += d));
     child.on('error', fail);
-    child.on('close', (code) => (code === 0 ? ok() : fail(new Error(`vitepress build exited with ${code}:\n${log}`))));
+    child.on('close', (code) => (code === 0 ? ok() : fail(new Error(`${pkg} ${args.join(' ')} exited with ${code}:\n${log}`))));
   });
+}
+
+/** `npm run docs:build`: TypeDoc's API reference into public/api, then `vitepress build`. */
+async function buildSite(): Promise<void> {
+  await runBin('typedoc', 'bin/typedoc', []);
+  await runBin('vitepress', 'bin/vitepress.js', ['build']);
 }
 
 /** The newest modification time of the files under `dir`, skipping folders named in `skip`. */
@@ -67,24 +76,27 @@ function newest(dir: string, skip: string[] = []): number {
 /** Whether .vitepress/dist was built after the last change to anything it is built from. */
 function builtSiteIsFresh(): boolean {
   const index = join(DIST, 'index.html');
-  if (!existsSync(index)) return false;
+  if (!existsSync(index) || !existsSync(join(DIST, 'api', 'index.html'))) return false;
   const requireHere = createRequire(join(ROOT, 'package.json'));
   const packages = ['@cnn/tensor', '@cnn/layers', '@cnn/models-classic', '@cnn/models-efficient', '@cnn/datasets', '@cnn/train'].map((name) =>
     join(dirname(requireHere.resolve(`${name}/package.json`)), 'dist'),
   );
   const sources = Math.max(
-    newest(ROOT, ['node_modules', 'cache', 'dist', 'test', 'test-results']),
+    newest(ROOT, ['node_modules', 'cache', 'dist', 'test', 'test-results', 'api']),
     ...packages.map((dir) => newest(dir)),
   );
   return statSync(index).mtimeMs > sources;
 }
 
-/** Site paths of the built pages ('' for the home page, 'guide/getting-started.html', ...). */
+/**
+ * Site paths of the built pages ('' for the home page, 'guide/getting-started.html', ...); not the
+ * API reference under api/ (TypeDoc's HTML, checked by its own test).
+ */
 function builtPages(dir = DIST): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = join(dir, entry.name);
-    if (entry.isDirectory() && entry.name !== 'assets') out.push(...builtPages(full));
+    if (entry.isDirectory() && entry.name !== 'assets' && !(dir === DIST && entry.name === 'api')) out.push(...builtPages(full));
     else if (entry.name.endsWith('.html') && !(dir === DIST && entry.name === '404.html')) {
       out.push(relative(DIST, full).split(sep).join('/').replace(/(^|\/)index\.html$/, '$1'));
     }
@@ -254,12 +266,37 @@ async function checkLayerViews(page: Page): Promise<void> {
   await expect.poll(() => image.getAttribute('data-class')).not.toBe('Ankle boot');
 }
 
+/** A model family page: its diagram, its models (as the registry has them) and real summaries. */
+async function checkFamilyPage(page: Page, family: string): Promise<void> {
+  const diagrams = page.locator('[data-diagram]');
+  expect(await diagrams.count(), 'a family page draws its idea').toBeGreaterThanOrEqual(1);
+  expect(await diagrams.first().locator('[data-node]').count()).toBeGreaterThan(3);
+  const ids = listModels().filter((id) => familyPage(id, getCard(id).family) === family);
+  const table = page.locator(`[data-family-models][data-page="${family}"]`);
+  expect(await table.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-model')))).toEqual(
+    [...ids].sort((a, b) => getCard(a).macs - getCard(b).macs || a.localeCompare(b)),
+  );
+  const summaries = page.locator('[data-model-summary]');
+  expect(await summaries.count(), 'a family page shows a real summary').toBeGreaterThanOrEqual(1);
+  for (const el of await summaries.all()) {
+    const id = (await el.getAttribute('data-id'))!;
+    expect(ids).toContain(id);
+    expect(Number(await el.getAttribute('data-params'))).toBe(getCard(id).params);
+    expect(Number(await el.getAttribute('data-macs'))).toBe(getCard(id).macs);
+    expect(await el.locator('[data-summary-table]').textContent()).toContain(`params: ${getCard(id).params.toLocaleString('en-US')}`);
+  }
+}
+
 async function checkZoo(page: Page): Promise<void> {
   const zoo = page.locator('[data-zoo]');
   expect(await zoo.locator('tbody tr').count()).toBe(listModels().length);
   const resnet18 = zoo.locator('[data-model="resnet18"]');
   expect(await resnet18.textContent()).toContain('11.69 M');
-  expect(await resnet18.locator('a').getAttribute('href')).toBe('https://arxiv.org/abs/1512.03385');
+  expect(await resnet18.locator('.cnn-zoo__paper a').getAttribute('href')).toBe('https://arxiv.org/abs/1512.03385');
+  // Every id links to its family's page, in the page's language.
+  const prefix = (await page.evaluate(() => location.pathname)).startsWith('/zh/') ? '/zh/models/' : '/models/';
+  expect(await resnet18.locator('[data-family-link]').getAttribute('href')).toBe(`${prefix}resnet.html`);
+  expect(await zoo.locator('[data-model="resnext50_32x4d"] [data-family-link]').getAttribute('href')).toBe(`${prefix}resnext.html`);
   // Filtering works once the page is hydrated.
   await expect.poll(async () => {
     await zoo.locator('[data-zoo-family]').selectOption('mobilenet');
@@ -447,11 +484,13 @@ describe('the built site in Chromium', () => {
         if (path.endsWith('tutorials/mlp.html')) await checkMlpViews(page);
         if (path.endsWith('guide/getting-started.html')) await checkPretrainedGallery(page, path.startsWith('zh/'));
         if (path === '' || path === 'zh/') await checkEntryPoints(page, path);
+        const family = /(?:^|\/)models\/(\w+)\.html$/.exec(path)?.[1];
+        if (family && family !== 'zoo') await checkFamilyPage(page, family);
 
         const links = await page.locator('a[href]').evaluateAll((els) => els.map((e) => (e as HTMLAnchorElement).href));
         const origin = new URL(server.url).origin;
         visits.set(path, { errors, wasm, examples, links: new Set(links.filter((l) => new URL(l).origin === origin)) });
-        if (examples.length || path.includes('tutorials/')) {
+        {
           await page.evaluate(() => window.scrollTo(0, 0));
           await page.screenshot({ path: join(RESULTS, `${path.replace(/\.html$/, '').replace(/\//g, '_') || 'home'}.png`), fullPage: true });
         }
@@ -479,6 +518,47 @@ describe('the built site in Chromium', () => {
     const wasm = [...visits.values()].flatMap((v) => v.wasm);
     expect(wasm.some((p) => /\/tfjs-backend-wasm-threaded-simd\.[\w-]+\.wasm$/.test(p))).toBe(true);
     expect(wasm.filter((p) => !p.includes('threaded'))).toEqual([]);
+  });
+
+  it('serves the API reference (TypeDoc), linked from the nav of both languages', async () => {
+    setupDone();
+    for (const home of ['', 'zh/']) {
+      const { page, errors } = await open(home);
+      try {
+        const link = page.locator('.VPNavBar a[href="/api/index.html"]').first();
+        await link.click();
+        await page.waitForURL(/\/api\/index\.html$/);
+        expect(await page.title()).toContain('cnn API reference');
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    }
+    const links = new Set<string>();
+    for (const name of API_PACKAGES) {
+      const { page, errors } = await open(`api/modules/_cnn_${name}.html`);
+      try {
+        expect(await page.locator('h1').first().textContent()).toContain(`@cnn/${name}`);
+        // Every exported symbol is listed with its summary (validation fails the build on a missing one).
+        expect(await page.locator('.tsd-member-summary, .tsd-index-link, .tsd-kind-icon').count()).toBeGreaterThan(0);
+        for (const href of await page.locator('a[href]').evaluateAll((els) => els.map((e) => (e as HTMLAnchorElement).href))) {
+          if (new URL(href).origin === new URL(server.url).origin) links.add(href.split('#')[0]);
+        }
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    }
+    // A member documented by a TSDoc comment in the package's source is on its page.
+    const conv = await (await fetch(`${server.url}api/classes/_cnn_layers.Conv2d.html`)).text();
+    expect(conv).toContain('Channels the input must have');
+    const broken: string[] = [];
+    for (const href of links) {
+      const res = await fetch(href);
+      if (!res.ok) broken.push(`${href} (HTTP ${res.status})`);
+    }
+    expect(links.size).toBeGreaterThan(100);
+    expect(broken).toEqual([]);
   });
 
   it('has no broken internal links', async () => {

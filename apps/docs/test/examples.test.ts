@@ -80,6 +80,23 @@ function examplesOf(page: string): { shown: string[]; run: string[] } {
   return { shown, run };
 }
 
+describe('the model family pages', () => {
+  it('every model in the registry has a family page, in English and in Chinese', async () => {
+    const { listModels, getCard } = await import('@cnn/models-efficient');
+    const { familyPage } = await import('../models/cards');
+    const needed = new Set(listModels().map((id) => familyPage(id, getCard(id).family)));
+    expect(needed.size).toBeGreaterThanOrEqual(9);
+    for (const page of needed) {
+      for (const file of [`models/${page}.md`, `zh/models/${page}.md`]) {
+        const text = readFileSync(join(ROOT, file), 'utf8');
+        expect(text, `${file} lists its models`).toContain(`<FamilyModels page="${page}" />`);
+        expect(text, `${file} draws its idea`).toMatch(/<ArchDiagram kind="\w+"/);
+        expect(text, `${file} shows a summary`).toMatch(/<ModelSummary id="[\w]+" \/>/);
+      }
+    }
+  });
+});
+
 describe('pages and examples are wired together', () => {
   const english = pages().filter((p) => !p.startsWith('zh/'));
 

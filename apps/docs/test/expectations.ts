@@ -131,4 +131,19 @@ export const EXPECTED: Record<string, RegExp[]> = {
     /^eval mode output after 1 step: mean \[3\.\d{3}, -1\.\d{3}, 5\.\d{3}\]/m,
     /^after 100 steps: running mean \[4\.9\d{2}, -1\.99\d, 10\.0\d{2}\], eval mode output: mean \[-?0\.0\d{2}, -?0\.0\d{2}, -?0\.0\d{2}\], std \[[01]\.\d{3}, [01]\.\d{3}, [01]\.\d{3}\]$/m,
   ],
+  'weights-roundtrip': [
+    /^safetensors: 116 tensors, \d+ KiB$/m,
+    /^conv1\.weight in the file \[16, 3, 3, 3\] \(OIHW\), in the model \[3, 3, 3, 16\] \(HWIO\)$/m,
+    /^loaded 116 tensors, missing 0, unexpected 0$/m,
+    /^max \|difference\| of the logits: before > 0, after 0$/m,
+    /^MMPretrain names \(backbone\.conv1\.weight, \.\.\., head\.fc\.bias\): loaded 116 tensors$/m,
+    /^5-class model: .*shape mismatch.*fc\.weight: checkpoint \[64, 10\], model \[64, 5\]/m,
+  ],
+  'fine-tune': [
+    /^classifier: Linear\(64, 3\), weight \[64, 3\]$/m,
+    /^trainable: fc\.weight, fc\.bias \(195 of 269267 parameters\)$/m,
+    /^loss: 1\.\d{3}( -> \d\.\d{3}){9}$/m,
+    /^loss went down: true$/m,
+    /^backbone unchanged \(conv1\.weight moved by 0\)$/m,
+  ],
 };

@@ -10,6 +10,7 @@
  * - {@link DataLoader}: seeded shuffling, batches as NHWC tensors, prefetching.
  *
  * @packageDocumentation
+ * @module @cnn/datasets
  */
 export { Rng } from './rng';
 export { imageHWC, shapeOf, IMAGENET_STATS, type ImageHWC, type PixelArray, type Sample, type NormStats } from './image';

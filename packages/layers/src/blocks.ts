@@ -36,10 +36,13 @@ export function activation(name: ActName): ActFactory | null {
 
 /** Options of {@link ConvNormAct}. */
 export interface ConvNormActOptions {
+  /** Stride of the convolution (default 1). */
   stride?: number;
   /** Default: (kernel - 1) / 2 * dilation, which keeps the size at stride 1. */
   padding?: number;
+  /** Dilation of the convolution (default 1). */
   dilation?: number;
+  /** Channel groups of the convolution (default 1; `groups = in = out` is depthwise). */
   groups?: number;
   /** Default BatchNorm2d with PyTorch's eps; null for none. */
   norm?: NormFactory | null;
@@ -56,8 +59,11 @@ export interface ConvNormActOptions {
 
 /** Convolution, then normalisation, then activation: the unit most networks are built of. */
 export class ConvNormAct extends Module {
+  /** The convolution. */
   readonly conv: Conv2d;
+  /** The normalisation after it, or null. */
   readonly norm: Module | null;
+  /** The activation last, or null. */
   readonly act: Module | null;
 
   constructor(inChannels: number, outChannels: number, kernelSize: number, opts: ConvNormActOptions = {}) {
@@ -98,12 +104,18 @@ export interface SEOptions {
  * 1x1 conv up, gate, and scale the input's channels. Keys fc1 / fc2 as torchvision's SqueezeExcitation.
  */
 export class SEModule extends Module {
+  /** Squeeze: 1x1 convolution from `channels` down to the squeeze width. */
   readonly fc1: Conv2d;
+  /** Excite: 1x1 convolution back up to `channels`, followed by the gate. */
   readonly fc2: Conv2d;
   private readonly activation: Module;
   private readonly gate: Module;
 
-  constructor(readonly channels: number, opts: SEOptions = {}) {
+  constructor(
+    /** Channels of the input, and of the gate. */
+    readonly channels: number,
+    opts: SEOptions = {},
+  ) {
     super();
     const squeeze = opts.squeezeChannels ?? Math.max(1, Math.floor(channels / 16));
     this.fc1 = this.registerModule('fc1', new Conv2d(channels, squeeze, 1));
@@ -120,6 +132,7 @@ export class SEModule extends Module {
 
 /** Options shared by the residual blocks. */
 export interface ResidualOptions {
+  /** Stride of the block (2 halves the size); the first 3x3 (BasicBlock) or the 3x3 (Bottleneck) carries it. */
   stride?: number;
   /** The shortcut when shapes change (torchvision: Sequential(conv1x1, bn)). */
   downsample?: Module | null;
@@ -127,7 +140,9 @@ export interface ResidualOptions {
   groups?: number;
   /** ResNeXt: width per group (64 for ResNet). */
   baseWidth?: number;
+  /** Dilation of the 3x3 convolution (default 1). */
   dilation?: number;
+  /** Normalisation after each convolution (default BatchNorm2d). */
   norm?: NormFactory;
   /** Attention after the last norm, before the addition (SE-ResNet); child name 'se'. */
   attention?: AttentionFactory | null;
@@ -135,12 +150,19 @@ export interface ResidualOptions {
 
 /** ResNet's basic block: two 3x3 convolutions and a shortcut (ResNet-18/34). Expansion 1. */
 export class BasicBlock extends Module {
+  /** Output channels per `planes`: 1. */
   static readonly expansion = 1;
+  /** First 3x3 convolution (carries the stride). */
   readonly conv1: Conv2d;
+  /** Its normalisation. */
   readonly bn1: Module;
+  /** Second 3x3 convolution. */
   readonly conv2: Conv2d;
+  /** Its normalisation. */
   readonly bn2: Module;
+  /** Attention before the addition (SE-ResNet), or null. */
   readonly se: Module | null;
+  /** The shortcut's projection when the shape changes, or null (identity). */
   readonly downsample: Module | null;
   private readonly relu: ReLU;
 
@@ -172,14 +194,23 @@ export class BasicBlock extends Module {
  * planes x 4, and a shortcut. width = floor(planes * baseWidth / 64) * groups.
  */
 export class Bottleneck extends Module {
+  /** Output channels per `planes`: 4. */
   static readonly expansion = 4;
+  /** 1x1 reduction to the block's width. */
   readonly conv1: Conv2d;
+  /** Its normalisation. */
   readonly bn1: Module;
+  /** 3x3 convolution (carries the stride; grouped in ResNeXt). */
   readonly conv2: Conv2d;
+  /** Its normalisation. */
   readonly bn2: Module;
+  /** 1x1 expansion to `planes * 4`. */
   readonly conv3: Conv2d;
+  /** Its normalisation. */
   readonly bn3: Module;
+  /** Attention before the addition (SE-ResNet), or null. */
   readonly se: Module | null;
+  /** The shortcut's projection when the shape changes, or null (identity). */
   readonly downsample: Module | null;
   private readonly relu: ReLU;
 
@@ -212,7 +243,9 @@ export class Bottleneck extends Module {
 
 /** MobileNetV1's depthwise separable convolution: 3x3 depthwise ConvNormAct, then 1x1 pointwise ConvNormAct. */
 export class DepthwiseSeparable extends Module {
+  /** 3x3 depthwise convolution + norm + activation (carries the stride). */
   readonly depthwise: ConvNormAct;
+  /** 1x1 pointwise convolution + norm + activation. */
   readonly pointwise: ConvNormAct;
 
   constructor(inChannels: number, outChannels: number, opts: { stride?: number; norm?: NormFactory; act?: ActFactory } = {}) {
@@ -231,7 +264,9 @@ export class DepthwiseSeparable extends Module {
 export interface InvertedResidualOptions {
   /** Channels after expansion (MobileNetV2: in x expand ratio). */
   hiddenChannels: number;
+  /** Kernel of the depthwise convolution (default 3; MobileNetV3 also uses 5). */
   kernelSize?: number;
+  /** Stride of the depthwise convolution (default 1). */
   stride?: number;
   /** Default 'relu6' (V2); V3 uses 'relu' or 'hardswish'. */
   act?: ActName;
@@ -239,6 +274,7 @@ export interface InvertedResidualOptions {
   seChannels?: number | null;
   /** Gate of that SE block: 'hardsigmoid' (MobileNetV3, the default) or 'sigmoid'. */
   seGate?: 'sigmoid' | 'hardsigmoid';
+  /** Normalisation after each convolution (default BatchNorm2d). */
   norm?: NormFactory;
   /**
    * torchvision's key layout: 'v2' (MobileNetV2: children under `conv`, the projection as `conv.N` conv and
@@ -252,6 +288,7 @@ export interface InvertedResidualOptions {
  * linear 1x1 projection; a residual connection when stride is 1 and in = out.
  */
 export class InvertedResidual extends Module {
+  /** Whether the input is added to the output (stride 1 and in = out). */
   readonly useResidual: boolean;
   private readonly body: Sequential;
 
@@ -283,9 +320,13 @@ export class InvertedResidual extends Module {
  * (`g_conv_1x1_compress.conv.weight`, `depthwise_conv3x3_bn.bn.running_mean`, `g_conv_1x1_expand.conv.weight`).
  */
 export class ShuffleUnitV1 extends Module {
+  /** 1x1 group convolution down to a quarter of the output channels. */
   readonly compress: ConvNormAct;
+  /** 3x3 depthwise convolution (carries the stride), no activation. */
   readonly depthwise: ConvNormAct;
+  /** 1x1 group convolution back up, no activation. */
   readonly expand: ConvNormAct;
+  /** 1 (residual addition) or 2 (concatenation with an average-pooled shortcut). */
   readonly stride: number;
   private readonly groups: number;
 
@@ -321,10 +362,18 @@ export class ShuffleUnitV1 extends Module {
  * `branch2` see the whole input. The halves are concatenated and shuffled with 2 groups.
  */
 export class ShuffleUnitV2 extends Module {
+  /** Stride 2 only: depthwise 3x3 + 1x1 on the whole input (the shortcut side); null at stride 1. */
   readonly branch1: Sequential | null;
+  /** 1x1, depthwise 3x3, 1x1 on the second half of the channels (stride 1) or the whole input (stride 2). */
   readonly branch2: Sequential;
 
-  constructor(inChannels: number, outChannels: number, readonly stride: number, norm: NormFactory = batchNorm()) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    /** 1 (split, one branch) or 2 (both branches, size halved). */
+    readonly stride: number,
+    norm: NormFactory = batchNorm(),
+  ) {
     super();
     if (outChannels % 2) throw new Error(`ShuffleUnitV2: outChannels must be even, got ${outChannels}`);
     const half = outChannels / 2;
@@ -357,11 +406,17 @@ export class ShuffleUnitV2 extends Module {
 
 /** Output channels of each branch of an {@link Inception} block. */
 export interface InceptionChannels {
+  /** Output channels of the 1x1 branch. */
   ch1x1: number;
+  /** 1x1 reduction before the 3x3 branch. */
   ch3x3red: number;
+  /** Output channels of the 3x3 branch. */
   ch3x3: number;
+  /** 1x1 reduction before the "5x5" branch (a 3x3 convolution, as in torchvision). */
   ch5x5red: number;
+  /** Output channels of the "5x5" branch. */
   ch5x5: number;
+  /** 1x1 projection after the 3x3 max pool branch. */
   poolProj: number;
 }
 
@@ -371,9 +426,13 @@ export interface InceptionChannels {
  * conv is a ConvNormAct with children 'conv' / 'bn' (BatchNorm eps 1e-3), as torchvision's BasicConv2d.
  */
 export class Inception extends Module {
+  /** 1x1 convolution. */
   readonly branch1: ConvNormAct;
+  /** 1x1 reduction then 3x3 convolution. */
   readonly branch2: Sequential;
+  /** 1x1 reduction then a second 3x3 convolution (the paper's 5x5; torchvision's weights use 3x3). */
   readonly branch3: Sequential;
+  /** 3x3 max pool (stride 1) then 1x1 projection. */
   readonly branch4: Sequential;
 
   constructor(inChannels: number, ch: InceptionChannels, norm: NormFactory = batchNorm({ eps: 1e-3 })) {

@@ -234,9 +234,13 @@ export function globalAvgPool(x: Tensor): Tensor2D {
 
 /** Statistics and affine parameters of {@link batchNorm}; all of shape [c]. */
 export interface BatchNormParams {
+  /** Per-channel mean to subtract. */
   mean: Tensor;
+  /** Per-channel variance to divide by (after adding `eps` and taking the square root). */
   variance: Tensor;
+  /** Per-channel scale applied after normalising (γ); none: 1. */
   weight?: Tensor;
+  /** Per-channel shift applied last (β); none: 0. */
   bias?: Tensor;
   /** Default 1e-5 (PyTorch's). */
   eps?: number;
@@ -257,7 +261,14 @@ export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
 }
 
 /** Batch mean and variances over every dimension but the last: the biased variance (to normalise) and the unbiased one (for running statistics). */
-export function batchMoments(x: Tensor): { mean: Tensor; variance: Tensor; unbiased: Tensor } {
+export function batchMoments(x: Tensor): {
+  /** Mean of each channel over batch, height and width. */
+  mean: Tensor;
+  /** Biased variance of each channel (divided by the count), the one training normalises with. */
+  variance: Tensor;
+  /** Unbiased variance (divided by count - 1), the one the running statistics track. */
+  unbiased: Tensor;
+} {
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const count = x.size / x.shape[x.rank - 1];
   return tf.tidy(() => {
@@ -269,8 +280,11 @@ export function batchMoments(x: Tensor): { mean: Tensor; variance: Tensor; unbia
 
 /** Options of {@link localResponseNorm}, as PyTorch's. */
 export interface LocalResponseNormOptions {
+  /** Scale of the sum of squares (default 1e-4). */
   alpha?: number;
+  /** Exponent of the denominator (default 0.75). */
   beta?: number;
+  /** Constant added in the denominator (default 1). */
   k?: number;
 }
 

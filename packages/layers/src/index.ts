@@ -4,6 +4,7 @@
  * model families; `summary`; and checkpoints that load PyTorch's weights by name.
  *
  * @packageDocumentation
+ * @module @cnn/layers
  */
 export * as F from './functional';
 export type { Size2, Padding2, Conv2dOptions as FConv2dOptions, Pool2dOptions, BatchNormParams, LocalResponseNormOptions } from './functional';

@@ -21,9 +21,13 @@ function defaultInit(shape: number[], fanIn: number): Tensor {
 
 /** Options of {@link Conv2d}, as `torch.nn.Conv2d`'s. */
 export interface Conv2dOptions {
+  /** Step of the window: one number, or [along h, along w]. Default 1. */
   stride?: F.Size2;
+  /** Zeros added around the input (a number, [h, w], per side, `'same'` or `'valid'`). Default 0. */
   padding?: F.Padding2;
+  /** Spacing between the kernel's taps. Default 1. */
   dilation?: F.Size2;
+  /** Channel groups: `in` and `out` must both divide by it; `groups = in = out` is depthwise. Default 1. */
   groups?: number;
   /** Default true. */
   bias?: boolean;
@@ -38,13 +42,19 @@ export interface Conv2dOptions {
  * conv.call(tf.randomNormal([1, 8, 12, 3])).shape;   // [1, 8, 12, 6]
  */
 export class Conv2d extends Module {
+  /** The kernel, [kh, kw, in / groups, out]; state-dict key `weight`. */
   readonly weight: tf.Variable;
+  /** One value per output channel (key `bias`), or null when built with `bias: false`. */
   readonly bias: tf.Variable | null;
+  /** [kh, kw]. */
   readonly kernelSize: [number, number];
+  /** Stride, padding, dilation and groups with their defaults filled in. */
   readonly options: Required<Omit<Conv2dOptions, 'bias'>>;
 
   constructor(
+    /** Channels the input must have. */
     readonly inChannels: number,
+    /** Channels of the output (the number of kernels). */
     readonly outChannels: number,
     kernelSize: F.Size2,
     opts: Conv2dOptions = {},
@@ -92,11 +102,15 @@ export class Conv2d extends Module {
  * (which expect the C-H-W flatten order) are reordered on import.
  */
 export class Linear extends Module {
+  /** [in, out] (PyTorch's [out, in] is transposed on import); key `weight`. */
   readonly weight: tf.Variable;
+  /** One value per output feature (key `bias`), or null when built with `bias: false`. */
   readonly bias: tf.Variable | null;
 
   constructor(
+    /** Features each input row must have. */
     readonly inFeatures: number,
+    /** Features of each output row. */
     readonly outFeatures: number,
     opts: { bias?: boolean; flattenedFrom?: [number, number, number] } = {},
   ) {
@@ -118,6 +132,7 @@ export class Linear extends Module {
     return F.linear(x, this.weight, this.bias ?? undefined);
   }
 
+  /** Multiply-accumulates of a call whose output has shape `outShape` (read by `summary`). */
   macs(outShape: number[]): number {
     return outShape.reduce((a, b) => a * b, 1) * this.inFeatures;
   }
@@ -202,15 +217,26 @@ export interface BatchNormOptions {
  * uses the running statistics. Keys: weight, bias, running_mean, running_var, num_batches_tracked.
  */
 export class BatchNorm2d extends Module {
+  /** Learnable scale γ, one per channel (key `weight`); null when `affine: false`. */
   readonly weight: tf.Variable | null;
+  /** Learnable shift β, one per channel (key `bias`); null when `affine: false`. */
   readonly bias: tf.Variable | null;
+  /** Running mean of each channel (buffer `running_mean`), used in evaluation. */
   readonly runningMean: tf.Variable;
+  /** Running (unbiased) variance of each channel (buffer `running_var`), used in evaluation. */
   readonly runningVar: tf.Variable;
+  /** Training steps seen (buffer `num_batches_tracked`), kept for PyTorch checkpoints. */
   readonly numBatchesTracked: tf.Variable;
+  /** Added to the variance before the square root. */
   readonly eps: number;
+  /** Weight of the batch's statistics in the running update. */
   readonly momentum: number;
 
-  constructor(readonly numFeatures: number, opts: BatchNormOptions = {}) {
+  constructor(
+    /** Channels of the input. */
+    readonly numFeatures: number,
+    opts: BatchNormOptions = {},
+  ) {
     super();
     positiveInt('BatchNorm2d', 'numFeatures', numFeatures);
     this.eps = opts.eps ?? 1e-5;
@@ -241,7 +267,12 @@ export class BatchNorm2d extends Module {
 
 /** Max pooling layer, as `torch.nn.MaxPool2d(kernelSize, stride?, padding?, ceilMode?)`. */
 export class MaxPool2d extends Module {
-  constructor(readonly kernelSize: F.Size2, readonly options: F.Pool2dOptions = {}) {
+  constructor(
+    /** Window size: one number or [h, w]. */
+    readonly kernelSize: F.Size2,
+    /** Stride (default: the kernel size), padding and `ceilMode`. */
+    readonly options: F.Pool2dOptions = {},
+  ) {
     super();
   }
 
@@ -252,7 +283,12 @@ export class MaxPool2d extends Module {
 
 /** Average pooling layer, as `torch.nn.AvgPool2d` (with `countIncludePad`, `ceilMode`). */
 export class AvgPool2d extends Module {
-  constructor(readonly kernelSize: F.Size2, readonly options: F.Pool2dOptions = {}) {
+  constructor(
+    /** Window size: one number or [h, w]. */
+    readonly kernelSize: F.Size2,
+    /** Stride (default: the kernel size), padding, `ceilMode` and `countIncludePad`. */
+    readonly options: F.Pool2dOptions = {},
+  ) {
     super();
   }
 
@@ -263,7 +299,10 @@ export class AvgPool2d extends Module {
 
 /** Adaptive average pooling to a fixed output size, as `torch.nn.AdaptiveAvgPool2d`. */
 export class AdaptiveAvgPool2d extends Module {
-  constructor(readonly outputSize: F.Size2) {
+  constructor(
+    /** Output [h, w] (or one number for both), whatever the input's size. */
+    readonly outputSize: F.Size2,
+  ) {
     super();
   }
 
@@ -274,7 +313,12 @@ export class AdaptiveAvgPool2d extends Module {
 
 /** Local response normalisation across channels, as `torch.nn.LocalResponseNorm(size, alpha, beta, k)`. */
 export class LocalResponseNorm extends Module {
-  constructor(readonly size: number, readonly options: F.LocalResponseNormOptions = {}) {
+  constructor(
+    /** Channels in each normalising neighbourhood. */
+    readonly size: number,
+    /** `alpha`, `beta` and `k` of the formula. */
+    readonly options: F.LocalResponseNormOptions = {},
+  ) {
     super();
   }
 
@@ -285,7 +329,10 @@ export class LocalResponseNorm extends Module {
 
 /** Dropout, active only in training mode, as `torch.nn.Dropout(p)`. */
 export class Dropout extends Module {
-  constructor(readonly p = 0.5) {
+  constructor(
+    /** Probability of zeroing each value in training. */
+    readonly p = 0.5,
+  ) {
     super();
     if (!(p >= 0 && p < 1)) throw new Error(`Dropout: p must be in [0, 1), got ${p}`);
   }
@@ -297,7 +344,10 @@ export class Dropout extends Module {
 
 /** Flattens from `startDim` on (NHWC order), as `torch.nn.Flatten`. */
 export class Flatten extends Module {
-  constructor(readonly startDim = 1) {
+  constructor(
+    /** First dimension to flatten into one (default 1: keep the batch). */
+    readonly startDim = 1,
+  ) {
     super();
   }
 
@@ -315,7 +365,10 @@ export class Identity extends Module {
 
 /** ShuffleNet's channel shuffle as a layer. */
 export class ChannelShuffle extends Module {
-  constructor(readonly groups: number) {
+  constructor(
+    /** Channel groups to interleave; the channel count must divide by it. */
+    readonly groups: number,
+  ) {
     super();
   }
 
@@ -326,7 +379,10 @@ export class ChannelShuffle extends Module {
 
 /** Softmax along `dim` (default the last). */
 export class Softmax extends Module {
-  constructor(readonly dim = -1) {
+  constructor(
+    /** Dimension that sums to 1 (default -1, the channels). */
+    readonly dim = -1,
+  ) {
     super();
   }
 
@@ -337,7 +393,10 @@ export class Softmax extends Module {
 
 /** Log-softmax along `dim` (default the last). */
 export class LogSoftmax extends Module {
-  constructor(readonly dim = -1) {
+  constructor(
+    /** Dimension to normalise over (default -1, the channels). */
+    readonly dim = -1,
+  ) {
     super();
   }
 
@@ -365,7 +424,10 @@ export class ReLU6 extends Activation {
 
 /** Leaky ReLU with PyTorch's default slope 0.01. */
 export class LeakyReLU extends Activation {
-  constructor(readonly negativeSlope = 0.01) {
+  constructor(
+    /** Slope for negative inputs. */
+    readonly negativeSlope = 0.01,
+  ) {
     super();
   }
 
@@ -376,7 +438,10 @@ export class LeakyReLU extends Activation {
 
 /** ELU with `alpha` (default 1). */
 export class ELU extends Activation {
-  constructor(readonly alpha = 1) {
+  constructor(
+    /** Value the output approaches for large negative inputs. */
+    readonly alpha = 1,
+  ) {
     super();
   }
 

@@ -5,7 +5,9 @@ import { loadWeights, saveWeights, type LoadWeightsOptions, type SaveWeightsOpti
 
 /** A tensor as a checkpoint holds it: any layout, float32 values. */
 export interface HostTensor {
+  /** Dimensions, in the order of `data`. */
   shape: number[];
+  /** Values in row-major order. */
   data: Float32Array;
 }
 
@@ -27,8 +29,11 @@ export interface LoadOptions {
 
 /** What {@link Module.loadStateDict} did. */
 export interface LoadResult {
+  /** State-dict keys that were set from the checkpoint. */
   loaded: string[];
+  /** Keys the model has and the checkpoint lacks (left as they were). */
   missing: string[];
+  /** Keys the checkpoint has and the model lacks (ignored). */
   unexpected: string[];
 }
 
@@ -260,6 +265,7 @@ export class Sequential extends Module {
     return m;
   }
 
+  /** Number of children. */
   get length(): number {
     return this.layers.length;
   }
@@ -288,16 +294,19 @@ export class ModuleList extends Module {
     this.items = modules.map((m, i) => this.registerModule(String(i), m));
   }
 
+  /** The i-th module; throws when there is none. */
   at(i: number): Module {
     const m = this.items[i];
     if (!m) throw new Error(`ModuleList: no module ${i} (it has ${this.items.length})`);
     return m;
   }
 
+  /** Number of modules. */
   get length(): number {
     return this.items.length;
   }
 
+  /** The modules in order (`for (const m of list)`). */
   [Symbol.iterator](): Iterator<Module> {
     return this.items[Symbol.iterator]();
   }

@@ -5,6 +5,7 @@ import { Module, setForwardHook } from './module';
 export interface SummaryRow {
   /** Dotted name, as in the state dict (`layer1.0.conv1`). */
   name: string;
+  /** Class name (`Conv2d`, `BatchNorm2d`, ...). */
   type: string;
   /** NHWC output shape. */
   outputShape: number[];
@@ -16,8 +17,11 @@ export interface SummaryRow {
 
 /** What {@link summary} returns. */
 export interface Summary {
+  /** NHWC shape the model was run on (a batch of 1 when `[h, w, c]` was given). */
   inputShape: number[];
+  /** NHWC shape of the model's output. */
   outputShape: number[];
+  /** One row per computing leaf module, in call order. */
   rows: SummaryRow[];
   /** Learnable values of the whole model, called or not (buffers excluded). */
   totalParams: number;

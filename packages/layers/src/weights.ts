@@ -24,7 +24,7 @@ export interface LoadWeightsOptions extends LoadOptions {
  *
  * @example
  * await loadWeights(net, 'resnet18-f37072fd.pth');                       // torchvision's file
- * await loadWeights(net, bytes, { keyMap: mmpretrainKeys });              // MMPretrain's 'backbone.' / 'head.' names
+ * await loadWeights(net, bytes, { keyMap: mmpretrainKeys() });            // MMPretrain's 'backbone.' / 'head.' names
  */
 export async function loadWeights(model: Module, source: Uint8Array | ArrayBuffer | string, opts: LoadWeightsOptions = {}): Promise<LoadResult> {
   const ckpt = await readCheckpoint(source);

@@ -5,9 +5,11 @@ import { Flatten, Module, Linear, type Sequential } from '@cnn/layers';
 export interface ShippedWeights {
   /** File name inside the package's `weights/` folder. */
   file: string;
+  /** Dataset the weights were trained on (`fashion-mnist`, `cifar10`, ...). */
   dataset: string;
   /** [h, w, c] the weights were trained at. */
   inputSize: [number, number, number];
+  /** Classes of the weights' classifier. */
   numClasses: number;
   /** Top-1 accuracy on the dataset's test split, as measured by the run that produced the weights. */
   top1: number;
@@ -22,7 +24,9 @@ export interface ShippedWeights {
 
 /** A model card: plain data, checked against the real model by the registry test. */
 export interface ModelCard {
+  /** Registry id (`resnet18`), the name `getModel` takes. */
   id: string;
+  /** Family the model belongs to (`resnet`, `mobilenet`, ...): one page of the docs per family. */
   family: string;
   /** Title and link of the paper. */
   paper: string;
@@ -32,7 +36,9 @@ export interface ModelCard {
   params: number;
   /** Multiply-accumulates of one forward pass at `inputSize`, conv and linear layers (torchvision's "GFLOPS"). */
   macs: number;
+  /** Classes of the default classifier. */
   numClasses: number;
+  /** Trained weights shipped with the package, if any. */
   weights?: ShippedWeights[];
 }
 
@@ -46,8 +52,11 @@ export interface ClassifierOptions {
 
 /** What {@link ImageClassifier.predict} returns, one row per image. */
 export interface Prediction {
+  /** Class indices of the top-k scores, best first, one array per image. */
   indices: number[][];
+  /** Softmax probabilities of those classes. */
   scores: number[][];
+  /** Names of those classes, when `classNames` were given. */
   labels?: string[][];
 }
 
@@ -114,6 +123,7 @@ export abstract class ImageClassifier extends Module {
  * module, registered as `poolName`, has no parameters).
  */
 export abstract class FeatureClassifier extends ImageClassifier {
+  /** The convolutional part: `features.N` keys. */
   readonly features: Sequential;
   private readonly pool: Module;
   private readonly flatten = new Flatten();

@@ -34,8 +34,11 @@ const basic = (i: number, o: number, k: number, stride = 1) => new ConvNormAct(i
 
 /** torchvision's InceptionAux: 4x4 average pool, 1x1 conv to 128, fc 2048 -> 1024, ReLU, dropout 0.7, fc classes. */
 export class InceptionAux extends Module {
+  /** 1x1 convolution to 128 channels after a 4x4 average pool. */
   readonly conv: ConvNormAct;
+  /** Linear 2048 -> 1024. */
   readonly fc1: Linear;
+  /** Linear 1024 -> classes. */
   readonly fc2: Linear;
   private readonly pool = new AdaptiveAvgPool2d(4);
   private readonly flatten = new Flatten();
@@ -57,7 +60,9 @@ export class InceptionAux extends Module {
 
 /** GoogLeNet: stem, nine Inception blocks, global average pool, dropout, fc. */
 export class GoogLeNet extends ImageClassifier {
+  /** Auxiliary classifier after inception4a (only with `auxLogits`), or null. */
   readonly aux1: InceptionAux | null;
+  /** Auxiliary classifier after inception4d (only with `auxLogits`), or null. */
   readonly aux2: InceptionAux | null;
   private readonly stem: Module[];
   private readonly blocks: Map<string, Module>;
@@ -90,7 +95,14 @@ export class GoogLeNet extends ImageClassifier {
   }
 
   /** Logits and, in training mode with auxiliary classifiers, their logits too (torchvision's GoogLeNetOutputs). */
-  forwardWithAux(x: Tensor): { logits: Tensor; aux1: Tensor | null; aux2: Tensor | null } {
+  forwardWithAux(x: Tensor): {
+    /** The main classifier's logits. */
+    logits: Tensor;
+    /** The first auxiliary classifier's logits (training mode with `auxLogits` only), else null. */
+    aux1: Tensor | null;
+    /** The second auxiliary classifier's logits, likewise. */
+    aux2: Tensor | null;
+  } {
     let aux1: Tensor | null = null;
     let aux2: Tensor | null = null;
     let h = x;

@@ -4,6 +4,7 @@
  * state-dict keys, separate `forwardFeatures` / `forwardHead`, `predict`, and a registry of model cards.
  *
  * @packageDocumentation
+ * @module @cnn/models-classic
  */
 import './zoo';
 import { getModel } from './registry';

@@ -15,6 +15,7 @@ export interface LeNetOptions extends ClassifierOptions {
  * 61,706 parameters for 10 classes. Keys as MMPretrain's: `features.0.weight` ... `classifier.2.bias`.
  */
 export class LeNet5 extends ImageClassifier {
+  /** The three convolutions with their activations and pools: `features.N` keys. */
   readonly features: Sequential;
   private readonly flatten = new Flatten();
   private readonly head: Sequential;

@@ -47,11 +47,17 @@ type BlockClass = typeof BasicBlock | typeof Bottleneck;
 
 /** A ResNet / ResNeXt with four stages. */
 export class ResNet extends ImageClassifier {
+  /** Stem convolution (7x7 stride 2, or 3x3 stride 1 with `stem: 'cifar'`). */
   readonly conv1: Conv2d;
+  /** Its BatchNorm. */
   readonly bn1: BatchNorm2d;
+  /** Stage 1: blocks at 64 planes, stride 1. */
   readonly layer1: Sequential;
+  /** Stage 2: blocks at 128 planes, the first with stride 2. */
   readonly layer2: Sequential;
+  /** Stage 3: blocks at 256 planes, the first with stride 2. */
   readonly layer3: Sequential;
+  /** Stage 4: blocks at 512 planes, the first with stride 2. */
   readonly layer4: Sequential;
   private readonly relu = new ReLU();
   private readonly maxpool: MaxPool2d | null;
@@ -122,7 +128,12 @@ function zeroLastNorms(model: Module): void {
  * channels with zeros. No parameters.
  */
 export class PadShortcut extends Module {
-  constructor(readonly stride: number, readonly extraChannels: number) {
+  constructor(
+    /** Subsampling step of the shortcut (1 or 2). */
+    readonly stride: number,
+    /** Zero channels appended to match the block's output. */
+    readonly extraChannels: number,
+  ) {
     super();
   }
 
@@ -144,10 +155,15 @@ export const CIFAR_RESNET_DEPTHS = [20, 32, 44, 56, 110] as const;
  * ResNet-20 has 269,722 parameters for 10 classes.
  */
 export class CifarResNet extends ImageClassifier {
+  /** Stem: 3x3 convolution to 16 channels. */
   readonly conv1: Conv2d;
+  /** Its BatchNorm. */
   readonly bn1: BatchNorm2d;
+  /** Stage 1: 16 channels, 32x32. */
   readonly layer1: Sequential;
+  /** Stage 2: 32 channels, 16x16. */
   readonly layer2: Sequential;
+  /** Stage 3: 64 channels, 8x8. */
   readonly layer3: Sequential;
   private readonly relu = new ReLU();
   private readonly avgpool = new AdaptiveAvgPool2d(1);

@@ -13,6 +13,7 @@ export const VGG_CONFIGS = {
 
 /** Options of the VGG builders. */
 export interface VGGOptions extends ClassifierOptions {
+  /** Dropout probability of the classifier (default 0.5). */
   dropout?: number;
 }
 

@@ -4,6 +4,7 @@
  * zoo (classic and efficient), builders, weight loading and `predict`.
  *
  * @packageDocumentation
+ * @module @cnn/models-efficient
  */
 import './zoo';
 import { getModel, type ImageClassifier, type ResNetOptions } from '@cnn/models-classic';

@@ -13,6 +13,7 @@ export const MOBILENET_V2_SETTINGS = [
 export interface MobileNetV2Options extends ClassifierOptions {
   /** Width multiplier (default 1.0), channel counts rounded to multiples of 8. */
   widthMultiplier?: number;
+  /** Dropout probability before the classifier (default 0.2). */
   dropout?: number;
   /** Squeeze-and-excitation in every block ('se': squeeze to hidden / 4, sigmoid gate). */
   attn?: 'se' | null;

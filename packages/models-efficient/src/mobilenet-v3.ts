@@ -35,6 +35,7 @@ export const MOBILENET_V3_ARCH = {
 
 /** Options of {@link MobileNetV3}. */
 export interface MobileNetV3Options extends ClassifierOptions {
+  /** Dropout probability before the last Linear (default 0.2). */
   dropout?: number;
 }
 

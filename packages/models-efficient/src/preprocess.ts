@@ -12,8 +12,11 @@ export type ImageSource = string | Uint8Array | ArrayBuffer | ImageHWC | ImageDa
 
 /** The fields of a DOM `ImageData` that are used. */
 export interface ImageDataLike {
+  /** RGBA bytes, row by row (4 per pixel). */
   data: Uint8ClampedArray;
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
 }
 

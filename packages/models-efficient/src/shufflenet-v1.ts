@@ -20,7 +20,9 @@ export interface ShuffleNetV1Options extends ClassifierOptions {
 
 /** ShuffleNetV1; `shufflenet_v1_x1_0_g3` has 1,865,728 parameters. Keys as MMPretrain's backbone (conv1.conv, layers.N.M.g_conv_1x1_compress.conv, ...) plus fc. */
 export class ShuffleNetV1 extends ImageClassifier {
+  /** Stem: 3x3 stride-2 convolution to 24 channels (times the width), before a 3x3 stride-2 max pool. */
   readonly conv1: ConvNormAct;
+  /** The three stages of ShuffleNet units (4, 8 and 4 units), the first of each with stride 2. */
   readonly layers: Sequential;
   private readonly maxpool = new MaxPool2d(3, { stride: 2, padding: 1 });
   private readonly pool = new AdaptiveAvgPool2d(1);

@@ -15,10 +15,15 @@ const REPEATS = [4, 8, 4];
 
 /** ShuffleNetV2 at width 0.5, 1.0, 1.5 or 2.0 (x1.0: 2,278,604 parameters). */
 export class ShuffleNetV2 extends ImageClassifier {
+  /** Stem: 3x3 stride-2 convolution + BatchNorm + ReLU. */
   readonly conv1: Sequential;
+  /** Stage 2: 4 units, the first with stride 2. */
   readonly stage2: Sequential;
+  /** Stage 3: 8 units, the first with stride 2. */
   readonly stage3: Sequential;
+  /** Stage 4: 4 units, the first with stride 2. */
   readonly stage4: Sequential;
+  /** 1x1 convolution + BatchNorm + ReLU to the last width (1024, or 2048 at 2.0x). */
   readonly conv5: Sequential;
   private readonly maxpool = new MaxPool2d(3, { stride: 2, padding: 1 });
   private fc: Linear;

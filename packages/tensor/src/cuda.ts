@@ -42,7 +42,7 @@ export const CUDA_REQUIRED_LIBRARIES: readonly string[] = [
 export type CudaFailure = 'not-installed' | 'addon-missing' | 'cuda-library' | 'no-gpu';
 
 /**
- * The error {@link loadCuda} (and so `setBackend('cuda')`) throws when the CUDA backend cannot be used. Its first line
+ * The error `loadCuda` (and so `setBackend('cuda')`) throws when the CUDA backend cannot be used. Its first line
  * names the {@link CudaFailure} and the fix; further lines give details and the original error.
  */
 export class CudaBackendError extends Error {
@@ -65,16 +65,16 @@ export class CudaBackendError extends Error {
 }
 
 /**
- * What {@link loadCuda} needs from the outside world. Tests replace parts of it with {@link setCudaEnvironment}.
+ * What `loadCuda` needs from the outside world. Tests replace parts of it with {@link setCudaEnvironment}.
  */
 export interface CudaEnvironment {
   /** Imports `@tensorflow/tfjs-node-gpu`, which registers the `'tensorflow'` backend as a side effect. */
   importModule(): Promise<unknown>;
-  /** Names of the NVIDIA GPUs visible to this process; empty when there are none. Default: {@link listNvidiaGpus}. */
+  /** Names of the NVIDIA GPUs visible to this process; empty when there are none. Default: `listNvidiaGpus`. */
   listGpus(): Promise<string[]>;
   /**
-   * Which of {@link CUDA_REQUIRED_LIBRARIES} cannot be found; asked only when TensorFlow loaded but found no GPU
-   * although the driver lists one. Default: {@link findMissingCudaLibraries}.
+   * Which of `CUDA_REQUIRED_LIBRARIES` cannot be found; asked only when TensorFlow loaded but found no GPU
+   * although the driver lists one. Default: `findMissingCudaLibraries`.
    */
   missingCudaLibraries(): Promise<string[]>;
 }

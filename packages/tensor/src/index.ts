@@ -7,6 +7,7 @@
  *   on wasm, cnn's SIMD kernels add the training kernels tfjs lacks.
  *
  * @packageDocumentation
+ * @module @cnn/tensor
  */
 import { tf } from './tf';
 import { registerWasmKernels } from './wasm/register';

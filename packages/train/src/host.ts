@@ -4,7 +4,9 @@ import { tf, type Tensor } from '@cnn/tensor';
 
 /** A tensor as plain, JSON-serialisable data: its shape and its values in row-major order. */
 export interface HostArray {
+  /** Dimensions. */
   shape: number[];
+  /** Values, row-major. */
   data: number[];
 }
 

@@ -14,6 +14,7 @@
  *   one safetensors file, written atomically); pictures: {@link lineChartSvg}, {@link confusionMatrixSvg}.
  *
  * @packageDocumentation
+ * @module @cnn/train
  */
 export { crossEntropy, type CrossEntropyOptions, type Reduction } from './loss';
 export {

@@ -165,10 +165,32 @@ export class ConfusionMatrix {
 
   /** Every metric at once, with class names when given: for logs and reports. */
   report(): {
+    /** Fraction of samples on the diagonal. */
     accuracy: number;
+    /** Samples counted. */
     total: number;
-    macro: { precision: number; recall: number; f1: number };
-    perClass: Array<{ name: string; precision: number; recall: number; f1: number; support: number }>;
+    /** Unweighted means over the classes. */
+    macro: {
+      /** Mean precision. */
+      precision: number;
+      /** Mean recall. */
+      recall: number;
+      /** Mean F1. */
+      f1: number;
+    };
+    /** One entry per class, in class order. */
+    perClass: Array<{
+      /** The class's name (its index when no names were given). */
+      name: string;
+      /** Of the samples predicted as this class, the fraction that are. */
+      precision: number;
+      /** Of the samples of this class, the fraction predicted as it. */
+      recall: number;
+      /** Harmonic mean of precision and recall. */
+      f1: number;
+      /** Samples of this class. */
+      support: number;
+    }>;
   } {
     const p = this.precision();
     const r = this.recall();

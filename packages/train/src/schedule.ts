@@ -205,7 +205,11 @@ export function withWarmup(main: LRSchedule, warmup: Pick<LinearWarmupOptions, '
 
 /** The part of an optimizer a scheduler drives: parameter groups with a settable `lr`. */
 export interface LRTarget {
-  readonly paramGroups: ReadonlyArray<{ lr: number }>;
+  /** The groups whose `lr` the schedule sets. */
+  readonly paramGroups: ReadonlyArray<{
+    /** The group's learning rate, written by the schedule. */
+    lr: number;
+  }>;
 }
 
 /** When a scheduler steps: after every epoch or after every iteration (batch). */
@@ -219,6 +223,7 @@ export interface LRSchedulerOptions {
 
 /** A scheduler's state as plain data, for checkpoints. */
 export interface LRSchedulerState {
+  /** Whether the schedule steps per iteration or per epoch. */
   by: ScheduleUnit;
   /** Steps taken (PyTorch's `last_epoch`). */
   t: number;

@@ -6,14 +6,19 @@ export type TrainerLog = 'bar' | 'lines' | 'quiet';
 
 /** The state of an epoch in progress, as the bar shows it. */
 export interface ProgressState {
+  /** Current epoch, from 1. */
   epoch: number;
+  /** Epochs of the fit. */
   epochs: number;
+  /** Steps done in this epoch. */
   step: number;
   /** Steps in the epoch, when the loader knows. */
   total?: number;
-  /** Running mean loss and accuracy of the epoch. */
+  /** Running mean loss of the epoch. */
   loss: number;
+  /** Running accuracy of the epoch. */
   acc: number;
+  /** Training throughput so far. */
   imagesPerSecond: number;
   /** Seconds since the epoch began. */
   elapsed: number;

@@ -18,8 +18,11 @@ export type { TrainerLog } from './trainer-progress';
  * trainer calls it once it is done with the batch; without it the tensors stay the caller's.
  */
 export interface TrainerBatch {
+  /** Images, NHWC. */
   x: Tensor;
+  /** Labels: int32 class indices `[n]` or float32 soft targets `[n, c]`. */
   y: Tensor;
+  /** Frees the batch's tensors; the trainer calls it once the step is done. */
   dispose?: () => void;
 }
 
@@ -31,7 +34,9 @@ export interface TrainerBatch {
  * ({@link FitOptions.initialEpoch}).
  */
 export type BatchSource = (AsyncIterable<TrainerBatch> | Iterable<TrainerBatch>) & {
+  /** Batches per epoch, when known (for the progress bar). */
   readonly length?: number;
+  /** The batches of one epoch (0-based), when the source can replay any epoch (the `DataLoader` can). */
   epoch?: (index: number) => AsyncIterable<TrainerBatch> | Iterable<TrainerBatch>;
 };
 
@@ -66,9 +71,11 @@ export interface EpochRecord {
   trainLoss: number;
   /** Training top-1 accuracy over the epoch (measured in train mode, before each step). */
   trainAcc: number;
-  /** Validation loss, top-1 and top-5 accuracy (when a `valLoader` was given). */
+  /** Validation loss (when a `valLoader` was given). */
   valLoss?: number;
+  /** Validation top-1 accuracy (when a `valLoader` was given). */
   valTop1?: number;
+  /** Validation top-5 accuracy (when a `valLoader` was given). */
   valTop5?: number;
   /** Learning rate of the epoch's last step (group 0), before any per-epoch scheduler step. */
   lr: number;
@@ -76,8 +83,9 @@ export interface EpochRecord {
   imagesPerSecond: number;
   /** Wall-clock seconds of the epoch, validation included. */
   seconds: number;
-  /** Steps and images in the epoch. */
+  /** Optimizer steps in the epoch. */
   steps: number;
+  /** Training images in the epoch. */
   images: number;
 }
 
@@ -85,8 +93,9 @@ export interface EpochRecord {
 export interface EvaluateResult {
   /** Mean loss over the images. */
   loss: number;
-  /** Top-1 and top-5 accuracy (top-5 counts every sample when there are at most 5 classes). */
+  /** Top-1 accuracy. */
   top1: number;
+  /** Top-5 accuracy (counts every sample when there are at most 5 classes). */
   top5: number;
   /** Number of images. */
   total: number;
@@ -102,10 +111,15 @@ export interface EvaluateResult {
  * trainer awaits it. A callback may call {@link Trainer.stop} to end training after the current epoch.
  */
 export interface TrainerCallbacks {
+  /** Before the first epoch. */
   onTrainBegin?: (info: { epochs: number }) => void | Promise<void>;
+  /** At the start of every epoch (`epoch` counts from 1). */
   onEpochBegin?: (info: { epoch: number; epochs: number }) => void | Promise<void>;
+  /** After every optimizer step. */
   onStepEnd?: (info: StepInfo) => void | Promise<void>;
+  /** After every epoch and its validation, with the epoch's record. */
   onEpochEnd?: (record: EpochRecord) => void | Promise<void>;
+  /** After the last epoch (or an early stop), with the whole history. */
   onTrainEnd?: (history: EpochRecord[]) => void | Promise<void>;
 }
 

@@ -44,6 +44,12 @@ const en = {
   classes: 'classes',
   paper: 'paper',
   models: (n: number) => `${n} models`,
+  modelsBase: '/models/',
+  block: 'block',
+  layerTypes: 'layers',
+  outputShape: 'output shape',
+  summaryTotals: (params: string, macs: string, layers: number) => `${params} parameters, ${macs} MACs, ${layers} computing layers`,
+  fullTable: (layers: number) => `The full table (${layers} layers), as String(summary(...)) prints it`,
 };
 
 type Strings = typeof en;
@@ -90,6 +96,12 @@ const zh: Strings = {
   classes: '类别数',
   paper: '论文',
   models: (n: number) => `${n} 个模型`,
+  modelsBase: '/zh/models/',
+  block: '模块',
+  layerTypes: '层',
+  outputShape: '输出形状',
+  summaryTotals: (params: string, macs: string, layers: number) => `参数 ${params} 个，乘加 ${macs} 次，计算层 ${layers} 个`,
+  fullTable: (layers: number) => `完整的逐层表格（${layers} 层），即 String(summary(...)) 的输出`,
 };
 
 const STRINGS: Record<string, Strings> = { root: en, zh };

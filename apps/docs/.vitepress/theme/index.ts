@@ -14,6 +14,9 @@ import ApproximationView from './components/ApproximationView.vue';
 import ConvMatrixView from './components/ConvMatrixView.vue';
 import ImagePoolingView from './components/ImagePoolingView.vue';
 import PretrainedGallery from './components/PretrainedGallery.vue';
+import ArchDiagram from './components/ArchDiagram.vue';
+import ModelSummary from './components/ModelSummary.vue';
+import FamilyModels from './components/FamilyModels.vue';
 import './style.css';
 
 const theme: Theme = {
@@ -32,6 +35,9 @@ const theme: Theme = {
     app.component('ConvMatrixView', ConvMatrixView);
     app.component('ImagePoolingView', ImagePoolingView);
     app.component('PretrainedGallery', PretrainedGallery);
+    app.component('ArchDiagram', ArchDiagram);
+    app.component('ModelSummary', ModelSummary);
+    app.component('FamilyModels', FamilyModels);
   },
 };
 

@@ -186,7 +186,18 @@ export class ColorJitter implements Transform {
    * The draws torchvision makes: an order of the four operations, then one factor for each
    * operation that is enabled (brightness, contrast, saturation, hue).
    */
-  params(rng: Rng): { order: Int32Array; brightness: number | null; contrast: number | null; saturation: number | null; hue: number | null } {
+  params(rng: Rng): {
+    /** The order in which the four adjustments run (0 brightness, 1 contrast, 2 saturation, 3 hue). */
+    order: Int32Array;
+    /** Brightness factor, or null when brightness is not jittered. */
+    brightness: number | null;
+    /** Contrast factor, or null. */
+    contrast: number | null;
+    /** Saturation factor, or null. */
+    saturation: number | null;
+    /** Hue shift (a fraction of a turn), or null. */
+    hue: number | null;
+  } {
     const order = rng.permutation(4);
     const draw = (r: [number, number] | null) => (r ? rng.uniform(r[0], r[1]) : null);
     const brightness = draw(this.brightness);

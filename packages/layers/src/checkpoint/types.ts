@@ -229,7 +229,12 @@ export function toFloat32(t: RawTensor): Float32Array {
  * Every tensor of a state dict as float32 `{ shape, data }` (see {@link toFloat32}), same keys, same order:
  * the form a model's `loadStateDict` takes.
  */
-export function toFloat32StateDict(dict: StateDict): Map<string, { shape: number[]; data: Float32Array }> {
+export function toFloat32StateDict(dict: StateDict): Map<string, {
+  /** Dimensions, in PyTorch's layout. */
+  shape: number[];
+  /** The values as float32, row-major. */
+  data: Float32Array;
+}> {
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [key, t] of dict) {
     try {

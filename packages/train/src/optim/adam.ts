@@ -92,6 +92,7 @@ abstract class AdamBase extends Optimizer {
 export class Adam extends AdamBase {
   /** PyTorch's name of the algorithm. */
   readonly kind = 'Adam';
+  /** Adam: weight decay is added to the gradient. */
   protected readonly decoupled = false;
 
   /** Builds the optimizer over a Module, named parameters or a `tf.Variable[]`; weight decay defaults to 0. */
@@ -110,6 +111,7 @@ export class Adam extends AdamBase {
 export class AdamW extends AdamBase {
   /** PyTorch's name of the algorithm. */
   readonly kind = 'AdamW';
+  /** AdamW: weight decay shrinks the parameter directly. */
   protected readonly decoupled = true;
 
   /** Builds the optimizer over a Module, named parameters or a `tf.Variable[]`; weight decay defaults to 0.01. */

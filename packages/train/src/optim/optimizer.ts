@@ -51,7 +51,9 @@ export interface ParamGroup {
 
 /** The state of one parameter in a state dict: its step count and its buffers (`momentum_buffer`, `exp_avg`, ...). */
 export interface ParamState {
+  /** Updates this parameter has had. */
   step: number;
+  /** The optimizer's buffers of this parameter, by PyTorch's name. */
   buffers: Record<string, HostArray>;
 }
 
@@ -61,12 +63,21 @@ export interface ParamState {
  * built on the same parameters makes the next steps bit-identical to an uninterrupted run.
  */
 export interface OptimizerStateDict {
+  /** Which optimizer saved it (`SGD`, `Adam`, `AdamW`); loading it into another kind is refused. */
   optimizer: string;
   /** Number of `step()` calls so far. */
   steps: number;
   /** The optimizer's own hyperparameters (momentum, betas, ...). */
   options: Record<string, number | boolean>;
-  groups: Array<{ lr: number; weightDecay: number; params: string[] }>;
+  /** The parameter groups in order. */
+  groups: Array<{
+    /** The group's current learning rate. */
+    lr: number;
+    /** The group's weight decay. */
+    weightDecay: number;
+    /** Names of the group's parameters. */
+    params: string[];
+  }>;
   /** By parameter name; parameters that never had a gradient are absent. */
   state: Record<string, ParamState>;
 }
@@ -75,6 +86,7 @@ export interface OptimizerStateDict {
 export interface ParamEntry {
   /** Its name (or its index, for a plain `tf.Variable[]`). */
   readonly name: string;
+  /** The variable it updates in place. */
   readonly variable: tf.Variable;
   /** Index of its group in `paramGroups`. */
   readonly group: number;
@@ -82,7 +94,9 @@ export interface ParamEntry {
 
 /** Per-parameter state while training: the step count and the buffers, as variables updated in place. */
 export interface LiveState {
+  /** Updates so far. */
   step: number;
+  /** Buffers by PyTorch's name (`momentum_buffer`, `exp_avg`, `exp_avg_sq`). */
   buffers: Map<string, tf.Variable>;
 }
 
@@ -130,6 +144,7 @@ export abstract class Optimizer {
 
   /** The hyperparameters a subclass saves in (and restores from) the state dict. */
   protected abstract get hyper(): Record<string, number | boolean>;
+  /** Restores the hyperparameters from a state dict. */
   protected abstract set hyper(values: Record<string, number | boolean>);
 
   /**
