@@ -186,7 +186,7 @@ describe('cnn: messages that say what to do', () => {
       [['eval', '--checkpoint', join(tmp, 'none.safetensors')], /cannot be read \(ENOENT\)/],
       [['predict', '--checkpoint', 'x.safetensors'], /at least one image/],
       [['bench', '--model', 'nosuch'], /unknown model 'nosuch'/],
-      [['eval', '--pretrained', 'vgg11'], /no trained weights ship with 'vgg11'; --pretrained takes lenet5/],
+      [['eval', '--pretrained', 'vgg11'], /no trained weights ship with 'vgg11'; --pretrained takes lenet5, resnet20_cifar/],
       [['predict', '--pretrained', 'lenet5', '--checkpoint', 'x', 'a.png'], /--checkpoint or --pretrained, not both/],
     ] as const) {
       const r = cnn(...args);

@@ -15,8 +15,9 @@ export interface ShippedWeights {
   top1: number;
   /** Class names in label order. */
   classes: readonly string[];
-  /** Per-channel normalisation of [0, 1] pixels the model was trained with. */
+  /** Per-channel mean subtracted from [0, 1] pixels in training. */
   mean: readonly number[];
+  /** Per-channel standard deviation the pixels were divided by in training. */
   std: readonly number[];
   /** How it was trained: the `cnn train` command line. */
   trainedWith: string;

@@ -20,10 +20,22 @@ export function pretrainedModels(): string[] {
   return listModels().filter((id) => (getCard(id).weights ?? []).length > 0);
 }
 
+// One literal URL per file, so that bundlers (Vite, webpack, esbuild) see each asset and an app that never loads a
+// file does not carry it.
+function weightsUrl(file: string): URL {
+  switch (file) {
+    case 'lenet5-fashion-mnist.safetensors':
+      return new URL('../weights/lenet5-fashion-mnist.safetensors', import.meta.url);
+    case 'resnet20_cifar-fashion-mnist.safetensors':
+      return new URL('../weights/resnet20_cifar-fashion-mnist.safetensors', import.meta.url);
+    default:
+      throw new Error(`no weights file '${file}' in @cnn/models-classic (weights/)`);
+  }
+}
+
 /** Where a shipped weights file is: a `file:` URL in Node, a URL beside the module in a browser. */
 export function pretrainedUrl(id: string, dataset?: string): URL {
-  const w = shippedWeights(id, dataset);
-  return new URL(`../weights/${w.file}`, import.meta.url);
+  return weightsUrl(shippedWeights(id, dataset).file);
 }
 
 async function readBytes(url: URL): Promise<Uint8Array> {
