@@ -74,7 +74,9 @@ async function nodePlatform(): Promise<Platform> {
     cores: typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
     require,
     startWorker(source, onError) {
-      const worker = new Worker(source, { eval: true });
+      // Worker sources are CommonJS scripts: a parent started with --input-type=module (an ESM
+      // `node -e` program) would hand that option down and make them modules.
+      const worker = new Worker(source, { eval: true, execArgv: workerExecArgv(process.execArgv) });
       worker.on('error', onError);
       return worker;
     },
@@ -83,6 +85,17 @@ async function nodePlatform(): Promise<Platform> {
       return WebAssembly.compile(await readFile(path));
     },
   };
+}
+
+/** The parent's Node options less `--input-type` (and the `-e` / `-p` program text, not an option for a worker). */
+function workerExecArgv(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--input-type' || a === '-e' || a === '--eval' || a === '-p' || a === '--print') i++;
+    else if (!a.startsWith('--input-type=') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
+  }
+  return out;
 }
 
 function browserPlatform(): Platform {
