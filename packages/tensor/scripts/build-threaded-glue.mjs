@@ -19,7 +19,10 @@
 //  - running pthreads do not ref() their Node worker: pthreadpool's workers sleep between jobs, and a
 //    ref'd worker would keep a finished process alive;
 //  - the main thread no longer assigns global.Worker nor adds process-wide uncaughtException /
-//    unhandledRejection listeners (those would change the behaviour of the user's program).
+//    unhandledRejection listeners (those would change the behaviour of the user's program);
+//  - no "Blocking on the main thread is very dangerous" console warning in a browser: the calling
+//    thread of a kernel waits for the pool by design (briefly, while the workers finish their share;
+//    tfjs's stock threaded build waits the same way), so the warning would fire on every page.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -50,6 +53,12 @@ glue = edit(glue, 'worker creation', 'worker=new Worker(pthreadMainJs)', 'worker
 glue = edit(glue, 'worker script', '"urlOrBlob":Module["mainScriptUrlOrBlob"]||_scriptDir,', '"cnnGlue":Module["cnnGlue"],');
 glue = edit(glue, 'worker ref', 'if(ENVIRONMENT_IS_NODE){worker.ref()}', '');
 glue = edit(glue, 'global Worker', 'global.Worker=nodeWorkerThreads.Worker', 'void nodeWorkerThreads');
+glue = edit(
+  glue,
+  'blocking warning',
+  'warnOnce("Blocking on the main thread is very dangerous, see https://emscripten.org/docs/porting/pthreads.html#blocking-on-the-main-browser-thread")',
+  'void 0',
+);
 glue = edit(
   glue,
   'process listeners',
