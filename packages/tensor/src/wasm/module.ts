@@ -93,11 +93,6 @@ export async function prepareWasmKernels(backend: unknown): Promise<void> {
   }
 }
 
-/** Threads cnn's kernels run on for this backend (1 until {@link prepareWasmKernels} ran). */
-export function kernelThreads(backend: unknown): number {
-  return pools.get(backend as object)?.threads ?? 1;
-}
-
 /** Stops the kernel threads of a backend that is being disposed. */
 export function disposeWasmKernels(backend: object): void {
   pools.get(backend)?.dispose();
