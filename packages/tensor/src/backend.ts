@@ -72,8 +72,10 @@ export async function setBackend(name: BackendName = 'wasm'): Promise<Exclude<Ba
 let requestedThreads: number | undefined;
 /** Pool size of cnn's threaded backend while it is the one registered as 'wasm' (0: tfjs's own). */
 let registeredThreads = 0;
-/** Why threads cannot run here, once known (the notice has been printed). */
+/** Why threads cannot run here, once known. */
 let threadsOff: string | undefined;
+/** Whether the one-line notice about threadsOff has been printed. */
+let noticed = false;
 
 /** tfjs's wasm backend over cnn's threaded module; stops cnn's kernel workers with the module's. */
 class ThreadedBackendWasm extends BackendWasm {
@@ -112,8 +114,11 @@ async function activateWasm(): Promise<void> {
       throw new Error(`setBackend: cannot start the wasm backend with ${want} threads (${why})`);
     } else {
       threadsOff = why;
-      if (want > 1) console.warn(`cnn: wasm threads unavailable (${why}); using one thread`);
     }
+  }
+  if (threadsOff && registeredThreads === 0 && want > 1 && !noticed) {
+    noticed = true;
+    console.warn(`cnn: wasm threads unavailable (${threadsOff}); using one thread`);
   }
   await activate('wasm');
 }
