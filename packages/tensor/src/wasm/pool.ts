@@ -9,8 +9,8 @@
  * word (job number << 16 | next unit) and finally the job number, which wakes the sleeping workers
  * (`Atomics.wait` / `notify`). Units are claimed by compare-and-swap on the ticket, so a worker that
  * comes late, or read a half-published job, can never claim a unit of the wrong job. The calling
- * thread spins until every unit is done (a browser main thread may not `Atomics.wait`), then closes
- * the ticket.
+ * thread waits until every unit is done (spinning, then sleeping on the done counter where it may
+ * block: a browser's main thread may not `Atomics.wait`), then closes the ticket.
  */
 import type { Platform, WorkerLike } from './platform';
 
@@ -44,6 +44,7 @@ function cnnKernelWorker(d) {
       if (Atomics.compareExchange(c, ${TICKET}, t, t + 1) !== t) continue;
       try { k.run(op, params, t & 0xffff, d.slot); } catch (e) { Atomics.store(c, ${FAILED}, 1); }
       Atomics.add(c, ${DONE}, 1);
+      Atomics.notify(c, ${DONE});
     }
   }
 }
@@ -53,6 +54,21 @@ if (typeof process === "object" && process.versions && process.versions.node) {
   self.onmessage = (e) => cnnKernelWorker(e.data);
 }
 `;
+
+let blocking: boolean | undefined;
+
+/** Whether this thread may `Atomics.wait` (a browser's main thread may not). */
+function canBlock(): boolean {
+  if (blocking === undefined) {
+    try {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+      blocking = true;
+    } catch {
+      blocking = false;
+    }
+  }
+  return blocking;
+}
 
 export class KernelPool {
   private readonly workers: WorkerLike[] = [];
@@ -107,8 +123,11 @@ export class KernelPool {
       mine++;
     }
     Atomics.add(c, DONE, mine);
-    while (Atomics.load(c, DONE) < units) {
-      // Spin: the remaining units are running on workers.
+    // The remaining units are running on workers: spin a little, then (where this thread may block:
+    // Node, a worker) sleep until one reports, so that a worker sharing this core gets it.
+    let spins = 0;
+    for (let done = Atomics.load(c, DONE); done < units; done = Atomics.load(c, DONE)) {
+      if (++spins > 1000 && canBlock()) Atomics.wait(c, DONE, done, 1);
     }
     Atomics.store(c, TICKET, tag | 0xffff);
     if (Atomics.load(c, FAILED)) throw new Error('cnn wasm kernels: a kernel failed on a worker thread');
