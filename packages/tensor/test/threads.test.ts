@@ -7,7 +7,9 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,6 +158,30 @@ describe('the built package in a child process', () => {
       expect(out.info.threads).toBe(availableParallelism());
       expect(out.dx).toEqual([4, 32, 32, 16]);
       expect(ourLines(r.stderr)).toEqual([]);
+    }
+  });
+
+  it('a Node app bundled with esbuild (tfjs and @cnn/tensor inside one file) uses every thread and exits by itself', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cnn-threads-bundle-'));
+    try {
+      // The app's node_modules, as a deployed app has them (tfjs's .wasm binaries are read from there).
+      await mkdir(join(dir, 'node_modules', '@cnn'), { recursive: true });
+      await symlink(PKG, join(dir, 'node_modules', '@cnn', 'tensor'), 'dir');
+      await symlink(dirname(dirname(createRequire(DIST_ESM).resolve('@tensorflow/tfjs-core/package.json'))), join(dir, 'node_modules', '@tensorflow'), 'dir');
+      await writeFile(join(dir, 'app.mjs'), `import { tf, setBackend, backendInfo, conv2d } from '@cnn/tensor';\nawait setBackend('wasm');\n${work('bundle')}`);
+      const { build } = await import('esbuild');
+      await build({
+        entryPoints: [join(dir, 'app.mjs')], bundle: true, platform: 'node', format: 'esm', outfile: join(dir, 'bundle.mjs'), logLevel: 'silent',
+        banner: { js: "import { createRequire as __cnnRequire } from 'node:module'; const require = __cnnRequire(import.meta.url);" },
+      });
+      const r = await runNode(`await import(${JSON.stringify(pathToFileURL(join(dir, 'bundle.mjs')).href)});`);
+      expect(r.signal, r.stderr).toBeNull();
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('CNN '))!.slice(4));
+      expect(out.info.threads).toBe(availableParallelism());
+      expect(ourLines(r.stderr)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
