@@ -32,6 +32,8 @@ export default defineConfig([
     clean: true,
     sourcemap: true,
     noExternal: deep,
+    // import.meta.url in the CJS build too (src/wasm/platform.ts resolves tfjs's binary from it).
+    shims: true,
     define: { __CNN_BROWSER_BUILD__: 'false' },
     // The only `import.meta` in src is browser-wasm-paths.ts's, dropped from these builds by the
     // define above; esbuild still warns about it for CJS before dropping it.

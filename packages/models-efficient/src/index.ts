@@ -14,7 +14,7 @@ import type { MobileNetV3Options } from './mobilenet-v3';
 import type { ShuffleNetV1Options } from './shufflenet-v1';
 
 // The engine.
-export { tf, setBackend, getBackend, backendInfo, ready, setWasmPaths, CudaBackendError, type BackendName, type BackendInfo } from '@cnn/tensor';
+export { tf, setBackend, setThreads, getBackend, backendInfo, ready, setWasmPaths, CudaBackendError, type BackendName, type BackendInfo } from '@cnn/tensor';
 // The whole zoo: registry, cards, classic builders.
 export * from '@cnn/models-classic';
 // Weights.

@@ -1,14 +1,18 @@
-// Convolution kernel benchmark of @cnn/tensor on this machine, one process, one thread.
+// Convolution kernel benchmark of @cnn/tensor on this machine, one process: one thread, then every core.
 //
-//   npm run bench -w @cnn/tensor            full table (about two minutes)
+//   npm run bench -w @cnn/tensor            full table (about three minutes)
 //   npm run bench -w @cnn/tensor -- --quick fewer repetitions, no cpu column
 //
-// Prints GFLOP/s (2 FLOPs per multiply-accumulate) of each kernel on wasm, its share of the
+// Prints, for each kernel on wasm, its time on one thread and on all threads (setThreads) and the
+// ratio of the two, its GFLOP/s (2 FLOPs per multiply-accumulate) on one thread and its share of the
 // 1024^3 matmul measured in the same run (the machine's wasm ceiling), and its speed-up over the
 // pure-JS cpu backend measured in the same run. The cpu backend runs each case at batch 1 (and the
 // matmul at 256^3): GFLOP/s does not depend on the batch, and the full shapes take minutes each on it.
+// Last, ResNet-50 inference (batch 1, 224x224, a conv / batch-norm / ReLU stack of tfjs ops with
+// random weights) on one thread and on all.
 // Machines here are shared and noisy: read ratios.
-import { tf, setBackend, conv2d, conv2dBackpropInput, conv2dBackpropFilter, backendInfo } from '../dist/index.js';
+import { availableParallelism } from 'node:os';
+import { tf, setBackend, setThreads, conv2d, conv2dBackpropInput, conv2dBackpropFilter, backendInfo } from '../dist/index.js';
 
 const quick = process.argv.includes('--quick');
 const withCpu = !quick && !process.argv.includes('--no-cpu');
@@ -107,47 +111,131 @@ async function measure(backend, list, reps) {
     out.push(ms);
     process.stderr.write('.');
   }
-  process.stderr.write('\n');
   return out;
 }
 
+/** ResNet-50 (v1.5, torchvision's layout) for inference from tfjs ops: conv, batch norm, ReLU, pooling. */
+function resnet50() {
+  const params = [];
+  const keep = (t) => (params.push(t), t);
+  let seed = 0;
+  const convBn = (cin, cout, k, stride, relu = true) => {
+    const w = keep(tf.mul(fill([k, k, cin, cout], ++seed), Math.sqrt(2 / (k * k * cin))));
+    const [mean, variance, beta, gamma] = [keep(tf.zeros([cout])), keep(tf.ones([cout])), keep(tf.zeros([cout])), keep(tf.ones([cout]))];
+    const pad = k === 1 ? 0 : (k - 1) / 2;
+    return (x) => {
+      const y = tf.batchNorm(tf.conv2d(x, w, stride, pad === 0 ? 'valid' : [[0, 0], [pad, pad], [pad, pad], [0, 0]]), mean, variance, beta, gamma, 1e-5);
+      return relu ? tf.relu(y) : y;
+    };
+  };
+  const stem = convBn(3, 64, 7, 2);
+  const blocks = [];
+  let cin = 64;
+  for (const [width, n, stride] of [[64, 3, 1], [128, 4, 2], [256, 6, 2], [512, 3, 2]]) {
+    for (let i = 0; i < n; i++) {
+      const s = i === 0 ? stride : 1;
+      const a = convBn(cin, width, 1, 1), b = convBn(width, width, 3, s), c = convBn(width, 4 * width, 1, 1, false);
+      const down = i === 0 ? convBn(cin, 4 * width, 1, s, false) : null;
+      blocks.push((x) => tf.relu(tf.add(c(b(a(x))), down ? down(x) : x)));
+      cin = 4 * width;
+    }
+  }
+  const fc = keep(tf.mul(fill([2048, 1000], ++seed), 0.02));
+  const forward = (x) => tf.tidy(() => {
+    let y = tf.maxPool(stem(x), 3, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+    for (const blk of blocks) y = blk(y);
+    return tf.matMul(tf.mean(y, [1, 2]), fc);
+  });
+  return { forward, dispose: () => tf.dispose(params) };
+}
+
+async function measureResnet(reps) {
+  await setBackend('wasm');
+  const net = resnet50();
+  const x = fill([1, 224, 224, 3], 9);
+  const ms = time(() => net.forward(x), reps);
+  x.dispose();
+  net.dispose();
+  return ms;
+}
+
+const reps = quick ? 3 : 7;
+const all = availableParallelism();
+await setThreads(1);
 await setBackend('wasm');
+const oneInfo = backendInfo();
 const list = cases();
-const wasmMs = await measure('wasm', list, quick ? 3 : 7);
+// One thread and all threads alternate case by case, so that a change in the machine's load
+// (other processes) falls on both columns alike.
+const oneMs = [];
+const wasmMs = [];
+for (const c of list) {
+  await setThreads(1);
+  oneMs.push(...(await measure('wasm', [c], reps)));
+  await setThreads(all);
+  wasmMs.push(...(await measure('wasm', [c], reps)));
+}
 const info = backendInfo();
+let resnetOne = Infinity;
+let resnetAll = Infinity;
+for (let round = 0; round < 2; round++) {
+  await setThreads(1);
+  resnetOne = Math.min(resnetOne, await measureResnet(quick ? 2 : 3));
+  await setThreads(all);
+  resnetAll = Math.min(resnetAll, await measureResnet(quick ? 2 : 3));
+}
 const cpuList = withCpu ? cases(1, 256) : null;
 const cpuMs = cpuList ? await measure('cpu', cpuList, 1) : null;
 
 const gflops = (c, ms) => (2 * c.macs) / ms / 1e6;
-const ceiling = gflops(list[list.length - 1], wasmMs[wasmMs.length - 1]);
+const ceiling = gflops(list[list.length - 1], oneMs[oneMs.length - 1]);
 const rows = list.map((c, i) => ({
   kernel: `${c.group} ${c.name}`,
   shape: c.shape,
-  'wasm ms': wasmMs[i].toFixed(1),
-  'wasm GFLOP/s': gflops(c, wasmMs[i]).toFixed(1),
-  '% of matmul': `${((100 * gflops(c, wasmMs[i])) / ceiling).toFixed(0)}%`,
+  '1 thread ms': oneMs[i].toFixed(1),
+  [`${info.threads} threads ms`]: wasmMs[i].toFixed(1),
+  speed_up: `${(oneMs[i] / wasmMs[i]).toFixed(2)}x`,
+  '1 thread GFLOP/s': gflops(c, oneMs[i]).toFixed(1),
+  '% of matmul': `${((100 * gflops(c, oneMs[i])) / ceiling).toFixed(0)}%`,
   'cpu GFLOP/s': cpuMs ? gflops(cpuList[i], cpuMs[i]).toFixed(2) : '-',
-  'wasm / cpu': cpuMs ? `${(gflops(c, wasmMs[i]) / gflops(cpuList[i], cpuMs[i])).toFixed(1)}x` : '-',
+  'wasm / cpu': cpuMs ? `${(gflops(c, oneMs[i]) / gflops(cpuList[i], cpuMs[i])).toFixed(1)}x` : '-',
 }));
+rows.push({
+  kernel: 'ResNet-50 inference', shape: '1x224x224x3', '1 thread ms': resnetOne.toFixed(1), [`${info.threads} threads ms`]: resnetAll.toFixed(1),
+  speed_up: `${(resnetOne / resnetAll).toFixed(2)}x`, '1 thread GFLOP/s': '-', '% of matmul': '-', 'cpu GFLOP/s': '-', 'wasm / cpu': '-',
+});
 
-console.log(`@cnn/tensor conv benchmark: ${info.device}; node ${process.version}`);
+console.log(`@cnn/tensor conv benchmark: ${oneInfo.device} vs ${info.device} (${all} cores); node ${process.version}`);
 printTable(rows);
 
 // The targets of the foundation issue, checked on this run's numbers.
 const checks = [];
 for (const [i, c] of list.entries()) {
-  const share = (100 * gflops(c, wasmMs[i])) / ceiling;
+  const share = (100 * gflops(c, oneMs[i])) / ceiling;
   if (c.group === 'conv' && c.name !== 'forward') checks.push([`${c.group} ${c.name} ${c.shape} >= 60% of matmul`, share >= 60, `${share.toFixed(0)}%`]);
   if (c.group === 'grouped 32x8') checks.push([`${c.group} ${c.name} >= 50% of matmul`, share >= 50, `${share.toFixed(0)}%`]);
   if (c.group === 'grouped 32x4') checks.push([`${c.group} ${c.name} >= 30% of matmul`, share >= 30, `${share.toFixed(0)}%`]);
   if (c.group === 'depthwise' && c.name.startsWith('backward')) {
-    const fwd = wasmMs[i - 1];
-    const ratio = wasmMs[i] / fwd;
+    const fwd = oneMs[i - 1];
+    const ratio = oneMs[i] / fwd;
     checks.push([`depthwise backward ${c.shape} <= 2x tfjs forward time`, ratio <= 2, `${ratio.toFixed(2)}x`]);
   }
 }
 console.log('\nTargets (one thread):');
 for (const [what, ok, got] of checks) console.log(`  ${ok ? 'PASS' : 'FAIL'}  ${what}: ${got}`);
+
+// The targets of the threads issue: all threads against one, in this run.
+const threadChecks = [];
+for (const [i, c] of list.entries()) {
+  if (c.group === 'conv' || c.group === 'matmul') {
+    const ratio = oneMs[i] / wasmMs[i];
+    threadChecks.push([`${c.group} ${c.name} ${c.shape}: ${info.threads} threads >= 1.7x one thread`, ratio >= 1.7, `${ratio.toFixed(2)}x`]);
+  }
+}
+const resnetRatio = resnetAll / resnetOne;
+threadChecks.push([`ResNet-50 batch-1 224x224 inference: ${info.threads} threads <= 0.6x one thread's time`, resnetRatio <= 0.6, `${resnetRatio.toFixed(2)}x (${resnetOne.toFixed(0)} -> ${resnetAll.toFixed(0)} ms)`]);
+console.log(`\nTargets (${info.threads} threads against one):`);
+for (const [what, ok, got] of threadChecks) console.log(`  ${ok ? 'PASS' : 'FAIL'}  ${what}: ${got}`);
 
 function printTable(rs) {
   const cols = Object.keys(rs[0]);

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const src = join(here, '..', 'src', 'wasm', 'kernels.c');
 const out = join(here, '..', 'src', 'wasm', 'kernels-binary.ts');
-const exportsList = ['conv_fwd', 'conv_bwd_input', 'conv_bwd_filter', 'dw_fwd', 'dw_bwd_input', 'dw_bwd_filter', 'maxpool_bwd', 'scratch_bytes'];
+const exportsList = ['prepare', 'run', 'scratch_bytes'];
 
 const tmp = mkdtempSync(join(tmpdir(), 'cnn-kernels-'));
 // clang looks for the linker as `wasm-ld`; Debian installs it as wasm-ld-16.

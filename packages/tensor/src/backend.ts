@@ -1,9 +1,11 @@
 import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
+import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from './tf';
 import { loadCuda, CUDA_TFJS_BACKEND } from './cuda';
-import { prepareWasmKernels } from './wasm/module';
+import { disposeWasmKernels, prepareWasmKernels } from './wasm/module';
 import { withBundledWasmBinaries } from './browser-wasm-paths';
+import { loadThreadedWasm, type ThreadedModule } from './wasm/threaded';
+import { getPlatform, threadsUnavailable } from './wasm/platform';
 
 /** Names accepted by {@link setBackend}. */
 export type BackendName = 'wasm' | 'cuda' | 'cpu' | 'auto';
@@ -57,9 +59,98 @@ export async function setBackend(name: BackendName = 'wasm'): Promise<Exclude<Ba
     await activate(CUDA_TFJS_BACKEND);
     return 'cuda';
   }
-  await withBundledWasmBinaries(() => activate(name));
-  if (name === 'wasm') await prepareWasmKernels(tf.backend());
+  if (name === 'cpu') {
+    await activate('cpu');
+    return 'cpu';
+  }
+  await withBundledWasmBinaries(activateWasm);
+  await prepareWasmKernels(tf.backend());
   return name;
+}
+
+/** Threads asked for with {@link setThreads}; undefined: every core. */
+let requestedThreads: number | undefined;
+/** Pool size of cnn's threaded backend while it is the one registered as 'wasm' (0: tfjs's own). */
+let registeredThreads = 0;
+/** Why threads cannot run here, once known. */
+let threadsOff: string | undefined;
+/** Whether the one-line notice about threadsOff has been printed. */
+let noticed = false;
+
+/** tfjs's wasm backend over cnn's threaded module; stops cnn's kernel workers with the module's. */
+class ThreadedBackendWasm extends BackendWasm {
+  override dispose(): void {
+    disposeWasmKernels(this);
+    super.dispose();
+  }
+}
+
+/**
+ * Makes 'wasm' the active backend, on the threaded build with the requested pool size when this
+ * platform can run it, else on tfjs's single-threaded build with a one-line notice saying why.
+ */
+async function activateWasm(): Promise<void> {
+  const want = requestedThreads ?? (await getPlatform()).cores;
+  if (registeredThreads !== want && !(threadsOff && registeredThreads === 0)) {
+    let module: ThreadedModule | undefined;
+    let why = threadsUnavailable();
+    if (!why) {
+      try {
+        module = await loadThreadedWasm(want);
+      } catch (err) {
+        why = `the threaded module did not start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+      }
+    }
+    if (module) {
+      if (tf.findBackendFactory('wasm')) tf.removeBackend('wasm');
+      let preloaded: ThreadedModule | undefined = module;
+      tf.registerBackend('wasm', async () => {
+        const m = preloaded ?? (await loadThreadedWasm(want));
+        preloaded = undefined;
+        return new ThreadedBackendWasm(m as unknown as ConstructorParameters<typeof BackendWasm>[0]);
+      }, 2);
+      registeredThreads = want;
+    } else if (registeredThreads) {
+      throw new Error(`setBackend: cannot start the wasm backend with ${want} threads (${why})`);
+    } else {
+      threadsOff = why;
+    }
+  }
+  if (threadsOff && registeredThreads === 0 && want > 1 && !noticed) {
+    noticed = true;
+    console.warn(`cnn: wasm threads unavailable (${threadsOff}); using one thread`);
+  }
+  await activate('wasm');
+}
+
+/**
+ * Chooses how many threads the wasm backend computes with: tfjs's kernels (XNNPACK's thread pool) and
+ * cnn's own kernels alike. The default, `'auto'`, is every core the platform reports
+ * (`os.availableParallelism()` in Node, `navigator.hardwareConcurrency` in a browser). Threads need
+ * shared memory: Node always has it, a browser page only when cross-origin isolated; elsewhere the
+ * backend runs on one thread and `setBackend('wasm')` says why in a one-line notice.
+ *
+ * Takes effect at the next `setBackend('wasm')`, or at once when wasm is the active backend: the
+ * backend is then re-created with the new pool, which releases the tensors that lived on it, so
+ * choose the count before creating tensors.
+ *
+ * @param threads a whole number from 1 to 1024, or `'auto'`.
+ * @returns the threads the wasm backend will use (or uses, when active).
+ * @example
+ * await setThreads(1);     // reproducible single-thread timing
+ * await setBackend('wasm');
+ * backendInfo().threads;   // 1
+ */
+export async function setThreads(threads: number | 'auto'): Promise<number> {
+  if (threads !== 'auto' && !(Number.isInteger(threads) && threads >= 1 && threads <= 1024)) {
+    throw new Error(`setThreads: expected a whole number of threads from 1 to 1024, or 'auto'; got ${typeof threads === 'number' ? threads : JSON.stringify(threads)}`);
+  }
+  requestedThreads = threads === 'auto' ? undefined : threads;
+  if (tf.getBackend() === 'wasm') {
+    await setBackend('wasm');
+    return backendInfo().threads;
+  }
+  return threadsOff ? 1 : requestedThreads ?? (await getPlatform()).cores;
 }
 
 async function activate(tfjsName: string): Promise<void> {
@@ -79,7 +170,8 @@ export function backendInfo(): BackendInfo {
   const tfjsBackend = tf.getBackend();
   const backend = getBackend();
   if (tfjsBackend === 'wasm') {
-    const simd = Boolean(tf.env().features['WASM_HAS_SIMD_SUPPORT']);
+    // cnn's threaded backend always runs tfjs's threaded-SIMD build.
+    const simd = tf.backend() instanceof ThreadedBackendWasm || Boolean(tf.env().features['WASM_HAS_SIMD_SUPPORT']);
     const wasm = (tf.backend() as unknown as { wasm: { _get_threads_count?: () => number } }).wasm;
     const threads = typeof wasm._get_threads_count === 'function' ? wasm._get_threads_count() : 1;
     return { backend, tfjsBackend, simd, threads, device: `WebAssembly${simd ? ' SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'}` };

@@ -20,6 +20,8 @@
  * sources), so all of this is dead code there: Node reads the binaries from tfjs's own package.
  */
 
+import { setWasmPaths as tfjsSetWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
 declare const __CNN_BROWSER_BUILD__: boolean | undefined;
 
 /** The classic script that evaluated this bundle (tfjs's glue resolves against it too); '' for module scripts. */
@@ -87,4 +89,29 @@ async function redirectingDefaultRequests<T>(activate: () => Promise<T>): Promis
     // Put fetch back unless someone replaced it meanwhile (then ours stays a pass-through in their chain).
     if (globalThis.fetch === patched) globalThis.fetch = original;
   }
+}
+
+/** What the user passed to {@link setWasmPaths}, if anything. */
+let userPaths: string | Record<string, string> | undefined;
+
+/**
+ * tfjs's `setWasmPaths`, recorded on the way through: cnn's threaded loader fetches the threaded-SIMD
+ * binary itself, from the location given here when there is one.
+ *
+ * @param prefixOrFileMap a folder URL (ending in `/`) holding the three `.wasm` files, or a map from
+ *   each file name (`tfjs-backend-wasm.wasm`, `tfjs-backend-wasm-simd.wasm`,
+ *   `tfjs-backend-wasm-threaded-simd.wasm`) to its URL.
+ * @param usePlatformFetch passed to tfjs (use `env().platform.fetch` instead of the global fetch).
+ */
+export function setWasmPaths(prefixOrFileMap: string | Record<string, string>, usePlatformFetch = false): void {
+  tfjsSetWasmPaths(prefixOrFileMap as Parameters<typeof tfjsSetWasmPaths>[0], usePlatformFetch);
+  userPaths = typeof prefixOrFileMap === 'string' ? prefixOrFileMap : { ...prefixOrFileMap };
+}
+
+/** Browser build: the URL of tfjs's threaded-SIMD binary (the user's location, else the shipped copy). */
+export function threadedBinaryUrl(): string {
+  const name = 'tfjs-backend-wasm-threaded-simd.wasm';
+  if (typeof userPaths === 'string') return userPaths + name;
+  if (userPaths && userPaths[name]) return userPaths[name];
+  return bundledBinaries()[name];
 }

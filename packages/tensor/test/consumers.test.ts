@@ -96,8 +96,29 @@ run(tf, setBackend, conv2d, backendInfo, core, require.cache, realpathSync(requi
 `;
 
 const BROWSER_MAIN = `
-import { setBackend, setWasmPaths, tf, conv2d, backendInfo } from '@cnn/tensor';
+import { setBackend, setThreads, setWasmPaths, tf, conv2d, backendInfo } from '@cnn/tensor';
 ${COMPUTE}
+/** The gradients of a grouped convolution and a matmul on all threads, then on one: threads and error. */
+async function compareThreads() {
+  const run = () => tf.tidy(() => {
+    const x = tf.tensor(Float32Array.from({ length: 2 * 24 * 24 * 16 }, (_, i) => Math.sin(i * 0.37)), [2, 24, 24, 16]);
+    const f = tf.tensor(Float32Array.from({ length: 3 * 3 * 4 * 32 }, (_, i) => Math.cos(i * 0.11)), [3, 3, 4, 32]);
+    const [dx, df] = tf.grads((a, b) => conv2d(a, b, { pad: 1, groups: 4 }).square().sum())([x, f]);
+    const m = tf.matMul(x.reshape([2 * 24 * 24, 16]), f.reshape([36, 32]).slice([0, 0], [16, 32]));
+    return [...dx.dataSync(), ...df.dataSync(), ...m.dataSync()];
+  });
+  const all = run();
+  const threads = backendInfo().threads;
+  await setThreads(1);
+  const one = run();
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < one.length; i++) {
+    err = Math.max(err, Math.abs(all[i] - one[i]));
+    scale = Math.max(scale, Math.abs(one[i]));
+  }
+  return { threads, oneThread: backendInfo().threads, maxRelErr: err / scale, values: one.length };
+}
 const out = document.getElementById('out');
 const params = new URLSearchParams(location.search);
 const fetchBefore = globalThis.fetch;
@@ -106,11 +127,16 @@ try {
   if (params.has('custom')) setWasmPaths(new URL('/custom-wasm/', location.href).href);
   const active = await setBackend('wasm');
   const result = compute(tf, conv2d);
+  const info = backendInfo();
+  const threaded = params.has('threads') ? await compareThreads() : undefined;
   out.textContent = JSON.stringify({
     ok: true,
     active,
     ...result,
-    info: backendInfo(),
+    info,
+    threaded,
+    isolated: globalThis.crossOriginIsolated === true,
+    cores: navigator.hardwareConcurrency,
     oneEngine: tf.engine() === globalThis._tfengine,
     fetchRestored: globalThis.fetch === fetchBefore,
   });
@@ -227,9 +253,15 @@ describe('Node consumers of the built package', () => {
 /** Serves `root` on 127.0.0.1, and tfjs's own binaries under /custom-wasm/ (standing in for a CDN). */
 const serve = (root: string): Promise<Served> => serveStatic(root, { '/custom-wasm/': TFJS_WASM_DIST });
 
+/** What a page needs to be cross-origin isolated (and so to have SharedArrayBuffer and threads). */
+const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+const NOT_ISOLATED_NOTICE =
+  'cnn: wasm threads unavailable (the page is not cross-origin isolated; serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp); using one thread';
+
 describe('a Vite-built page in headless Chromium', () => {
   let dist: string;
   let served: Served;
+  let isolated: Served;
   let context: import('playwright-core').BrowserContext;
 
   beforeAll(async () => {
@@ -241,6 +273,7 @@ describe('a Vite-built page in headless Chromium', () => {
     const { build } = await import('vite');
     await build({ root: app, configFile: false, logLevel: 'silent', build: { outDir: dist, emptyOutDir: true } });
     served = await serve(dist);
+    isolated = await serveStatic(dist, { '/custom-wasm/': TFJS_WASM_DIST }, ISOLATION);
     const { chromium } = await import('playwright-core');
     context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
       executablePath: CHROMIUM,
@@ -252,23 +285,29 @@ describe('a Vite-built page in headless Chromium', () => {
   afterAll(async () => {
     await context?.close();
     if (served) await new Promise((ok) => served.server.close(ok));
+    if (isolated) await new Promise((ok) => isolated.server.close(ok));
   });
 
-  async function open(query: string): Promise<{ r: Record<string, any>; errors: string[]; wasmRequests: string[] }> {
+  async function open(
+    query: string,
+    server: Served = served,
+  ): Promise<{ r: Record<string, any>; errors: string[]; warnings: string[]; wasmRequests: string[] }> {
     const page = await context.newPage();
     const errors: string[] = [];
+    const warnings: string[] = [];
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
+      if (m.type() === 'warning') warnings.push(m.text());
     });
     page.on('pageerror', (e) => errors.push(String(e)));
-    const before = served.requests.length;
+    const before = server.requests.length;
     try {
-      await page.goto(served.url + query);
-      await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'pending', undefined, { timeout: 15_000 });
+      await page.goto(server.url + query);
+      await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'pending', undefined, { timeout: 30_000 });
       const r = JSON.parse((await page.textContent('#out')) ?? '{}');
-      const mine = served.requests.slice(before);
+      const mine = server.requests.slice(before);
       expect(mine.filter((q) => q.status !== 200)).toEqual([]);
-      return { r, errors, wasmRequests: mine.map((q) => q.path).filter((p) => p.endsWith('.wasm')) };
+      return { r, errors, warnings, wasmRequests: mine.map((q) => q.path).filter((p) => p.endsWith('.wasm')) };
     } finally {
       await page.close();
     }
@@ -287,10 +326,13 @@ describe('a Vite-built page in headless Chromium', () => {
     }
   });
 
-  test('wasm SIMD works with no configuration: binaries come from the bundle', async () => {
-    const { r, errors, wasmRequests } = await open('');
+  test('wasm SIMD works with no configuration: binaries come from the bundle (one thread, with a notice, on a page that is not isolated)', async () => {
+    const { r, errors, warnings, wasmRequests } = await open('');
     expect(r.ok, r.error).toBe(true);
     expect(errors).toEqual([]);
+    expect(r.isolated).toBe(false);
+    expect(r.info.threads).toBe(1);
+    expect(warnings).toEqual(r.cores > 1 ? [NOT_ISOLATED_NOTICE] : []);
     expect(r.active).toBe('wasm');
     expect(r.info).toMatchObject({ backend: 'wasm', tfjsBackend: 'wasm', simd: true });
     expect(r.oneEngine).toBe(true);
@@ -306,6 +348,29 @@ describe('a Vite-built page in headless Chromium', () => {
     expect(errors).toEqual([]);
     expect(r.info).toMatchObject({ backend: 'wasm', simd: true });
     expect(wasmRequests).toEqual(['/custom-wasm/tfjs-backend-wasm-simd.wasm']);
+    expectMatchesReference(r as unknown as Computed);
+  });
+
+  test('a cross-origin-isolated page computes on every core; one thread and all agree within 1e-5', async () => {
+    const { r, errors, warnings, wasmRequests } = await open('?threads', isolated);
+    expect(r.ok, r.error).toBe(true);
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect(r.isolated).toBe(true);
+    expect(r.info).toMatchObject({ backend: 'wasm', simd: true, threads: r.cores });
+    expect(wasmRequests).toHaveLength(1);
+    expect(wasmRequests[0]).toMatch(/^\/assets\/tfjs-backend-wasm-threaded-simd-[\w-]+\.wasm$/);
+    expectMatchesReference(r as unknown as Computed);
+    expect(r.threaded).toMatchObject({ threads: r.cores, oneThread: 1 });
+    expect(r.threaded.maxRelErr).toBeLessThanOrEqual(1e-5);
+  });
+
+  test('a cross-origin-isolated page fetches the threaded binary from the path given to setWasmPaths', async () => {
+    const { r, errors, wasmRequests } = await open('?custom', isolated);
+    expect(r.ok, r.error).toBe(true);
+    expect(errors).toEqual([]);
+    expect(r.info.threads).toBe(r.cores);
+    expect(wasmRequests).toEqual(['/custom-wasm/tfjs-backend-wasm-threaded-simd.wasm']);
     expectMatchesReference(r as unknown as Computed);
   });
 });

@@ -13,7 +13,8 @@
 //            computes the forward convolution and, with the filter transposed, the input gradient.
 //  - rgemm:  the filter gradient, a reduction over output pixels of input patches times dy.
 //  - depthwise loops vectorised along channels.
-// Each kernel is given one parameter block (struct conv) laid out as 4-byte fields.
+// Each kernel is given one parameter block (struct conv) laid out as 4-byte fields, and splits its
+// work into units that threads can share (see "Work split" below).
 
 #include <wasm_simd128.h>
 
@@ -27,9 +28,18 @@ typedef struct {
   float* f;                    // filter, or the filter gradient
   float* y;                    // output, or the output gradient
   float* scratch;              // at least scratch_bytes(op, p) bytes
+  int slots;                   // threads that may run units at once, each with its own scratch slot
 } conv;
 
-enum { OP_FWD = 0, OP_BWD_INPUT = 1, OP_BWD_FILTER = 2, OP_DEPTHWISE = 3 };
+enum {
+  OP_FWD = 0,
+  OP_BWD_INPUT = 1,
+  OP_BWD_FILTER = 2,
+  OP_DW_FWD = 3,
+  OP_DW_BWD_INPUT = 4,
+  OP_DW_BWD_FILTER = 5,
+  OP_MAXPOOL_BWD = 6,
+};
 enum { MR = 4, NR = 8, RB = 256 };
 
 static inline int cdiv(int a, int b) { return (a + b - 1) / b; }
@@ -164,24 +174,59 @@ static void igemm_block(int rows, int taps, int kc, float** ind, float** crow, i
 static int strip_rows(int ncols) { return ncols <= 4 ? 2 * MR : MR; }
 
 // ---------------------------------------------------------------------------------------------
-// Forward convolution.
+// Work split. Every kernel runs in two steps: prepare(op, p), on one thread, does the set-up that
+// the whole kernel shares (packing the filter, zeroing an output that is accumulated into) and
+// returns the number of work units; run(op, p, unit, slot) then does one unit and may run on any
+// thread, units in any order and at the same time, each thread with its own slot of scratch
+// memory (slot < p->slots). The units of a kernel write disjoint parts of its output and every output
+// element is computed by the same operations in the same order whatever the split, so results do
+// not depend on the number of threads.
+//
+// Scratch memory (scratch_bytes(op, p) bytes, for p->slots slots): the shared part, then one part
+// per slot.
 
-static int fwd_scratch(const conv* p) {
-  int groups = p->groups, cig = p->c / groups, cog = p->co / groups, taps = p->kh * p->kw;
-  int bfloats = groups * cdiv(cog, NR) * NR * taps * cig;
-  int zeros = imax(p->c, p->co) + 4;
-  int ptrs = RB * taps + RB;
-  return (bfloats + zeros + ptrs) * 4 + 64;
+static int align16(int bytes) { return (bytes + 15) & ~15; }
+
+static void* slot_scratch(const conv* p, int shared_bytes, int slot_bytes, int slot) {
+  return (char*)p->scratch + align16(shared_bytes) + slot * align16(slot_bytes);
 }
 
-void conv_fwd(conv* p) {
+// Rows of output pixels per unit of the igemm kernels: RB on one thread; on several, small enough
+// for about four units per thread (the result of a row does not depend on its block).
+static int block_rows(int mtotal, int slots) {
+  if (slots <= 1) return RB;
+  int target = (cdiv(mtotal, 4 * slots) + 7) & ~7;
+  return imin(RB, imax(32, target));
+}
+
+// Units that split `items` independent items into contiguous ranges, `per_slot` units per thread.
+static int split_units(int items, int slots, int per_slot) {
+  if (items <= 0) return 0;
+  return slots <= 1 ? 1 : imin(items, per_slot * slots);
+}
+
+static void unit_range(int items, int units, int unit, int* lo, int* hi) {
+  *lo = (int)((long long)items * unit / units);
+  *hi = (int)((long long)items * (unit + 1) / units);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward convolution. Shared scratch: the packed filter and a zero row; per slot: the pointer table
+// of one block of rows. Units: blocks of output pixels.
+
+static int fwd_shared(const conv* p) {
+  int groups = p->groups, cig = p->c / groups, cog = p->co / groups, taps = p->kh * p->kw;
+  int bfloats = groups * cdiv(cog, NR) * NR * taps * cig;
+  return (bfloats + imax(p->c, p->co) + 4) * 4;
+}
+
+static int fwd_slot(const conv* p) { return (RB * p->kh * p->kw + RB) * 4; }
+
+static int conv_fwd_prepare(conv* p) {
   int groups = p->groups, cig = p->c / groups, cog = p->co / groups, taps = p->kh * p->kw;
   int npanels = cdiv(cog, NR), bgroup = npanels * NR * taps * cig;
   float* bpack = p->scratch;
-  float* zero = bpack + groups * bgroup;
-  float** ind = (float**)(zero + imax(p->c, p->co) + 4);
-  float** crow = ind + RB * taps;
-  fill_zero(zero, imax(p->c, p->co) + 4);
+  fill_zero(bpack + groups * bgroup, imax(p->c, p->co) + 4);
   // Pack the filter: group g, panel j, [tap][ci][NR].
   for (int g = 0; g < groups; g++)
     for (int j = 0; j < npanels; j++) {
@@ -192,60 +237,78 @@ void conv_fwd(conv* p) {
           *dst++ = col < cog ? p->f[k * p->co + g * cog + col] : 0.f;
         }
     }
-  int mtotal = p->n * p->oh * p->ow, sr = strip_rows(cog);
-  for (int m0 = 0; m0 < mtotal; m0 += RB) {
-    int rows = imin(RB, mtotal - m0);
-    int padded = cdiv(rows, sr) * sr;
-    for (int r = 0; r < padded; r++) {
-      int m = m0 + r, strip = r / sr, lane = r % sr;
-      float** q = ind + strip * sr * taps;
-      if (m >= mtotal) {
-        for (int t = 0; t < taps; t++) q[t * sr + lane] = zero;
-        crow[r] = crow[0];
-        continue;
-      }
-      int ow = m % p->ow, oh = (m / p->ow) % p->oh, n = m / (p->ow * p->oh);
-      crow[r] = p->y + (long)m * p->co;
-      for (int i = 0; i < p->kh; i++) {
-        int ih = oh * p->sh - p->pt + i * p->dh;
-        for (int j = 0; j < p->kw; j++) {
-          int iw = ow * p->sw - p->pl + j * p->dw;
-          int ok = ih >= 0 && ih < p->h && iw >= 0 && iw < p->w;
-          q[(i * p->kw + j) * sr + lane] = ok ? p->x + ((long)(n * p->h + ih) * p->w + iw) * p->c : zero;
-        }
+  int mtotal = p->n * p->oh * p->ow;
+  return cdiv(mtotal, block_rows(mtotal, p->slots));
+}
+
+static void conv_fwd_run(conv* p, int unit, int slot) {
+  int groups = p->groups, cig = p->c / groups, cog = p->co / groups, taps = p->kh * p->kw;
+  int npanels = cdiv(cog, NR), bgroup = npanels * NR * taps * cig;
+  float* bpack = p->scratch;
+  float* zero = bpack + groups * bgroup;
+  float** ind = (float**)slot_scratch(p, fwd_shared(p), fwd_slot(p), slot);
+  float** crow = ind + RB * taps;
+  int mtotal = p->n * p->oh * p->ow, sr = strip_rows(cog), rb = block_rows(mtotal, p->slots);
+  int m0 = unit * rb;
+  int rows = imin(rb, mtotal - m0);
+  int padded = cdiv(rows, sr) * sr;
+  for (int r = 0; r < padded; r++) {
+    int m = m0 + r, strip = r / sr, lane = r % sr;
+    float** q = ind + strip * sr * taps;
+    if (m >= mtotal) {
+      for (int t = 0; t < taps; t++) q[t * sr + lane] = zero;
+      crow[r] = crow[0];
+      continue;
+    }
+    int ow = m % p->ow, oh = (m / p->ow) % p->oh, n = m / (p->ow * p->oh);
+    crow[r] = p->y + (long)m * p->co;
+    for (int i = 0; i < p->kh; i++) {
+      int ih = oh * p->sh - p->pt + i * p->dh;
+      for (int j = 0; j < p->kw; j++) {
+        int iw = ow * p->sw - p->pl + j * p->dw;
+        int ok = ih >= 0 && ih < p->h && iw >= 0 && iw < p->w;
+        q[(i * p->kw + j) * sr + lane] = ok ? p->x + ((long)(n * p->h + ih) * p->w + iw) * p->c : zero;
       }
     }
-    igemm_block(rows, taps, cig, ind, crow, groups, cig, bpack, bgroup, cog, cog);
   }
+  igemm_block(rows, taps, cig, ind, crow, groups, cig, bpack, bgroup, cog, cog);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Input gradient: dx[pixel, ci] = sum over taps and co of dy[out pixel of the tap, co] * f[tap, ci, co].
 // Pixels are taken one stride phase (ih mod sh, iw mod sw) at a time, so that only the taps that
 // reach a whole output pixel are visited: nothing is multiplied by the zeros of a strided dy.
+// Shared scratch: a table of the phases, the transposed filter packed for each phase's taps, a zero
+// row; per slot: the pointer table of one block. Units: blocks of pixels of one phase.
 
-static int bwd_input_scratch(const conv* p) {
+enum { PH_NI, PH_NJ, PH_BOFF, PH_HH, PH_WW, PH_USTART, PH_TAPS };  // then kh rows, kw columns
+
+static int phase_count(const conv* p) { return imin(p->sh, p->h) * imin(p->sw, p->w); }
+static int phase_words(const conv* p) { return PH_TAPS + p->kh + p->kw; }
+
+static int bwd_input_shared(const conv* p) {
   int groups = p->groups, cig = p->c / groups, cog = p->co / groups, taps = p->kh * p->kw;
+  // Each tap belongs to at most one phase, so the packs of all phases fit in one full pack.
   int bfloats = groups * cdiv(cig, NR) * NR * taps * cog;
-  int zeros = imax(p->c, p->co) + 4;
-  int ptrs = RB * taps + RB + 2 * taps;
-  return (bfloats + zeros + ptrs) * 4 + 64;
+  return (phase_count(p) * phase_words(p) + bfloats + imax(p->c, p->co) + 4) * 4;
 }
 
-void conv_bwd_input(conv* p) {
-  int groups = p->groups, cig = p->c / groups, cog = p->co / groups;
-  int taps_all = p->kh * p->kw;
-  int npanels = cdiv(cig, NR), bmax = npanels * NR * taps_all * cog;
-  float* bpack = p->scratch;
-  float* zero = bpack + groups * bmax;
-  float** ind = (float**)(zero + imax(p->c, p->co) + 4);
-  float** crow = ind + RB * taps_all;
-  int* tapi = (int*)(crow + RB);  // kernel rows of this phase
-  int* tapj = tapi + taps_all;    // kernel columns of this phase
+static int bwd_input_slot(const conv* p) { return (RB * p->kh * p->kw + RB) * 4; }
+
+static int conv_bwd_input_prepare(conv* p) {
+  int groups = p->groups, cig = p->c / groups, cog = p->co / groups, taps_all = p->kh * p->kw;
+  int npanels = cdiv(cig, NR), nph = phase_count(p), pw_words = phase_words(p);
+  int* table = (int*)p->scratch;
+  float* bpack = (float*)(table + nph * pw_words);
+  float* zero = bpack + groups * npanels * NR * taps_all * cog;
   fill_zero(zero, imax(p->c, p->co) + 4);
-  int sr = strip_rows(cig);
+  int rb = block_rows(p->n * p->h * p->w, p->slots);
+  int boff = 0, units = 0, k = 0;
   for (int ph = 0; ph < p->sh && ph < p->h; ph++)
-    for (int pw = 0; pw < p->sw && pw < p->w; pw++) {
+    for (int pw = 0; pw < p->sw && pw < p->w; pw++, k++) {
+      int* e = table + k * pw_words;
+      int* tapi = e + PH_TAPS;  // kernel rows of this phase
+      int* tapj = tapi + p->kh;  // kernel columns of this phase
       // Taps that reach a whole output row / column from this phase.
       int ni = 0, nj = 0;
       for (int i = 0; i < p->kh; i++) {
@@ -260,7 +323,7 @@ void conv_bwd_input(conv* p) {
       // Pack the transposed filter for these taps: group g, panel, [tap][co][NR of ci].
       for (int g = 0; g < groups; g++)
         for (int pj = 0; pj < npanels; pj++) {
-          float* dst = bpack + g * bgroup + pj * NR * taps * cog;
+          float* dst = bpack + boff + g * bgroup + pj * NR * taps * cog;
           for (int a = 0; a < ni; a++)
             for (int b = 0; b < nj; b++) {
               int t = tapi[a] * p->kw + tapj[b];
@@ -272,33 +335,58 @@ void conv_bwd_input(conv* p) {
             }
         }
       int hh = cdiv(p->h - ph, p->sh), ww = cdiv(p->w - pw, p->sw);
-      int mtotal = p->n * hh * ww;
-      for (int m0 = 0; m0 < mtotal; m0 += RB) {
-        int rows = imin(RB, mtotal - m0);
-        int padded = cdiv(rows, sr) * sr;
-        for (int r = 0; r < padded; r++) {
-          int m = m0 + r, strip = r / sr, lane = r % sr;
-          float** q = ind + strip * sr * taps;
-          if (m >= mtotal) {
-            for (int t = 0; t < taps; t++) q[t * sr + lane] = zero;
-            crow[r] = crow[0];
-            continue;
-          }
-          int iw = pw + (m % ww) * p->sw, ih = ph + ((m / ww) % hh) * p->sh, n = m / (ww * hh);
-          crow[r] = p->x + ((long)(n * p->h + ih) * p->w + iw) * p->c;
-          for (int a = 0; a < ni; a++) {
-            int oh = (ih + p->pt - tapi[a] * p->dh) / p->sh;
-            for (int b = 0; b < nj; b++) {
-              int ow = (iw + p->pl - tapj[b] * p->dw) / p->sw;
-              int ok = ih + p->pt - tapi[a] * p->dh >= 0 && oh < p->oh && iw + p->pl - tapj[b] * p->dw >= 0 &&
-                       ow < p->ow;
-              q[(a * nj + b) * sr + lane] = ok ? p->y + ((long)(n * p->oh + oh) * p->ow + ow) * p->co : zero;
-            }
-          }
-        }
-        igemm_block(rows, taps, cog, ind, crow, groups, cog, bpack, bgroup, cig, cig);
+      e[PH_NI] = ni;
+      e[PH_NJ] = nj;
+      e[PH_BOFF] = boff;
+      e[PH_HH] = hh;
+      e[PH_WW] = ww;
+      e[PH_USTART] = units;
+      boff += groups * bgroup;
+      units += cdiv(p->n * hh * ww, rb);
+    }
+  return units;
+}
+
+static void conv_bwd_input_run(conv* p, int unit, int slot) {
+  int groups = p->groups, cig = p->c / groups, cog = p->co / groups, taps_all = p->kh * p->kw;
+  int npanels = cdiv(cig, NR), nph = phase_count(p), pw_words = phase_words(p);
+  int* table = (int*)p->scratch;
+  float* bpack = (float*)(table + nph * pw_words);
+  float* zero = bpack + groups * npanels * NR * taps_all * cog;
+  float** ind = (float**)slot_scratch(p, bwd_input_shared(p), bwd_input_slot(p), slot);
+  float** crow = ind + RB * taps_all;
+  int k = nph - 1;
+  while (k > 0 && table[k * pw_words + PH_USTART] > unit) k--;
+  const int* e = table + k * pw_words;
+  const int* tapi = e + PH_TAPS;
+  const int* tapj = tapi + p->kh;
+  int ph = k / imin(p->sw, p->w), pw = k % imin(p->sw, p->w);
+  int ni = e[PH_NI], nj = e[PH_NJ], hh = e[PH_HH], ww = e[PH_WW], taps = ni * nj;
+  int bgroup = npanels * NR * taps * cog, sr = strip_rows(cig);
+  int rb = block_rows(p->n * p->h * p->w, p->slots);
+  int mtotal = p->n * hh * ww, m0 = (unit - e[PH_USTART]) * rb;
+  int rows = imin(rb, mtotal - m0);
+  int padded = cdiv(rows, sr) * sr;
+  for (int r = 0; r < padded; r++) {
+    int m = m0 + r, strip = r / sr, lane = r % sr;
+    float** q = ind + strip * sr * taps;
+    if (m >= mtotal) {
+      for (int t = 0; t < taps; t++) q[t * sr + lane] = zero;
+      crow[r] = crow[0];
+      continue;
+    }
+    int iw = pw + (m % ww) * p->sw, ih = ph + ((m / ww) % hh) * p->sh, n = m / (ww * hh);
+    crow[r] = p->x + ((long)(n * p->h + ih) * p->w + iw) * p->c;
+    for (int a = 0; a < ni; a++) {
+      int oh = (ih + p->pt - tapi[a] * p->dh) / p->sh;
+      for (int b = 0; b < nj; b++) {
+        int ow = (iw + p->pl - tapj[b] * p->dw) / p->sw;
+        int ok = ih + p->pt - tapi[a] * p->dh >= 0 && oh < p->oh && iw + p->pl - tapj[b] * p->dw >= 0 && ow < p->ow;
+        q[(a * nj + b) * sr + lane] = ok ? p->y + ((long)(n * p->oh + oh) * p->ow + ow) * p->co : zero;
       }
     }
+  }
+  igemm_block(rows, taps, cog, ind, crow, groups, cog, bpack + e[PH_BOFF], bgroup, cig, cig);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -395,17 +483,39 @@ static void rgemm_scalar(int rows, float** ind, int taps, int xoff, const float*
     }
 }
 
-static int bwd_filter_scratch(const conv* p) {
-  int taps = p->kh * p->kw;
-  return (imax(p->c, p->co) + 4 + RB * taps) * 4 + 64;
+// Shared scratch: a zero row; per slot: the pointer table of one block. Units: ranges of the
+// filter-gradient tiles (each a strip of up to four input channels of one tap, or a pair of strips,
+// by a group's output channels), each unit running over every output pixel, so every tile sums its
+// pixels in the same order whatever the split.
+
+static int bwd_filter_shared(const conv* p) { return (imax(p->c, p->co) + 4) * 4; }
+static int bwd_filter_slot(const conv* p) { return RB * p->kh * p->kw * 4; }
+
+// 4: pairs of strips fill the 8x4 kernel; 8: 4x8 kernels (and 8x4 for the last four columns); 0: scalar.
+static int filter_wide(int cog) { return cog % 4 == 0 && cog >= 8 ? 8 : (cog % 4 == 0 ? 4 : 0); }
+
+static int filter_items(const conv* p) {
+  int groups = p->groups, cig = p->c / groups, cog = p->co / groups, taps = p->kh * p->kw;
+  int nstrips = taps * cdiv(cig, MR);
+  return groups * (filter_wide(cog) == 4 ? cdiv(nstrips, 2) : nstrips);
 }
 
-void conv_bwd_filter(conv* p) {
+static int conv_bwd_filter_prepare(conv* p) {
+  int groups = p->groups, cig = p->c / groups, taps = p->kh * p->kw;
+  fill_zero(p->scratch, imax(p->c, p->co) + 4);
+  fill_zero(p->f, taps * cig * p->co);
+  return split_units(filter_items(p), p->slots, 2);
+}
+
+static void conv_bwd_filter_run(conv* p, int unit, int slot) {
   int groups = p->groups, cig = p->c / groups, cog = p->co / groups, taps = p->kh * p->kw;
   float* zero = p->scratch;
-  float** ind = (float**)(zero + imax(p->c, p->co) + 4);
-  fill_zero(zero, imax(p->c, p->co) + 4);
-  fill_zero(p->f, taps * cig * p->co);
+  float** ind = (float**)slot_scratch(p, bwd_filter_shared(p), bwd_filter_slot(p), slot);
+  int wide = filter_wide(cog);
+  int spt = cdiv(cig, MR), nstrips = taps * spt;  // strips of up to 4 input channels of one tap
+  int per_group = wide == 4 ? cdiv(nstrips, 2) : nstrips;
+  int items = filter_items(p), lo, hi;
+  unit_range(items, split_units(items, p->slots, 2), unit, &lo, &hi);
   int mtotal = p->n * p->oh * p->ow;
   for (int m0 = 0; m0 < mtotal; m0 += RB) {
     int rows = imin(RB, mtotal - m0);
@@ -422,44 +532,41 @@ void conv_bwd_filter(conv* p) {
       }
     }
     const float* dyb = p->y + (long)m0 * p->co;
-    int wide = cog % 4 == 0 && cog >= 8 ? 8 : (cog % 4 == 0 ? 4 : 0);
-    int spt = cdiv(cig, MR), nstrips = taps * spt;  // strips of up to 4 input channels of one tap
-    for (int g = 0; g < groups; g++) {
+    for (int item = lo; item < hi; item++) {
+      int g = item / per_group, k = item % per_group;
       const float* dyg = dyb + g * cog;
       float* fg = p->f + g * cog;
       if (wide == 4) {
-        // Pairs of strips (of one tap or of two) fill the 8x4 kernel.
-        for (int s = 0; s < nstrips; s += 2) {
-          int ta = s / spt, ca = (s % spt) * MR, na = imin(MR, cig - ca);
-          int tb = ta, cb = ca, nb = 0;
-          if (s + 1 < nstrips) {
-            tb = (s + 1) / spt;
-            cb = ((s + 1) % spt) * MR;
-            nb = imin(MR, cig - cb);
-          }
-          rgemm_8x4(rows, ind + ta, ind + tb, taps, g * cig + ca, g * cig + cb, dyg, p->co,
-                    fg + (ta * cig + ca) * p->co, fg + (tb * cig + cb) * p->co, p->co, na, nb);
+        // A pair of strips (of one tap or of two) fills the 8x4 kernel.
+        int s = 2 * k;
+        int ta = s / spt, ca = (s % spt) * MR, na = imin(MR, cig - ca);
+        int tb = ta, cb = ca, nb = 0;
+        if (s + 1 < nstrips) {
+          tb = (s + 1) / spt;
+          cb = ((s + 1) % spt) * MR;
+          nb = imin(MR, cig - cb);
         }
+        rgemm_8x4(rows, ind + ta, ind + tb, taps, g * cig + ca, g * cig + cb, dyg, p->co, fg + (ta * cig + ca) * p->co,
+                  fg + (tb * cig + cb) * p->co, p->co, na, nb);
         continue;
       }
-      for (int s = 0; s < nstrips; s++) {
-        int t = s / spt, c0 = (s % spt) * MR, nr = imin(MR, cig - c0);
-        float** it = ind + t;
-        float* dst = fg + (t * cig + c0) * p->co;
-        if (wide == 8) {
-          for (int j0 = 0; j0 + 8 <= cog; j0 += 8)
-            rgemm_4x8(rows, it, taps, g * cig + c0, dyg + j0, p->co, dst + j0, p->co, nr);
-          if (cog % 8) {  // the last four columns
-            int j0 = cog - 4;
-            rgemm_8x4(rows, it, it, taps, g * cig + c0, g * cig + c0, dyg + j0, p->co, dst + j0, dst + j0, p->co, nr, 0);
-          }
-        } else {
-          rgemm_scalar(rows, it, taps, g * cig + c0, dyg, p->co, dst, p->co, nr, cog);
+      int s = k, t = s / spt, c0 = (s % spt) * MR, nr = imin(MR, cig - c0);
+      float** it = ind + t;
+      float* dst = fg + (t * cig + c0) * p->co;
+      if (wide == 8) {
+        for (int j0 = 0; j0 + 8 <= cog; j0 += 8)
+          rgemm_4x8(rows, it, taps, g * cig + c0, dyg + j0, p->co, dst + j0, p->co, nr);
+        if (cog % 8) {  // the last four columns
+          int j0 = cog - 4;
+          rgemm_8x4(rows, it, it, taps, g * cig + c0, g * cig + c0, dyg + j0, p->co, dst + j0, dst + j0, p->co, nr, 0);
         }
+      } else {
+        rgemm_scalar(rows, it, taps, g * cig + c0, dyg, p->co, dst, p->co, nr, cog);
       }
     }
   }
 }
+
 
 // ---------------------------------------------------------------------------------------------
 // Depthwise convolution (groups = channels), filter [kh, kw, c, mult]. With mult = 1 every kernel
@@ -504,17 +611,6 @@ static void dw_gather_mult(float* out, int n, const float** src, const float** w
   }
 }
 
-// Both the forward pass and the input gradient gather, for each pixel of their output, rows of
-// their source under a set of taps. Which taps and which source pixels depends on the output row
-// and column separately, so lists are made once per row (rows: tap row i, source row) and once per
-// column (cols: tap column j, source column), and each pixel only combines them.
-// Scratch layout: src and wt pointer lists (kh * kw each), then per output column its count and
-// (tap column, source column) pairs, then the same for the current output row.
-static int dw_scratch(const conv* p) {
-  int wmax = imax(p->w, p->ow), taps = p->kh * p->kw;
-  return (2 * taps + wmax * (1 + 2 * p->kw) + 1 + 2 * p->kh) * 4 + 64;
-}
-
 // forward = 1: out (n, oh, ow) <- x (ih = oh*sh - pt + i*dh, iw = ow*sw - pl + j*dw).
 // forward = 0: out (n, ih, iw) <- dy (oh = (ih + pt - i*dh) / sh when whole and in range; likewise ow).
 static int dw_link(int forward, int o, int k, int s, int d, int pad, int nsrc) {
@@ -528,18 +624,22 @@ static int dw_link(int forward, int o, int k, int s, int d, int pad, int nsrc) {
   return a < nsrc ? a : -1;
 }
 
-static void dw_gather_all(conv* p, int forward) {
-  int kh = p->kh, kw = p->kw, c = p->c, co = p->co, mult = co / c;
-  int hout = forward ? p->oh : p->h, wout = forward ? p->ow : p->w;
-  int hsrc = forward ? p->h : p->oh, wsrc = forward ? p->w : p->ow;
-  int csrc = forward ? c : co, cout = forward ? co : c;
-  const float* srcbase = forward ? p->x : p->y;
-  float* dstbase = forward ? p->y : p->x;
-  const float* f = p->f;
-  const float** src = (const float**)p->scratch;
-  const float** wt = src + kh * kw;
-  int* cols = (int*)(wt + kh * kw);  // per output column: count, then kw pairs
-  int* rows = cols + wout * (1 + 2 * kw);
+// Both the forward pass and the input gradient gather, for each pixel of their output, rows of
+// their source under a set of taps. Which taps and which source pixels depends on the output row
+// and column separately, so lists are made once per column (cols: tap column j, source column, in
+// the shared scratch) and once per row (rows: tap row i, source row, per slot), and each pixel only
+// combines them. Per slot also: the src and wt pointer lists (kh * kw each). Units: ranges of
+// output rows.
+static int dw_shared(const conv* p) {
+  int wmax = imax(p->w, p->ow);
+  return wmax * (1 + 2 * p->kw) * 4;
+}
+
+static int dw_slot(const conv* p) { return (2 * p->kh * p->kw + 1 + 2 * p->kh) * 4; }
+
+static int dw_gather_prepare(conv* p, int forward) {
+  int kw = p->kw, wout = forward ? p->ow : p->w, wsrc = forward ? p->w : p->ow;
+  int* cols = (int*)p->scratch;  // per output column: count, then kw pairs
   int cstride = 1 + 2 * kw;
   for (int q = 0; q < wout; q++) {
     int* e = cols + q * cstride;
@@ -553,56 +653,80 @@ static void dw_gather_all(conv* p, int forward) {
       }
     }
   }
-  for (int n = 0; n < p->n; n++)
-    for (int r = 0; r < hout; r++) {
-      rows[0] = 0;
-      for (int i = 0; i < kh; i++) {
-        int sr = dw_link(forward, r, i, p->sh, p->dh, p->pt, hsrc);
-        if (sr >= 0) {
-          rows[1 + 2 * rows[0]] = i;
-          rows[2 + 2 * rows[0]] = sr;
-          rows[0]++;
+  return split_units(p->n * (forward ? p->oh : p->h), p->slots, 8);
+}
+
+static void dw_gather_run(conv* p, int forward, int unit, int slot) {
+  int kh = p->kh, kw = p->kw, c = p->c, co = p->co, mult = co / c;
+  int hout = forward ? p->oh : p->h, wout = forward ? p->ow : p->w;
+  int hsrc = forward ? p->h : p->oh, wsrc = forward ? p->w : p->ow;
+  int csrc = forward ? c : co, cout = forward ? co : c;
+  const float* srcbase = forward ? p->x : p->y;
+  float* dstbase = forward ? p->y : p->x;
+  const float* f = p->f;
+  const int* cols = (const int*)p->scratch;
+  const float** src = (const float**)slot_scratch(p, dw_shared(p), dw_slot(p), slot);
+  const float** wt = src + kh * kw;
+  int* rows = (int*)(wt + kh * kw);
+  int cstride = 1 + 2 * kw;
+  int total = p->n * hout, lo, hi;
+  unit_range(total, split_units(total, p->slots, 8), unit, &lo, &hi);
+  for (int nr_index = lo; nr_index < hi; nr_index++) {
+    int n = nr_index / hout, r = nr_index % hout;
+    rows[0] = 0;
+    for (int i = 0; i < kh; i++) {
+      int sr = dw_link(forward, r, i, p->sh, p->dh, p->pt, hsrc);
+      if (sr >= 0) {
+        rows[1 + 2 * rows[0]] = i;
+        rows[2 + 2 * rows[0]] = sr;
+        rows[0]++;
+      }
+    }
+    int nr = rows[0];
+    float* out = dstbase + (long)(n * hout + r) * wout * cout;
+    for (int q = 0; q < wout; q++, out += cout) {
+      const int* e = cols + q * cstride;
+      int nc = e[0], nt = 0;
+      for (int a = 0; a < nr; a++) {
+        int i = rows[1 + 2 * a];
+        const float* srow = srcbase + (long)(n * hsrc + rows[2 + 2 * a]) * wsrc * csrc;
+        const float* frow = f + i * kw * co;
+        for (int b = 0; b < nc; b++) {
+          src[nt] = srow + e[2 + 2 * b] * csrc;
+          wt[nt++] = frow + e[1 + 2 * b] * co;
         }
       }
-      int nr = rows[0];
-      float* out = dstbase + (long)(n * hout + r) * wout * cout;
-      for (int q = 0; q < wout; q++, out += cout) {
-        const int* e = cols + q * cstride;
-        int nc = e[0], nt = 0;
-        for (int a = 0; a < nr; a++) {
-          int i = rows[1 + 2 * a];
-          const float* srow = srcbase + (long)(n * hsrc + rows[2 + 2 * a]) * wsrc * csrc;
-          const float* frow = f + i * kw * co;
-          for (int b = 0; b < nc; b++) {
-            src[nt] = srow + e[2 + 2 * b] * csrc;
-            wt[nt++] = frow + e[1 + 2 * b] * co;
-          }
-        }
-        if (mult == 1) {
-          dw_gather(out, nt, src, wt, c);
-        } else if (forward) {
-          dw_gather_mult(out, nt, src, wt, co, mult);
-        } else {
-          // dx[ci] = sum over taps and the multiplier's outputs o of channel ci: dy[o] * f[o].
-          for (int ci = 0; ci < c; ci++) {
-            float s = 0.f;
-            for (int t = 0; t < nt; t++)
-              for (int m = 0; m < mult; m++) s += src[t][ci * mult + m] * wt[t][ci * mult + m];
-            out[ci] = s;
-          }
+      if (mult == 1) {
+        dw_gather(out, nt, src, wt, c);
+      } else if (forward) {
+        dw_gather_mult(out, nt, src, wt, co, mult);
+      } else {
+        // dx[ci] = sum over taps and the multiplier's outputs o of channel ci: dy[o] * f[o].
+        for (int ci = 0; ci < c; ci++) {
+          float s = 0.f;
+          for (int t = 0; t < nt; t++)
+            for (int m = 0; m < mult; m++) s += src[t][ci * mult + m] * wt[t][ci * mult + m];
+          out[ci] = s;
         }
       }
     }
+  }
 }
 
-void dw_fwd(conv* p) { dw_gather_all(p, 1); }
-void dw_bwd_input(conv* p) { dw_gather_all(p, 0); }
-
 // df[tap] sums x * dy along each output row, 16 channels at a time, over the output columns whose
-// tap stays inside the input.
-void dw_bwd_filter(conv* p) {
+// tap stays inside the input. Units: ranges of channels (of 16; of outputs with a multiplier).
+static int dw_filter_chunks(const conv* p) { return p->co / p->c == 1 ? cdiv(p->c, 16) : p->co; }
+
+static int dw_bwd_filter_prepare(conv* p) {
+  fill_zero(p->f, p->kh * p->kw * p->co);
+  return split_units(dw_filter_chunks(p), p->slots, 4);
+}
+
+static void dw_bwd_filter_run(conv* p, int unit) {
   int c = p->c, co = p->co, mult = co / c;
-  fill_zero(p->f, p->kh * p->kw * co);
+  int chunks = dw_filter_chunks(p), lo, hi;
+  unit_range(chunks, split_units(chunks, p->slots, 4), unit, &lo, &hi);
+  int clo = mult == 1 ? lo * 16 : lo, chi = mult == 1 ? imin(c, hi * 16) : hi;
   for (int n = 0; n < p->n; n++)
     for (int oh = 0; oh < p->oh; oh++) {
       const float* dyr = p->y + (long)(n * p->oh + oh) * p->ow * co;
@@ -612,25 +736,25 @@ void dw_bwd_filter(conv* p) {
         const float* xr = p->x + (long)(n * p->h + ih) * p->w * c;
         for (int j = 0; j < p->kw; j++) {
           int off = j * p->dw - p->pl;  // iw = ow * sw + off
-          int lo = off >= 0 ? 0 : cdiv(-off, p->sw);
-          int hi = imin(p->ow, p->w - 1 - off >= 0 ? (p->w - 1 - off) / p->sw + 1 : 0);
-          if (lo >= hi) continue;
+          int lo_w = off >= 0 ? 0 : cdiv(-off, p->sw);
+          int hi_w = imin(p->ow, p->w - 1 - off >= 0 ? (p->w - 1 - off) / p->sw + 1 : 0);
+          if (lo_w >= hi_w) continue;
           float* fp = p->f + (i * p->kw + j) * co;
           int xs = p->sw * c;
           if (mult != 1) {
-            for (int o = 0; o < co; o++) {
+            for (int o = clo; o < chi; o++) {
               float s = 0.f;
-              for (int ow = lo; ow < hi; ow++) s += xr[(ow * p->sw + off) * c + o / mult] * dyr[ow * co + o];
+              for (int ow = lo_w; ow < hi_w; ow++) s += xr[(ow * p->sw + off) * c + o / mult] * dyr[ow * co + o];
               fp[o] += s;
             }
             continue;
           }
-          int c0 = 0;
-          for (; c0 + 16 <= c; c0 += 16) {
+          int c0 = clo;
+          for (; c0 + 16 <= chi; c0 += 16) {
             v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0;
-            const float* xp = xr + (lo * p->sw + off) * c + c0;
-            const float* dp = dyr + lo * co + c0;
-            for (int ow = lo; ow < hi; ow++, xp += xs, dp += co) {
+            const float* xp = xr + (lo_w * p->sw + off) * c + c0;
+            const float* dp = dyr + lo_w * co + c0;
+            for (int ow = lo_w; ow < hi_w; ow++, xp += xs, dp += co) {
               a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xp), wasm_v128_load(dp)));
               a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xp + 4), wasm_v128_load(dp + 4)));
               a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(xp + 8), wasm_v128_load(dp + 8)));
@@ -641,17 +765,17 @@ void dw_bwd_filter(conv* p) {
             wasm_v128_store(fp + c0 + 8, wasm_f32x4_add(wasm_v128_load(fp + c0 + 8), a2));
             wasm_v128_store(fp + c0 + 12, wasm_f32x4_add(wasm_v128_load(fp + c0 + 12), a3));
           }
-          for (; c0 + 4 <= c; c0 += 4) {
+          for (; c0 + 4 <= chi; c0 += 4) {
             v128_t a0 = wasm_f32x4_splat(0.f);
-            const float* xp = xr + (lo * p->sw + off) * c + c0;
-            const float* dp = dyr + lo * co + c0;
-            for (int ow = lo; ow < hi; ow++, xp += xs, dp += co)
+            const float* xp = xr + (lo_w * p->sw + off) * c + c0;
+            const float* dp = dyr + lo_w * co + c0;
+            for (int ow = lo_w; ow < hi_w; ow++, xp += xs, dp += co)
               a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xp), wasm_v128_load(dp)));
             wasm_v128_store(fp + c0, wasm_f32x4_add(wasm_v128_load(fp + c0), a0));
           }
-          for (; c0 < c; c0++) {
+          for (; c0 < chi; c0++) {
             float s = 0.f;
-            for (int ow = lo; ow < hi; ow++) s += xr[(ow * p->sw + off) * c + c0] * dyr[ow * co + c0];
+            for (int ow = lo_w; ow < hi_w; ow++) s += xr[(ow * p->sw + off) * c + c0] * dyr[ow * co + c0];
             fp[c0] += s;
           }
         }
@@ -664,15 +788,22 @@ void dw_bwd_filter(conv* p) {
 // negative to the wrong pixel). Here x is the pooled input, y the output gradient dy, f the input
 // gradient dx (same shape as x); kh, kw, sh, sw, dh, dw, pt, pl describe the window. Each window's
 // gradient goes to its first maximum in scan order, as in PyTorch and tfjs's cpu backend.
-void maxpool_bwd(conv* p) {
-  int c = p->c;
-  fill_zero(p->f, p->n * p->h * p->w * c);
+// Units: ranges of channels (of 4).
+static int maxpool_bwd_prepare(conv* p) {
+  fill_zero(p->f, p->n * p->h * p->w * p->c);
+  return split_units(cdiv(p->c, 4), p->slots, 4);
+}
+
+static void maxpool_bwd_run(conv* p, int unit) {
+  int c = p->c, lo, hi;
+  unit_range(cdiv(c, 4), split_units(cdiv(c, 4), p->slots, 4), unit, &lo, &hi);
+  int clo = lo * 4, chi = imin(c, hi * 4);
   for (int n = 0; n < p->n; n++)
     for (int oh = 0; oh < p->oh; oh++)
       for (int ow = 0; ow < p->ow; ow++) {
         const float* dyp = p->y + ((long)(n * p->oh + oh) * p->ow + ow) * c;
-        int c0 = 0;
-        for (; c0 + 4 <= c; c0 += 4) {
+        int c0 = clo;
+        for (; c0 + 4 <= chi; c0 += 4) {
           v128_t best = wasm_f32x4_splat(-__builtin_inff());
           v128_t where = wasm_i32x4_splat(-1);
           for (int i = 0; i < p->kh; i++) {
@@ -695,7 +826,7 @@ void maxpool_bwd(conv* p) {
           if (w2 >= 0) p->f[(long)w2 * c + c0 + 2] += dyp[c0 + 2];
           if (w3 >= 0) p->f[(long)w3 * c + c0 + 3] += dyp[c0 + 3];
         }
-        for (; c0 < c; c0++) {
+        for (; c0 < chi; c0++) {
           float best = -__builtin_inff();
           int where = -1;
           for (int i = 0; i < p->kh; i++) {
@@ -719,10 +850,39 @@ void maxpool_bwd(conv* p) {
 
 // Bytes of scratch memory a kernel needs for these parameters (op: 0 forward, 1 input gradient,
 // 2 filter gradient, 3 any depthwise kernel, 4 max pooling's gradient).
+
+// ---------------------------------------------------------------------------------------------
+// Entry points (op: see the enum at the top).
+
+// Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
 int scratch_bytes(int op, const conv* p) {
-  if (op == OP_FWD) return fwd_scratch(p);
-  if (op == OP_BWD_INPUT) return bwd_input_scratch(p);
-  if (op == OP_BWD_FILTER) return bwd_filter_scratch(p);
-  if (op == OP_DEPTHWISE) return dw_scratch(p);
-  return 64;
+  int shared = 0, slot = 0;
+  if (op == OP_FWD) shared = fwd_shared(p), slot = fwd_slot(p);
+  else if (op == OP_BWD_INPUT) shared = bwd_input_shared(p), slot = bwd_input_slot(p);
+  else if (op == OP_BWD_FILTER) shared = bwd_filter_shared(p), slot = bwd_filter_slot(p);
+  else if (op == OP_DW_FWD || op == OP_DW_BWD_INPUT) shared = dw_shared(p), slot = dw_slot(p);
+  return align16(shared) + imax(p->slots, 1) * align16(slot) + 64;
+}
+
+// The single-threaded set-up of a kernel; returns how many units run() is then called for.
+int prepare(int op, conv* p) {
+  if (op == OP_FWD) return conv_fwd_prepare(p);
+  if (op == OP_BWD_INPUT) return conv_bwd_input_prepare(p);
+  if (op == OP_BWD_FILTER) return conv_bwd_filter_prepare(p);
+  if (op == OP_DW_FWD) return dw_gather_prepare(p, 1);
+  if (op == OP_DW_BWD_INPUT) return dw_gather_prepare(p, 0);
+  if (op == OP_DW_BWD_FILTER) return dw_bwd_filter_prepare(p);
+  if (op == OP_MAXPOOL_BWD) return maxpool_bwd_prepare(p);
+  return 0;
+}
+
+// One unit of a prepared kernel, with the scratch of `slot`.
+void run(int op, conv* p, int unit, int slot) {
+  if (op == OP_FWD) conv_fwd_run(p, unit, slot);
+  else if (op == OP_BWD_INPUT) conv_bwd_input_run(p, unit, slot);
+  else if (op == OP_BWD_FILTER) conv_bwd_filter_run(p, unit, slot);
+  else if (op == OP_DW_FWD) dw_gather_run(p, 1, unit, slot);
+  else if (op == OP_DW_BWD_INPUT) dw_gather_run(p, 0, unit, slot);
+  else if (op == OP_DW_BWD_FILTER) dw_bwd_filter_run(p, unit);
+  else if (op == OP_MAXPOOL_BWD) maxpool_bwd_run(p, unit);
 }

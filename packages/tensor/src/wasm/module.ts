@@ -1,11 +1,14 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { KERNELS_SHARED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels-binary';
+import { CONTROL_BYTES, KernelPool, type KernelExports } from './pool';
+import { getPlatform } from './platform';
 
 /** The parts of tfjs's wasm backend (and of its Emscripten module) that our kernels use. */
 export interface WasmBackendLike {
   wasm: {
     _malloc(bytes: number): number;
     _free(ptr: number): void;
+    tfjs?: { getThreadsCount?(): number };
     asm?: { memory?: WebAssembly.Memory };
     wasmMemory?: WebAssembly.Memory;
   };
@@ -15,19 +18,15 @@ export interface WasmBackendLike {
 
 type KernelName = 'conv_fwd' | 'conv_bwd_input' | 'conv_bwd_filter' | 'dw_fwd' | 'dw_bwd_input' | 'dw_bwd_filter' | 'maxpool_bwd';
 
-interface KernelExports extends Record<KernelName, (params: number) => void> {
-  scratch_bytes(op: number, params: number): number;
-}
-
-/** Which scratch layout a kernel needs (see `scratch_bytes` in kernels.c). */
-const SCRATCH_OP: Record<KernelName, number> = {
+/** Operation numbers of the kernels (the enum in kernels.c). */
+const OP: Record<KernelName, number> = {
   conv_fwd: 0,
   conv_bwd_input: 1,
   conv_bwd_filter: 2,
   dw_fwd: 3,
-  dw_bwd_input: 3,
-  dw_bwd_filter: 3,
-  maxpool_bwd: 4,
+  dw_bwd_input: 4,
+  dw_bwd_filter: 5,
+  maxpool_bwd: 6,
 };
 
 /** Geometry of one convolution, as the C kernels' parameter block holds it (struct conv). */
@@ -39,8 +38,9 @@ export interface ConvGeometry {
   groups: number;
 }
 
-const PARAM_WORDS = 20;
+const PARAM_WORDS = 21;
 const instances = new WeakMap<object, KernelExports>();
+const pools = new WeakMap<object, KernelPool>();
 const compiled = new Map<boolean, WebAssembly.Module>();
 
 function decode(base64: string): Uint8Array {
@@ -84,6 +84,20 @@ export async function prepareWasmKernels(backend: unknown): Promise<void> {
   }
   const instance = await WebAssembly.instantiate(mod, imports(memory));
   instances.set(b, instance.exports as unknown as KernelExports);
+  // With shared memory, the kernels run on as many threads as tfjs's own pool.
+  const threads = shared ? b.wasm.tfjs?.getThreadsCount?.() ?? 1 : 1;
+  if (threads > 1) {
+    const control = b.wasm._malloc(CONTROL_BYTES);
+    if (!control) throw new Error('cnn wasm kernels: out of memory allocating the thread pool');
+    pools.set(b, new KernelPool(await getPlatform(), mod, memory, control, threads));
+  }
+}
+
+/** Stops the kernel threads of a backend that is being disposed. */
+export function disposeWasmKernels(backend: object): void {
+  pools.get(backend)?.dispose();
+  pools.delete(backend);
+  instances.delete(backend);
 }
 
 function kernelsFor(backend: WasmBackendLike): KernelExports {
@@ -122,20 +136,24 @@ export function runConvKernel(
   y: number,
 ): void {
   const k = kernelsFor(backend);
+  const pool = pools.get(backend);
   const wasm = backend.wasm;
+  const op = OP[name];
   const block = wasm._malloc(PARAM_WORDS * 4);
   let scratch = 0;
   try {
     const write = () => {
       // A fresh view each time: _malloc may have grown (and so replaced) the memory's buffer.
       const v = new Int32Array(memoryOf(backend).buffer, block, PARAM_WORDS);
-      v.set([g.n, g.h, g.w, g.c, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.groups, x, f, y, scratch]);
+      v.set([g.n, g.h, g.w, g.c, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.groups, x, f, y, scratch, pool?.threads ?? 1]);
     };
     write();
-    scratch = wasm._malloc(k.scratch_bytes(SCRATCH_OP[name], block));
+    scratch = wasm._malloc(k.scratch_bytes(op, block));
     if (!scratch) throw new Error(`cnn wasm kernels: out of memory allocating scratch for ${name}`);
     write();
-    k[name](block);
+    const units = k.prepare(op, block);
+    if (pool) pool.run(k, op, block, units);
+    else for (let u = 0; u < units; u++) k.run(op, block, u, 0);
   } finally {
     if (scratch) wasm._free(scratch);
     wasm._free(block);

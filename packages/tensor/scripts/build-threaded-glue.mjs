@@ -1,0 +1,104 @@
+// Writes src/wasm/tfjs-threaded-glue.ts: a worker-safe copy of the Emscripten glue of tfjs's
+// threaded-SIMD wasm build (@tensorflow/tfjs-backend-wasm 4.22.0, Apache-2.0, Copyright Google LLC),
+// and of its pthread worker script, both as strings, with the few edits that let it run on every core
+// in Node and in a browser without touching any global that user code can see.
+//
+//   node scripts/build-threaded-glue.mjs           regenerate
+//   node scripts/build-threaded-glue.mjs --check   fail if the committed file differs from a regeneration
+//
+// Every edit must match exactly once, so a tfjs upgrade that moves the code fails here loudly instead of
+// producing a glue that quietly runs on one thread. The edits:
+//  - the pthread pool is sized by the loader (Module.cnnPoolSize), not a hard-coded 8;
+//  - emscripten_num_logical_cores() answers Module.cnnLogicalCores: tfjs's C++ side sizes XNNPACK's
+//    pool as half of it (it assumes two hyper-threads per core), so the loader passes twice the threads
+//    it wants;
+//  - workers are created by Module.cnnNewWorker() (Node: an `eval` worker from the source string; browser:
+//    a blob: URL), so no file is written or located at run time;
+//  - each worker receives the glue's source in its "load" message (cnnGlue) and evaluates it, instead of
+//    importing a script by URL (a blob: URL in Node, or Function.prototype.toString() of a bundled copy);
+//  - running pthreads do not ref() their Node worker: pthreadpool's workers sleep between jobs, and a
+//    ref'd worker would keep a finished process alive;
+//  - the main thread no longer assigns global.Worker nor adds process-wide uncaughtException /
+//    unhandledRejection listeners (those would change the behaviour of the user's program);
+//  - no "Blocking on the main thread is very dangerous" console warning in a browser: the calling
+//    thread of a kernel waits for the pool by design (briefly, while the workers finish their share;
+//    tfjs's stock threaded build waits the same way), so the warning would fire on every page.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, '..', 'src', 'wasm', 'tfjs-threaded-glue.ts');
+const require = createRequire(import.meta.url);
+const pkgDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
+if (version !== '4.22.0') throw new Error(`build-threaded-glue: written for @tensorflow/tfjs-backend-wasm 4.22.0, found ${version}`);
+
+function edit(text, what, from, to) {
+  const n = text.split(from).length - 1;
+  if (n !== 1) throw new Error(`build-threaded-glue: expected exactly one '${from}' (${what}), found ${n}`);
+  return text.replace(from, () => to);
+}
+
+let glue = readFileSync(join(pkgDir, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.js'), 'utf8');
+glue = edit(glue, 'pool size', 'var pthreadPoolSize=8;', 'var pthreadPoolSize=Module["cnnPoolSize"];');
+glue = edit(
+  glue,
+  'core count',
+  'function _emscripten_num_logical_cores(){if(ENVIRONMENT_IS_NODE)return require("os").cpus().length;return navigator["hardwareConcurrency"]}',
+  'function _emscripten_num_logical_cores(){return Module["cnnLogicalCores"]}',
+);
+glue = edit(glue, 'worker creation', 'worker=new Worker(pthreadMainJs)', 'worker=Module["cnnNewWorker"]()');
+glue = edit(glue, 'worker script', '"urlOrBlob":Module["mainScriptUrlOrBlob"]||_scriptDir,', '"cnnGlue":Module["cnnGlue"],');
+glue = edit(glue, 'worker ref', 'if(ENVIRONMENT_IS_NODE){worker.ref()}', '');
+glue = edit(glue, 'global Worker', 'global.Worker=nodeWorkerThreads.Worker', 'void nodeWorkerThreads');
+glue = edit(
+  glue,
+  'blocking warning',
+  'warnOnce("Blocking on the main thread is very dangerous, see https://emscripten.org/docs/porting/pthreads.html#blocking-on-the-main-browser-thread")',
+  'void 0',
+);
+glue = edit(
+  glue,
+  'process listeners',
+  'process["on"]("uncaughtException",function(ex){if(!(ex instanceof ExitStatus)){throw ex}});process["on"]("unhandledRejection",function(reason){throw reason});',
+  '',
+);
+
+// The worker script ships as a CommonJS module exporting its source as a template string, in which
+// the template's escapes turned the "\n" of its string literals into real line breaks: put them back.
+let worker = require(join(pkgDir, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.worker.js')).wasmWorkerContents.replace(/\n/g, '\\n');
+worker = edit(
+  worker,
+  'worker import',
+  'if(typeof e.data.urlOrBlob=="string"){importScripts(e.data.urlOrBlob)}else{var objectUrl=URL.createObjectURL(e.data.urlOrBlob);importScripts(objectUrl);URL.revokeObjectURL(objectUrl)}',
+  '(0,eval)(e.data.cnnGlue);',
+);
+
+const text = `// Generated by scripts/build-threaded-glue.mjs: do not edit by hand.
+//
+// A modified copy of the Emscripten glue (and pthread worker script) of the threaded-SIMD build of
+// @tensorflow/tfjs-backend-wasm ${version}, from its wasm-out/ folder:
+//   Copyright Google LLC. Licensed under the Apache License, Version 2.0
+//   (http://www.apache.org/licenses/LICENSE-2.0). Emscripten's runtime parts: MIT / University of
+//   Illinois NCSA licence, Copyright the Emscripten authors.
+// Modified by the cnn authors: see the header of scripts/build-threaded-glue.mjs for every change.
+
+/** Source of the glue: defines \`var WasmBackendModuleThreadedSimd\` (the module factory). */
+export const TFJS_THREADED_GLUE = ${JSON.stringify(glue)};
+
+/** Source of the pthread worker script. */
+export const TFJS_PTHREAD_WORKER = ${JSON.stringify(worker)};
+`;
+
+if (process.argv.includes('--check')) {
+  if (readFileSync(out, 'utf8') !== text) {
+    console.error('src/wasm/tfjs-threaded-glue.ts is out of date: run `node packages/tensor/scripts/build-threaded-glue.mjs` and commit it');
+    process.exit(1);
+  }
+  console.log('tfjs-threaded-glue.ts matches a fresh transformation of tfjs-backend-wasm ' + version);
+} else {
+  writeFileSync(out, text);
+  console.log(`wrote ${out} (${text.length} characters)`);
+}
