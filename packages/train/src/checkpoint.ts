@@ -34,12 +34,17 @@ export interface CheckpointParts {
 export interface CheckpointInfo {
   /** Format version (1). */
   version: number;
+  /** Epochs completed when it was saved. */
   epoch: number;
+  /** Optimizer steps taken when it was saved. */
   globalStep: number;
+  /** The parameter-initialisation generator's state, when saved (restore it with `setRandomState`). */
   randomState?: number;
+  /** The scheduler's state, when one was saved. */
   scheduler?: LRSchedulerState;
   /** The optimizer's kind (`'SGD'`, `'Adam'`, `'AdamW'`), when one was saved. */
   optimizer?: string;
+  /** The caller's extras, as saved (`{}` when none). */
   extra: Record<string, unknown>;
   /** The file's whole header metadata. */
   metadata: Record<string, string>;
@@ -119,8 +124,11 @@ export function checkpointInfo(bytes: Uint8Array | ArrayBuffer): CheckpointInfo 
 
 /** What {@link restoreCheckpoint} restores into. */
 export interface RestoreTargets {
+  /** Receives the weights (it must have the checkpoint's architecture). */
   model: Module;
+  /** Receives the optimizer state (same kind, same parameters); left alone when absent. */
   optimizer?: Optimizer;
+  /** Receives the schedule's state (same unit); left alone when absent. */
   scheduler?: LRScheduler;
 }
 

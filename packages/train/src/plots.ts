@@ -3,6 +3,7 @@
 
 /** One line of a {@link lineChartSvg}: a name for the legend and its points. */
 export interface ChartSeries {
+  /** Its legend entry. */
   name: string;
   /** `[x, y]` points; points with a non-finite `y` are left out. */
   points: Array<[number, number]>;
@@ -10,13 +11,19 @@ export interface ChartSeries {
 
 /** Options of {@link lineChartSvg}. */
 export interface LineChartOptions {
+  /** The title above the chart. */
   title: string;
+  /** The x axis's label. */
   xLabel?: string;
+  /** The y axis's label. */
   yLabel?: string;
+  /** Width in pixels (default 640). */
   width?: number;
+  /** Height in pixels (default 400). */
   height?: number;
-  /** Fix the y range (default: the data's range, padded). */
+  /** Bottom of the y range (default: the data's minimum, padded). */
   yMin?: number;
+  /** Top of the y range (default: the data's maximum, padded). */
   yMax?: number;
 }
 
