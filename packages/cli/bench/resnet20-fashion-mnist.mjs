@@ -3,7 +3,7 @@
 // Prints the wall time, the training images/s, the accuracy per epoch and PASS / FAIL per target, with the load
 // average at the start and the end (the machines here are shared: a loaded machine makes the run slower).
 //
-//   npm run build && node packages/cli/bench/resnet20-fashion-mnist.mjs [--epochs 3] [--out runs/resnet20-fmnist]
+//   npm run build && node packages/cli/bench/resnet20-fashion-mnist.mjs [--epochs 6] [--out runs/resnet20-fmnist]
 //   node packages/cli/bench/resnet20-fashion-mnist.mjs --resume runs/resnet20-fmnist     # after an interruption
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const { values } = parseArgs({ options: { epochs: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' } } });
 const out = resolve(values.resume ?? values.out ?? `runs/resnet20_cifar-fashion-mnist-bench-${Date.now()}`);
 const recipe = [
-  '--model', 'resnet20_cifar', '--dataset', 'fashion-mnist', '--epochs', values.epochs ?? '3', '--batch-size', '128',
+  '--model', 'resnet20_cifar', '--dataset', 'fashion-mnist', '--epochs', values.epochs ?? '6', '--batch-size', '128',
   '--optimizer', 'sgd', '--lr', '0.1', '--momentum', '0.9', '--weight-decay', '5e-4', '--schedule', 'cosine', '--seed', '0',
   '--backend', 'wasm', '--out', out,
 ];
