@@ -15,7 +15,6 @@ import {
   SGD,
   StepLR,
   Trainer,
-  checkpointInfo,
   confusionMatrixSvg,
   lineChartSvg,
   restoreCheckpoint,
@@ -265,16 +264,14 @@ export async function cmdTrain(args: string[]): Promise<number> {
   let globalStep = 0;
   let best = { top1: -1, epoch: 0 };
   if (resumeFrom) {
-    let bytes: Uint8Array;
+    // A run killed while writing leaves a hidden temporary file beside the intact checkpoint: clear those away.
+    for (const f of readdirSync(dir)) if (/^\..+\.\d+\.\d+\.tmp$/.test(f)) rmSync(join(dir, f), { force: true });
+    let ck: Awaited<ReturnType<typeof restoreCheckpoint>>;
     try {
-      bytes = readFileSync(resumeFrom);
-      checkpointInfo(bytes);
+      ck = await restoreCheckpoint(readFileSync(resumeFrom), { model, optimizer, scheduler });
     } catch (e) {
       throw new Error(`cannot resume from ${resumeFrom}: ${(e as Error).message}`);
     }
-    // A run killed while writing leaves a hidden temporary file beside the intact checkpoint: clear those away.
-    for (const f of readdirSync(dir)) if (/^\..+\.\d+\.\d+\.tmp$/.test(f)) rmSync(join(dir, f), { force: true });
-    const ck = await restoreCheckpoint(bytes, { model, optimizer, scheduler });
     if (ck.randomState !== undefined) setRandomState(ck.randomState);
     initialEpoch = ck.epoch;
     globalStep = ck.globalStep;

@@ -114,8 +114,11 @@ function storedState(metadata: Record<string, string>, where: string): StoredSta
 /** Reads a checkpoint's training state (epoch, step, schedule, extras) without restoring anything. */
 export function checkpointInfo(bytes: Uint8Array | ArrayBuffer): CheckpointInfo {
   const file = readSafetensors(bytes);
-  const s = storedState(file.metadata, 'checkpointInfo');
-  const info: CheckpointInfo = { version: s.version, epoch: s.epoch, globalStep: s.globalStep, extra: s.extra ?? {}, metadata: file.metadata };
+  return infoOf(storedState(file.metadata, 'checkpointInfo'), file.metadata);
+}
+
+function infoOf(s: StoredState, metadata: Record<string, string>): CheckpointInfo {
+  const info: CheckpointInfo = { version: s.version, epoch: s.epoch, globalStep: s.globalStep, extra: s.extra ?? {}, metadata };
   if (s.randomState !== undefined) info.randomState = s.randomState;
   if (s.scheduler) info.scheduler = s.scheduler;
   if (s.optimizer) info.optimizer = s.optimizer.optimizer;
@@ -161,7 +164,7 @@ export async function restoreCheckpoint(bytes: Uint8Array | ArrayBuffer, targets
     targets.scheduler.load(s.scheduler);
   }
   await loadWeights(targets.model, bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
-  return checkpointInfo(bytes);
+  return infoOf(s, file.metadata);
 }
 
 type NodeFs = typeof import('node:fs/promises');
