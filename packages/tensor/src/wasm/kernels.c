@@ -281,7 +281,7 @@ static void conv_fwd_run(conv* p, int unit, int slot) {
 // Shared scratch: a table of the phases, the transposed filter packed for each phase's taps, a zero
 // row; per slot: the pointer table of one block. Units: blocks of pixels of one phase.
 
-enum { PH_NI, PH_NJ, PH_BOFF, PH_HH, PH_WW, PH_USTART, PH_TAPS };  // then kh rows, kw columns
+enum { PH_NI, PH_NJ, PH_BOFF, PH_HH, PH_WW, PH_USTART, PH_UNITS, PH_TAPS };  // then kh rows, kw columns
 
 static int phase_count(const conv* p) { return imin(p->sh, p->h) * imin(p->sw, p->w); }
 static int phase_words(const conv* p) { return PH_TAPS + p->kh + p->kw; }
@@ -340,9 +340,17 @@ static int conv_bwd_input_prepare(conv* p) {
       e[PH_BOFF] = boff;
       e[PH_HH] = hh;
       e[PH_WW] = ww;
-      e[PH_USTART] = units;
+      e[PH_UNITS] = cdiv(p->n * hh * ww, rb);
       boff += groups * bgroup;
-      units += cdiv(p->n * hh * ww, rb);
+    }
+  // Units are numbered phase by phase, the phases with the most taps (the costliest units) first,
+  // so that the cheap units come last and even out the threads' finishing times.
+  for (int most = taps_all; most >= 0; most--)
+    for (int q = 0; q < nph; q++) {
+      int* e = table + q * pw_words;
+      if (e[PH_NI] * e[PH_NJ] != most) continue;
+      e[PH_USTART] = units;
+      units += e[PH_UNITS];
     }
   return units;
 }
@@ -355,8 +363,8 @@ static void conv_bwd_input_run(conv* p, int unit, int slot) {
   float* zero = bpack + groups * npanels * NR * taps_all * cog;
   float** ind = (float**)slot_scratch(p, bwd_input_shared(p), bwd_input_slot(p), slot);
   float** crow = ind + RB * taps_all;
-  int k = nph - 1;
-  while (k > 0 && table[k * pw_words + PH_USTART] > unit) k--;
+  int k = 0;
+  while (k < nph - 1 && !(unit >= table[k * pw_words + PH_USTART] && unit < table[k * pw_words + PH_USTART] + table[k * pw_words + PH_UNITS])) k++;
   const int* e = table + k * pw_words;
   const int* tapi = e + PH_TAPS;
   const int* tapj = tapi + p->kh;
@@ -486,7 +494,8 @@ static void rgemm_scalar(int rows, float** ind, int taps, int xoff, const float*
 // Shared scratch: a zero row; per slot: the pointer table of one block. Units: ranges of the
 // filter-gradient tiles (each a strip of up to four input channels of one tap, or a pair of strips,
 // by a group's output channels), each unit running over every output pixel, so every tile sums its
-// pixels in the same order whatever the split.
+// pixels in the same order whatever the split. Tiles are ordered tap by tap, so that a unit builds
+// the table only for its own taps: the table is built once in all, not once per unit.
 
 static int bwd_filter_shared(const conv* p) { return (imax(p->c, p->co) + 4) * 4; }
 static int bwd_filter_slot(const conv* p) { return RB * p->kh * p->kw * 4; }
@@ -513,27 +522,30 @@ static void conv_bwd_filter_run(conv* p, int unit, int slot) {
   float** ind = (float**)slot_scratch(p, bwd_filter_shared(p), bwd_filter_slot(p), slot);
   int wide = filter_wide(cog);
   int spt = cdiv(cig, MR), nstrips = taps * spt;  // strips of up to 4 input channels of one tap
-  int per_group = wide == 4 ? cdiv(nstrips, 2) : nstrips;
   int items = filter_items(p), lo, hi;
   unit_range(items, split_units(items, p->slots, 2), unit, &lo, &hi);
+  if (lo >= hi) return;
+  // Items are numbered strip (or pair of strips) first, then group, so a unit's items cover a
+  // contiguous range of taps [t0, t1]: only those columns of the pointer table are built.
+  int klo = lo / groups, khi = (hi - 1) / groups;
+  int t0 = (wide == 4 ? 2 * klo : klo) / spt;
+  int t1 = (wide == 4 ? imin(2 * khi + 1, nstrips - 1) : khi) / spt;
   int mtotal = p->n * p->oh * p->ow;
   for (int m0 = 0; m0 < mtotal; m0 += RB) {
     int rows = imin(RB, mtotal - m0);
     for (int r = 0; r < rows; r++) {
       int m = m0 + r;
       int ow = m % p->ow, oh = (m / p->ow) % p->oh, n = m / (p->ow * p->oh);
-      for (int i = 0; i < p->kh; i++) {
-        int ih = oh * p->sh - p->pt + i * p->dh;
-        for (int j = 0; j < p->kw; j++) {
-          int iw = ow * p->sw - p->pl + j * p->dw;
-          int ok = ih >= 0 && ih < p->h && iw >= 0 && iw < p->w;
-          ind[r * taps + i * p->kw + j] = ok ? p->x + ((long)(n * p->h + ih) * p->w + iw) * p->c : zero;
-        }
+      for (int t = t0; t <= t1; t++) {
+        int ih = oh * p->sh - p->pt + (t / p->kw) * p->dh;
+        int iw = ow * p->sw - p->pl + (t % p->kw) * p->dw;
+        int ok = ih >= 0 && ih < p->h && iw >= 0 && iw < p->w;
+        ind[r * taps + t] = ok ? p->x + ((long)(n * p->h + ih) * p->w + iw) * p->c : zero;
       }
     }
     const float* dyb = p->y + (long)m0 * p->co;
     for (int item = lo; item < hi; item++) {
-      int g = item / per_group, k = item % per_group;
+      int g = item % groups, k = item / groups;
       const float* dyg = dyb + g * cog;
       float* fg = p->f + g * cog;
       if (wide == 4) {
