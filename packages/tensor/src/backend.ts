@@ -2,7 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from './tf';
 import { loadCuda, CUDA_TFJS_BACKEND } from './cuda';
-import { disposeWasmKernels, prepareWasmKernels } from './wasm/module';
+import { alignAllocations, disposeWasmKernels, prepareWasmKernels } from './wasm/module';
 import { withBundledWasmBinaries } from './browser-wasm-paths';
 import { loadThreadedWasm, type ThreadedModule } from './wasm/threaded';
 import { getPlatform, threadsUnavailable } from './wasm/platform';
@@ -64,6 +64,7 @@ export async function setBackend(name: BackendName = 'wasm'): Promise<Exclude<Ba
     return 'cpu';
   }
   await withBundledWasmBinaries(activateWasm);
+  alignAllocations(tf.backend());
   await prepareWasmKernels(tf.backend());
   return name;
 }
