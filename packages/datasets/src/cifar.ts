@@ -5,6 +5,7 @@ import { DatasetError } from './errors';
 import type { NormStats } from './image';
 import { platform } from './io/platform';
 import type { Transform } from './transforms/transform';
+import { allInOrder } from './util';
 
 const SIDE = 32;
 const PLANE = SIDE * SIDE;
@@ -130,7 +131,7 @@ export class CIFAR10 extends InMemoryDataset {
     const dir = await findDir(root, [root, platform.join(root, 'cifar-10-batches-bin')], train ? 'data_batch_1.bin' : 'test_batch.bin');
     const names = train ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ['test_batch.bin'];
     const files = names.map((n) => platform.join(dir, n));
-    const parsed = await Promise.all(
+    const parsed = await allInOrder(
       files.map(async (file) => {
         if (!(await platform.exists(file))) {
           throw new DatasetError(file, `is missing: the ${train ? 'training set is data_batch_1.bin to data_batch_5.bin' : 'test set is test_batch.bin'}`);

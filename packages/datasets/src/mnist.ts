@@ -5,6 +5,7 @@ import { readIdx } from './idx';
 import type { NormStats } from './image';
 import { platform } from './io/platform';
 import type { Transform } from './transforms/transform';
+import { allInOrder } from './util';
 
 /** Options of {@link MNIST.load} and {@link FashionMNIST.load}. */
 export interface MnistOptions {
@@ -62,7 +63,7 @@ export class MNIST extends InMemoryDataset {
       }
       throw new DatasetError(root, `no ${prefix}-${kind}-idx${kind === 'images' ? 3 : 1}-ubyte[.gz] here, nor in raw/ or ${this.FOLDER}/raw/${this.missingHint(root)}`);
     };
-    const [images, labels] = await Promise.all([find('images'), find('labels')]);
+    const [images, labels] = await allInOrder<[string, string]>([find('images'), find('labels')]);
     return this.fromFiles(images, labels, options);
   }
 
@@ -78,7 +79,7 @@ export class MNIST extends InMemoryDataset {
     labelsFile: string,
     options: Pick<MnistOptions, 'transform'> = {},
   ): Promise<InstanceType<T>> {
-    const [images, labels] = await Promise.all([readIdx(imagesFile, 3), readIdx(labelsFile, 1)]);
+    const [images, labels] = await allInOrder([readIdx(imagesFile, 3), readIdx(labelsFile, 1)]);
     const [n, height, width] = images.dims;
     const [m] = labels.dims;
     if (n !== m) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DatasetError, FashionMNIST, MNIST, parseIdx } from '../src/index';
 import { idx, idxImages, put, tempDir } from './helpers';
+import { allInOrder } from '../src/util';
 
 const root = tempDir('mnist');
 
@@ -78,6 +79,14 @@ describe('MNIST.load', () => {
 });
 
 describe('bad IDX input names the file and the fault', () => {
+  it('reports the first bad file in order, not whichever fault was found first', async () => {
+    // Both lookups fail; the labels one fails first in time, and the images one is still the error.
+    const later = new Promise<string>((_, reject) => setTimeout(() => reject(new Error('images')), 30));
+    const sooner = Promise.reject(new Error('labels'));
+    await expect(allInOrder<[string, string]>([later, sooner])).rejects.toThrow('images');
+    await expect(allInOrder<[number, string]>([Promise.resolve(1), Promise.resolve('a')])).resolves.toEqual([1, 'a']);
+  });
+
   it('missing files', async () => {
     await expectFault(MNIST.load(join(root, 'nothing-here')), 'nothing-here', /no train-images-idx3-ubyte\[\.gz\] here/);
   });
