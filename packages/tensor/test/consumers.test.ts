@@ -128,12 +128,17 @@ try {
   const active = await setBackend('wasm');
   const result = compute(tf, conv2d);
   const info = backendInfo();
+  // Tensors start on a 64-byte cache line (cnn wraps the backend's allocator).
+  const probe = [1, 3, 7, 1001].map((n) => tf.zeros([n]));
+  const aligned = probe.every((t) => tf.backend().dataIdMap.get(t.dataId).memoryOffset % 64 === 0);
+  tf.dispose(probe);
   const threaded = params.has('threads') ? await compareThreads() : undefined;
   out.textContent = JSON.stringify({
     ok: true,
     active,
     ...result,
     info,
+    aligned,
     threaded,
     isolated: globalThis.crossOriginIsolated === true,
     cores: navigator.hardwareConcurrency,
@@ -337,6 +342,7 @@ describe('a Vite-built page in headless Chromium', () => {
     expect(r.info).toMatchObject({ backend: 'wasm', tfjsBackend: 'wasm', simd: true });
     expect(r.oneEngine).toBe(true);
     expect(r.fetchRestored).toBe(true);
+    expect(r.aligned).toBe(true);
     expect(wasmRequests).toHaveLength(1);
     expect(wasmRequests[0]).toMatch(/^\/assets\/tfjs-backend-wasm-simd-[\w-]+\.wasm$/);
     expectMatchesReference(r as unknown as Computed);
@@ -361,6 +367,7 @@ describe('a Vite-built page in headless Chromium', () => {
     expect(wasmRequests).toHaveLength(1);
     expect(wasmRequests[0]).toMatch(/^\/assets\/tfjs-backend-wasm-threaded-simd-[\w-]+\.wasm$/);
     expectMatchesReference(r as unknown as Computed);
+    expect(r.aligned).toBe(true);
     expect(r.threaded).toMatchObject({ threads: r.cores, oneThread: 1 });
     expect(r.threaded.maxRelErr).toBeLessThanOrEqual(1e-5);
   });
