@@ -132,7 +132,7 @@ export async function prepareWasmKernels(backend: unknown): Promise<void> {
   // With shared memory, the kernels run on as many threads as tfjs's own pool.
   const threads = shared ? b.wasm.tfjs?.getThreadsCount?.() ?? 1 : 1;
   if (threads > 1) {
-    const control = b.wasm._malloc(CONTROL_BYTES);
+    const control = b.wasm._malloc(CONTROL_BYTES) >>> 0; // an address above 2 GiB comes back negative
     if (!control) throw new Error('cnn wasm kernels: out of memory allocating the thread pool');
     pools.set(b, new KernelPool(await getPlatform(), mod, memory, control, threads));
   }
@@ -184,7 +184,8 @@ export function runConvKernel(
   const pool = pools.get(backend);
   const wasm = backend.wasm;
   const op = OP[name];
-  const block = wasm._malloc(PARAM_WORDS * 4);
+  const block = wasm._malloc(PARAM_WORDS * 4) >>> 0; // addresses above 2 GiB come back negative
+  if (!block) throw new Error(`cnn wasm kernels: out of memory allocating the parameters of ${name}`);
   let scratch = 0;
   try {
     const write = () => {
@@ -193,7 +194,7 @@ export function runConvKernel(
       v.set([g.n, g.h, g.w, g.c, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.groups, x, f, y, scratch, pool?.threads ?? 1]);
     };
     write();
-    scratch = wasm._malloc(k.scratch_bytes(op, block));
+    scratch = wasm._malloc(k.scratch_bytes(op, block)) >>> 0;
     if (!scratch) throw new Error(`cnn wasm kernels: out of memory allocating scratch for ${name}`);
     write();
     const units = k.prepare(op, block);
