@@ -521,6 +521,13 @@ def run_bn_train(name, cfg, shape):
             y = m(nhwc_to_nchw(torch.from_numpy(realise(sp))))
         outs += [nchw_to_nhwc(y), m.running_mean.clone(), m.running_var.clone(),
                  m.num_batches_tracked.to(torch.float64).reshape([])]
+    # Then the gradients of sum(y * dy) in training mode, for the first input: dx, dweight, dbias.
+    dy = INP(name, shape, 1.0, 0.1, 2)
+    case['grad'] = dict(dy=dy)
+    x = nhwc_to_nchw(torch.from_numpy(realise(ins[0]))).requires_grad_(True)
+    m.zero_grad()
+    (m(x) * nhwc_to_nchw(torch.from_numpy(realise(dy)))).sum().backward()
+    outs += [nchw_to_nhwc(x.grad), m.weight.grad.clone(), m.bias.grad.clone()]
     return case, outs
 
 

@@ -7,7 +7,7 @@
  * @module @cnn/layers
  */
 export * as F from './functional';
-export type { Size2, Padding2, Conv2dOptions as FConv2dOptions, Pool2dOptions, BatchNormParams, LocalResponseNormOptions } from './functional';
+export type { Size2, Padding2, Conv2dOptions as FConv2dOptions, Pool2dOptions, BatchNormParams, BatchNormTrainResult, LocalResponseNormOptions } from './functional';
 export { Module, Sequential, ModuleList, setForwardHook, type HostTensor, type ForwardHook, type LoadOptions, type LoadResult } from './module';
 export {
   Conv2d, Linear, BatchNorm2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, LocalResponseNorm, Dropout, Flatten, Identity,

@@ -254,14 +254,15 @@ export class BatchNorm2d extends Module {
     if (c !== this.numFeatures) throw new Error(`BatchNorm2d: input has ${c} channels, expected ${this.numFeatures}`);
     const affine = { weight: this.weight ?? undefined, bias: this.bias ?? undefined, eps: this.eps };
     if (!this.training) return F.batchNorm(x, { mean: this.runningMean, variance: this.runningVar, ...affine });
-    const { mean, variance, unbiased } = F.batchMoments(x);
+    const { y, mean, variance, unbiased } = F.batchNormTrain(x, affine);
     const m = this.momentum;
     tf.tidy(() => {
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
       this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
       this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
     });
-    return F.batchNorm(x, { mean, variance, ...affine });
+    tf.dispose([mean, variance, unbiased]);
+    return y;
   }
 }
 

@@ -28,6 +28,8 @@ interface Case {
   op?: string;
   args?: any;
   inputs: Spec[];
+  /** bn-train: the upstream gradient of the gradient check. */
+  grad?: { dy: Spec };
   state?: StateEntry[];
   outputs: Array<{ shape: number[]; offset: number }>;
 }
@@ -254,6 +256,16 @@ function runCase(c: Case, backend: Backend): void {
         expect(bn.numBatchesTracked.dataSync()[0], `${c.name} step ${step + 1}: num_batches_tracked`).toBe(expected(c, o + 3)[0]);
         tf.dispose([x, y]);
       });
+      // Then PyTorch's gradients of sum(y * dy) in training mode, for the first input.
+      const o = 4 * c.inputs.length;
+      const x0 = tensorOf(c.inputs[0]);
+      const x = tf.variable(x0);
+      const dy = tensorOf(c.grad!.dy);
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(bn.call(x), dy)), [x, bn.weight!, bn.bias!]);
+      expectClose(`${c.name}: input gradient`, grads[x.name], c, o);
+      expectClose(`${c.name}: weight gradient`, grads[bn.weight!.name], c, o + 1);
+      expectClose(`${c.name}: bias gradient`, grads[bn.bias!.name], c, o + 2);
+      tf.dispose([x0, x, dy, value, ...Object.values(grads)]);
     });
     bn.dispose();
     return;
