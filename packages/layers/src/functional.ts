@@ -327,7 +327,12 @@ export function batchNormTrain(x: Tensor, p: { weight?: Tensor; bias?: Tensor; e
   });
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   const y = (normalise as (...ts: Tensor[]) => Tensor)(...inputs);
-  return { y, ...stats! };
+  // Clones (sharing the data) are tracked by the caller's scope like any result, so a tf.tidy around the call
+  // disposes them; the kept originals go.
+  const kept = stats!;
+  const out = { y, mean: kept.mean.clone(), variance: kept.variance.clone(), unbiased: kept.unbiased.clone() };
+  tf.dispose([kept.mean, kept.variance, kept.unbiased]);
+  return out;
 }
 
 /** Batch mean and variances over every dimension but the last: the biased variance (to normalise) and the unbiased one (for running statistics). */

@@ -178,6 +178,24 @@ describe('(a) gradients against finite differences on wasm', () => {
 
   // The failure of F.maxPool2d above, reduced: one 2x2 window whose maximum is negative. The gradient belongs to the
   // maximum (index 1); wasm's MaxPoolGrad kernel (tfjs-backend-wasm 4.22) gives it to index 0.
+  it('batchNormTrain: its results are ordinary tensors (a tidy around it leaves nothing), with and without a tape', async () => {
+    await setBackend('wasm');
+    const x = rnd([2, 3, 3, 4], 60, 2, 0.5);
+    const w = tf.variable(tf.ones([4]));
+    const b = tf.variable(tf.zeros([4]));
+    const before = tf.memory().numTensors;
+    const stats = tf.tidy(() => {
+      const r = F.batchNormTrain(x, { weight: w, bias: b });
+      return [r.mean.dataSync()[0], r.variance.dataSync()[0], r.unbiased.dataSync()[0]];
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(stats[2]).toBeCloseTo((stats[1] * 18) / 17, 5);
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(F.batchNormTrain(x, { weight: w, bias: b }).y)), [w, b]);
+    tf.dispose([value, ...Object.values(grads)]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, w, b]);
+  });
+
   for (const backend of ['wasm', 'cpu'] as const) {
     it(`maxPool2d gradient of a window with a negative maximum goes to the maximum, on ${backend}`, async () => {
       await setBackend(backend);
