@@ -18,6 +18,7 @@ class TracedBatchNorm2d extends BatchNorm2d {
     tf.tidy(() => {
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
       this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
+      this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
     });
     return F.batchNorm(x, { mean, variance, weight: this.weight, bias: this.bias, eps: this.eps });
   }

@@ -309,7 +309,7 @@ export function batchNormTrain(x: Tensor, p: { weight?: Tensor; bias?: Tensor; e
       const xh = tf.mul(tf.sub(xin, m.mean), inv);
       let out: Tensor = w ? tf.mul(xh, w) : xh;
       if (b) out = tf.add(out, b);
-      return [out === xh ? xh.clone() : out, xh, inv, m.mean, m.variance, tf.mul(m.variance, count / (count - 1))];
+      return [out, xh, inv, m.mean, m.variance, tf.mul(m.variance, count / (count - 1))];
     });
     stats = { mean: tf.keep(mean), variance: tf.keep(variance), unbiased: tf.keep(unbiased) };
     save(w ? [xhat, invStd, w] : [xhat, invStd]);

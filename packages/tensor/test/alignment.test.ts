@@ -4,14 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { tf, setBackend, setThreads, conv2d, conv2dBackpropFilter, type Tensor4D } from '../src/index';
 import { TENSOR_ALIGNMENT } from '../src/wasm/module';
-
-interface WasmInternals {
-  dataIdMap: { get(id: object): { memoryOffset: number } };
-  wasm: { HEAPU8: Uint8Array };
-}
-
-const internals = () => tf.backend() as unknown as WasmInternals;
-const offset = (t: tf.Tensor) => internals().dataIdMap.get(t.dataId).memoryOffset;
+import { heapBytes, memoryOffset as offset } from './wasm-internals';
 
 describe.each([1, 2])('wasm backend with %i thread(s)', (threads) => {
   afterAll(async () => {
@@ -44,7 +37,7 @@ describe.each([1, 2])('wasm backend with %i thread(s)', (threads) => {
       return at;
     };
     const before = probe();
-    const heapBefore = internals().wasm.HEAPU8.length;
+    const heapBefore = heapBytes();
     let seed = 7;
     const live: tf.Tensor[] = [];
     for (let i = 0; i < 2000; i++) {
@@ -54,7 +47,7 @@ describe.each([1, 2])('wasm backend with %i thread(s)', (threads) => {
     }
     tf.dispose(live);
     expect(probe()).toBe(before);
-    expect(internals().wasm.HEAPU8.length).toBe(heapBefore);
+    expect(heapBytes()).toBe(heapBefore);
   });
 
   it('frees unchanged a pointer that it did not hand out (non-max suppression result)', async () => {

@@ -3,8 +3,7 @@
 // memory back, so the 2.2 GB stay with this worker until it exits.)
 import { describe, expect, it } from 'vitest';
 import { tf, setBackend, conv2d, type Tensor4D } from '../src/index';
-
-const offset = (t: tf.Tensor) => (tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } }).dataIdMap.get(t.dataId).memoryOffset;
+import { memoryOffset as offset } from './wasm-internals';
 
 function gradients(): { at: number; values: Float32Array[] } {
   return tf.tidy(() => {
