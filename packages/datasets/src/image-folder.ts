@@ -1,7 +1,8 @@
 // ImageFolder: one sub-folder per class (root/<class>/**/<image>), as torchvision lays it out, or a
 // file list. Images stay on disk and are decoded when an item is asked for.
 import { checkIndex, defaultRng, type Dataset } from './dataset';
-import { DatasetError } from './errors';
+import { decodeSettings } from './decode';
+import { DatasetError, DatasetUsageError } from './errors';
 import { IMAGENET_STATS, type NormStats, type Sample } from './image';
 import { platform } from './io/platform';
 import type { Rng } from './rng';
@@ -32,11 +33,22 @@ export interface ImageFolderOptions {
   /**
    * A file list instead of a folder scan: the path of a text file, or the entries themselves. Each
    * entry (line) is `path` or `path label`, the path relative to `root`; without a label the path's
-   * first folder names the class. Empty lines and lines starting with `#` are ignored.
+   * first folder names the class. Empty lines and lines starting with `#` are ignored. A path must
+   * stay inside `root`: an absolute path, a NUL character, or `..` segments that climb above `root`
+   * (`cat/../../secret/x.jpg`) make `load` throw a {@link DatasetError} naming the list and the line
+   * before any image is read, even under `skipInvalid`. (Only the path's text is checked: symbolic
+   * links inside `root` are followed, as a folder scan follows them.)
    */
   files?: string | readonly string[];
   /** 3 (RGB, the default) or 1 (grey). */
   channels?: 1 | 3;
+  /**
+   * The decoded-pixel budget per image: an image whose header announces more pixels (width x height)
+   * is refused with a {@link DatasetError} naming it and both sizes before it is decoded, by `get`
+   * (in a worker or not) and by `skipInvalid`'s checks (which then skip it). Default
+   * {@link DEFAULT_MAX_PIXELS}, 2^26 = 67,108,864 (64 megapixels, 8192 x 8192).
+   */
+  maxPixels?: number;
   /** Leave out unreadable images and unknown class folders, listing them in `skipped`, instead of failing. */
   skipInvalid?: boolean;
   /**
@@ -107,8 +119,17 @@ export class ImageFolder implements Dataset<Sample> {
   readonly channels: 1 | 3;
   /** Worker threads used by `get` (0: none). */
   readonly workers: number;
+  /** The decoded-pixel budget per image (see {@link ImageFolderOptions.maxPixels}). */
+  readonly maxPixels: number;
 
-  private constructor(root: string, classes: readonly string[], samples: Entry[], skipped: SkippedFile[], options: ImageFolderOptions) {
+  private constructor(
+    root: string,
+    classes: readonly string[],
+    samples: Entry[],
+    skipped: SkippedFile[],
+    options: ImageFolderOptions,
+    settings: { channels: 1 | 3; maxPixels: number; workers: number },
+  ) {
     this.root = root;
     this.classes = Object.freeze([...classes]);
     this.classToIndex = Object.freeze(Object.fromEntries(classes.map((c, i) => [c, i])));
@@ -117,21 +138,26 @@ export class ImageFolder implements Dataset<Sample> {
     this.skipped = Object.freeze(skipped);
     this.stats = options.stats ?? IMAGENET_STATS;
     this.transform = options.transform ?? null;
-    this.channels = options.channels ?? 3;
-    const w = options.workers ?? 'auto';
-    if (w !== 'auto' && !(Number.isInteger(w) && w >= 0)) throw new Error(`ImageFolder: workers must be 'auto' or a non-negative integer, got ${String(w)}`);
-    this.workers = w === 'auto' ? platform.autoWorkers() : w;
+    this.channels = settings.channels;
+    this.maxPixels = settings.maxPixels;
+    this.workers = settings.workers;
   }
 
   /**
    * Finds the classes and images under `root` (or in a file list) and checks them as asked.
    *
    * @throws DatasetError for a missing root, an unknown class folder or listed class, a listed file
-   *   that does not exist, or an empty class (unless `skipInvalid` / `allowEmpty` say otherwise).
+   *   that does not exist, or an empty class (unless `skipInvalid` / `allowEmpty` say otherwise); for a
+   *   file-list path that leads outside `root` (always).
+   * @throws DatasetUsageError for bad options (checked before anything is read): `channels` not 1 or 3,
+   *   `workers` or `maxPixels` out of range, a class name that repeats or is not a folder inside `root`.
    */
   static async load(root: string, options: ImageFolderOptions = {}): Promise<ImageFolder> {
-    const channels = options.channels ?? 3;
-    if (channels !== 1 && channels !== 3) throw new Error(`ImageFolder: channels must be 1 or 3, got ${String(channels)}`);
+    const { channels, maxPixels } = decodeSettings('ImageFolder', options.channels ?? 3, options);
+    const w = options.workers ?? 'auto';
+    if (w !== 'auto' && !(Number.isInteger(w) && w >= 0)) throw new DatasetUsageError('ImageFolder', `workers must be 'auto' or a non-negative integer, got ${String(w)}`);
+    const workers = w === 'auto' ? platform.autoWorkers() : w;
+    if (options.classes) checkClassNames(options.classes);
     const extensions = (options.extensions ?? DEFAULT_EXTENSIONS).map((e) => e.toLowerCase());
     const isImage = (name: string) => extensions.some((e) => name.toLowerCase().endsWith(e));
     const skipped: SkippedFile[] = [];
@@ -161,7 +187,7 @@ export class ImageFolder implements Dataset<Sample> {
     }
     checkSeparateClasses(classes);
 
-    if (skip) entries = await verify(entries, options.verify ?? 'header', skipped);
+    if (skip) entries = await verify(entries, options.verify ?? 'header', skipped, maxPixels);
 
     if (options.files === undefined && !(options.allowEmpty ?? false)) {
       const counts = new Array<number>(classes.length).fill(0);
@@ -178,7 +204,7 @@ export class ImageFolder implements Dataset<Sample> {
       if (options.onSkip) options.onSkip(skipped);
       else console.warn(`ImageFolder: skipped ${skipped.length} file(s) under ${root}, e.g. ${skipped[0].file}: ${skipped[0].reason} (see .skipped)`);
     }
-    return new ImageFolder(root, classes, entries, skipped, options);
+    return new ImageFolder(root, classes, entries, skipped, options, { channels, maxPixels, workers });
   }
 
   /** The number of images. */
@@ -195,7 +221,7 @@ export class ImageFolder implements Dataset<Sample> {
       // The worker continues the caller's generator and hands back its final state, so the result
       // and the generator afterwards are what this thread would have produced.
       const spec = this.transform?.spec ?? null;
-      const job = platform.runInWorker({ path, channels: this.channels, spec, rng: spec ? r.state() : null }, this.workers);
+      const job = platform.runInWorker({ path, channels: this.channels, maxPixels: this.maxPixels, spec, rng: spec ? r.state() : null }, this.workers);
       if (job) {
         const { image, rng: state } = await job;
         if (spec) {
@@ -206,7 +232,7 @@ export class ImageFolder implements Dataset<Sample> {
       }
     }
     const bytes = await platform.readFile(path);
-    const image = await platform.decodeImage(bytes, path, this.channels);
+    const image = await platform.decodeImage(bytes, path, this.channels, this.maxPixels);
     return { image: this.transform ? this.transform.apply(image, r) : image, label };
   }
 
@@ -225,13 +251,48 @@ export class ImageFolder implements Dataset<Sample> {
   }
 }
 
+/** At most the first 120 characters of a name or line from the input, for messages. */
+function short(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 120)}... (${text.length} characters)` : text;
+}
+
 function quoteList(names: readonly string[]): string {
-  const shown = names.slice(0, 8).map((n) => `'${n}'`);
+  const shown = names.slice(0, 8).map((n) => `'${short(n)}'`);
   return shown.join(', ') + (names.length > 8 ? `, ... (${names.length} in all)` : '');
 }
 
 function checkSeparateClasses(classes: readonly string[]): void {
-  if (new Set(classes).size !== classes.length) throw new Error(`ImageFolder: class names repeat: ${quoteList(classes)}`);
+  if (new Set(classes).size !== classes.length) throw new DatasetUsageError('ImageFolder', `class names repeat: ${quoteList(classes)}`);
+}
+
+/** A path segment that means the parent folder: `..`, also percent-encoded as a URL may write it. */
+const PARENT = /^(\.|%2e){2}$/i;
+
+/**
+ * Why a path relative to the root (a file-list line, a class name) does not stay inside it: it is
+ * absolute (`/x`, `\\x`, `C:x`, `http://x`), holds a NUL character, or its `..` segments climb
+ * above the root at some point (`/` and `\` both count as separators). Null when it stays inside.
+ */
+function leavesRoot(rel: string): string | null {
+  if (rel.includes('\0')) return 'holds a NUL character';
+  if (/^[/\\]/.test(rel) || /^[A-Za-z]:/.test(rel) || /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(rel)) return 'is an absolute path';
+  let depth = 0;
+  for (const seg of rel.split(/[/\\]/)) {
+    if (PARENT.test(seg)) {
+      if (--depth < 0) return 'leads outside the root (through ..)';
+    } else if (seg !== '' && seg !== '.' && seg.toLowerCase() !== '%2e') depth++;
+  }
+  return null;
+}
+
+/** Class names must be strings naming folders inside the root. */
+function checkClassNames(classes: readonly string[]): void {
+  for (const [i, name] of classes.entries()) {
+    if (typeof name !== 'string' || name === '') throw new DatasetUsageError('ImageFolder', `classes[${i}] must be a non-empty string, got ${typeof name === 'string' ? "''" : typeof name}`);
+    const why = leavesRoot(name);
+    if (why) throw new DatasetUsageError('ImageFolder', `class '${short(name)}' (classes[${i}]) ${why}: a class names a folder inside the root`);
+  }
+  checkSeparateClasses(classes);
 }
 
 /** The sub-folders of root, sorted by code point. */
@@ -268,7 +329,11 @@ async function fromList(root: string, options: ImageFolderOptions, skip: boolean
     const text = raw.trim();
     if (text === '' || text.startsWith('#')) continue;
     const m = /^(.*\S)\s+(-?\d+)$/.exec(text);
-    parsed.push(m ? { line: i + 1, rel: m[1], label: Number(m[2]) } : { line: i + 1, rel: text, label: null });
+    const entry = m ? { line: i + 1, rel: m[1], label: Number(m[2]) } : { line: i + 1, rel: text, label: null };
+    // Before anything is read: a path that leaves the root is refused, skipInvalid or not.
+    const why = leavesRoot(entry.rel);
+    if (why) throw new DatasetError(listName, `line ${entry.line}: '${short(entry.rel)}' ${why}: a file list's paths must stay inside the root ${short(root)}`);
+    parsed.push(entry);
   }
   let classes = options.classes;
   if (!classes) {
@@ -286,10 +351,10 @@ async function fromList(root: string, options: ImageFolderOptions, skip: boolean
     if (label === null) {
       const folder = p.rel.split(/[/\\]/)[0];
       const found = index.get(folder);
-      if (found === undefined) reason = `line ${p.line}: '${p.rel}' is in unknown class folder '${folder}': the classes are ${quoteList(classes)}`;
+      if (found === undefined) reason = `line ${p.line}: '${short(p.rel)}' is in unknown class folder '${short(folder)}': the classes are ${quoteList(classes)}`;
       else label = found;
     } else if (!(label >= 0 && label < classes.length)) {
-      reason = `line ${p.line}: label ${label} of '${p.rel}' is outside 0..${classes.length - 1}`;
+      reason = `line ${p.line}: label ${label} of '${short(p.rel)}' is outside 0..${classes.length - 1}`;
     }
     if (reason !== null || label === null) {
       if (!skip) throw new DatasetError(listName, reason!);
@@ -311,12 +376,12 @@ async function fromList(root: string, options: ImageFolderOptions, skip: boolean
 }
 
 /** The entries whose images pass the check; the others are added to `skipped`. */
-async function verify(entries: Entry[], how: 'header' | 'decode', skipped: SkippedFile[]): Promise<Entry[]> {
+async function verify(entries: Entry[], how: 'header' | 'decode', skipped: SkippedFile[], maxPixels: number): Promise<Entry[]> {
   const problems = await mapLimit(entries, CHECK_CONCURRENCY, async (e) => {
     try {
       const bytes = await platform.readFile(e.path);
-      if (how === 'decode') await platform.decodeImage(bytes, e.path, 3);
-      else await platform.probeImage(bytes, e.path);
+      if (how === 'decode') await platform.decodeImage(bytes, e.path, 3, maxPixels);
+      else await platform.probeImage(bytes, e.path, maxPixels);
       return null;
     } catch (err) {
       return err instanceof DatasetError ? err.reason : String(err);

@@ -14,13 +14,14 @@
  */
 export { Rng } from './rng';
 export { imageHWC, shapeOf, IMAGENET_STATS, type ImageHWC, type PixelArray, type Sample, type NormStats } from './image';
-export { DatasetError } from './errors';
+export { DatasetError, DatasetUsageError } from './errors';
+export { DEFAULT_MAX_PIXELS, DEFAULT_MAX_IDX_BYTES, MAX_SIDE, MAX_OUTPUT_PIXELS } from './limits';
 export { InMemoryDataset, computeStats, type Dataset, type InMemoryParts } from './dataset';
-export { parseIdx, readIdx, isGzip, type IdxArray } from './idx';
+export { parseIdx, readIdx, isGzip, type IdxArray, type IdxReadOptions } from './idx';
 export { MNIST, FashionMNIST, type MnistOptions } from './mnist';
 export { CIFAR10, CIFAR100, type CifarOptions, type Cifar100Options } from './cifar';
 export { ImageFolder, type ImageFolderOptions, type SkippedFile } from './image-folder';
-export { decodeImage, loadImage, stopDecodeWorkers } from './decode';
+export { decodeImage, loadImage, stopDecodeWorkers, type DecodeOptions } from './decode';
 export { Compose, Lambda, type Transform, type TransformSpec } from './transforms/transform';
 export { transformFromSpec } from './transforms/registry';
 export {

@@ -13,6 +13,11 @@ export interface MnistOptions {
   train?: boolean;
   /** Applied to every item by `get` (e.g. `new Compose([new ToTensor(), new Normalize(...)])`). */
   transform?: Transform | null;
+  /**
+   * The most bytes of values each IDX file may declare; a file over it is refused from its header (a
+   * gzipped one stops inflating there). Default 2^28 = 268,435,456 (256 MiB); see {@link readIdx}.
+   */
+  maxBytes?: number;
 }
 
 /** The four ways the IDX files are commonly named, gzipped first. */
@@ -77,9 +82,10 @@ export class MNIST extends InMemoryDataset {
     this: T,
     imagesFile: string,
     labelsFile: string,
-    options: Pick<MnistOptions, 'transform'> = {},
+    options: Pick<MnistOptions, 'transform' | 'maxBytes'> = {},
   ): Promise<InstanceType<T>> {
-    const [images, labels] = await allInOrder([readIdx(imagesFile, 3), readIdx(labelsFile, 1)]);
+    const limits = { maxBytes: options.maxBytes };
+    const [images, labels] = await allInOrder([readIdx(imagesFile, 3, limits), readIdx(labelsFile, 1, limits)]);
     const [n, height, width] = images.dims;
     const [m] = labels.dims;
     if (n !== m) {

@@ -13,8 +13,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idx, palettePng } from './helpers';
 
 const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const requireHere = createRequire(join(PKG, 'package.json'));
@@ -23,7 +25,7 @@ const CHROMIUM = process.env.CNN_CHROMIUM ?? '/usr/bin/chromium';
 
 const MAIN = `
 import { setBackend, tf } from '@cnn/tensor';
-import { FashionMNIST, DataLoader, Compose, ToTensor, Normalize, decodeImage, readIdx } from '@cnn/datasets';
+import { FashionMNIST, DataLoader, Compose, ToTensor, Normalize, decodeImage, loadImage, readIdx } from '@cnn/datasets';
 const out = document.getElementById('out');
 try {
   await setBackend('cpu');
@@ -35,8 +37,18 @@ try {
   for await (const b of loader) { shape = b.x.shape; b.dispose(); break; }
   let gzipError = null;
   try { await readIdx(window.TRUNCATED_URL, 1); } catch (e) { gzipError = e.message; }
+  const caught = async (f) => { try { await f(); return 'no error'; } catch (e) { return e.name + ': ' + e.message; } };
+  const bomb = new Uint8Array(await (await fetch('/bomb.png')).arrayBuffer());
+  const limits = {
+    bombBytes: bomb.length,
+    decode: await caught(() => decodeImage(bomb, 'bomb.png')),
+    load: await caught(() => loadImage('/bomb.png')),
+    small: await caught(() => decodeImage(png, 'inline.png', 3, { maxPixels: 5 })),
+    idxBomb: await caught(() => readIdx('/bomb-idx.gz', 3)),
+    idxLimit: await caught(() => readIdx('/labels-idx1-ubyte', 1, { maxBytes: 4 })),
+  };
   out.textContent = JSON.stringify({ ok: true, length: test.length, counts: test.labelCounts(), first: Array.from(test.raw(0).data.subarray(300, 310)),
-    decoded: { h: img.height, w: img.width, c: img.channels, data: Array.from(img.data) }, shape, tensors: tf.memory().numTensors, gzipError });
+    decoded: { h: img.height, w: img.width, c: img.channels, data: Array.from(img.data) }, shape, tensors: tf.memory().numTensors, gzipError, limits });
 } catch (e) {
   out.textContent = JSON.stringify({ ok: false, error: String((e && (e.stack || e.message)) || e) });
 }
@@ -63,6 +75,13 @@ beforeAll(async () => {
   await mkdir(join(app, 'public'));
   const gz = await readFile(join(PKG, 'data', 'fashion-mnist-sample', 't10k-labels-idx1-ubyte.gz'));
   await writeFile(join(app, 'public', 'cut.gz'), gz.subarray(0, gz.length - 50));
+  // Issue 19's hostile files: a 249 kB PNG of 16000x16000, and a gzip IDX whose header declares 10
+  // images but which inflates to 64 MB (cut short at the end: only a reader that stops early can
+  // say it runs past its header rather than that it is truncated).
+  await writeFile(join(app, 'public', 'bomb.png'), palettePng(16000, 16000));
+  const idxBomb = gzipSync(Buffer.concat([idx([10, 28, 28], new Uint8Array(0)), Buffer.alloc(64 << 20)]));
+  await writeFile(join(app, 'public', 'bomb-idx.gz'), idxBomb.subarray(0, idxBomb.length - 10));
+  await writeFile(join(app, 'public', 'labels-idx1-ubyte'), idx([10], new Uint8Array(10)));
   await writeFile(
     join(app, 'index.html'),
     `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body><pre id="out">pending</pre>
@@ -127,6 +146,13 @@ describe('@cnn/datasets in a browser (Vite build, headless Chromium)', () => {
       expect(r.shape).toEqual([100, 28, 28, 1]);
       expect(r.tensors).toBe(0);
       expect(r.gzipError).toMatch(/cut\.gz: corrupt or truncated gzip stream/);
+      // The limits hold in the browser build too (header checks before createImageBitmap, streamed gunzip).
+      expect(r.limits.bombBytes).toBeLessThan(260_000);
+      expect(r.limits.decode).toMatch(/^DatasetError: bomb\.png: image is 16000x16000 = 256,000,000 pixels, over the decoding budget of 67,108,864 pixels/);
+      expect(r.limits.load).toMatch(/^DatasetError: \/bomb\.png: image is 16000x16000 = 256,000,000 pixels/);
+      expect(r.limits.small).toMatch(/^DatasetError: inline\.png: image is 3x2 = 6 pixels, over the decoding budget of 5 pixels/);
+      expect(r.limits.idxBomb).toMatch(/^DatasetError: \/bomb-idx\.gz: inflates past the 10x28x28 = 7,840 values its header declares/);
+      expect(r.limits.idxLimit).toMatch(/^DatasetError: \/labels-idx1-ubyte: its header declares 10 = 10 values, over the limit/);
     } finally {
       await page.close();
     }

@@ -20,7 +20,7 @@ export * from '@cnn/models-classic';
 // Weights.
 export { loadWeights, saveWeights, mmpretrainKeys, manualSeed, summary, CheckpointError, type Summary } from '@cnn/layers';
 // Images in.
-export { loadImage, imagenetPreprocess, type ImageSource, type PreprocessOptions, type ImageDataLike } from './preprocess';
+export { loadImage, imagenetPreprocess, type ImageSource, type LoadImageOptions, type PreprocessOptions, type ImageDataLike } from './preprocess';
 export { IMAGENET_STATS, type ImageHWC } from '@cnn/datasets';
 // This package's families.
 export { makeDivisible } from './divisible';

@@ -4,7 +4,7 @@
 import { tf, type Tensor4D } from '@cnn/tensor';
 import {
   CenterCrop, Compose, IMAGENET_STATS, Normalize, Resize, Rng, ToTensor, decodeImage, imageHWC, loadImage as loadFile,
-  type ImageHWC, type NormStats,
+  type DecodeOptions, type ImageHWC, type NormStats,
 } from '@cnn/datasets';
 
 /** What {@link loadImage} accepts. */
@@ -45,16 +45,28 @@ function fromRgba(rgba: Uint8ClampedArray, width: number, height: number): Image
 }
 
 /**
+ * Options of {@link loadImage}: `maxPixels`, the decoded-pixel budget of a path, URL or file bytes (default 2^26 =
+ * 67,108,864, 64 megapixels): an image whose header announces more is refused with a `DatasetError` naming it and
+ * both sizes, before it is decoded. (An `<img>`, canvas, `ImageBitmap` or `ImageData` is decoded already.)
+ */
+export type LoadImageOptions = DecodeOptions;
+
+/**
  * Loads an image as HWC uint8 RGB: in Node from a file path or the file's bytes (JPEG, PNG; decoded by sharp); in a
- * browser from a URL, an `<img>`, a canvas, an `ImageBitmap` or `ImageData`.
+ * browser from a URL, an `<img>`, a canvas, an `ImageBitmap` or `ImageData`. Paths, URLs and bytes go through
+ * `@cnn/datasets`' `loadImage` / `decodeImage`, with their limits: only regular files are read, and the image's size
+ * is checked against `options.maxPixels` from its header before it is decoded.
  *
+ * @throws DatasetError (from `@cnn/datasets`) naming the file (`'image'` for bytes) when it is missing, not a regular
+ *   file, not a decodable image, or over the pixel budget.
  * @example
  * const img = await loadImage('cat.jpg');    // { data: Uint8Array, height, width, channels: 3 }
+ * const pano = await loadImage('pano.jpg', { maxPixels: 150_000_000 });
  */
-export async function loadImage(source: ImageSource): Promise<ImageHWC> {
-  if (typeof source === 'string') return loadFile(source);
-  if (source instanceof Uint8Array) return decodeImage(source);
-  if (source instanceof ArrayBuffer) return decodeImage(new Uint8Array(source));
+export async function loadImage(source: ImageSource, options: LoadImageOptions = {}): Promise<ImageHWC> {
+  if (typeof source === 'string') return loadFile(source, 3, options);
+  if (source instanceof Uint8Array) return decodeImage(source, 'image', 3, options);
+  if (source instanceof ArrayBuffer) return decodeImage(new Uint8Array(source), 'image', 3, options);
   if (isImageHWC(source)) return source;
   if (isImageData(source)) return fromRgba(source.data, source.width, source.height);
   if (typeof OffscreenCanvas !== 'undefined') {

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { DatasetError, DatasetUsageError } from '@cnn/datasets';
 import { tf, setBackend, loadImage, imagenetPreprocess, IMAGENET_STATS, getModel, manualSeed } from '../src/index';
+import { palettePng } from '../../datasets/test/helpers';
 
 async function png(width: number, height: number): Promise<{ bytes: Uint8Array; rgb: Uint8Array }> {
   const rgb = new Uint8Array(width * height * 3);
@@ -53,5 +55,38 @@ describe('images in', () => {
     const data = new Uint8ClampedArray([1, 2, 3, 255, 4, 5, 6, 128]);
     const img = await loadImage({ data, width: 2, height: 1 });
     expect(Array.from(img.data)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('a 249 kB PNG of 16000x16000 is refused by name from its header, as a path or as bytes; maxPixels sets the budget', { timeout: 20_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cnn-img-'));
+    const bomb = palettePng(16000, 16000); // decodes to 768 MB as RGB
+    const file = join(dir, 'bomb.png');
+    writeFileSync(file, bomb);
+    const caught = async (label: string, run: () => Promise<unknown>) => {
+      const t0 = performance.now();
+      const err = await run().then(() => null, (e: unknown) => e);
+      console.log(`[preprocess] ${label}: ${(performance.now() - t0).toFixed(1)} ms`);
+      return err;
+    };
+    for (const [label, run, name] of [
+      ['loadImage(path)', () => loadImage(file), file],
+      ['loadImage(bytes)', () => loadImage(new Uint8Array(bomb)), 'image'],
+      ['loadImage(ArrayBuffer)', () => loadImage(bomb.buffer.slice(bomb.byteOffset, bomb.byteOffset + bomb.length) as ArrayBuffer), 'image'],
+    ] as const) {
+      const err = await caught(label, run);
+      expect(err).toBeInstanceOf(DatasetError);
+      expect((err as DatasetError).file).toBe(name);
+      expect((err as DatasetError).reason).toMatch(/image is 16000x16000 = 256,000,000 pixels, over the decoding budget of 67,108,864 pixels/);
+    }
+    const { bytes } = await png(64, 48);
+    expect((await loadImage(bytes)).width).toBe(64);
+    const err = await caught('loadImage(64x48, maxPixels 3000)', () => loadImage(bytes, { maxPixels: 3000 }));
+    expect(err).toBeInstanceOf(DatasetError);
+    expect((err as DatasetError).reason).toMatch(/64x48 = 3,072 pixels, over the decoding budget of 3,000 pixels/);
+    expect(await caught('loadImage(maxPixels 0)', () => loadImage(bytes, { maxPixels: 0 }))).toBeInstanceOf(DatasetUsageError);
+    // A preprocessing size out of range is refused by name before anything is allocated.
+    const img = await loadImage(bytes);
+    expect(() => imagenetPreprocess(img, { resize: 1e6 })).toThrow(DatasetUsageError);
+    expect(() => imagenetPreprocess(img, { resize: 1e6 })).toThrow(/Resize: size must be an integer from 1 to 16384/);
   });
 });

@@ -2,13 +2,13 @@
 // with sharp, applies the transform rebuilt from its spec with the generator state it was sent,
 // and sends the pixels back (transferred, not copied) with the generator's final state.
 import { parentPort } from 'node:worker_threads';
-import { DatasetError } from '../errors';
+import { DatasetError, DatasetUsageError } from '../errors';
 import type { PixelArray } from '../image';
 import { Rng } from '../rng';
 import { transformFromSpec } from '../transforms/registry';
 import type { Transform } from '../transforms/transform';
 import { platform } from './platform-node';
-import type { WorkerJob, WorkerReply } from './worker-protocol';
+import type { WorkerError, WorkerJob, WorkerReply } from './worker-protocol';
 
 const built = new Map<string, Transform>();
 
@@ -28,12 +28,18 @@ function owned<T extends PixelArray>(data: T): T {
   return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : (data.slice() as T);
 }
 
+function describeError(err: unknown): WorkerError {
+  if (err instanceof DatasetError) return { name: 'DatasetError', file: err.file, reason: err.reason };
+  if (err instanceof DatasetUsageError) return { name: 'DatasetUsageError', op: err.op, reason: err.reason };
+  return { name: 'Error', message: err instanceof Error ? err.message : String(err) };
+}
+
 async function handle(job: WorkerJob): Promise<void> {
   let reply: WorkerReply;
   const transfer: ArrayBuffer[] = [];
   try {
     const bytes = await platform.readFile(job.path);
-    const decoded = await platform.decodeImage(bytes, job.path, job.channels);
+    const decoded = await platform.decodeImage(bytes, job.path, job.channels, job.maxPixels);
     const t = transformFor(job);
     let rng: number[] | null = null;
     let image = decoded;
@@ -47,8 +53,7 @@ async function handle(job: WorkerJob): Promise<void> {
     transfer.push(data.buffer as ArrayBuffer);
     reply = { id: job.id, ok: true, data, height: image.height, width: image.width, channels: image.channels, rng };
   } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
-    reply = { id: job.id, ok: false, file: err instanceof DatasetError ? err.file : null, reason: err instanceof DatasetError ? err.reason : null, message: e.message };
+    reply = { id: job.id, ok: false, error: describeError(err) };
   }
   parentPort!.postMessage(reply, transfer);
 }

@@ -1,6 +1,8 @@
 import type { ImageHWC } from '../image';
 import { DatasetError } from '../errors';
-import type { DirEntry, Platform } from './platform-types';
+import { imageHeaderSize } from '../image-header';
+import { checkPixelBudget, count } from '../limits';
+import type { DirEntry, Platform, ReadLimit } from './platform-types';
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -38,9 +40,42 @@ async function fetchOk(url: string, method: 'GET' | 'HEAD'): Promise<Response> {
 export const platform: Platform = {
   name: 'browser',
 
-  async readFile(path: string): Promise<Uint8Array> {
+  async readFile(path: string, limit?: ReadLimit): Promise<Uint8Array> {
     const res = await fetchOk(path, 'GET');
-    return new Uint8Array(await res.arrayBuffer());
+    if (!limit || !res.body) return new Uint8Array(await res.arrayBuffer());
+    const over = (n: number) => new DatasetError(path, `is ${n > limit.maxBytes ? 'more than ' : ''}${count(n)} bytes, over the limit of ${count(limit.maxBytes)} bytes${limit.hint}`);
+    const announced = Number(res.headers.get('content-length'));
+    if (announced > limit.maxBytes) {
+      await res.body.cancel().catch(() => undefined);
+      throw over(announced);
+    }
+    // Streamed, counting: a server that sends more than it announced (or announced nothing) is cut off at the limit.
+    const reader = res.body.getReader();
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    try {
+      for (;;) {
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await reader.read();
+        } catch (err) {
+          throw new DatasetError(path, `cannot be fetched (${describe(err)})`, { cause: err });
+        }
+        if (r.done) break;
+        total += r.value.length;
+        if (total > limit.maxBytes) throw over(total);
+        parts.push(r.value);
+      }
+    } finally {
+      reader.cancel().catch(() => undefined);
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
   },
 
   async exists(path: string): Promise<boolean> {
@@ -62,16 +97,30 @@ export const platform: Platform = {
       .map((p, i) => (i === 0 ? p.replace(/\/+$/, '') : p.replace(/^\/+|\/+$/g, '')))
       .join('/'),
 
-  async gunzip(bytes: Uint8Array, file: string): Promise<Uint8Array> {
+  async *gunzipChunks(bytes: Uint8Array, file: string): AsyncGenerator<Uint8Array, void, undefined> {
+    // Read as it inflates; leaving the loop cancels the stream, which stops the inflation.
+    const reader = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
     try {
-      const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip'));
-      return new Uint8Array(await new Response(stream).arrayBuffer());
-    } catch (err) {
-      throw new DatasetError(file, `corrupt or truncated gzip stream (${describe(err)})`, { cause: err });
+      for (;;) {
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await reader.read();
+        } catch (err) {
+          throw new DatasetError(file, `corrupt or truncated gzip stream (${describe(err)})`, { cause: err });
+        }
+        if (r.done) return;
+        // DecompressionStream's chunks are small (tens of kB) in every engine; split anything larger.
+        for (let at = 0; at < r.value.length; at += 65536) yield r.value.subarray(at, at + 65536);
+      }
+    } finally {
+      reader.cancel().catch(() => undefined);
     }
   },
 
-  async decodeImage(bytes: Uint8Array, file: string, channels: 1 | 3): Promise<ImageHWC<Uint8Array>> {
+  async decodeImage(bytes: Uint8Array, file: string, channels: 1 | 3, maxPixels: number): Promise<ImageHWC<Uint8Array>> {
+    // PNG, JPEG, GIF, WebP and BMP: the budget is checked from the header, before the browser decodes.
+    const announced = imageHeaderSize(bytes);
+    if (announced) checkPixelBudget(file, announced.width, announced.height, maxPixels);
     let bitmap: ImageBitmap;
     try {
       bitmap = await createImageBitmap(new Blob([bytes as BlobPart]), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
@@ -79,6 +128,11 @@ export const platform: Platform = {
       throw new DatasetError(file, `cannot be decoded as an image (${describe(err)})`, { cause: err });
     }
     const { width, height } = bitmap;
+    // Other formats: checked once decoded, before the canvas and the pixel copies are allocated.
+    if (width * height > maxPixels) {
+      bitmap.close();
+      checkPixelBudget(file, width, height, maxPixels);
+    }
     const canvas = new OffscreenCanvas(width, height);
     const ctx = canvas.getContext('2d', { willReadFrequently: true });
     if (!ctx) throw new Error('@cnn/datasets: OffscreenCanvas 2d context unavailable');
@@ -99,8 +153,8 @@ export const platform: Platform = {
     return { data, height, width, channels };
   },
 
-  async probeImage(bytes: Uint8Array, file: string) {
-    const img = await this.decodeImage(bytes, file, 3);
+  async probeImage(bytes: Uint8Array, file: string, maxPixels: number) {
+    const img = await this.decodeImage(bytes, file, 3, maxPixels);
     return { format: 'image', width: img.width, height: img.height };
   },
 

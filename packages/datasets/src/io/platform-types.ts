@@ -11,6 +11,14 @@ export interface DirEntry {
   isFile: boolean;
 }
 
+/** A size limit on a file read whole: see {@link Platform.readFile}. */
+export interface ReadLimit {
+  /** The most bytes the file may have. */
+  maxBytes: number;
+  /** Appended to the "over the limit" message: which limit, and how to raise it. */
+  hint: string;
+}
+
 /**
  * What the readers need from the platform they run on. Node reads the file system, gunzips with
  * node:zlib and decodes images with sharp; a browser fetches URLs, gunzips with DecompressionStream
@@ -19,20 +27,36 @@ export interface DirEntry {
 export interface Platform {
   /** `'node'` or `'browser'`. */
   readonly name: 'node' | 'browser';
-  /** The whole file (Node: a path; browser: a URL). Missing files throw a DatasetError naming them. */
-  readFile(path: string): Promise<Uint8Array>;
+  /**
+   * The whole file (Node: a path; browser: a URL). Missing files, and in Node anything that is not a
+   * regular file (a folder, a device such as /dev/zero, a FIFO, a socket), throw a DatasetError naming
+   * them, found from the opened file's status before anything is read. A file over `limit.maxBytes`
+   * is refused the same way (Node: from its size; browser: from Content-Length, or as it streams in),
+   * the message ending with `limit.hint`.
+   */
+  readFile(path: string, limit?: ReadLimit): Promise<Uint8Array>;
   /** Whether the file exists (browser: whether a request for it succeeds). */
   exists(path: string): Promise<boolean>;
   /** The entries of a folder (Node only). */
   listDir(path: string): Promise<DirEntry[]>;
   /** Joins path segments (`/` in a browser). */
   join(...parts: string[]): string;
-  /** Gunzips a whole `.gz` file; a corrupt or truncated stream throws a DatasetError naming `file`. */
-  gunzip(bytes: Uint8Array, file: string): Promise<Uint8Array>;
-  /** Decodes a JPEG or PNG to HWC uint8 pixels with the given channel count. */
-  decodeImage(bytes: Uint8Array, file: string, channels: 1 | 3): Promise<ImageHWC<Uint8Array>>;
-  /** Reads only an image's header: its format and size; throws a DatasetError when it is not a readable image. */
-  probeImage(bytes: Uint8Array, file: string): Promise<{ format: string; width: number; height: number }>;
+  /**
+   * Gunzips a `.gz` file's bytes as a stream of chunks (at most 64 KiB each), so that the caller can
+   * stop as soon as it has seen enough (leaving the loop stops the inflation); a corrupt or truncated
+   * stream throws a DatasetError naming `file`.
+   */
+  gunzipChunks(bytes: Uint8Array, file: string): AsyncGenerator<Uint8Array, void, undefined>;
+  /**
+   * Decodes a JPEG or PNG to HWC uint8 pixels with the given channel count. An image whose header
+   * announces more than `maxPixels` pixels throws a DatasetError naming `file` before it is decoded.
+   */
+  decodeImage(bytes: Uint8Array, file: string, channels: 1 | 3, maxPixels: number): Promise<ImageHWC<Uint8Array>>;
+  /**
+   * Checks an image as cheaply as the platform can (Node: its header only) and returns its format and
+   * size; throws a DatasetError when it is not a readable image or is over `maxPixels`.
+   */
+  probeImage(bytes: Uint8Array, file: string, maxPixels: number): Promise<{ format: string; width: number; height: number }>;
   /** Where the embedded Fashion-MNIST sample's file of that name is (a path or a URL). */
   sampleFile(name: string): string;
   /** Debian's Fashion-MNIST folder, or null where there is no file system. */

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { DatasetError } from '../errors';
+import { DatasetError, DatasetUsageError } from '../errors';
 import type { ImageHWC } from '../image';
 import type { WorkerJob, WorkerReply } from './worker-protocol';
 
@@ -62,7 +62,10 @@ function spawn(script: string): Slot {
     if (reply.ok) {
       p.resolve({ image: { data: reply.data, height: reply.height, width: reply.width, channels: reply.channels }, rng: reply.rng });
     } else {
-      p.reject(reply.file !== null && reply.reason !== null ? new DatasetError(reply.file, reply.reason) : new Error(reply.message));
+      const e = reply.error;
+      p.reject(
+        e.name === 'DatasetError' ? new DatasetError(e.file, e.reason) : e.name === 'DatasetUsageError' ? new DatasetUsageError(e.op, e.reason) : new Error(e.message),
+      );
     }
   });
   worker.on('error', (err) => fail(new Error(`@cnn/datasets: a decode worker failed: ${err.message}`, { cause: err })));

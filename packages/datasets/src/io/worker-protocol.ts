@@ -9,6 +9,8 @@ export interface WorkerJob {
   path: string;
   /** Channels to decode to. */
   channels: 1 | 3;
+  /** The decoded-pixel budget, checked from the image's header before decoding. */
+  maxPixels: number;
   /** The transform to apply after decoding, or null (decode only). */
   spec: TransformSpec | null;
   /** The state of the item's generator (when there is a transform). */
@@ -18,4 +20,10 @@ export interface WorkerJob {
 /** What a decode worker answers. */
 export type WorkerReply =
   | { id: number; ok: true; data: PixelArray; height: number; width: number; channels: number; rng: number[] | null }
-  | { id: number; ok: false; file: string | null; reason: string | null; message: string };
+  | { id: number; ok: false; error: WorkerError };
+
+/** A failure, as it crosses back to the main thread: the package's named errors keep their class and parts. */
+export type WorkerError =
+  | { name: 'DatasetError'; file: string; reason: string }
+  | { name: 'DatasetUsageError'; op: string; reason: string }
+  | { name: 'Error'; message: string };

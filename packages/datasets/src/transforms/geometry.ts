@@ -1,9 +1,11 @@
 // Geometric transforms: Resize, CenterCrop, RandomCrop, RandomResizedCrop, RandomHorizontalFlip.
 // Their parameters and random draws follow torchvision's, so a recipe reads the same in both.
+import { DatasetUsageError } from '../errors';
 import { emptyLike, type ImageHWC, type PixelArray } from '../image';
+import { MAX_SIDE } from '../limits';
 import type { Rng } from '../rng';
 import { resizeRegion } from './resample';
-import { checkProbability, checkRange, roundHalfEven, toSize, type Transform, type TransformSpec } from './transform';
+import { checkOutputSize, checkProbability, checkRange, roundHalfEven, shown, toSize, type Transform, type TransformSpec } from './transform';
 
 /** How pixels outside an image are made up when a crop reaches past its border. */
 export type PaddingMode = 'constant' | 'edge' | 'reflect' | 'symmetric';
@@ -46,11 +48,15 @@ export function cropPad<T extends PixelArray>(
   fill: number | readonly number[] = 0,
 ): ImageHWC<T> {
   const c = img.channels;
+  if (![top, left].every(Number.isInteger) || ![height, width].every((v) => Number.isInteger(v) && v >= 1)) {
+    throw new DatasetUsageError('crop', `window ${height}x${width} at (${top}, ${left}) must be positive integer sizes at an integer position`);
+  }
+  checkOutputSize(height, width, 'crop');
+  const fills = typeof fill === 'number' ? new Array<number>(c).fill(fill) : fill;
+  if (fills.length !== c) throw new DatasetUsageError('crop', `fill has ${fills.length} values for a ${c}-channel image`);
   const out = emptyLike(img.data, height, width, c);
   const src = img.data;
   const dst = out.data;
-  const fills = typeof fill === 'number' ? new Array<number>(c).fill(fill) : fill;
-  if (fills.length !== c) throw new Error(`crop: fill has ${fills.length} values for a ${c}-channel image`);
   const needsFill = fills.some((f) => f !== 0);
   const cols = new Int32Array(width);
   for (let x = 0; x < width; x++) cols[x] = mapIndex(left + x, img.width, mode);
@@ -98,7 +104,11 @@ export class Resize implements Transform {
   /** The class name and constructor arguments. */
   readonly spec: TransformSpec;
 
-  /** @param size - the shorter side, or `[height, width]`. */
+  /**
+   * @param size - the shorter side, or `[height, width]`: integers from 1 to 16,384, at most 2^26
+   *   pixels in all (a single number counts as its square).
+   * @throws DatasetUsageError for a size out of that range (`new Resize(1e6)`).
+   */
   constructor(size: number | readonly [number, number], options: ResizeOptions = {}) {
     this.spec = { type: 'Resize', args: [size, options] };
     this.size = typeof size === 'number' ? toSize(size, 'Resize')[0] : toSize(size, 'Resize');
@@ -117,9 +127,15 @@ export class Resize implements Transform {
     return width <= height ? [Math.floor((s * height) / width), s] : [s, Math.floor((s * width) / height)];
   }
 
-  /** Resizes the whole image. */
+  /**
+   * Resizes the whole image.
+   *
+   * @throws DatasetUsageError when the result would be over 2^26 pixels (a short side of 8,192 for a
+   *   very long, thin image), before it is allocated.
+   */
   apply(img: ImageHWC, _rng: Rng): ImageHWC {
     const [h, w] = this.outputSize(img.height, img.width);
+    checkOutputSize(h, w, 'Resize', `resizing a ${img.height}x${img.width} image: `);
     if (h === img.height && w === img.width) return img;
     return resizeRegion(img, 0, 0, img.height, img.width, h, w, this.antialias);
   }
@@ -137,7 +153,10 @@ export class CenterCrop implements Transform {
   /** The class name and constructor arguments. */
   readonly spec: TransformSpec;
 
-  /** @param size - a side length, or `[height, width]`. */
+  /**
+   * @param size - a side length, or `[height, width]`: integers from 1 to 16,384, at most 2^26 pixels in all.
+   * @throws DatasetUsageError for a size out of that range.
+   */
   constructor(size: number | readonly [number, number]) {
     this.spec = { type: 'CenterCrop', args: [size] };
     this.size = toSize(size, 'CenterCrop');
@@ -160,7 +179,7 @@ export class CenterCrop implements Transform {
 
 /** Options of {@link RandomCrop}. */
 export interface RandomCropOptions {
-  /** Padding added before cropping: one number for every side, `[leftRight, topBottom]`, or `[left, top, right, bottom]`. */
+  /** Padding added before cropping: one number for every side, `[leftRight, topBottom]`, or `[left, top, right, bottom]`; integers from 0 to 16,384. */
   padding?: number | readonly [number, number] | readonly [number, number, number, number];
   /** Pad an image smaller than the crop (on both sides) instead of failing. Default false. */
   padIfNeeded?: boolean;
@@ -187,13 +206,19 @@ export class RandomCrop implements Transform {
   /** The class name and constructor arguments. */
   readonly spec: TransformSpec;
 
-  /** @param size - a side length, or `[height, width]`. */
+  /**
+   * @param size - a side length, or `[height, width]`: integers from 1 to 16,384, at most 2^26 pixels in all.
+   * @throws DatasetUsageError for a size or padding out of range.
+   */
   constructor(size: number | readonly [number, number], options: RandomCropOptions = {}) {
     this.spec = { type: 'RandomCrop', args: [size, options] };
     this.size = toSize(size, 'RandomCrop');
     const p = options.padding ?? 0;
-    this.pad = typeof p === 'number' ? [p, p, p, p] : p.length === 2 ? [p[0], p[1], p[0], p[1]] : [p[0], p[1], p[2], p[3]];
-    if (!this.pad.every((v) => Number.isInteger(v) && v >= 0)) throw new Error(`RandomCrop: padding must be non-negative integers, got ${String(p)}`);
+    const pad = typeof p === 'number' ? [p, p, p, p] : !Array.isArray(p) ? [] : p.length === 2 ? [p[0], p[1], p[0], p[1]] : p.length === 4 ? [p[0], p[1], p[2], p[3]] : [];
+    if (pad.length !== 4 || !pad.every((v) => Number.isInteger(v) && v >= 0 && v <= MAX_SIDE)) {
+      throw new DatasetUsageError('RandomCrop', `padding must be non-negative integers up to ${MAX_SIDE}: one, [leftRight, topBottom] or [left, top, right, bottom], got ${shown(p)}`);
+    }
+    this.pad = pad as [number, number, number, number];
     this.padIfNeeded = options.padIfNeeded ?? false;
     this.fill = options.fill ?? 0;
     this.mode = options.paddingMode ?? 'constant';
@@ -223,7 +248,7 @@ export class RandomCrop implements Transform {
     const h = img.height + pt + pb;
     const w = img.width + pl + pr;
     if (h < th || w < tw) {
-      throw new Error(`RandomCrop: crop ${th}x${tw} is larger than the (padded) image ${h}x${w}; use padIfNeeded`);
+      throw new DatasetUsageError('RandomCrop', `crop ${th}x${tw} is larger than the (padded) image ${h}x${w}; use padIfNeeded`);
     }
     if (h === th && w === tw && pt === 0 && pl === 0) return img;
     const i = h === th && w === tw ? 0 : rng.int(0, h - th + 1);
@@ -258,14 +283,17 @@ export class RandomResizedCrop implements Transform {
   /** The class name and constructor arguments. */
   readonly spec: TransformSpec;
 
-  /** @param size - the output side length, or `[height, width]`. */
+  /**
+   * @param size - the output side length, or `[height, width]`: integers from 1 to 16,384, at most 2^26 pixels in all.
+   * @throws DatasetUsageError for a size, scale or ratio out of range.
+   */
   constructor(size: number | readonly [number, number], options: RandomResizedCropOptions = {}) {
     this.spec = { type: 'RandomResizedCrop', args: [size, options] };
     this.size = toSize(size, 'RandomResizedCrop');
     this.scale = options.scale ?? [0.08, 1];
     this.ratio = options.ratio ?? [3 / 4, 4 / 3];
-    checkRange(this.scale, 'RandomResizedCrop: scale', 0, Infinity);
-    checkRange(this.ratio, 'RandomResizedCrop: ratio', Number.MIN_VALUE, Infinity);
+    checkRange(this.scale, 'RandomResizedCrop', 'scale', 0, Infinity);
+    checkRange(this.ratio, 'RandomResizedCrop', 'ratio', Number.MIN_VALUE, Infinity);
     this.antialias = options.antialias ?? true;
   }
 

@@ -1,6 +1,7 @@
 // Batch-level augmentation that mixes pairs of images and their labels: Mixup and CutMix. They
 // work on the batch in host memory, before it becomes tensors, and turn hard labels into soft
 // targets (one row of class probabilities per image).
+import { DatasetUsageError } from '../errors';
 import type { Rng } from '../rng';
 import { checkProbability } from './transform';
 
@@ -68,7 +69,7 @@ export interface MixOptions {
 }
 
 function checkAlpha(alpha: number, op: string): void {
-  if (!(alpha > 0 && Number.isFinite(alpha))) throw new Error(`${op}: alpha must be positive, got ${alpha}`);
+  if (!(alpha > 0 && Number.isFinite(alpha))) throw new DatasetUsageError(op, `alpha must be positive, got ${alpha}`);
 }
 
 /**

@@ -1,4 +1,5 @@
 // Pixel-value transforms: ToTensor (uint8 to float in [0, 1]), Normalize, ColorJitter.
+import { DatasetUsageError } from '../errors';
 import type { ImageHWC } from '../image';
 import type { Rng } from '../rng';
 import { checkRange, type Transform, type TransformSpec } from './transform';
@@ -61,8 +62,8 @@ export class Normalize implements Transform {
   /** @param mean - one value per channel. @param std - one positive value per channel. */
   constructor(mean: readonly number[], std: readonly number[]) {
     this.spec = { type: 'Normalize', args: [[...mean], [...std]] };
-    if (mean.length === 0 || mean.length !== std.length) throw new Error(`Normalize: mean has ${mean.length} values, std ${std.length}`);
-    if (!std.every((s) => s > 0)) throw new Error(`Normalize: std must be positive, got [${std.join(', ')}]`);
+    if (mean.length === 0 || mean.length !== std.length) throw new DatasetUsageError('Normalize', `mean has ${mean.length} values, std ${std.length}`);
+    if (!std.every((s) => s > 0)) throw new DatasetUsageError('Normalize', `std must be positive, got [${std.join(', ')}]`);
     this.mean = [...mean];
     this.std = [...std];
     // The same arithmetic as the float path on ToTensor's output, so both give identical values.
@@ -85,7 +86,7 @@ export class Normalize implements Transform {
   /** Normalises every channel. */
   apply(img: ImageHWC, _rng: Rng): ImageHWC<Float32Array> {
     const c = img.channels;
-    if (this.mean.length !== c) throw new Error(`Normalize: ${this.mean.length} means for a ${c}-channel image`);
+    if (this.mean.length !== c) throw new DatasetUsageError('Normalize', `${this.mean.length} means for a ${c}-channel image`);
     const out = new Float32Array(img.data.length);
     if (img.data instanceof Uint8Array) this.fromBytes(img.data, c, out);
     else this.fromFloats(img.data, c, out);
@@ -136,10 +137,10 @@ function factorRange(v: number | readonly [number, number] | undefined, what: st
   if (v === undefined) return null;
   let r: [number, number];
   if (typeof v === 'number') {
-    if (!(v >= 0)) throw new Error(`ColorJitter: ${what} must be non-negative, got ${v}`);
+    if (!(v >= 0)) throw new DatasetUsageError('ColorJitter', `${what} must be non-negative, got ${v}`);
     r = [Math.max(lo, centre - v), centre + v];
   } else r = [v[0], v[1]];
-  checkRange(r, `ColorJitter: ${what}`, lo, hi);
+  checkRange(r, 'ColorJitter', what, lo, hi);
   return r[0] === centre && r[1] === centre ? null : r;
 }
 

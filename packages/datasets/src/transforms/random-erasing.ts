@@ -1,4 +1,5 @@
 import type { ImageHWC } from '../image';
+import { DatasetUsageError } from '../errors';
 import type { Rng } from '../rng';
 import { checkProbability, checkRange, roundHalfEven, type Transform, type TransformSpec } from './transform';
 
@@ -41,8 +42,8 @@ export class RandomErasing implements Transform {
     this.ratio = options.ratio ?? [0.3, 3.3];
     this.value = options.value ?? 0;
     checkProbability(this.p, 'RandomErasing');
-    checkRange(this.scale, 'RandomErasing: scale', 0, 1);
-    checkRange(this.ratio, 'RandomErasing: ratio', Number.MIN_VALUE, Infinity);
+    checkRange(this.scale, 'RandomErasing', 'scale', 0, 1);
+    checkRange(this.ratio, 'RandomErasing', 'ratio', Number.MIN_VALUE, Infinity);
   }
 
   /** `RandomErasing(p=0.5)`. */
@@ -74,10 +75,10 @@ export class RandomErasing implements Transform {
     const c = img.channels;
     const values = this.value;
     if (values === 'random' && !(img.data instanceof Float32Array)) {
-      throw new Error("RandomErasing: value 'random' needs float pixels; put ToTensor() (and Normalize) before it");
+      throw new DatasetUsageError('RandomErasing', "value 'random' needs float pixels; put ToTensor() (and Normalize) before it");
     }
     if (typeof values !== 'number' && values !== 'random' && values.length !== c) {
-      throw new Error(`RandomErasing: ${values.length} fill values for a ${c}-channel image`);
+      throw new DatasetUsageError('RandomErasing', `${values.length} fill values for a ${c}-channel image`);
     }
     const rect = this.params(img.height, img.width, rng);
     if (!rect) return img;

@@ -2,7 +2,9 @@
 // when shrinking (as PIL and torchvision's `antialias=True` do), so that downscaling averages every
 // source pixel instead of skipping most of them. Upscaling (and antialias off) is plain bilinear
 // interpolation with half-pixel centres (`align_corners=False`).
+import { DatasetUsageError } from '../errors';
 import type { ImageHWC, PixelArray } from '../image';
+import { checkOutputSize } from './transform';
 
 /** The filter taps of one axis: for output index i, weights[i*k .. i*k+count[i]) apply from source index start[i]. */
 interface Taps {
@@ -61,9 +63,13 @@ export function resizeRegion<T extends PixelArray>(
   antialias = true,
 ): ImageHWC<T> {
   const c = img.channels;
-  if (top < 0 || left < 0 || height < 1 || width < 1 || top + height > img.height || left + width > img.width) {
-    throw new Error(`resize: region ${height}x${width} at (${top}, ${left}) is not inside the ${img.height}x${img.width} image`);
+  if (![top, left, height, width].every(Number.isInteger) || top < 0 || left < 0 || height < 1 || width < 1 || top + height > img.height || left + width > img.width) {
+    throw new DatasetUsageError('resize', `region ${height}x${width} at (${top}, ${left}) is not inside the ${img.height}x${img.width} image`);
   }
+  if (!Number.isInteger(outHeight) || !Number.isInteger(outWidth) || outHeight < 1 || outWidth < 1) {
+    throw new DatasetUsageError('resize', `output size must be positive integers, got ${outHeight}x${outWidth}`);
+  }
+  checkOutputSize(outHeight, outWidth, 'resize');
   const rowLen = outWidth * c;
   // Horizontal pass: every row of the region, resampled to outWidth, as floats.
   const tmp = scratchBuffer(height * rowLen);

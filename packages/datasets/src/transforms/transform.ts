@@ -1,4 +1,6 @@
+import { DatasetUsageError } from '../errors';
 import type { ImageHWC } from '../image';
+import { count, MAX_OUTPUT_PIXELS, MAX_SIDE } from '../limits';
 import type { Rng } from '../rng';
 
 /**
@@ -95,23 +97,43 @@ export class Lambda implements Transform {
   }
 }
 
-/** Throws unless `p` is a probability. */
-export function checkProbability(p: number, op: string): void {
-  if (!(p >= 0 && p <= 1)) throw new Error(`${op}: p must be in [0, 1], got ${p}`);
+/** A transform argument as a message shows it: at most a short prefix. */
+export function shown(v: unknown): string {
+  const text = Array.isArray(v) ? `[${v.slice(0, 4).map(String).join(', ')}${v.length > 4 ? ', ...' : ''}]` : String(v);
+  return text.length > 60 ? `${text.slice(0, 60)}...` : text;
 }
 
-/** Throws unless `[lo, hi]` is an ordered pair of finite numbers (within `[min, max]` when given). */
-export function checkRange(r: readonly [number, number], what: string, min = -Infinity, max = Infinity): void {
-  if (r.length !== 2 || !(r[0] <= r[1]) || r[0] < min || r[1] > max || !Number.isFinite(r[0]) || !Number.isFinite(r[1])) {
-    throw new Error(`${what} must be an ordered pair [lo, hi] within [${min}, ${max}], got [${r.join(', ')}]`);
+/** Throws a {@link DatasetUsageError} unless `p` is a probability. */
+export function checkProbability(p: number, op: string): void {
+  if (!(p >= 0 && p <= 1)) throw new DatasetUsageError(op, `p must be in [0, 1], got ${shown(p)}`);
+}
+
+/** Throws a {@link DatasetUsageError} unless `[lo, hi]` is an ordered pair of finite numbers (within `[min, max]` when given). */
+export function checkRange(r: readonly [number, number], op: string, what: string, min = -Infinity, max = Infinity): void {
+  if (!Array.isArray(r) || r.length !== 2 || !(r[0] <= r[1]) || r[0] < min || r[1] > max || !Number.isFinite(r[0]) || !Number.isFinite(r[1])) {
+    throw new DatasetUsageError(op, `${what} must be an ordered pair [lo, hi] within [${min}, ${max}], got ${shown(r)}`);
   }
 }
 
-/** A size given as one number (square) or `[height, width]`, as `[height, width]` of positive integers. */
+/**
+ * A size given as one number (square) or `[height, width]`, as `[height, width]`: integers from 1 to
+ * {@link MAX_SIDE} (16,384) whose product is at most {@link MAX_OUTPUT_PIXELS} (2^26), else a
+ * {@link DatasetUsageError} naming `op`.
+ */
 export function toSize(size: number | readonly [number, number], op: string): [number, number] {
-  const hw: [number, number] = typeof size === 'number' ? [size, size] : [size[0], size[1]];
-  if (!hw.every((v) => Number.isInteger(v) && v > 0)) throw new Error(`${op}: size must be a positive integer or [height, width], got ${String(size)}`);
-  return hw;
+  const hw = typeof size === 'number' ? [size, size] : Array.isArray(size) && size.length === 2 ? [size[0], size[1]] : null;
+  if (!hw || !hw.every((v) => Number.isInteger(v) && v >= 1 && v <= MAX_SIDE)) {
+    throw new DatasetUsageError(op, `size must be an integer from 1 to ${MAX_SIDE}, or [height, width] of two, got ${shown(size)}`);
+  }
+  checkOutputSize(hw[0], hw[1], op);
+  return [hw[0], hw[1]];
+}
+
+/** Throws a {@link DatasetUsageError} when an output of `height x width` would be over {@link MAX_OUTPUT_PIXELS}. */
+export function checkOutputSize(height: number, width: number, op: string, context = ''): void {
+  if (height * width > MAX_OUTPUT_PIXELS) {
+    throw new DatasetUsageError(op, `${context}an output of ${height}x${width} = ${count(height * width)} pixels is over the ${count(MAX_OUTPUT_PIXELS)} a transform may produce`);
+  }
 }
 
 /** Python's round(): halves go to the even neighbour, as torchvision's crop arithmetic rounds. */
