@@ -333,6 +333,10 @@ function runPickle(bytes: Uint8Array, opened: OpenedArchive, verifyCrc: boolean,
  * supported dtypes; any other global (a class, `os.system`, numpy scalars) is refused with a
  * {@link CheckpointError} and nothing is executed. Tensors saved as views (transposed, sliced, expanded, or
  * several sharing one storage) come out as independent contiguous copies.
+ *
+ * Work and memory stay linear in the file's size: the pickle VM's {@link PickleLimits} (integer size, nesting
+ * depth, memo size, values pushed; defaults {@link PICKLE_LIMITS}) and `maxTensorBytes` stop a crafted file with a
+ * {@link CheckpointError} that names the limit. The result is acyclic and nests at most `maxDepth` deep.
  */
 export function readTorchObject(bytes: Uint8Array | ArrayBuffer, options: TorchReadOptions = {}): TorchValue {
   const buf = asBytes(bytes);
