@@ -2,6 +2,9 @@
 // order and named child modules; its state dict uses PyTorch's names (`layer1.0.conv1.weight`).
 import { tf, type Tensor } from '@cnn/tensor';
 import { loadWeights, saveWeights, type LoadWeightsOptions, type SaveWeightsOptions } from './weights';
+import { CheckpointError } from './checkpoint/errors';
+import { clipText, previewShape } from './checkpoint/preview';
+import { hostTensorProblem, listForMessage } from './host-tensor';
 
 /** A tensor as a checkpoint holds it: any layout, float32 values. */
 export interface HostTensor {
@@ -181,38 +184,70 @@ export abstract class Module {
 
   /**
    * Copies values into the parameters and buffers by name, in this library's layouts (see `loadWeights` in
-   * checkpoint loading for PyTorch layouts). Every missing, unexpected and shape-mismatched key is reported by
-   * name in one error.
+   * checkpoint loading for PyTorch layouts). Values are tf.Tensors or `{ shape, data }` (float32 values,
+   * row-major), cast to each variable's dtype.
+   *
+   * Everything is checked before anything is assigned, so a failed load changes nothing: every value must be a
+   * live tensor or hold exactly `product(shape)` numbers, its shape must be the variable's, and (with `strict`,
+   * the default) no key may be missing or unexpected. One {@link CheckpointError} names every problem (`key` is
+   * the first key at fault); messages list at most 50 keys of each kind.
    */
   loadStateDict(dict: Map<string, Tensor | HostTensor> | Record<string, Tensor | HostTensor>, opts: LoadOptions = {}): LoadResult {
     const strict = opts.strict ?? true;
-    const entries = dict instanceof Map ? dict : new Map(Object.entries(dict));
+    const where = `${this.typeName}.loadStateDict`;
+    if (dict === null || typeof dict !== 'object') throw new CheckpointError(`${where}: the state dict is ${String(dict)}, not a Map or an object`);
+    const entries: Map<string, Tensor | HostTensor> = dict instanceof Map ? dict : new Map(Object.entries(dict));
     const own = this.stateDict();
     const missing = [...own.keys()].filter((k) => !entries.has(k));
     const unexpected = [...entries.keys()].filter((k) => !own.has(k));
+    const invalid: string[] = [];
     const mismatched: string[] = [];
+    const atFault: string[] = [];
     for (const [k, v] of own) {
+      if (!entries.has(k)) continue;
       const t = entries.get(k);
-      if (t && (t.shape.length !== v.shape.length || t.shape.some((d, i) => d !== v.shape[i]))) {
-        mismatched.push(`${k}: checkpoint [${t.shape.join(', ')}], model [${v.shape.join(', ')}]`);
+      const problem = hostTensorProblem(t);
+      if (problem !== null) {
+        invalid.push(`${clipText(k)} ${problem}`);
+        atFault.push(k);
+      } else if (t!.shape.length !== v.shape.length || t!.shape.some((d, i) => d !== v.shape[i])) {
+        mismatched.push(`${clipText(k)}: checkpoint ${previewShape(t!.shape)}, model ${previewShape(v.shape)}`);
+        atFault.push(k);
       }
     }
     const problems: string[] = [];
-    if (mismatched.length) problems.push(`shape mismatch (${mismatched.length}): ${mismatched.join('; ')}`);
-    if (strict && missing.length) problems.push(`missing keys (${missing.length}): ${missing.join(', ')}`);
-    if (strict && unexpected.length) problems.push(`unexpected keys (${unexpected.length}): ${unexpected.join(', ')}`);
-    if (problems.length) throw new Error(`${this.typeName}.loadStateDict: ${problems.join('\n')}`);
-    const loaded: string[] = [];
-    for (const [k, v] of own) {
-      const t = entries.get(k);
-      if (!t) continue;
-      tf.tidy(() => {
-        const value = t instanceof tf.Tensor ? t : tf.tensor(t.data, t.shape);
-        v.assign(value.dtype === v.dtype ? value : tf.cast(value, v.dtype));
-      });
-      loaded.push(k);
+    if (invalid.length) problems.push(`invalid values (${invalid.length}): ${listForMessage(invalid, '; ')}`);
+    if (mismatched.length) problems.push(`shape mismatch (${mismatched.length}): ${listForMessage(mismatched, '; ')}`);
+    if (strict && missing.length) problems.push(`missing keys (${missing.length}): ${listForMessage(missing.map((k) => clipText(k)))}`);
+    if (strict && unexpected.length) problems.push(`unexpected keys (${unexpected.length}): ${listForMessage(unexpected.map((k) => clipText(k)))}`);
+    if (problems.length) {
+      throw new CheckpointError(`${where}: ${problems.join('\n')}`, atFault.length ? { key: atFault[0] } : {});
     }
-    return { loaded, missing, unexpected };
+
+    // Valid: make every value on the backend first (a failure there, out of memory say, frees them and leaves the
+    // model as it was), then assign them all.
+    const plan: Array<{ key: string; variable: tf.Variable; value: Tensor; owned: boolean }> = [];
+    try {
+      for (const [k, v] of own) {
+        const t = entries.get(k);
+        if (t === undefined) continue;
+        if (t instanceof tf.Tensor) {
+          const same = t.dtype === v.dtype;
+          plan.push({ key: k, variable: v, value: same ? t : tf.cast(t, v.dtype), owned: !same });
+        } else {
+          const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
+          const value = tf.tidy(() => {
+            const f = tf.tensor(data, t.shape, 'float32');
+            return v.dtype === 'float32' ? f : tf.cast(f, v.dtype);
+          });
+          plan.push({ key: k, variable: v, value, owned: true });
+        }
+      }
+      for (const { variable, value } of plan) variable.assign(value);
+    } finally {
+      for (const { value, owned } of plan) if (owned) value.dispose();
+    }
+    return { loaded: plan.map((p) => p.key), missing, unexpected };
   }
 
   /**

@@ -1,14 +1,15 @@
 // Converting whole state dicts between PyTorch's layouts (OIHW conv weights, [out, in] linear weights,
 // C-H-W flatten order) and this library's (HWIO, [in, out], H-W-C), using each owning module's rules.
 import type { Module, HostTensor, LoadOptions, LoadResult } from './module';
+import { hostTensorProblem } from './host-tensor';
 
 /** Maps a checkpoint's key to this model's key, or to null to drop it (MMPretrain's `backbone.` prefix, timm's names). */
 export type KeyMap = (key: string) => string | null;
 
-function owners(model: Module): Map<string, { module: Module; local: string }> {
-  const out = new Map<string, { module: Module; local: string }>();
+function owners(model: Module): Map<string, { module: Module; local: string; rank: number }> {
+  const out = new Map<string, { module: Module; local: string; rank: number }>();
   for (const [prefix, m] of model.namedModules()) {
-    for (const [local] of m.ownState()) out.set(prefix ? `${prefix}.${local}` : local, { module: m, local });
+    for (const [local, v] of m.ownState()) out.set(prefix ? `${prefix}.${local}` : local, { module: m, local, rank: v.rank });
   }
   return out;
 }
@@ -16,7 +17,9 @@ function owners(model: Module): Map<string, { module: Module; local: string }> {
 /**
  * Loads a state dict in PyTorch's layouts (float32 host tensors by PyTorch key) into `model`: keys go through
  * `keyMap`, each tensor is converted by the module that owns it, then {@link Module.loadStateDict} checks names and
- * shapes and reports every problem by name.
+ * shapes and reports every problem by name. A value that is malformed (data not matching its shape) or of another
+ * rank than the model's tensor is passed on unconverted, so that the error names it with the file's shape; as with
+ * `loadStateDict`, a failed load changes nothing.
  */
 export function loadTorchState(model: Module, dict: Map<string, HostTensor>, opts: LoadOptions & { keyMap?: KeyMap } = {}): LoadResult {
   const own = owners(model);
@@ -25,7 +28,8 @@ export function loadTorchState(model: Module, dict: Map<string, HostTensor>, opt
     const k = opts.keyMap ? opts.keyMap(key) : key;
     if (k === null) continue;
     const o = own.get(k);
-    converted.set(k, o ? o.module.fromTorchLayout(o.local, t) : t);
+    const convertible = o !== undefined && hostTensorProblem(t) === null && t.shape.length === o.rank;
+    converted.set(k, convertible ? o.module.fromTorchLayout(o.local, t) : t);
   }
   return model.loadStateDict(converted, opts);
 }

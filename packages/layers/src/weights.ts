@@ -22,6 +22,10 @@ export interface LoadWeightsOptions extends LoadOptions {
  * `@cnn/train` included: its optimizer buffers are left out). Layouts are converted
  * on the way; every missing, unexpected or mis-shaped key is reported by name.
  *
+ * Errors are `CheckpointError`s, and a failed load changes nothing: the file is read and checked whole (only a
+ * regular file is read from a path; the formats' limits are in the package README), then every tensor is checked
+ * against the model before the first one is assigned.
+ *
  * @example
  * await loadWeights(net, 'resnet18-f37072fd.pth');                       // torchvision's file
  * await loadWeights(net, bytes, { keyMap: mmpretrainKeys() });            // MMPretrain's 'backbone.' / 'head.' names

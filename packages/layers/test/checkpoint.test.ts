@@ -17,6 +17,8 @@ import {
   toFloat32,
   toFloat32StateDict,
   writeSafetensors,
+  PICKLE_LIMITS,
+  SAFETENSORS_MAX_HEADER_DEPTH,
 } from '../src/checkpoint';
 import { crc32, readZip } from '../src/checkpoint/zip';
 
@@ -714,5 +716,202 @@ describe('malformed torch checkpoints', () => {
     const param = [...P.global('torch._utils', '_rebuild_parameter'), ...tup(tensorPickle({ key: '0', numel: 4, size: [4] }), P.newfalse, [...P.global('collections', 'OrderedDict'), ...P.emptyTuple, ...P.reduce]), ...P.reduce];
     const model = new Uint8Array([...P.proto, ...P.emptyDict, ...P.str('model'), ...stateDictPickle([['p', param]]).slice(2, -1), ...P.setitem, ...P.stop]);
     expect(readTorch(torchZip(model, storage)).get('p')!.data).toEqual(new Float32Array([1, 2, 3, 4]));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Resource limits: small hostile files that used to hang or crash raw (issue 19) end in a CheckpointError that
+// names the limit, within seconds. Each case reports its time and is capped generously (20 s).
+
+/** Runs `fn`, which must throw a CheckpointError matching `pattern` within 20 s; logs how long it took. */
+function hostile(name: string, fn: () => unknown, pattern: RegExp | string): CheckpointError {
+  const t0 = performance.now();
+  let err: CheckpointError;
+  try {
+    err = expectCheckpointError(fn, pattern);
+  } finally {
+    console.log(`hostile case '${name}': ${(performance.now() - t0).toFixed(0)} ms`);
+  }
+  expect(performance.now() - t0, name).toBeLessThan(20_000);
+  return err;
+}
+
+describe('resource limits of the pickle VM', () => {
+  const pickled = (ops: ArrayLike<number>, opts?: Parameters<typeof readTorchObject>[1]) => () => readTorchObject(torchZip(ops as number[]), opts);
+  /** An integer opcode with `n` bytes of 0x7f: LONG1 (n < 256) or LONG4. */
+  const bigInt = (n: number, op: 'LONG1' | 'LONG4') => {
+    const out = new Uint8Array(op === 'LONG1' ? 2 + n : 5 + n).fill(0x7f);
+    out.set(op === 'LONG1' ? [0x8a, n] : [0x8b, ...le(n, 4)]);
+    return out;
+  };
+
+  it('defaults are documented and exported', () => {
+    expect(PICKLE_LIMITS).toEqual({ maxIntBytes: 64, maxDepth: 100, maxMemo: 1_000_000, maxObjects: 2_000_000 });
+    expect(Object.isFrozen(PICKLE_LIMITS)).toBe(true);
+  });
+
+  it('integers: a 1 MB LONG4 and a 255-byte LONG1 are refused by maxIntBytes before a bigint is built; LONG text is not read', () => {
+    for (const n of [1 << 20, 100_000, 65]) {
+      const err = hostile(`LONG4 of ${n} bytes`, pickled(concat(P.proto, bigInt(n, 'LONG4'), P.stop)),
+        `torch pickle: LONG4 integer of ${n} bytes is longer than 64 bytes, the maxIntBytes limit; at byte 2 of 'archive/data.pkl'`);
+      expect(err.offset).toBe(2);
+    }
+    hostile('LONG1 of 255 bytes', pickled(concat(P.proto, bigInt(255, 'LONG1'), P.stop)), /LONG1 integer of 255 bytes is longer than 64 bytes, the maxIntBytes limit/);
+    // Protocol 0's LONG (decimal text, "123L\n") is not an opcode torch writes: refused by name, whatever its length.
+    const digits = new Uint8Array(1 << 20).fill(0x39);
+    hostile('LONG text of 1 MB', pickled(concat(P.proto, [0x4c], digits, enc.encode('L\n'), P.stop)), /unsupported opcode 0x4c \(LONG\)/);
+    // At the limit, and beyond it when asked, integers read exactly.
+    expect(readTorchObject(torchZip(concat(P.proto, bigInt(64, 'LONG1'), P.stop) as unknown as number[]))).toBe(BigInt(`0x${'7f'.repeat(64)}`));
+    expect(readTorchObject(torchZip(concat(P.proto, bigInt(255, 'LONG1'), P.stop) as unknown as number[]), { pickleLimits: { maxIntBytes: 255 } }))
+      .toBe(BigInt(`0x${'7f'.repeat(255)}`));
+    expect(readTorchObject(torchZip([...P.proto, ...P.long(-(2n ** 100n)), ...P.stop]))).toBe(-(2n ** 100n));
+  });
+
+  /** A key of `levels` tuples, each holding the one below twice (memo GET): 2^levels leaves in 5 bytes a level. */
+  const sharedTuple = (levels: number, leaf: number[] = P.str('x')): number[] => {
+    const ops = [...leaf, 0x71, 0];
+    for (let i = 0; i < levels; i++) ops.push(0x68, i, 0x86, 0x71, i + 1); // (top, BINGET i): TUPLE2, BINPUT i+1
+    return ops;
+  };
+
+  it('a dict key of shared sub-tuples (2^40 leaves in 220 bytes) is quoted within a short budget, not spelled out', () => {
+    const key = sharedTuple(40);
+    expect(key.length).toBeLessThan(220);
+    // Alone in a dict: "a dict without tensors (keys: ...)".
+    const alone = new Uint8Array([...P.proto, ...P.emptyDict, ...key, ...P.int(1), ...P.setitem, ...P.stop]);
+    const e1 = hostile('shared-tuple key, no tensors', () => readTorch(torchZip(alone)), /a dict without tensors and without a 'state_dict' or 'model' entry \(keys: \(\(\(\(\(/);
+    expect(e1.message.length).toBeLessThan(400);
+    // Beside a tensor: "has a key of type tuple (...)".
+    const storage = { '0': f32bytes([1, 2]) };
+    const beside = stateDictPickle([['w', tensorPickle({ key: '0', numel: 2, size: [2] })]]);
+    const withKey = new Uint8Array([...beside.slice(0, -1), ...key, ...P.int(1), ...P.setitem, ...P.stop]);
+    const e2 = hostile('shared-tuple key beside a tensor', () => readTorch(torchZip(withKey, storage)),
+      /the state dict has a key of type tuple \(\(\(\(\(.*\.\.\.\); state-dict keys are strings/);
+    expect(e2.message.length).toBeLessThan(400);
+    // As a tensor's size: the message quotes a prefix too.
+    const size = new Uint8Array([...P.proto, ...P.global('torch._utils', '_rebuild_tensor_v2'),
+      ...tup([...tup(P.str('storage'), P.global('torch', 'FloatStorage'), P.str('0'), P.str('cpu'), P.int(2)), ...P.binpersid], P.int(0), sharedTuple(40, P.int(1)), tup(P.int(1)), P.newfalse, P.emptyDict),
+      ...P.reduce, ...P.stop]);
+    const e3 = hostile('shared-tuple tensor size', () => readTorchObject(torchZip(size, storage)), /tensor size \(\(\(\(.*\.\.\. is not a tuple of non-negative integers/);
+    expect(e3.message.length).toBeLessThan(400);
+  });
+
+  it('containers nested 100,000 deep are refused by maxDepth as they are built: tuples, dicts, lists', () => {
+    const deepTuple = [...P.proto, ...P.emptyDict, ...P.emptyTuple, ...new Array(100_000).fill(0x85), ...P.int(1), ...P.setitem, ...P.stop]; // TUPLE1 x 100,000
+    hostile('tuple key nested 100,000 deep', pickled(deepTuple), /^torch pickle: containers nest more than 100 deep, the pickle's maxDepth limit; at byte 103 of 'archive\/data\.pkl'$/);
+    const n = 100_000;
+    const deepDict = [...P.proto, ...Array.from({ length: n }, () => [...P.emptyDict, ...P.str('k')]).flat(), ...P.emptyDict, ...new Array(n).fill(0x73), ...P.stop];
+    hostile('dict nested 100,000 deep', pickled(deepDict), /containers nest more than 100 deep, the pickle's maxDepth limit/);
+    const deepList = [...P.proto, ...new Array(n).fill(0x5d), ...new Array(n - 1).fill(0x61), ...P.stop]; // EMPTY_LIST x n, APPEND x n-1
+    hostile('list nested 100,000 deep', pickled(deepList), /containers nest more than 100 deep/);
+    // 100 levels read; 101 do not; the limit can be raised.
+    const nested = (levels: number) => [...P.proto, ...P.emptyTuple, ...new Array(levels - 1).fill(0x85), ...P.stop];
+    let v = readTorchObject(torchZip(nested(100))) as unknown[];
+    for (let d = 1; d < 100; d++) v = v[0] as unknown[];
+    expect(v).toEqual([]);
+    expectCheckpointError(() => readTorchObject(torchZip(nested(101))), /containers nest more than 100 deep/);
+    expect(readTorchObject(torchZip(nested(101)), { pickleLimits: { maxDepth: 101 } })).toBeTruthy();
+  });
+
+  it('a list or dict cannot contain itself or change once inside another container', () => {
+    const selfList = [...P.proto, 0x5d, 0x71, 0, 0x68, 0, 0x61, ...P.stop]; // L = []; L.append(L)
+    hostile('self-referencing list', pickled(selfList), /APPEND puts a container inside itself/);
+    const selfDict = [...P.proto, ...P.emptyDict, 0x71, 0, ...P.str('k'), 0x68, 0, ...P.setitem, ...P.stop];
+    hostile('self-referencing dict', pickled(selfDict), /SETITEM puts a container inside itself/);
+    // L = []; t = (L,); L.append(t): a cycle through a tuple.
+    const viaTuple = [...P.proto, 0x5d, 0x71, 0, 0x85, 0x71, 1, 0x68, 0, 0x68, 1, 0x61, ...P.stop];
+    hostile('cycle through a tuple', pickled(viaTuple), /APPEND changes a list that is already inside another container/);
+  });
+
+  it('memo size and values pushed are capped (maxMemo, maxObjects), by default and when set lower', () => {
+    const memoized = [...P.proto, 0x4e, ...Array.from({ length: 20 }, (_, i) => [0x72, ...le(i, 4)]).flat(), ...P.stop]; // LONG_BINPUT 0..19
+    expect(readTorchObject(torchZip(memoized))).toBeNull();
+    hostile('memo over maxMemo', pickled(memoized, { pickleLimits: { maxMemo: 10 } }), /the memo holds more than 10 entries, the maxMemo limit/);
+    const nones = new Uint8Array(2 + 2_000_001 + 1).fill(0x4e);
+    nones.set(P.proto);
+    nones[nones.length - 1] = 0x2e;
+    hostile('2,000,001 values', pickled(nones), /the pickle pushes more than 2000000 values, the maxObjects limit/);
+    const dicts = nones.map((b) => (b === 0x4e ? 0x7d : b)); // 2,000,001 empty dicts: the costliest values to push
+    hostile('2,000,001 empty dicts', pickled(dicts), /the pickle pushes more than 2000000 values, the maxObjects limit/);
+    const marks = new Uint8Array(2 + 200).fill(0x28);
+    marks.set(P.proto);
+    hostile('MARKs count as values', pickled(marks, { pickleLimits: { maxObjects: 100 } }), /pushes more than 100 values/);
+  });
+
+  it('the limits admit real checkpoints: PyTorch fixtures, 1,000 tensors, and MMPretrain-like meta (300 entries, 50 kB config, dicts 12 deep)', () => {
+    for (const name of ['net.pth', 'net-p4.pth', 'views.pth', 'dtypes.pth', 'mmpretrain.pth']) expect(() => readTorch(fixture(name))).not.toThrow();
+    const n = 1000;
+    const storages: Record<string, Uint8Array> = {};
+    for (let i = 0; i < n; i++) storages[String(i)] = f32bytes([i, -i, i / 2, 0]);
+    const stateDict = stateDictPickle(Array.from({ length: n }, (_, i) => [`layer${i}.conv.weight`, tensorPickle({ key: String(i), numel: 4, size: [1, 1, 2, 2] })] as [string, number[]]));
+    let nested: number[] = [...P.emptyDict, ...P.str('leaf'), ...P.int(7), ...P.setitem];
+    for (let d = 0; d < 11; d++) nested = [...P.emptyDict, ...P.str(`level${d}`), ...nested, ...P.setitem];
+    const config = 'model = dict(type="ImageClassifier", backbone=dict(type="ResNet", depth=50))\n'.repeat(700);
+    expect(config.length).toBeGreaterThan(50_000);
+    const meta = [
+      ...P.emptyDict, ...P.mark,
+      ...P.str('cfg'), ...P.str(config),
+      ...P.str('nested'), ...nested,
+      ...P.str('seed'), ...P.long(2n ** 63n - 25n),
+      ...Array.from({ length: 300 }, (_, i) => [...P.str(`entry${i}`), ...tup(P.int(i), P.str(`v${i}`), [0x47, ...new Uint8Array(new Float64Array([i / 7]).buffer).reverse()])]).flat(),
+      ...P.setitems,
+    ];
+    const root = new Uint8Array([...P.proto, ...P.emptyDict, ...P.mark, ...P.str('meta'), ...meta, ...P.str('state_dict'), ...stateDict.slice(2, -1), ...P.setitems, ...P.stop]);
+    const file = torchZip(root, storages);
+    const t0 = performance.now();
+    const dict = readTorch(file);
+    console.log(`1,000 tensors + MMPretrain-like meta (${file.length} bytes): ${(performance.now() - t0).toFixed(0)} ms`);
+    expect(dict.size).toBe(n);
+    expect(dict.get('layer999.conv.weight')!.data).toEqual(new Float32Array([999, -999, 499.5, 0]));
+    const obj = readTorchObject(file) as Map<string, Map<string, unknown>>;
+    expect(obj.get('meta')!.size).toBe(303);
+    expect(obj.get('meta')!.get('cfg')).toBe(config);
+    expect(obj.get('meta')!.get('seed')).toBe(2n ** 63n - 25n);
+    let level = obj.get('meta')!.get('nested') as Map<string, unknown>;
+    for (let d = 10; d >= 0; d--) level = level.get(`level${d}`) as Map<string, unknown>;
+    expect(level.get('leaf')).toBe(7);
+  });
+});
+
+describe('resource limits of safetensors', () => {
+  it(`a header nested deeper than ${SAFETENSORS_MAX_HEADER_DEPTH} levels is refused before it is parsed (200,000-deep shape, metadata)`, () => {
+    expect(SAFETENSORS_MAX_HEADER_DEPTH).toBe(16);
+    const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    const shape = `{"a":{"dtype":"F32","shape":${deep(200_000)},"data_offsets":[0,4]}}`;
+    const err = hostile('shape nested 200,000 deep', () => readSafetensors(safetensorsFile(shape, 4)),
+      /^safetensors: header nests deeper than 16 levels \(at character \d+ of the header\), the SAFETENSORS_MAX_HEADER_DEPTH limit/);
+    expect(err.offset).toBe(8);
+    hostile('unbalanced brackets', () => readSafetensors(safetensorsFile('{'.repeat(1_000_000), 0)), /nests deeper than 16 levels/);
+    const meta = `{"__metadata__":{"k":${'{"k":'.repeat(100_000)}1${'}'.repeat(100_000)}}}`;
+    hostile('metadata nested 100,000 deep', () => readSafetensors(safetensorsFile(meta, 0)), /nests deeper than 16 levels/);
+    // Brackets inside strings (escaped quotes included) do not count.
+    const inStrings = readSafetensors(safetensorsFile(`{"__metadata__":{"note":"${'[{'.repeat(1000)}\\"${'['.repeat(100)}"}}`, 0));
+    expect(inStrings.metadata.note).toBe(`${'[{'.repeat(1000)}"${'['.repeat(100)}`);
+    // 16 levels parse (and then fail on what they are, briefly).
+    const e16 = expectCheckpointError(() => readSafetensors(safetensorsFile(`{"a":{"dtype":"F32","shape":${deep(14)},"data_offsets":[0,4]}}`, 4)),
+      /tensor 'a' has an invalid shape \[\[\[\[/);
+    expect(e16.message.length).toBeLessThan(300);
+  });
+
+  it('messages quote at most a short prefix of keys and values', () => {
+    const longKey = 'k'.repeat(1_000_000);
+    const e1 = hostile('1 MB tensor name', () => readSafetensors(safetensorsFile({ [longKey]: { dtype: 'F32', shape: [1], data_offsets: [0, 8] } }, 8)),
+      /tensor 'k{117}\.\.\.' has shape \[1\] \(1 float32 = 4 bytes\) but its data_offsets span 8 bytes/);
+    expect(e1.key).toBe(longKey);
+    const wide = `{"a":{"dtype":"F32","shape":[${new Array(1_000_000).fill('-1').join(',')}],"data_offsets":[0,4]}}`;
+    const e2 = hostile('shape of 1,000,000 dimensions', () => readSafetensors(safetensorsFile(wide, 4)), /tensor 'a' has an invalid shape \[-1,-1,.*\.\.\. \(want an array/);
+    expect(e2.message.length).toBeLessThan(300);
+    const e3 = hostile('1 MB dtype', () => readSafetensors(safetensorsFile({ a: { dtype: 'X'.repeat(1 << 20), shape: [1], data_offsets: [0, 4] } }, 4)), /unknown dtype 'X{37}\.\.\.'/);
+    expect(e3.message.length).toBeLessThan(300);
+    // The writer too: a cyclic or deep metadata value, a huge shape.
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expectCheckpointError(() => writeSafetensors({}, { a: cyclic as unknown as string }), /metadata entry 'a' is \{"self":\{"self":.*\.\.\., not a string/);
+    let deepValue: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deepValue = [deepValue];
+    const e4 = expectCheckpointError(() => writeSafetensors({ w: { dtype: 'float32', shape: deepValue as number[], data: new Float32Array(1) } }), /tensor 'w' has an invalid shape \[\[\[/);
+    expect(e4.message.length).toBeLessThan(300);
+    const many = expectCheckpointError(() => writeSafetensors({ w: { dtype: 'float32', shape: new Array(100_000).fill(1), data: new Float32Array(2) } }));
+    expect(many.message).toMatch(/has shape \[1, 1, .*\.\.\. \(100000 dimensions\)\] \(1 elements\) but its data holds 2/);
   });
 });

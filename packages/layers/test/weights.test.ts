@@ -1,10 +1,15 @@
 // A small multi-block network saved by PyTorch (.pth, pickle protocols 2 and 4, and safetensors) loads by name
 // through the PyTorch importer and gives PyTorch's outputs; saving writes safetensors that load back identically.
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tf, setBackend, type Tensor } from '@cnn/tensor';
-import { BatchNorm2d, Conv2d, Linear, Module, ReLU, Sequential, saveWeights, readSafetensors, mmpretrainKeys, manualSeed, CheckpointError } from '../src/index';
+import {
+  BatchNorm2d, Conv2d, Linear, Module, ReLU, Sequential, saveWeights, readSafetensors, writeSafetensors, mmpretrainKeys, manualSeed, CheckpointError,
+  readCheckpoint, readFileBytes, READ_FILE_MAX_BYTES, loadTorchState, torchState,
+} from '../src/index';
 
 const dir = join(__dirname, 'fixtures', 'checkpoint');
 const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
@@ -121,3 +126,162 @@ describe('saving', () => {
   });
 });
 
+
+/** Awaits `run`, which must reject with a CheckpointError matching `pattern` within 20 s; logs how long it took. */
+async function refusedWithin(name: string, run: () => Promise<unknown>, pattern: RegExp): Promise<CheckpointError> {
+  const t0 = performance.now();
+  const err = await run().then(() => undefined, (e: unknown) => e);
+  const ms = performance.now() - t0;
+  console.log(`hostile case '${name}': ${ms.toFixed(0)} ms`);
+  expect(err, name).toBeInstanceOf(CheckpointError);
+  expect((err as CheckpointError).message, name).toMatch(pattern);
+  expect(ms, name).toBeLessThan(20_000);
+  return err as CheckpointError;
+}
+
+/** Every value of the model's state, by key (to show that a refused load changed nothing). */
+const snapshot = (m: Module) => new Map([...m.stateDict()].map(([k, v]) => [k, Array.from(v.dataSync())]));
+
+describe('a failed load changes nothing', () => {
+  it('only regular files are read: /dev/zero, a FIFO and a directory are refused by name, before they are opened', async () => {
+    await setBackend('wasm');
+    const tmp = mkdtempSync(join(tmpdir(), 'cnn-layers-'));
+    try {
+      const fifo = join(tmp, 'weights.pth');
+      execFileSync('mkfifo', [fifo]); // nothing ever writes to it: opening it for reading would wait forever
+      const net = new Net();
+      const before = snapshot(net);
+      const e1 = await refusedWithin('loadWeights /dev/zero', () => net.loadWeights('/dev/zero'),
+        /^cannot read '\/dev\/zero': it is a character device, and only regular files are read as checkpoints$/);
+      expect(e1.file).toBe('/dev/zero');
+      await refusedWithin('readCheckpoint /dev/zero', () => readCheckpoint('/dev/zero'), /it is a character device/);
+      const e2 = await refusedWithin('loadWeights FIFO', () => net.loadWeights(fifo), /cannot read '.*weights\.pth': it is a FIFO \(named pipe\), and only regular files are read/);
+      expect(e2.file).toBe(fifo);
+      await refusedWithin('readFileBytes FIFO', () => readFileBytes(fifo), /FIFO/);
+      await refusedWithin('loadWeights directory', () => net.loadWeights(tmp), /it is a directory, and only regular files are read/);
+      await refusedWithin('loadWeights missing file', () => net.loadWeights(join(tmp, 'none.pth')), /cannot read '.*none\.pth' \(ENOENT\)/);
+      expect(snapshot(net)).toEqual(before);
+      // A regular file reads as before.
+      const file = join(tmp, 'net.safetensors');
+      writeFileSync(file, saveWeights(net));
+      expect((await net.loadWeights(file)).missing).toEqual([]);
+      expect(READ_FILE_MAX_BYTES).toBe(2 ** 31 - 1);
+      net.dispose();
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('loadStateDict validates every value first: a short last tensor is named, nothing changes, no tensor leaks', async () => {
+    await setBackend('wasm');
+    manualSeed(11);
+    const net = new Net();
+    const before = snapshot(net);
+    const host = new Map([...net.stateDict()].map(([k, v]) => [k, { shape: v.shape.slice(), data: new Float32Array(v.size).fill(0.5) }]));
+    const keys = [...host.keys()];
+    const last = keys[keys.length - 1]; // head.bias, [5]
+    expect(last).toBe('head.bias');
+    host.set(last, { shape: [5], data: new Float32Array(4) });
+    const tensors = tf.memory().numTensors;
+    let err: unknown;
+    try {
+      net.loadStateDict(host);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect((err as CheckpointError).message).toBe("Net.loadStateDict: invalid values (1): head.bias has shape [5] (5 values) but its data holds 4");
+    expect((err as CheckpointError).key).toBe('head.bias');
+    expect(snapshot(net), 'nothing assigned').toEqual(before);
+    expect(tf.memory().numTensors).toBe(tensors);
+
+    // Other malformed values are named the same way, all of them in one error, and still nothing changes.
+    const gone = tf.zeros([4]);
+    gone.dispose();
+    const strings = tf.tensor(['a', 'b', 'c', 'd']);
+    const bad = new Map<string, unknown>(host);
+    bad.set(last, { shape: [5], data: new Float32Array(5) });
+    bad.set('stem.bias', gone);
+    bad.set('blocks.0.1.weight', strings);
+    bad.set('blocks.0.1.bias', { shape: [8], data: 'not numbers' });
+    bad.set('blocks.0.1.running_mean', { shape: [-8], data: new Float32Array(8) });
+    bad.set('blocks.0.1.running_var', { shape: [8], data: new BigInt64Array(8) });
+    bad.set('blocks.1.1.weight', undefined);
+    const e2 = (() => {
+      try {
+        net.loadStateDict(bad as Map<string, Tensor>);
+      } catch (e) {
+        return e as CheckpointError;
+      }
+    })();
+    expect(e2).toBeInstanceOf(CheckpointError);
+    expect(e2!.message).toMatch(/^Net\.loadStateDict: invalid values \(6\): stem\.bias is a disposed tensor; blocks\.0\.1\.weight is a string tensor \(float32, int32 and bool load\); blocks\.0\.1\.bias has data "not numbers", not a Float32Array/);
+    expect(e2!.message).toMatch(/blocks\.0\.1\.running_mean has an invalid shape \[-8\] \(want an array of non-negative integers\); blocks\.0\.1\.running_var has data BigInt64Array\(8\)/);
+    expect(e2!.message).toMatch(/blocks\.1\.1\.weight is undefined, not a tensor/);
+    expect(e2!.key).toBe('stem.bias');
+    expect(snapshot(net)).toEqual(before);
+    strings.dispose();
+    expect(tf.memory().numTensors).toBe(tensors);
+
+    // The valid dict loads, from host values and from tensors (cast to int32 where the variable is), and frees what it made.
+    host.set(last, { shape: [5], data: new Float32Array(5).fill(0.5) });
+    net.loadStateDict(host);
+    expect(tf.memory().numTensors).toBe(tensors);
+    for (const [k, v] of snapshot(net)) expect(new Set(v), k).toEqual(new Set([k.endsWith('num_batches_tracked') ? 0 : 0.5]));
+    const asTensors = new Map([...host].map(([k, t]) => [k, tf.tensor(t.data.map(() => 2), t.shape)]));
+    net.loadStateDict(asTensors);
+    for (const t of asTensors.values()) t.dispose();
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(net.stateDict().get('blocks.0.1.num_batches_tracked')!.dtype).toBe('int32');
+    for (const [k, v] of snapshot(net)) expect(new Set(v), k).toEqual(new Set([2]));
+    net.dispose();
+  });
+
+  it('loadTorchState and loadWeights: a malformed or mis-shaped tensor anywhere leaves the model as it was', async () => {
+    await setBackend('wasm');
+    manualSeed(12);
+    const net = new Net();
+    const before = snapshot(net);
+    const tensors = tf.memory().numTensors;
+    // PyTorch layouts, the conv weight of the last block one value short: named before any layout conversion.
+    const torch = torchState(net);
+    const w = torch.get('blocks.1.0.weight')!;
+    torch.set('blocks.1.0.weight', { shape: w.shape, data: w.data.subarray(1) });
+    expect(() => loadTorchState(net, torch)).toThrow(CheckpointError);
+    expect(() => loadTorchState(net, torch)).toThrow(/blocks\.1\.0\.weight has shape \[8, 8, 3, 3\] \(576 values\) but its data holds 575/);
+    // A tensor of another rank is reported with the file's shape, not converted.
+    torch.set('blocks.1.0.weight', { shape: [8, 72], data: w.data });
+    expect(() => loadTorchState(net, torch)).toThrow(/blocks\.1\.0\.weight: checkpoint \[8, 72\], model \[3, 3, 8, 8\]/);
+    expect(snapshot(net)).toEqual(before);
+    // From a file (safetensors written by saveWeights), the last tensor mis-shaped.
+    const file = readSafetensors(saveWeights(net));
+    file.tensors.set('head.bias', { dtype: 'float32', shape: [6], data: new Float32Array(6) });
+    const err = await net.loadWeights(writeSafetensors(file.tensors, file.metadata)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect((err as CheckpointError).message).toMatch(/^Net\.loadStateDict: shape mismatch \(1\): head\.bias: checkpoint \[6\], model \[5\]$/);
+    expect((err as CheckpointError).key).toBe('head.bias');
+    expect(snapshot(net)).toEqual(before);
+    expect(tf.memory().numTensors).toBe(tensors);
+    net.dispose();
+  });
+
+  it('messages list at most 50 keys of each kind, each at most 120 characters', async () => {
+    await setBackend('wasm');
+    const net = new Net();
+    const dict = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (let i = 0; i < 10_000; i++) dict.set(`module.${'x'.repeat(i < 3 ? 100_000 : 10)}.${i}`, { shape: [1], data: new Float32Array(1) });
+    const err = (() => {
+      try {
+        net.loadStateDict(dict);
+      } catch (e) {
+        return e as CheckpointError;
+      }
+    })();
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect(err!.message).toMatch(/unexpected keys \(10000\): module\.x{110}\.\.\., /);
+    expect(err!.message).toMatch(/, \.\.\. \(9950 more\)$/);
+    expect(err!.message).toMatch(/missing keys \(16\): stem\.weight, stem\.bias, .*, head\.bias\n/);
+    expect(err!.message.length).toBeLessThan(5000);
+    net.dispose();
+  });
+});

@@ -29,7 +29,14 @@ export {
   toFloat32StateDict,
   validateRawTensor,
 } from './types';
-export { readSafetensors, writeSafetensors, SAFETENSORS_MAX_HEADER_BYTES, type SafetensorsFile } from './safetensors';
+export {
+  readSafetensors,
+  writeSafetensors,
+  SAFETENSORS_MAX_HEADER_BYTES,
+  SAFETENSORS_MAX_HEADER_DEPTH,
+  type SafetensorsFile,
+} from './safetensors';
+export { PICKLE_LIMITS, type PickleLimits } from './pickle';
 export {
   readTorch,
   readTorchObject,
@@ -39,7 +46,7 @@ export {
   type PickleGlobal,
   type TorchStorage,
 } from './torch';
-export { readFileBytes } from './read-file';
+export { readFileBytes, READ_FILE_MAX_BYTES } from './read-file';
 
 /** The checkpoint formats this module reads. */
 export type CheckpointFormat = 'safetensors' | 'torch';

@@ -6,7 +6,48 @@
 //
 // Values: None -> null, bool -> boolean, int -> number (bigint beyond 2^53), float -> number, str -> string,
 // bytes -> Uint8Array, list -> array, tuple -> frozen array, dict -> Map.
+//
+// Resource limits (PickleLimits) keep the work linear in the pickle's size and the values small enough for any
+// later code: integers are at most a few dozen bytes (building a bigint is quadratic in its length), containers
+// nest at most `maxDepth` deep, the memo and the number of values pushed are capped, and a list or dict cannot
+// change once it is inside another container (so values form no cycles and their depth is known when built).
 import { CheckpointError } from './errors';
+import { pyPreview } from './preview';
+
+/**
+ * Resource limits of the pickle VM. The defaults admit any real checkpoint (torchvision and timm state dicts,
+ * MMPretrain / MMEngine / Lightning training checkpoints with their metadata) with a wide margin, and stop a
+ * crafted pickle with a {@link CheckpointError} naming the limit before it costs more than linear time and memory.
+ */
+export interface PickleLimits {
+  /**
+   * The longest integer (LONG1 / LONG4), in bytes: {@link PICKLE_LIMITS} 64, that is up to 2^511. torch writes
+   * storage sizes, offsets and strides in at most 9 bytes, and the largest integers in checkpoint metadata (seeds,
+   * hashes, timestamps) in 8 to 16; a bigint's construction is quadratic in its length.
+   */
+  maxIntBytes: number;
+  /**
+   * How deep containers (tuple, list, dict) may nest: 100. A state dict nests about 5 deep, MMPretrain's meta about
+   * 10; Python's own pickler stops with a RecursionError a few hundred levels down.
+   */
+  maxDepth: number;
+  /** The most memo entries: 1,000,000 (torch memoizes about 10 objects per tensor). */
+  maxMemo: number;
+  /**
+   * The most values the pickle may push (every opcode that pushes counts one, memo lookups and MARKs included):
+   * 2,000,000, about 80,000 tensors' worth (torch pushes about 25 values per tensor). This bounds the memory the
+   * unpickled values take: at worst (2,000,000 empty dicts from a 2 MB pickle) about 400 MB.
+   */
+  maxObjects: number;
+}
+
+/** The default {@link PickleLimits}. */
+export const PICKLE_LIMITS: Readonly<PickleLimits> = Object.freeze({
+  maxIntBytes: 64,
+  maxDepth: 100,
+  maxMemo: 1_000_000,
+  maxObjects: 2_000_000,
+});
 
 /** The operations a caller supplies to give meaning to globals, persistent ids, REDUCE and BUILD. */
 export interface UnpicklerHooks {
@@ -40,6 +81,14 @@ export function isTuple(value: unknown): value is readonly unknown[] {
   return Array.isArray(value) && Object.isFrozen(value);
 }
 
+/**
+ * A short Python-like rendering of an unpickled value for messages (`(3, 4)`, `[1, 'x']`, `None`), at most
+ * `max` characters: built within that budget, so a huge or deeply shared value costs no more than a small one.
+ */
+export function pyRepr(value: unknown, max?: number): string {
+  return pyPreview(value, pyTypeName, max);
+}
+
 /** Python's name for the type of an unpickled value, for error messages. */
 export function pyTypeName(value: unknown): string {
   if (value === null) return 'None';
@@ -60,11 +109,20 @@ export function pyTypeName(value: unknown): string {
 /**
  * Runs the pickle in `bytes` and returns its result. Only protocol 0-5 opcodes that build plain data are
  * implemented (see the list in the switch); anything else throws a {@link CheckpointError} naming the opcode.
+ * So does going past any of the `limits` ({@link PICKLE_LIMITS} by default). The result is acyclic and nests
+ * at most `maxDepth` containers deep.
  *
  * @param label prefix of error messages (`torch pickle`).
  * @param entry the archive member the pickle came from, recorded in errors.
  */
-export function unpickle(bytes: Uint8Array, hooks: UnpicklerHooks, label = 'pickle', entry?: string): unknown {
+export function unpickle(
+  bytes: Uint8Array,
+  hooks: UnpicklerHooks,
+  label = 'pickle',
+  entry?: string,
+  limits: Partial<PickleLimits> = {},
+): unknown {
+  const { maxIntBytes, maxDepth, maxMemo, maxObjects } = { ...PICKLE_LIMITS, ...limits };
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   const end = bytes.length;
@@ -73,6 +131,13 @@ export function unpickle(bytes: Uint8Array, hooks: UnpicklerHooks, label = 'pick
   let stack: unknown[] = [];
   const marks: unknown[][] = [];
   const memo = new Map<number, unknown>();
+  let objects = 0; // values pushed so far
+  // The nesting depth of each container that holds another (a leaf is 0, any other container 1), and the lists
+  // and dicts already inside another container, which therefore cannot change any more: so no value contains
+  // itself, and a container's depth is final when it is placed in another. (A Map and a Set, not their weak
+  // kinds: V8 collects millions of weak entries in quadratic time.)
+  const depths = new Map<object, number>();
+  const contained = new Set<object>();
 
   const fail = (message: string): never => {
     throw new CheckpointError(`${label}: ${message}; at byte ${op}${entry ? ` of '${entry}'` : ''}`, { entry, offset: op });
@@ -125,6 +190,36 @@ export function unpickle(bytes: Uint8Array, hooks: UnpicklerHooks, label = 'pick
     pos++; // the newline
     return s;
   };
+  /** A hook's result: a container it made (OrderedDict's Map) gets its depth from its entries. */
+  const adopt = (v: unknown): unknown => {
+    if (v instanceof Map) built(v, v.keys(), v.values());
+    else if (Array.isArray(v)) built(v, v);
+    return v;
+  };
+  const isContainer = (v: unknown): v is unknown[] | Map<unknown, unknown> => Array.isArray(v) || v instanceof Map;
+  // A container's depth is 1 unless recorded otherwise (so an empty one costs no entry).
+  const depthOf = (v: unknown): number => (isContainer(v) ? depths.get(v) ?? 1 : 0);
+  /** Records that `child` now sits inside `parent` (one level down) and checks the depth limit. */
+  const place = (parent: object, child: unknown): void => {
+    if (!isContainer(child)) return;
+    if (child === parent) fail(`${OPCODE_NAMES[bytes[op]]} puts a container inside itself; only plain data is read`);
+    const d = depthOf(child) + 1;
+    if (d > maxDepth) fail(`containers nest more than ${maxDepth} deep, the pickle's maxDepth limit`);
+    if (d > (depths.get(parent) ?? 1)) depths.set(parent, d);
+    if (!Object.isFrozen(child)) contained.add(child); // tuples cannot change anyway
+  };
+  /** A new container holding `items` (for one built by a hook, its entries): its depth from theirs. */
+  const built = <T extends object>(container: T, ...groups: Iterable<unknown>[]): T => {
+    for (const items of groups) for (const item of items) place(container, item);
+    return container;
+  };
+  const mutable = (c: object, what: string): void => {
+    if (contained.has(c)) fail(`${OPCODE_NAMES[bytes[op]]} changes a ${what} that is already inside another container (a self-referencing value?); only plain data is read`);
+  };
+  const push = (v: unknown): void => {
+    if (++objects > maxObjects) fail(`the pickle pushes more than ${maxObjects} values, the maxObjects limit`);
+    stack.push(v);
+  };
   const pop = (): unknown => {
     if (stack.length === 0) fail(`${OPCODE_NAMES[bytes[op]]} found an empty stack`);
     return stack.pop();
@@ -160,7 +255,14 @@ export function unpickle(bytes: Uint8Array, hooks: UnpicklerHooks, label = 'pick
     return memo.get(i);
   };
   const memoPut = (i: number): void => {
-    memo.set(i, top());
+    const v = top();
+    if (!memo.has(i) && memo.size >= maxMemo) fail(`the memo holds more than ${maxMemo} entries, the maxMemo limit`);
+    memo.set(i, v);
+  };
+  const long = (n: number, what: string): number | bigint => {
+    const raw = take(n, what); // a truncated pickle says so first
+    if (n > maxIntBytes) fail(`${what} of ${n} bytes is longer than ${maxIntBytes} bytes, the maxIntBytes limit`);
+    return signedInt(raw);
   };
   const signedInt = (raw: Uint8Array): number | bigint => {
     if (raw.length === 0) return 0;
@@ -185,21 +287,22 @@ export function unpickle(bytes: Uint8Array, hooks: UnpicklerHooks, label = 'pick
       case 0x2e: // STOP
         return pop();
       case 0x28: // MARK
+        if (++objects > maxObjects) fail(`the pickle pushes more than ${maxObjects} values, the maxObjects limit`);
         marks.push(stack);
         stack = [];
         break;
       case 0x7d: // EMPTY_DICT
-        stack.push(new Map());
+        push(new Map());
         break;
       case 0x5d: // EMPTY_LIST
-        stack.push([]);
+        push([]);
         break;
       case 0x29: // EMPTY_TUPLE
-        stack.push(Object.freeze([]));
+        push(Object.freeze([]));
         break;
       case 0x74: { // TUPLE
         const items = popMark(); // before reading `stack`: popping the mark replaces it
-        stack.push(Object.freeze(items));
+        push(built(Object.freeze(items), items));
         break;
       }
       case 0x85: // TUPLE1
@@ -207,23 +310,24 @@ export function unpickle(bytes: Uint8Array, hooks: UnpicklerHooks, label = 'pick
       case 0x87: { // TUPLE3
         const n = code - 0x84;
         if (stack.length < n) fail(`${OPCODE_NAMES[code]} needs ${n} items on the stack, found ${stack.length}`);
-        stack.push(Object.freeze(stack.splice(stack.length - n, n)));
+        const items = stack.splice(stack.length - n, n);
+        push(built(Object.freeze(items), items));
         break;
       }
       case 0x58: // BINUNICODE
-        stack.push(text(u32(), 'BINUNICODE string'));
+        push(text(u32(), 'BINUNICODE string'));
         break;
       case 0x8c: // SHORT_BINUNICODE
-        stack.push(text(u8(), 'SHORT_BINUNICODE string'));
+        push(text(u8(), 'SHORT_BINUNICODE string'));
         break;
       case 0x8d: // BINUNICODE8
-        stack.push(text(u64(), 'BINUNICODE8 string'));
+        push(text(u64(), 'BINUNICODE8 string'));
         break;
       case 0x42: // BINBYTES
-        stack.push(take(u32(), 'BINBYTES data').slice());
+        push(take(u32(), 'BINBYTES data').slice());
         break;
       case 0x43: // SHORT_BINBYTES
-        stack.push(take(u8(), 'SHORT_BINBYTES data').slice());
+        push(take(u8(), 'SHORT_BINBYTES data').slice());
         break;
       case 0x71: // BINPUT
         memoPut(u8());
@@ -235,84 +339,101 @@ export function unpickle(bytes: Uint8Array, hooks: UnpicklerHooks, label = 'pick
         memoPut(memo.size);
         break;
       case 0x68: // BINGET
-        stack.push(memoGet(u8()));
+        push(memoGet(u8()));
         break;
       case 0x6a: // LONG_BINGET
-        stack.push(memoGet(u32()));
+        push(memoGet(u32()));
         break;
       case 0x4a: // BININT
         need(4, 'BININT');
-        stack.push(dv.getInt32(pos, true));
+        push(dv.getInt32(pos, true));
         pos += 4;
         break;
       case 0x4b: // BININT1
-        stack.push(u8());
+        push(u8());
         break;
       case 0x4d: // BININT2
-        stack.push(u16());
+        push(u16());
         break;
       case 0x8a: // LONG1
-        stack.push(signedInt(take(u8(), 'LONG1 integer')));
+        push(long(u8(), 'LONG1 integer'));
         break;
       case 0x8b: // LONG4
-        stack.push(signedInt(take(u32(), 'LONG4 integer')));
+        push(long(u32(), 'LONG4 integer'));
         break;
       case 0x47: // BINFLOAT (big-endian double)
         need(8, 'BINFLOAT');
-        stack.push(dv.getFloat64(pos, false));
+        push(dv.getFloat64(pos, false));
         pos += 8;
         break;
       case 0x88: // NEWTRUE
-        stack.push(true);
+        push(true);
         break;
       case 0x89: // NEWFALSE
-        stack.push(false);
+        push(false);
         break;
       case 0x4e: // NONE
-        stack.push(null);
+        push(null);
         break;
       case 0x73: { // SETITEM
         const value = pop();
         const key = checkKey(pop());
-        dictOnTop().set(key, value);
+        const d = dictOnTop();
+        mutable(d, 'dict');
+        place(d, key);
+        place(d, value);
+        d.set(key, value);
         break;
       }
       case 0x75: { // SETITEMS
         const items = popMark();
         if (items.length % 2 !== 0) fail('SETITEMS with an odd number of items');
         const d = dictOnTop();
-        for (let i = 0; i < items.length; i += 2) d.set(checkKey(items[i]), items[i + 1]);
+        mutable(d, 'dict');
+        for (let i = 0; i < items.length; i += 2) {
+          const key = checkKey(items[i]);
+          place(d, key);
+          place(d, items[i + 1]);
+          d.set(key, items[i + 1]);
+        }
         break;
       }
       case 0x61: { // APPEND
         const value = pop();
-        listOnTop().push(value);
+        const l = listOnTop();
+        mutable(l, 'list');
+        place(l, value);
+        l.push(value);
         break;
       }
       case 0x65: { // APPENDS
         const items = popMark();
         const l = listOnTop();
-        for (const item of items) l.push(item);
+        mutable(l, 'list');
+        for (const item of items) {
+          place(l, item);
+          l.push(item);
+        }
         break;
       }
       case 0x63: { // GLOBAL
         const module = line('GLOBAL module name');
         const name = line('GLOBAL name');
-        stack.push(hooks.findGlobal(module, name, op));
+        push(hooks.findGlobal(module, name, op));
         break;
       }
       case 0x93: { // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
-        stack.push(hooks.findGlobal(module as string, name as string, op));
+        push(hooks.findGlobal(module as string, name as string, op));
         break;
       }
       case 0x52: { // REDUCE
         const args = pop();
         const callable = pop();
         if (!isTuple(args)) fail(`REDUCE arguments are a ${pyTypeName(args)}, not a tuple`);
-        stack.push(hooks.reduce(callable, args as readonly unknown[], op));
+        push(adopt(hooks.reduce(callable, args as readonly unknown[], op)));
         break;
       }
       case 0x62: { // BUILD
@@ -321,7 +442,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpicklerHooks, label = 'pick
         break;
       }
       case 0x51: // BINPERSID
-        stack.push(hooks.persistentLoad(pop(), op));
+        push(adopt(hooks.persistentLoad(pop(), op)));
         break;
       default: {
         const name = OPCODE_NAMES[code];

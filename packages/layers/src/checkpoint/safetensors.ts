@@ -5,6 +5,7 @@
 //
 // The reader checks the whole header before it allocates a single tensor: sizes, offsets, overlaps and holes.
 import { CheckpointError } from './errors';
+import { clipText, jsonPreview } from './preview';
 import {
   type DType,
   type RawTensor,
@@ -19,6 +20,13 @@ import {
 
 /** The largest header the reader accepts (the reference implementation's limit too): 100 MB. */
 export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
+
+/**
+ * The deepest a header's JSON may nest (objects and arrays): 16. A valid header nests 3 deep (the header object,
+ * a tensor's entry, its shape); the limit is checked by a linear scan of the text before it is parsed, so a
+ * header like `[[[...` 200,000 deep is refused before anything recurses over it.
+ */
+export const SAFETENSORS_MAX_HEADER_DEPTH = 16;
 
 /** Key of the optional string-to-string metadata in a safetensors header. */
 const METADATA_KEY = '__metadata__';
@@ -54,39 +62,63 @@ function fail(message: string, details: { key?: string; offset?: number; cause?:
   throw new CheckpointError(`safetensors: ${message}`, details);
 }
 
-const describe = (v: unknown): string => {
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
-};
+/** A value as JSON for messages, at most 80 characters (bounded work whatever the value). */
+const describe = (v: unknown): string => jsonPreview(v);
+
+/** A tensor name as messages quote it: its first 120 characters. */
+const name = (key: string): string => clipText(key, 120);
+
+/**
+ * The position of the first bracket of `text` (JSON) that opens a level deeper than `max`, or -1. One pass, no
+ * recursion: strings (with their escapes) are skipped, `[` and `{` count up, `]` and `}` down.
+ */
+function tooDeep(text: string, max: number): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) { // a string: skip to its closing quote
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++; // a backslash escapes the next character
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return i;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return -1;
+}
 
 function parseEntry(key: string, value: unknown, bodyLength: number): HeaderEntry {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    fail(`header entry '${key}' is ${describe(value)}, not an object with dtype, shape and data_offsets`, { key });
+    fail(`header entry '${name(key)}' is ${describe(value)}, not an object with dtype, shape and data_offsets`, { key });
   }
   const { dtype: code, shape, data_offsets: offsets } = value as Record<string, unknown>;
-  if (typeof code !== 'string') fail(`tensor '${key}' has no dtype string (dtype: ${describe(code)})`, { key });
+  if (typeof code !== 'string') fail(`tensor '${name(key)}' has no dtype string (dtype: ${describe(code)})`, { key });
   const dtype = Object.prototype.hasOwnProperty.call(DTYPE_FROM_CODE, code) ? DTYPE_FROM_CODE[code] : undefined;
   if (dtype === undefined) {
     const known = Object.keys(DTYPE_FROM_CODE).join(', ');
-    if (UNSUPPORTED_CODES.has(code)) fail(`tensor '${key}' has dtype '${code}', which is not supported (supported: ${known})`, { key });
-    fail(`tensor '${key}' has unknown dtype '${code}' (supported: ${known})`, { key });
+    if (UNSUPPORTED_CODES.has(code)) fail(`tensor '${name(key)}' has dtype '${clipText(code, 40)}', which is not supported (supported: ${known})`, { key });
+    fail(`tensor '${name(key)}' has unknown dtype '${clipText(code, 40)}' (supported: ${known})`, { key });
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    fail(`tensor '${key}' has an invalid shape ${describe(shape)} (want an array of non-negative integers)`, { key });
+    fail(`tensor '${name(key)}' has an invalid shape ${describe(shape)} (want an array of non-negative integers)`, { key });
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-    fail(`tensor '${key}' has invalid data_offsets ${describe(offsets)} (want [begin, end], non-negative integers)`, { key });
+    fail(`tensor '${name(key)}' has invalid data_offsets ${describe(offsets)} (want [begin, end], non-negative integers)`, { key });
   }
   const [begin, end] = offsets as [number, number];
-  if (begin > end) fail(`tensor '${key}' has data_offsets [${begin}, ${end}] with begin after end`, { key });
+  if (begin > end) fail(`tensor '${name(key)}' has data_offsets [${begin}, ${end}] with begin after end`, { key });
   if (end > bodyLength) {
-    fail(`tensor '${key}' has data_offsets [${begin}, ${end}] but the data section holds only ${bodyLength} bytes (file truncated?)`, { key });
+    fail(`tensor '${name(key)}' has data_offsets [${begin}, ${end}] but the data section holds only ${bodyLength} bytes (file truncated?)`, { key });
   }
   const numel = shapeNumel(shape);
   const nbytes = numel * dtypeItemSize(dtype);
   if (nbytes !== end - begin) {
     const size = Number.isSafeInteger(nbytes) ? `${numel} ${dtype} = ${nbytes} bytes` : `over 2^53 bytes of ${dtype}`;
-    fail(`tensor '${key}' has shape ${formatShape(shape)} (${size}) but its data_offsets span ${end - begin} bytes`, { key });
+    fail(`tensor '${name(key)}' has shape ${formatShape(shape)} (${size}) but its data_offsets span ${end - begin} bytes`, { key });
   }
   return { key, dtype, shape: shape.slice(), begin, end };
 }
@@ -97,7 +129,7 @@ function parseMetadata(value: unknown): Record<string, string> {
   }
   const metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    if (typeof v !== 'string') fail(`${METADATA_KEY} entry '${k}' is ${describe(v)}, not a string`);
+    if (typeof v !== 'string') fail(`${METADATA_KEY} entry '${name(k)}' is ${describe(v)}, not a string`);
     metadata[k] = v;
   }
   return metadata;
@@ -105,7 +137,8 @@ function parseMetadata(value: unknown): Record<string, string> {
 
 /**
  * Reads a safetensors file. The header is validated in full before any tensor is allocated: the header
- * length fits the file and the 100 MB cap, the header is UTF-8 JSON of an object, every tensor has a
+ * length fits the file and the 100 MB cap ({@link SAFETENSORS_MAX_HEADER_BYTES}), the header is UTF-8 JSON of an
+ * object nesting at most {@link SAFETENSORS_MAX_HEADER_DEPTH} deep, every tensor has a
  * supported dtype, a shape of non-negative integers and `data_offsets` inside the data section whose span is
  * exactly `product(shape) * itemsize`, no two tensors overlap, every data byte belongs to a tensor, and
  * `__metadata__` maps strings to strings. Any violation throws a {@link CheckpointError} naming it.
@@ -131,11 +164,15 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFil
   } catch (cause) {
     fail('header is not valid UTF-8', { offset: 8, cause });
   }
+  const deep = tooDeep(text, SAFETENSORS_MAX_HEADER_DEPTH);
+  if (deep >= 0) {
+    fail(`header nests deeper than ${SAFETENSORS_MAX_HEADER_DEPTH} levels (at character ${deep} of the header), the SAFETENSORS_MAX_HEADER_DEPTH limit; a valid header nests 3 deep`, { offset: 8 });
+  }
   let header: unknown;
   try {
     header = JSON.parse(text);
   } catch (cause) {
-    fail(`header is not valid JSON (${(cause as Error).message})`, { offset: 8, cause });
+    fail(`header is not valid JSON (${clipText((cause as Error).message, 200)})`, { offset: 8, cause });
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     fail(`header is ${Array.isArray(header) ? 'a JSON array' : describe(header)}, not a JSON object`, { offset: 8 });
@@ -156,10 +193,10 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFil
   let previous: HeaderEntry | undefined;
   for (const e of order) {
     if (e.begin < cursor) {
-      fail(`tensors '${previous!.key}' (bytes ${previous!.begin}-${previous!.end}) and '${e.key}' (bytes ${e.begin}-${e.end}) overlap`, { key: e.key });
+      fail(`tensors '${name(previous!.key)}' (bytes ${previous!.begin}-${previous!.end}) and '${name(e.key)}' (bytes ${e.begin}-${e.end}) overlap`, { key: e.key });
     }
     if (e.begin > cursor) {
-      fail(`data bytes ${cursor}-${e.begin} (before tensor '${e.key}') belong to no tensor; the format requires the data section to be fully covered`, { key: e.key });
+      fail(`data bytes ${cursor}-${e.begin} (before tensor '${name(e.key)}') belong to no tensor; the format requires the data section to be fully covered`, { key: e.key });
     }
     cursor = e.end;
     previous = e;
@@ -198,7 +235,7 @@ export function writeSafetensors(dict: StateDict | Record<string, RawTensor>, me
       fail(`metadata must be an object of strings, not ${describe(metadata)}`);
     }
     const fields = Object.entries(metadata).map(([k, v]) => {
-      if (typeof v !== 'string') fail(`metadata entry '${k}' is ${describe(v)}, not a string`);
+      if (typeof v !== 'string') fail(`metadata entry '${name(k)}' is ${describe(v)}, not a string`);
       return `${JSON.stringify(k)}:${JSON.stringify(v)}`;
     });
     if (fields.length > 0) parts.push(`${JSON.stringify(METADATA_KEY)}:{${fields.join(',')}}`);

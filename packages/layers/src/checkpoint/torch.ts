@@ -6,7 +6,8 @@
 // parameter rebuild functions and the storage types. Nothing is imported or executed; every other global is
 // refused before anything else happens to it.
 import { CheckpointError } from './errors';
-import { isTuple, pyTypeName, unpickle, type UnpicklerHooks } from './pickle';
+import { isTuple, pyRepr, pyTypeName, unpickle, type PickleLimits, type UnpicklerHooks } from './pickle';
+import { clipText } from './preview';
 import {
   type DType,
   type RawTensor,
@@ -77,6 +78,11 @@ export interface TorchReadOptions {
    * {@link TENSOR_BYTES_ALLOWANCE}.
    */
   maxTensorBytes?: number;
+  /**
+   * Overrides some of the pickle VM's resource limits (integer size, nesting depth, memo size, values pushed);
+   * see {@link PickleLimits} and its defaults {@link PICKLE_LIMITS}, which admit any real checkpoint.
+   */
+  pickleLimits?: Partial<PickleLimits>;
 }
 
 /** The fixed part of the default {@link TorchReadOptions.maxTensorBytes}: 64 MiB. */
@@ -107,20 +113,10 @@ const isGlobal = (v: unknown): v is PickleGlobal =>
 const isStorage = (v: unknown): v is TorchStorage =>
   typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'storage';
 const qualified = (g: PickleGlobal) => `${g.module}.${g.name}`;
-const clip = (s: string) => (s.length > 120 ? `${s.slice(0, 117)}...` : s);
+const clip = (s: string) => clipText(s, 120);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-/** A short Python-like rendering of a value for messages: `(3, 4)`, `[1, 2]`, `'x'`, `None`. */
-const show = (v: unknown, depth = 0): string => {
-  if (Array.isArray(v)) {
-    if (depth > 2) return '...';
-    const items = v.slice(0, 8).map((x) => show(x, depth + 1)).concat(v.length > 8 ? ['...'] : []).join(', ');
-    return clip(isTuple(v) ? `(${items}${v.length === 1 ? ',' : ''})` : `[${items}]`);
-  }
-  if (typeof v === 'string') return clip(`'${v}'`);
-  if (v === null) return 'None';
-  if (typeof v === 'object') return pyTypeName(v);
-  return String(v);
-};
+/** A short Python-like rendering of a value for messages: `(3, 4)`, `[1, 2]`, `'x'`, `None` (bounded work). */
+const show = (v: unknown): string => pyRepr(v);
 
 function refuse(message: string, details: { entry?: string; offset?: number; key?: string } = {}): never {
   throw new CheckpointError(`torch: ${message}`, details);
@@ -148,9 +144,9 @@ function openArchive(bytes: Uint8Array, verifyCrc: boolean): OpenedArchive {
     if (archive.entries.some((e) => /(^|\/)constants\.pkl$/.test(e.name) || /^[^/]+\/code\//.test(e.name))) {
       refuse('this is a TorchScript archive (torch.jit.save), not a torch.save checkpoint; save model.state_dict() with torch.save instead');
     }
-    refuse(`the archive has no '<archive>/data.pkl' entry, so it is not a torch.save checkpoint (entries: ${clip(archive.entries.map((e) => e.name).join(', '))})`);
+    refuse(`the archive has no '<archive>/data.pkl' entry, so it is not a torch.save checkpoint (entries: ${clip(archive.entries.slice(0, 8).map((e) => clip(e.name)).join(', '))})`);
   }
-  if (pickles.length > 1) refuse(`the archive has ${pickles.length} '<archive>/data.pkl' entries (${pickles.map((e) => e.name).join(', ')})`);
+  if (pickles.length > 1) refuse(`the archive has ${pickles.length} '<archive>/data.pkl' entries (${clip(pickles.slice(0, 4).map((e) => clip(e.name)).join(', '))})`);
   const pickleEntry = pickles[0].name;
   const prefix = pickleEntry.slice(0, -'data.pkl'.length);
   const byteorder = archive.get(`${prefix}byteorder`);
@@ -232,7 +228,7 @@ function rebuildTensor(
   return { dtype: storage.dtype, shape, data: out as TensorData };
 }
 
-function runPickle(bytes: Uint8Array, opened: OpenedArchive, verifyCrc: boolean, maxTensorBytes: number): TorchValue {
+function runPickle(bytes: Uint8Array, opened: OpenedArchive, verifyCrc: boolean, maxTensorBytes: number, limits: Partial<PickleLimits> = {}): TorchValue {
   const { archive, prefix, pickleEntry } = opened;
   const budget = { left: maxTensorBytes, max: maxTensorBytes };
   const claimed = new WeakSet<TorchStorage>(); // storages whose array a tensor took over
@@ -276,7 +272,7 @@ function runPickle(bytes: Uint8Array, opened: OpenedArchive, verifyCrc: boolean,
       if (!entry) fail(`storage '${clip(k)}' has no entry '${clip(name)}' in the archive`);
       const nbytes = (numel as number) * dtypeItemSize(dtype);
       if (entry!.size !== nbytes) {
-        fail(`storage '${clip(k)}' declares ${numel} ${dtype} (${nbytes} bytes) but '${name}' holds ${entry!.size} bytes`);
+        fail(`storage '${clip(k)}' declares ${numel} ${dtype} (${nbytes} bytes) but '${clip(name)}' holds ${entry!.size} bytes`);
       }
       const data = typedArrayFromBytes(dtype, archive.read(entry!, verifyCrc), 0, numel as number);
       const storage: TorchStorage = { kind: 'storage', dtype, key: k, location: location as string, data };
@@ -324,7 +320,7 @@ function runPickle(bytes: Uint8Array, opened: OpenedArchive, verifyCrc: boolean,
     },
   };
 
-  return unpickle(bytes, hooks, label, pickleEntry) as TorchValue;
+  return unpickle(bytes, hooks, label, pickleEntry, limits) as TorchValue;
 }
 
 /**
@@ -337,6 +333,10 @@ function runPickle(bytes: Uint8Array, opened: OpenedArchive, verifyCrc: boolean,
  * supported dtypes; any other global (a class, `os.system`, numpy scalars) is refused with a
  * {@link CheckpointError} and nothing is executed. Tensors saved as views (transposed, sliced, expanded, or
  * several sharing one storage) come out as independent contiguous copies.
+ *
+ * Work and memory stay linear in the file's size: the pickle VM's {@link PickleLimits} (integer size, nesting
+ * depth, memo size, values pushed; defaults {@link PICKLE_LIMITS}) and `maxTensorBytes` stop a crafted file with a
+ * {@link CheckpointError} that names the limit. The result is acyclic and nests at most `maxDepth` deep.
  */
 export function readTorchObject(bytes: Uint8Array | ArrayBuffer, options: TorchReadOptions = {}): TorchValue {
   const buf = asBytes(bytes);
@@ -344,14 +344,14 @@ export function readTorchObject(bytes: Uint8Array | ArrayBuffer, options: TorchR
   const opened = openArchive(buf, verifyCrc);
   const pkl = opened.archive.read(opened.archive.get(opened.pickleEntry)!, verifyCrc);
   const maxTensorBytes = options.maxTensorBytes ?? 4 * buf.length + TENSOR_BYTES_ALLOWANCE;
-  return runPickle(pkl, opened, verifyCrc, maxTensorBytes);
+  return runPickle(pkl, opened, verifyCrc, maxTensorBytes, options.pickleLimits);
 }
 
 function toStateDict(value: Map<TorchValue, TorchValue>, where: string): StateDict {
   const out: StateDict = new Map();
   for (const [key, t] of value) {
-    if (typeof key !== 'string') refuse(`${where} has a key of type ${pyTypeName(key)} (${clip(String(key))}); state-dict keys are strings`);
-    if (!isRawTensor(t)) refuse(`${where} entry '${key}' is not a tensor (it is a Python ${pyTypeName(t)})`, { key });
+    if (typeof key !== 'string') refuse(`${where} has a key of type ${pyTypeName(key)} (${show(key)}); state-dict keys are strings`);
+    if (!isRawTensor(t)) refuse(`${where} entry '${clip(key)}' is not a tensor (it is a Python ${pyTypeName(t)})`, { key });
     out.set(key, t);
   }
   return out;
@@ -373,7 +373,8 @@ export function readTorch(bytes: Uint8Array | ArrayBuffer, options: TorchReadOpt
   }
   const keys = [...root.keys()];
   if (keys.some((k) => !isRawTensor(root.get(k))) && !keys.some((k) => isRawTensor(root.get(k)))) {
-    refuse(`the checkpoint is a dict without tensors and without a 'state_dict' or 'model' entry (keys: ${clip(keys.map(String).join(', '))})`);
+    const listed = keys.slice(0, 8).map((k) => (typeof k === 'string' ? clip(k) : show(k))).join(', ');
+    refuse(`the checkpoint is a dict without tensors and without a 'state_dict' or 'model' entry (keys: ${clip(listed)}${keys.length > 8 ? ', ...' : ''})`);
   }
   return toStateDict(root, 'the state dict');
 }

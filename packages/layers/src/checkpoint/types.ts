@@ -1,6 +1,7 @@
 // Tensors as checkpoint files hold them: a dtype, a shape and the raw elements in row-major order,
 // each dtype in the typed array that holds its values (or, for the 16-bit floats, its bits) exactly.
 import { CheckpointError } from './errors';
+import { clipText, jsonPreview, previewShape } from './preview';
 
 /**
  * A tensor as read from (or written to) a checkpoint: row-major (C-contiguous) elements, little-endian
@@ -107,9 +108,9 @@ export function littleEndianBytes(t: RawTensor): Uint8Array {
   return copy;
 }
 
-/** `[64, 3, 7, 7]`: a shape as error messages print it. */
+/** `[64, 3, 7, 7]`: a shape as error messages print it (the first 16 dimensions of a longer one). */
 export function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
+  return previewShape(shape);
 }
 
 /**
@@ -134,16 +135,16 @@ export function shapeNumel(shape: readonly number[]): number {
  */
 export function validateRawTensor(t: unknown, key: string, where = 'checkpoint'): asserts t is RawTensor {
   const fail = (why: string): never => {
-    throw new CheckpointError(`${where}: tensor '${key}' ${why}`, { key });
+    throw new CheckpointError(`${where}: tensor '${clipText(key)}' ${why}`, { key });
   };
   if (t === null || typeof t !== 'object') fail('is not a tensor object');
   const { dtype, shape, data } = t as Partial<RawTensor>;
-  if (!isDType(dtype)) fail(`has unsupported dtype ${JSON.stringify(dtype)} (supported: ${DTYPES.join(', ')})`);
+  if (!isDType(dtype)) fail(`has unsupported dtype ${jsonPreview(dtype)} (supported: ${DTYPES.join(', ')})`);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    fail(`has an invalid shape ${JSON.stringify(shape)} (want an array of non-negative integers)`);
+    fail(`has an invalid shape ${jsonPreview(shape)} (want an array of non-negative integers)`);
   }
   const info = DTYPE_INFO[dtype as DType];
-  const tag = ArrayBuffer.isView(data) ? (data as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag] : typeof data;
+  const tag = ArrayBuffer.isView(data) ? String((data as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag]) : typeof data;
   if (tag !== info.arrayTag) fail(`of dtype ${dtype} must hold its data in a ${info.arrayTag}, not a ${tag}`);
   const numel = shapeNumel(shape as number[]);
   if ((data as TensorData).length !== numel) {
@@ -221,7 +222,7 @@ export function toFloat32(t: RawTensor): Float32Array {
     case 'bool':
       return new Float32Array(t.data as Exclude<TensorData, BigInt64Array>);
     default:
-      throw new CheckpointError(`toFloat32: unsupported dtype ${JSON.stringify((t as { dtype: unknown }).dtype)}`);
+      throw new CheckpointError(`toFloat32: unsupported dtype ${jsonPreview((t as { dtype: unknown }).dtype)}`);
   }
 }
 
@@ -242,7 +243,7 @@ export function toFloat32StateDict(dict: StateDict): Map<string, {
     } catch (err) {
       if (err instanceof CheckpointError) {
         err.key = key;
-        err.message = `${err.message} (tensor '${key}')`;
+        err.message = `${err.message} (tensor '${clipText(key)}')`;
       }
       throw err;
     }
