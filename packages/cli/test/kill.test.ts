@@ -7,7 +7,7 @@
 // Small on purpose (CNN_TEST_SUBSET: 256 training and 128 test images, 4 steps an epoch): the cost is the
 // processes, about 2 s each.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -171,6 +171,26 @@ describe('cnn train killed with SIGKILL at seeded random moments', () => {
       console.log(`random kill #${i + 1} at ${delay} ms (${signal ?? 'had exited'}): left ${state}`);
     }, 3 * PROCESS_LIMIT_MS);
   }
+});
+
+describe('cnn train --resume of a folder whose metrics.jsonl lost lines', () => {
+  it('rebuilds them from the checkpoint\'s records, in order, without the timing', () => {
+    // What a kill between the checkpoint and the metrics line left before this protocol: epochs 1, 3 (2 lost).
+    const dir = join(tmp, 'lost-line');
+    expect(cnn([...TRAIN, '--out', dir]).code).toBe(0);
+    const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    writeFileSync(join(dir, 'metrics.jsonl'), `${lines[0]}\n${lines[2]}\n`);
+    const r = cnn(['train', '--resume', dir, '--quiet']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/metrics\.jsonl: rebuilt epoch 2 from the checkpoint \(without the timing\)/);
+    expect(r.out).toMatch(/training: [\d.]+ s in all epochs \(1 without timing\)/);
+    const now = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    expect(now[0]).toBe(lines[0]);
+    expect(now[2]).toBe(lines[2]);
+    expect(JSON.parse(now[1]!)).toEqual(withoutTiming(lines[1]!));
+    expect(JSON.parse(now[1]!).seconds).toBeUndefined();
+    expectLikeReference(dir);
+  }, 3 * PROCESS_LIMIT_MS);
 });
 
 describe('cnn train --resume from an earlier checkpoint file', () => {
