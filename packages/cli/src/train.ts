@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DataLoader } from '@cnn/datasets';
-import { getRandomState, manualSeed, setRandomState } from '@cnn/layers';
+import { getRandomState, manualSeed, setRandomState, type Module } from '@cnn/layers';
 import { backendInfo, setBackend, tf, type BackendName } from '@cnn/models-efficient';
 import {
   Adam,
@@ -220,6 +220,48 @@ function runExtras(extra: Record<string, unknown>): RunExtras {
   return { best, history };
 }
 
+/** Where a run starts: its epoch and step, and the extras of its checkpoint. */
+interface StartingPoint {
+  initialEpoch: number;
+  globalStep: number;
+  extras: RunExtras;
+}
+
+/**
+ * Gets the run folder ready and says where training starts: a new folder (`--out`), a resumed checkpoint restored
+ * into the model, optimizer, scheduler and random state, or from scratch for a run killed before its first
+ * checkpoint. The folder is put right (see RunFolder.recover) only after the checkpoint restored without error.
+ */
+async function startRun(folder: RunFolder, plan: RunPlan, targets: { model: Module; optimizer: Optimizer; scheduler: LRScheduler }, notice: (s: string) => void): Promise<StartingPoint> {
+  const fresh: StartingPoint = { initialEpoch: 0, globalStep: 0, extras: { best: { top1: -1, epoch: 0 }, history: [] } };
+  if (!plan.resume) {
+    await folder.prepareNew(plan.cfg);
+    return fresh;
+  }
+  const file = plan.resume.checkpoint;
+  if (file === undefined) {
+    notice(`no checkpoint in ${plan.dir} yet (the run was killed before its first epoch ended): starting it from scratch with its ${RUN_FILES.config}`);
+    await folder.recover(undefined);
+    await folder.writeConfig(plan.cfg);
+    return fresh;
+  }
+  let bytes: Uint8Array;
+  let ck: Awaited<ReturnType<typeof restoreCheckpoint>>;
+  try {
+    bytes = readFileSync(file);
+    ck = await restoreCheckpoint(bytes, targets);
+  } catch (e) {
+    throw new Error(`cannot resume from ${file}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (ck.randomState !== undefined) setRandomState(ck.randomState);
+  const extras = runExtras(ck.extra);
+  const logged = await folder.recover({ file, bytes, epoch: ck.epoch, ...extras });
+  // Checkpoints keep every epoch's record; one made before they did gets them from metrics.jsonl.
+  if (!sameEpochs(extras.history, ck.epoch)) extras.history = logged.map(storedRecord);
+  await folder.writeConfig(plan.cfg);
+  return { initialEpoch: ck.epoch, globalStep: ck.globalStep, extras };
+}
+
 /** Runs `cnn train`; returns the exit code. */
 export async function cmdTrain(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, TRAIN_OPTIONS, 'train');
@@ -229,7 +271,8 @@ export async function cmdTrain(args: string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`cnn train takes no positional arguments, got ${quote(positionals[0]!)} (see cnn train --help)`);
   checkTestHooks();
-  const { cfg, dir, resume } = planRun(values);
+  const plan = planRun(values);
+  const { cfg, dir, resume } = plan;
   const minAccuracy = num(values, 'min-accuracy', undefined, 0, 1);
   const quiet = values.quiet === true;
   const say = (s: string) => {
@@ -269,36 +312,8 @@ export async function cmdTrain(args: string[]): Promise<number> {
     const meta = { [MODEL_META_KEY]: JSON.stringify(info) };
     const folder = new RunFolder(dir, { notice, pictures: curves });
 
-    // Where the run starts: a new folder, a resumed checkpoint, or (killed before its first checkpoint) from scratch.
-    let initialEpoch = 0;
-    let globalStep = 0;
-    let extras: RunExtras = { best: { top1: -1, epoch: 0 }, history: [] };
-    if (!resume) {
-      await folder.prepareNew(cfg);
-    } else if (resume.checkpoint === undefined) {
-      notice(`no checkpoint in ${dir} yet (the run was killed before its first epoch ended): starting it from scratch with its ${RUN_FILES.config}`);
-      await folder.recover(undefined);
-      await folder.writeConfig(cfg);
-    } else {
-      const file = resume.checkpoint;
-      let bytes: Uint8Array;
-      let ck: Awaited<ReturnType<typeof restoreCheckpoint>>;
-      try {
-        bytes = readFileSync(file);
-        ck = await restoreCheckpoint(bytes, { model, optimizer, scheduler });
-      } catch (e) {
-        throw new Error(`cannot resume from ${file}: ${(e as Error).message.split('\n')[0]}`);
-      }
-      if (ck.randomState !== undefined) setRandomState(ck.randomState);
-      initialEpoch = ck.epoch;
-      globalStep = ck.globalStep;
-      extras = runExtras(ck.extra);
-      const logged = await folder.recover({ file, bytes, epoch: ck.epoch, ...extras });
-      // Checkpoints keep every epoch's record; one made before they did gets them from metrics.jsonl.
-      if (!sameEpochs(extras.history, initialEpoch)) extras.history = logged.map(storedRecord);
-      await folder.writeConfig(cfg);
-      if (initialEpoch >= cfg.epochs) say(`the run in ${dir} already has ${initialEpoch} of ${cfg.epochs} epochs; pass a larger --epochs to train on`);
-    }
+    const { initialEpoch, globalStep, extras } = await startRun(folder, plan, { model, optimizer, scheduler }, notice);
+    if (initialEpoch >= cfg.epochs) say(`the run in ${dir} already has ${initialEpoch} of ${cfg.epochs} epochs; pass a larger --epochs to train on`);
     let best = extras.best;
     const stored = extras.history;
 
