@@ -2,7 +2,7 @@
 // effective GFLOP/s (2 x MACs per image), so that models of different sizes compare.
 import { backendInfo, getCard, setBackend, summary, tf } from '@cnn/models-efficient';
 import { SGD, crossEntropy } from '@cnn/train';
-import { UsageError, choice, fmt, hwc, int, parse, str, table } from './args';
+import { UsageError, choice, fmt, hwc, int, parse, str, table, quote } from './args';
 import { buildModel, checkModelId } from './model-file';
 
 export const HELP_BENCH = `Usage: cnn bench [options]
@@ -33,7 +33,7 @@ export async function cmdBench(args: string[]): Promise<number> {
     console.log(HELP_BENCH);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`cnn bench takes no positional arguments, got '${positionals[0]}' (use --model a,b)`);
+  if (positionals.length > 0) throw new UsageError(`cnn bench takes no positional arguments, got ${quote(positionals[0]!)} (use --model a,b)`);
   const ids = (str(values, 'model') ?? 'lenet5,resnet20_cifar').split(',').map((s) => s.trim()).filter(Boolean);
   const batch = int(values, 'batch-size', 32, 1, 4096);
   const iters = int(values, 'iters', 5, 1, 1000);

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { listModels, getCard, getModel, summary, ready } from '@cnn/models-efficient';
-import { UsageError, parse as parseFlags, type OptionSpecs } from './args';
+import { UsageError, parse as parseFlags, quote, type OptionSpecs } from './args';
 import { cmdTrain } from './train';
 import { cmdEval } from './eval';
 import { cmdPredict } from './predict';
@@ -89,8 +89,8 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === 'eval') return await cmdEval(rest);
     else if (cmd === 'predict') return await cmdPredict(rest);
     else if (cmd === 'bench') return await cmdBench(rest);
-    else if (cmd.startsWith('-')) throw new UsageError(`unknown option '${cmd}' (see cnn --help)`);
-    else throw new UsageError(`unknown command '${cmd}' (see cnn --help)`);
+    else if (cmd.startsWith('-')) throw new UsageError(`unknown option ${quote(cmd)} (see cnn --help)`);
+    else throw new UsageError(`unknown command ${quote(cmd)} (see cnn --help)`);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {

@@ -22,7 +22,7 @@ import {
 } from '@cnn/datasets';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from './args';
+import { UsageError, quote } from './args';
 
 /** The `--dataset` names. */
 export const DATASETS = ['fashion-mnist', 'fashion-mnist-sample', 'mnist', 'cifar10', 'cifar100', 'folder'] as const;
@@ -94,7 +94,7 @@ export async function loadSplit(name: DatasetName, dataDir: string | undefined, 
   const transform = transforms(name, train, opts);
   const needsDir = name === 'mnist' || name === 'cifar10' || name === 'cifar100' || name === 'folder';
   if (needsDir && dataDir === undefined) throw new UsageError(`--dataset ${name} needs --data-dir: ${HINTS[name]}`);
-  if (dataDir !== undefined && !existsSync(dataDir)) throw new UsageError(`--data-dir '${dataDir}' does not exist; ${HINTS[name]}`);
+  if (dataDir !== undefined && !existsSync(dataDir)) throw new UsageError(`--data-dir ${quote(dataDir)} does not exist; ${HINTS[name]}`);
   try {
     switch (name) {
       case 'fashion-mnist':
@@ -110,7 +110,7 @@ export async function loadSplit(name: DatasetName, dataDir: string | undefined, 
       case 'folder': {
         const root = dataDir!;
         const sub = train ? 'train' : ['val', 'test'].find((s) => existsSync(join(root, s)));
-        if (sub === undefined || !existsSync(join(root, sub))) throw new UsageError(`--data-dir '${root}' has no ${train ? 'train/' : 'val/ or test/'} folder; ${HINTS.folder}`);
+        if (sub === undefined || !existsSync(join(root, sub))) throw new UsageError(`--data-dir ${quote(root)} has no ${train ? 'train/' : 'val/ or test/'} folder; ${HINTS.folder}`);
         return await ImageFolder.load(join(root, sub), opts.classes ? { transform, classes: opts.classes } : { transform });
       }
     }

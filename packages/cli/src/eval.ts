@@ -2,7 +2,7 @@
 import { DataLoader } from '@cnn/datasets';
 import { setBackend } from '@cnn/models-efficient';
 import { Trainer, SGD } from '@cnn/train';
-import { UsageError, choice, int, parse, str, table } from './args';
+import { UsageError, choice, int, parse, str, table, quote } from './args';
 import { DATASETS, loadSplit, type DatasetName } from './data';
 import { openWeights, weightsFile } from './model-file';
 
@@ -31,7 +31,7 @@ export async function cmdEval(args: string[]): Promise<number> {
     console.log(HELP_EVAL);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`cnn eval takes no positional arguments, got '${positionals[0]}' (see cnn eval --help)`);
+  if (positionals.length > 0) throw new UsageError(`cnn eval takes no positional arguments, got ${quote(positionals[0]!)} (see cnn eval --help)`);
   const file = weightsFile(values);
   if (file === undefined) throw new UsageError('cnn eval needs --checkpoint <file> (a run folder has best.safetensors and last.safetensors) or --pretrained <id>');
   const backend = choice(values, 'backend', ['wasm', 'cuda', 'cpu', 'auto'] as const, 'wasm');

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { loadWeights, readSafetensors } from '@cnn/layers';
 import { fileURLToPath } from 'node:url';
 import { getCard, getModel, listModels, pretrainedModels, pretrainedUrl, type ImageClassifier } from '@cnn/models-efficient';
-import { UsageError } from './args';
+import { UsageError, quote } from './args';
 
 /** The safetensors header key holding a {@link ModelInfo} as JSON. */
 export const MODEL_META_KEY = 'cnn.model';
@@ -27,7 +27,7 @@ export interface ModelInfo {
 
 /** Checks a model id against the registry (UsageError naming `cnn list` otherwise). */
 export function checkModelId(id: string): void {
-  if (!listModels().includes(id)) throw new UsageError(`unknown model '${id}'; run 'cnn list' to see the ids`);
+  if (!listModels().includes(id)) throw new UsageError(`unknown model ${quote(id)}; run 'cnn list' to see the ids`);
 }
 
 /** Builds the registered model `info.id` for `info`'s classes and input. */
@@ -63,7 +63,7 @@ export async function openWeights(file: string, fallback?: Partial<ModelInfo>): 
   try {
     bytes = await readFile(file);
   } catch (e) {
-    throw new UsageError(`--checkpoint '${file}' cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(`--checkpoint ${quote(file)} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   let metadata: Record<string, string> = {};
   try {
@@ -102,7 +102,7 @@ export function weightsFile(values: Record<string, string | boolean | undefined>
   const pre = values.pretrained;
   if (typeof ckpt === 'string' && typeof pre === 'string') throw new UsageError('give --checkpoint or --pretrained, not both');
   if (typeof pre === 'string') {
-    if (!pretrainedModels().includes(pre)) throw new UsageError(`no trained weights ship with '${pre}'; --pretrained takes ${pretrainedModels().join(', ')}`);
+    if (!pretrainedModels().includes(pre)) throw new UsageError(`no trained weights ship with ${quote(pre)}; --pretrained takes ${pretrainedModels().join(', ')}`);
     return fileURLToPath(pretrainedUrl(pre));
   }
   return typeof ckpt === 'string' ? ckpt : undefined;

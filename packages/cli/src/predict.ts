@@ -1,7 +1,7 @@
 // `cnn predict`: the top classes of image files under a trained model.
 import { Compose, Normalize, Resize, ToTensor, Rng, loadImage } from '@cnn/datasets';
 import { setBackend, tf } from '@cnn/models-efficient';
-import { UsageError, choice, int, parse, str } from './args';
+import { UsageError, choice, int, parse, str, quote } from './args';
 import { openWeights, weightsFile } from './model-file';
 
 export const HELP_PREDICT = `Usage: cnn predict (--checkpoint <file> | --pretrained <id>) [options] <image...>
@@ -43,7 +43,7 @@ export async function cmdPredict(args: string[]): Promise<number> {
       try {
         image = await loadImage(path, c === 1 ? 1 : 3);
       } catch (e) {
-        throw new UsageError(`cannot read image '${path}': ${(e as Error).message.split('\n')[0]}`);
+        throw new UsageError(`cannot read image ${quote(path)}: ${(e as Error).message.split('\n')[0]}`);
       }
       const x = transform.apply(image, new Rng(0));
       const input = tf.tensor4d(x.data as Float32Array, [1, h, w, c]);

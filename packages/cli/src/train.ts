@@ -1,10 +1,10 @@
-// `cnn train`: trains a registered model on a dataset into a run folder (configuration, metrics log, atomic best
-// and last checkpoints, pictures), and `--resume` continues a run from its last checkpoint.
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { appendFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+// `cnn train`: trains a registered model on a dataset into a run folder, and `--resume` continues a run from its
+// last checkpoint. This file reads the flags, builds the model, data and optimizer, and runs the Trainer; the run
+// folder and its write protocol are run-folder.ts, the curves and final lines report.ts.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { DataLoader } from '@cnn/datasets';
-import { getRandomState, manualSeed, setRandomState } from '@cnn/layers';
+import { getRandomState, manualSeed, setRandomState, type Module } from '@cnn/layers';
 import { backendInfo, setBackend, tf, type BackendName } from '@cnn/models-efficient';
 import {
   Adam,
@@ -16,26 +16,27 @@ import {
   StepLR,
   Trainer,
   confusionMatrixSvg,
-  lineChartSvg,
+  encodeCheckpoint,
   restoreCheckpoint,
-  saveCheckpoint,
   withWarmup,
-  writeFileAtomic,
-  type EpochRecord,
   type LRSchedule,
   type Optimizer,
   type ParamsInput,
 } from '@cnn/train';
-import { UsageError, choice, int, num, parse, str } from './args';
+import { UsageError, choice, int, num, parse, quote, str } from './args';
 import { DATASETS, datasetSpec, loadSplit, type DatasetName } from './data';
 import { MODEL_META_KEY, buildModel, checkModelId, type ModelInfo } from './model-file';
+import { curves, finalLines } from './report';
+import { RUN_FILES, RunFolder, storedRecord, type BestSoFar, type StoredRecord } from './run-folder';
+import { checkTestHooks, testSubset } from './test-hooks';
 
 export const HELP_TRAIN = `Usage: cnn train --model <id> --dataset <name> [options]
        cnn train --resume <run folder>
 
 Trains a model of the zoo into a run folder: config.json, metrics.jsonl (one line per epoch), last.safetensors and
-best.safetensors (model, optimizer, schedule, epoch and random state; written atomically), loss.svg, accuracy.svg,
-confusion-matrix.svg and eval.json (the final test evaluation).
+best.safetensors (model, optimizer, schedule, epoch and random state), loss.svg, accuracy.svg, confusion-matrix.svg
+and eval.json (the final test evaluation). Every file is written so that a killed run loses at most the epoch in
+progress: --resume puts the folder right and goes on, ending with the same checkpoint bytes.
 
 Options:
   --model <id>             a model id from 'cnn list'
@@ -55,8 +56,10 @@ Options:
   --image-size <n>         side of the images the model sees (default: the dataset's, 224 for folders)
   --seed <n>               seeds the weights and the data order (default 0); same seed, same backend: same result
   --backend <name>         wasm | cuda | cpu | auto (default wasm)
-  --out <dir>              the run folder (default runs/<model>-<dataset>-<time>)
-  --resume <dir|file>      continue a run from its last checkpoint (its own settings; --epochs may raise the total)
+  --out <dir>              the run folder (default runs/<model>-<dataset>-<time>); never one that holds a run, but
+                           the folder of a run killed before its first checkpoint is reused
+  --resume <dir|file>      continue a run from its last checkpoint (its own settings; --epochs may raise the total);
+                           a run killed before its first checkpoint starts again from scratch
   --min-accuracy <x>       exit with code 1 when the final test accuracy is below x
   --quiet                  no progress output, only the final lines`;
 
@@ -122,7 +125,7 @@ function configFromFlags(values: Record<string, string | boolean | undefined>): 
     epochs,
     batchSize: int(values, 'batch-size', 64, 1, 1 << 16),
     optimizer,
-    lr: num(values, 'lr', optimizer === 'sgd' ? 0.05 : 2e-3, 0) as number,
+    lr: num(values, 'lr', optimizer === 'sgd' ? 0.05 : 2e-3, { min: 0, exclusiveMin: true }) as number,
     weightDecay: num(values, 'weight-decay', optimizer === 'sgd' ? 5e-4 : optimizer === 'adamw' ? 0.01 : 0, 0) as number,
     momentum: num(values, 'momentum', 0.9, 0, 1) as number,
     schedule: choice(values, 'schedule', ['cosine', 'step', 'multistep', 'constant'] as const, 'cosine'),
@@ -133,7 +136,6 @@ function configFromFlags(values: Record<string, string | boolean | undefined>): 
     seed: int(values, 'seed', 0, 0, 2 ** 31 - 1),
     backend: choice(values, 'backend', BACKENDS, 'wasm'),
   };
-  if (!(cfg.lr > 0)) throw new UsageError(`--lr must be > 0, got ${cfg.lr}`);
   const dir = str(values, 'data-dir');
   if (dir !== undefined) cfg.dataDir = resolve(dir);
   return cfg;
@@ -157,16 +159,6 @@ function makeSchedule(cfg: RunConfig, stepsPerEpoch: number): LRSchedule | undef
   return warm > 0 ? withWarmup(main, { length: warm }) : main;
 }
 
-/** Where a --resume points: a run folder, or a checkpoint inside one. */
-function resumeTarget(arg: string): { dir: string; checkpoint: string } {
-  const p = resolve(arg);
-  if (!existsSync(p)) throw new UsageError(`--resume '${arg}' does not exist`);
-  const dir = statSync(p).isDirectory() ? p : dirname(p);
-  const checkpoint = statSync(p).isDirectory() ? join(p, 'last.safetensors') : p;
-  if (!existsSync(checkpoint)) throw new UsageError(`--resume '${arg}': no checkpoint there yet (${checkpoint} is missing; the run ended before its first epoch)`);
-  if (!existsSync(join(dir, 'config.json'))) throw new UsageError(`--resume '${arg}': ${join(dir, 'config.json')} is missing; is this a cnn run folder?`);
-  return { dir, checkpoint };
-}
 
 function stamp(): string {
   const d = new Date();
@@ -174,26 +166,100 @@ function stamp(): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
-function readMetrics(dir: string, upToEpoch: number): EpochRecord[] {
-  const file = join(dir, 'metrics.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as EpochRecord)
-    .filter((r) => r.epoch <= upToEpoch);
+/** What the flags ask for: a new run into a folder, or the continuation of one. */
+interface RunPlan {
+  cfg: RunConfig;
+  dir: string;
+  /** For --resume: the checkpoint to go on from (undefined: the run was killed before its first one). */
+  resume?: { checkpoint: string | undefined };
 }
 
-async function drawCurves(dir: string, history: EpochRecord[]): Promise<void> {
-  const xs = (f: (r: EpochRecord) => number | undefined): Array<[number, number]> => history.map((r) => [r.epoch, f(r) ?? NaN]);
-  await writeFileAtomic(join(dir, 'loss.svg'), lineChartSvg([
-    { name: 'train loss', points: xs((r) => r.trainLoss) },
-    { name: 'test loss', points: xs((r) => r.valLoss) },
-  ], { title: 'Loss', xLabel: 'epoch', yLabel: 'cross-entropy' }));
-  await writeFileAtomic(join(dir, 'accuracy.svg'), lineChartSvg([
-    { name: 'train top-1', points: xs((r) => r.trainAcc) },
-    { name: 'test top-1', points: xs((r) => r.valTop1) },
-  ], { title: 'Accuracy', xLabel: 'epoch', yLabel: 'top-1 accuracy' }));
+/** Reads the flags into a plan, checking everything that can be checked before any file is touched. */
+function planRun(values: Record<string, string | boolean | undefined>): RunPlan {
+  const resumeArg = str(values, 'resume');
+  if (resumeArg === undefined) {
+    const cfg = configFromFlags(values);
+    const out = str(values, 'out');
+    if (out === '') throw new UsageError('--out needs a folder, got an empty string');
+    const dir = resolve(out ?? join('runs', `${cfg.model}-${cfg.dataset}-${stamp()}`));
+    RunFolder.checkNew(dir);
+    return { cfg, dir };
+  }
+  const extra = Object.keys(values).filter((k) => values[k] !== undefined && !RESUME_FLAGS.has(k));
+  if (extra.length) throw new UsageError(`--resume continues a run with its own settings; --${extra[0]} cannot change them (allowed with it: --epochs, --backend, --data-dir, --quiet, --min-accuracy)`);
+  const { dir, checkpoint } = RunFolder.locate(resumeArg);
+  const file = join(dir, RUN_FILES.config);
+  let cfg: RunConfig;
+  try {
+    cfg = JSON.parse(readFileSync(file, 'utf8')) as RunConfig;
+  } catch (e) {
+    throw new UsageError(`--resume ${quote(resumeArg)}: ${file} cannot be read as JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (cfg === null || typeof cfg !== 'object' || typeof cfg.model !== 'string' || !(DATASETS as readonly string[]).includes(cfg.dataset)) {
+    throw new UsageError(`--resume ${quote(resumeArg)}: ${file} is not the config.json of a cnn run (no model or dataset)`);
+  }
+  if (values.epochs !== undefined) cfg.epochs = int(values, 'epochs', cfg.epochs, 1, 100_000);
+  if (values.backend !== undefined) cfg.backend = choice(values, 'backend', BACKENDS, 'wasm');
+  const dd = str(values, 'data-dir');
+  if (dd !== undefined) cfg.dataDir = resolve(dd);
+  return { cfg, dir, resume: { checkpoint } };
+}
+
+/** A checkpoint's extras as `cnn train` writes them: the best epoch and every epoch's record, without timing. */
+interface RunExtras {
+  best: BestSoFar;
+  history: StoredRecord[];
+}
+
+function runExtras(extra: Record<string, unknown>): RunExtras {
+  const b = extra.best as Partial<BestSoFar> | undefined;
+  const best = b && typeof b.top1 === 'number' && Number.isInteger(b.epoch) ? { top1: b.top1, epoch: b.epoch! } : { top1: -1, epoch: 0 };
+  const history = Array.isArray(extra.history)
+    ? (extra.history as unknown[]).filter((r): r is StoredRecord => r !== null && typeof r === 'object' && Number.isInteger((r as StoredRecord).epoch))
+    : [];
+  return { best, history };
+}
+
+/** Where a run starts: its epoch and step, and the extras of its checkpoint. */
+interface StartingPoint {
+  initialEpoch: number;
+  globalStep: number;
+  extras: RunExtras;
+}
+
+/**
+ * Gets the run folder ready and says where training starts: a new folder (`--out`), a resumed checkpoint restored
+ * into the model, optimizer, scheduler and random state, or from scratch for a run killed before its first
+ * checkpoint. The folder is put right (see RunFolder.recover) only after the checkpoint restored without error.
+ */
+async function startRun(folder: RunFolder, plan: RunPlan, targets: { model: Module; optimizer: Optimizer; scheduler: LRScheduler }, notice: (s: string) => void): Promise<StartingPoint> {
+  const fresh: StartingPoint = { initialEpoch: 0, globalStep: 0, extras: { best: { top1: -1, epoch: 0 }, history: [] } };
+  if (!plan.resume) {
+    await folder.prepareNew(plan.cfg);
+    return fresh;
+  }
+  const file = plan.resume.checkpoint;
+  if (file === undefined) {
+    notice(`no checkpoint in ${plan.dir} yet (the run was killed before its first epoch ended): starting it from scratch with its ${RUN_FILES.config}`);
+    await folder.recover(undefined);
+    await folder.writeConfig(plan.cfg);
+    return fresh;
+  }
+  let bytes: Uint8Array;
+  let ck: Awaited<ReturnType<typeof restoreCheckpoint>>;
+  try {
+    bytes = readFileSync(file);
+    ck = await restoreCheckpoint(bytes, targets);
+  } catch (e) {
+    throw new Error(`cannot resume from ${file}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (ck.randomState !== undefined) setRandomState(ck.randomState);
+  const extras = runExtras(ck.extra);
+  const logged = await folder.recover({ file, bytes, epoch: ck.epoch, ...extras });
+  // Checkpoints keep every epoch's record; one made before they did gets them from metrics.jsonl.
+  if (!sameEpochs(extras.history, ck.epoch)) extras.history = logged.map(storedRecord);
+  await folder.writeConfig(plan.cfg);
+  return { initialEpoch: ck.epoch, globalStep: ck.globalStep, extras };
 }
 
 /** Runs `cnn train`; returns the exit code. */
@@ -203,36 +269,20 @@ export async function cmdTrain(args: string[]): Promise<number> {
     console.log(HELP_TRAIN);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`cnn train takes no positional arguments, got '${positionals[0]}' (see cnn train --help)`);
-  const resumeArg = str(values, 'resume');
-  let cfg: RunConfig;
-  let dir: string;
-  let resumeFrom: string | undefined;
-  if (resumeArg !== undefined) {
-    const extra = Object.keys(values).filter((k) => values[k] !== undefined && !RESUME_FLAGS.has(k));
-    if (extra.length) throw new UsageError(`--resume continues a run with its own settings; --${extra[0]} cannot change them (allowed with it: --epochs, --backend, --data-dir, --quiet, --min-accuracy)`);
-    const t = resumeTarget(resumeArg);
-    dir = t.dir;
-    resumeFrom = t.checkpoint;
-    cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as RunConfig;
-    if (values.epochs !== undefined) cfg.epochs = int(values, 'epochs', cfg.epochs, 1, 100_000);
-    if (values.backend !== undefined) cfg.backend = choice(values, 'backend', BACKENDS, 'wasm');
-    const dd = str(values, 'data-dir');
-    if (dd !== undefined) cfg.dataDir = resolve(dd);
-  } else {
-    cfg = configFromFlags(values);
-    dir = resolve(str(values, 'out') ?? join('runs', `${cfg.model}-${cfg.dataset}-${stamp()}`));
-    if (existsSync(join(dir, 'config.json'))) throw new UsageError(`--out '${dir}' already holds a run; pick another folder, or continue it with --resume ${dir}`);
-  }
+  if (positionals.length > 0) throw new UsageError(`cnn train takes no positional arguments, got ${quote(positionals[0]!)} (see cnn train --help)`);
+  checkTestHooks();
+  const plan = planRun(values);
+  const { cfg, dir, resume } = plan;
   const minAccuracy = num(values, 'min-accuracy', undefined, 0, 1);
   const quiet = values.quiet === true;
   const say = (s: string) => {
     if (!quiet) console.log(s);
   };
+  const notice = (s: string) => console.error(`cnn train: ${s}`);
 
   const spec = datasetSpec(cfg.dataset);
-  const train = await loadSplit(cfg.dataset, cfg.dataDir, true, { size: cfg.imageSize, augment: cfg.augment });
-  const test = await loadSplit(cfg.dataset, cfg.dataDir, false, { size: cfg.imageSize, augment: false, classes: train.classes });
+  const train = testSubset(await loadSplit(cfg.dataset, cfg.dataDir, true, { size: cfg.imageSize, augment: cfg.augment }), true);
+  const test = testSubset(await loadSplit(cfg.dataset, cfg.dataDir, false, { size: cfg.imageSize, augment: false, classes: train.classes }), false);
   await setBackend(cfg.backend);
   const info: ModelInfo = {
     id: cfg.model,
@@ -252,88 +302,61 @@ export async function cmdTrain(args: string[]): Promise<number> {
     });
   } catch (e) {
     model.dispose();
-    throw new UsageError(`model '${cfg.model}' cannot take ${info.inputSize.join('x')} images (${(e as Error).message.split('\n')[0]}); try a larger --image-size, e.g. ${datasetSpec('folder').size}`);
+    throw new UsageError(`model ${quote(cfg.model)} cannot take ${info.inputSize.join('x')} images (${(e as Error).message.split('\n')[0]}); try a larger --image-size, e.g. ${datasetSpec('folder').size}`);
   }
   const trainLoader = new DataLoader(train, { batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed });
   const testLoader = new DataLoader(test, { batchSize: Math.max(cfg.batchSize, 256) });
   const optimizer = makeOptimizer(cfg, model);
-  const scheduler = new LRScheduler(optimizer, makeSchedule(cfg, trainLoader.length)!, { by: 'iter' });
-  const meta = { [MODEL_META_KEY]: JSON.stringify(info) };
-
-  let initialEpoch = 0;
-  let globalStep = 0;
-  let best = { top1: -1, epoch: 0 };
-  if (resumeFrom) {
-    // A run killed while writing leaves a hidden temporary file beside the intact checkpoint: clear those away.
-    for (const f of readdirSync(dir)) if (/^\..+\.\d+\.\d+\.tmp$/.test(f)) rmSync(join(dir, f), { force: true });
-    let ck: Awaited<ReturnType<typeof restoreCheckpoint>>;
-    try {
-      ck = await restoreCheckpoint(readFileSync(resumeFrom), { model, optimizer, scheduler });
-    } catch (e) {
-      throw new Error(`cannot resume from ${resumeFrom}: ${(e as Error).message}`);
-    }
-    if (ck.randomState !== undefined) setRandomState(ck.randomState);
-    initialEpoch = ck.epoch;
-    globalStep = ck.globalStep;
-    const b = ck.extra.best as { top1: number; epoch: number } | undefined;
-    if (b) best = b;
-    if (initialEpoch >= cfg.epochs) {
-      say(`the run in ${dir} already has ${initialEpoch} of ${cfg.epochs} epochs; pass a larger --epochs to train on`);
-    }
-  } else {
-    mkdirSync(dir, { recursive: true });
-  }
-  await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
-  const history = readMetrics(dir, initialEpoch);
-  await writeFileAtomic(join(dir, 'metrics.jsonl'), history.map((r) => JSON.stringify(r) + '\n').join(''));
-
-  const bi = backendInfo();
-  say(`cnn train: ${cfg.model} on ${cfg.dataset} (${train.length} training / ${test.length} test images, ${info.inputSize.join('x')}), ` +
-    `${cfg.optimizer} lr ${cfg.lr} ${cfg.schedule}, batch ${cfg.batchSize}, ${cfg.epochs} epochs, seed ${cfg.seed}; ` +
-    `backend ${bi.backend}${bi.simd ? ' SIMD' : ''}, ${bi.threads} thread${bi.threads === 1 ? '' : 's'}`);
-  if (resumeFrom) say(`resuming from ${resumeFrom} after epoch ${initialEpoch}`);
-  say(`run folder: ${dir}`);
-
-  const trainer = new Trainer({
-    model,
-    optimizer,
-    scheduler,
-    numClasses: info.numClasses,
-    classNames: info.classes,
-    labelSmoothing: cfg.labelSmoothing,
-    log: quiet ? 'quiet' : undefined,
-    callbacks: {
-      onEpochEnd: async (record) => {
-        const improved = (record.valTop1 ?? -1) > best.top1;
-        if (improved) best = { top1: record.valTop1!, epoch: record.epoch };
-        const parts = {
-          model,
-          optimizer,
-          scheduler,
-          epoch: record.epoch,
-          globalStep: trainer.globalStep,
-          randomState: getRandomState(),
-          extra: { best, record },
-          metadata: meta,
-        };
-        await saveCheckpoint(join(dir, 'last.safetensors'), parts);
-        if (improved) await saveCheckpoint(join(dir, 'best.safetensors'), parts);
-        history.push(record);
-        await appendFile(join(dir, 'metrics.jsonl'), JSON.stringify(record) + '\n');
-        await drawCurves(dir, history);
-      },
-    },
-  });
-  trainer.globalStep = globalStep;
   try {
+    const scheduler = new LRScheduler(optimizer, makeSchedule(cfg, trainLoader.length)!, { by: 'iter' });
+    const meta = { [MODEL_META_KEY]: JSON.stringify(info) };
+    const folder = new RunFolder(dir, { notice, pictures: curves });
+
+    const { initialEpoch, globalStep, extras } = await startRun(folder, plan, { model, optimizer, scheduler }, notice);
+    if (initialEpoch >= cfg.epochs) say(`the run in ${dir} already has ${initialEpoch} of ${cfg.epochs} epochs; pass a larger --epochs to train on`);
+    let best = extras.best;
+    const stored = extras.history;
+
+    const bi = backendInfo();
+    say(`cnn train: ${cfg.model} on ${cfg.dataset} (${train.length} training / ${test.length} test images, ${info.inputSize.join('x')}), ` +
+      `${cfg.optimizer} lr ${cfg.lr} ${cfg.schedule}, batch ${cfg.batchSize}, ${cfg.epochs} epochs, seed ${cfg.seed}; ` +
+      `backend ${bi.backend}${bi.simd ? ' SIMD' : ''}, ${bi.threads} thread${bi.threads === 1 ? '' : 's'}`);
+    if (resume?.checkpoint) say(`resuming from ${resume.checkpoint} after epoch ${initialEpoch}`);
+    say(`run folder: ${dir}`);
+
+    const trainer = new Trainer({
+      model,
+      optimizer,
+      scheduler,
+      numClasses: info.numClasses,
+      classNames: info.classes,
+      labelSmoothing: cfg.labelSmoothing,
+      log: quiet ? 'quiet' : undefined,
+      callbacks: {
+        onEpochEnd: async (record) => {
+          const improved = (record.valTop1 ?? -1) > best.top1;
+          if (improved) best = { top1: record.valTop1!, epoch: record.epoch };
+          stored.push(storedRecord(record));
+          const checkpoint = encodeCheckpoint({
+            model,
+            optimizer,
+            scheduler,
+            epoch: record.epoch,
+            globalStep: trainer.globalStep,
+            randomState: getRandomState(),
+            extra: { best, history: stored } satisfies RunExtras,
+            metadata: meta,
+          });
+          await folder.commitEpoch(record, checkpoint, improved);
+        },
+      },
+    });
+    trainer.globalStep = globalStep;
     if (initialEpoch < cfg.epochs) await trainer.fit(trainLoader, { epochs: cfg.epochs, initialEpoch, valLoader: testLoader });
     const result = await trainer.evaluate(testLoader);
-    await writeFileAtomic(join(dir, 'confusion-matrix.svg'), confusionMatrixSvg(result.matrix, info.classes, `${cfg.model} on ${cfg.dataset}: confusion matrix (test)`));
-    await writeFileAtomic(join(dir, 'eval.json'), JSON.stringify({ epoch: Math.max(initialEpoch, history.at(-1)?.epoch ?? 0), ...result }, null, 2) + '\n');
-    const seconds = history.reduce((a, r) => a + r.seconds, 0);
-    const ips = history.length ? history.reduce((a, r) => a + r.images, 0) / history.reduce((a, r) => a + r.images / r.imagesPerSecond, 0) : 0;
-    console.log(`test accuracy: ${result.top1.toFixed(4)} (top-5 ${result.top5.toFixed(4)}, loss ${result.loss.toFixed(4)}) after ${history.at(-1)?.epoch ?? initialEpoch} epochs; best ${best.top1.toFixed(4)} at epoch ${best.epoch}`);
-    console.log(`training: ${seconds.toFixed(1)} s in all epochs, ${ips.toFixed(0)} images/s; run folder: ${dir}`);
+    const epoch = Math.max(initialEpoch, folder.history.at(-1)?.epoch ?? 0);
+    await folder.writeEvaluation({ epoch, ...result }, confusionMatrixSvg(result.matrix, info.classes, `${cfg.model} on ${cfg.dataset}: confusion matrix (test)`));
+    for (const line of finalLines(result, folder.history, epoch, best, dir)) console.log(line);
     if (minAccuracy !== undefined && result.top1 < minAccuracy) {
       console.error(`cnn train: test accuracy ${result.top1.toFixed(4)} is below --min-accuracy ${minAccuracy}`);
       return 1;
@@ -343,4 +366,9 @@ export async function cmdTrain(args: string[]): Promise<number> {
     optimizer.dispose();
     model.dispose();
   }
+}
+
+/** Whether `history` holds exactly the records of epochs 1..k, in order. */
+function sameEpochs(history: readonly StoredRecord[], k: number): boolean {
+  return history.length === k && history.every((r, i) => r.epoch === i + 1);
 }

@@ -35,13 +35,15 @@ describe('cnn (built bin)', () => {
     for (const [args, msg] of [
       [['--bogus'], /unknown option '--bogus'/],
       [['frobnicate'], /unknown command 'frobnicate'/],
-      [['list', '--nope'], /--nope/],
+      [["it's"], /^cnn: unknown command "it's" \(see cnn --help\)$/],
+      [['list', '--nope'], /^cnn: unknown option '--nope' for cnn list \(see cnn list --help\)$/],
+      [['list', '--help=yes'], /^cnn: --help takes no value \(see cnn list --help\)$/],
       [['summary', 'nosuchnet'], /unknown model 'nosuchnet'; run 'cnn list'/],
       [['summary', 'lenet5', '--input', '28x28'], /--input must be HxWxC/],
     ] as const) {
       const r = cnn(...args);
       expect(r.code).toBe(2);
-      expect(r.err).toMatch(msg);
+      expect(r.err.trim()).toMatch(msg);
       expect(r.err.trim().split('\n')).toHaveLength(1);
     }
   });

@@ -1,8 +1,9 @@
 // `cnn train`, `eval`, `predict`, `bench` end to end through the built bin, on the embedded Fashion-MNIST sample:
-// the run folder, a run killed with SIGKILL mid-training and resumed ending bit-identical to an uninterrupted one,
+// the run folder, a run killed with SIGKILL mid-training and resumed ending with the same checkpoint bytes as an
+// uninterrupted one (test/kill.test.ts kills inside each kind of write),
 // and the messages for wrong flags and missing datasets.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +81,10 @@ describe('cnn train', () => {
     const b = tensorBytes(join(dir, 'last.safetensors'));
     expect([...b.keys()]).toEqual([...a.keys()]);
     for (const [k, v] of a) expect(b.get(k)!.equals(v), k).toBe(true);
+    // Not only the tensors: the whole files, header (training state, no timing) included.
+    for (const f of ['last.safetensors', 'best.safetensors', 'eval.json']) {
+      expect(readFileSync(join(dir, f)).equals(readFileSync(join(straight, f))), `${f} is byte-identical`).toBe(true);
+    }
     const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).epoch);
     expect(metrics).toEqual([1, 2, 3]);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -170,6 +175,8 @@ describe('cnn: messages that say what to do', () => {
   });
 
   it('answers wrong flags and missing datasets with one line and exit code 2', () => {
+    const aFile = join(tmp, 'a-file.txt');
+    writeFileSync(aFile, 'not a folder\n');
     for (const [args, msg] of [
       [['train', '--model', 'lenet5'], /needs --dataset/],
       [['train', '--dataset', 'mnist'], /needs --model/],
@@ -178,9 +185,23 @@ describe('cnn: messages that say what to do', () => {
       [['train', '--model', 'lenet5', '--dataset', 'mnist'], /--dataset mnist needs --data-dir: pass --data-dir <folder with train-images-idx3-ubyte/],
       [['train', '--model', 'lenet5', '--dataset', 'cifar10', '--data-dir', join(tmp, 'no-cifar')], /--data-dir '.*no-cifar' does not exist/],
       [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist', '--data-dir', tmp], /dataset 'fashion-mnist': .*apt-get install dataset-fashion-mnist/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs', '0'], /--epochs must be an integer in \[1, 100000\], got '0'/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--lr', 'fast'], /--lr must be a number >= 0, got 'fast'/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--bogus'], /Unknown option '--bogus'.*see cnn train --help/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs', '0'], /--epochs must be a positive integer up to 100000, got '0'/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs', '-1'], /--epochs must be a positive integer up to 100000, got '-1'/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs=-1'], /--epochs must be a positive integer up to 100000, got '-1'/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--lr', 'fast'], /--lr must be a positive number, got 'fast'/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--lr', '-1'], /--lr must be a positive number, got '-1'/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--lr', '0'], /--lr must be a positive number, got '0'/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--momentum', '-0.5'], /--momentum must be a non-negative number up to 1, got '-0.5'/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--seed', '-1e3'], /--seed must be a non-negative integer up to 2147483647, got '-1e3'/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--bogus'], /^cnn: unknown option '--bogus' for cnn train \(see cnn train --help\)$/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', "--bo'gus"], /^cnn: unknown option "--bo'gus" for cnn train \(see cnn train --help\)$/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs'], /^cnn: --epochs needs a value \(see cnn train --help\)$/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--out', '-x'], /--out needs a value, and the next word starts with '-'; to give such a value write --out=<value>/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--augment=yes'], /^cnn: --augment takes no value/],
+      [['train', '--model', "it's", '--dataset', 'fashion-mnist-sample'], /^cnn: unknown model "it's"; run 'cnn list'/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--out', aFile], /^cnn: --out '.*a-file\.txt' is a file, not a folder; give a folder for the run/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--out', join(aFile, 'run')], /^cnn: --out '.*a-file\.txt\/run' cannot be created: '.*a-file\.txt' is a file, not a folder$/],
+      [['train', '--resume', tmp], /^cnn: --resume '.*': .*config\.json is missing; is this a cnn run folder\?$/],
       [['train', '--model', 'alexnet', '--dataset', 'fashion-mnist-sample'], /model 'alexnet' cannot take 28x28x1 images .*--image-size/],
       [['eval'], /needs --checkpoint/],
       [['eval', '--checkpoint', join(tmp, 'none.safetensors')], /cannot be read \(ENOENT\)/],
@@ -191,7 +212,7 @@ describe('cnn: messages that say what to do', () => {
     ] as const) {
       const r = cnn(...args);
       expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2);
-      expect(r.err).toMatch(msg);
+      expect(r.err.trim()).toMatch(msg);
       expect(r.err.trim().split('\n')).toHaveLength(1);
     }
   });

@@ -24,7 +24,10 @@ export interface CheckpointParts {
   globalStep?: number;
   /** The parameter-initialisation generator's state (`getRandomState()` of `@cnn/layers`). */
   randomState?: number;
-  /** Anything else JSON-serialisable to keep with it (configuration, metrics, class names...). */
+  /**
+   * Anything else JSON-serialisable to keep with it (configuration, metrics, class names...). Stored as given:
+   * leave wall-clock values (times, speeds) out of it, and two checkpoints of the same state are the same bytes.
+   */
   extra?: Record<string, unknown>;
   /** Extra string metadata for the file's header (e.g. `cnn.model` for the model's description). */
   metadata?: Record<string, string>;
@@ -178,27 +181,57 @@ async function nodeModules(op: string): Promise<{ fs: NodeFs; path: NodePath }> 
 
 let tmpCounter = 0;
 
+/** The moments of {@link writeFileAtomic} that {@link WriteFileAtomicOptions.onStage} reports. */
+export type AtomicWriteStage = 'opened' | 'flushed';
+
+/** Options of {@link writeFileAtomic}. */
+export interface WriteFileAtomicOptions {
+  /**
+   * Called with the temporary file's path when it has been created (`'opened'`, still empty) and when the bytes
+   * are in it and flushed (`'flushed'`, just before the rename). Meant for tests that stop a process at those
+   * moments (a crash there leaves the old file and a temporary file that {@link removeTempFiles} clears away).
+   */
+  onStage?: (stage: AtomicWriteStage, tempFile: string) => void | Promise<void>;
+}
+
 /**
- * Writes `bytes` to `file` atomically (Node): into a temporary file beside it, flushed to disk, then renamed over
- * `file`, and the folder flushed. A crash at any moment leaves either the old file or the new one, never a torn one.
+ * Whether a file name is one of {@link writeFileAtomic}'s temporary files: `.<name>.<pid>.<n>.tmp`, hidden, beside
+ * the file it was going to replace.
  */
-export async function writeFileAtomic(file: string, bytes: Uint8Array | string): Promise<void> {
+export function isTempFileName(name: string): boolean {
+  return /^\..+\.\d+\.\d+\.tmp$/.test(name);
+}
+
+/**
+ * Writes `bytes` to `file` atomically (Node): into a temporary file beside it (see {@link isTempFileName}),
+ * flushed to disk, then renamed over `file`, and the folder flushed. A crash at any moment leaves either the old
+ * file or the new one, never a torn one; what it can leave besides is the temporary file, which
+ * {@link removeTempFiles} removes.
+ */
+export async function writeFileAtomic(file: string, bytes: Uint8Array | string, options: WriteFileAtomicOptions = {}): Promise<void> {
   const { fs, path } = await nodeModules('writeFileAtomic');
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${++tmpCounter}.tmp`);
   const handle = await fs.open(tmp, 'w');
   try {
     try {
+      await options.onStage?.('opened', tmp);
       await handle.writeFile(bytes);
       await handle.sync();
     } finally {
       await handle.close();
     }
+    await options.onStage?.('flushed', tmp);
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });
     throw err;
   }
+  await syncFolder(fs, dir);
+}
+
+/** Flushes a folder's entries (after a rename or a new file); a no-op where the file system refuses. */
+async function syncFolder(fs: NodeFs, dir: string): Promise<void> {
   try {
     const d = await fs.open(dir, 'r');
     try {
@@ -211,9 +244,26 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array | string):
   }
 }
 
+/**
+ * Removes the temporary files that killed {@link writeFileAtomic} calls left in `dir` (hidden files named
+ * `.<name>.<pid>.<n>.tmp`; nothing else is touched) and returns their names. Call it when no other process writes
+ * into `dir`: a live writer's temporary file would go too.
+ */
+export async function removeTempFiles(dir: string): Promise<string[]> {
+  const { fs, path } = await nodeModules('removeTempFiles');
+  const removed: string[] = [];
+  for (const name of await fs.readdir(dir)) {
+    if (!isTempFileName(name)) continue;
+    await fs.rm(path.join(dir, name), { force: true });
+    removed.push(name);
+  }
+  if (removed.length) await syncFolder(fs, dir);
+  return removed.sort();
+}
+
 /** Saves a checkpoint to `file` (Node), atomically (see {@link writeFileAtomic}). */
-export async function saveCheckpoint(file: string, parts: CheckpointParts): Promise<void> {
-  await writeFileAtomic(file, encodeCheckpoint(parts));
+export async function saveCheckpoint(file: string, parts: CheckpointParts, options?: WriteFileAtomicOptions): Promise<void> {
+  await writeFileAtomic(file, encodeCheckpoint(parts), options);
 }
 
 /** Reads a checkpoint file (Node) and restores it (see {@link restoreCheckpoint}); errors start with the file name. */

@@ -73,10 +73,14 @@ export {
   saveCheckpoint,
   loadCheckpoint,
   writeFileAtomic,
+  removeTempFiles,
+  isTempFileName,
   CHECKPOINT_META_KEY,
   OPTIMIZER_PREFIX,
   type CheckpointParts,
   type CheckpointInfo,
   type RestoreTargets,
+  type WriteFileAtomicOptions,
+  type AtomicWriteStage,
 } from './checkpoint';
 export { lineChartSvg, confusionMatrixSvg, niceTicks, type ChartSeries, type LineChartOptions } from './plots';

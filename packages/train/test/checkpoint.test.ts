@@ -10,7 +10,7 @@ import { BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Sequential, AdaptiveAvgPool
 import { Compose, DataLoader, FashionMNIST, Normalize, ToTensor, type Dataset, type Sample } from '@cnn/datasets';
 import {
   Adam, AdamW, CosineAnnealingLR, LRScheduler, SGD, Trainer, checkpointInfo, confusionMatrixSvg, encodeCheckpoint, lineChartSvg,
-  loadCheckpoint, niceTicks, restoreCheckpoint, saveCheckpoint, writeFileAtomic, OPTIMIZER_PREFIX,
+  loadCheckpoint, niceTicks, restoreCheckpoint, saveCheckpoint, writeFileAtomic, removeTempFiles, isTempFileName, OPTIMIZER_PREFIX,
 } from '../src/index';
 
 /** A small conv net with BatchNorm (running statistics and a step counter: buffers a resume must carry). */
@@ -75,6 +75,8 @@ describe('training checkpoints', () => {
       expect([...x.keys()]).toContain('1.running_var');
       for (const [k, v] of x) expect(Buffer.from(y.get(k)!).equals(Buffer.from(v)), k).toBe(true);
       expect(checkpointInfo(resumed).scheduler).toEqual(checkpointInfo(straight).scheduler);
+      // The whole files too: the header holds nothing that differs between the two runs.
+      expect(Buffer.from(resumed).equals(Buffer.from(straight))).toBe(true);
       // Not vacuous: one epoch fewer differs.
       expect(Buffer.from(tensorsOf(after1).get('0.weight')!).equals(Buffer.from(x.get('0.weight')!))).toBe(false);
       for (const s of [a, c]) {
@@ -138,6 +140,29 @@ describe('training checkpoints', () => {
     await expect(loadCheckpoint(join(dir, 'nope.safetensors'), { model: s.model })).rejects.toThrow(/cannot read .*nope\.safetensors.*ENOENT/);
     s.optimizer.dispose();
     s.model.dispose();
+  });
+
+  it('reports the moments of an atomic write; removeTempFiles clears what a killed write leaves, and nothing else', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cnn-atomic-'));
+    const file = join(dir, 'config.json');
+    await writeFileAtomic(file, 'old\n');
+    const seen: string[] = [];
+    // Stopped once the temporary file is complete (where a kill would stop it): the old file stays as it was.
+    await expect(writeFileAtomic(file, 'new\n', {
+      onStage: (stage, tmp) => {
+        seen.push(`${stage} ${isTempFileName(tmp.slice(dir.length + 1))} ${JSON.stringify(readFileSync(tmp, 'utf8'))}`);
+        if (stage === 'flushed') throw new Error('stopped here');
+      },
+    })).rejects.toThrow('stopped here');
+    expect(seen).toEqual(['opened true ""', 'flushed true "new\\n"']);
+    expect(readFileSync(file, 'utf8')).toBe('old\n');
+    // What kills leave behind: an empty and a whole temporary file; beside them files that are not ours.
+    writeFileSync(join(dir, '.config.json.4242.1.tmp'), '');
+    writeFileSync(join(dir, '.last.safetensors.4242.7.tmp'), 'x'.repeat(100));
+    for (const other of ['notes.tmp', '.hidden', '.config.json.tmp', 'x.1.2.tmp']) writeFileSync(join(dir, other), 'keep');
+    expect(await removeTempFiles(dir)).toEqual(['.config.json.4242.1.tmp', '.last.safetensors.4242.7.tmp']);
+    expect(readdirSync(dir).sort()).toEqual(['.config.json.tmp', '.hidden', 'config.json', 'notes.tmp', 'x.1.2.tmp']);
+    expect(await removeTempFiles(dir)).toEqual([]);
   });
 
   it('rejects an initialEpoch outside [0, epochs]', async () => {

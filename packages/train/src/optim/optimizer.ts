@@ -198,10 +198,14 @@ export abstract class Optimizer {
 
   /**
    * Computes the gradients of `lossFn` with respect to the trainable parameters (`tf.variableGrads`), applies
-   * one step, frees the gradients, and returns the loss value.
+   * one step, and frees the gradients and the loss tensor. Unlike tfjs's `Optimizer.minimize`, it returns no
+   * tensor: the loss comes back as a plain JavaScript number, read from the device before the tensor is freed.
+   *
+   * @param lossFn - builds the scalar loss from the current parameters.
+   * @returns the loss before the step, as a `number` (nothing to dispose).
    *
    * @example
-   * const loss = opt.minimize(() => crossEntropy(model.call(x), y));
+   * const loss: number = opt.minimize(() => crossEntropy(model.call(x), y));
    */
   minimize(lossFn: () => Tensor): number {
     const vars = this.params.map((p) => p.variable).filter((v) => v.trainable);

@@ -27,7 +27,7 @@ export interface SGDOptions extends BaseOptimizerOptions {
  *
  * @example
  * const opt = new SGD(model, { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4, noDecayOn: 'bn_bias' });
- * const loss = opt.minimize(() => crossEntropy(model.call(x), y));
+ * const loss: number = opt.minimize(() => crossEntropy(model.call(x), y)); // a plain number, not a tensor
  */
 export class SGD extends Optimizer {
   /** PyTorch's name of the algorithm. */
