@@ -304,8 +304,9 @@ export class LRScheduler {
   }
 
   /**
-   * Checks a saved state against this scheduler without changing anything: what {@link load} checks (see
-   * {@link schedulerStateProblem}, and the same unit and as many base learning rates as the optimizer has groups).
+   * Checks a saved state against this scheduler without changing anything: what {@link load} checks (`by` 'epoch'
+   * or 'iter' and this scheduler's unit, `t` a non-negative integer, `baseLrs` finite numbers >= 0, as many as the
+   * optimizer has groups).
    *
    * @throws CheckpointError naming what does not match.
    */
