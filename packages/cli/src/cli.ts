@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { listModels, getCard, getModel, summary, ready } from '@cnn/models-efficient';
+import { DatasetUsageError } from '@cnn/datasets';
 import { UsageError, parse as parseFlags, quote, type OptionSpecs } from './args';
 import { cmdTrain } from './train';
 import { cmdEval } from './eval';
@@ -93,8 +94,10 @@ export async function main(argv: string[]): Promise<number> {
     else throw new UsageError(`unknown command ${quote(cmd)} (see cnn --help)`);
     return 0;
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`cnn: ${e.message}`);
+    // A call to @cnn/datasets refused for its arguments (a size, a class name) came from the user's flags or files:
+    // flags are range-checked where they are parsed, so this is the net under it, one line and exit code 2 as well.
+    if (e instanceof UsageError || e instanceof DatasetUsageError) {
+      console.error(`cnn: ${e.message.split('\n')[0]}`);
       return 2;
     }
     console.error(`cnn: ${(e as Error).message}`);

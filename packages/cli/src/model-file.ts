@@ -1,7 +1,7 @@
 // What a weights file says about its model (the `cnn.model` header entry that `cnn train` writes): the model id,
 // classes, input size and normalisation, so that `cnn eval` and `cnn predict` need nothing but the file.
 import { readFile } from 'node:fs/promises';
-import { loadWeights, readSafetensors } from '@cnn/layers';
+import { jsonPreview, jsonTooDeepAt, loadWeights, readSafetensors } from '@cnn/layers';
 import { fileURLToPath } from 'node:url';
 import { getCard, getModel, listModels, pretrainedModels, pretrainedUrl, type ImageClassifier } from '@cnn/models-efficient';
 import { UsageError, quote } from './args';
@@ -40,15 +40,63 @@ export function buildModel(info: Pick<ModelInfo, 'id' | 'numClasses' | 'inputSiz
   return getModel(info.id, opts);
 }
 
-/** Reads the {@link ModelInfo} of a weights file's header, or undefined when it has none. */
+/** The largest image side a weights file may ask for (its `inputSize`): 4096, beyond what any model here is trained at. */
+export const MODEL_MAX_INPUT_SIDE = 4096;
+/** The most classes a weights file may declare: 100,000 (ImageNet-21k has 21,841). */
+export const MODEL_MAX_CLASSES = 100_000;
+/** The deepest the {@link MODEL_META_KEY} JSON may nest (it nests 2 deep: the object, its arrays). */
+const MODEL_META_MAX_DEPTH = 8;
+
+/**
+ * Reads the {@link ModelInfo} of a weights file's header, or undefined when it has none. The entry is checked before
+ * anything uses it (its nesting before it is parsed, then each field present: an integer `numClasses` in
+ * [1, {@link MODEL_MAX_CLASSES}], `inputSize` [h, w, c] with sides in [1, {@link MODEL_MAX_INPUT_SIDE}] and c 1 or 3,
+ * `mean` / `std` of c numbers (std > 0), `classes` of `numClasses` strings): a bad one is a UsageError naming the
+ * file and the field, never a crash further on (a transform refusing a size, a model too large to build).
+ */
 export function modelInfoOf(metadata: Record<string, string>, file: string): ModelInfo | undefined {
   const raw = metadata[MODEL_META_KEY];
   if (raw === undefined) return undefined;
+  const entry = `${file}: its '${MODEL_META_KEY}' header entry`;
+  if (jsonTooDeepAt(raw, MODEL_META_MAX_DEPTH) >= 0) throw new UsageError(`${entry} nests deeper than ${MODEL_META_MAX_DEPTH} levels; it is not one cnn train writes`);
+  let info: unknown;
   try {
-    return JSON.parse(raw) as ModelInfo;
+    info = JSON.parse(raw);
   } catch {
-    throw new UsageError(`${file}: its '${MODEL_META_KEY}' header entry is not valid JSON`);
+    throw new UsageError(`${entry} is not valid JSON`);
   }
+  if (info === null || typeof info !== 'object' || Array.isArray(info)) throw new UsageError(`${entry} is ${jsonPreview(info)}, not an object`);
+  const problem = modelInfoProblem(info as Record<string, unknown>);
+  if (problem !== null) throw new UsageError(`${entry} has ${problem}`);
+  return info as ModelInfo;
+}
+
+/** What is wrong with the fields a stored {@link ModelInfo} has (each is optional), or null. */
+function modelInfoProblem(info: Record<string, unknown>): string | null {
+  const { id, numClasses, inputSize, mean, std, classes, dataset } = info;
+  const bad = (field: string, value: unknown, want: string): string => `${field} ${jsonPreview(value)}; want ${want}`;
+  const isInt = (v: unknown, lo: number, hi: number): boolean => Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi;
+  if (id !== undefined && typeof id !== 'string') return bad('id', id, 'a model id');
+  if (dataset !== undefined && typeof dataset !== 'string') return bad('dataset', dataset, 'a dataset name');
+  if (numClasses !== undefined && !isInt(numClasses, 1, MODEL_MAX_CLASSES)) return bad('numClasses', numClasses, `an integer in [1, ${MODEL_MAX_CLASSES}]`);
+  if (inputSize !== undefined) {
+    const ok = Array.isArray(inputSize) && inputSize.length === 3 && isInt(inputSize[0], 1, MODEL_MAX_INPUT_SIDE) &&
+      isInt(inputSize[1], 1, MODEL_MAX_INPUT_SIDE) && (inputSize[2] === 1 || inputSize[2] === 3);
+    if (!ok) return bad('inputSize', inputSize, `[height, width, channels] with sides in [1, ${MODEL_MAX_INPUT_SIDE}] and 1 or 3 channels`);
+  }
+  const channels = Array.isArray(inputSize) ? (inputSize[2] as number) : undefined;
+  for (const [field, v, min] of [['mean', mean, -Infinity], ['std', std, 0]] as const) {
+    if (v === undefined) continue;
+    const ok = Array.isArray(v) && (channels === undefined ? v.length === 1 || v.length === 3 : v.length === channels) &&
+      v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > min);
+    if (!ok) return bad(field, v, `${channels ?? '1 or 3'} finite numbers${min === 0 ? ' > 0' : ''}, one per channel`);
+  }
+  if (classes !== undefined) {
+    const n = typeof numClasses === 'number' ? numClasses : undefined;
+    const ok = Array.isArray(classes) && classes.length <= MODEL_MAX_CLASSES && (n === undefined || classes.length === n) && classes.every((c) => typeof c === 'string');
+    if (!ok) return bad('classes', classes, `${n ?? 'the'} class names (strings)`);
+  }
+  return null;
 }
 
 /** A weights or checkpoint file opened for inference: the model with its weights, and what it expects. */

@@ -3,14 +3,14 @@
 // uninterrupted one (test/kill.test.ts kills inside each kind of write),
 // and the messages for wrong flags and missing datasets.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { FashionMNIST } from '@cnn/datasets';
-import { readSafetensors } from '@cnn/layers';
+import { readSafetensors, writeSafetensors } from '@cnn/layers';
 import { checkpointInfo } from '@cnn/train';
 import { getCard } from '@cnn/models-efficient';
 
@@ -177,6 +177,20 @@ describe('cnn: messages that say what to do', () => {
   it('answers wrong flags and missing datasets with one line and exit code 2', () => {
     const aFile = join(tmp, 'a-file.txt');
     writeFileSync(aFile, 'not a folder\n');
+    // Weights files whose 'cnn.model' entry asks for what a transform or a model would refuse (or crash on) later.
+    const best = readSafetensors(readFileSync(join(straight, 'best.safetensors')));
+    const info = JSON.parse(best.metadata['cnn.model']!);
+    const withInfo = (name: string, json: string): string => {
+      const file = join(tmp, name);
+      writeFileSync(file, writeSafetensors(best.tensors, { ...best.metadata, 'cnn.model': json }));
+      return file;
+    };
+    const huge = withInfo('huge-input.safetensors', JSON.stringify({ ...info, inputSize: [100000, 100000, 1] }));
+    const deep = withInfo('deep-info.safetensors', `{"id":"lenet5","classes":${'['.repeat(200_000)}${']'.repeat(200_000)}}`);
+    const fewClasses = withInfo('few-classes.safetensors', JSON.stringify({ ...info, classes: ['a', 'b'] }));
+    const escaping = withInfo('escaping-class.safetensors', JSON.stringify({ ...info, dataset: 'folder', classes: ['../../secret', ...info.classes.slice(1)] }));
+    const folder = join(tmp, 'folder-data');
+    mkdirSync(join(folder, 'val', 'a'), { recursive: true });
     for (const [args, msg] of [
       [['train', '--model', 'lenet5'], /needs --dataset/],
       [['train', '--dataset', 'mnist'], /needs --model/],
@@ -193,6 +207,13 @@ describe('cnn: messages that say what to do', () => {
       [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--lr', '0'], /--lr must be a positive number, got '0'/],
       [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--momentum', '-0.5'], /--momentum must be a non-negative number up to 1, got '-0.5'/],
       [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--seed', '-1e3'], /--seed must be a non-negative integer up to 2147483647, got '-1e3'/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--image-size', '20000'], /^cnn: --image-size must be an integer in \[8, 1024\], got '20000'$/],
+      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--image-size', '-28'], /^cnn: --image-size must be an integer in \[8, 1024\], got '-28'$/],
+      [['eval', '--checkpoint', huge], /huge-input\.safetensors: its 'cnn\.model' header entry has inputSize \[100000,100000,1\]; want \[height, width, channels\] with sides in \[1, 4096\]/],
+      [['predict', '--checkpoint', huge, 'a.png'], /huge-input\.safetensors: its 'cnn\.model' header entry has inputSize/],
+      [['eval', '--checkpoint', deep], /deep-info\.safetensors: its 'cnn\.model' header entry nests deeper than 8 levels/],
+      [['eval', '--checkpoint', fewClasses], /few-classes\.safetensors: its 'cnn\.model' header entry has classes \["a","b"\]; want 10 class names/],
+      [['eval', '--checkpoint', escaping, '--data-dir', folder], /^cnn: ImageFolder: class '\.\.\/\.\.\/secret' \(classes\[0\]\) .*a class names a folder inside the root$/],
       [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--bogus'], /^cnn: unknown option '--bogus' for cnn train \(see cnn train --help\)$/],
       [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', "--bo'gus"], /^cnn: unknown option "--bo'gus" for cnn train \(see cnn train --help\)$/],
       [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs'], /^cnn: --epochs needs a value \(see cnn train --help\)$/],

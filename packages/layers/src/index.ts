@@ -22,6 +22,6 @@ export {
   type NormFactory, type ActFactory, type AttentionFactory, type ActName, type ConvNormActOptions, type SEOptions,
   type ResidualOptions, type InvertedResidualOptions, type InceptionChannels,
 } from './blocks';
-export { loadTorchState, torchState, type KeyMap } from './torch-layout';
+export { loadTorchState, fromTorchState, torchState, type KeyMap } from './torch-layout';
 export * from './checkpoint';
-export { loadWeights, saveWeights, mmpretrainKeys, type LoadWeightsOptions, type SaveWeightsOptions } from './weights';
+export { loadWeights, checkWeights, saveWeights, mmpretrainKeys, type CheckedWeights, type LoadWeightsOptions, type SaveWeightsOptions } from './weights';

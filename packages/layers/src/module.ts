@@ -183,18 +183,62 @@ export abstract class Module {
   }
 
   /**
+   * Checks a state dict against this module's parameters and buffers without changing anything: what
+   * {@link loadStateDict} checks before it assigns (every value a live tensor or exactly `product(shape)` numbers,
+   * shapes equal to the variables', and with `strict`, the default, no missing or unexpected key). Returns what
+   * `loadStateDict` would do (`loaded`: the keys it would set); throws the {@link CheckpointError} it would throw.
+   * Use it to validate several things (weights, optimizer state, ...) before applying any of them.
+   */
+  checkStateDict(dict: Map<string, Tensor | HostTensor> | Record<string, Tensor | HostTensor>, opts: LoadOptions = {}): LoadResult {
+    return this.planStateDict(dict, opts, 'checkStateDict').result;
+  }
+
+  /**
    * Copies values into the parameters and buffers by name, in this library's layouts (see `loadWeights` in
    * checkpoint loading for PyTorch layouts). Values are tf.Tensors or `{ shape, data }` (float32 values,
    * row-major), cast to each variable's dtype.
    *
-   * Everything is checked before anything is assigned, so a failed load changes nothing: every value must be a
-   * live tensor or hold exactly `product(shape)` numbers, its shape must be the variable's, and (with `strict`,
-   * the default) no key may be missing or unexpected. One {@link CheckpointError} names every problem (`key` is
-   * the first key at fault); messages list at most 50 keys of each kind.
+   * Everything is checked before anything is assigned (see {@link checkStateDict}), so a failed load changes
+   * nothing: every value must be a live tensor or hold exactly `product(shape)` numbers, its shape must be the
+   * variable's, and (with `strict`, the default) no key may be missing or unexpected. One {@link CheckpointError}
+   * names every problem (`key` is the first key at fault); messages list at most 50 keys of each kind.
    */
   loadStateDict(dict: Map<string, Tensor | HostTensor> | Record<string, Tensor | HostTensor>, opts: LoadOptions = {}): LoadResult {
+    const { own, entries, result } = this.planStateDict(dict, opts, 'loadStateDict');
+    // Valid: make every value on the backend first (a failure there, out of memory say, frees them and leaves the
+    // model as it was), then assign them all.
+    const plan: Array<{ key: string; variable: tf.Variable; value: Tensor; owned: boolean }> = [];
+    try {
+      for (const [k, v] of own) {
+        const t = entries.get(k);
+        if (t === undefined) continue;
+        if (t instanceof tf.Tensor) {
+          const same = t.dtype === v.dtype;
+          plan.push({ key: k, variable: v, value: same ? t : tf.cast(t, v.dtype), owned: !same });
+        } else {
+          const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
+          const value = tf.tidy(() => {
+            const f = tf.tensor(data, t.shape, 'float32');
+            return v.dtype === 'float32' ? f : tf.cast(f, v.dtype);
+          });
+          plan.push({ key: k, variable: v, value, owned: true });
+        }
+      }
+      for (const { variable, value } of plan) variable.assign(value);
+    } finally {
+      for (const { value, owned } of plan) if (owned) value.dispose();
+    }
+    return { ...result, loaded: plan.map((p) => p.key) };
+  }
+
+  /** The checks of {@link checkStateDict} and {@link loadStateDict}: the entries to load, or the error naming every problem. */
+  private planStateDict(dict: Map<string, Tensor | HostTensor> | Record<string, Tensor | HostTensor>, opts: LoadOptions, method: string): {
+    own: Map<string, tf.Variable>;
+    entries: Map<string, Tensor | HostTensor>;
+    result: LoadResult;
+  } {
     const strict = opts.strict ?? true;
-    const where = `${this.typeName}.loadStateDict`;
+    const where = `${this.typeName}.${method}`;
     if (dict === null || typeof dict !== 'object') throw new CheckpointError(`${where}: the state dict is ${String(dict)}, not a Map or an object`);
     const entries: Map<string, Tensor | HostTensor> = dict instanceof Map ? dict : new Map(Object.entries(dict));
     const own = this.stateDict();
@@ -223,31 +267,7 @@ export abstract class Module {
     if (problems.length) {
       throw new CheckpointError(`${where}: ${problems.join('\n')}`, atFault.length ? { key: atFault[0] } : {});
     }
-
-    // Valid: make every value on the backend first (a failure there, out of memory say, frees them and leaves the
-    // model as it was), then assign them all.
-    const plan: Array<{ key: string; variable: tf.Variable; value: Tensor; owned: boolean }> = [];
-    try {
-      for (const [k, v] of own) {
-        const t = entries.get(k);
-        if (t === undefined) continue;
-        if (t instanceof tf.Tensor) {
-          const same = t.dtype === v.dtype;
-          plan.push({ key: k, variable: v, value: same ? t : tf.cast(t, v.dtype), owned: !same });
-        } else {
-          const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
-          const value = tf.tidy(() => {
-            const f = tf.tensor(data, t.shape, 'float32');
-            return v.dtype === 'float32' ? f : tf.cast(f, v.dtype);
-          });
-          plan.push({ key: k, variable: v, value, owned: true });
-        }
-      }
-      for (const { variable, value } of plan) variable.assign(value);
-    } finally {
-      for (const { value, owned } of plan) if (owned) value.dispose();
-    }
-    return { loaded: plan.map((p) => p.key), missing, unexpected };
+    return { own, entries, result: { loaded: [...own.keys()].filter((k) => entries.has(k)), missing, unexpected } };
   }
 
   /**

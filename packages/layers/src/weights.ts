@@ -1,7 +1,7 @@
 // Loading and saving a model's weights as files: PyTorch's .pth / .pt (read) and safetensors (read and write), in
 // PyTorch's layouts by default so files go both ways between this library and PyTorch.
 import type { HostTensor, LoadOptions, LoadResult, Module } from './module';
-import { loadTorchState, torchState, type KeyMap } from './torch-layout';
+import { fromTorchState, torchState, type KeyMap } from './torch-layout';
 import { readCheckpoint, writeSafetensors, toFloat32StateDict, type RawTensor } from './checkpoint';
 
 /** Options of {@link loadWeights}. */
@@ -31,19 +31,45 @@ export interface LoadWeightsOptions extends LoadOptions {
  * await loadWeights(net, bytes, { keyMap: mmpretrainKeys() });            // MMPretrain's 'backbone.' / 'head.' names
  */
 export async function loadWeights(model: Module, source: Uint8Array | ArrayBuffer | string, opts: LoadWeightsOptions = {}): Promise<LoadResult> {
+  return model.loadStateDict(await modelState(model, source, opts), opts);
+}
+
+/** What {@link checkWeights} found: what {@link loadWeights} would do, and the tensors it would load. */
+export interface CheckedWeights extends LoadResult {
+  /**
+   * The file's tensors in this library's layouts under the model's keys (after `from` and `keyMap`): what
+   * `model.loadStateDict(state, opts)` loads, with the same options, without reading the file again.
+   */
+  state: Map<string, HostTensor>;
+}
+
+/**
+ * Reads and checks weights for `model` exactly as {@link loadWeights} does, without changing the model: the file is
+ * read and checked whole, then every tensor against the model (`Module.checkStateDict`). Throws the
+ * `CheckpointError` that `loadWeights` would throw. Meant for restoring several things at once (weights, optimizer,
+ * schedule) where nothing may change unless everything is valid: check all, then apply
+ * (`model.loadStateDict(checked.state, opts)`).
+ */
+export async function checkWeights(model: Module, source: Uint8Array | ArrayBuffer | string, opts: LoadWeightsOptions = {}): Promise<CheckedWeights> {
+  const state = await modelState(model, source, opts);
+  return { ...model.checkStateDict(state, opts), state };
+}
+
+/** The file's tensors as `model`'s state dict: optimizer state left out, float32, layouts converted, keys mapped. */
+async function modelState(model: Module, source: Uint8Array | ArrayBuffer | string, opts: LoadWeightsOptions): Promise<Map<string, HostTensor>> {
   const ckpt = await readCheckpoint(source);
   if (ckpt.metadata[TRAINING_CHECKPOINT_KEY] !== undefined) {
     for (const k of [...ckpt.tensors.keys()]) if (k.startsWith(TRAINING_STATE_PREFIX)) ckpt.tensors.delete(k);
   }
   const dict = toFloat32StateDict(ckpt.tensors) as Map<string, HostTensor>;
   const from = opts.from ?? (ckpt.metadata.layout === 'cnn' ? 'cnn' : 'torch');
-  if (from === 'torch') return loadTorchState(model, dict, opts);
+  if (from === 'torch') return fromTorchState(model, dict, opts.keyMap);
   const renamed = new Map<string, HostTensor>();
   for (const [k, v] of dict) {
     const key = opts.keyMap ? opts.keyMap(k) : k;
     if (key !== null) renamed.set(key, v);
   }
-  return model.loadStateDict(renamed, opts);
+  return renamed;
 }
 
 // A training checkpoint of @cnn/train marks its header with this key and keeps the optimizer's buffers under this

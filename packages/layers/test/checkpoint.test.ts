@@ -19,6 +19,7 @@ import {
   writeSafetensors,
   PICKLE_LIMITS,
   SAFETENSORS_MAX_HEADER_DEPTH,
+  jsonTooDeepAt,
 } from '../src/checkpoint';
 import { crc32, readZip } from '../src/checkpoint/zip';
 
@@ -891,6 +892,17 @@ describe('resource limits of safetensors', () => {
     const e16 = expectCheckpointError(() => readSafetensors(safetensorsFile(`{"a":{"dtype":"F32","shape":${deep(14)},"data_offsets":[0,4]}}`, 4)),
       /tensor 'a' has an invalid shape \[\[\[\[/);
     expect(e16.message.length).toBeLessThan(300);
+  });
+
+  it('jsonTooDeepAt (the scan behind the depth limit, exported for other JSON readers) finds the first bracket too deep', () => {
+    expect(jsonTooDeepAt('{"a":[1,[2]]}', 3)).toBe(-1);
+    expect(jsonTooDeepAt('{"a":[1,[2]]}', 2)).toBe(8);
+    expect(jsonTooDeepAt('[{"[[[": "\\"[[["}]', 2)).toBe(-1); // brackets in strings, escaped quote included
+    expect(jsonTooDeepAt('[][][][]', 1)).toBe(-1); // depth, not count
+    expect(jsonTooDeepAt('not json [[', 1)).toBe(10); // judges nesting only; JSON.parse judges the rest
+    const t0 = performance.now();
+    expect(jsonTooDeepAt(`${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`, 1_000_000)).toBe(-1);
+    console.log(`jsonTooDeepAt over 2,000,000 characters: ${(performance.now() - t0).toFixed(1)} ms`);
   });
 
   it('messages quote at most a short prefix of keys and values', () => {

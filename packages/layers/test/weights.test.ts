@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { tf, setBackend, type Tensor } from '@cnn/tensor';
 import {
   BatchNorm2d, Conv2d, Linear, Module, ReLU, Sequential, saveWeights, readSafetensors, writeSafetensors, mmpretrainKeys, manualSeed, CheckpointError,
-  readCheckpoint, readFileBytes, READ_FILE_MAX_BYTES, loadTorchState, torchState,
+  readCheckpoint, readFileBytes, READ_FILE_MAX_BYTES, loadTorchState, torchState, checkWeights,
 } from '../src/index';
 
 const dir = join(__dirname, 'fixtures', 'checkpoint');
@@ -262,6 +262,38 @@ describe('a failed load changes nothing', () => {
     expect((err as CheckpointError).key).toBe('head.bias');
     expect(snapshot(net)).toEqual(before);
     expect(tf.memory().numTensors).toBe(tensors);
+    net.dispose();
+  });
+
+  it('checkStateDict and checkWeights check exactly as the loads do and change nothing; the checked state then loads', async () => {
+    await setBackend('wasm');
+    manualSeed(13);
+    const source = new Net();
+    const bytes = saveWeights(source);
+    manualSeed(14);
+    const net = new Net();
+    const before = snapshot(net);
+    const tensors = tf.memory().numTensors;
+    // A mis-shaped last tensor: the same error as loadStateDict's, under the check's name.
+    const file = readSafetensors(bytes);
+    file.tensors.set('head.bias', { dtype: 'float32', shape: [6], data: new Float32Array(6) });
+    const bad = writeSafetensors(file.tensors, file.metadata);
+    const err = await checkWeights(net, bad).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect((err as CheckpointError).message).toBe('Net.checkStateDict: shape mismatch (1): head.bias: checkpoint [6], model [5]');
+    expect(() => net.checkStateDict(new Map([['head.bias', { shape: [5], data: new Float32Array(4) }]]), { strict: false }))
+      .toThrow(/^Net\.checkStateDict: invalid values \(1\): head\.bias has shape \[5\] \(5 values\) but its data holds 4$/);
+    // A valid file is checked without a change, and what the check returns loads it.
+    const checked = await checkWeights(net, bytes);
+    expect(checked.missing).toEqual([]);
+    expect(checked.unexpected).toEqual([]);
+    expect(checked.loaded).toEqual([...net.stateDict().keys()]);
+    expect(snapshot(net)).toEqual(before);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(net.loadStateDict(checked.state).loaded).toEqual(checked.loaded);
+    expect(snapshot(net)).toEqual(snapshot(source));
+    expect(tf.memory().numTensors).toBe(tensors);
+    source.dispose();
     net.dispose();
   });
 

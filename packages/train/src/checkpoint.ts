@@ -1,14 +1,24 @@
 // Training checkpoints: one safetensors file that holds the model's weights (PyTorch's keys and layouts, so the
 // file also loads as plain weights), the optimizer's buffers under `__optimizer__/`, and the rest of the training
 // state (epoch, step, schedule, random state, the caller's extras) as JSON in the header. Written atomically in Node.
-import { loadWeights, readSafetensors, saveWeights, writeSafetensors, type Module, type RawTensor } from '@cnn/layers';
+import {
+  CheckpointError, checkWeights, clipText, jsonPreview, jsonTooDeepAt, readFileBytes, readSafetensors, saveWeights, writeSafetensors,
+  type Module, type RawTensor,
+} from '@cnn/layers';
 import type { Optimizer, OptimizerStateDict, ParamState } from './optim/optimizer';
-import type { LRScheduler, LRSchedulerState } from './schedule';
+import { schedulerStateProblem, type LRScheduler, type LRSchedulerState } from './schedule';
 
 /** The safetensors metadata key that marks a training checkpoint and holds its JSON state. */
 export const CHECKPOINT_META_KEY = 'cnn.training';
 /** Prefix of the optimizer's buffers among the checkpoint's tensors (plain weight loaders skip these keys). */
 export const OPTIMIZER_PREFIX = '__optimizer__/';
+/**
+ * The deepest the training state's JSON (under {@link CHECKPOINT_META_KEY}) may nest, objects and arrays: 64. The
+ * state itself nests 5 deep, the rest is the caller's `extra`. Checked by a linear scan of the text before it is
+ * parsed (`jsonTooDeepAt` of `@cnn/layers`), so a crafted header nesting 200,000 deep is refused with a
+ * `CheckpointError` instead of overflowing the stack later; {@link encodeCheckpoint} refuses to write deeper.
+ */
+export const CHECKPOINT_MAX_STATE_DEPTH = 64;
 
 /** What {@link encodeCheckpoint} and {@link saveCheckpoint} save. */
 export interface CheckpointParts {
@@ -27,6 +37,7 @@ export interface CheckpointParts {
   /**
    * Anything else JSON-serialisable to keep with it (configuration, metrics, class names...). Stored as given:
    * leave wall-clock values (times, speeds) out of it, and two checkpoints of the same state are the same bytes.
+   * The whole state may nest at most {@link CHECKPOINT_MAX_STATE_DEPTH} deep (the extras from the third level on).
    */
   extra?: Record<string, unknown>;
   /** Extra string metadata for the file's header (e.g. `cnn.model` for the model's description). */
@@ -64,7 +75,7 @@ interface StoredState {
 }
 
 function checkEpoch(op: string, epoch: unknown): void {
-  if (!Number.isInteger(epoch) || (epoch as number) < 0) throw new Error(`${op}: epoch must be a non-negative integer, got ${String(epoch)}`);
+  if (!Number.isSafeInteger(epoch) || (epoch as number) < 0) throw new Error(`${op}: epoch must be a non-negative integer, got ${jsonPreview(epoch)}`);
 }
 
 /**
@@ -97,21 +108,60 @@ export function encodeCheckpoint(parts: CheckpointParts): Uint8Array {
     }
     state.optimizer = { ...dict, state: stored };
   }
-  const metadata: Record<string, string> = { ...weights.metadata, ...parts.metadata, [CHECKPOINT_META_KEY]: JSON.stringify(state) };
+  const json = JSON.stringify(state);
+  const deep = jsonTooDeepAt(json, CHECKPOINT_MAX_STATE_DEPTH);
+  if (deep >= 0) throw new Error(`encodeCheckpoint: the training state nests deeper than ${CHECKPOINT_MAX_STATE_DEPTH} levels (CHECKPOINT_MAX_STATE_DEPTH); flatten extra`);
+  const metadata: Record<string, string> = { ...weights.metadata, ...parts.metadata, [CHECKPOINT_META_KEY]: json };
   return writeSafetensors(tensors, metadata);
 }
 
+/**
+ * The training state of a checkpoint's header, checked: its JSON nests at most {@link CHECKPOINT_MAX_STATE_DEPTH}
+ * deep (checked before it is parsed), and every field the readers use has its type. What the optimizer's and the
+ * scheduler's states hold beyond that is checked against the optimizer and scheduler they are restored into.
+ */
 function storedState(metadata: Record<string, string>, where: string): StoredState {
+  const fail = (message: string, cause?: unknown): never => {
+    throw new CheckpointError(`${where}: ${message}`, cause === undefined ? {} : { cause });
+  };
   const raw = metadata[CHECKPOINT_META_KEY];
-  if (raw === undefined) throw new Error(`${where}: not a training checkpoint (no '${CHECKPOINT_META_KEY}' entry in its header); plain weights load with loadWeights()`);
-  let state: StoredState;
+  if (raw === undefined) fail(`not a training checkpoint (no '${CHECKPOINT_META_KEY}' entry in its header); plain weights load with loadWeights()`);
+  const entry = `the '${CHECKPOINT_META_KEY}' header entry`;
+  const deep = jsonTooDeepAt(raw, CHECKPOINT_MAX_STATE_DEPTH);
+  if (deep >= 0) fail(`${entry} nests deeper than ${CHECKPOINT_MAX_STATE_DEPTH} levels (at character ${deep}), the CHECKPOINT_MAX_STATE_DEPTH limit`);
+  let parsed: unknown;
   try {
-    state = JSON.parse(raw) as StoredState;
+    parsed = JSON.parse(raw);
   } catch (e) {
-    throw new Error(`${where}: the '${CHECKPOINT_META_KEY}' header entry is not valid JSON (${(e as Error).message})`);
+    fail(`${entry} is not valid JSON (${clipText((e as Error).message, 200)})`, e);
   }
-  if (state.version !== 1) throw new Error(`${where}: checkpoint format version ${String(state.version)} is not supported (this build reads version 1)`);
-  return state;
+  if (!isRecord(parsed)) return fail(`${entry} is ${jsonPreview(parsed)}, not a JSON object`);
+  const s = parsed;
+  if (s.version !== 1) fail(`checkpoint format version ${jsonPreview(s.version)} is not supported (this build reads version 1)`);
+  const field = (name: string, what: string): never => fail(`${entry} has ${name} ${jsonPreview(s[name])}, not ${what}`);
+  for (const name of ['epoch', 'globalStep']) if (!Number.isSafeInteger(s[name]) || (s[name] as number) < 0) field(name, 'a non-negative integer');
+  if (s.randomState !== undefined && !Number.isSafeInteger(s.randomState)) field('randomState', 'an integer');
+  if (s.extra !== undefined && !isRecord(s.extra)) field('extra', 'an object');
+  if (s.scheduler !== undefined) {
+    const problem = schedulerStateProblem(s.scheduler);
+    if (problem !== null) fail(`${entry} has a scheduler state that is not one: ${problem}`);
+  }
+  if (s.optimizer !== undefined) {
+    const o = s.optimizer;
+    if (!isRecord(o) || typeof o.optimizer !== 'string' || !isRecord(o.state)) {
+      field('optimizer', "an optimizer's state ({ optimizer, steps, options, groups, state })");
+    }
+    for (const [name, p] of Object.entries((o as Record<string, unknown>).state as Record<string, unknown>)) {
+      if (!isRecord(p) || !Array.isArray(p.buffers) || !p.buffers.every((b) => typeof b === 'string')) {
+        fail(`${entry} has optimizer state ${jsonPreview(p)} for '${clipText(name, 120)}', not { step, buffers: [names] }`);
+      }
+    }
+  }
+  return s as unknown as StoredState;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 /** Reads a checkpoint's training state (epoch, step, schedule, extras) without restoring anything. */
@@ -140,33 +190,50 @@ export interface RestoreTargets {
 
 /**
  * Restores a checkpoint into a model and, when given, its optimizer and scheduler (which must be of the same kinds,
- * over the same parameters). The optimizer is checked and restored first, so a mismatch leaves the model as it was.
- * Returns the training state; restoring the random state (`setRandomState(info.randomState)`) is the caller's call.
+ * over the same parameters). Atomic: the file, its training state, the weights (against the model), the optimizer's
+ * state (against the optimizer) and the schedule's (against the scheduler) are all checked before anything is
+ * assigned, so a refused checkpoint leaves the model, the optimizer and the scheduler as they were, and frees every
+ * tensor it made. Returns the training state; restoring the random state (`setRandomState(info.randomState)`) is
+ * the caller's call.
  *
- * @throws naming what does not match: missing / unexpected / mis-shaped weights, another optimizer or schedule unit.
+ * @throws CheckpointError (of `@cnn/layers`) naming what does not match: a malformed file or training state,
+ * missing / unexpected / mis-shaped weights, another optimizer, a missing or mis-shaped optimizer buffer, another
+ * schedule unit.
  */
 export async function restoreCheckpoint(bytes: Uint8Array | ArrayBuffer, targets: RestoreTargets): Promise<CheckpointInfo> {
-  const file = readSafetensors(bytes);
-  const s = storedState(file.metadata, 'restoreCheckpoint');
+  if (!targets || !targets.model || typeof targets.model.checkStateDict !== 'function') throw new Error('restoreCheckpoint: targets.model must be a Module');
+  const where = 'restoreCheckpoint';
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const file = readSafetensors(view);
+  const s = storedState(file.metadata, where);
+  // Check everything...
+  let optimizerState: OptimizerStateDict | undefined;
   if (targets.optimizer) {
-    if (!s.optimizer) throw new Error('restoreCheckpoint: the checkpoint holds no optimizer state');
+    if (!s.optimizer) throw new CheckpointError(`${where}: the checkpoint holds no optimizer state`);
     const state: Record<string, ParamState> = {};
     for (const [name, p] of Object.entries(s.optimizer.state)) {
       const buffers: ParamState['buffers'] = {};
       for (const k of p.buffers) {
-        const t = file.tensors.get(`${OPTIMIZER_PREFIX}${name}/${k}`);
-        if (!t || t.dtype !== 'float32') throw new Error(`restoreCheckpoint: the optimizer buffer '${name}'.${k} is missing from the checkpoint`);
+        const key = `${OPTIMIZER_PREFIX}${name}/${k}`;
+        const t = file.tensors.get(key);
+        if (!t) throw new CheckpointError(`${where}: the optimizer buffer '${clipText(name, 120)}'.${clipText(k, 40)} is missing from the checkpoint`, { key });
+        if (t.dtype !== 'float32') throw new CheckpointError(`${where}: the optimizer buffer '${clipText(name, 120)}'.${clipText(k, 40)} is ${t.dtype}, not float32`, { key });
         buffers[k] = { shape: [...t.shape], data: Array.from(t.data as Float32Array) };
       }
       state[name] = { step: p.step, buffers };
     }
-    targets.optimizer.loadStateDict({ ...s.optimizer, state });
+    optimizerState = { ...s.optimizer, state };
+    targets.optimizer.checkStateDict(optimizerState);
   }
   if (targets.scheduler) {
-    if (!s.scheduler) throw new Error('restoreCheckpoint: the checkpoint holds no scheduler state');
-    targets.scheduler.load(s.scheduler);
+    if (!s.scheduler) throw new CheckpointError(`${where}: the checkpoint holds no scheduler state`);
+    targets.scheduler.check(s.scheduler);
   }
-  await loadWeights(targets.model, bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+  const weights = await checkWeights(targets.model, view);
+  // ...then apply it all.
+  targets.model.loadStateDict(weights.state);
+  if (targets.optimizer && optimizerState) targets.optimizer.loadStateDict(optimizerState);
+  if (targets.scheduler && s.scheduler) targets.scheduler.load(s.scheduler);
   return infoOf(s, file.metadata);
 }
 
@@ -266,18 +333,20 @@ export async function saveCheckpoint(file: string, parts: CheckpointParts, optio
   await writeFileAtomic(file, encodeCheckpoint(parts), options);
 }
 
-/** Reads a checkpoint file (Node) and restores it (see {@link restoreCheckpoint}); errors start with the file name. */
+/**
+ * Reads a checkpoint file (Node; only a regular file is read, as `readFileBytes` of `@cnn/layers` reads it) and
+ * restores it (see {@link restoreCheckpoint}); errors are `CheckpointError`s whose message starts with the file name.
+ */
 export async function loadCheckpoint(file: string, targets: RestoreTargets): Promise<CheckpointInfo> {
-  const { fs } = await nodeModules('loadCheckpoint');
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (e) {
-    throw new Error(`loadCheckpoint: cannot read '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const bytes = await readFileBytes(file);
   try {
     return await restoreCheckpoint(bytes, targets);
   } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
+    if (e instanceof CheckpointError && e.file === undefined) {
+      e.file = file;
+      e.message = `${file}: ${e.message}`;
+      throw e;
+    }
+    throw e instanceof CheckpointError ? e : new Error(`${file}: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -77,6 +77,7 @@ export {
   isTempFileName,
   CHECKPOINT_META_KEY,
   OPTIMIZER_PREFIX,
+  CHECKPOINT_MAX_STATE_DEPTH,
   type CheckpointParts,
   type CheckpointInfo,
   type RestoreTargets,

@@ -2,6 +2,7 @@
 // driver, LRScheduler, that applies a schedule to an optimizer's parameter groups per epoch or per iteration.
 // The closed forms are torch.optim.lr_scheduler's `_get_closed_form_lr`; SequentialLR restarts each schedule at
 // its milestone, as PyTorch's does.
+import { CheckpointError, jsonPreview } from '@cnn/layers';
 import { checkNumber } from './optim/optimizer';
 
 /**
@@ -302,16 +303,37 @@ export class LRScheduler {
     return { by: this.by, t: this.steps, baseLrs: [...this.baseLrs] };
   }
 
-  /** Restores a saved state and re-applies its learning rates to the optimizer. */
+  /**
+   * Checks a saved state against this scheduler without changing anything: what {@link load} checks (`by` 'epoch'
+   * or 'iter' and this scheduler's unit, `t` a non-negative integer, `baseLrs` finite numbers >= 0, as many as the
+   * optimizer has groups).
+   *
+   * @throws CheckpointError naming what does not match.
+   */
+  check(state: LRSchedulerState): void {
+    this.stateProblem(state, 'LRScheduler.check');
+  }
+
+  /**
+   * Restores a saved state and re-applies its learning rates to the optimizer. A state that {@link check} refuses
+   * changes nothing.
+   *
+   * @throws CheckpointError naming what does not match.
+   */
   load(state: LRSchedulerState): void {
-    if (state.by !== this.by) throw new Error(`LRScheduler.load: state steps by '${state.by}', this scheduler by '${this.by}'`);
-    nonNegativeInt('LRScheduler.load', 't', state.t);
-    if (!Array.isArray(state.baseLrs) || state.baseLrs.length !== this.optimizer.paramGroups.length) {
-      throw new Error(`LRScheduler.load: state has ${state.baseLrs?.length ?? 0} base learning rates, the optimizer ${this.optimizer.paramGroups.length} groups`);
-    }
+    this.stateProblem(state, 'LRScheduler.load');
     this.steps = state.t;
     this.baseLrs = [...state.baseLrs];
     this.apply();
+  }
+
+  private stateProblem(state: LRSchedulerState, where: string): void {
+    const problem = schedulerStateProblem(state);
+    if (problem !== null) throw new CheckpointError(`${where}: ${problem}`);
+    if (state.by !== this.by) throw new CheckpointError(`${where}: state steps by '${state.by}', this scheduler by '${this.by}'`);
+    if (state.baseLrs.length !== this.optimizer.paramGroups.length) {
+      throw new CheckpointError(`${where}: state has ${state.baseLrs.length} base learning rates, the optimizer ${this.optimizer.paramGroups.length} groups`);
+    }
   }
 
   private apply(): void {
@@ -319,6 +341,22 @@ export class LRScheduler {
       g.lr = this.schedule.lrAt(this.steps, this.baseLrs[i]);
     });
   }
+}
+
+/**
+ * What is wrong with a saved scheduler state as data (`by` 'epoch' or 'iter', `t` a non-negative integer,
+ * `baseLrs` an array of finite numbers >= 0), or null when it is well-formed. Whether it fits a given scheduler is
+ * {@link LRScheduler.check}'s part.
+ */
+export function schedulerStateProblem(state: unknown): string | null {
+  if (state === null || typeof state !== 'object' || Array.isArray(state)) return `the state is ${jsonPreview(state)}, not { by, t, baseLrs }`;
+  const { by, t, baseLrs } = state as Record<string, unknown>;
+  if (by !== 'epoch' && by !== 'iter') return `by must be 'epoch' or 'iter', got ${jsonPreview(by)}`;
+  if (!Number.isSafeInteger(t) || (t as number) < 0) return `t must be a non-negative integer, got ${jsonPreview(t)}`;
+  if (!Array.isArray(baseLrs)) return `baseLrs must be an array of learning rates, got ${jsonPreview(baseLrs)}`;
+  const bad = baseLrs.findIndex((lr) => typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0);
+  if (bad >= 0) return `baseLrs[${bad}] must be a number >= 0, got ${jsonPreview(baseLrs[bad])}`;
+  return null;
 }
 
 function positiveInt(op: string, what: string, v: unknown): void {

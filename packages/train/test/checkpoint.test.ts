@@ -6,11 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf, setBackend } from '@cnn/tensor';
-import { BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Sequential, AdaptiveAvgPool2d, getRandomState, loadWeights, manualSeed, readSafetensors, setRandomState } from '@cnn/layers';
+import {
+  BatchNorm2d, CheckpointError, Conv2d, Flatten, Linear, ReLU, Sequential, AdaptiveAvgPool2d, getRandomState, loadWeights, manualSeed, readSafetensors,
+  setRandomState, writeSafetensors, type RawTensor,
+} from '@cnn/layers';
 import { Compose, DataLoader, FashionMNIST, Normalize, ToTensor, type Dataset, type Sample } from '@cnn/datasets';
 import {
   Adam, AdamW, CosineAnnealingLR, LRScheduler, SGD, Trainer, checkpointInfo, confusionMatrixSvg, encodeCheckpoint, lineChartSvg,
   loadCheckpoint, niceTicks, restoreCheckpoint, saveCheckpoint, writeFileAtomic, removeTempFiles, isTempFileName, OPTIMIZER_PREFIX,
+  CHECKPOINT_MAX_STATE_DEPTH,
 } from '../src/index';
 
 /** A small conv net with BatchNorm (running statistics and a step counter: buffers a resume must carry). */
@@ -137,6 +141,9 @@ describe('training checkpoints', () => {
     expect(getRandomState()).toBe(1234);
     writeFileSync(join(dir, 'torn.safetensors'), good.subarray(0, 100));
     await expect(loadCheckpoint(join(dir, 'torn.safetensors'), { model: s.model })).rejects.toThrow(/torn\.safetensors/);
+    await expect(loadCheckpoint(join(dir, 'torn.safetensors'), { model: s.model })).rejects.toBeInstanceOf(CheckpointError);
+    // Only regular files are read: a device would be read forever.
+    await expect(loadCheckpoint('/dev/zero', { model: s.model })).rejects.toThrow(/cannot read '\/dev\/zero': it is a character device/);
     await expect(loadCheckpoint(join(dir, 'nope.safetensors'), { model: s.model })).rejects.toThrow(/cannot read .*nope\.safetensors.*ENOENT/);
     s.optimizer.dispose();
     s.model.dispose();
@@ -163,6 +170,122 @@ describe('training checkpoints', () => {
     expect(await removeTempFiles(dir)).toEqual(['.config.json.4242.1.tmp', '.last.safetensors.4242.7.tmp']);
     expect(readdirSync(dir).sort()).toEqual(['.config.json.tmp', '.hidden', 'config.json', 'notes.tmp', 'x.1.2.tmp']);
     expect(await removeTempFiles(dir)).toEqual([]);
+  });
+
+  /** Everything a restore may change: every weight, the optimizer's state dict and lrs, the scheduler's state. */
+  function snapshot(s: ReturnType<typeof setup>) {
+    return {
+      weights: [...s.model.stateDict()].map(([k, v]) => [k, Array.from(v.dataSync())]),
+      optimizer: s.optimizer.stateDict(),
+      lrs: s.optimizer.paramGroups.map((g) => [g.lr, g.weightDecay]),
+      scheduler: s.scheduler.state(),
+    };
+  }
+
+  /** Takes one optimizer step (so the optimizer has buffers) and one scheduler step. */
+  function oneStep(s: ReturnType<typeof setup>, value: number): void {
+    s.optimizer.minimize(() => tf.tidy(() => tf.mean(tf.square(tf.sub(s.model.call(tf.fill([2, 28, 28, 1], value)), 1)))));
+    s.scheduler.step();
+  }
+
+  /** The checkpoint with its tensors and training state edited (a file as a buggy or hostile writer makes it). */
+  function edited(bytes: Uint8Array, edit: (tensors: Map<string, RawTensor>, state: Record<string, any>) => void): Uint8Array {
+    const f = readSafetensors(bytes);
+    const state = JSON.parse(f.metadata['cnn.training']!);
+    edit(f.tensors, state);
+    return writeSafetensors(f.tensors, { ...f.metadata, 'cnn.training': JSON.stringify(state) });
+  }
+
+  it('a refused restore changes nothing: not the weights, the optimizer or the scheduler, and leaks no tensor', async () => {
+    const src = setup('sgd');
+    oneStep(src, 0.5);
+    oneStep(src, -0.25);
+    const good = encodeCheckpoint({ model: src.model, optimizer: src.optimizer, scheduler: src.scheduler, epoch: 1, globalStep: 2 });
+    const weightKeys = [...readSafetensors(good).tensors.keys()].filter((k) => !k.startsWith(OPTIMIZER_PREFIX));
+    const bufferKeys = [...readSafetensors(good).tensors.keys()].filter((k) => k.startsWith(OPTIMIZER_PREFIX));
+    const lastWeight = weightKeys[weightKeys.length - 1]!;
+    const lastBuffer = bufferKeys[bufferKeys.length - 1]!;
+    expect(lastWeight).toBe('8.bias');
+    expect(lastBuffer).toBe(`${OPTIMIZER_PREFIX}8.bias/momentum_buffer`);
+
+    manualSeed(77);
+    const dst = setup('sgd');
+    oneStep(dst, 2); // the target has state of its own, which a failed restore must keep
+    const cases: Array<[string, Uint8Array, RegExp]> = [
+      ['last weight mis-shaped', edited(good, (t) => t.set(lastWeight, { dtype: 'float32', shape: [11], data: new Float32Array(11) })), /shape mismatch \(1\): 8\.bias: checkpoint \[11\], model \[10\]/],
+      ['last weight missing', edited(good, (t) => t.delete(lastWeight)), /missing keys \(1\): 8\.bias/],
+      ['optimizer buffer mis-shaped', edited(good, (t) => t.set(lastBuffer, { dtype: 'float32', shape: [2, 5], data: new Float32Array(10) })), /'8\.bias'\.momentum_buffer has shape \[2, 5\] \(10 values\), the parameter \[10\]/],
+      ['optimizer buffer missing', edited(good, (t) => t.delete(lastBuffer)), /optimizer buffer '8\.bias'\.momentum_buffer is missing/],
+      ['optimizer hyperparameter out of range', edited(good, (_t, st) => { st.optimizer.options.momentum = -1; }), /options: momentum must be a number >= 0, got -1/],
+      ['optimizer step count negative', edited(good, (_t, st) => { st.optimizer.state['8.bias'].step = -3; }), /'8\.bias' has step -3, not a non-negative integer/],
+      ['schedule step negative', edited(good, (_t, st) => { st.scheduler.t = -1; }), /scheduler state that is not one: t must be a non-negative integer, got -1/],
+      ['schedule with too few base lrs', edited(good, (_t, st) => { st.scheduler.baseLrs = [0.05]; }), /LRScheduler\.check: state has 1 base learning rates, the optimizer 2 groups/],
+      ['schedule of another unit', edited(good, (_t, st) => { st.scheduler.by = 'epoch'; }), /state steps by 'epoch', this scheduler by 'iter'/],
+    ];
+    const before = snapshot(dst);
+    const tensors = tf.memory().numTensors;
+    for (const [what, bytes, message] of cases) {
+      const err = await restoreCheckpoint(bytes, { model: dst.model, optimizer: dst.optimizer, scheduler: dst.scheduler }).then(() => null, (e: unknown) => e);
+      expect(err, what).toBeInstanceOf(CheckpointError);
+      expect((err as Error).message, what).toMatch(message);
+      expect(snapshot(dst), what).toEqual(before);
+      expect(tf.memory().numTensors, what).toBe(tensors);
+    }
+    // Not vacuous: the good checkpoint does change all three, and then takes the same step as the source.
+    await restoreCheckpoint(good, { model: dst.model, optimizer: dst.optimizer, scheduler: dst.scheduler });
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(snapshot(dst)).toEqual(snapshot(src));
+    expect(snapshot(dst)).not.toEqual(before);
+    oneStep(src, 1);
+    oneStep(dst, 1);
+    expect(snapshot(dst)).toEqual(snapshot(src));
+    for (const s of [src, dst]) {
+      s.optimizer.dispose();
+      s.model.dispose();
+    }
+  });
+
+  it('refuses a training state nested 200,000 deep before parsing it, and names malformed fields', async () => {
+    const s = setup('sgd');
+    const good = encodeCheckpoint({ model: s.model, epoch: 0 });
+    const withState = (json: string): Uint8Array => {
+      const f = readSafetensors(good);
+      return writeSafetensors(f.tensors, { ...f.metadata, 'cnn.training': json });
+    };
+    const depth = 200_000;
+    const deep = withState(`{"version":1,"epoch":0,"globalStep":0,"extra":{"x":${'['.repeat(depth)}${']'.repeat(depth)}}}`);
+    for (const run of [() => checkpointInfo(deep), () => restoreCheckpoint(deep, { model: s.model })]) {
+      const t0 = performance.now();
+      const err = await Promise.resolve().then(run).then(() => null, (e: unknown) => e);
+      const ms = performance.now() - t0;
+      console.log(`training state nested ${depth} deep: refused in ${ms.toFixed(1)} ms`);
+      expect(err).toBeInstanceOf(CheckpointError);
+      expect((err as Error).message).toMatch(new RegExp(`'cnn\\.training' header entry nests deeper than ${CHECKPOINT_MAX_STATE_DEPTH} levels \\(at character \\d+\\), the CHECKPOINT_MAX_STATE_DEPTH limit`));
+      expect(ms).toBeLessThan(20_000);
+    }
+    // The limit is not in the way of real extras: nesting up to it reads back; encodeCheckpoint refuses deeper.
+    const nest = (n: number): unknown => (n === 0 ? 1 : { a: nest(n - 1) });
+    const ok = encodeCheckpoint({ model: s.model, epoch: 0, extra: { v: nest(CHECKPOINT_MAX_STATE_DEPTH - 3) } });
+    expect(JSON.stringify(checkpointInfo(ok).extra).length).toBeGreaterThan(CHECKPOINT_MAX_STATE_DEPTH * 5);
+    expect(() => encodeCheckpoint({ model: s.model, epoch: 0, extra: { v: nest(CHECKPOINT_MAX_STATE_DEPTH) } })).toThrow(/nests deeper than 64 levels/);
+    const refused: Array<[string, RegExp]> = [
+      ['[1, 2]', /'cnn\.training' header entry is \[1,2\], not a JSON object/],
+      ['{"version":1', /'cnn\.training' header entry is not valid JSON/],
+      ['{"version":2,"epoch":0,"globalStep":0}', /checkpoint format version 2 is not supported/],
+      ['{"version":1,"epoch":"3","globalStep":0}', /has epoch "3", not a non-negative integer/],
+      ['{"version":1,"epoch":0,"globalStep":-1}', /has globalStep -1, not a non-negative integer/],
+      ['{"version":1,"epoch":0,"globalStep":0,"randomState":"x"}', /has randomState "x", not an integer/],
+      ['{"version":1,"epoch":0,"globalStep":0,"extra":[1]}', /has extra \[1\], not an object/],
+      ['{"version":1,"epoch":0,"globalStep":0,"scheduler":{"by":"batch","t":0,"baseLrs":[]}}', /scheduler state that is not one: by must be 'epoch' or 'iter', got "batch"/],
+      ['{"version":1,"epoch":0,"globalStep":0,"optimizer":{"optimizer":"SGD"}}', /has optimizer \{"optimizer":"SGD"\}, not an optimizer's state/],
+      ['{"version":1,"epoch":0,"globalStep":0,"optimizer":{"optimizer":"SGD","state":{"w":{"step":1,"buffers":"m"}}}}', /optimizer state \{"step":1,"buffers":"m"\} for 'w', not \{ step, buffers: \[names\] \}/],
+    ];
+    for (const [json, message] of refused) {
+      expect(() => checkpointInfo(withState(json)), json).toThrow(message);
+      expect(() => checkpointInfo(withState(json)), json).toThrow(CheckpointError);
+    }
+    s.optimizer.dispose();
+    s.model.dispose();
   });
 
   it('rejects an initialEpoch outside [0, epochs]', async () => {

@@ -2,7 +2,7 @@
 // resume a run bit for bit, parameter groups without weight decay, and a flat live tensor count.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf, setBackend, type Tensor } from '@cnn/tensor';
-import { BatchNorm2d, Conv2d, Flatten, Linear, manualSeed, Sequential } from '@cnn/layers';
+import { BatchNorm2d, CheckpointError, Conv2d, Flatten, Linear, manualSeed, Sequential } from '@cnn/layers';
 import {
   Adam, AdamW, SGD, LRScheduler, MultiStepLR, clipGradNorm, crossEntropy, withWarmup, CosineAnnealingLR,
   type HostArray, type Optimizer, type OptimizerStateDict,
@@ -165,6 +165,42 @@ describe('state dicts', () => {
     bad.state['fc.weight'].buffers.momentum_buffer.shape = [4, 3];
     bad.state['nope'] = { step: 1, buffers: {} };
     expect(() => opt.loadStateDict(bad)).toThrow(/'fc.weight'.momentum_buffer has shape \[4, 3\] \(12 values\), the parameter \[3, 4\]; unknown parameter 'nope'/);
+
+    // Whatever is wrong, a refused state dict changes nothing (the hyperparameters are checked before the first change,
+    // the new buffers made before the old ones go) and leaks no tensor; checkStateDict refuses the same without loading.
+    const before = opt.stateDict();
+    const lrs = opt.paramGroups.map((g) => [g.lr, g.weightDecay]);
+    const hyper = [opt.momentum, opt.dampening, opt.nesterov];
+    const tensors = tf.memory().numTensors;
+    const refusals: Array<[(d: Record<string, any>) => void, RegExp]> = [
+      [(d) => { d.options.momentum = -1; d.groups[0].lr = 9; }, /options: momentum must be a number >= 0, got -1/],
+      [(d) => { d.options.nesterov = 'yes'; }, /options: nesterov must be true or false, got "yes"/],
+      [(d) => { d.steps = 1.5; }, /steps is 1\.5, not a non-negative integer/],
+      [(d) => { d.groups[1].weightDecay = null; }, /group 1: weightDecay must be a number >= 0, got null/],
+      [(d) => { d.groups[0] = 'all'; }, /group 0 is "all", not an object/],
+      [(d) => { d.state['fc.bias'].step = 'one'; }, /'fc\.bias' has step "one", not a non-negative integer/],
+      [(d) => { d.state['fc.bias'].buffers.exp_avg = d.state['fc.bias'].buffers.momentum_buffer; }, /'fc\.bias'\.exp_avg is not a buffer of SGD \(momentum_buffer\)/],
+      [(d) => { d.state['fc.bias'].buffers.momentum_buffer.data = ['x', 1, 1]; }, /'fc\.bias'\.momentum_buffer is \{"shape":\[3\],"data":\["x",1,1\]\}, not \{ shape, data \} of numbers/],
+      [(d) => { d.state = null; }, /state is null, not an object of parameter states/],
+    ];
+    for (const [edit, message] of refusals) {
+      const dict = structuredClone(before) as unknown as Record<string, any>;
+      edit(dict);
+      expect(() => opt.checkStateDict(dict as OptimizerStateDict), String(message)).toThrow(message);
+      expect(() => opt.loadStateDict(dict as OptimizerStateDict), String(message)).toThrow(CheckpointError);
+      expect(() => opt.loadStateDict(dict as OptimizerStateDict), String(message)).toThrow(new RegExp(`^SGD\\.loadStateDict: .*${message.source}`));
+      expect(opt.stateDict()).toEqual(before);
+      expect(opt.paramGroups.map((g) => [g.lr, g.weightDecay])).toEqual(lrs);
+      expect([opt.momentum, opt.dampening, opt.nesterov]).toEqual(hyper);
+      expect(tf.memory().numTensors).toBe(tensors);
+    }
+    expect(() => opt.loadStateDict(null as unknown as OptimizerStateDict)).toThrow(/SGD\.loadStateDict: the state dict is null, not an object/);
+    // A valid one still loads, replacing the buffers without a leak.
+    const changed = structuredClone(before);
+    changed.state['fc.bias'].buffers.momentum_buffer.data = [7, 8, 9];
+    opt.loadStateDict(changed);
+    expect(opt.stateDict()).toEqual(changed);
+    expect(tf.memory().numTensors).toBe(tensors);
     tf.dispose([...grads.values()]);
     opt.dispose();
     dispose(params);

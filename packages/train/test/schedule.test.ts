@@ -1,6 +1,7 @@
 // Learning-rate schedules against torch.optim.lr_scheduler (two parameter groups, 30 steps), composition,
 // per-epoch / per-iteration driving, and state round trips.
 import { describe, expect, it } from 'vitest';
+import { CheckpointError } from '@cnn/layers';
 import {
   CosineAnnealingLR, LinearWarmup, LRScheduler, MultiStepLR, SequentialLR, StepLR, withWarmup, type LRSchedule,
 } from '../src/index';
@@ -89,6 +90,24 @@ describe('driving and composing', () => {
     expect(b.paramGroups.map((g) => g.lr)).toEqual(a.paramGroups.map((g) => g.lr));
     expect(() => r.load({ ...saved, by: 'iter' })).toThrow(/state steps by 'iter', this scheduler by 'epoch'/);
     expect(() => r.load({ ...saved, baseLrs: [1] })).toThrow(/1 base learning rates, the optimizer 2 groups/);
+    // A refused state changes neither the scheduler nor the learning rates; check() refuses the same without loading.
+    const state = r.state();
+    const lrs = b.paramGroups.map((g) => g.lr);
+    const refused: Array<[unknown, RegExp]> = [
+      [{ ...saved, t: -1 }, /t must be a non-negative integer, got -1/],
+      [{ ...saved, t: 2.5 }, /t must be a non-negative integer, got 2\.5/],
+      [{ ...saved, baseLrs: [0.1, 'x'] }, /baseLrs\[1\] must be a number >= 0, got "x"/],
+      [{ ...saved, baseLrs: 'all' }, /baseLrs must be an array of learning rates, got "all"/],
+      [{ ...saved, by: 'batch' }, /by must be 'epoch' or 'iter', got "batch"/],
+      [null, /the state is null, not \{ by, t, baseLrs \}/],
+    ];
+    for (const [bad, message] of refused) {
+      expect(() => r.check(bad as never), String(message)).toThrow(message);
+      expect(() => r.load(bad as never), String(message)).toThrow(CheckpointError);
+      expect(() => r.load(bad as never), String(message)).toThrow(new RegExp(`^LRScheduler\\.load: ${message.source}`));
+      expect(r.state()).toEqual(state);
+      expect(b.paramGroups.map((g) => g.lr)).toEqual(lrs);
+    }
   });
 
   it('rejects bad settings, naming them', () => {

@@ -34,6 +34,7 @@ export {
   writeSafetensors,
   SAFETENSORS_MAX_HEADER_BYTES,
   SAFETENSORS_MAX_HEADER_DEPTH,
+  jsonTooDeepAt,
   type SafetensorsFile,
 } from './safetensors';
 export { PICKLE_LIMITS, type PickleLimits } from './pickle';
@@ -47,6 +48,7 @@ export {
   type TorchStorage,
 } from './torch';
 export { readFileBytes, READ_FILE_MAX_BYTES } from './read-file';
+export { clipText, jsonPreview, PREVIEW_CHARS } from './preview';
 
 /** The checkpoint formats this module reads. */
 export type CheckpointFormat = 'safetensors' | 'torch';

@@ -69,10 +69,18 @@ const describe = (v: unknown): string => jsonPreview(v);
 const name = (key: string): string => clipText(key, 120);
 
 /**
- * The position of the first bracket of `text` (JSON) that opens a level deeper than `max`, or -1. One pass, no
- * recursion: strings (with their escapes) are skipped, `[` and `{` count up, `]` and `}` down.
+ * Where JSON text nests deeper than `maxDepth`: the index of the first `[` or `{` that opens level `maxDepth + 1`,
+ * or -1 when it nests at most `maxDepth` deep. Run it on untrusted JSON before `JSON.parse`: a value like
+ * `[[[...` 200,000 deep parses in Node, but anything that later walks it recursively (`JSON.stringify`, a
+ * validator, a message) overflows the stack. One pass over the text, no recursion and no allocation, so its work
+ * is linear in the text's length whatever the text. Brackets inside strings (escapes included) do not count; the
+ * text need not be valid JSON (`JSON.parse` still judges that).
+ *
+ * @example
+ * if (jsonTooDeepAt(text, 16) >= 0) throw new Error('nests deeper than 16 levels');
+ * const value = JSON.parse(text);
  */
-function tooDeep(text: string, max: number): number {
+export function jsonTooDeepAt(text: string, maxDepth: number): number {
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -83,7 +91,7 @@ function tooDeep(text: string, max: number): number {
         else if (d === 0x22) break;
       }
     } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) return i;
+      if (++depth > maxDepth) return i;
     } else if (c === 0x5d || c === 0x7d) {
       depth--;
     }
@@ -164,7 +172,7 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFil
   } catch (cause) {
     fail('header is not valid UTF-8', { offset: 8, cause });
   }
-  const deep = tooDeep(text, SAFETENSORS_MAX_HEADER_DEPTH);
+  const deep = jsonTooDeepAt(text, SAFETENSORS_MAX_HEADER_DEPTH);
   if (deep >= 0) {
     fail(`header nests deeper than ${SAFETENSORS_MAX_HEADER_DEPTH} levels (at character ${deep} of the header), the SAFETENSORS_MAX_HEADER_DEPTH limit; a valid header nests 3 deep`, { offset: 8 });
   }

@@ -1,7 +1,7 @@
 // Adam (with L2 weight decay added to the gradient) and AdamW (decoupled weight decay): torch.optim.Adam and
 // torch.optim.AdamW's single-tensor updates, step for step.
 import { tf, type Tensor } from '@cnn/tensor';
-import { checkNumber, Optimizer, type BaseOptimizerOptions, type LiveState, type ParamGroup, type ParamsInput } from './optimizer';
+import { booleanProblem, numberProblem, Optimizer, type BaseOptimizerOptions, type LiveState, type ParamGroup, type ParamsInput } from './optimizer';
 
 /** Options of {@link Adam} and {@link AdamW} (PyTorch's names in camelCase; same defaults). */
 export interface AdamOptions extends BaseOptimizerOptions {
@@ -32,12 +32,11 @@ abstract class AdamBase extends Optimizer {
   }
 
   private check(): void {
-    const name = this.constructor.name;
-    checkNumber(name, 'betas[0]', this.betas[0], 0, 1);
-    checkNumber(name, 'betas[1]', this.betas[1], 0, 1);
-    if (this.betas[0] === 1 || this.betas[1] === 1) throw new Error(`${name}: betas must be < 1, got [${this.betas.join(', ')}]`);
-    checkNumber(name, 'eps', this.eps, 0);
+    const problem = adamProblem(this.betas[0], this.betas[1], this.eps, this.amsgrad);
+    if (problem !== null) throw new Error(`${this.constructor.name}: ${problem}`);
   }
+
+  protected readonly bufferNames = ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] as const;
 
   protected get hyper(): Record<string, number | boolean> {
     return { beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, amsgrad: this.amsgrad };
@@ -48,6 +47,10 @@ abstract class AdamBase extends Optimizer {
     this.eps = Number(v.eps);
     this.amsgrad = Boolean(v.amsgrad);
     this.check();
+  }
+
+  protected hyperProblem(v: Record<string, unknown>): string | null {
+    return adamProblem(v.beta1, v.beta2, v.eps, v.amsgrad ?? false);
   }
 
   protected update(p: tf.Variable, g: Tensor, group: ParamGroup, s: LiveState): Tensor {
@@ -118,4 +121,15 @@ export class AdamW extends AdamBase {
   constructor(params: ParamsInput, opts: AdamOptions) {
     super(params, opts, 0.01);
   }
+}
+
+/** What is wrong with Adam's hyperparameters, or null. */
+function adamProblem(beta1: unknown, beta2: unknown, eps: unknown, amsgrad: unknown): string | null {
+  return (
+    numberProblem('betas[0]', beta1, 0, 1) ??
+    numberProblem('betas[1]', beta2, 0, 1) ??
+    (beta1 === 1 || beta2 === 1 ? `betas must be < 1, got [${String(beta1)}, ${String(beta2)}]` : null) ??
+    numberProblem('eps', eps, 0) ??
+    booleanProblem('amsgrad', amsgrad)
+  );
 }

@@ -2,7 +2,7 @@
 // (as tf.Variables, updated in place, so the live tensor count stays flat), gradients by name, and a state dict
 // of plain numbers that restores a run bit for bit.
 import { tf, type Tensor } from '@cnn/tensor';
-import { BatchNorm2d, Module } from '@cnn/layers';
+import { BatchNorm2d, CheckpointError, Module, clipText, jsonPreview } from '@cnn/layers';
 import { fmtShape, sizeOf, toHostArray, type HostArray } from '../host';
 
 /**
@@ -144,8 +144,12 @@ export abstract class Optimizer {
 
   /** The hyperparameters a subclass saves in (and restores from) the state dict. */
   protected abstract get hyper(): Record<string, number | boolean>;
-  /** Restores the hyperparameters from a state dict. */
+  /** Restores the hyperparameters from a state dict (already checked by {@link hyperProblem}). */
   protected abstract set hyper(values: Record<string, number | boolean>);
+  /** What is wrong with saved hyperparameters (`momentum must be ...`), or null when `set hyper` can take them. */
+  protected abstract hyperProblem(values: Record<string, unknown>): string | null;
+  /** The names of the buffers this optimizer keeps per parameter (`momentum_buffer`, `exp_avg`, ...). */
+  protected abstract readonly bufferNames: readonly string[];
 
   /**
    * Computes the new value of one parameter (inside a `tidy`) and updates its buffers with `assign`.
@@ -237,40 +241,40 @@ export abstract class Optimizer {
   }
 
   /**
+   * Checks a state dict against this optimizer without changing anything: what {@link loadStateDict} checks before
+   * it changes anything. Throws the same {@link CheckpointError}; use it to validate several things (weights,
+   * optimizer, schedule) before applying any of them.
+   */
+  checkStateDict(dict: OptimizerStateDict): void {
+    this.stateDictProblems(dict, `${this.constructor.name}.checkStateDict`);
+  }
+
+  /**
    * Restores a state dict saved by the same kind of optimizer over the same parameters (names and groups):
    * learning rates, weight decays and hyperparameters (as PyTorch, the saved ones win), step counts and buffers.
    *
-   * @throws naming every mismatch (optimizer kind, groups, unknown parameters, buffer shapes) before changing anything.
+   * Everything is checked first, and a failed load changes nothing: the kind, the step count, the hyperparameters
+   * (as the constructor checks them), every group (its parameters, a finite `lr` and `weightDecay` >= 0), and every
+   * parameter's state (a known parameter, a step count, buffers this optimizer keeps, each with the parameter's
+   * shape and that many numbers). The new buffers are made before the old ones are freed.
+   *
+   * @throws CheckpointError naming every mismatch (at most 20 of them) before changing anything.
    */
   loadStateDict(dict: OptimizerStateDict): void {
-    const name = `${this.constructor.name}.loadStateDict`;
-    const problems: string[] = [];
-    if (dict.optimizer !== this.kind) problems.push(`state is from ${dict.optimizer}, this optimizer is ${this.kind}`);
-    if (!Array.isArray(dict.groups) || dict.groups.length !== this.paramGroups.length) {
-      problems.push(`state has ${dict.groups?.length ?? 0} parameter groups, this optimizer ${this.paramGroups.length}`);
-    } else {
-      dict.groups.forEach((g, i) => {
-        const own = this.paramGroups[i].params;
-        if (g.params.length !== own.length || g.params.some((p, j) => p !== own[j])) {
-          problems.push(`group ${i} holds [${g.params.join(', ')}], this optimizer's [${own.join(', ')}]`);
-        }
-      });
-    }
-    const byName = new Map(this.params.map((p) => [p.name, p]));
-    for (const [pname, s] of Object.entries(dict.state ?? {})) {
-      const p = byName.get(pname);
-      if (!p) {
-        problems.push(`unknown parameter '${pname}'`);
-        continue;
-      }
-      for (const [k, b] of Object.entries(s.buffers)) {
-        const same = b.shape.length === p.variable.shape.length && b.shape.every((d, i) => d === p.variable.shape[i]);
-        if (!same || b.data.length !== sizeOf(b.shape)) {
-          problems.push(`'${pname}'.${k} has shape ${fmtShape(b.shape)} (${b.data.length} values), the parameter ${fmtShape(p.variable.shape)}`);
+    this.stateDictProblems(dict, `${this.constructor.name}.loadStateDict`);
+    const built = new Map<string, LiveState>();
+    try {
+      for (const [pname, s] of Object.entries(dict.state)) {
+        const live: LiveState = { step: s.step, buffers: new Map() };
+        built.set(pname, live);
+        for (const [k, b] of Object.entries(s.buffers)) {
+          live.buffers.set(k, tf.tidy(() => tf.variable(tf.tensor(Float32Array.from(b.data), b.shape, 'float32'), false)));
         }
       }
+    } catch (err) {
+      for (const s of built.values()) for (const v of s.buffers.values()) v.dispose();
+      throw err;
     }
-    if (problems.length) throw new Error(`${name}: ${problems.join('; ')}`);
     this.disposeState();
     dict.groups.forEach((g, i) => {
       this.paramGroups[i].lr = g.lr;
@@ -278,12 +282,78 @@ export abstract class Optimizer {
     });
     this.hyper = dict.options;
     this.steps = dict.steps;
-    for (const [pname, s] of Object.entries(dict.state)) {
-      const live: LiveState = { step: s.step, buffers: new Map() };
-      for (const [k, b] of Object.entries(s.buffers)) {
-        live.buffers.set(k, tf.tidy(() => tf.variable(tf.tensor(Float32Array.from(b.data), b.shape), false)));
+    for (const [pname, live] of built) this.state.set(pname, live);
+  }
+
+  /** Throws a CheckpointError (message starting with `where`) listing what keeps `dict` from loading. */
+  private stateDictProblems(dict: OptimizerStateDict, where: string): void {
+    if (!isRecord(dict)) throw new CheckpointError(`${where}: the state dict is ${jsonPreview(dict)}, not an object`);
+    const problems: string[] = [];
+    if (dict.optimizer !== this.kind) problems.push(`state is from ${typeof dict.optimizer === 'string' ? clipText(dict.optimizer, 40) : jsonPreview(dict.optimizer)}, this optimizer is ${this.kind}`);
+    if (!Number.isSafeInteger(dict.steps) || dict.steps < 0) problems.push(`steps is ${jsonPreview(dict.steps)}, not a non-negative integer`);
+    if (!isRecord(dict.options)) problems.push(`options is ${jsonPreview(dict.options)}, not an object`);
+    else {
+      const bad = this.hyperProblem(dict.options);
+      if (bad !== null) problems.push(`options: ${bad}`);
+    }
+    if (!Array.isArray(dict.groups) || dict.groups.length !== this.paramGroups.length) {
+      problems.push(`state has ${Array.isArray(dict.groups) ? dict.groups.length : 0} parameter groups, this optimizer ${this.paramGroups.length}`);
+    } else {
+      dict.groups.forEach((g: unknown, i) => {
+        if (!isRecord(g)) return void problems.push(`group ${i} is ${jsonPreview(g)}, not an object`);
+        const own = this.paramGroups[i].params;
+        const params = g.params;
+        if (!Array.isArray(params) || params.length !== own.length || params.some((p, j) => p !== own[j])) {
+          problems.push(`group ${i} holds ${jsonPreview(params)}, this optimizer's ${jsonPreview(own)}`);
+        }
+        for (const field of ['lr', 'weightDecay'] as const) {
+          const bad = numberProblem(field, g[field], 0);
+          if (bad !== null) problems.push(`group ${i}: ${bad}`);
+        }
+      });
+    }
+    const byName = new Map(this.params.map((p) => [p.name, p]));
+    if (!isRecord(dict.state)) problems.push(`state is ${jsonPreview(dict.state)}, not an object of parameter states`);
+    else {
+      for (const [pname, s] of Object.entries(dict.state as Record<string, unknown>)) {
+        if (problems.length > MAX_PROBLEMS) break;
+        const p = byName.get(pname);
+        const at = `'${clipText(pname, 120)}'`;
+        if (!p) {
+          problems.push(`unknown parameter ${at}`);
+          continue;
+        }
+        if (!isRecord(s)) {
+          problems.push(`${at} has state ${jsonPreview(s)}, not { step, buffers }`);
+          continue;
+        }
+        if (!Number.isSafeInteger(s.step) || (s.step as number) < 0) problems.push(`${at} has step ${jsonPreview(s.step)}, not a non-negative integer`);
+        if (!isRecord(s.buffers)) {
+          problems.push(`${at} has buffers ${jsonPreview(s.buffers)}, not an object`);
+          continue;
+        }
+        for (const [k, b] of Object.entries(s.buffers)) {
+          const buffer = `${at}.${clipText(k, 40)}`;
+          if (!this.bufferNames.includes(k)) {
+            problems.push(`${buffer} is not a buffer of ${this.kind} (${this.bufferNames.join(', ')})`);
+            continue;
+          }
+          const shape = isRecord(b) ? b.shape : undefined;
+          const data = isRecord(b) ? b.data : undefined;
+          if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0) || !isNumbers(data)) {
+            problems.push(`${buffer} is ${jsonPreview(b)}, not { shape, data } of numbers`);
+            continue;
+          }
+          const same = shape.length === p.variable.shape.length && shape.every((d, i) => d === p.variable.shape[i]);
+          if (!same || data.length !== sizeOf(shape)) {
+            problems.push(`${buffer} has shape ${fmtShape(shape.slice(0, 16))} (${data.length} values), the parameter ${fmtShape(p.variable.shape)}`);
+          }
+        }
       }
-      this.state.set(pname, live);
+    }
+    if (problems.length) {
+      const shown = problems.slice(0, MAX_PROBLEMS).join('; ');
+      throw new CheckpointError(`${where}: ${shown}${problems.length > MAX_PROBLEMS ? '; ... (more)' : ''}`);
     }
   }
 
@@ -298,12 +368,35 @@ export abstract class Optimizer {
   }
 }
 
+/** Most problems one state-dict error lists. */
+const MAX_PROBLEMS = 20;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** An array of numbers or a numeric typed array (not a BigInt one). */
+function isNumbers(v: unknown): v is ArrayLike<number> {
+  if (Array.isArray(v)) return v.every((x) => typeof x === 'number');
+  return ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array);
+}
+
+/** `what must be a number >= min, got value`, or null when `value` is a finite number in [min, max]. */
+export function numberProblem(what: string, value: unknown, min: number, max = Infinity): string | null {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max) return null;
+  const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`;
+  return `${what} must be a number ${range}, got ${typeof value === 'number' ? String(value) : jsonPreview(value)}`;
+}
+
+/** `what must be true or false, got value`, or null when `value` is a boolean. */
+export function booleanProblem(what: string, value: unknown): string | null {
+  return typeof value === 'boolean' ? null : `${what} must be true or false, got ${jsonPreview(value)}`;
+}
+
 /** Throws unless `value` is a finite number `>= min`. */
 export function checkNumber(op: string, what: string, value: unknown, min: number, max = Infinity): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`;
-    throw new Error(`${op}: ${what} must be a number ${range}, got ${String(value)}`);
-  }
+  const problem = numberProblem(what, value, min, max);
+  if (problem !== null) throw new Error(`${op}: ${problem}`);
 }
 
 function resolveParams(op: string, params: ParamsInput): { entries: Array<[string, tf.Variable]>; module: Module | null; byIndex: boolean } {

@@ -1,6 +1,6 @@
 // SGD with momentum, dampening, Nesterov and L2 weight decay: torch.optim.SGD's update, step for step.
 import { tf, type Tensor } from '@cnn/tensor';
-import { checkNumber, Optimizer, type BaseOptimizerOptions, type LiveState, type ParamGroup, type ParamsInput } from './optimizer';
+import { booleanProblem, numberProblem, Optimizer, type BaseOptimizerOptions, type LiveState, type ParamGroup, type ParamsInput } from './optimizer';
 
 /** Options of {@link SGD} (PyTorch's names in camelCase; same defaults). */
 export interface SGDOptions extends BaseOptimizerOptions {
@@ -49,12 +49,11 @@ export class SGD extends Optimizer {
   }
 
   private check(): void {
-    checkNumber('SGD', 'momentum', this.momentum, 0);
-    checkNumber('SGD', 'dampening', this.dampening, 0, 1);
-    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
-      throw new Error('SGD: Nesterov momentum requires momentum > 0 and dampening 0');
-    }
+    const problem = sgdProblem(this.momentum, this.dampening, this.nesterov);
+    if (problem !== null) throw new Error(`SGD: ${problem}`);
   }
+
+  protected readonly bufferNames = ['momentum_buffer'] as const;
 
   protected get hyper(): Record<string, number | boolean> {
     return { momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov };
@@ -65,6 +64,10 @@ export class SGD extends Optimizer {
     this.dampening = Number(v.dampening ?? 0);
     this.nesterov = Boolean(v.nesterov);
     this.check();
+  }
+
+  protected hyperProblem(v: Record<string, unknown>): string | null {
+    return sgdProblem(v.momentum ?? 0, v.dampening ?? 0, v.nesterov ?? false);
   }
 
   protected update(p: tf.Variable, g: Tensor, group: ParamGroup, s: LiveState): Tensor {
@@ -81,4 +84,14 @@ export class SGD extends Optimizer {
     }
     return tf.sub(p, tf.mul(d, group.lr));
   }
+}
+
+/** What is wrong with SGD's hyperparameters, or null. */
+function sgdProblem(momentum: unknown, dampening: unknown, nesterov: unknown): string | null {
+  return (
+    numberProblem('momentum', momentum, 0) ??
+    numberProblem('dampening', dampening, 0, 1) ??
+    booleanProblem('nesterov', nesterov) ??
+    (nesterov && ((momentum as number) <= 0 || dampening !== 0) ? 'Nesterov momentum requires momentum > 0 and dampening 0' : null)
+  );
 }
