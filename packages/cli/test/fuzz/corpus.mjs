@@ -368,16 +368,17 @@ function statePickle(tensors, shape = 'torch', inject) {
   };
   const dictHead = [...global('collections', 'OrderedDict'), 0x29, 0x52, 0x28]; // before the items: memo order is stream order
   const items = [];
-  let i = 0;
-  for (const [k, t] of tensors) {
-    tensorIndex = i;
-    items.push(...str(k), ...tensorExpr(t, String(i)));
-    i++;
-  }
   // Loops, not push(...bytes): an injected expression can be a megabyte long.
   const append = (src) => {
     for (const x of src) items.push(x);
   };
+  let i = 0;
+  for (const [k, t] of tensors) {
+    tensorIndex = i;
+    append(str(k));
+    append(tensorExpr(t, String(i)));
+    i++;
+  }
   if (inject?.where === 'key') append([...inject.bytes, 0x4b, 0]);
   if (inject?.where === 'value') append([...str('fuzz.extra'), ...inject.bytes]);
   const dict = [...dictHead, ...items, 0x75];

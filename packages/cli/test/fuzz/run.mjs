@@ -53,7 +53,8 @@ const REPRO = 'node packages/cli/test/fuzz/run.mjs --only';
 export const OUTCOMES = ['ok', 'named', 'raw', 'wrapped', 'oom', 'hang', 'crash'];
 
 const num = (v, d) => (v === undefined || v === '' ? d : Number(v));
-const oneLine = (s) => String(s).replace(/\s*\n\s*/g, ' | ');
+// One printable line: a mutated file's bytes can reach a message.
+const oneLine = (s) => String(s).replace(/\s*\n\s*/g, ' | ').replace(/[\x00-\x1f\x7f-\x9f\ufffd]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 /** Settings from the environment, with their defaults. */
 export function defaults(env = process.env) {
