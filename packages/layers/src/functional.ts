@@ -391,7 +391,8 @@ export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Ten
 /** Flattens dimensions from `startDim` on: [n, h, w, c] -> [n, h * w * c] (NHWC order). */
 export function flatten(x: Tensor, startDim = 1): Tensor {
   if (startDim < 0 || startDim >= x.rank) throw new Error(`flatten: startDim ${startDim} is out of range for rank ${x.rank}`);
-  return x.reshape([...x.shape.slice(0, startDim), -1]);
+  // The flattened size spelled out, not -1: tfjs cannot infer a -1 next to a zero (an empty batch).
+  return x.reshape([...x.shape.slice(0, startDim), x.shape.slice(startDim).reduce((a, b) => a * b, 1)]);
 }
 
 /** A dimension index, negative counting from the end, checked against the rank; errors name the op. */
