@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { listModels, getCard, getModel, summary, ready } from '@cnn/models-efficient';
+import { listModels, getCard, getModel, summary, ready, ModelOptionsError } from '@cnn/models-efficient';
 import { UsageError, parse as parseFlags, type OptionSpecs } from './args';
 import { cmdTrain } from './train';
 import { cmdEval } from './eval';
@@ -71,8 +71,17 @@ async function cmdSummary(args: string[]): Promise<void> {
     }
   }
   await ready();
-  const model = getModel(id, { inChannels: input[2] });
-  console.log(summary(model, input).toString());
+  try {
+    const model = getModel(id, { inChannels: input[2] });
+    console.log(summary(model, input).toString());
+  } catch (e) {
+    // An --input the model cannot take (too many channels, too small for its kernels, a flattened size its classifier
+    // does not expect, beyond what tfjs can index) is the user's to fix: say so, with the library's reason.
+    if (typeof flag === 'string' && (e instanceof ModelOptionsError || (e as Error)?.constructor === Error)) {
+      throw new UsageError(`--input ${flag} does not fit ${id}: ${(e as Error).message}`);
+    }
+    throw e;
+  }
 }
 
 /** Runs the CLI on `argv` (without node and the script); returns the exit code. */

@@ -3,12 +3,15 @@
 // those of a real forward pass at the asked batch size. Flatten keeps an empty batch empty.
 import { describe, expect, it } from 'vitest';
 import { tf, setBackend, type Tensor } from '@cnn/tensor';
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, F, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential, setForwardHook, summary } from '../src/index';
+import { AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, F, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential, setForwardHook, summary } from '../src/index';
 
+// Every pooling whose host-side arrays scale with the image (avgPool's divisor map with padding, adaptive pooling's
+// bin matrices) is here: they must not be built for the empty pass.
 class Net extends Module {
   features = this.registerModule('features', new Sequential(
     new Conv2d(3, 8, 3, { stride: 2, padding: 1 }), new BatchNorm2d(8), new ReLU(), new MaxPool2d(2, { stride: 2 }),
-    new Conv2d(8, 16, 3, { padding: 1 }), new ReLU(),
+    new Conv2d(8, 16, 3, { padding: 1 }), new ReLU(), new AvgPool2d(3, { stride: 1, padding: 1, countIncludePad: false }),
+    new AdaptiveAvgPool2d(5),
   ));
   pool = this.registerModule('pool', new AdaptiveAvgPool2d(1));
   flatten = this.registerModule('flatten', new Flatten());
@@ -61,6 +64,8 @@ describe.each(['wasm', 'cpu'] as const)('summary on %s', (backend) => {
     expect(s.rows[0].outputShape).toEqual([1, 50_000, 50_000, 8]);
     expect(s.rows[0].macs).toBe(50_000 * 50_000 * 8 * 27);
     expect(s.rows.find((r) => r.type === 'MaxPool2d')!.outputShape).toEqual([1, 25_000, 25_000, 8]);
+    expect(s.rows.find((r) => r.type === 'AvgPool2d')!.outputShape).toEqual([1, 25_000, 25_000, 16]);
+    expect(s.rows.find((r) => r.type === 'AdaptiveAvgPool2d')!.outputShape).toEqual([1, 5, 5, 16]);
     expect(s.outputShape).toEqual([1, 10]);
     expect(s.totalMacs).toBe(50_000 * 50_000 * 8 * 27 + 25_000 * 25_000 * 16 * 72 + 16 * 10);
     expect(tf.memory().numTensors).toBe(before.numTensors);
@@ -75,6 +80,19 @@ describe.each(['wasm', 'cpu'] as const)('summary on %s', (backend) => {
     expect(() => summary(net, [1e6, 1e6, 1e6, 3])).toThrow(/^summary: inputShape \[1000000, 1000000, 1000000, 3\] is too large: .* 9007199254740991 values in all/);
     expect(() => summary(net, [8, 8, 3.5])).toThrow(/summary: inputShape must be \[h, w, c\] or \[n, h, w, c\] of positive integers, got \[8, 8, 3.5\]/);
     net.dispose();
+  });
+
+  it('pooling of an empty batch: the right shapes, and a gradient through it', async () => {
+    await setBackend(backend);
+    const before = tf.memory().numTensors;
+    const x = tf.zeros([0, 13, 11, 4]);
+    const f = (a: tf.Tensor) => tf.sum(F.adaptiveAvgPool2d(F.avgPool2d(a, 3, { stride: 1, padding: 1, countIncludePad: false }), 5));
+    expect(tf.tidy(() => F.adaptiveAvgPool2d(x, [5, 3]).shape)).toEqual([0, 5, 3, 4]);
+    expect(tf.tidy(() => F.avgPool2d(x, 3, { stride: 2, padding: 1, ceilMode: true }).shape)).toEqual([0, 7, 6, 4]);
+    const g = tf.grad(f)(x);
+    expect(g.shape).toEqual([0, 13, 11, 4]);
+    tf.dispose([x, g]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('F.flatten and Flatten keep an empty batch: [0, 2, 3, 4] -> [0, 24]', async () => {
