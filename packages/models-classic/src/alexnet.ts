@@ -6,10 +6,10 @@ import {
 } from '@cnn/layers';
 import { FeatureClassifier, type ClassifierOptions } from './classifier';
 import { ModelOptionsError } from './errors';
-import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, checkOptions, describeValue } from './options';
+import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, checkOptions, describeValue, type OptionSpecs } from './options';
 
 /** The options the AlexNets and VGGs take, with their limits. */
-export const ALEXNET_OPTIONS = { ...CLASSIFIER_OPTIONS, dropout: DROPOUT_OPTION } as const;
+export const ALEXNET_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, dropout: DROPOUT_OPTION };
 
 /** Options of the AlexNet builders. */
 export interface AlexNetOptions extends ClassifierOptions {

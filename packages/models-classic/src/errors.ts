@@ -3,6 +3,7 @@
 
 /** Base class of the zoo's errors ({@link ModelOptionsError}, {@link ModelInputError}). */
 export class ModelError extends Error {
+  /** Creates the error; `options.cause` is the error it reports, if any. */
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ModelError';
@@ -19,6 +20,7 @@ export class ModelOptionsError extends ModelError {
   /** The option at fault, when one is. */
   readonly option?: string;
 
+  /** Creates the error: the message is prefixed with `model`. */
   constructor(model: string, message: string, option?: string) {
     super(`${model}: ${message}`);
     this.name = 'ModelOptionsError';
@@ -29,6 +31,7 @@ export class ModelOptionsError extends ModelError {
 
 /** An input to `predict` that it cannot classify: not an NHWC float tensor, or holding NaN / Infinity. */
 export class ModelInputError extends ModelError {
+  /** Creates the error. */
   constructor(message: string) {
     super(message);
     this.name = 'ModelInputError';
@@ -44,6 +47,7 @@ export class NonFiniteInputError extends ModelInputError {
   /** Its value: NaN, Infinity or -Infinity. */
   readonly value: number;
 
+  /** Creates the error with what was found. */
   constructor(message: string, count: number, index: number[], value: number) {
     super(message);
     this.name = 'NonFiniteInputError';

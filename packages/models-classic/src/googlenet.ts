@@ -7,10 +7,10 @@ import {
   type InceptionChannels,
 } from '@cnn/layers';
 import { ImageClassifier, type ClassifierOptions } from './classifier';
-import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, checkOptions } from './options';
+import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, checkOptions, type OptionSpecs } from './options';
 
 /** The options GoogLeNet takes, with their limits. */
-export const GOOGLENET_OPTIONS = { ...CLASSIFIER_OPTIONS, auxLogits: { type: 'boolean' }, dropout: DROPOUT_OPTION } as const;
+export const GOOGLENET_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, auxLogits: { type: 'boolean' }, dropout: DROPOUT_OPTION };
 
 /** Inception blocks: [name, in channels, 1x1, 3x3 reduce, 3x3, "5x5" reduce, "5x5", pool projection]. */
 const INCEPTIONS = [

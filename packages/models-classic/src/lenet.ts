@@ -3,10 +3,10 @@
 import type { Tensor } from '@cnn/tensor';
 import { AvgPool2d, Conv2d, Flatten, Linear, Sequential, Tanh } from '@cnn/layers';
 import { ImageClassifier, type ClassifierOptions } from './classifier';
-import { CLASSIFIER_OPTIONS, checkOptions } from './options';
+import { CLASSIFIER_OPTIONS, checkOptions, type OptionSpecs } from './options';
 
 /** The options LeNet-5 takes, with their limits. */
-export const LENET_OPTIONS = { ...CLASSIFIER_OPTIONS, inputSize: { type: 'enum', values: [28, 32] } } as const;
+export const LENET_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, inputSize: { type: 'enum', values: [28, 32] } };
 
 /** Options of {@link lenet5}. */
 export interface LeNetOptions extends ClassifierOptions {

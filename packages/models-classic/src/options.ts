@@ -15,43 +15,58 @@ export const MAX_BASE_WIDTH = 128;
 export const MAX_GROUP_WIDTH = 256;
 
 /** What one option accepts. `undefined` always means "the default". */
-export type OptionSpec =
-  | { type: 'integer'; min: number; max: number; hint?: string }
-  | { type: 'number'; min: number; max: number; minExclusive?: boolean; maxExclusive?: boolean; hint?: string }
-  | { type: 'boolean'; hint?: string }
-  | { type: 'enum'; values: readonly unknown[]; hint?: string }
-  | { type: 'function'; nullable?: boolean; hint?: string };
+export interface OptionSpec {
+  /**
+   * The kind of value: `'integer'` or `'number'` (finite, within `min` and `max`), `'boolean'`, `'enum'` (one of
+   * `values`) or `'function'` (or null when `nullable`).
+   */
+  type: 'integer' | 'number' | 'boolean' | 'enum' | 'function';
+  /** Smallest accepted integer or number (inclusive unless `minExclusive`). */
+  min?: number;
+  /** Largest accepted integer or number (inclusive unless `maxExclusive`). */
+  max?: number;
+  /** `min` itself is refused. */
+  minExclusive?: boolean;
+  /** `max` itself is refused. */
+  maxExclusive?: boolean;
+  /** The accepted values of an `'enum'`. */
+  values?: readonly unknown[];
+  /** A `'function'` option also accepts null. */
+  nullable?: boolean;
+  /** Added to the error message in parentheses (what to do instead). */
+  hint?: string;
+}
 
 /** The options a model takes, by name. */
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
 /** numClasses and inChannels: what every classifier takes. */
-export const CLASSIFIER_OPTIONS = {
+export const CLASSIFIER_OPTIONS: OptionSpecs = {
   numClasses: { type: 'integer', min: 1, max: MAX_CLASSES },
   inChannels: { type: 'integer', min: 1, max: MAX_IN_CHANNELS },
-} as const satisfies OptionSpecs;
+};
 
 /** A dropout probability, in [0, 1). */
-export const DROPOUT_OPTION = { type: 'number', min: 0, max: 1, maxExclusive: true } as const satisfies OptionSpec;
+export const DROPOUT_OPTION: OptionSpec = { type: 'number', min: 0, max: 1, maxExclusive: true };
 
 /** A width multiplier, in (0, {@link MAX_WIDTH_MULTIPLIER}]. */
-export const WIDTH_OPTION = { type: 'number', min: 0, max: MAX_WIDTH_MULTIPLIER, minExclusive: true } as const satisfies OptionSpec;
+export const WIDTH_OPTION: OptionSpec = { type: 'number', min: 0, max: MAX_WIDTH_MULTIPLIER, minExclusive: true };
 
 /** The attention options of the ResNet family (`attention` a factory, or `attn: 'se'`). */
-export const ATTENTION_OPTIONS = {
+export const ATTENTION_OPTIONS: OptionSpecs = {
   attention: { type: 'function', nullable: true },
   attn: { type: 'enum', values: ['se', null] },
-} as const satisfies OptionSpecs;
+};
 
 /** The options of {@link ResNet} (and the registry ids built from it). */
-export const RESNET_OPTIONS = {
+export const RESNET_OPTIONS: OptionSpecs = {
   ...CLASSIFIER_OPTIONS,
   ...ATTENTION_OPTIONS,
   groups: { type: 'integer', min: 1, max: MAX_GROUP_WIDTH },
   baseWidth: { type: 'integer', min: 1, max: MAX_BASE_WIDTH },
   stem: { type: 'enum', values: ['imagenet', 'cifar'] },
   zeroInitResidual: { type: 'boolean' },
-} as const satisfies OptionSpecs;
+};
 
 const MAX_QUOTE = 40;
 
@@ -72,32 +87,37 @@ function quoteName(name: string): string {
 function expected(spec: OptionSpec): string {
   switch (spec.type) {
     case 'integer':
-      return `an integer from ${spec.min} to ${spec.max}`;
+      return `an integer from ${spec.min ?? -Infinity} to ${spec.max ?? Infinity}`;
     case 'number': {
-      const lo = spec.minExclusive ? `more than ${spec.min}` : `at least ${spec.min}`;
-      const hi = spec.maxExclusive ? `less than ${spec.max}` : `at most ${spec.max}`;
+      const lo = spec.minExclusive ? `more than ${spec.min ?? -Infinity}` : `at least ${spec.min ?? -Infinity}`;
+      const hi = spec.maxExclusive ? `less than ${spec.max ?? Infinity}` : `at most ${spec.max ?? Infinity}`;
       return `a number ${lo} and ${hi}`;
     }
     case 'boolean':
       return 'true or false';
     case 'enum':
-      return spec.values.length === 1 ? describeValue(spec.values[0]) : `one of ${spec.values.map(describeValue).join(', ')}`;
+      return (spec.values ?? []).length === 1 ? describeValue(spec.values![0]) : `one of ${(spec.values ?? []).map(describeValue).join(', ')}`;
     case 'function':
       return spec.nullable ? 'a function or null' : 'a function';
   }
 }
 
+function inRange(spec: OptionSpec, v: number): boolean {
+  const min = spec.min ?? -Infinity;
+  const max = spec.max ?? Infinity;
+  return (spec.minExclusive ? v > min : v >= min) && (spec.maxExclusive ? v < max : v <= max);
+}
+
 function accepts(spec: OptionSpec, v: unknown): boolean {
   switch (spec.type) {
     case 'integer':
-      return typeof v === 'number' && Number.isInteger(v) && v >= spec.min && v <= spec.max;
+      return typeof v === 'number' && Number.isInteger(v) && inRange(spec, v);
     case 'number':
-      return typeof v === 'number' && Number.isFinite(v)
-        && (spec.minExclusive ? v > spec.min : v >= spec.min) && (spec.maxExclusive ? v < spec.max : v <= spec.max);
+      return typeof v === 'number' && Number.isFinite(v) && inRange(spec, v);
     case 'boolean':
       return typeof v === 'boolean';
     case 'enum':
-      return spec.values.includes(v);
+      return (spec.values ?? []).includes(v);
     case 'function':
       return typeof v === 'function' || (spec.nullable === true && v === null);
   }
@@ -108,7 +128,15 @@ function accepts(spec: OptionSpec, v: unknown): boolean {
  * ones; `otherNames: 'pass'` lets them through unchecked instead), each value of its type and within its limits.
  * Throws {@link ModelOptionsError}; changes nothing.
  */
-export function checkOptions(model: string, opts: unknown, specs: OptionSpecs, how: { otherNames?: 'refuse' | 'pass' } = {}): void {
+export function checkOptions(
+  model: string,
+  opts: unknown,
+  specs: OptionSpecs,
+  how: {
+    /** What to do with a name `specs` lacks: refuse it (the default) or let it through unchecked. */
+    otherNames?: 'refuse' | 'pass';
+  } = {},
+): void {
   if (opts === undefined) return;
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
     throw new ModelOptionsError(model, `options must be an object, got ${describeValue(opts)}`);

@@ -10,7 +10,7 @@ import {
 } from '@cnn/layers';
 import { ImageClassifier, type ClassifierOptions } from './classifier';
 import { ModelOptionsError } from './errors';
-import { ATTENTION_OPTIONS, CLASSIFIER_OPTIONS, MAX_GROUP_WIDTH, RESNET_OPTIONS, checkOptions, describeValue } from './options';
+import { ATTENTION_OPTIONS, CLASSIFIER_OPTIONS, MAX_GROUP_WIDTH, RESNET_OPTIONS, checkOptions, describeValue, type OptionSpecs } from './options';
 
 /** Blocks per stage of each depth. */
 export const RESNET_DEPTHS = {
@@ -136,7 +136,7 @@ function checkResNet(depth: number, opts: ResNetOptions): void {
 }
 
 /** The options of the ResNet paper's CIFAR networks, with their limits. */
-export const CIFAR_RESNET_OPTIONS = { ...CLASSIFIER_OPTIONS, ...ATTENTION_OPTIONS } as const;
+export const CIFAR_RESNET_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, ...ATTENTION_OPTIONS };
 
 /** Sets the weight of each residual block's last BatchNorm (bn2 of a basic block, bn3 of a bottleneck) to zero. */
 function zeroLastNorms(model: Module): void {

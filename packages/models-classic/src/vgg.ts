@@ -3,10 +3,10 @@
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Linear, MaxPool2d, Module, ReLU, Sequential } from '@cnn/layers';
 import { FeatureClassifier, type ClassifierOptions } from './classifier';
 import { ModelOptionsError } from './errors';
-import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, checkOptions, describeValue } from './options';
+import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, checkOptions, describeValue, type OptionSpecs } from './options';
 
 /** The options the VGGs take, with their limits. */
-export const VGG_OPTIONS = { ...CLASSIFIER_OPTIONS, dropout: DROPOUT_OPTION } as const;
+export const VGG_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, dropout: DROPOUT_OPTION };
 
 /** Channels of each 3x3 convolution; 'M' is a 2x2 max pool. */
 export const VGG_CONFIGS = {

@@ -2,10 +2,10 @@
 // thirteen depthwise separable convolutions, global average pooling and a classifier. Convolutions have no bias and
 // are followed by BatchNorm and ReLU. 4,231,976 parameters at width 1.0.
 import { AdaptiveAvgPool2d, ConvNormAct, DepthwiseSeparable, Dropout, Linear, Module, Sequential } from '@cnn/layers';
-import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, FeatureClassifier, WIDTH_OPTION, checkOptions, type ClassifierOptions } from '@cnn/models-classic';
+import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, FeatureClassifier, WIDTH_OPTION, checkOptions, type ClassifierOptions, type OptionSpecs } from '@cnn/models-classic';
 
 /** The options MobileNetV1 takes, with their limits. */
-export const MOBILENET_V1_OPTIONS = { ...CLASSIFIER_OPTIONS, widthMultiplier: WIDTH_OPTION, dropout: DROPOUT_OPTION } as const;
+export const MOBILENET_V1_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, widthMultiplier: WIDTH_OPTION, dropout: DROPOUT_OPTION };
 
 /** Output channels and stride of each depthwise separable convolution (the paper's Table 1). */
 export const MOBILENET_V1_LAYERS = [

@@ -5,7 +5,7 @@ import {
   AdaptiveAvgPool2d, ConvNormAct, Dropout, Hardswish, InvertedResidual, Linear, Module, Sequential, batchNorm,
 } from '@cnn/layers';
 import {
-  CLASSIFIER_OPTIONS, DROPOUT_OPTION, FeatureClassifier, ModelOptionsError, checkOptions, describeValue, type ClassifierOptions,
+  CLASSIFIER_OPTIONS, DROPOUT_OPTION, FeatureClassifier, ModelOptionsError, checkOptions, describeValue, type ClassifierOptions, type OptionSpecs,
 } from '@cnn/models-classic';
 import { makeDivisible } from './divisible';
 
@@ -42,7 +42,7 @@ export interface MobileNetV3Options extends ClassifierOptions {
 }
 
 /** The options MobileNetV3 takes, with their limits. */
-export const MOBILENET_V3_OPTIONS = { ...CLASSIFIER_OPTIONS, dropout: DROPOUT_OPTION } as const;
+export const MOBILENET_V3_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, dropout: DROPOUT_OPTION };
 
 /** MobileNetV3 large (5,483,032 parameters) or small (2,542,856). */
 export class MobileNetV3 extends FeatureClassifier {

@@ -4,7 +4,7 @@
 import type { Tensor } from '@cnn/tensor';
 import { AdaptiveAvgPool2d, ConvNormAct, Flatten, Linear, MaxPool2d, Module, Sequential, ShuffleUnitV1 } from '@cnn/layers';
 import {
-  CLASSIFIER_OPTIONS, ImageClassifier, ModelOptionsError, WIDTH_OPTION, checkOptions, type ClassifierOptions,
+  CLASSIFIER_OPTIONS, ImageClassifier, ModelOptionsError, WIDTH_OPTION, checkOptions, type ClassifierOptions, type OptionSpecs,
 } from '@cnn/models-classic';
 import { makeDivisible } from './divisible';
 
@@ -21,9 +21,9 @@ export interface ShuffleNetV1Options extends ClassifierOptions {
 }
 
 /** The options ShuffleNetV1 takes, with their limits. */
-export const SHUFFLENET_V1_OPTIONS = {
+export const SHUFFLENET_V1_OPTIONS: OptionSpecs = {
   ...CLASSIFIER_OPTIONS, groups: { type: 'enum', values: [1, 2, 3, 4, 8] }, widthMultiplier: WIDTH_OPTION,
-} as const;
+};
 
 /**
  * Why ShuffleNetV1 cannot be built with these groups and width (the group convolutions need channel counts the
