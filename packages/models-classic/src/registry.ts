@@ -83,7 +83,7 @@ export function getCard(id: string): ModelCard {
  *
  * The options are checked before anything is built ({@link ModelOptionsError}: an unknown name, naming the ones the
  * model takes; a value of the wrong type; `numClasses` outside 1..100,000, `inChannels` outside 1..4096, and the
- * family's own limits, see the README's "Limits"). Should a builder still fail, whatever it had built is disposed.
+ * family's own limits: the package README's "Options, inputs and limits"). Should a builder still fail, whatever it had built is disposed.
  *
  * @example
  * const net = getModel('resnet18', { numClasses: 10 });
