@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { listModels, getCard, getModel, summary, ready } from '@cnn/models-efficient';
+import { listModels, getCard, getModel, summary, ready, ModelOptionsError } from '@cnn/models-efficient';
 import { DatasetUsageError } from '@cnn/datasets';
 import { UsageError, parse as parseFlags, quote, type OptionSpecs } from './args';
 import { cmdTrain } from './train';
@@ -61,19 +61,28 @@ async function cmdSummary(args: string[]): Promise<void> {
   if (values.help) return void console.log(HELP_SUMMARY);
   if (positionals.length !== 1) throw new UsageError('cnn summary needs exactly one model id (see cnn list)');
   const id = positionals[0]!;
-  if (!listModels().includes(id)) throw new UsageError(`unknown model '${id}'; run 'cnn list' to see the ids`);
+  if (!listModels().includes(id)) throw new UsageError(`unknown model ${quote(id)}; run 'cnn list' to see the ids`);
   const card = getCard(id);
   const flag = (values as { input?: string }).input;
   let input: number[] = card.inputSize;
   if (typeof flag === 'string') {
     input = flag.split('x').map(Number);
     if (input.length !== 3 || !input.every((d) => Number.isInteger(d) && d > 0)) {
-      throw new UsageError(`--input must be HxWxC of positive integers, e.g. 224x224x3 (got '${flag}')`);
+      throw new UsageError(`--input must be HxWxC of positive integers, e.g. 224x224x3 (got ${quote(flag)})`);
     }
   }
   await ready();
-  const model = getModel(id, { inChannels: input[2] });
-  console.log(summary(model, input).toString());
+  try {
+    const model = getModel(id, { inChannels: input[2] });
+    console.log(summary(model, input).toString());
+  } catch (e) {
+    // An --input the model cannot take (too many channels, too small for its kernels, a flattened size its classifier
+    // does not expect, beyond what tfjs can index) is the user's to fix: say so, with the library's reason.
+    if (typeof flag === 'string' && (e instanceof ModelOptionsError || (e as Error)?.constructor === Error)) {
+      throw new UsageError(`--input ${flag} does not fit ${id}: ${(e as Error).message}`);
+    }
+    throw e;
+  }
 }
 
 /** Runs the CLI on `argv` (without node and the script); returns the exit code. */

@@ -31,6 +31,24 @@ describe('cnn (built bin)', () => {
     }
   });
 
+  it('summarises any --input size without allocating it; an --input the model cannot take is a usage error', () => {
+    const t0 = performance.now();
+    const r = cnn('summary', 'resnet18', '--input', '100000x100000x3');
+    console.log(`cnn summary resnet18 --input 100000x100000x3: ${(performance.now() - t0).toFixed(0)} ms`);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('input [1, 100000, 100000, 3] -> output [1, 1000]');
+    expect(r.out).toMatch(/conv1\s+Conv2d\s+\[1, 50000, 50000, 64\]/);
+    for (const [args, msg] of [
+      [['summary', 'lenet5', '--input', '100000x100000x3'], /^cnn: --input 100000x100000x3 does not fit lenet5: linear: input has 74964004320 features, weight expects 120$/],
+      [['summary', 'lenet5', '--input', '28x28x5000'], /^cnn: --input 28x28x5000 does not fit lenet5: lenet5: option inChannels must be an integer from 1 to 4096, got 5000$/],
+      [['summary', 'resnet18', '--input', '3000000000x2x3'], /^cnn: --input 3000000000x2x3 does not fit resnet18: summary: inputShape \[3000000000, 2, 3\] is too large/],
+    ] as const) {
+      const e = cnn(...args);
+      expect(e.code).toBe(2);
+      expect(e.err.trim()).toMatch(msg);
+    }
+  }, 60_000);
+
   it('answers user errors with one line and exit code 2', () => {
     for (const [args, msg] of [
       [['--bogus'], /unknown option '--bogus'/],

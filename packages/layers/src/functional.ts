@@ -164,6 +164,8 @@ function padSpatial(x: Tensor4D, g: PoolGeometry, value: number): Tensor4D {
 export function avgPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions = {}): Tensor4D {
   const x4 = rank4('avgPool2d', x);
   const g = poolGeometry('avgPool2d', x4, kernelSize, opts);
+  // An empty batch: no divisor to compute (its size is the output's, whatever the batch: summary's empty pass).
+  if (x4.size === 0) return tf.tidy(() => tf.avgPool(padSpatial(x4, g, 0), g.k, g.s, 'valid'));
   const include = opts.countIncludePad ?? true;
   const [h, w] = [x4.shape[1], x4.shape[2]];
   // Divisor of every output position: the part of its window inside the input (plus padding, if counted).
@@ -216,6 +218,8 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Size2): Tensor4D {
   const [n, h, w, c] = x4.shape;
   if (oh === 1 && ow === 1) return tf.mean(x4, [1, 2], true) as Tensor4D;
   if (oh === h && ow === w) return x4.clone();
+  // An empty batch: the shape alone, still connected to x for autograd (the bin matrices are h x oh and w x ow).
+  if (x4.size === 0) return tf.tidy(() => tf.add(tf.zeros([n, oh, ow, c]), tf.mul(tf.sum(x4), 0)) as Tensor4D);
   return tf.tidy(() => {
     // Pool the rows: [n, w, c, h] @ [h, oh], then the columns: [n, oh, c, w] @ [w, ow].
     const rows = tf.matMul(x4.transpose([0, 2, 3, 1]).reshape([n * w * c, h]), binMatrix(h, oh)).reshape([n, w, c, oh]);
@@ -391,7 +395,8 @@ export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Ten
 /** Flattens dimensions from `startDim` on: [n, h, w, c] -> [n, h * w * c] (NHWC order). */
 export function flatten(x: Tensor, startDim = 1): Tensor {
   if (startDim < 0 || startDim >= x.rank) throw new Error(`flatten: startDim ${startDim} is out of range for rank ${x.rank}`);
-  return x.reshape([...x.shape.slice(0, startDim), -1]);
+  // The flattened size spelled out, not -1: tfjs cannot infer a -1 next to a zero (an empty batch).
+  return x.reshape([...x.shape.slice(0, startDim), x.shape.slice(startDim).reduce((a, b) => a * b, 1)]);
 }
 
 /** A dimension index, negative counting from the end, checked against the rank; errors name the op. */

@@ -39,9 +39,17 @@ function hasMacs(m: Module): m is Module & WithMacs {
   return typeof (m as unknown as Partial<WithMacs>).macs === 'function';
 }
 
+/** Largest size of one input dimension: tfjs keeps shapes and offsets in 32-bit integers. */
+const MAX_DIM = 2 ** 31 - 1;
+
 /**
- * Runs one forward pass in eval mode on zeros of `inputShape` ([h, w, c], or [n, h, w, c]) and reports every
- * computing layer's output shape, parameters and multiply-accumulates, with totals.
+ * Reports every computing layer's output shape, parameters and multiply-accumulates for an input of `inputShape`
+ * ([h, w, c], or [n, h, w, c]), with totals.
+ *
+ * Shapes only: the model runs once, in eval mode, on an empty batch `[0, h, w, c]`, so no activation is allocated
+ * and nothing is computed whatever the input size (a 100000x100000 image costs what a 28x28 one does); output shapes
+ * and MACs are then stated for the batch of `n` (1 for `[h, w, c]`). Each dimension must be a positive integer up to
+ * 2^31 - 1 and their product at most 2^53 - 1 (`Number.MAX_SAFE_INTEGER`, so that counts stay exact).
  *
  * @example
  * const s = summary(lenet5(), [32, 32, 1]);
@@ -52,9 +60,15 @@ function hasMacs(m: Module): m is Module & WithMacs {
 export function summary(model: Module, inputShape: number[]): Summary {
   if (!(model instanceof Module)) throw new Error('summary: model must be a Module');
   const shape = inputShape.length === 3 ? [1, ...inputShape] : inputShape;
-  if (shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new Error(`summary: inputShape must be [h, w, c] or [n, h, w, c] of positive integers, got [${inputShape.join(', ')}]`);
+  if (!Array.isArray(inputShape) || shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new Error(`summary: inputShape must be [h, w, c] or [n, h, w, c] of positive integers, got [${Array.isArray(inputShape) ? inputShape.slice(0, 8).join(', ') : String(inputShape)}]`);
   }
+  if (shape.some((d) => d > MAX_DIM) || shape.reduce((a, b) => a * b, 1) > Number.MAX_SAFE_INTEGER) {
+    throw new Error(`summary: inputShape [${inputShape.join(', ')}] is too large: each dimension at most ${MAX_DIM}, and ${Number.MAX_SAFE_INTEGER} values in all`);
+  }
+  const batch = shape[0];
+  // The batch dimension as the caller asked for it, on a shape computed for the empty batch.
+  const withBatch = (s: number[]): number[] => (s.length ? [batch, ...s.slice(1)] : []);
   const names = new Map<Module, string>(model.namedModules().map(([n, m]) => [m, n]));
   const rows: SummaryRow[] = [];
   const modes = model.namedModules().map(([, m]) => [m, m.training] as const);
@@ -64,12 +78,13 @@ export function summary(model: Module, inputShape: number[]): Summary {
     // Leaves only; a helper module a block keeps without registering it (it has no parameters) is not a row.
     if (m.namedChildren().length > 0 || !names.has(m)) return;
     const params = m.ownState().filter(([, , kind]) => kind === 'parameter').reduce((n, [, v]) => n + v.size, 0);
-    rows.push({ name: names.get(m)!, type: m.typeName, outputShape: out.shape.slice(), params, macs: hasMacs(m) ? m.macs(out.shape) : 0 });
+    const outShape = withBatch(out.shape);
+    rows.push({ name: names.get(m)!, type: m.typeName, outputShape: outShape, params, macs: hasMacs(m) ? m.macs(outShape) : 0 });
   });
   try {
     tf.tidy(() => {
-      const y = model.call(tf.zeros(shape));
-      outputShape = y.shape.slice();
+      const y = model.call(tf.zeros([0, ...shape.slice(1)]));
+      outputShape = withBatch(y.shape);
     });
   } finally {
     setForwardHook(null);

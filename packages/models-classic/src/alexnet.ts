@@ -5,6 +5,11 @@ import {
   AdaptiveAvgPool2d, Conv2d, Dropout, Linear, LocalResponseNorm, MaxPool2d, Module, ReLU, Sequential,
 } from '@cnn/layers';
 import { FeatureClassifier, type ClassifierOptions } from './classifier';
+import { ModelOptionsError } from './errors';
+import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, checkOptions, describeValue, type OptionSpecs } from './options';
+
+/** The options the AlexNets and VGGs take, with their limits. */
+export const ALEXNET_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, dropout: DROPOUT_OPTION };
 
 /** Options of the AlexNet builders. */
 export interface AlexNetOptions extends ClassifierOptions {
@@ -25,6 +30,8 @@ const ARCH = {
 /** AlexNet: five convolutions, then three fully connected layers over a 6x6 map. */
 export class AlexNet extends FeatureClassifier {
   constructor(arch: keyof typeof ARCH, opts: AlexNetOptions = {}) {
+    if (!Object.prototype.hasOwnProperty.call(ARCH, arch)) throw new ModelOptionsError('alexnet', `unknown architecture ${describeValue(arch)}; expected 'alexnet' or 'alexnet_2012'`);
+    checkOptions(arch, opts, ALEXNET_OPTIONS);
     const layers: Module[] = [];
     let c = opts.inChannels ?? 3;
     for (const [out, k, s, p, g, after] of ARCH[arch]) {

@@ -1,5 +1,7 @@
 import { tf, type Tensor } from '@cnn/tensor';
 import { Flatten, Module, Linear, type Sequential } from '@cnn/layers';
+import { ModelInputError, NonFiniteInputError } from './errors';
+import { CLASSIFIER_OPTIONS, checkOptions, describeValue } from './options';
 
 /** Weights this project ships for a model, with what they were trained on and how well they do. */
 export interface ShippedWeights {
@@ -79,8 +81,12 @@ export abstract class ImageClassifier extends Module {
   /** The final Linear layer. */
   abstract get classifier(): Linear;
 
-  /** Replaces the final Linear layer with a fresh one for `numClasses` (fine-tuning); disposes the old one. */
+  /**
+   * Replaces the final Linear layer with a fresh one for `numClasses` (fine-tuning); disposes the old one.
+   * `numClasses` is checked first (an integer from 1 to 100,000: {@link ModelOptionsError} otherwise, the model unchanged).
+   */
   resetClassifier(numClasses: number): void {
+    checkOptions(`${this.typeName}.resetClassifier`, { numClasses }, { numClasses: CLASSIFIER_OPTIONS.numClasses });
     const old = this.classifier;
     const next = new Linear(old.inFeatures, numClasses, { flattenedFrom: old.flattenedFrom ?? undefined });
     this.replaceHead(next);
@@ -92,20 +98,32 @@ export abstract class ImageClassifier extends Module {
   /**
    * Top-k classes and softmax scores for a batch of NHWC images, in evaluation mode.
    *
+   * The input is checked before the network runs: it must be a rank-4 float32 tensor whose values are all finite.
+   * One NaN or infinite value would turn its image's scores into NaN, so `predict` refuses the batch with a
+   * {@link NonFiniteInputError} that counts them and gives the first one's position (one pass over the input; the
+   * network does not run). `topk` must be an integer from 1 to the number of classes ({@link ModelInputError}).
+   * A batch of zero images gives empty `indices` and `scores`.
+   *
+   * `forward` and `call` do not check values: training loops call them on every batch and pay for no extra pass; a
+   * NaN there shows up in the loss.
+   *
    * @example
    * const { indices, scores } = net.predict(x, { topk: 5 });
    */
   predict(x: Tensor, opts: { topk?: number; classNames?: readonly string[] } = {}): Prediction {
+    const k = opts.topk ?? 5;
+    const n = this.classifier.outFeatures;
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > n) {
+      throw new ModelInputError(`predict: topk must be an integer from 1 to ${n}, got ${describeValue(k)}`);
+    }
+    if (opts.classNames !== undefined && !Array.isArray(opts.classNames)) {
+      throw new ModelInputError(`predict: classNames must be an array of strings, got ${describeValue(opts.classNames)}`);
+    }
+    checkPredictInput(x);
     const wasTraining = this.training;
     this.eval();
     try {
-      const k = opts.topk ?? 5;
-      const { values, indices } = tf.tidy(() => {
-        const probs = tf.softmax(this.call(x));
-        const n = probs.shape[probs.shape.length - 1];
-        if (!Number.isInteger(k) || k < 1 || k > n) throw new Error(`predict: topk must be an integer from 1 to ${n}, got ${k}`);
-        return tf.topk(probs, k);
-      });
+      const { values, indices } = tf.tidy(() => tf.topk(tf.softmax(this.call(x)), k));
       const s = values.arraySync() as number[][];
       const i = indices.arraySync() as number[][];
       tf.dispose([values, indices]);
@@ -116,6 +134,36 @@ export abstract class ImageClassifier extends Module {
       this.train(wasTraining);
     }
   }
+}
+
+/** Refuses what predict cannot classify: not a rank-4 float32 tensor, or NaN / infinite values (one reduction). */
+function checkPredictInput(x: Tensor): void {
+  if (!(x instanceof tf.Tensor)) throw new ModelInputError(`predict: input must be a tf.Tensor, got ${describeValue(x)}`);
+  if (x.isDisposed) throw new ModelInputError('predict: input tensor is disposed');
+  if (x.rank !== 4) throw new ModelInputError(`predict: input must be a batch of NHWC images [n, h, w, c], got shape [${x.shape.join(', ')}]`);
+  if (x.dtype !== 'float32') throw new ModelInputError(`predict: input must be float32, got ${x.dtype}`);
+  if (x.size === 0) return;
+  const bad = tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(x)), 'int32')));
+  const count = bad.dataSync()[0]!;
+  bad.dispose();
+  if (count === 0) return;
+  // The error path only: where the first one is, and what it is.
+  const first = tf.tidy(() => tf.argMax(tf.cast(tf.logicalNot(tf.isFinite(tf.reshape(x, [-1]))), 'int32'), 0));
+  const flat = first.dataSync()[0]!;
+  first.dispose();
+  const index: number[] = [];
+  let rest = flat;
+  for (let d = x.rank - 1; d >= 0; d--) {
+    index.unshift(rest % x.shape[d]!);
+    rest = Math.floor(rest / x.shape[d]!);
+  }
+  const v = tf.tidy(() => tf.slice(x, index, x.shape.map(() => 1)));
+  const value = v.dataSync()[0]!;
+  v.dispose();
+  throw new NonFiniteInputError(
+    `predict: input holds ${count} NaN or infinite value${count === 1 ? '' : 's'} (of ${x.size}); the first, ${value}, is at [${index.join(', ')}] ([n, h, w, c]); nothing was run`,
+    count, index, value,
+  );
 }
 
 /**

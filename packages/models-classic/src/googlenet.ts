@@ -7,6 +7,10 @@ import {
   type InceptionChannels,
 } from '@cnn/layers';
 import { ImageClassifier, type ClassifierOptions } from './classifier';
+import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, checkOptions, type OptionSpecs } from './options';
+
+/** The options GoogLeNet takes, with their limits. */
+export const GOOGLENET_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, auxLogits: { type: 'boolean' }, dropout: DROPOUT_OPTION };
 
 /** Inception blocks: [name, in channels, 1x1, 3x3 reduce, 3x3, "5x5" reduce, "5x5", pool projection]. */
 const INCEPTIONS = [
@@ -72,6 +76,7 @@ export class GoogLeNet extends ImageClassifier {
   private fc: Linear;
 
   constructor(opts: GoogLeNetOptions = {}) {
+    checkOptions('googlenet', opts, GOOGLENET_OPTIONS);
     super();
     const numClasses = opts.numClasses ?? 1000;
     this.stem = [

@@ -3,6 +3,10 @@
 import type { Tensor } from '@cnn/tensor';
 import { AvgPool2d, Conv2d, Flatten, Linear, Sequential, Tanh } from '@cnn/layers';
 import { ImageClassifier, type ClassifierOptions } from './classifier';
+import { CLASSIFIER_OPTIONS, checkOptions, type OptionSpecs } from './options';
+
+/** The options LeNet-5 takes, with their limits. */
+export const LENET_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, inputSize: { type: 'enum', values: [28, 32] } };
 
 /** Options of {@link lenet5}. */
 export interface LeNetOptions extends ClassifierOptions {
@@ -21,9 +25,9 @@ export class LeNet5 extends ImageClassifier {
   private readonly head: Sequential;
 
   constructor(opts: LeNetOptions = {}) {
+    checkOptions('lenet5', opts, LENET_OPTIONS);
     super();
     const inputSize = opts.inputSize ?? 32;
-    if (inputSize !== 28 && inputSize !== 32) throw new Error(`lenet5: inputSize must be 28 or 32, got ${String(inputSize)}`);
     this.features = this.registerModule('features', new Sequential(
       new Conv2d(opts.inChannels ?? 1, 6, 5, { padding: inputSize === 28 ? 2 : 0 }), new Tanh(), new AvgPool2d(2),
       new Conv2d(6, 16, 5), new Tanh(), new AvgPool2d(2),

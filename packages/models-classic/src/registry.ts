@@ -1,6 +1,9 @@
 // The registry: every model of this package by id, with its card. Cards are data; the registry test builds every
 // model and compares its card with the real parameter and MAC counts.
+import { tf } from '@cnn/tensor';
 import type { ImageClassifier, ModelCard } from './classifier';
+import { ModelError } from './errors';
+import { CLASSIFIER_OPTIONS, checkOptions, describeValue, type OptionSpecs } from './options';
 
 /** Builds a model; options are the family's (numClasses, inChannels, ...). */
 export type ModelBuilder = (opts: Record<string, unknown>) => ImageClassifier;
@@ -8,14 +11,27 @@ export type ModelBuilder = (opts: Record<string, unknown>) => ImageClassifier;
 interface Entry {
   card: ModelCard;
   build: ModelBuilder;
+  options?: OptionSpecs;
 }
 
 const entries = new Map<string, Entry>();
 
-/** Adds a model to the registry (other packages add theirs: @cnn/models-efficient registers the efficient families). */
-export function registerModel(card: ModelCard, build: ModelBuilder): void {
+/**
+ * Adds a model to the registry (other packages add theirs: @cnn/models-efficient registers the efficient families).
+ * `options` lists every option the builder takes, with its type and limits: `getModel` then refuses unknown names
+ * and bad values before building. Without it, only `numClasses` and `inChannels` are checked and other names are
+ * passed through unchecked.
+ */
+export function registerModel(card: ModelCard, build: ModelBuilder, options?: OptionSpecs): void {
   if (entries.has(card.id)) throw new Error(`registerModel: '${card.id}' is already registered`);
-  entries.set(card.id, { card, build });
+  entries.set(card.id, options ? { card, build, options } : { card, build });
+}
+
+/** The options a registered model takes (names and limits), or undefined when it was registered without them. */
+export function modelOptions(id: string): OptionSpecs | undefined {
+  const e = entries.get(id);
+  if (!e) throw unknown(id);
+  return e.options;
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -34,9 +50,25 @@ export function listModels(pattern?: string): string[] {
   return pattern ? ids.filter((id) => globToRegExp(pattern).test(id)) : ids;
 }
 
-function unknown(id: string): Error {
-  const near = [...entries.keys()].filter((k) => k.includes(id) || id.includes(k.split('_')[0])).slice(0, 5);
-  return new Error(`unknown model '${id}'${near.length ? `; did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : ''} (listModels() lists all ${entries.size})`);
+function unknown(id: unknown): ModelError {
+  if (typeof id !== 'string') return new ModelError(`model id must be a string, got ${describeValue(id)}`);
+  const near = id.length > 64 ? [] : [...entries.keys()].filter((k) => k.includes(id) || id.includes(k.split('_')[0])).slice(0, 5);
+  const shown = id.length > 64 ? `${id.slice(0, 64)}...` : id;
+  return new ModelError(`unknown model '${shown}'${near.length ? `; did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : ''} (listModels() lists all ${entries.size})`);
+}
+
+/**
+ * Runs a builder; if it throws, disposes every variable it had created (a model that fails half-way through its
+ * constructor would otherwise keep its first layers' weights alive, unreachable).
+ */
+function buildOrDispose(build: () => ImageClassifier): ImageClassifier {
+  const before = new Set(Object.keys(tf.engine().state.registeredVariables));
+  try {
+    return build();
+  } catch (err) {
+    for (const [name, v] of Object.entries(tf.engine().state.registeredVariables)) if (!before.has(name)) v.dispose();
+    throw err;
+  }
 }
 
 /** The card of a registered model. */
@@ -49,11 +81,16 @@ export function getCard(id: string): ModelCard {
 /**
  * Builds a registered model with random (seedable, see `manualSeed`) weights.
  *
+ * The options are checked before anything is built ({@link ModelOptionsError}: an unknown name, naming the ones the
+ * model takes; a value of the wrong type; `numClasses` outside 1..100,000, `inChannels` outside 1..4096, and the
+ * family's own limits: the package README's "Options, inputs and limits"). Should a builder still fail, whatever it had built is disposed.
+ *
  * @example
  * const net = getModel('resnet18', { numClasses: 10 });
  */
 export function getModel(id: string, opts: Record<string, unknown> = {}): ImageClassifier {
-  const e = entries.get(id);
+  const e = typeof id === 'string' ? entries.get(id) : undefined;
   if (!e) throw unknown(id);
-  return e.build(opts);
+  checkOptions(id, opts, e.options ?? CLASSIFIER_OPTIONS, { otherNames: e.options ? 'refuse' : 'pass' });
+  return buildOrDispose(() => e.build(opts));
 }

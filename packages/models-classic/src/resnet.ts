@@ -9,6 +9,8 @@ import {
   Sequential, type AttentionFactory,
 } from '@cnn/layers';
 import { ImageClassifier, type ClassifierOptions } from './classifier';
+import { ModelOptionsError } from './errors';
+import { ATTENTION_OPTIONS, CLASSIFIER_OPTIONS, MAX_GROUP_WIDTH, RESNET_OPTIONS, checkOptions, describeValue, type OptionSpecs } from './options';
 
 /** Blocks per stage of each depth. */
 export const RESNET_DEPTHS = {
@@ -39,7 +41,7 @@ export interface ResNetOptions extends ClassifierOptions {
 export function attentionOf(opts: { attention?: AttentionFactory | null; attn?: 'se' | null }): AttentionFactory | null {
   if (opts.attention) return opts.attention;
   if (opts.attn === 'se') return (c) => new SEModule(c);
-  if (opts.attn) throw new Error(`resnet: unknown attn '${String(opts.attn)}' (expected 'se')`);
+  if (opts.attn) throw new ModelOptionsError('resnet', `unknown attn ${describeValue(opts.attn)} (expected 'se')`, 'attn');
   return null;
 }
 
@@ -66,6 +68,7 @@ export class ResNet extends ImageClassifier {
   private fc: Linear;
 
   constructor(depth: keyof typeof RESNET_DEPTHS, opts: ResNetOptions = {}) {
+    checkResNet(depth, opts);
     super();
     const { block, layers } = RESNET_DEPTHS[depth];
     const Block: BlockClass = block === 'basic' ? BasicBlock : Bottleneck;
@@ -115,11 +118,32 @@ export class ResNet extends ImageClassifier {
   }
 }
 
+/** Everything a ResNet's options must satisfy, checked before any layer is built. */
+function checkResNet(depth: number, opts: ResNetOptions): void {
+  const model = `resnet${String(depth)}`;
+  if (!Object.prototype.hasOwnProperty.call(RESNET_DEPTHS, depth)) {
+    throw new ModelOptionsError('resnet', `depth must be one of ${Object.keys(RESNET_DEPTHS).join(', ')}, got ${describeValue(depth)}`);
+  }
+  checkOptions(model, opts, RESNET_OPTIONS);
+  const groups = opts.groups ?? 1;
+  const baseWidth = opts.baseWidth ?? 64;
+  if (RESNET_DEPTHS[depth as keyof typeof RESNET_DEPTHS].block === 'basic' && (groups !== 1 || baseWidth !== 64)) {
+    throw new ModelOptionsError(model, `its basic blocks take only groups 1 and baseWidth 64 (got ${groups} and ${baseWidth}); use depth 50, 101 or 152 for ResNeXt`, opts.groups !== undefined && groups !== 1 ? 'groups' : 'baseWidth');
+  }
+  if (groups * baseWidth > MAX_GROUP_WIDTH) {
+    throw new ModelOptionsError(model, `groups * baseWidth must be at most ${MAX_GROUP_WIDTH} (4x ResNet's width), got ${groups} * ${baseWidth} = ${groups * baseWidth}`, 'groups');
+  }
+}
+
+/** The options of the ResNet paper's CIFAR networks, with their limits. */
+export const CIFAR_RESNET_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, ...ATTENTION_OPTIONS };
+
 /** Sets the weight of each residual block's last BatchNorm (bn2 of a basic block, bn3 of a bottleneck) to zero. */
 function zeroLastNorms(model: Module): void {
   for (const [, m] of model.namedModules()) {
     const last = m instanceof Bottleneck ? m.bn3 : m instanceof BasicBlock ? m.bn2 : null;
-    if (last instanceof BatchNorm2d && last.weight) last.weight.assign(tf.zerosLike(last.weight));
+    // In a tidy: assign shares the new value's data, and the zeros tensor itself must not outlive the call.
+    if (last instanceof BatchNorm2d && last.weight) tf.tidy(() => last.weight!.assign(tf.zerosLike(last.weight!)));
   }
 }
 
@@ -171,8 +195,9 @@ export class CifarResNet extends ImageClassifier {
   private fc: Linear;
 
   constructor(depth: (typeof CIFAR_RESNET_DEPTHS)[number], opts: ClassifierOptions & { attention?: AttentionFactory | null; attn?: 'se' | null } = {}) {
+    if (!CIFAR_RESNET_DEPTHS.includes(depth)) throw new ModelOptionsError('cifar resnet', `depth must be one of ${CIFAR_RESNET_DEPTHS.join(', ')}, got ${describeValue(depth)}`);
+    checkOptions(`resnet${depth}_cifar`, opts, CIFAR_RESNET_OPTIONS);
     super();
-    if (!CIFAR_RESNET_DEPTHS.includes(depth)) throw new Error(`cifar resnet: depth must be one of ${CIFAR_RESNET_DEPTHS.join(', ')}, got ${depth}`);
     const n = (depth - 2) / 6;
     this.conv1 = this.registerModule('conv1', new Conv2d(opts.inChannels ?? 3, 16, 3, { padding: 1, bias: false }));
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(16));

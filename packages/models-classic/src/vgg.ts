@@ -2,6 +2,11 @@
 // layout and keys (features.N, classifier.0/3/6), with or without BatchNorm.
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Linear, MaxPool2d, Module, ReLU, Sequential } from '@cnn/layers';
 import { FeatureClassifier, type ClassifierOptions } from './classifier';
+import { ModelOptionsError } from './errors';
+import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, checkOptions, describeValue, type OptionSpecs } from './options';
+
+/** The options the VGGs take, with their limits. */
+export const VGG_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, dropout: DROPOUT_OPTION };
 
 /** Channels of each 3x3 convolution; 'M' is a 2x2 max pool. */
 export const VGG_CONFIGS = {
@@ -20,6 +25,10 @@ export interface VGGOptions extends ClassifierOptions {
 /** VGG: the configuration's convolutions (each followed by BatchNorm when `batchNorm`), then three FC layers over 7x7x512. */
 export class VGG extends FeatureClassifier {
   constructor(config: keyof typeof VGG_CONFIGS, batchNorm: boolean, opts: VGGOptions = {}) {
+    if (!Object.prototype.hasOwnProperty.call(VGG_CONFIGS, config)) {
+      throw new ModelOptionsError('vgg', `unknown configuration ${describeValue(config)}; expected ${Object.keys(VGG_CONFIGS).join(', ')}`);
+    }
+    checkOptions(batchNorm ? `${config}_bn` : config, opts, VGG_OPTIONS);
     const layers: Module[] = [];
     let c = opts.inChannels ?? 3;
     for (const v of VGG_CONFIGS[config]) {

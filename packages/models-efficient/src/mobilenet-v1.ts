@@ -2,7 +2,10 @@
 // thirteen depthwise separable convolutions, global average pooling and a classifier. Convolutions have no bias and
 // are followed by BatchNorm and ReLU. 4,231,976 parameters at width 1.0.
 import { AdaptiveAvgPool2d, ConvNormAct, DepthwiseSeparable, Dropout, Linear, Module, Sequential } from '@cnn/layers';
-import { FeatureClassifier, type ClassifierOptions } from '@cnn/models-classic';
+import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, FeatureClassifier, WIDTH_OPTION, checkOptions, type ClassifierOptions, type OptionSpecs } from '@cnn/models-classic';
+
+/** The options MobileNetV1 takes, with their limits. */
+export const MOBILENET_V1_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, widthMultiplier: WIDTH_OPTION, dropout: DROPOUT_OPTION };
 
 /** Output channels and stride of each depthwise separable convolution (the paper's Table 1). */
 export const MOBILENET_V1_LAYERS = [
@@ -21,8 +24,8 @@ export interface MobileNetV1Options extends ClassifierOptions {
 /** MobileNetV1. Keys: features.0 (stem), features.1-13 (depthwise / pointwise), classifier.1. */
 export class MobileNetV1 extends FeatureClassifier {
   constructor(opts: MobileNetV1Options = {}) {
+    checkOptions('mobilenet_v1', opts, MOBILENET_V1_OPTIONS);
     const alpha = opts.widthMultiplier ?? 1;
-    if (!(alpha > 0)) throw new Error(`mobilenet_v1: widthMultiplier must be positive, got ${alpha}`);
     const w = (c: number) => Math.max(8, Math.round(c * alpha));
     const layers: Module[] = [new ConvNormAct(opts.inChannels ?? 3, w(32), 3, { stride: 2 })];
     let c = w(32);

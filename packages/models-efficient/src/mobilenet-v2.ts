@@ -1,7 +1,7 @@
 // MobileNetV2 (Sandler et al., 2018, https://arxiv.org/abs/1801.04381), torchvision's layout and keys: a stride-2
 // stem, inverted residual blocks from the (t, c, n, s) table, a 1x1 convolution to 1280 channels, dropout, fc.
 import { AdaptiveAvgPool2d, ConvNormAct, Dropout, InvertedResidual, Linear, Module, ReLU6, Sequential } from '@cnn/layers';
-import { FeatureClassifier, type ClassifierOptions } from '@cnn/models-classic';
+import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, FeatureClassifier, WIDTH_OPTION, checkOptions, type ClassifierOptions, type OptionSpecs } from '@cnn/models-classic';
 import { makeDivisible } from './divisible';
 
 /** Expansion t, output channels c, repeats n, first stride s. */
@@ -19,12 +19,16 @@ export interface MobileNetV2Options extends ClassifierOptions {
   attn?: 'se' | null;
 }
 
+/** The options MobileNetV2 takes, with their limits. */
+export const MOBILENET_V2_OPTIONS: OptionSpecs = {
+  ...CLASSIFIER_OPTIONS, widthMultiplier: WIDTH_OPTION, dropout: DROPOUT_OPTION, attn: { type: 'enum', values: ['se', null] },
+};
+
 /** MobileNetV2. 3,504,872 parameters at width 1.0. */
 export class MobileNetV2 extends FeatureClassifier {
   constructor(opts: MobileNetV2Options = {}) {
+    checkOptions('mobilenet_v2', opts, MOBILENET_V2_OPTIONS);
     const width = opts.widthMultiplier ?? 1;
-    if (!(width > 0)) throw new Error(`mobilenet_v2: widthMultiplier must be positive, got ${width}`);
-    if (opts.attn && opts.attn !== 'se') throw new Error(`mobilenet_v2: unknown attn '${String(opts.attn)}' (expected 'se')`);
     const act = () => new ReLU6();
     let c = makeDivisible(32 * width);
     const last = makeDivisible(1280 * Math.max(1, width));

@@ -4,7 +4,9 @@
 import {
   AdaptiveAvgPool2d, ConvNormAct, Dropout, Hardswish, InvertedResidual, Linear, Module, Sequential, batchNorm,
 } from '@cnn/layers';
-import { FeatureClassifier, type ClassifierOptions } from '@cnn/models-classic';
+import {
+  CLASSIFIER_OPTIONS, DROPOUT_OPTION, FeatureClassifier, ModelOptionsError, checkOptions, describeValue, type ClassifierOptions, type OptionSpecs,
+} from '@cnn/models-classic';
 import { makeDivisible } from './divisible';
 
 /** One block: input channels, kernel, expanded channels, output channels, SE, activation, stride. */
@@ -39,9 +41,14 @@ export interface MobileNetV3Options extends ClassifierOptions {
   dropout?: number;
 }
 
+/** The options MobileNetV3 takes, with their limits. */
+export const MOBILENET_V3_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, dropout: DROPOUT_OPTION };
+
 /** MobileNetV3 large (5,483,032 parameters) or small (2,542,856). */
 export class MobileNetV3 extends FeatureClassifier {
   constructor(size: keyof typeof MOBILENET_V3_ARCH, opts: MobileNetV3Options = {}) {
+    if (size !== 'large' && size !== 'small') throw new ModelOptionsError('mobilenet_v3', `size must be 'large' or 'small', got ${describeValue(size)}`);
+    checkOptions(`mobilenet_v3_${size}`, opts, MOBILENET_V3_OPTIONS);
     const { rows, last } = MOBILENET_V3_ARCH[size];
     const norm = batchNorm({ eps: 1e-3, momentum: 0.01 });
     const hswish = () => new Hardswish();

@@ -3,7 +3,9 @@
 // concatenating an average-pooled shortcut; the very first unit's 1x1 is not grouped), global pool, fc.
 import type { Tensor } from '@cnn/tensor';
 import { AdaptiveAvgPool2d, ConvNormAct, Flatten, Linear, MaxPool2d, Module, Sequential, ShuffleUnitV1 } from '@cnn/layers';
-import { ImageClassifier, type ClassifierOptions } from '@cnn/models-classic';
+import {
+  CLASSIFIER_OPTIONS, ImageClassifier, ModelOptionsError, WIDTH_OPTION, checkOptions, type ClassifierOptions, type OptionSpecs,
+} from '@cnn/models-classic';
 import { makeDivisible } from './divisible';
 
 /** Output channels of the three stages at width 1.0, by group count (the paper's Table 1). */
@@ -18,6 +20,30 @@ export interface ShuffleNetV1Options extends ClassifierOptions {
   widthMultiplier?: number;
 }
 
+/** The options ShuffleNetV1 takes, with their limits. */
+export const SHUFFLENET_V1_OPTIONS: OptionSpecs = {
+  ...CLASSIFIER_OPTIONS, groups: { type: 'enum', values: [1, 2, 3, 4, 8] }, widthMultiplier: WIDTH_OPTION,
+};
+
+/**
+ * Why ShuffleNetV1 cannot be built with these groups and width (the group convolutions need channel counts the
+ * groups divide), or null: the constructor's channel plan, walked without building anything.
+ */
+function channelPlanProblem(groups: number, width: number): string | null {
+  let c = Math.floor(24 * width);
+  if (c < 1) return `width ${width} leaves the stem no channels`;
+  for (const [stage, ch] of SHUFFLENET_V1_CHANNELS[groups as keyof typeof SHUFFLENET_V1_CHANNELS].entries()) {
+    const out = makeDivisible(ch * width, 8);
+    const mid = Math.floor(out / 4);
+    const first = stage === 0 ? 1 : groups;
+    if (out <= c || c % first || mid % groups || (out - c) % groups || out % groups) {
+      return `stage ${stage + 1} would need ${out} channels from ${c} in ${groups} groups`;
+    }
+    c = out;
+  }
+  return null;
+}
+
 /** ShuffleNetV1; `shufflenet_v1_x1_0_g3` has 1,865,728 parameters. Keys as MMPretrain's backbone (conv1.conv, layers.N.M.g_conv_1x1_compress.conv, ...) plus fc. */
 export class ShuffleNetV1 extends ImageClassifier {
   /** Stem: 3x3 stride-2 convolution to 24 channels (times the width), before a 3x3 stride-2 max pool. */
@@ -30,12 +56,13 @@ export class ShuffleNetV1 extends ImageClassifier {
   private fc: Linear;
 
   constructor(opts: ShuffleNetV1Options = {}) {
+    checkOptions('shufflenet_v1', opts, SHUFFLENET_V1_OPTIONS);
+    const problem = channelPlanProblem(opts.groups ?? 3, opts.widthMultiplier ?? 1);
+    if (problem) throw new ModelOptionsError('shufflenet_v1', `cannot be built with groups ${opts.groups ?? 3} and widthMultiplier ${opts.widthMultiplier ?? 1}: ${problem}`, 'widthMultiplier');
     super();
     const groups = opts.groups ?? 3;
     const channels = SHUFFLENET_V1_CHANNELS[groups];
-    if (!channels) throw new Error(`shufflenet_v1: groups must be 1, 2, 3, 4 or 8, got ${String(groups)}`);
     const width = opts.widthMultiplier ?? 1;
-    if (!(width > 0)) throw new Error(`shufflenet_v1: widthMultiplier must be positive, got ${width}`);
     let c = Math.floor(24 * width);
     this.conv1 = this.registerModule('conv1', new ConvNormAct(opts.inChannels ?? 3, c, 3, { stride: 2, naming: 'named' }));
     const stages: Module[] = [];

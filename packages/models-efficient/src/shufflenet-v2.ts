@@ -2,7 +2,7 @@
 // stride 2), max pool, stage2-4 of shuffle units (the first of each at stride 2), conv5 (1x1), global pool, fc.
 import { tf, type Tensor } from '@cnn/tensor';
 import { BatchNorm2d, Conv2d, Linear, MaxPool2d, Module, ReLU, Sequential, ShuffleUnitV2 } from '@cnn/layers';
-import { ImageClassifier, type ClassifierOptions } from '@cnn/models-classic';
+import { CLASSIFIER_OPTIONS, ImageClassifier, ModelOptionsError, checkOptions, describeValue, type ClassifierOptions } from '@cnn/models-classic';
 
 /** Output channels of conv1, stage2, stage3, stage4 and conv5, by width. */
 export const SHUFFLENET_V2_CHANNELS = {
@@ -29,9 +29,12 @@ export class ShuffleNetV2 extends ImageClassifier {
   private fc: Linear;
 
   constructor(width: keyof typeof SHUFFLENET_V2_CHANNELS, opts: ClassifierOptions = {}) {
+    if (!Object.prototype.hasOwnProperty.call(SHUFFLENET_V2_CHANNELS, width)) {
+      throw new ModelOptionsError('shufflenet_v2', `width must be '0.5', '1.0', '1.5' or '2.0', got ${describeValue(width)}`);
+    }
+    checkOptions(`shufflenet_v2_x${width.replace('.', '_')}`, opts, CLASSIFIER_OPTIONS);
     super();
     const ch = SHUFFLENET_V2_CHANNELS[width];
-    if (!ch) throw new Error(`shufflenet_v2: width must be '0.5', '1.0', '1.5' or '2.0', got ${String(width)}`);
     this.conv1 = this.registerModule('conv1', new Sequential(new Conv2d(opts.inChannels ?? 3, ch[0], 3, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(ch[0]), new ReLU()));
     let c: number = ch[0];
     const stages = REPEATS.map((n, s) => {

@@ -59,7 +59,7 @@ describe('the efficient zoo', () => {
     expect(y.shape).toEqual([1, 10]);
     tf.dispose(y);
     for (const m of [plain, se, m2]) m.dispose();
-    expect(() => getModel('resnet18', { attn: 'cbam' })).toThrow(/unknown attn 'cbam'/);
+    expect(() => getModel('resnet18', { attn: 'cbam' })).toThrow(/^resnet18: option attn must be one of "se", null, got "cbam"$/);
   });
 
   it('shufflenetV1() picks the id from groups and width', () => {

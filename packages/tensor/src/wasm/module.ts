@@ -14,7 +14,7 @@ export interface WasmBackendLike {
     wasmMemory?: WebAssembly.Memory;
   };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo;
 }
 
 type KernelName = 'conv_fwd' | 'conv_bwd_input' | 'conv_bwd_filter' | 'dw_fwd' | 'dw_bwd_input' | 'dw_bwd_filter' | 'maxpool_bwd';
@@ -180,6 +180,10 @@ export function runConvKernel(
   f: number,
   y: number,
 ): void {
+  // The kernels divide by these sizes: callers answer zero-size calls from the shapes (register.ts) and never get here.
+  if (![g.n, g.h, g.w, g.c, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.groups].every((d) => Number.isInteger(d) && d > 0)) {
+    throw new Error(`cnn wasm kernels: ${name} needs positive sizes, got n=${g.n} h=${g.h} w=${g.w} c=${g.c} oh=${g.oh} ow=${g.ow} co=${g.co} kernel ${g.kh}x${g.kw}`);
+  }
   const k = kernelsFor(backend);
   const pool = pools.get(backend);
   const wasm = backend.wasm;

@@ -12,6 +12,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { attrsFromKernel, convInfo } from '../conv-options';
+import { registerEmptyInputGuards } from './empty';
 import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
 
 /** Kernel names of cnn's grouped convolution and its gradients. */
@@ -33,6 +34,14 @@ function geometry(info: backend_util.Conv2DInfo, groups: number): ConvGeometry {
     dh: info.dilationHeight, dw: info.dilationWidth, pt: info.padInfo.top, pl: info.padInfo.left,
     groups,
   };
+}
+
+const isEmpty = (shape: readonly number[]): boolean => shape.some((d) => d === 0);
+
+/** A float32 output of zeros (or of no elements), made without running a kernel. */
+function zeros(backend: WasmBackendLike, shape: number[]): TensorInfo {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return size === 0 ? backend.makeOutput(shape, 'float32') : backend.makeOutput(shape, 'float32', undefined, new Float32Array(size));
 }
 
 function checkFloat(op: string, ...ts: TensorInfo[]): void {
@@ -64,10 +73,14 @@ function convKernel(op: string, role: Role, depthwise: boolean): KernelFunc {
       return out;
     }
     if (role === 'input') {
+      // An empty batch (or an empty dy): the kernels divide by the sizes, so answer from the shapes.
+      if (isEmpty(xShape) || isEmpty(dy.shape) || isEmpty(fShape)) return zeros(backend, xShape);
       const out = backend.makeOutput(xShape, 'float32');
       runConvKernel(backend, dwise ? 'dw_bwd_input' : 'conv_bwd_input', g, addressOf(backend, out), addressOf(backend, filter), addressOf(backend, dy));
       return out;
     }
+    // No values in the batch: nothing reaches the filter, whose gradient is zero (PyTorch's answer too).
+    if (isEmpty(x.shape) || isEmpty(dy.shape) || isEmpty(fShape)) return zeros(backend, fShape);
     const out = backend.makeOutput(fShape, 'float32');
     runConvKernel(backend, dwise ? 'dw_bwd_filter' : 'conv_bwd_filter', g, addressOf(backend, x), addressOf(backend, out), addressOf(backend, dy));
     return out;
@@ -95,6 +108,7 @@ const maxPoolGrad = ((args: KernelArgs) => {
     input.shape as [number, number, number, number], a.filterSize as [number, number], a.strides as [number, number], 1,
     a.pad as 'valid', a.dimRoundingMode as 'floor' | undefined,
   );
+  if (isEmpty(input.shape) || isEmpty(dy.shape)) return zeros(backend, input.shape);
   const out = backend.makeOutput(input.shape, 'float32');
   const g = geometry(info, input.shape[3]);
   runConvKernel(backend, 'maxpool_bwd', g, addressOf(backend, input), addressOf(backend, out), addressOf(backend, dy));
@@ -109,4 +123,5 @@ export function registerWasmKernels(): void {
     if (getKernel(config.kernelName, 'wasm')) unregisterKernel(config.kernelName, 'wasm');
     registerKernel(config);
   }
+  registerEmptyInputGuards();
 }
