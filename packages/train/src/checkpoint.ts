@@ -110,7 +110,7 @@ export function encodeCheckpoint(parts: CheckpointParts): Uint8Array {
   }
   const json = JSON.stringify(state);
   const deep = jsonTooDeepAt(json, CHECKPOINT_MAX_STATE_DEPTH);
-  if (deep >= 0) throw new Error(`encodeCheckpoint: the training state nests deeper than ${CHECKPOINT_MAX_STATE_DEPTH} levels (CHECKPOINT_MAX_STATE_DEPTH); flatten extra`);
+  if (deep >= 0) throw new CheckpointError(`encodeCheckpoint: the training state nests deeper than ${CHECKPOINT_MAX_STATE_DEPTH} levels (CHECKPOINT_MAX_STATE_DEPTH); flatten extra`);
   const metadata: Record<string, string> = { ...weights.metadata, ...parts.metadata, [CHECKPOINT_META_KEY]: json };
   return writeSafetensors(tensors, metadata);
 }

@@ -267,6 +267,7 @@ describe('training checkpoints', () => {
     const nest = (n: number): unknown => (n === 0 ? 1 : { a: nest(n - 1) });
     const ok = encodeCheckpoint({ model: s.model, epoch: 0, extra: { v: nest(CHECKPOINT_MAX_STATE_DEPTH - 3) } });
     expect(JSON.stringify(checkpointInfo(ok).extra).length).toBeGreaterThan(CHECKPOINT_MAX_STATE_DEPTH * 5);
+    expect(() => encodeCheckpoint({ model: s.model, epoch: 0, extra: { v: nest(CHECKPOINT_MAX_STATE_DEPTH) } })).toThrow(CheckpointError);
     expect(() => encodeCheckpoint({ model: s.model, epoch: 0, extra: { v: nest(CHECKPOINT_MAX_STATE_DEPTH) } })).toThrow(/nests deeper than 64 levels/);
     const refused: Array<[string, RegExp]> = [
       ['[1, 2]', /'cnn\.training' header entry is \[1,2\], not a JSON object/],
