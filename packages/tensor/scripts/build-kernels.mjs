@@ -74,7 +74,7 @@ if (check) {
     stale = true;
   }
   if (!existsSync(abiOut) || readFileSync(abiOut, 'utf8') !== abiText) {
-    console.error(`${KERNEL_ABI_TS} does not match kernels.c: run \`npm run build:kernels -w @cnn/tensor\` and commit it`);
+    console.error(`${KERNEL_ABI_TS} does not match kernels.c: run \`npm run build:kernels -w @cnn/tensor\`, commit it`);
     stale = true;
   }
   if (stale) process.exit(1);

@@ -18,7 +18,7 @@ export interface KernelAbiField {
 /** The generated file, relative to the package root. */
 export const KERNEL_ABI_TS: string;
 
-/** Reads the kernel contract (OP_ enum and struct conv) from the text of kernels.c; throws naming the line it cannot read. */
+/** Reads the kernel contract (OP_ enum, struct conv) from the text of kernels.c; throws naming a line it cannot read. */
 export function parseKernelAbi(source: string): { ops: KernelAbiOp[]; fields: KernelAbiField[] };
 
 /** The TypeScript module (src/wasm/kernel-abi.ts) for a contract read by {@link parseKernelAbi}. */

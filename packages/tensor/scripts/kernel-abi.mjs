@@ -35,7 +35,9 @@ function parseOps(source) {
       const m = /^(OP_([A-Z0-9_]+))\s*(?:=\s*(\d+))?$/.exec(item);
       if (!m) throw new Error(`kernels.c:${first + i}: cannot read enum member '${item}' (expected OP_NAME = number)`);
       const value = m[3] === undefined ? next : Number(m[3]);
-      if (ops.some((o) => o.value === value)) throw new Error(`kernels.c:${first + i}: ${m[1]} repeats the value ${value}`);
+      if (ops.some((o) => o.value === value)) {
+        throw new Error(`kernels.c:${first + i}: ${m[1]} repeats the value ${value}`);
+      }
       ops.push({ c: m[1], name: m[2].toLowerCase(), value, comment });
       next = value + 1;
     }
@@ -55,12 +57,18 @@ function parseFields(source) {
     if (!decl) return;
     const where = `kernels.c:${first + i}`;
     const d = /^(int|float)\s*(\*?)\s*(.+);$/.exec(decl);
-    if (!d) throw new Error(`${where}: struct conv field '${decl}' is not an int or a pointer (every field must be one 4-byte word)`);
+    if (!d) {
+      throw new Error(
+        `${where}: struct conv field '${decl}' is not an int or a pointer (every field must be one 4-byte word)`,
+      );
+    }
     for (const part of d[3].split(',')) {
       const p = /^\s*(\*?)\s*([^\s*]+)\s*$/.exec(part);
       const pointer = d[2] === '*' || p?.[1] === '*';
       if (!p || !IDENT.test(p[2])) throw new Error(`${where}: cannot read the field '${part.trim()}' of struct conv`);
-      if (d[1] === 'float' && !pointer) throw new Error(`${where}: struct conv field '${p[2]}' is a float; only int and pointer fields are supported`);
+      if (d[1] === 'float' && !pointer) {
+        throw new Error(`${where}: struct conv field '${p[2]}' is a float; only int and pointer fields are supported`);
+      }
       if (fields.some((f) => f.name === p[2])) throw new Error(`${where}: struct conv repeats the field '${p[2]}'`);
       fields.push({ name: p[2], type: pointer ? `${d[1]}*` : d[1], comment });
     }
@@ -113,7 +121,10 @@ export function renderKernelAbi({ ops, fields }) {
     ' * {@link PARAM_FIELDS}. `int` fields are sizes; pointer fields are byte addresses in the backend\'s memory.',
     ' */',
     'export interface ConvParams {',
-    ...fields.map((f) => `  /** \`${f.type} ${f.name}\`${f.comment ? `: ${doc(f.comment)}` : ''} */\n  ${f.name}: number;`),
+    ...fields.map((f) => {
+      const about = f.comment ? `: ${doc(f.comment)}` : '';
+      return `  /** \`${f.type} ${f.name}\`${about} */\n  ${f.name}: number;`;
+    }),
     '}',
     '',
     '/** The fields of {@link ConvParams} in the order of struct conv: field i is word i of the block. */',

@@ -30,7 +30,9 @@ export type ConvGeometry = Omit<ConvParams, 'x' | 'f' | 'y' | 'scratch' | 'slots
  * the kernels read back as the same unsigned 32-bit pointer.
  */
 export function writeParams(view: Int32Array, params: ConvParams): void {
-  if (view.length !== PARAM_WORDS) throw new Error(`cnn wasm kernels: a parameter block is ${PARAM_WORDS} words, got a view of ${view.length}`);
+  if (view.length !== PARAM_WORDS) {
+    throw new Error(`cnn wasm kernels: a parameter block is ${PARAM_WORDS} words, got a view of ${view.length}`);
+  }
   for (let i = 0; i < PARAM_WORDS; i++) view[i] = params[PARAM_FIELDS[i]];
 }
 
