@@ -1,17 +1,38 @@
 import {
+  Conv2D,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  DepthwiseConv2dNative,
+  DepthwiseConv2dNativeBackpropFilter,
+  DepthwiseConv2dNativeBackpropInput,
   engine,
   getKernel,
   registerGradient,
   type GradConfig,
   type NamedAttrMap,
+  type NamedTensorMap,
   type Tensor,
   type Tensor4D,
 } from '@tensorflow/tfjs-core';
 import { tf } from './tf';
 import { attrsFromKernel, checkConvShapes, convAttrs, convInfo, type ConvAttrs, type ConvOptions } from './conv-options';
-import { GROUPED_CONV, GROUPED_CONV_BACKPROP_FILTER, GROUPED_CONV_BACKPROP_INPUT } from './wasm/register';
+import {
+  GROUPED_CONV,
+  GROUPED_CONV_BACKPROP_FILTER,
+  GROUPED_CONV_BACKPROP_INPUT,
+  type CnnKernelName,
+  type CnnKernels,
+  type Shape4,
+} from './kernel-names';
 
-type Shape4 = [number, number, number, number];
+/** Runs one of cnn's kernels ({@link CnnKernels}), its inputs and attributes checked against the kernel's name. */
+function runCnnKernel<K extends CnnKernelName>(
+  name: K,
+  inputs: Record<keyof CnnKernels[K]['inputs'], Tensor>,
+  attrs: CnnKernels[K]['attrs'],
+): Tensor4D {
+  return engine().runKernel(name, inputs as NamedTensorMap, { ...attrs } as unknown as NamedAttrMap) as Tensor4D;
+}
 
 function hasKernel(name: string): boolean {
   return getKernel(name, tf.getBackend()) !== undefined;
@@ -50,7 +71,7 @@ export function conv2d(input: Tensor, weight: Tensor, opts: ConvOptions = {}): T
   if (hasKernel(GROUPED_CONV)) {
     // Plain convolutions keep tfjs's fast forward kernel (XNNPACK on wasm); the rest is ours.
     if (groups === 1 && !both) return tf.conv2d(x, filter, strides, pad, 'NHWC', dilations);
-    return engine().runKernel(GROUPED_CONV, { x, filter }, { ...attrs } as unknown as NamedAttrMap) as Tensor4D;
+    return runCnnKernel(GROUPED_CONV, { x, filter }, attrs);
   }
   refuseStrideWithDilation(op, attrs);
   return tf.tidy(() => composedGroupedConv(x, filter, attrs));
@@ -92,7 +113,7 @@ export function conv2dBackpropInput(inputShape: Shape4, dyIn: Tensor, weight: Te
   checkConvShapes(op, inputShape, filter.shape, attrs.groups);
   checkDy(op, inputShape, filter.shape, dy, attrs);
   if (hasKernel(GROUPED_CONV_BACKPROP_INPUT)) {
-    return engine().runKernel(GROUPED_CONV_BACKPROP_INPUT, { dy, filter }, { ...attrs, inputShape } as unknown as NamedAttrMap) as Tensor4D;
+    return runCnnKernel(GROUPED_CONV_BACKPROP_INPUT, { dy, filter }, { ...attrs, inputShape });
   }
   refuseStrideWithDilation(op, attrs);
   return composedGrad(inputShape, filter.shape as Shape4, attrs, dy, filter, 'input');
@@ -110,7 +131,7 @@ export function conv2dBackpropFilter(input: Tensor, dyIn: Tensor, filterShape: S
   checkConvShapes(op, x.shape, filterShape, attrs.groups);
   checkDy(op, x.shape, filterShape, dy, attrs);
   if (hasKernel(GROUPED_CONV_BACKPROP_FILTER)) {
-    return engine().runKernel(GROUPED_CONV_BACKPROP_FILTER, { x, dy }, { ...attrs, filterShape } as unknown as NamedAttrMap) as Tensor4D;
+    return runCnnKernel(GROUPED_CONV_BACKPROP_FILTER, { x, dy }, { ...attrs, filterShape });
   }
   refuseStrideWithDilation(op, attrs);
   return composedGrad(x.shape as Shape4, filterShape, attrs, dy, x, 'filter');
@@ -161,15 +182,15 @@ function undilate(g: Tensor4D, dilations: [number, number]): Tensor4D {
 /** The input and filter gradients of cnn's (grouped, dilated) convolution kernels, on wasm. */
 function kernelGrads(dy: Tensor, x: Tensor4D, filter: Tensor4D, attrs: ConvAttrs) {
   return {
-    x: () => engine().runKernel(GROUPED_CONV_BACKPROP_INPUT, { dy, filter }, { ...attrs, inputShape: x.shape } as unknown as NamedAttrMap) as Tensor,
-    filter: () => engine().runKernel(GROUPED_CONV_BACKPROP_FILTER, { x, dy }, { ...attrs, filterShape: filter.shape } as unknown as NamedAttrMap) as Tensor,
+    x: (): Tensor => runCnnKernel(GROUPED_CONV_BACKPROP_INPUT, { dy, filter }, { ...attrs, inputShape: x.shape }),
+    filter: (): Tensor => runCnnKernel(GROUPED_CONV_BACKPROP_FILTER, { x, dy }, { ...attrs, filterShape: filter.shape }),
   };
 }
 
 // tfjs's gradient of Conv2D refuses dilation > 1. This one accepts it on every backend: on wasm
 // through cnn's kernels, elsewhere through tfjs's gradient kernels applied to a zero-inserted filter.
 const conv2dGrad: GradConfig = {
-  kernelName: 'Conv2D',
+  kernelName: Conv2D,
   inputsToSave: ['x', 'filter'],
   gradFunc: (dy, saved, attrs) => {
     const [x, filter] = saved as Tensor4D[];
@@ -181,9 +202,9 @@ const conv2dGrad: GradConfig = {
     return {
       x: () => tf.tidy(() => {
         const f = isOne(dilations) ? filter : dilateFilter(filter, dilations);
-        return stockKernel('Conv2DBackpropInput', { dy: dy4, filter: f }, { strides, pad: a.pad, inputShape: x.shape });
+        return stockKernel(Conv2DBackpropInput, { dy: dy4, filter: f }, { strides, pad: a.pad, inputShape: x.shape });
       }),
-      filter: () => tf.tidy(() => undilate(stockKernel('Conv2DBackpropFilter', { x, dy: dy4 }, { strides, pad: a.pad, filterShape: dilatedShape(filter.shape, dilations) }), dilations)),
+      filter: () => tf.tidy(() => undilate(stockKernel(Conv2DBackpropFilter, { x, dy: dy4 }, { strides, pad: a.pad, filterShape: dilatedShape(filter.shape, dilations) }), dilations)),
     };
   },
 };
@@ -195,7 +216,7 @@ function stockKernel(name: string, inputs: Record<string, Tensor>, attrs: Record
 // tfjs's gradient of DepthwiseConv2dNative refuses dilation > 1. On wasm cnn's kernels take the dilation;
 // elsewhere tfjs's kernels read it but ignore it (cpu, 4.22.0), so they get a zero-inserted filter instead.
 const depthwiseGrad: GradConfig = {
-  kernelName: 'DepthwiseConv2dNative',
+  kernelName: DepthwiseConv2dNative,
   inputsToSave: ['x', 'filter'],
   gradFunc: (dy, saved, attrs) => {
     const [x, filter] = saved as Tensor4D[];
@@ -206,13 +227,13 @@ const depthwiseGrad: GradConfig = {
       engine().runKernel(name, inputs, { ...common, ...extra } as unknown as NamedAttrMap) as Tensor4D;
     if (hasKernel(GROUPED_CONV) || isOne(dilations)) {
       return {
-        x: () => run('DepthwiseConv2dNativeBackpropInput', { dy: d, filter }, { dilations, inputShape: x.shape }),
-        filter: () => run('DepthwiseConv2dNativeBackpropFilter', { x, dy: d }, { dilations, filterShape: filter.shape }),
+        x: () => run(DepthwiseConv2dNativeBackpropInput, { dy: d, filter }, { dilations, inputShape: x.shape }),
+        filter: () => run(DepthwiseConv2dNativeBackpropFilter, { x, dy: d }, { dilations, filterShape: filter.shape }),
       };
     }
     return {
-      x: () => tf.tidy(() => run('DepthwiseConv2dNativeBackpropInput', { dy: d, filter: dilateFilter(filter, dilations) }, { dilations: [1, 1], inputShape: x.shape })),
-      filter: () => tf.tidy(() => undilate(run('DepthwiseConv2dNativeBackpropFilter', { x, dy: d }, { dilations: [1, 1], filterShape: dilatedShape(filter.shape, dilations) }), dilations)),
+      x: () => tf.tidy(() => run(DepthwiseConv2dNativeBackpropInput, { dy: d, filter: dilateFilter(filter, dilations) }, { dilations: [1, 1], inputShape: x.shape })),
+      filter: () => tf.tidy(() => undilate(run(DepthwiseConv2dNativeBackpropFilter, { x, dy: d }, { dilations: [1, 1], filterShape: dilatedShape(filter.shape, dilations) }), dilations)),
     };
   },
 };

@@ -1,5 +1,5 @@
 // The 'cuda' backend cannot run here (@tensorflow/tfjs-node-gpu downloads libtensorflow at install time and there is
-// no GPU), so these tests drive src/cuda.ts through an injected environment: every failure it knows, with error
+// no GPU), so these tests drive src/cuda/ through an injected environment: every failure it knows, with error
 // objects shaped like the ones users report, and the success path with a stand-in 'tensorflow' backend.
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -477,8 +477,8 @@ describe('setBackend with the cuda backend', () => {
   });
 });
 
-describe('bundling src/cuda.ts', () => {
-  const entry = fileURLToPath(new URL('../src/cuda.ts', import.meta.url));
+describe('bundling src/cuda', () => {
+  const entry = fileURLToPath(new URL('../src/cuda/index.ts', import.meta.url));
   const bundle = async (platform: 'node' | 'browser', format: 'esm' | 'cjs'): Promise<string> => {
     const out = await build({
       entryPoints: [entry],

@@ -18,6 +18,14 @@
 
 #include <wasm_simd128.h>
 
+// The contract with the TypeScript side. scripts/build-kernels.mjs reads the OP_ enum and struct conv
+// below (their names, values and field order) and generates src/wasm/kernel-abi.ts from them, which
+// module.ts uses to number the kernels and to fill the parameter block field by field; a test fails
+// when the two disagree. Every field is one 4-byte word (int, or a pointer on wasm32), so field i is
+// word i of the block: keep it so (the static assert below checks the size), and rebuild after any
+// change here (npm run build:kernels -w @cnn/tensor).
+
+// One kernel's parameter block. TypeScript allocates it in the backend's memory and fills it.
 typedef struct {
   int n, h, w, c;              // input (x or dx)
   int oh, ow, co;              // output (y or dy)
@@ -31,15 +39,33 @@ typedef struct {
   int slots;                   // threads that may run units at once, each with its own scratch slot
 } conv;
 
+_Static_assert(sizeof(conv) == 21 * 4, "struct conv must be one 4-byte word per field");
+
+// The kernels: the `op` argument of scratch_bytes, prepare and run. In TypeScript each is named by its
+// lower-case name without OP_ (OP_CONV_FWD is 'conv_fwd').
 enum {
-  OP_FWD = 0,
-  OP_BWD_INPUT = 1,
-  OP_BWD_FILTER = 2,
-  OP_DW_FWD = 3,
-  OP_DW_BWD_INPUT = 4,
-  OP_DW_BWD_FILTER = 5,
-  OP_MAXPOOL_BWD = 6,
+  OP_CONV_FWD = 0,         // convolution (grouped, strided, dilated, padded)
+  OP_CONV_BWD_INPUT = 1,   // its input gradient
+  OP_CONV_BWD_FILTER = 2,  // its filter gradient
+  OP_DW_FWD = 3,           // depthwise convolution (one input channel per group)
+  OP_DW_BWD_INPUT = 4,     // its input gradient
+  OP_DW_BWD_FILTER = 5,    // its filter gradient
+  OP_MAXPOOL_BWD = 6,      // max pooling's input gradient
 };
+
+// Tile sizes of the GEMM-like loop nests.
+//  - MR x NR = 4 x 8 is the register tile of the igemm and rgemm microkernels: 4 rows (output pixels
+//    for igemm, input channels for rgemm) by 8 columns (output channels, two 4-lane f32x4 vectors).
+//    Its 8 accumulators, the 2 vectors of B and one splatted A value fit in WebAssembly SIMD's 16
+//    registers on x86-64 (engines map v128 locals to SSE/AVX xmm registers) without spilling, and
+//    each A value loaded is used for 8 multiply-adds. The narrow-group variants (igemm_8x4,
+//    rgemm_8x4) use the same 8 accumulators as 8 rows by 4 columns; packed filter panels are always
+//    NR = 8 columns wide, zero-padded.
+//  - RB = 256 is the number of output pixels (rows) in one block of work on one thread: the pointer
+//    table of a block is RB * taps pointers (9 KB for a 3x3 kernel), which stays in L1/L2 cache with
+//    the packed filter panel, and a block is large enough that building its table costs little next
+//    to its multiply-adds. With several threads, blocks shrink (to no fewer than 32 rows) so that
+//    each thread gets about four units (see block_rows). The scratch sizes below are computed from RB.
 enum { MR = 4, NR = 8, RB = 256 };
 
 static inline int cdiv(int a, int b) { return (a + b - 1) / b; }
@@ -860,27 +886,24 @@ static void maxpool_bwd_run(conv* p, int unit) {
       }
 }
 
-// Bytes of scratch memory a kernel needs for these parameters (op: 0 forward, 1 input gradient,
-// 2 filter gradient, 3 any depthwise kernel, 4 max pooling's gradient).
-
 // ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
 // Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
 int scratch_bytes(int op, const conv* p) {
   int shared = 0, slot = 0;
-  if (op == OP_FWD) shared = fwd_shared(p), slot = fwd_slot(p);
-  else if (op == OP_BWD_INPUT) shared = bwd_input_shared(p), slot = bwd_input_slot(p);
-  else if (op == OP_BWD_FILTER) shared = bwd_filter_shared(p), slot = bwd_filter_slot(p);
+  if (op == OP_CONV_FWD) shared = fwd_shared(p), slot = fwd_slot(p);
+  else if (op == OP_CONV_BWD_INPUT) shared = bwd_input_shared(p), slot = bwd_input_slot(p);
+  else if (op == OP_CONV_BWD_FILTER) shared = bwd_filter_shared(p), slot = bwd_filter_slot(p);
   else if (op == OP_DW_FWD || op == OP_DW_BWD_INPUT) shared = dw_shared(p), slot = dw_slot(p);
   return align16(shared) + imax(p->slots, 1) * align16(slot) + 64;
 }
 
 // The single-threaded set-up of a kernel; returns how many units run() is then called for.
 int prepare(int op, conv* p) {
-  if (op == OP_FWD) return conv_fwd_prepare(p);
-  if (op == OP_BWD_INPUT) return conv_bwd_input_prepare(p);
-  if (op == OP_BWD_FILTER) return conv_bwd_filter_prepare(p);
+  if (op == OP_CONV_FWD) return conv_fwd_prepare(p);
+  if (op == OP_CONV_BWD_INPUT) return conv_bwd_input_prepare(p);
+  if (op == OP_CONV_BWD_FILTER) return conv_bwd_filter_prepare(p);
   if (op == OP_DW_FWD) return dw_gather_prepare(p, 1);
   if (op == OP_DW_BWD_INPUT) return dw_gather_prepare(p, 0);
   if (op == OP_DW_BWD_FILTER) return dw_bwd_filter_prepare(p);
@@ -890,9 +913,9 @@ int prepare(int op, conv* p) {
 
 // One unit of a prepared kernel, with the scratch of `slot`.
 void run(int op, conv* p, int unit, int slot) {
-  if (op == OP_FWD) conv_fwd_run(p, unit, slot);
-  else if (op == OP_BWD_INPUT) conv_bwd_input_run(p, unit, slot);
-  else if (op == OP_BWD_FILTER) conv_bwd_filter_run(p, unit, slot);
+  if (op == OP_CONV_FWD) conv_fwd_run(p, unit, slot);
+  else if (op == OP_CONV_BWD_INPUT) conv_bwd_input_run(p, unit, slot);
+  else if (op == OP_CONV_BWD_FILTER) conv_bwd_filter_run(p, unit, slot);
   else if (op == OP_DW_FWD) dw_gather_run(p, 1, unit, slot);
   else if (op == OP_DW_BWD_INPUT) dw_gather_run(p, 0, unit, slot);
   else if (op == OP_DW_BWD_FILTER) dw_bwd_filter_run(p, unit);

@@ -1,4 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { KERNEL_OPS, PARAM_FIELDS, PARAM_WORDS, type ConvParams, type KernelOp } from './kernel-abi';
 import { KERNELS_SHARED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels-binary';
 import { CONTROL_BYTES, KernelPool, type KernelExports } from './pool';
 import { getPlatform } from './platform';
@@ -17,29 +18,24 @@ export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo;
 }
 
-type KernelName = 'conv_fwd' | 'conv_bwd_input' | 'conv_bwd_filter' | 'dw_fwd' | 'dw_bwd_input' | 'dw_bwd_filter' | 'maxpool_bwd';
+/**
+ * Geometry of one convolution (or pooling window): the size fields of the kernels' parameter block. The
+ * addresses and the thread count are filled in by {@link runConvKernel}.
+ */
+export type ConvGeometry = Omit<ConvParams, 'x' | 'f' | 'y' | 'scratch' | 'slots'>;
 
-/** Operation numbers of the kernels (the enum in kernels.c). */
-const OP: Record<KernelName, number> = {
-  conv_fwd: 0,
-  conv_bwd_input: 1,
-  conv_bwd_filter: 2,
-  dw_fwd: 3,
-  dw_bwd_input: 4,
-  dw_bwd_filter: 5,
-  maxpool_bwd: 6,
-};
-
-/** Geometry of one convolution, as the C kernels' parameter block holds it (struct conv). */
-export interface ConvGeometry {
-  n: number; h: number; w: number; c: number;
-  oh: number; ow: number; co: number;
-  kh: number; kw: number; sh: number; sw: number; dh: number; dw: number;
-  pt: number; pl: number;
-  groups: number;
+/**
+ * Writes a parameter block field by field: word i of `view` gets the field that is i-th in struct conv
+ * ({@link PARAM_FIELDS}, generated from kernels.c). Addresses above 2 GiB wrap to negative words, which
+ * the kernels read back as the same unsigned 32-bit pointer.
+ */
+export function writeParams(view: Int32Array, params: ConvParams): void {
+  if (view.length !== PARAM_WORDS) {
+    throw new Error(`cnn wasm kernels: a parameter block is ${PARAM_WORDS} words, got a view of ${view.length}`);
+  }
+  for (let i = 0; i < PARAM_WORDS; i++) view[i] = params[PARAM_FIELDS[i]];
 }
 
-const PARAM_WORDS = 21;
 const instances = new WeakMap<object, KernelExports>();
 const pools = new WeakMap<object, KernelPool>();
 const compiled = new Map<boolean, WebAssembly.Module>();
@@ -174,7 +170,7 @@ export function addressOf(backend: WasmBackendLike, t: TensorInfo): number {
  */
 export function runConvKernel(
   backend: WasmBackendLike,
-  name: KernelName,
+  name: KernelOp,
   g: ConvGeometry,
   x: number,
   f: number,
@@ -187,15 +183,15 @@ export function runConvKernel(
   const k = kernelsFor(backend);
   const pool = pools.get(backend);
   const wasm = backend.wasm;
-  const op = OP[name];
+  const op = KERNEL_OPS[name];
   const block = wasm._malloc(PARAM_WORDS * 4) >>> 0; // addresses above 2 GiB come back negative
   if (!block) throw new Error(`cnn wasm kernels: out of memory allocating the parameters of ${name}`);
   let scratch = 0;
   try {
     const write = () => {
       // A fresh view each time: _malloc may have grown (and so replaced) the memory's buffer.
-      const v = new Int32Array(memoryOf(backend).buffer, block, PARAM_WORDS);
-      v.set([g.n, g.h, g.w, g.c, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.groups, x, f, y, scratch, pool?.threads ?? 1]);
+      const view = new Int32Array(memoryOf(backend).buffer, block, PARAM_WORDS);
+      writeParams(view, { ...g, x, f, y, scratch, slots: pool?.threads ?? 1 });
     };
     write();
     scratch = wasm._malloc(k.scratch_bytes(op, block)) >>> 0;

@@ -3,22 +3,30 @@
 // Conv2DBackpropInput in place of its own, and the grouped convolution with its two gradients.
 import {
   backend_util,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  DepthwiseConv2dNativeBackpropFilter,
+  DepthwiseConv2dNativeBackpropInput,
   getKernel,
+  MaxPoolGrad,
   registerKernel,
   unregisterKernel,
   type KernelConfig,
   type KernelFunc,
+  type MaxPoolGradAttrs,
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { attrsFromKernel, convInfo } from '../conv-options';
+import {
+  GROUPED_CONV,
+  GROUPED_CONV_BACKPROP_FILTER,
+  GROUPED_CONV_BACKPROP_INPUT,
+  type GroupedConvBackpropFilterAttrs,
+  type GroupedConvBackpropInputAttrs,
+} from '../kernel-names';
 import { registerEmptyInputGuards } from './empty';
 import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
-
-/** Kernel names of cnn's grouped convolution and its gradients. */
-export const GROUPED_CONV = 'CnnConv2D';
-export const GROUPED_CONV_BACKPROP_INPUT = 'CnnConv2DBackpropInput';
-export const GROUPED_CONV_BACKPROP_FILTER = 'CnnConv2DBackpropFilter';
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo>;
@@ -56,8 +64,9 @@ function convKernel(op: string, role: Role, depthwise: boolean): KernelFunc {
     const backend = args.backend as WasmBackendLike;
     const a = args.attrs ?? {};
     const { x, dy, filter } = args.inputs;
-    const xShape = role === 'input' ? (a.inputShape as number[]) : x.shape;
-    const fShape = role === 'filter' ? (a.filterShape as number[]) : filter.shape;
+    // tfjs's gradient kernels name these attributes as cnn's do (Conv2DBackpropInputAttrs.inputShape, ...).
+    const xShape = role === 'input' ? (a as unknown as GroupedConvBackpropInputAttrs).inputShape : x.shape;
+    const fShape = role === 'filter' ? (a as unknown as GroupedConvBackpropFilterAttrs).filterShape : filter.shape;
     checkFloat(op, ...Object.values(args.inputs));
     const attrs = attrsFromKernel(`${op} (cnn wasm kernel)`, a, depthwise ? xShape[3] : undefined);
     // Depthwise filters [kh, kw, c, mult] have the same memory layout as grouped filters
@@ -88,10 +97,10 @@ function convKernel(op: string, role: Role, depthwise: boolean): KernelFunc {
 }
 
 const KERNELS: Array<[string, Role, boolean]> = [
-  ['Conv2DBackpropInput', 'input', false],
-  ['Conv2DBackpropFilter', 'filter', false],
-  ['DepthwiseConv2dNativeBackpropInput', 'input', true],
-  ['DepthwiseConv2dNativeBackpropFilter', 'filter', true],
+  [Conv2DBackpropInput, 'input', false],
+  [Conv2DBackpropFilter, 'filter', false],
+  [DepthwiseConv2dNativeBackpropInput, 'input', true],
+  [DepthwiseConv2dNativeBackpropFilter, 'filter', true],
   [GROUPED_CONV, 'forward', false],
   [GROUPED_CONV_BACKPROP_INPUT, 'input', false],
   [GROUPED_CONV_BACKPROP_FILTER, 'filter', false],
@@ -102,11 +111,10 @@ const KERNELS: Array<[string, Role, boolean]> = [
 const maxPoolGrad = ((args: KernelArgs) => {
   const backend = args.backend as WasmBackendLike;
   const { dy, input } = args.inputs;
-  const a = args.attrs ?? {};
-  checkFloat('MaxPoolGrad', dy, input);
+  const a = (args.attrs ?? {}) as unknown as MaxPoolGradAttrs;
+  checkFloat(MaxPoolGrad, dy, input);
   const info = backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number], a.filterSize as [number, number], a.strides as [number, number], 1,
-    a.pad as 'valid', a.dimRoundingMode as 'floor' | undefined,
+    input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode,
   );
   if (isEmpty(input.shape) || isEmpty(dy.shape)) return zeros(backend, input.shape);
   const out = backend.makeOutput(input.shape, 'float32');
@@ -118,7 +126,7 @@ const maxPoolGrad = ((args: KernelArgs) => {
 /** Registers cnn's kernels for the 'wasm' backend, replacing tfjs's where it has one. Idempotent. */
 export function registerWasmKernels(): void {
   const configs: KernelConfig[] = KERNELS.map(([kernelName, role, depthwise]) => ({ kernelName, backendName: 'wasm', kernelFunc: convKernel(kernelName, role, depthwise) }));
-  configs.push({ kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc: maxPoolGrad });
+  configs.push({ kernelName: MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad });
   for (const config of configs) {
     if (getKernel(config.kernelName, 'wasm')) unregisterKernel(config.kernelName, 'wasm');
     registerKernel(config);
