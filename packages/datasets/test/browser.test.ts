@@ -47,8 +47,27 @@ try {
     idxBomb: await caught(() => readIdx('/bomb-idx.gz', 3)),
     idxLimit: await caught(() => readIdx('/labels-idx1-ubyte', 1, { maxBytes: 4 })),
   };
+  // loadImage's browser sources: an ImageBitmap, an OffscreenCanvas, a <canvas>, an <img>, ImageData.
+  const pick = (im) => ({ h: im.height, w: im.width, c: im.channels, data: Array.from(im.data) });
+  const blob = new Blob([png], { type: 'image/png' });
+  const bitmap = await createImageBitmap(blob, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+  const off = new OffscreenCanvas(bitmap.width, bitmap.height);
+  off.getContext('2d').drawImage(bitmap, 0, 0);
+  const canvas = document.createElement('canvas');
+  canvas.width = bitmap.width;
+  canvas.height = bitmap.height;
+  canvas.getContext('2d').drawImage(bitmap, 0, 0);
+  const el = new Image();
+  el.src = URL.createObjectURL(blob);
+  await el.decode();
+  const sources = {
+    bitmap: pick(await loadImage(bitmap)), offscreen: pick(await loadImage(off)), canvas: pick(await loadImage(canvas)), img: pick(await loadImage(el)),
+    imageData: pick(await loadImage(off.getContext('2d').getImageData(0, 0, bitmap.width, bitmap.height))),
+    greyBitmap: pick(await loadImage(bitmap, 1)), greyDecoded: pick(await decodeImage(png, 'inline.png', 1)),
+    notLoaded: await caught(() => loadImage(new Image())), sized: await caught(() => loadImage({ width: 3, height: 2 })),
+  };
   out.textContent = JSON.stringify({ ok: true, length: test.length, counts: test.labelCounts(), first: Array.from(test.raw(0).data.subarray(300, 310)),
-    decoded: { h: img.height, w: img.width, c: img.channels, data: Array.from(img.data) }, shape, tensors: tf.memory().numTensors, gzipError, limits });
+    decoded: { h: img.height, w: img.width, c: img.channels, data: Array.from(img.data) }, shape, tensors: tf.memory().numTensors, gzipError, limits, sources });
 } catch (e) {
   out.textContent = JSON.stringify({ ok: false, error: String((e && (e.stack || e.message)) || e) });
 }
@@ -153,6 +172,27 @@ describe('@cnn/datasets in a browser (Vite build, headless Chromium)', () => {
       expect(r.limits.small).toMatch(/^DatasetError: inline\.png: image is 3x2 = 6 pixels, over the decoding budget of 5 pixels/);
       expect(r.limits.idxBomb).toMatch(/^DatasetError: \/bomb-idx\.gz: inflates past the 10x28x28 = 7,840 values its header declares/);
       expect(r.limits.idxLimit).toMatch(/^DatasetError: \/labels-idx1-ubyte: its header declares 10 = 10 values, over the limit/);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('loadImage reads an ImageBitmap, an OffscreenCanvas, a <canvas>, an <img> and ImageData as the decoder does', async () => {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    try {
+      await page.goto(url);
+      await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'pending', undefined, { timeout: 30_000 });
+      const r = JSON.parse((await page.textContent('#out')) ?? '{}');
+      expect(r.ok, r.error).toBe(true);
+      expect(errors).toEqual([]);
+      const rgb = { h: 2, w: 3, c: 3, data: Array.from(pixels) };
+      for (const kind of ['bitmap', 'offscreen', 'canvas', 'img', 'imageData']) expect(r.sources[kind], kind).toEqual(rgb);
+      expect(r.sources.greyBitmap.c).toBe(1);
+      expect(r.sources.greyBitmap).toEqual(r.sources.greyDecoded);
+      expect(r.sources.notLoaded).toMatch(/^DatasetUsageError: loadImage: the image or canvas is 0x0 \(not loaded yet\?\)/);
+      expect(r.sources.sized).toMatch(/^DatasetUsageError: loadImage: expected a path, file bytes, an ImageHWC, ImageData or \(in a browser\) an image or canvas/);
     } finally {
       await page.close();
     }
