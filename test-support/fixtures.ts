@@ -1,10 +1,11 @@
 // Shared by the tests that compare with PyTorch fixtures: tensors are not stored in the fixtures but generated, in the
-// fixture scripts (Python) and here, from the same formula, so both sides hold bit-identical float32 values.
+// fixture scripts (Python, through fixtures.py beside this file) and here, from the same formula, so both sides hold
+// bit-identical float32 values.
 
 /**
  * `count` values of the fixture formula: value(i, seed) is the top 24 bits of a 32-bit hash of (i, seed) as a multiple
- * of 2^-24 in [-0.5, 0.5), exactly representable in float32. The Python side is `values(count, seed)` in the fixture
- * scripts (packages/tensor/scripts/make-fixtures.py and its followers).
+ * of 2^-24 in [-0.5, 0.5), exactly representable in float32. The Python side is `values(count, seed)` in
+ * test-support/fixtures.py, which the fixture scripts (each package's scripts/*.py) import.
  */
 export function formula(count: number, seed: number): Float32Array {
   const out = new Float32Array(count);
@@ -30,3 +31,47 @@ export function fnv1a(s: string): number {
 
 /** Number of elements of a shape. */
 export const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+/**
+ * float32(value * scale + offset) of the formula's values in a tensor of `shape`, rounded once from float64, as numpy
+ * does in the scripts (fixtures.py's `realise`).
+ */
+export function realise(shape: readonly number[], seed: number, scale = 1, offset = 0): Float32Array {
+  const v = formula(size(shape), seed);
+  if (scale === 1 && offset === 0) return v;
+  for (let i = 0; i < v.length; i++) v[i] = v[i] * scale + offset;
+  return v;
+}
+
+/**
+ * Sum of the 32-bit little-endian words of the data mod 2^32 (a float32 counts as its bit pattern, an int64 as its two
+ * words), as fixtures.py's `checksum`: shows that a test and its script made the same tensor.
+ */
+export function checksum(v: Float32Array | BigInt64Array): number {
+  const words = new Uint32Array(v.buffer, v.byteOffset, v.byteLength / 4);
+  let s = 0;
+  for (let i = 0; i < words.length; i++) s = (s + words[i]) >>> 0;
+  return s;
+}
+
+/**
+ * max |a - b| / max |b| (the largest difference relative to the largest expected magnitude; the plain max |a - b|
+ * when b is all zeros), with where the largest difference is; a NaN anywhere makes `rel` NaN. Throws when the lengths
+ * differ.
+ */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): { rel: number; at: number; got: number; want: number } {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+  let m = 0;
+  let mb = 0;
+  let at = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (Number.isNaN(d)) return { rel: Number.NaN, at: i, got: a[i], want: b[i] };
+    if (d > m) {
+      m = d;
+      at = i;
+    }
+    mb = Math.max(mb, Math.abs(b[i]));
+  }
+  return { rel: mb === 0 ? m : m / mb, at, got: a[at], want: b[at] };
+}

@@ -6,8 +6,12 @@
  * exported type that is used but not exported fails the docs build.
  */
 
-/** The packages, in dependency order. `@cnn/cli` is a command with no API: its guide is on the site. */
-const PACKAGES = ['tensor', 'layers', 'models-classic', 'models-efficient', 'datasets', 'train'];
+/**
+ * The packages, in dependency order (a symbol one package re-exports from another is documented under the one that
+ * defines it: `loadImage` under datasets, `tf` under tensor). `@cnn/cli` is a command with no API: its guide is on
+ * the site.
+ */
+const PACKAGES = ['tensor', 'layers', 'datasets', 'models-classic', 'models-efficient', 'train'];
 
 /**
  * Rows of the architecture tables (`as const` data: ResNet depths, VGG configs, MobileNetV3 rows,

@@ -2,6 +2,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { defineConfig } from 'tsup';
+import { browserBuild, libraryBuild } from '../../tsup.base';
 
 // tfjs-core's Node entry registers no gradients and no chained ops, and its deep module paths
 // cannot be imported from plain Node ESM/CJS. The Node builds therefore inline those two
@@ -23,14 +24,11 @@ async function copyWasmBinaries(): Promise<void> {
 }
 
 export default defineConfig([
-  {
-    entry: { index: 'src/index.ts' },
-    format: ['esm', 'cjs'],
+  libraryBuild({
     platform: 'node',
     target: 'node20',
-    dts: true,
-    clean: true,
-    sourcemap: true,
+    // tsup's default externals (the package's dependencies: tfjs), but for the deep modules above.
+    external: undefined,
     noExternal: deep,
     // import.meta.url in the CJS build too (src/wasm/platform.ts resolves tfjs's binary from it).
     shims: true,
@@ -40,17 +38,10 @@ export default defineConfig([
     esbuildOptions: (options, { format }) => {
       if (format === 'cjs') options.logOverride = { ...options.logOverride, 'empty-import-meta': 'silent' };
     },
-    outExtension: ({ format }) => ({ js: format === 'cjs' ? '.cjs' : '.js' }),
-  },
-  {
-    entry: { 'browser/index': 'src/index.ts' },
-    format: ['esm'],
-    platform: 'browser',
-    target: 'es2020',
-    dts: false,
-    sourcemap: true,
+  }),
+  browserBuild({
     external: [/^@tensorflow\//],
     define: { __CNN_BROWSER_BUILD__: 'true' },
     onSuccess: copyWasmBinaries,
-  },
+  }),
 ]);

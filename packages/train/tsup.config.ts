@@ -1,14 +1,4 @@
 import { defineConfig } from 'tsup';
+import { libraryBuild } from '../../tsup.base';
 
-// @cnn/tensor and @cnn/layers (and through them tfjs) stay external: one engine per application.
-export default defineConfig({
-  entry: { index: 'src/index.ts' },
-  format: ['esm', 'cjs'],
-  platform: 'neutral',
-  target: 'es2020',
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  external: [/^@cnn\//, /^@tensorflow\//, /^node:/],
-  outExtension: ({ format }) => ({ js: format === 'cjs' ? '.cjs' : '.js' }),
-});
+export default defineConfig(libraryBuild());

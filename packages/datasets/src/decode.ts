@@ -1,7 +1,7 @@
 import { DatasetUsageError } from './errors';
-import type { ImageHWC } from './image';
+import { imageFromRgba, type ImageHWC } from './image';
 import { platform } from './io/platform';
-import { checkLimit, DEFAULT_MAX_PIXELS } from './limits';
+import { checkLimit, count, DEFAULT_MAX_PIXELS } from './limits';
 
 /** Options of {@link decodeImage} and {@link loadImage}. */
 export interface DecodeOptions {
@@ -47,17 +47,131 @@ export function stopDecodeWorkers(): Promise<void> {
   return platform.terminateWorkers();
 }
 
+/** Options of {@link loadImage}: the decoded-pixel budget `maxPixels`, as {@link decodeImage}'s. */
+export type LoadImageOptions = DecodeOptions;
+
+/** The fields of a DOM `ImageData` that {@link loadImage} reads. */
+export interface ImageDataLike {
+  /** RGBA bytes, row by row (4 per pixel). */
+  data: Uint8ClampedArray;
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+}
+
+/** An `HTMLImageElement`, `HTMLCanvasElement`, `ImageBitmap`, `OffscreenCanvas` (or other canvas image source). */
+export interface CanvasImageSourceLike {
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+}
+
 /**
- * Reads and decodes an image file (a path in Node, a URL in a browser). In Node only a regular file
- * is read (a FIFO or a device is refused by name); the decoded-pixel budget applies as in {@link decodeImage}.
+ * What {@link loadImage} accepts: a file path (Node) or URL (browser), a file's bytes, an image already in memory
+ * ({@link ImageHWC}), a DOM `ImageData`, or (in a browser) an image, canvas or `ImageBitmap`.
+ */
+export type ImageSource = string | Uint8Array | ArrayBuffer | ImageHWC | ImageDataLike | CanvasImageSourceLike;
+
+/** What {@link loadImage} gives for a source: an in-memory image as it is, anything else as uint8 pixels. */
+export type LoadedImage<S> = S extends ImageHWC<infer T> ? ImageHWC<T> : ImageHWC<Uint8Array>;
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
+
+// The DOM classes drawImage takes, looked up by name: the Node build has none of them.
+const CANVAS_SOURCES = ['HTMLImageElement', 'SVGImageElement', 'HTMLVideoElement', 'HTMLCanvasElement', 'ImageBitmap', 'OffscreenCanvas', 'VideoFrame'];
+
+function isCanvasSource(x: unknown): x is CanvasImageSource {
+  return isObject(x) && CANVAS_SOURCES.some((name) => {
+    const C = (globalThis as Record<string, unknown>)[name];
+    return typeof C === 'function' && x instanceof C;
+  });
+}
+
+const isImageHWC = (x: unknown): x is ImageHWC => isObject(x) && 'channels' in x && 'data' in x && 'height' in x && 'width' in x;
+
+const isImageData = (x: unknown): x is ImageDataLike => isObject(x) && x.data instanceof Uint8ClampedArray && 'width' in x && 'height' in x;
+
+const isSide = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 1;
+
+/** An in-memory image, checked: its pixels are returned as they are, so they must be what they claim. */
+function checkImageHWC(op: string, img: ImageHWC, channels: 1 | 3 | undefined): ImageHWC {
+  const { data, height, width } = img;
+  const c = img.channels;
+  if (!(data instanceof Uint8Array || data instanceof Float32Array)) {
+    throw new DatasetUsageError(op, 'an ImageHWC needs its pixels in a Uint8Array or a Float32Array');
+  }
+  if (!isSide(height) || !isSide(width) || (c !== 1 && c !== 3)) {
+    throw new DatasetUsageError(op, `an ImageHWC needs positive integer height and width and 1 or 3 channels, got ${String(height)}x${String(width)}x${String(c)}`);
+  }
+  if (data.length !== height * width * c) {
+    throw new DatasetUsageError(op, `an ImageHWC of ${height}x${width}x${c} needs ${count(height * width * c)} pixel values, got ${count(data.length)}`);
+  }
+  if (channels !== undefined && channels !== c) {
+    throw new DatasetUsageError(op, `the image has ${c} channel${c === 1 ? '' : 's'}, not the ${channels} asked for (an in-memory image is not converted)`);
+  }
+  return img;
+}
+
+/**
+ * Loads an image as HWC pixels, from any of:
+ * - a path (Node; only a regular file is read: a FIFO or a device is refused by name) or a URL (browser), decoded;
+ * - a file's bytes (`Uint8Array`, `ArrayBuffer`: JPEG or PNG), decoded;
+ * - an {@link ImageHWC} already in memory, returned as it is (after checking that its pixels fit its shape);
+ * - a DOM `ImageData` (RGBA), or in a browser an `<img>`, a canvas or an `ImageBitmap` (drawn on an `OffscreenCanvas`).
  *
- * @throws DatasetError naming `path` when it is missing, not a regular file, not a decodable image,
- *   or over the pixel budget.
+ * `channels` is 3 for RGB (the default; alpha is dropped) or 1 for grey. Paths, URLs and bytes are decoded as
+ * {@link decodeImage} does, with its decoded-pixel budget (`options.maxPixels`, checked from the header before
+ * decoding); an `ImageData`, image or canvas is decoded already and has no budget. Called as
+ * `loadImage(source, options)` or `loadImage(source, channels, options)`.
+ *
+ * @throws DatasetError naming the path (`'image'` for bytes) when it is missing, not a regular file, not a decodable
+ *   image, or over the pixel budget.
+ * @throws DatasetUsageError for `channels` other than 1 or 3, a `maxPixels` that is not a positive integer, an
+ *   {@link ImageHWC} whose pixels do not fit its shape or whose channel count is not `channels`, an `ImageData`
+ *   whose data is not width x height x 4 bytes, or a source of none of the kinds above.
  * @example
  * const img = await loadImage('cat.jpg');       // HWC uint8 RGB
  * const x = new Compose([new Resize(256), new CenterCrop(224), new ToTensor()]).apply(img, new Rng(0));
+ * const grey = await loadImage(bytes, 1);
+ * const pano = await loadImage('pano.jpg', { maxPixels: 150_000_000 });
  */
-export async function loadImage(path: string, channels: 1 | 3 = 3, options: DecodeOptions = {}): Promise<ImageHWC<Uint8Array>> {
-  const s = decodeSettings('loadImage', channels, options);
-  return platform.decodeImage(await platform.readFile(path), path, s.channels, s.maxPixels);
+export async function loadImage<S extends ImageSource>(source: S, options?: LoadImageOptions): Promise<LoadedImage<S>>;
+export async function loadImage<S extends ImageSource>(source: S, channels?: 1 | 3, options?: LoadImageOptions): Promise<LoadedImage<S>>;
+export async function loadImage(source: ImageSource, channelsOrOptions?: 1 | 3 | LoadImageOptions, maybeOptions?: LoadImageOptions): Promise<ImageHWC> {
+  const op = 'loadImage';
+  let channels: unknown;
+  let options: unknown;
+  if (channelsOrOptions === undefined || typeof channelsOrOptions === 'number') {
+    channels = channelsOrOptions;
+    options = maybeOptions === undefined ? {} : maybeOptions;
+  } else if (isObject(channelsOrOptions) && maybeOptions === undefined) {
+    options = channelsOrOptions;
+  } else {
+    throw new DatasetUsageError(op, 'call it as loadImage(source, options) or loadImage(source, channels, options)');
+  }
+  if (!isObject(options)) throw new DatasetUsageError(op, `options must be an object, got ${String(options)}`);
+  const s = decodeSettings(op, channels ?? 3, options);
+  if (typeof source === 'string') return platform.decodeImage(await platform.readFile(source), source, s.channels, s.maxPixels);
+  if (source instanceof Uint8Array) return platform.decodeImage(source, 'image', s.channels, s.maxPixels);
+  if (source instanceof ArrayBuffer) return platform.decodeImage(new Uint8Array(source), 'image', s.channels, s.maxPixels);
+  if (isImageHWC(source)) return checkImageHWC(op, source, channels as 1 | 3 | undefined);
+  if (isImageData(source)) {
+    const { data, width, height } = source;
+    if (!isSide(width) || !isSide(height) || data.length !== width * height * 4) {
+      throw new DatasetUsageError(op, `an ImageData of ${String(width)}x${String(height)} needs ${isSide(width) && isSide(height) ? count(width * height * 4) : 'width x height x 4'} bytes, got ${count(data.length)}`);
+    }
+    return imageFromRgba(data, width, height, s.channels);
+  }
+  if (isCanvasSource(source)) {
+    const { width, height } = source as unknown as CanvasImageSourceLike;
+    if (!isSide(width) || !isSide(height)) throw new DatasetUsageError(op, `the image or canvas is ${String(width)}x${String(height)} (not loaded yet?)`);
+    const canvas = new OffscreenCanvas(width, height);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    if (!ctx) throw new DatasetUsageError(op, 'no 2d canvas context in this environment');
+    ctx.drawImage(source, 0, 0);
+    return imageFromRgba(ctx.getImageData(0, 0, width, height).data, width, height, s.channels);
+  }
+  throw new DatasetUsageError(op, 'expected a path, file bytes, an ImageHWC, ImageData or (in a browser) an image or canvas');
 }

@@ -46,6 +46,26 @@ export function imageHWC<T extends PixelArray>(data: T, height: number, width: n
   return { data, height, width, channels };
 }
 
+/**
+ * RGBA pixels (4 values a pixel, row by row, as a canvas's `ImageData` holds them) as an HWC uint8 image: 3 channels
+ * drop the alpha (not composited, as PIL's `convert('RGB')`), 1 channel is the grey round(0.299 R + 0.587 G + 0.114 B).
+ * The caller checks that `rgba` holds `width * height * 4` values.
+ */
+export function imageFromRgba(rgba: ArrayLike<number>, width: number, height: number, channels: 1 | 3): ImageHWC<Uint8Array> {
+  const n = width * height;
+  const data = new Uint8Array(n * channels);
+  if (channels === 3) {
+    for (let i = 0, j = 0; i < n; i++, j += 4) {
+      data[3 * i] = rgba[j];
+      data[3 * i + 1] = rgba[j + 1];
+      data[3 * i + 2] = rgba[j + 2];
+    }
+  } else {
+    for (let i = 0, j = 0; i < n; i++, j += 4) data[i] = Math.round(0.299 * rgba[j] + 0.587 * rgba[j + 1] + 0.114 * rgba[j + 2]);
+  }
+  return { data, height, width, channels };
+}
+
 /** A new, zero-filled image of the same pixel type as `like`. */
 export function emptyLike<T extends PixelArray>(like: T, height: number, width: number, channels: number): ImageHWC<T> {
   const n = height * width * channels;

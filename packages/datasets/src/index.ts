@@ -21,7 +21,17 @@ export { parseIdx, readIdx, isGzip, type IdxArray, type IdxReadOptions } from '.
 export { MNIST, FashionMNIST, type MnistOptions } from './mnist';
 export { CIFAR10, CIFAR100, type CifarOptions, type Cifar100Options } from './cifar';
 export { ImageFolder, type ImageFolderOptions, type SkippedFile } from './image-folder';
-export { decodeImage, loadImage, stopDecodeWorkers, type DecodeOptions } from './decode';
+export {
+  decodeImage,
+  loadImage,
+  stopDecodeWorkers,
+  type DecodeOptions,
+  type LoadImageOptions,
+  type ImageSource,
+  type ImageDataLike,
+  type CanvasImageSourceLike,
+  type LoadedImage,
+} from './decode';
 export { Compose, Lambda, type Transform, type TransformSpec } from './transforms/transform';
 export { transformFromSpec } from './transforms/registry';
 export {

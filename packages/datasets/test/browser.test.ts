@@ -47,8 +47,27 @@ try {
     idxBomb: await caught(() => readIdx('/bomb-idx.gz', 3)),
     idxLimit: await caught(() => readIdx('/labels-idx1-ubyte', 1, { maxBytes: 4 })),
   };
+  // loadImage's browser sources: an ImageBitmap, an OffscreenCanvas, a <canvas>, an <img>, ImageData.
+  const pick = (im) => ({ h: im.height, w: im.width, c: im.channels, data: Array.from(im.data) });
+  const blob = new Blob([png], { type: 'image/png' });
+  const bitmap = await createImageBitmap(blob, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+  const off = new OffscreenCanvas(bitmap.width, bitmap.height);
+  off.getContext('2d').drawImage(bitmap, 0, 0);
+  const canvas = document.createElement('canvas');
+  canvas.width = bitmap.width;
+  canvas.height = bitmap.height;
+  canvas.getContext('2d').drawImage(bitmap, 0, 0);
+  const el = new Image();
+  el.src = URL.createObjectURL(blob);
+  await el.decode();
+  const sources = {
+    bitmap: pick(await loadImage(bitmap)), offscreen: pick(await loadImage(off)), canvas: pick(await loadImage(canvas)), img: pick(await loadImage(el)),
+    imageData: pick(await loadImage(off.getContext('2d').getImageData(0, 0, bitmap.width, bitmap.height))),
+    greyBitmap: pick(await loadImage(bitmap, 1)), greyDecoded: pick(await decodeImage(png, 'inline.png', 1)),
+    notLoaded: await caught(() => loadImage(new Image())), sized: await caught(() => loadImage({ width: 3, height: 2 })),
+  };
   out.textContent = JSON.stringify({ ok: true, length: test.length, counts: test.labelCounts(), first: Array.from(test.raw(0).data.subarray(300, 310)),
-    decoded: { h: img.height, w: img.width, c: img.channels, data: Array.from(img.data) }, shape, tensors: tf.memory().numTensors, gzipError, limits });
+    decoded: { h: img.height, w: img.width, c: img.channels, data: Array.from(img.data) }, shape, tensors: tf.memory().numTensors, gzipError, limits, sources });
 } catch (e) {
   out.textContent = JSON.stringify({ ok: false, error: String((e && (e.stack || e.message)) || e) });
 }
@@ -117,6 +136,20 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
+/** Opens the page, waits for the JSON it writes, and returns it with the page's uncaught errors. */
+async function pageResult(): Promise<{ r: any; errors: string[] }> {
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'pending', undefined, { timeout: 30_000 });
+    return { r: JSON.parse((await page.textContent('#out')) ?? '{}'), errors };
+  } finally {
+    await page.close();
+  }
+}
+
 describe('@cnn/datasets in a browser (Vite build, headless Chromium)', () => {
   it('bundles the sample as assets and leaves Node-only code out', async () => {
     const assets = await readdir(join(dist, 'assets'));
@@ -129,32 +162,35 @@ describe('@cnn/datasets in a browser (Vite build, headless Chromium)', () => {
   });
 
   it('loads the sample, decodes a PNG, and batches into a tensor', async () => {
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    try {
-      await page.goto(url);
-      await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'pending', undefined, { timeout: 30_000 });
-      const r = JSON.parse((await page.textContent('#out')) ?? '{}');
-      expect(r.ok, r.error).toBe(true);
-      expect(errors).toEqual([]);
-      expect(r.length).toBe(1000);
-      expect(r.counts).toEqual(new Array(10).fill(100));
-      const { FashionMNIST } = await import('../src/index');
-      expect(r.first).toEqual(Array.from((await FashionMNIST.sample({ train: false })).raw(0).data.subarray(300, 310)));
-      expect(r.decoded).toEqual({ h: 2, w: 3, c: 3, data: Array.from(pixels) });
-      expect(r.shape).toEqual([100, 28, 28, 1]);
-      expect(r.tensors).toBe(0);
-      expect(r.gzipError).toMatch(/cut\.gz: corrupt or truncated gzip stream/);
-      // The limits hold in the browser build too (header checks before createImageBitmap, streamed gunzip).
-      expect(r.limits.bombBytes).toBeLessThan(260_000);
-      expect(r.limits.decode).toMatch(/^DatasetError: bomb\.png: image is 16000x16000 = 256,000,000 pixels, over the decoding budget of 67,108,864 pixels/);
-      expect(r.limits.load).toMatch(/^DatasetError: \/bomb\.png: image is 16000x16000 = 256,000,000 pixels/);
-      expect(r.limits.small).toMatch(/^DatasetError: inline\.png: image is 3x2 = 6 pixels, over the decoding budget of 5 pixels/);
-      expect(r.limits.idxBomb).toMatch(/^DatasetError: \/bomb-idx\.gz: inflates past the 10x28x28 = 7,840 values its header declares/);
-      expect(r.limits.idxLimit).toMatch(/^DatasetError: \/labels-idx1-ubyte: its header declares 10 = 10 values, over the limit/);
-    } finally {
-      await page.close();
-    }
+    const { r, errors } = await pageResult();
+    expect(r.ok, r.error).toBe(true);
+    expect(errors).toEqual([]);
+    expect(r.length).toBe(1000);
+    expect(r.counts).toEqual(new Array(10).fill(100));
+    const { FashionMNIST } = await import('../src/index');
+    expect(r.first).toEqual(Array.from((await FashionMNIST.sample({ train: false })).raw(0).data.subarray(300, 310)));
+    expect(r.decoded).toEqual({ h: 2, w: 3, c: 3, data: Array.from(pixels) });
+    expect(r.shape).toEqual([100, 28, 28, 1]);
+    expect(r.tensors).toBe(0);
+    expect(r.gzipError).toMatch(/cut\.gz: corrupt or truncated gzip stream/);
+    // The limits hold in the browser build too (header checks before createImageBitmap, streamed gunzip).
+    expect(r.limits.bombBytes).toBeLessThan(260_000);
+    expect(r.limits.decode).toMatch(/^DatasetError: bomb\.png: image is 16000x16000 = 256,000,000 pixels, over the decoding budget of 67,108,864 pixels/);
+    expect(r.limits.load).toMatch(/^DatasetError: \/bomb\.png: image is 16000x16000 = 256,000,000 pixels/);
+    expect(r.limits.small).toMatch(/^DatasetError: inline\.png: image is 3x2 = 6 pixels, over the decoding budget of 5 pixels/);
+    expect(r.limits.idxBomb).toMatch(/^DatasetError: \/bomb-idx\.gz: inflates past the 10x28x28 = 7,840 values its header declares/);
+    expect(r.limits.idxLimit).toMatch(/^DatasetError: \/labels-idx1-ubyte: its header declares 10 = 10 values, over the limit/);
+  });
+
+  it('loadImage reads an ImageBitmap, an OffscreenCanvas, a <canvas>, an <img> and ImageData as the decoder does', async () => {
+    const { r, errors } = await pageResult();
+    expect(r.ok, r.error).toBe(true);
+    expect(errors).toEqual([]);
+    const rgb = { h: 2, w: 3, c: 3, data: Array.from(pixels) };
+    for (const kind of ['bitmap', 'offscreen', 'canvas', 'img', 'imageData']) expect(r.sources[kind], kind).toEqual(rgb);
+    expect(r.sources.greyBitmap.c).toBe(1);
+    expect(r.sources.greyBitmap).toEqual(r.sources.greyDecoded);
+    expect(r.sources.notLoaded).toMatch(/^DatasetUsageError: loadImage: the image or canvas is 0x0 \(not loaded yet\?\)/);
+    expect(r.sources.sized).toMatch(/^DatasetUsageError: loadImage: expected a path, file bytes, an ImageHWC, ImageData or \(in a browser\) an image or canvas/);
   });
 });

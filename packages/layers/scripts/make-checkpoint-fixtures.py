@@ -23,7 +23,6 @@ What it writes (all small; the tests compare every tensor with expected.json):
 Safetensors files are written by hand (Debian has no `safetensors` module): an 8-byte little-endian
 header length, a JSON header padded with spaces to a multiple of 8, then the raw little-endian bytes.
 """
-import io
 import json
 import math
 import os

@@ -33,6 +33,7 @@ import importlib
 import json
 import math
 import os
+import sys
 from functools import partial
 
 import numpy as np
@@ -46,12 +47,14 @@ from torchvision.models import resnet as tv_resnet
 from torchvision.models import shufflenetv2 as tv_shufflenetv2
 from torchvision.ops import Conv2dNormActivation, SqueezeExcitation
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'test-support'))
+from fixtures import fnv1a, pair, realise, values  # noqa: E402
+
 # `from torchvision.models import googlenet` gives the model function, not the module.
 tv_googlenet = importlib.import_module('torchvision.models.googlenet')
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT_DIR = os.path.join(HERE, '..', 'test', 'fixtures', 'layers')
-MASK = 0xFFFFFFFF
 
 torch.set_default_dtype(torch.float64)
 
@@ -60,38 +63,13 @@ torch.set_default_dtype(torch.float64)
 # The shared formula
 
 
-def values(count, seed):
-    """value(i, seed) for i in [0, count), as float32 (exact)."""
-    i = np.arange(count, dtype=np.uint64)
-    h = (i * np.uint64(0x9E3779B1) + np.uint64((seed * 0x85EBCA77) & MASK) + np.uint64(0x165667B1)) & np.uint64(MASK)
-    h ^= h >> np.uint64(16)
-    h = (h * np.uint64(0x85EBCA6B)) & np.uint64(MASK)
-    h ^= h >> np.uint64(13)
-    h = (h * np.uint64(0xC2B2AE35)) & np.uint64(MASK)
-    h ^= h >> np.uint64(16)
-    v = (h >> np.uint64(8)).astype(np.float64) / 16777216.0 - 0.5
-    f = v.astype(np.float32)
-    assert np.array_equal(f.astype(np.float64), v)
-    return f
-
-
-def fnv1a(s):
-    h = 0x811C9DC5
-    for ch in s.encode('ascii'):
-        h ^= ch
-        h = (h * 0x01000193) & MASK
-    return h
-
-
 def spec(shape, seed, scale=1.0, offset=0.0):
     return dict(shape=list(shape), seed=int(seed), scale=float(scale), offset=float(offset))
 
 
-def realise(sp):
+def realise_spec(sp):
     """The float64 numpy array of a spec (values exactly the float32 the TS side makes)."""
-    n = int(np.prod(sp['shape'])) if sp['shape'] else 1
-    v = values(n, sp['seed']).astype(np.float64) * sp['scale'] + sp['offset']
-    return v.astype(np.float32).astype(np.float64).reshape(sp['shape'])
+    return realise(sp['shape'], sp['seed'], sp['scale'], sp['offset'])
 
 
 def nhwc_to_nchw(t):
@@ -104,10 +82,6 @@ def nchw_to_nhwc(t):
 
 # ----------------------------------------------------------------------------------------------
 # Functional cases: op name + args (TypeScript's names) + input specs
-
-
-def pair(v):
-    return [v, v] if isinstance(v, int) else list(v)
 
 
 def conv_sides(pad, h, w, kh, kw, s, d):
@@ -385,7 +359,7 @@ FN_CASES = [
 
 
 def run_fn(case):
-    ins = [torch.from_numpy(realise(s)) for s in case['inputs']]
+    ins = [torch.from_numpy(realise_spec(s)) for s in case['inputs']]
     y = FNS[case['op']](ins, case['args'])
     return [y]
 
@@ -425,7 +399,7 @@ def fill_state(case_name, module):
         if 'value' in sp:
             new[key] = torch.tensor(sp['value'], dtype=t.dtype)
         else:
-            new[key] = torch.from_numpy(realise(sp)).to(t.dtype)
+            new[key] = torch.from_numpy(realise_spec(sp)).to(t.dtype)
     module.load_state_dict(new, strict=True)
     return specs
 
@@ -434,7 +408,7 @@ def run_module(case, module, inputs):
     module = module.double()
     case['state'] = fill_state(case['name'], module)
     module.eval()
-    ins = [torch.from_numpy(realise(s)) for s in inputs]
+    ins = [torch.from_numpy(realise_spec(s)) for s in inputs]
     case['inputs'] = inputs
     with torch.no_grad():
         y = module(*[nhwc_to_nchw(t) for t in ins])
@@ -493,7 +467,7 @@ def run_layer(name, make, shape, scale):
         # nn.Flatten on NCHW gives C-H-W order; the TS layer flattens NHWC: compare with PyTorch's flatten of NHWC.
         ins = [INP(name, shape, scale)]
         case['state'], case['inputs'] = [], ins
-        return case, [torch.from_numpy(realise(ins[0])).flatten(1)]
+        return case, [torch.from_numpy(realise_spec(ins[0])).flatten(1)]
     ys = run_module(case, make(), [INP(name, shape, scale)])
     return case, ys
 
@@ -518,15 +492,15 @@ def run_bn_train(name, cfg, shape):
     outs = []
     for sp in ins:
         with torch.no_grad():
-            y = m(nhwc_to_nchw(torch.from_numpy(realise(sp))))
+            y = m(nhwc_to_nchw(torch.from_numpy(realise_spec(sp))))
         outs += [nchw_to_nhwc(y), m.running_mean.clone(), m.running_var.clone(),
                  m.num_batches_tracked.to(torch.float64).reshape([])]
     # Then the gradients of sum(y * dy) in training mode, for the first input: dx, dweight, dbias.
     dy = INP(name, shape, 1.0, 0.1, 2)
     case['grad'] = dict(dy=dy)
-    x = nhwc_to_nchw(torch.from_numpy(realise(ins[0]))).requires_grad_(True)
+    x = nhwc_to_nchw(torch.from_numpy(realise_spec(ins[0]))).requires_grad_(True)
     m.zero_grad()
-    (m(x) * nhwc_to_nchw(torch.from_numpy(realise(dy)))).sum().backward()
+    (m(x) * nhwc_to_nchw(torch.from_numpy(realise_spec(dy)))).sum().backward()
     outs += [nchw_to_nhwc(x.grad), m.weight.grad.clone(), m.bias.grad.clone()]
     return case, outs
 

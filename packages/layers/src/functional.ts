@@ -1,5 +1,5 @@
 // The functional API: the math of every layer, with PyTorch's meaning, on NHWC tensors.
-// Modules (module.ts, layers.ts) own parameters and call these.
+// Modules (module.ts, layers/) own parameters and call these.
 import { tf, conv2d as convOp, type Tensor, type Tensor2D, type Tensor4D, type Padding } from '@cnn/tensor';
 
 /** A size given once for both spatial dimensions, or as `[height, width]`. */

@@ -1,7 +1,7 @@
 // Forward parity with PyTorch: every function of F, every layer class, BatchNorm2d's training step (output and
 // running statistics) and every block, on wasm and on cpu, against fixtures made by
 // scripts/make-layer-fixtures.py with Debian's PyTorch 1.13 / torchvision 0.14 (float64, cast to float32).
-// Inputs and weights are not stored: both sides compute them from the formula below. Blocks load the PyTorch
+// Inputs and weights are not stored: both sides compute them from the formula (test-support). Blocks load the PyTorch
 // state dict (PyTorch keys and layouts) with loadTorchState, so the key names are checked too.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import {
   Hardsigmoid, Hardswish, ConvNormAct, SEModule, BasicBlock, Bottleneck, DepthwiseSeparable, InvertedResidual,
   ShuffleUnitV1, ShuffleUnitV2, Inception, activation, batchNorm, loadTorchState, type HostTensor, type KeyMap,
 } from '../src/index';
-import { fnv1a, formula, size } from '../../../test-support/fixtures';
+import { fnv1a, formula, realise, relErr, size } from '../../../test-support/fixtures';
 
 const TOL = 1e-4;
 type Backend = 'wasm' | 'cpu';
@@ -48,25 +48,16 @@ const fixture = (() => {
   return out;
 })();
 
+/** The values of a spec: the formula's, scaled and offset as the script's `realise_spec`. */
+const realiseSpec = (sp: Spec): Float32Array => realise(sp.shape, sp.seed, sp.scale, sp.offset);
 
-
-
-/** float32(value * scale + offset), rounded once from float64, as numpy does in the script. */
-function realise(sp: { shape: number[]; seed: number; scale: number; offset: number }): Float32Array {
-  const v = formula(size(sp.shape), sp.seed);
-  if (sp.scale === 1 && sp.offset === 0) return v;
-  const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = v[i] * sp.scale + sp.offset;
-  return out;
-}
-
-const tensorOf = (sp: Spec): Tensor => tf.tensor(realise(sp), sp.shape);
+const tensorOf = (sp: Spec): Tensor => tf.tensor(realiseSpec(sp), sp.shape);
 
 /** The case's state dict in PyTorch's keys and layouts. */
 function torchDict(c: Case): Map<string, HostTensor> {
   const dict = new Map<string, HostTensor>();
   for (const e of c.state ?? []) {
-    const data = e.value !== undefined ? Float32Array.of(e.value) : realise(e as Required<StateEntry>);
+    const data = e.value !== undefined ? Float32Array.of(e.value) : realiseSpec(e as Required<StateEntry>);
     dict.set(e.key, { shape: e.shape, data });
   }
   return dict;
@@ -75,19 +66,6 @@ function torchDict(c: Case): Map<string, HostTensor> {
 function expected(c: Case, i: number): Float32Array {
   const o = c.outputs[i];
   return fixture.subarray(o.offset, o.offset + size(o.shape));
-}
-
-/** max |a - b| / max |b|, with where the largest difference is. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): { rel: number; at: number; got: number; want: number } {
-  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
-  let m = 0, mb = 0, at = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (Number.isNaN(d)) return { rel: Number.NaN, at: i, got: a[i], want: b[i] };
-    if (d > m) { m = d; at = i; }
-    mb = Math.max(mb, Math.abs(b[i]));
-  }
-  return { rel: mb === 0 ? m : m / mb, at, got: a[at], want: b[at] };
 }
 
 function expectClose(what: string, got: Tensor, c: Case, i: number): void {

@@ -10,6 +10,7 @@ import {
   BatchNorm2d, Conv2d, Linear, Module, ReLU, Sequential, saveWeights, readSafetensors, writeSafetensors, mmpretrainKeys, manualSeed, CheckpointError,
   readCheckpoint, readFileBytes, READ_FILE_MAX_BYTES, loadTorchState, torchState, checkWeights,
 } from '../src/index';
+import { relErr } from '../../../test-support/fixtures';
 
 const dir = join(__dirname, 'fixtures', 'checkpoint');
 const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
@@ -32,16 +33,6 @@ function input(): Tensor {
   return tf.tensor(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)), [2, 8, 8, 3]);
 }
 
-function relError(a: number[], b: number[]): number {
-  let m = 0;
-  let mb = 0;
-  a.forEach((v, i) => {
-    m = Math.max(m, Math.abs(v - b[i]));
-    mb = Math.max(mb, Math.abs(b[i]));
-  });
-  return m / mb;
-}
-
 describe.each(['wasm', 'cpu'] as const)('PyTorch checkpoints on %s', (backend) => {
   for (const file of ['net.pth', 'net-p4.pth', 'net.safetensors']) {
     it(`${file} loads by name and gives PyTorch's outputs within 1e-4`, async () => {
@@ -52,7 +43,7 @@ describe.each(['wasm', 'cpu'] as const)('PyTorch checkpoints on %s', (backend) =
       expect(result.unexpected).toEqual([]);
       net.eval();
       const y = net.call(input());
-      expect(relError(Array.from(y.dataSync()), expected.net_io.output.flat())).toBeLessThan(1e-4);
+      expect(relErr(Array.from(y.dataSync()), expected.net_io.output.flat()).rel).toBeLessThan(1e-4);
       expect(net.stateDict().get('blocks.0.1.num_batches_tracked')!.dataSync()[0]).toBe(3);
       y.dispose();
       net.dispose();

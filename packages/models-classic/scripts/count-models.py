@@ -7,31 +7,14 @@ MACs are counted as torchvision does: forward hooks on Conv2d (output elements x
 """
 import json
 import os
+import sys
 
-import torch
-import torch.nn as nn
 import torchvision
 
 from reference_models import CifarResNet, cifar_stem
 
-
-def count(model, shape):
-    macs = 0
-
-    def hook(m, inp, out):
-        nonlocal macs
-        if isinstance(m, nn.Conv2d):
-            macs += out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
-        elif isinstance(m, nn.Linear):
-            macs += out.numel() * m.in_features
-
-    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    model.eval()
-    with torch.no_grad():
-        model(torch.zeros(shape))
-    for h in hs:
-        h.remove()
-    return {"params": sum(p.numel() for p in model.parameters()), "macs": macs}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "test-support"))
+from fixtures import count  # noqa: E402
 
 
 counts = {}

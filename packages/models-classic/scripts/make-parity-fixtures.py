@@ -48,16 +48,12 @@ import torchvision
 
 from reference_models import CifarResNet, cifar_stem
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "test-support"))
+from fixtures import checksum, fnv1a  # noqa: E402
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "parity")
 
 M32 = np.uint32
-
-
-def fnv1a(s):
-    h = 0x811C9DC5
-    for ch in s.encode("ascii"):
-        h = ((h ^ ch) * 0x01000193) & 0xFFFFFFFF
-    return h
 
 
 def unit(n, seed):
@@ -95,12 +91,6 @@ def tensor_values(key, shape):
     else:
         raise ValueError(f"no rule for state-dict key {key}")
     return v.astype(np.float32)
-
-
-def checksum(v32):
-    """Sum of the float32 bit patterns mod 2^32: the test recomputes it to show both sides made the same tensor."""
-    # int() first: numpy would take uint64 % int via float64 and lose the low bits of sums above 2^53
-    return int(v32.view(np.uint32).astype(np.uint64).sum()) % (1 << 32)
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { tf, setBackend } from '@cnn/tensor';
 import { loadTorchState, type HostTensor } from '@cnn/layers';
 import { getModel } from '../src/index';
-import { fnv1a, size } from '../../../test-support/fixtures';
+import { checksum, fnv1a, relErr, size } from '../../../test-support/fixtures';
 
 const TOL = 1e-4;
 const DIFF_TOL = 1e-3;
@@ -89,36 +89,11 @@ function tensorValues(key: string, shape: readonly number[]): Float32Array {
   return u;
 }
 
-/** Sum of the float32 bit patterns mod 2^32, as the script's. */
-function checksum(v: Float32Array): number {
-  const bits = new Uint32Array(v.buffer, v.byteOffset, v.length);
-  let s = 0;
-  for (let i = 0; i < bits.length; i++) s = (s + bits[i]) >>> 0;
-  return s;
-}
-
 /** The model's input, NHWC: the formula's values in NCHW order, transposed. */
 function inputOf(m: ModelFixture): tf.Tensor4D {
   const data = unit(size(m.input.shape), fnv1a('input'));
   for (let i = 0; i < data.length; i++) data[i] *= m.input.scale;
   return tf.tidy(() => tf.tensor4d(data, m.input.shape).transpose([0, 2, 3, 1]));
-}
-
-/** max |a - b| / max |b|, and where the largest difference is. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): { rel: number; at: number; got: number; want: number } {
-  let m = 0;
-  let mb = 0;
-  let at = 0;
-  for (let i = 0; i < b.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= m)) {
-      m = d;
-      at = i;
-      if (Number.isNaN(d)) break;
-    }
-    mb = Math.max(mb, Math.abs(b[i]));
-  }
-  return { rel: m / mb, at, got: a[at], want: b[at] };
 }
 
 /** Row 0 minus row 1 of [2, k] logits, in float64. */

@@ -6,45 +6,19 @@ params are learnable tensors only. The rebuilds follow MMPretrain's ShuffleNetV1
 """
 import json
 import os
+import sys
 
 import torch
 import torch.nn as nn
 import torchvision
 
-
-def count(model, shape=(1, 3, 224, 224)):
-    macs = 0
-
-    def hook(m, inp, out):
-        nonlocal macs
-        if isinstance(m, nn.Conv2d):
-            macs += out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
-        elif isinstance(m, nn.Linear):
-            macs += out.numel() * m.in_features
-
-    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    model.eval()
-    with torch.no_grad():
-        model(torch.zeros(shape))
-    for h in hs:
-        h.remove()
-    return {"params": sum(p.numel() for p in model.parameters()), "macs": macs}
-
-
-def make_divisible(value, divisor=8, min_value=None, min_ratio=0.9):
-    min_value = min_value or divisor
-    new = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    return new + divisor if new < min_ratio * value else new
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "test-support"))
+from fixtures import channel_shuffle, count, make_divisible  # noqa: E402
 
 
 def conv_bn(i, o, k, stride=1, groups=1, act=True):
     layers = [nn.Conv2d(i, o, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(o)]
     return nn.Sequential(*layers, nn.ReLU()) if act else nn.Sequential(*layers)
-
-
-def shuffle(x, g):
-    n, c, h, w = x.shape
-    return x.view(n, g, c // g, h, w).transpose(1, 2).reshape(n, c, h, w)
 
 
 class ShuffleUnit(nn.Module):
@@ -60,7 +34,7 @@ class ShuffleUnit(nn.Module):
 
     def forward(self, x):
         # MMPretrain's order: compress, depthwise, shuffle, expand (counts do not depend on it).
-        y = self.conv4(shuffle(self.dw(self.conv1(x)), self.groups))
+        y = self.conv4(channel_shuffle(self.dw(self.conv1(x)), self.groups))
         if self.combine == "add":
             return torch.relu(x + y)
         return torch.relu(torch.cat([nn.functional.avg_pool2d(x, 3, 2, 1), y], 1))

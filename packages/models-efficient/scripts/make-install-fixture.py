@@ -41,12 +41,15 @@ import json
 import math
 import os
 import struct
-import tempfile
+import sys
 
 import numpy as np
 import torch
 import torchvision
 from PIL import Image
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "test-support"))
+from fixtures import checksum, fnv1a  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "test", "fixtures", "install")
@@ -57,13 +60,6 @@ STD = np.array([0.229, 0.224, 0.225])
 MIN_GAP = 0.02
 
 M32 = np.uint32
-
-
-def fnv1a(s):
-    h = 0x811C9DC5
-    for ch in s.encode("ascii"):
-        h = ((h ^ ch) * 0x01000193) & 0xFFFFFFFF
-    return h
 
 
 def unit(n, seed):
@@ -103,11 +99,6 @@ def tensor_values(key, shape):
     else:
         raise ValueError(f"no rule for state-dict key {key}")
     return v.astype(np.float32)
-
-
-def checksum(v):
-    """Sum of the 32-bit words of the little-endian data mod 2^32 (an int64 counts as its two words)."""
-    return int(np.frombuffer(v.astype(v.dtype.newbyteorder("<")).tobytes(), dtype="<u4").astype(np.uint64).sum()) % (1 << 32)
 
 
 def safetensors_bytes(entries):

@@ -49,6 +49,7 @@ key map: every PyTorch key must be the TypeScript model's) and compares the logi
 import json
 import math
 import os
+import sys
 
 import numpy as np
 import torch
@@ -58,9 +59,11 @@ import torchvision
 from torchvision.models import resnet as tv_resnet
 from torchvision.ops import SqueezeExcitation
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'test-support'))
+from fixtures import channel_shuffle, fnv1a, make_divisible, realise, values  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT_DIR = os.path.join(HERE, '..', 'test', 'fixtures', 'parity')
-MASK = 0xFFFFFFFF
 GAIN = 1.0
 INPUT_SHAPE = [2, 64, 64, 3]  # NHWC
 INPUT_SCALE = 4.0
@@ -69,37 +72,7 @@ torch.set_default_dtype(torch.float64)
 
 
 # ----------------------------------------------------------------------------------------------
-# The formula (as packages/layers/scripts/make-layer-fixtures.py's)
-
-
-def values(count, seed):
-    """value(i, seed) for i in [0, count), as float32 (exact)."""
-    i = np.arange(count, dtype=np.uint64)
-    h = (i * np.uint64(0x9E3779B1) + np.uint64((seed * 0x85EBCA77) & MASK) + np.uint64(0x165667B1)) & np.uint64(MASK)
-    h ^= h >> np.uint64(16)
-    h = (h * np.uint64(0x85EBCA6B)) & np.uint64(MASK)
-    h ^= h >> np.uint64(13)
-    h = (h * np.uint64(0xC2B2AE35)) & np.uint64(MASK)
-    h ^= h >> np.uint64(16)
-    v = (h >> np.uint64(8)).astype(np.float64) / 16777216.0 - 0.5
-    f = v.astype(np.float32)
-    assert np.array_equal(f.astype(np.float64), v)
-    return f
-
-
-def fnv1a(s):
-    h = 0x811C9DC5
-    for ch in s.encode('ascii'):
-        h ^= ch
-        h = (h * 0x01000193) & MASK
-    return h
-
-
-def realise(shape, seed, scale, offset):
-    """float64 array of float32(value * scale + offset): exactly the float32 values the test makes."""
-    n = int(np.prod(shape)) if len(shape) else 1
-    v = values(n, seed).astype(np.float64) * scale + offset
-    return v.astype(np.float32).astype(np.float64).reshape(shape)
+# The rule of the state-dict tensors (the formula is test-support/fixtures.py's, shared with the layers fixtures)
 
 
 def rule(key, shape, bn_scalar):
@@ -168,17 +141,6 @@ class ConvModule(nn.Module):
     def forward(self, x):
         x = self.bn(self.conv(x))
         return self.act(x) if self.act is not None else x
-
-
-def channel_shuffle(x, groups):
-    n, c, h, w = x.shape
-    return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
-
-
-def make_divisible(value, divisor=8, min_value=None, min_ratio=0.9):
-    min_value = min_value or divisor
-    new = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    return new + divisor if new < min_ratio * value else new
 
 
 class ShuffleUnitV1(nn.Module):

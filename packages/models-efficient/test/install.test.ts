@@ -32,7 +32,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fnv1a } from '../../../test-support/fixtures';
+import { checksum, fnv1a } from '../../../test-support/fixtures';
 import { serveStatic, type Served } from '../../../test-support/static-server';
 
 const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -143,14 +143,6 @@ function tensorValues(key: string, shape: readonly number[]): Float32Array | Big
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = f(u[i]);
   return out;
-}
-
-/** Sum of the 32-bit little-endian words of the data mod 2^32, as the script's. */
-function checksum(v: Float32Array | BigInt64Array): number {
-  const words = new Uint32Array(v.buffer, v.byteOffset, v.byteLength / 4);
-  let s = 0;
-  for (let i = 0; i < words.length; i++) s = (s + words[i]) >>> 0;
-  return s;
 }
 
 /**

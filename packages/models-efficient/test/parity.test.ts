@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, statSync } from 'node:fs';
 import { loadTorchState, type HostTensor } from '@cnn/layers';
 import { tf, setBackend, getModel, type ImageClassifier } from '../src/index';
-import { fnv1a, formula, size } from '../../../test-support/fixtures';
+import { fnv1a, formula, realise, relErr, size } from '../../../test-support/fixtures';
 
 const TOL = 1e-4;
 
@@ -48,18 +48,8 @@ const logits = (() => {
   return out;
 })();
 
-
 // ---------------------------------------------------------------------------------------------
-// The formula: the script's, bit for bit
-
-
-
-/** float32(value * scale + offset), rounded once from float64, as numpy does in the script. */
-function realise(shape: readonly number[], seed: number, scale: number, offset: number): Float32Array {
-  const v = formula(size(shape), seed);
-  for (let i = 0; i < v.length; i++) v[i] = v[i] * scale + offset;
-  return v;
-}
+// The state tensors: the script's rule on the formula (test-support/fixtures.ts), bit for bit
 
 type Rule = { scale: number; offset: number } | { value: number };
 
@@ -95,19 +85,6 @@ function torchDict(m: ModelEntry): Map<string, HostTensor> {
 const inputOf = (m: ModelEntry) => tf.tensor(realise(doc.input.shape, fnv1a(`${m.id}/input`), doc.input.scale, 0), doc.input.shape);
 
 const expected = (m: ModelEntry) => logits.subarray(m.logits.offset, m.logits.offset + size(m.logits.shape));
-
-/** max |a - b| / max |b|, with where the largest difference is. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): { rel: number; at: number; got: number; want: number } {
-  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
-  let m = 0, mb = 0, at = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (Number.isNaN(d)) return { rel: Number.NaN, at: i, got: a[i], want: b[i] };
-    if (d > m) { m = d; at = i; }
-    mb = Math.max(mb, Math.abs(b[i]));
-  }
-  return { rel: mb === 0 ? m : m / mb, at, got: a[at], want: b[at] };
-}
 
 // ---------------------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { DatasetError, DatasetUsageError } from '@cnn/datasets';
+import { DatasetError, DatasetUsageError, loadImage as datasetsLoadImage } from '@cnn/datasets';
 import { tf, setBackend, loadImage, imagenetPreprocess, IMAGENET_STATS, getModel, manualSeed } from '../src/index';
 import { palettePng } from '../../datasets/test/helpers';
 
@@ -49,6 +49,13 @@ describe('images in', () => {
     net.dispose();
     x.dispose();
     expect(() => imagenetPreprocess({ data: new Uint8Array(4), height: 2, width: 2, channels: 1 })).toThrow(/imagenetPreprocess: expected an RGB image \(3 channels\), got 1/);
+  });
+
+  it('loadImage is @cnn/datasets\' one: the same function, taking channels too', async () => {
+    expect(loadImage).toBe(datasetsLoadImage);
+    const { bytes } = await png(6, 5);
+    const grey = await loadImage(bytes, 1);
+    expect([grey.height, grey.width, grey.channels]).toEqual([5, 6, 1]);
   });
 
   it('ImageData (RGBA) is read as RGB', async () => {

@@ -22,7 +22,6 @@ torch.nn.functional.conv2d in float64 (padding applied with F.pad, TensorFlow's 
 for 'same') and cast to float32.
 """
 import json
-import math
 import os
 import sys
 
@@ -30,33 +29,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'test-support'))
+from fixtures import pair, values  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT_DIR = os.path.join(HERE, '..', 'test', 'fixtures')
-MASK = 0xFFFFFFFF
-
-
-def values(count, seed):
-    """value(i, seed) for i in [0, count): float32, exactly as test/conv-grid.test.ts computes it.
-
-    h = (i * 0x9E3779B1 + seed * 0x85EBCA77 + 0x165667B1) mod 2^32
-    h ^= h >> 16; h = h * 0x85EBCA6B mod 2^32; h ^= h >> 13; h = h * 0xC2B2AE35 mod 2^32; h ^= h >> 16
-    value = (h >> 8) / 2^24 - 0.5
-    """
-    i = np.arange(count, dtype=np.uint64)
-    h = (i * np.uint64(0x9E3779B1) + np.uint64((seed * 0x85EBCA77) & MASK) + np.uint64(0x165667B1)) & np.uint64(MASK)
-    h ^= h >> np.uint64(16)
-    h = (h * np.uint64(0x85EBCA6B)) & np.uint64(MASK)
-    h ^= h >> np.uint64(13)
-    h = (h * np.uint64(0xC2B2AE35)) & np.uint64(MASK)
-    h ^= h >> np.uint64(16)
-    v = (h >> np.uint64(8)).astype(np.float64) / 16777216.0 - 0.5
-    f = v.astype(np.float32)
-    assert np.array_equal(f.astype(np.float64), v)  # exact: no rounding to worry about
-    return f
-
-
-def pair(v):
-    return [v, v] if isinstance(v, int) else list(v)
 
 
 def resolve_pad(pad, h, w, kh, kw, s, d):

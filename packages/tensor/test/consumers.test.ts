@@ -14,6 +14,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serveStatic, type Served } from '../../../test-support/static-server';
+import { relErr } from '../../../test-support/fixtures';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
@@ -155,16 +156,6 @@ const BROWSER_HTML = `<!doctype html>
 <body><pre id="out">pending</pre><script type="module" src="./main.js"></script></body></html>
 `;
 
-function maxRelErr(a: number[], b: number[]): number {
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return err / scale;
-}
-
 let reference: Computed;
 let work: string;
 
@@ -211,8 +202,8 @@ function expectMatchesReference(r: Computed): void {
   expect(r.dx.shape).toEqual([1, 9, 9, 4]);
   expect(r.df.shape).toEqual([3, 3, 2, 6]);
   for (const g of [r.dx, r.df]) expect(g.values.every(Number.isFinite)).toBe(true);
-  expect(maxRelErr(r.dx.values, reference.dx.values)).toBeLessThan(1e-4);
-  expect(maxRelErr(r.df.values, reference.df.values)).toBeLessThan(1e-4);
+  expect(relErr(r.dx.values, reference.dx.values).rel).toBeLessThan(1e-4);
+  expect(relErr(r.df.values, reference.df.values).rel).toBeLessThan(1e-4);
   expect(r.squared).toEqual([1, 1]);
   expect(r.cloned).toEqual([1, 2]);
 }

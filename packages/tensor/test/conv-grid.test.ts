@@ -11,7 +11,7 @@ import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, registerConvGradient
 import { prepareWasmKernels } from '../src/wasm/module';
 import type { ConvOptions, Padding } from '../src/conv-options';
 import { naiveConv, type Shape4 } from './naive-conv';
-import { formula, size } from '../../../test-support/fixtures';
+import { formula, relErr, size } from '../../../test-support/fixtures';
 
 registerWasmKernels();
 registerConvGradients();
@@ -76,19 +76,6 @@ function expected(c: FixtureCase) {
 
 function optsOf(c: FixtureCase): ConvOptions {
   return { strides: c.strides, dilations: c.dilations, pad: c.pad, groups: c.groups };
-}
-
-/** max|a - b| / max|b|, and where the largest difference is (NaN anywhere makes it NaN). */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): { rel: number; at: number; got: number; want: number } {
-  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
-  let m = 0, mb = 0, at = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (Number.isNaN(d)) return { rel: Number.NaN, at: i, got: a[i], want: b[i] };
-    if (d > m) { m = d; at = i; }
-    mb = Math.max(mb, Math.abs(b[i]));
-  }
-  return { rel: mb === 0 ? m : m / mb, at, got: a[at], want: b[at] };
 }
 
 function expectClose(what: string, got: ArrayLike<number>, want: ArrayLike<number>, tol = TOL): void {

@@ -66,7 +66,8 @@ describe('zero-size inputs on wasm', () => {
 
   // Convolutions of every kind on an empty batch, forward and both gradients: outputs with no elements and a
   // filter gradient of zeros (nothing reached the filter), as PyTorch gives, on cnn's kernels and on cpu.
-  const CONVS: Array<[string, [number, number, number, number], { pad?: number; strides?: number; dilations?: number; groups?: number }]> = [
+  type ConvOpts = { pad?: number; strides?: number; dilations?: number; groups?: number };
+  const CONVS: Array<[string, [number, number, number, number], ConvOpts]> = [
     ['plain 3x3', [3, 3, 4, 6], { pad: 1 }],
     ['grouped 3x3, groups 2', [3, 3, 2, 6], { pad: 1, groups: 2 }],
     ['depthwise 3x3', [3, 3, 1, 4], { pad: 1, groups: 4 }],

@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendInfo, conv2d, conv2dBackpropFilter, conv2dBackpropInput, setBackend, setThreads, tf, type Tensor4D } from '../src/index';
+import { relErr } from '../../../test-support/fixtures';
 
 const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST_ESM = join(PKG, 'dist', 'index.js');
@@ -56,14 +57,6 @@ function computeAll(): Record<string, Float32Array> {
     for (const [k, t] of Object.entries(out)) values[k] = t.dataSync() as Float32Array;
     return values;
   });
-}
-
-function maxRelativeError(a: Float32Array, b: Float32Array): number {
-  let scale = 0;
-  for (const v of b) scale = Math.max(scale, Math.abs(v));
-  let err = 0;
-  for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]) / Math.max(scale, 1e-30));
-  return err;
 }
 
 /** Runs `code` as an ES module (or a CJS script) in a fresh Node; resolves with its exit code and output. */
@@ -122,7 +115,7 @@ describe('wasm threads in Node', () => {
     expect(Object.keys(all)).toEqual(Object.keys(one));
     for (const k of Object.keys(one)) {
       expect(all[k].length, k).toBe(one[k].length);
-      expect(maxRelativeError(all[k], one[k]), k).toBeLessThanOrEqual(1e-5);
+      expect(relErr(all[k], one[k]).rel, k).toBeLessThanOrEqual(1e-5);
     }
   });
 });

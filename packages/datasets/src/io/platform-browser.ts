@@ -1,4 +1,4 @@
-import type { ImageHWC } from '../image';
+import { imageFromRgba, type ImageHWC } from '../image';
 import { DatasetError } from '../errors';
 import { imageHeaderSize } from '../image-header';
 import { checkPixelBudget, count } from '../limits';
@@ -138,19 +138,7 @@ export const platform: Platform = {
     if (!ctx) throw new Error('@cnn/datasets: OffscreenCanvas 2d context unavailable');
     ctx.drawImage(bitmap, 0, 0);
     bitmap.close();
-    const rgba = ctx.getImageData(0, 0, width, height).data;
-    const n = width * height;
-    const data = new Uint8Array(n * channels);
-    if (channels === 3) {
-      for (let i = 0, j = 0; i < n; i++, j += 4) {
-        data[3 * i] = rgba[j];
-        data[3 * i + 1] = rgba[j + 1];
-        data[3 * i + 2] = rgba[j + 2];
-      }
-    } else {
-      for (let i = 0, j = 0; i < n; i++, j += 4) data[i] = Math.round(0.299 * rgba[j] + 0.587 * rgba[j + 1] + 0.114 * rgba[j + 2]);
-    }
-    return { data, height, width, channels };
+    return imageFromRgba(ctx.getImageData(0, 0, width, height).data, width, height, channels);
   },
 
   async probeImage(bytes: Uint8Array, file: string, maxPixels: number) {
