@@ -30,3 +30,16 @@ export function fnv1a(s: string): number {
 
 /** Number of elements of a shape. */
 export const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+/** max |a - b| / max |b| (max |a - b| when b is all zeros), with where the largest difference is; NaN at the first NaN. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): { rel: number; at: number; got: number; want: number } {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+  let m = 0, mb = 0, at = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (Number.isNaN(d)) return { rel: Number.NaN, at: i, got: a[i], want: b[i] };
+    if (d > m) { m = d; at = i; }
+    mb = Math.max(mb, Math.abs(b[i]));
+  }
+  return { rel: mb === 0 ? m : m / mb, at, got: a[at], want: b[at] };
+}
