@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference outputs of every function, layer and block of @cnn/layers, from PyTorch.
+"""Reference outputs of every function, layer and block of @cnn/layers, and of the model families' blocks, from PyTorch.
 
 Run with Debian's PyTorch and torchvision (the `python3` on PATH may have no torch):
 
@@ -10,6 +10,13 @@ Writes, next to the tests:
   test/fixtures/layers/cases.json  the case list: for each case what to call, its inputs, the state dict
                                    (PyTorch keys and layouts) and where its outputs lie in cases.bin
   test/fixtures/layers/cases.bin   float32 little-endian outputs, NHWC (channels last), concatenated
+
+and, in the same format, the cases of the blocks that belong to one model family next to that family's tests:
+
+  packages/models-classic/test/fixtures/blocks/resnet.{json,bin}        BasicBlock, Bottleneck
+  packages/models-classic/test/fixtures/blocks/googlenet.{json,bin}     Inception
+  packages/models-efficient/test/fixtures/blocks/mobilenet.{json,bin}   DepthwiseSeparable, InvertedResidual
+  packages/models-efficient/test/fixtures/blocks/shufflenet.{json,bin}  ShuffleUnitV1, ShuffleUnitV2
 
 Inputs and weights are not stored. Every tensor is `spec(shape, seed, scale, offset)`:
 
@@ -663,18 +670,38 @@ def init_stats():
 # ----------------------------------------------------------------------------------------------
 
 
+# Where a case's reference goes: the generic cases to OUT_DIR/cases, a family's blocks to <package>/test/fixtures/blocks/<family>
+# (the blocks live in the family's file, in its model package, and are tested there).
+PACKAGES = os.path.join(HERE, '..', '..')
+FAMILY_OF_BLOCK = {
+    'BasicBlock': 'resnet', 'Bottleneck': 'resnet', 'Inception': 'googlenet',
+    'DepthwiseSeparable': 'mobilenet', 'InvertedResidual': 'mobilenet', 'ShuffleUnitV1': 'shufflenet', 'ShuffleUnitV2': 'shufflenet',
+}
+FAMILY_FIXTURES = {
+    'resnet': os.path.join(PACKAGES, 'models-classic', 'test', 'fixtures', 'blocks', 'resnet'),
+    'googlenet': os.path.join(PACKAGES, 'models-classic', 'test', 'fixtures', 'blocks', 'googlenet'),
+    'mobilenet': os.path.join(PACKAGES, 'models-efficient', 'test', 'fixtures', 'blocks', 'mobilenet'),
+    'shufflenet': os.path.join(PACKAGES, 'models-efficient', 'test', 'fixtures', 'blocks', 'shufflenet'),
+}
+
+
+def fixture_of(case):
+    """The file (without extension) a case is written to."""
+    family = FAMILY_OF_BLOCK.get(case['name'].split(' ')[0]) if case['kind'] == 'block' else None
+    return FAMILY_FIXTURES[family] if family else os.path.join(OUT_DIR, 'cases')
+
+
 def main():
-    os.makedirs(OUT_DIR, exist_ok=True)
-    cases, blobs, offset = [], [], 0
+    files = {}  # path -> (cases, blobs, [offset])
 
     def add(case, outs):
-        nonlocal offset
+        cases, blobs, offset = files.setdefault(fixture_of(case), ([], [], [0]))
         case['outputs'] = []
         for t in outs:
             a = t.detach().contiguous().numpy().astype('<f4')
-            case['outputs'].append(dict(shape=list(t.shape), offset=offset))
+            case['outputs'].append(dict(shape=list(t.shape), offset=offset[0]))
             blobs.append(a.ravel())
-            offset += a.size
+            offset[0] += a.size
         cases.append(case)
 
     for c in FN_CASES:
@@ -686,27 +713,30 @@ def main():
     for name, make, shape, scale, off in BLOCK_CASES:
         add(*run_block(name, make, shape, scale, off))
 
-    names = [c['name'] for c in cases]
+    names = [c['name'] for cases, _, _ in files.values() for c in cases]
     assert len(names) == len(set(names)), 'case names must be unique'
-    doc = dict(
-        generator='packages/layers/scripts/make-layer-fixtures.py',
-        torch=torch.__version__,
-        torchvision=torchvision.__version__,
-        formulaCheck=dict(seed=12345, values=[float(v) for v in values(8, 12345)],
-                          fnv1a={'': fnv1a(''), 'conv1.weight': fnv1a('conv1.weight')}),
-        init=init_stats(),
-        cases=cases,
-    )
-    data = np.concatenate(blobs).astype('<f4')
-    with open(os.path.join(OUT_DIR, 'cases.bin'), 'wb') as f:
-        f.write(data.tobytes())
-    with open(os.path.join(OUT_DIR, 'cases.json'), 'w') as f:
-        json.dump(doc, f, indent=1)
-        f.write('\n')
-    kinds = {}
-    for c in cases:
-        kinds[c['kind']] = kinds.get(c['kind'], 0) + 1
-    print(f'{len(cases)} cases {kinds}, {data.size} floats ({data.nbytes} bytes)')
+    for path, (cases, blobs, _) in files.items():
+        doc = dict(
+            generator='packages/layers/scripts/make-layer-fixtures.py',
+            torch=torch.__version__,
+            torchvision=torchvision.__version__,
+            formulaCheck=dict(seed=12345, values=[float(v) for v in values(8, 12345)],
+                              fnv1a={'': fnv1a(''), 'conv1.weight': fnv1a('conv1.weight')}),
+        )
+        if path == os.path.join(OUT_DIR, 'cases'):
+            doc['init'] = init_stats()
+        doc['cases'] = cases
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        data = np.concatenate(blobs).astype('<f4')
+        with open(path + '.bin', 'wb') as f:
+            f.write(data.tobytes())
+        with open(path + '.json', 'w') as f:
+            json.dump(doc, f, indent=1)
+            f.write('\n')
+        kinds = {}
+        for c in cases:
+            kinds[c['kind']] = kinds.get(c['kind'], 0) + 1
+        print(f'{os.path.relpath(path, PACKAGES)}: {len(cases)} cases {kinds}, {data.size} floats ({data.nbytes} bytes)')
 
 
 if __name__ == '__main__':

@@ -1,7 +1,8 @@
 /**
  * @cnn/layers: every layer of a CNN twice over, as the seed teaches them: a function in `F` (the math) and a
- * Module class (which owns its parameters), with PyTorch's semantics on NHWC tensors; the shared blocks of the
- * model families; `summary`; and checkpoints that load PyTorch's weights by name.
+ * Module class (which owns its parameters), with PyTorch's semantics on NHWC tensors; the generic blocks that several
+ * model families share (`ConvNormAct`, `SEModule`; a family's own blocks live in its model package); `summary`; and
+ * checkpoints that load PyTorch's weights by name.
  *
  * @packageDocumentation
  * @module @cnn/layers
@@ -17,10 +18,8 @@ export {
 export { manualSeed, getRandomState, setRandomState } from './random';
 export { summary, type Summary, type SummaryRow } from './summary';
 export {
-  ConvNormAct, SEModule, BasicBlock, Bottleneck, DepthwiseSeparable, InvertedResidual, ShuffleUnitV1, ShuffleUnitV2, Inception,
-  batchNorm, activation,
+  ConvNormAct, SEModule, batchNorm, activation,
   type NormFactory, type ActFactory, type AttentionFactory, type ActName, type ConvNormActOptions, type SEOptions,
-  type ResidualOptions, type InvertedResidualOptions, type InceptionChannels,
 } from './blocks';
 export { loadTorchState, fromTorchState, torchState, type KeyMap } from './torch-layout';
 export * from './checkpoint';

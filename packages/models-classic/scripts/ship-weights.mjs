@@ -1,7 +1,7 @@
 // Turns the last checkpoint of a finished `cnn train` run (the final weights, not the epoch that scored best on the
 // test split, so the accuracy quoted is not a selection on test data) into a shipped weights file: weights/<id>-<dataset>.safetensors
 // (the model's state dict alone, PyTorch layout, with the run's `cnn.model` description and its command line in the
-// header), and prints the card's `weights` entry to put in src/zoo.ts.
+// header), and prints the card's `weights` entry to put in the model's card, in its family file (src/lenet.ts, src/resnet.ts, ...).
 //
 //   node packages/models-classic/scripts/ship-weights.mjs <run folder>
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -4,9 +4,10 @@
 import {
   AdaptiveAvgPool2d, Conv2d, Dropout, Linear, LocalResponseNorm, MaxPool2d, Module, ReLU, Sequential,
 } from '@cnn/layers';
-import { FeatureClassifier, type ClassifierOptions } from './classifier';
+import { FeatureClassifier, type ClassifierOptions, type ModelCard } from './classifier';
 import { ModelOptionsError } from './errors';
 import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, checkOptions, describeValue, type OptionSpecs } from './options';
+import { registerModel } from './registry';
 
 /** The options the AlexNets and VGGs take, with their limits. */
 export const ALEXNET_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, dropout: DROPOUT_OPTION };
@@ -52,3 +53,13 @@ export class AlexNet extends FeatureClassifier {
     });
   }
 }
+
+const PAPER = 'ImageNet Classification with Deep Convolutional Neural Networks (Krizhevsky et al., 2012), https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html';
+const card = (id: string, inputSize: [number, number, number], params: number, macs: number): ModelCard => ({
+  id, family: 'alexnet', paper: PAPER, inputSize, params, macs, numClasses: 1000,
+});
+
+/** torchvision's AlexNet. */
+export const alexnet = registerModel(card('alexnet', [224, 224, 3], 61_100_840, 714_188_480), (o: AlexNetOptions) => new AlexNet('alexnet', o), ALEXNET_OPTIONS);
+/** The original two-GPU AlexNet of 2012 (groups 2, LRN, 227x227). */
+export const alexnet_2012 = registerModel(card('alexnet_2012', [227, 227, 3], 60_965_224, 724_406_816), (o: AlexNetOptions) => new AlexNet('alexnet_2012', o), ALEXNET_OPTIONS);

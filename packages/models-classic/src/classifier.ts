@@ -1,5 +1,5 @@
 import { tf, type Tensor } from '@cnn/tensor';
-import { Flatten, Module, Linear, type Sequential } from '@cnn/layers';
+import { Flatten, Module, Linear, Sequential } from '@cnn/layers';
 import { ModelInputError, NonFiniteInputError } from './errors';
 import { CLASSIFIER_OPTIONS, checkOptions, describeValue } from './options';
 
@@ -66,20 +66,37 @@ export interface Prediction {
 /**
  * Base class of every classifier: `forwardFeatures` (the backbone, up to pooled features) and `forwardHead`
  * (the classifier) are separate methods, `forward` chains them, `predict` gives the top-k classes.
+ *
+ * The head is written once, here: a family registers its head with {@link ImageClassifier.registerHead} (a Linear
+ * under its own name, as ResNet's `fc`, or a Sequential whose last layer is the final Linear, as VGG's
+ * `classifier`), and `forwardHead`, `classifier` and `resetClassifier` work on it.
  */
 export abstract class ImageClassifier extends Module {
+  /** The registered head: its child name and module. */
+  private headEntry: { name: string; module: Linear | Sequential } | null = null;
+
   /** Features before the classifier head. */
   abstract forwardFeatures(x: Tensor): Tensor;
 
-  /** Logits from the features. */
-  abstract forwardHead(features: Tensor): Tensor;
+  /**
+   * Logits from the features: the registered head. A family with more in its head than its modules (GoogLeNet's
+   * dropout before `fc`) overrides this and calls `super.forwardHead`.
+   */
+  forwardHead(features: Tensor): Tensor {
+    return this.registeredHead().module.call(features);
+  }
 
   forward(x: Tensor): Tensor {
     return this.forwardHead(this.forwardFeatures(x));
   }
 
-  /** The final Linear layer. */
-  abstract get classifier(): Linear;
+  /** The final Linear layer: the registered head itself, or the last layer of a Sequential head. */
+  get classifier(): Linear {
+    const { module } = this.registeredHead();
+    const last = module instanceof Sequential ? module.at(module.length - 1) : module;
+    if (!(last instanceof Linear)) throw new Error(`${this.typeName}: the last layer of its head is a ${last.typeName}, not a Linear`);
+    return last;
+  }
 
   /**
    * Replaces the final Linear layer with a fresh one for `numClasses` (fine-tuning); disposes the old one.
@@ -92,8 +109,32 @@ export abstract class ImageClassifier extends Module {
     this.replaceHead(next);
   }
 
-  /** Puts `head` where the final Linear layer is. */
-  protected abstract replaceHead(head: Linear): void;
+  /**
+   * Registers the classifier head under `name` (its keys: `name.weight`, or `name.N...` for a Sequential), once, in
+   * the constructor where its keys belong among the others: a Linear (the head is the final Linear), or a Sequential
+   * whose last layer is the final Linear. Returns `head`.
+   */
+  protected registerHead<H extends Linear | Sequential>(name: string, head: H): H {
+    if (this.headEntry) throw new Error(`${this.typeName}: a head is already registered as '${this.headEntry.name}'`);
+    this.registerModule(name, head);
+    this.headEntry = { name, module: head };
+    return head;
+  }
+
+  /** Puts `head` where the final Linear layer is (the head itself, or the last layer of a Sequential head); disposes the old one. */
+  protected replaceHead(head: Linear): void {
+    const { name, module } = this.registeredHead();
+    if (module instanceof Sequential) module.replace(module.length - 1, head);
+    else {
+      this.replaceModule(name, head);
+      this.headEntry = { name, module: head };
+    }
+  }
+
+  private registeredHead(): { name: string; module: Linear | Sequential } {
+    if (!this.headEntry) throw new Error(`${this.typeName}: no classifier head (call registerHead in its constructor, or override forwardHead, classifier and replaceHead)`);
+    return this.headEntry;
+  }
 
   /**
    * Top-k classes and softmax scores for a batch of NHWC images, in evaluation mode.
@@ -176,28 +217,15 @@ export abstract class FeatureClassifier extends ImageClassifier {
   readonly features: Sequential;
   private readonly pool: Module;
   private readonly flatten = new Flatten();
-  private readonly head: Sequential;
 
   constructor(parts: { features: Sequential; pool: Module; poolName?: string; classifier: Sequential }) {
     super();
     this.features = this.registerModule('features', parts.features);
     this.pool = this.registerModule(parts.poolName ?? 'avgpool', parts.pool);
-    this.head = this.registerModule('classifier', parts.classifier);
+    this.registerHead('classifier', parts.classifier);
   }
 
   forwardFeatures(x: Tensor): Tensor {
     return this.flatten.call(this.pool.call(this.features.call(x)));
-  }
-
-  forwardHead(f: Tensor): Tensor {
-    return this.head.call(f);
-  }
-
-  get classifier(): Linear {
-    return this.head.at(this.head.length - 1) as Linear;
-  }
-
-  protected replaceHead(head: Linear): void {
-    this.head.replace(this.head.length - 1, head);
   }
 }

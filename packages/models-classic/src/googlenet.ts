@@ -3,11 +3,61 @@
 // that exist only when asked for and run only in training mode.
 import { tf, type Tensor } from '@cnn/tensor';
 import {
-  AdaptiveAvgPool2d, ConvNormAct, Dropout, Flatten, Inception, Linear, MaxPool2d, Module, batchNorm,
-  type InceptionChannels,
+  AdaptiveAvgPool2d, ConvNormAct, Dropout, Flatten, Linear, MaxPool2d, Module, Sequential, batchNorm, type NormFactory,
 } from '@cnn/layers';
 import { ImageClassifier, type ClassifierOptions } from './classifier';
 import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, checkOptions, type OptionSpecs } from './options';
+import { registerModel } from './registry';
+
+/** Output channels of each branch of an {@link Inception} block. */
+export interface InceptionChannels {
+  /** Output channels of the 1x1 branch. */
+  ch1x1: number;
+  /** 1x1 reduction before the 3x3 branch. */
+  ch3x3red: number;
+  /** Output channels of the 3x3 branch. */
+  ch3x3: number;
+  /** 1x1 reduction before the "5x5" branch (a 3x3 convolution, as in torchvision). */
+  ch5x5red: number;
+  /** Output channels of the "5x5" branch. */
+  ch5x5: number;
+  /** 1x1 projection after the 3x3 max pool branch. */
+  poolProj: number;
+}
+
+/**
+ * GoogLeNet's Inception block (Szegedy et al., https://arxiv.org/abs/1409.4842), torchvision's variant: four branches
+ * (1x1; 1x1 then 3x3; 1x1 then 3x3 where the paper has 5x5; 3x3 max pool then 1x1) concatenated along channels. Each
+ * conv is a ConvNormAct with children 'conv' / 'bn' (BatchNorm eps 1e-3), as torchvision's BasicConv2d.
+ */
+export class Inception extends Module {
+  /** 1x1 convolution. */
+  readonly branch1: ConvNormAct;
+  /** 1x1 reduction then 3x3 convolution. */
+  readonly branch2: Sequential;
+  /** 1x1 reduction then a second 3x3 convolution (the paper's 5x5; torchvision's weights use 3x3). */
+  readonly branch3: Sequential;
+  /** 3x3 max pool (stride 1) then 1x1 projection. */
+  readonly branch4: Sequential;
+
+  constructor(inChannels: number, ch: InceptionChannels, norm: NormFactory = batchNorm({ eps: 1e-3 })) {
+    super();
+    const basic = (i: number, o: number, k: number) => new ConvNormAct(i, o, k, { norm, naming: 'named', padding: (k - 1) / 2 });
+    this.branch1 = this.registerModule('branch1', basic(inChannels, ch.ch1x1, 1));
+    this.branch2 = this.registerModule('branch2', new Sequential(basic(inChannels, ch.ch3x3red, 1), basic(ch.ch3x3red, ch.ch3x3, 3)));
+    this.branch3 = this.registerModule('branch3', new Sequential(basic(inChannels, ch.ch5x5red, 1), basic(ch.ch5x5red, ch.ch5x5, 3)));
+    this.branch4 = this.registerModule('branch4', new Sequential(new MaxPool2d(3, { stride: 1, padding: 1, ceilMode: true }), basic(inChannels, ch.poolProj, 1)));
+  }
+
+  /** Output channels: the sum of the four branches'. */
+  static outChannels(ch: InceptionChannels): number {
+    return ch.ch1x1 + ch.ch3x3 + ch.ch5x5 + ch.poolProj;
+  }
+
+  forward(x: Tensor): Tensor {
+    return tf.concat([this.branch1.call(x), this.branch2.call(x), this.branch3.call(x), this.branch4.call(x)], 3);
+  }
+}
 
 /** The options GoogLeNet takes, with their limits. */
 export const GOOGLENET_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, auxLogits: { type: 'boolean' }, dropout: DROPOUT_OPTION };
@@ -73,7 +123,6 @@ export class GoogLeNet extends ImageClassifier {
   private readonly avgpool = new AdaptiveAvgPool2d(1);
   private readonly flatten = new Flatten();
   private readonly dropout: Dropout;
-  private fc: Linear;
 
   constructor(opts: GoogLeNetOptions = {}) {
     checkOptions('googlenet', opts, GOOGLENET_OPTIONS);
@@ -96,7 +145,7 @@ export class GoogLeNet extends ImageClassifier {
     this.aux1 = opts.auxLogits ? this.registerModule('aux1', new InceptionAux(512, numClasses)) : null;
     this.aux2 = opts.auxLogits ? this.registerModule('aux2', new InceptionAux(528, numClasses)) : null;
     this.dropout = new Dropout(opts.dropout ?? 0.2);
-    this.fc = this.registerModule('fc', new Linear(1024, numClasses));
+    this.registerHead('fc', new Linear(1024, numClasses));
   }
 
   /** Logits and, in training mode with auxiliary classifiers, their logits too (torchvision's GoogLeNetOutputs). */
@@ -127,17 +176,20 @@ export class GoogLeNet extends ImageClassifier {
     return this.flatten.call(this.avgpool.call(h));
   }
 
-  forwardHead(f: Tensor): Tensor {
+  /** Dropout (in training mode), then the `fc` head. */
+  override forwardHead(f: Tensor): Tensor {
     this.dropout.training = this.training;
-    return this.fc.call(this.dropout.call(f));
-  }
-
-  get classifier(): Linear {
-    return this.fc;
-  }
-
-  protected replaceHead(head: Linear): void {
-    this.fc = this.replaceModule('fc', head);
+    return super.forwardHead(this.dropout.call(f));
   }
 }
+
+/** torchvision's GoogLeNet (auxiliary heads with `auxLogits: true`). */
+export const googlenet = registerModel(
+  {
+    id: 'googlenet', family: 'googlenet', paper: 'Going Deeper with Convolutions (Szegedy et al., 2014), https://arxiv.org/abs/1409.4842',
+    inputSize: [224, 224, 3], params: 6_624_904, macs: 1_498_376_192, numClasses: 1000,
+  },
+  (o: GoogLeNetOptions) => new GoogLeNet(o),
+  GOOGLENET_OPTIONS,
+);
 

@@ -4,6 +4,8 @@ import type { Tensor } from '@cnn/tensor';
 import { AvgPool2d, Conv2d, Flatten, Linear, Sequential, Tanh } from '@cnn/layers';
 import { ImageClassifier, type ClassifierOptions } from './classifier';
 import { CLASSIFIER_OPTIONS, checkOptions, type OptionSpecs } from './options';
+import { FASHION_MNIST_CLASSES } from './pretrained';
+import { registerModel } from './registry';
 
 /** The options LeNet-5 takes, with their limits. */
 export const LENET_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, inputSize: { type: 'enum', values: [28, 32] } };
@@ -22,7 +24,6 @@ export class LeNet5 extends ImageClassifier {
   /** The three convolutions with their activations and pools: `features.N` keys. */
   readonly features: Sequential;
   private readonly flatten = new Flatten();
-  private readonly head: Sequential;
 
   constructor(opts: LeNetOptions = {}) {
     checkOptions('lenet5', opts, LENET_OPTIONS);
@@ -33,22 +34,27 @@ export class LeNet5 extends ImageClassifier {
       new Conv2d(6, 16, 5), new Tanh(), new AvgPool2d(2),
       new Conv2d(16, 120, 5), new Tanh(),
     ));
-    this.head = this.registerModule('classifier', new Sequential(new Linear(120, 84), new Tanh(), new Linear(84, opts.numClasses ?? 10)));
+    this.registerHead('classifier', new Sequential(new Linear(120, 84), new Tanh(), new Linear(84, opts.numClasses ?? 10)));
   }
 
   forwardFeatures(x: Tensor): Tensor {
     return this.flatten.call(this.features.call(x));
   }
-
-  forwardHead(f: Tensor): Tensor {
-    return this.head.call(f);
-  }
-
-  get classifier(): Linear {
-    return this.head.at(2) as Linear;
-  }
-
-  protected replaceHead(head: Linear): void {
-    this.head.replace(2, head);
-  }
 }
+
+/** LeNet-5 (MMPretrain's layout), 28x28 input by default; trained weights ship for Fashion-MNIST. */
+export const lenet5 = registerModel(
+  {
+    id: 'lenet5', family: 'lenet',
+    paper: 'Gradient-Based Learning Applied to Document Recognition (LeCun et al., 1998), http://yann.lecun.com/exdb/publis/pdf/lecun-98.pdf',
+    inputSize: [28, 28, 1], params: 61_706, macs: 416_520, numClasses: 10,
+    // scripts/ship-weights.mjs wrote the file and printed this entry.
+    weights: [{
+      file: 'lenet5-fashion-mnist.safetensors', dataset: 'fashion-mnist', inputSize: [28, 28, 1], numClasses: 10, top1: 0.898,
+      classes: FASHION_MNIST_CLASSES, mean: [0.286], std: [0.353],
+      trainedWith: 'cnn train --model lenet5 --dataset fashion-mnist --epochs 5 --batch-size 64 --optimizer sgd --lr 0.05 --weight-decay 0.0005 --schedule cosine --seed 0',
+    }],
+  },
+  (o: LeNetOptions) => new LeNet5({ inputSize: 28, ...o }),
+  LENET_OPTIONS,
+);

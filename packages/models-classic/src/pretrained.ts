@@ -1,8 +1,12 @@
-// Weights this project trained and ships inside the package (`weights/`), listed in the model cards: LeNet-5 and
-// ResNet-20 on Fashion-MNIST. Read from the installed package in Node, fetched next to the module in a browser.
+// Weights this project trained and ships inside the package (`weights/`), listed in the model cards (the family
+// files: lenet.ts, resnet.ts): LeNet-5 and ResNet-20 on Fashion-MNIST. Read from the installed package in Node,
+// fetched next to the module in a browser.
 import { loadWeights } from '@cnn/layers';
 import type { ImageClassifier, ShippedWeights } from './classifier';
 import { getCard, getModel, listModels } from './registry';
+
+/** Fashion-MNIST's class names in label order: the `classes` of the weights trained on it. */
+export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
 /** The shipped weights of a model, optionally those trained on `dataset`; throws naming what there is. */
 export function shippedWeights(id: string, dataset?: string): ShippedWeights {

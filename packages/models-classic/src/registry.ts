@@ -1,5 +1,7 @@
-// The registry: every model of this package by id, with its card. Cards are data; the registry test builds every
-// model and compares its card with the real parameter and MAC counts.
+// The registry: every model by id, with its card and the options it takes. Each family file registers its models
+// where it defines them (`export const resnet50 = registerModel(card, build, options)`), and what registerModel
+// returns is the family's typed builder; `getModel(id)` is the lookup for ids chosen at run time. Cards are data; the
+// registry test builds every model and compares its card with the real parameter and MAC counts.
 import { tf } from '@cnn/tensor';
 import type { ImageClassifier, ModelCard } from './classifier';
 import { ModelError } from './errors';
@@ -7,6 +9,13 @@ import { CLASSIFIER_OPTIONS, checkOptions, describeValue, type OptionSpecs } fro
 
 /** Builds a model; options are the family's (numClasses, inChannels, ...). */
 export type ModelBuilder = (opts: Record<string, unknown>) => ImageClassifier;
+
+/**
+ * A typed builder, as {@link registerModel} returns it (`resnet50(opts): ResNet`): it checks `opts` as `getModel` does
+ * (a {@link ModelOptionsError} before anything is built), then builds; should the build fail, whatever it had built
+ * is disposed.
+ */
+export type TypedBuilder<O extends object, M extends ImageClassifier> = (opts?: O) => M;
 
 interface Entry {
   card: ModelCard;
@@ -17,14 +26,26 @@ interface Entry {
 const entries = new Map<string, Entry>();
 
 /**
- * Adds a model to the registry (other packages add theirs: @cnn/models-efficient registers the efficient families).
- * `options` lists every option the builder takes, with its type and limits: `getModel` then refuses unknown names
+ * Adds a model to the registry under its card's id and returns its typed builder, which checks options exactly as
+ * `getModel(card.id, opts)` does. A family file registers each of its models where it defines them:
+ *
+ * ```ts
+ * export const resnet50 = registerModel(card, (o: ResNetOptions) => new ResNet(50, o), RESNET_OPTIONS);
+ * ```
+ *
+ * `options` lists every option the builder takes, with its type and limits: the builders then refuse unknown names
  * and bad values before building. Without it, only `numClasses` and `inChannels` are checked and other names are
- * passed through unchecked.
+ * passed through unchecked. An id can be registered once.
  */
-export function registerModel(card: ModelCard, build: ModelBuilder, options?: OptionSpecs): void {
+export function registerModel<O extends object = Record<string, unknown>, M extends ImageClassifier = ImageClassifier>(
+  card: ModelCard,
+  build: (opts: O) => M,
+  options?: OptionSpecs,
+): TypedBuilder<O, M> {
   if (entries.has(card.id)) throw new Error(`registerModel: '${card.id}' is already registered`);
-  entries.set(card.id, options ? { card, build, options } : { card, build });
+  const entry: Entry = options ? { card, build: build as unknown as ModelBuilder, options } : { card, build: build as unknown as ModelBuilder };
+  entries.set(card.id, entry);
+  return (opts?: O) => buildEntry(card.id, entry, opts === undefined ? {} : opts) as M;
 }
 
 /** The options a registered model takes (names and limits), or undefined when it was registered without them. */
@@ -91,6 +112,11 @@ export function getCard(id: string): ModelCard {
 export function getModel(id: string, opts: Record<string, unknown> = {}): ImageClassifier {
   const e = typeof id === 'string' ? entries.get(id) : undefined;
   if (!e) throw unknown(id);
+  return buildEntry(id, e, opts);
+}
+
+/** Checks `opts` against the entry's option specs, then builds (disposing what a failed build had made). */
+function buildEntry(id: string, e: Entry, opts: unknown): ImageClassifier {
   checkOptions(id, opts, e.options ?? CLASSIFIER_OPTIONS, { otherNames: e.options ? 'refuse' : 'pass' });
-  return buildOrDispose(() => e.build(opts));
+  return buildOrDispose(() => e.build(opts as Record<string, unknown>));
 }

@@ -5,12 +5,131 @@
 // MMPretrain's ResNet_CIFAR (3x3 stem, no max pool) and the paper's own CIFAR networks (three stages of 16/32/64).
 import { tf, type Tensor } from '@cnn/tensor';
 import {
-  AdaptiveAvgPool2d, BasicBlock, BatchNorm2d, Bottleneck, Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, SEModule,
-  Sequential, type AttentionFactory,
+  AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, SEModule, Sequential, batchNorm,
+  type AttentionFactory, type NormFactory,
 } from '@cnn/layers';
-import { ImageClassifier, type ClassifierOptions } from './classifier';
+import { ImageClassifier, type ClassifierOptions, type ModelCard } from './classifier';
 import { ModelOptionsError } from './errors';
 import { ATTENTION_OPTIONS, CLASSIFIER_OPTIONS, MAX_GROUP_WIDTH, RESNET_OPTIONS, checkOptions, describeValue, type OptionSpecs } from './options';
+import { FASHION_MNIST_CLASSES } from './pretrained';
+import { registerModel } from './registry';
+
+// ---------------------------------------------------------------------------------------------
+// The blocks
+
+/** Options shared by the residual blocks. */
+export interface ResidualOptions {
+  /** Stride of the block (2 halves the size); the first 3x3 (BasicBlock) or the 3x3 (Bottleneck) carries it. */
+  stride?: number;
+  /** The shortcut when shapes change (torchvision: Sequential(conv1x1, bn)). */
+  downsample?: Module | null;
+  /** ResNeXt: groups of the 3x3 convolution. */
+  groups?: number;
+  /** ResNeXt: width per group (64 for ResNet). */
+  baseWidth?: number;
+  /** Dilation of the 3x3 convolution (default 1). */
+  dilation?: number;
+  /** Normalisation after each convolution (default BatchNorm2d). */
+  norm?: NormFactory;
+  /** Attention after the last norm, before the addition (SE-ResNet); child name 'se'. */
+  attention?: AttentionFactory | null;
+}
+
+/** ResNet's basic block: two 3x3 convolutions and a shortcut (ResNet-18/34). Expansion 1. */
+export class BasicBlock extends Module {
+  /** Output channels per `planes`: 1. */
+  static readonly expansion = 1;
+  /** First 3x3 convolution (carries the stride). */
+  readonly conv1: Conv2d;
+  /** Its normalisation. */
+  readonly bn1: Module;
+  /** Second 3x3 convolution. */
+  readonly conv2: Conv2d;
+  /** Its normalisation. */
+  readonly bn2: Module;
+  /** Attention before the addition (SE-ResNet), or null. */
+  readonly se: Module | null;
+  /** The shortcut's projection when the shape changes, or null (identity). */
+  readonly downsample: Module | null;
+  private readonly relu: ReLU;
+
+  constructor(inplanes: number, planes: number, opts: ResidualOptions = {}) {
+    super();
+    if ((opts.groups ?? 1) !== 1 || (opts.baseWidth ?? 64) !== 64) throw new Error('BasicBlock: only groups=1 and baseWidth=64 are supported (use Bottleneck for ResNeXt)');
+    const norm = opts.norm ?? batchNorm();
+    const stride = opts.stride ?? 1;
+    this.conv1 = this.registerModule('conv1', new Conv2d(inplanes, planes, 3, { stride, padding: 1, bias: false }));
+    this.bn1 = this.registerModule('bn1', norm(planes));
+    this.relu = this.registerModule('relu', new ReLU());
+    this.conv2 = this.registerModule('conv2', new Conv2d(planes, planes, 3, { padding: 1, bias: false }));
+    this.bn2 = this.registerModule('bn2', norm(planes));
+    this.se = opts.attention ? this.registerModule('se', opts.attention(planes)) : null;
+    this.downsample = opts.downsample ? this.registerModule('downsample', opts.downsample) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
+    out = this.bn2.call(this.conv2.call(out));
+    if (this.se) out = this.se.call(out);
+    const identity = this.downsample ? this.downsample.call(x) : x;
+    return tf.relu(tf.add(out, identity));
+  }
+}
+
+/**
+ * ResNet's bottleneck (v1.5: the stride is on the 3x3): 1x1 down to `width`, 3x3 (grouped for ResNeXt), 1x1 up to
+ * planes x 4, and a shortcut. width = floor(planes * baseWidth / 64) * groups.
+ */
+export class Bottleneck extends Module {
+  /** Output channels per `planes`: 4. */
+  static readonly expansion = 4;
+  /** 1x1 reduction to the block's width. */
+  readonly conv1: Conv2d;
+  /** Its normalisation. */
+  readonly bn1: Module;
+  /** 3x3 convolution (carries the stride; grouped in ResNeXt). */
+  readonly conv2: Conv2d;
+  /** Its normalisation. */
+  readonly bn2: Module;
+  /** 1x1 expansion to `planes * 4`. */
+  readonly conv3: Conv2d;
+  /** Its normalisation. */
+  readonly bn3: Module;
+  /** Attention before the addition (SE-ResNet), or null. */
+  readonly se: Module | null;
+  /** The shortcut's projection when the shape changes, or null (identity). */
+  readonly downsample: Module | null;
+  private readonly relu: ReLU;
+
+  constructor(inplanes: number, planes: number, opts: ResidualOptions = {}) {
+    super();
+    const norm = opts.norm ?? batchNorm();
+    const groups = opts.groups ?? 1;
+    const width = Math.floor((planes * (opts.baseWidth ?? 64)) / 64) * groups;
+    const dilation = opts.dilation ?? 1;
+    this.conv1 = this.registerModule('conv1', new Conv2d(inplanes, width, 1, { bias: false }));
+    this.bn1 = this.registerModule('bn1', norm(width));
+    this.conv2 = this.registerModule('conv2', new Conv2d(width, width, 3, { stride: opts.stride ?? 1, padding: dilation, dilation, groups, bias: false }));
+    this.bn2 = this.registerModule('bn2', norm(width));
+    this.conv3 = this.registerModule('conv3', new Conv2d(width, planes * Bottleneck.expansion, 1, { bias: false }));
+    this.bn3 = this.registerModule('bn3', norm(planes * Bottleneck.expansion));
+    this.relu = this.registerModule('relu', new ReLU());
+    this.se = opts.attention ? this.registerModule('se', opts.attention(planes * Bottleneck.expansion)) : null;
+    this.downsample = opts.downsample ? this.registerModule('downsample', opts.downsample) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
+    out = this.relu.call(this.bn2.call(this.conv2.call(out)));
+    out = this.bn3.call(this.conv3.call(out));
+    if (this.se) out = this.se.call(out);
+    const identity = this.downsample ? this.downsample.call(x) : x;
+    return tf.relu(tf.add(out, identity));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The networks
 
 /** Blocks per stage of each depth. */
 export const RESNET_DEPTHS = {
@@ -65,7 +184,6 @@ export class ResNet extends ImageClassifier {
   private readonly maxpool: MaxPool2d | null;
   private readonly avgpool = new AdaptiveAvgPool2d(1);
   private readonly flatten = new Flatten();
-  private fc: Linear;
 
   constructor(depth: keyof typeof RESNET_DEPTHS, opts: ResNetOptions = {}) {
     checkResNet(depth, opts);
@@ -94,7 +212,7 @@ export class ResNet extends ImageClassifier {
     this.layer2 = this.registerModule('layer2', stage(128, layers[1], 2));
     this.layer3 = this.registerModule('layer3', stage(256, layers[2], 2));
     this.layer4 = this.registerModule('layer4', stage(512, layers[3], 2));
-    this.fc = this.registerModule('fc', new Linear(inplanes, opts.numClasses ?? 1000));
+    this.registerHead('fc', new Linear(inplanes, opts.numClasses ?? 1000));
     if (opts.zeroInitResidual) zeroLastNorms(this);
   }
 
@@ -103,18 +221,6 @@ export class ResNet extends ImageClassifier {
     if (this.maxpool) h = this.maxpool.call(h);
     for (const layer of [this.layer1, this.layer2, this.layer3, this.layer4]) h = layer.call(h);
     return this.flatten.call(this.avgpool.call(h));
-  }
-
-  forwardHead(f: Tensor): Tensor {
-    return this.fc.call(f);
-  }
-
-  get classifier(): Linear {
-    return this.fc;
-  }
-
-  protected replaceHead(head: Linear): void {
-    this.fc = this.replaceModule('fc', head);
   }
 }
 
@@ -170,6 +276,14 @@ export class PadShortcut extends Module {
   }
 }
 
+/** Options of the ResNet paper's CIFAR networks ({@link CifarResNet}). */
+export interface CifarResNetOptions extends ClassifierOptions {
+  /** An attention block in every residual block; child name 'se'. */
+  attention?: AttentionFactory | null;
+  /** Shorthand for `attention`: 'se' puts squeeze-and-excitation (channels / 16) in every block. */
+  attn?: 'se' | null;
+}
+
 /** Depths of the paper's CIFAR networks: 6n + 2 layers. */
 export const CIFAR_RESNET_DEPTHS = [20, 32, 44, 56, 110] as const;
 
@@ -192,9 +306,8 @@ export class CifarResNet extends ImageClassifier {
   private readonly relu = new ReLU();
   private readonly avgpool = new AdaptiveAvgPool2d(1);
   private readonly flatten = new Flatten();
-  private fc: Linear;
 
-  constructor(depth: (typeof CIFAR_RESNET_DEPTHS)[number], opts: ClassifierOptions & { attention?: AttentionFactory | null; attn?: 'se' | null } = {}) {
+  constructor(depth: (typeof CIFAR_RESNET_DEPTHS)[number], opts: CifarResNetOptions = {}) {
     if (!CIFAR_RESNET_DEPTHS.includes(depth)) throw new ModelOptionsError('cifar resnet', `depth must be one of ${CIFAR_RESNET_DEPTHS.join(', ')}, got ${describeValue(depth)}`);
     checkOptions(`resnet${depth}_cifar`, opts, CIFAR_RESNET_OPTIONS);
     super();
@@ -215,7 +328,7 @@ export class CifarResNet extends ImageClassifier {
     this.layer1 = this.registerModule('layer1', stage(16, 1));
     this.layer2 = this.registerModule('layer2', stage(32, 2));
     this.layer3 = this.registerModule('layer3', stage(64, 2));
-    this.fc = this.registerModule('fc', new Linear(64, opts.numClasses ?? 10));
+    this.registerHead('fc', new Linear(64, opts.numClasses ?? 10));
   }
 
   forwardFeatures(x: Tensor): Tensor {
@@ -223,16 +336,72 @@ export class CifarResNet extends ImageClassifier {
     for (const layer of [this.layer1, this.layer2, this.layer3]) h = layer.call(h);
     return this.flatten.call(this.avgpool.call(h));
   }
-
-  forwardHead(f: Tensor): Tensor {
-    return this.fc.call(f);
-  }
-
-  get classifier(): Linear {
-    return this.fc;
-  }
-
-  protected replaceHead(head: Linear): void {
-    this.fc = this.replaceModule('fc', head);
-  }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The registered models: cards (counts: torchvision 0.14, and scripts/count-models.py's PyTorch rebuilds for the ids
+// torchvision lacks, test/fixtures/counts.json) and typed builders
+
+const RESNET_PAPER = 'Deep Residual Learning for Image Recognition (He et al., 2015), https://arxiv.org/abs/1512.03385';
+const RESNEXT_PAPER = 'Aggregated Residual Transformations for Deep Neural Networks (Xie et al., 2016), https://arxiv.org/abs/1611.05431';
+
+/** The card of a model of the family: ImageNet-sized with 1000 classes, or CIFAR-sized with 10. */
+function card(id: string, size: 'imagenet' | 'cifar', params: number, macs: number, paper = RESNET_PAPER): ModelCard {
+  return size === 'imagenet'
+    ? { id, family: 'resnet', paper, inputSize: [224, 224, 3], params, macs, numClasses: 1000 }
+    : { id, family: 'resnet', paper, inputSize: [32, 32, 3], params, macs, numClasses: 10 };
+}
+
+/** ResNet-18. */
+export const resnet18 = registerModel(card('resnet18', 'imagenet', 11_689_512, 1_814_073_344), (o: ResNetOptions) => new ResNet(18, o), RESNET_OPTIONS);
+/** ResNet-34. */
+export const resnet34 = registerModel(card('resnet34', 'imagenet', 21_797_672, 3_663_761_408), (o: ResNetOptions) => new ResNet(34, o), RESNET_OPTIONS);
+/** ResNet-50. */
+export const resnet50 = registerModel(card('resnet50', 'imagenet', 25_557_032, 4_089_184_256), (o: ResNetOptions) => new ResNet(50, o), RESNET_OPTIONS);
+/** ResNet-101. */
+export const resnet101 = registerModel(card('resnet101', 'imagenet', 44_549_160, 7_801_405_440), (o: ResNetOptions) => new ResNet(101, o), RESNET_OPTIONS);
+/** ResNet-152. */
+export const resnet152 = registerModel(card('resnet152', 'imagenet', 60_192_808, 11_513_626_624), (o: ResNetOptions) => new ResNet(152, o), RESNET_OPTIONS);
+/** ResNeXt-50 32x4d. */
+export const resnext50_32x4d = registerModel(
+  card('resnext50_32x4d', 'imagenet', 25_028_904, 4_230_479_872, RESNEXT_PAPER),
+  (o: ResNetOptions) => new ResNet(50, { groups: 32, baseWidth: 4, ...o }), RESNET_OPTIONS,
+);
+/** ResNeXt-101 32x8d. */
+export const resnext101_32x8d = registerModel(
+  card('resnext101_32x8d', 'imagenet', 88_791_336, 16_414_015_488, RESNEXT_PAPER),
+  (o: ResNetOptions) => new ResNet(101, { groups: 32, baseWidth: 8, ...o }), RESNET_OPTIONS,
+);
+/** ResNet-18 for 32x32 images (MMPretrain's ResNet_CIFAR: a 3x3 stem, no max pool), 10 classes. */
+export const resnet18_cifar = registerModel(
+  card('resnet18_cifar', 'cifar', 11_173_962, 555_422_720), (o: ResNetOptions) => new ResNet(18, { stem: 'cifar', numClasses: 10, ...o }), RESNET_OPTIONS,
+);
+/** ResNet-34 for 32x32 images, as {@link resnet18_cifar}. */
+export const resnet34_cifar = registerModel(
+  card('resnet34_cifar', 'cifar', 21_282_122, 1_159_402_496), (o: ResNetOptions) => new ResNet(34, { stem: 'cifar', numClasses: 10, ...o }), RESNET_OPTIONS,
+);
+/** ResNet-50 for 32x32 images, as {@link resnet18_cifar}. */
+export const resnet50_cifar = registerModel(
+  card('resnet50_cifar', 'cifar', 23_520_842, 1_297_829_888), (o: ResNetOptions) => new ResNet(50, { stem: 'cifar', numClasses: 10, ...o }), RESNET_OPTIONS,
+);
+/** The ResNet paper's ResNet-20 for 32x32 images (269,722 parameters); trained weights ship for Fashion-MNIST. */
+export const resnet20_cifar = registerModel(
+  {
+    ...card('resnet20_cifar', 'cifar', 269_722, 40_551_040),
+    // scripts/ship-weights.mjs wrote the file and printed this entry.
+    weights: [{
+      file: 'resnet20_cifar-fashion-mnist.safetensors', dataset: 'fashion-mnist', inputSize: [28, 28, 1], numClasses: 10, top1: 0.9321,
+      classes: FASHION_MNIST_CLASSES, mean: [0.286], std: [0.353],
+      trainedWith: 'cnn train --model resnet20_cifar --dataset fashion-mnist --epochs 6 --batch-size 128 --optimizer sgd --lr 0.1 --weight-decay 0.0005 --schedule cosine --seed 0',
+    }],
+  },
+  (o: CifarResNetOptions) => new CifarResNet(20, o), CIFAR_RESNET_OPTIONS,
+);
+/** The ResNet paper's ResNet-32 for 32x32 images. */
+export const resnet32_cifar = registerModel(card('resnet32_cifar', 'cifar', 464_154, 68_862_592), (o: CifarResNetOptions) => new CifarResNet(32, o), CIFAR_RESNET_OPTIONS);
+/** The ResNet paper's ResNet-44 for 32x32 images. */
+export const resnet44_cifar = registerModel(card('resnet44_cifar', 'cifar', 658_586, 97_174_144), (o: CifarResNetOptions) => new CifarResNet(44, o), CIFAR_RESNET_OPTIONS);
+/** The ResNet paper's ResNet-56 for 32x32 images. */
+export const resnet56_cifar = registerModel(card('resnet56_cifar', 'cifar', 853_018, 125_485_696), (o: CifarResNetOptions) => new CifarResNet(56, o), CIFAR_RESNET_OPTIONS);
+/** The ResNet paper's ResNet-110 for 32x32 images. */
+export const resnet110_cifar = registerModel(card('resnet110_cifar', 'cifar', 1_727_962, 252_887_680), (o: CifarResNetOptions) => new CifarResNet(110, o), CIFAR_RESNET_OPTIONS);

@@ -6,12 +6,7 @@
  * @packageDocumentation
  * @module @cnn/models-efficient
  */
-import './zoo';
-import { ModelOptionsError, checkOptions, getModel, listModels, type ImageClassifier, type ResNetOptions } from '@cnn/models-classic';
-import type { MobileNetV1Options } from './mobilenet-v1';
-import type { MobileNetV2Options } from './mobilenet-v2';
-import type { MobileNetV3Options } from './mobilenet-v3';
-import { SHUFFLENET_V1_OPTIONS, type ShuffleNetV1Options } from './shufflenet-v1';
+import { CLASSIC_CARDS, CLASSIFIER_OPTIONS, getCard, getModel, listModels, modelOptions, type ModelBuilder, type ModelCard, type OptionSpecs } from '@cnn/models-classic';
 
 // The engine.
 export { tf, setBackend, setThreads, getBackend, backendInfo, ready, setWasmPaths, CudaBackendError, type BackendName, type BackendInfo } from '@cnn/tensor';
@@ -22,44 +17,23 @@ export { loadWeights, saveWeights, mmpretrainKeys, manualSeed, summary, Checkpoi
 // Images in.
 export { loadImage, imagenetPreprocess, type ImageSource, type LoadImageOptions, type PreprocessOptions, type ImageDataLike } from './preprocess';
 export { IMAGENET_STATS, type ImageHWC } from '@cnn/datasets';
-// This package's families.
+// This package's families: each file registers its models as it is loaded.
 export { makeDivisible } from './divisible';
-export { seResNet, seresnetMmpretrainKeys } from './senet';
-export { MobileNetV1, MOBILENET_V1_LAYERS, MOBILENET_V1_OPTIONS, type MobileNetV1Options } from './mobilenet-v1';
-export { MobileNetV2, MOBILENET_V2_SETTINGS, MOBILENET_V2_OPTIONS, type MobileNetV2Options } from './mobilenet-v2';
-export { MobileNetV3, MOBILENET_V3_ARCH, MOBILENET_V3_OPTIONS, type MobileNetV3Options } from './mobilenet-v3';
-export { ShuffleNetV1, SHUFFLENET_V1_CHANNELS, SHUFFLENET_V1_OPTIONS, type ShuffleNetV1Options } from './shufflenet-v1';
-export { ShuffleNetV2, SHUFFLENET_V2_CHANNELS } from './shufflenet-v2';
-export { EFFICIENT_CARDS } from './zoo';
+export { seResNet, seresnetMmpretrainKeys, seresnet50, seresnet101, seresnext50_32x4d } from './senet';
+export { MobileNetV1, DepthwiseSeparable, MOBILENET_V1_LAYERS, MOBILENET_V1_OPTIONS, mobilenetV1, type MobileNetV1Options } from './mobilenet-v1';
+export {
+  MobileNetV2, InvertedResidual, MOBILENET_V2_SETTINGS, MOBILENET_V2_OPTIONS, mobilenetV2, type MobileNetV2Options, type InvertedResidualOptions,
+} from './mobilenet-v2';
+export { MobileNetV3, MOBILENET_V3_ARCH, MOBILENET_V3_OPTIONS, mobilenetV3Small, mobilenetV3Large, type MobileNetV3Options } from './mobilenet-v3';
+export { ShuffleNetV1, ShuffleUnitV1, SHUFFLENET_V1_CHANNELS, SHUFFLENET_V1_OPTIONS, shufflenetV1, type ShuffleNetV1Options } from './shufflenet-v1';
+export { ShuffleNetV2, ShuffleUnitV2, SHUFFLENET_V2_CHANNELS, shufflenetV2 } from './shufflenet-v2';
 
-/** SE-ResNet-50 (MMPretrain's). */
-export const seresnet50 = (opts: ResNetOptions = {}): ImageClassifier => getModel('seresnet50', opts as Record<string, unknown>);
-/** SE-ResNet-101. */
-export const seresnet101 = (opts: ResNetOptions = {}): ImageClassifier => getModel('seresnet101', opts as Record<string, unknown>);
-/** SE-ResNeXt-50 32x4d. */
-export const seresnext50_32x4d = (opts: ResNetOptions = {}): ImageClassifier => getModel('seresnext50_32x4d', opts as Record<string, unknown>);
-/** MobileNetV1 (`widthMultiplier`). */
-export const mobilenetV1 = (opts: MobileNetV1Options = {}): ImageClassifier => getModel('mobilenet_v1', opts as Record<string, unknown>);
-/** MobileNetV2 (`widthMultiplier`, `attn: 'se'`). */
-export const mobilenetV2 = (opts: MobileNetV2Options = {}): ImageClassifier => getModel('mobilenet_v2', opts as Record<string, unknown>);
-/** MobileNetV3-Small. */
-export const mobilenetV3Small = (opts: MobileNetV3Options = {}): ImageClassifier => getModel('mobilenet_v3_small', opts as Record<string, unknown>);
-/** MobileNetV3-Large. */
-export const mobilenetV3Large = (opts: MobileNetV3Options = {}): ImageClassifier => getModel('mobilenet_v3_large', opts as Record<string, unknown>);
+const classic = new Set(CLASSIC_CARDS.map(([c]) => c.id));
+
 /**
- * ShuffleNetV1 with `groups` (default 3) and `widthMultiplier` (default 1.0): the registered id of that pair
- * (`listModels('shufflenet_v1*')`); a pair without an id is refused with a {@link ModelOptionsError}.
+ * Every model of this package, sorted by id: its card, a builder (`getModel`'s, options checked) and the options it
+ * takes. The family files registered them; this is a snapshot of the registry taken when the package loaded.
  */
-export const shufflenetV1 = (opts: ShuffleNetV1Options = {}): ImageClassifier => {
-  checkOptions('shufflenetV1', opts, SHUFFLENET_V1_OPTIONS);
-  const g = opts.groups ?? 3;
-  const w = opts.widthMultiplier ?? 1;
-  const id = `shufflenet_v1_x${w.toFixed(1).replace('.', '_')}_g${g}`;
-  const ids = listModels('shufflenet_v1_*');
-  if (!ids.includes(id)) {
-    throw new ModelOptionsError('shufflenetV1', `no ShuffleNetV1 with groups ${g} and widthMultiplier ${w}; the ids are ${ids.join(', ')}`, 'widthMultiplier');
-  }
-  return getModel(id, opts as Record<string, unknown>);
-};
-/** ShuffleNetV2 1.0x. */
-export const shufflenetV2 = (opts: Record<string, unknown> = {}): ImageClassifier => getModel('shufflenet_v2_x1_0', opts);
+export const EFFICIENT_CARDS: Array<[ModelCard, ModelBuilder, OptionSpecs]> = listModels().filter((id) => !classic.has(id)).map((id) => [
+  getCard(id), (o: Record<string, unknown>) => getModel(id, o), modelOptions(id) ?? CLASSIFIER_OPTIONS,
+]);

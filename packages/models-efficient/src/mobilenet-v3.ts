@@ -1,13 +1,13 @@
 // MobileNetV3 (Howard et al., 2019, https://arxiv.org/abs/1905.02244), torchvision's layout and keys: inverted
 // residuals with optional squeeze-and-excitation (hard-sigmoid gate) and hardswish, BatchNorm eps 1e-3 and
 // momentum 0.01, a 1x1 convolution to 6x the last block's channels, then Linear, hardswish, dropout, Linear.
+import { AdaptiveAvgPool2d, ConvNormAct, Dropout, Hardswish, Linear, Module, Sequential, batchNorm } from '@cnn/layers';
 import {
-  AdaptiveAvgPool2d, ConvNormAct, Dropout, Hardswish, InvertedResidual, Linear, Module, Sequential, batchNorm,
-} from '@cnn/layers';
-import {
-  CLASSIFIER_OPTIONS, DROPOUT_OPTION, FeatureClassifier, ModelOptionsError, checkOptions, describeValue, type ClassifierOptions, type OptionSpecs,
+  CLASSIFIER_OPTIONS, DROPOUT_OPTION, FeatureClassifier, ModelOptionsError, checkOptions, describeValue, registerModel, type ClassifierOptions,
+  type ModelCard, type OptionSpecs,
 } from '@cnn/models-classic';
 import { makeDivisible } from './divisible';
+import { InvertedResidual } from './mobilenet-v2';
 
 /** One block: input channels, kernel, expanded channels, output channels, SE, activation, stride. */
 type Row = readonly [number, number, number, number, boolean, 'relu' | 'hardswish', number];
@@ -70,3 +70,17 @@ export class MobileNetV3 extends FeatureClassifier {
     });
   }
 }
+
+const card = (id: string, params: number, macs: number): ModelCard => ({
+  id, family: 'mobilenet', paper: 'Searching for MobileNetV3 (Howard et al., 2019), https://arxiv.org/abs/1905.02244',
+  inputSize: [224, 224, 3], params, macs, numClasses: 1000,
+});
+
+/** MobileNetV3-Small. */
+export const mobilenetV3Small = registerModel(
+  card('mobilenet_v3_small', 2_542_856, 56_510_400), (o: MobileNetV3Options) => new MobileNetV3('small', o), MOBILENET_V3_OPTIONS,
+);
+/** MobileNetV3-Large. */
+export const mobilenetV3Large = registerModel(
+  card('mobilenet_v3_large', 5_483_032, 216_589_760), (o: MobileNetV3Options) => new MobileNetV3('large', o), MOBILENET_V3_OPTIONS,
+);

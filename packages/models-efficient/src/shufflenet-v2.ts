@@ -1,8 +1,58 @@
 // ShuffleNetV2 (Ma et al., 2018, https://arxiv.org/abs/1807.11164), torchvision's layout and keys: conv1 (3x3
 // stride 2), max pool, stage2-4 of shuffle units (the first of each at stride 2), conv5 (1x1), global pool, fc.
 import { tf, type Tensor } from '@cnn/tensor';
-import { BatchNorm2d, Conv2d, Linear, MaxPool2d, Module, ReLU, Sequential, ShuffleUnitV2 } from '@cnn/layers';
-import { CLASSIFIER_OPTIONS, ImageClassifier, ModelOptionsError, checkOptions, describeValue, type ClassifierOptions } from '@cnn/models-classic';
+import { BatchNorm2d, Conv2d, F, Linear, MaxPool2d, Module, ReLU, Sequential, batchNorm, type NormFactory } from '@cnn/layers';
+import {
+  CLASSIFIER_OPTIONS, ImageClassifier, ModelOptionsError, checkOptions, describeValue, registerModel, type ClassifierOptions, type ModelCard,
+} from '@cnn/models-classic';
+
+/**
+ * ShuffleNetV2's unit (Ma et al., https://arxiv.org/abs/1807.11164), torchvision's keys: with stride 1 the input is
+ * split in two channel halves and only the second goes through `branch2`; with stride 2 both `branch1` and
+ * `branch2` see the whole input. The halves are concatenated and shuffled with 2 groups.
+ */
+export class ShuffleUnitV2 extends Module {
+  /** Stride 2 only: depthwise 3x3 + 1x1 on the whole input (the shortcut side); null at stride 1. */
+  readonly branch1: Sequential | null;
+  /** 1x1, depthwise 3x3, 1x1 on the second half of the channels (stride 1) or the whole input (stride 2). */
+  readonly branch2: Sequential;
+
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    /** 1 (split, one branch) or 2 (both branches, size halved). */
+    readonly stride: number,
+    norm: NormFactory = batchNorm(),
+  ) {
+    super();
+    if (outChannels % 2) throw new Error(`ShuffleUnitV2: outChannels must be even, got ${outChannels}`);
+    const half = outChannels / 2;
+    if (stride === 1 && inChannels !== outChannels) throw new Error(`ShuffleUnitV2: with stride 1, inChannels (${inChannels}) must equal outChannels (${outChannels})`);
+    this.branch1 = stride > 1
+      ? this.registerModule('branch1', new Sequential(
+        new Conv2d(inChannels, inChannels, 3, { stride, padding: 1, groups: inChannels, bias: false }), norm(inChannels),
+        new Conv2d(inChannels, half, 1, { bias: false }), norm(half), new ReLU(),
+      ))
+      : null;
+    const in2 = stride > 1 ? inChannels : half;
+    this.branch2 = this.registerModule('branch2', new Sequential(
+      new Conv2d(in2, half, 1, { bias: false }), norm(half), new ReLU(),
+      new Conv2d(half, half, 3, { stride, padding: 1, groups: half, bias: false }), norm(half),
+      new Conv2d(half, half, 1, { bias: false }), norm(half), new ReLU(),
+    ));
+  }
+
+  forward(x: Tensor): Tensor {
+    let out: Tensor;
+    if (this.branch1) {
+      out = tf.concat([this.branch1.call(x), this.branch2.call(x)], 3);
+    } else {
+      const [x1, x2] = tf.split(x, 2, 3);
+      out = tf.concat([x1, this.branch2.call(x2)], 3);
+    }
+    return F.channelShuffle(out, 2);
+  }
+}
 
 /** Output channels of conv1, stage2, stage3, stage4 and conv5, by width. */
 export const SHUFFLENET_V2_CHANNELS = {
@@ -26,7 +76,6 @@ export class ShuffleNetV2 extends ImageClassifier {
   /** 1x1 convolution + BatchNorm + ReLU to the last width (1024, or 2048 at 2.0x). */
   readonly conv5: Sequential;
   private readonly maxpool = new MaxPool2d(3, { stride: 2, padding: 1 });
-  private fc: Linear;
 
   constructor(width: keyof typeof SHUFFLENET_V2_CHANNELS, opts: ClassifierOptions = {}) {
     if (!Object.prototype.hasOwnProperty.call(SHUFFLENET_V2_CHANNELS, width)) {
@@ -49,7 +98,7 @@ export class ShuffleNetV2 extends ImageClassifier {
     this.stage3 = this.registerModule('stage3', stages[1]);
     this.stage4 = this.registerModule('stage4', stages[2]);
     this.conv5 = this.registerModule('conv5', new Sequential(new Conv2d(c, ch[4], 1, { bias: false }), new BatchNorm2d(ch[4]), new ReLU()));
-    this.fc = this.registerModule('fc', new Linear(ch[4], opts.numClasses ?? 1000));
+    this.registerHead('fc', new Linear(ch[4], opts.numClasses ?? 1000));
   }
 
   forwardFeatures(x: Tensor): Tensor {
@@ -57,16 +106,20 @@ export class ShuffleNetV2 extends ImageClassifier {
     for (const s of [this.stage2, this.stage3, this.stage4, this.conv5]) h = s.call(h);
     return tf.mean(h, [1, 2]);
   }
-
-  forwardHead(f: Tensor): Tensor {
-    return this.fc.call(f);
-  }
-
-  get classifier(): Linear {
-    return this.fc;
-  }
-
-  protected replaceHead(head: Linear): void {
-    this.fc = this.replaceModule('fc', head);
-  }
 }
+
+const card = (id: string, params: number, macs: number): ModelCard => ({
+  id, family: 'shufflenet', paper: 'ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design (Ma et al., 2018), https://arxiv.org/abs/1807.11164',
+  inputSize: [224, 224, 3], params, macs, numClasses: 1000,
+});
+
+/** The typed builder of each width, registered as `shufflenet_v2_x0_5` ... `shufflenet_v2_x2_0` (torchvision's counts). */
+const BUILDERS = {
+  '0.5': registerModel(card('shufflenet_v2_x0_5', 1_366_792, 40_476_448), (o: ClassifierOptions) => new ShuffleNetV2('0.5', o), CLASSIFIER_OPTIONS),
+  '1.0': registerModel(card('shufflenet_v2_x1_0', 2_278_604, 144_907_992), (o: ClassifierOptions) => new ShuffleNetV2('1.0', o), CLASSIFIER_OPTIONS),
+  '1.5': registerModel(card('shufflenet_v2_x1_5', 3_503_624, 295_759_392), (o: ClassifierOptions) => new ShuffleNetV2('1.5', o), CLASSIFIER_OPTIONS),
+  '2.0': registerModel(card('shufflenet_v2_x2_0', 7_393_996, 583_253_464), (o: ClassifierOptions) => new ShuffleNetV2('2.0', o), CLASSIFIER_OPTIONS),
+} as const;
+
+/** ShuffleNetV2 1.0x (`shufflenet_v2_x1_0`; the other widths: `getModel('shufflenet_v2_x0_5')`, ...). */
+export const shufflenetV2 = BUILDERS['1.0'];
