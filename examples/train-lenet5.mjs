@@ -16,7 +16,9 @@ const { mean, std } = FashionMNIST.STATS;
 const transform = new Compose([new ToTensor(), new Normalize(mean, std)]);
 const train = await FashionMNIST.sample({ train: true, transform });
 const test = await FashionMNIST.sample({ train: false, transform });
-console.log(`Fashion-MNIST sample: ${train.length} training and ${test.length} test images, classes: ${train.classes.join(', ')}`);
+console.log(
+  `Fashion-MNIST sample: ${train.length} training and ${test.length} test images, classes: ${train.classes.join(', ')}`,
+);
 
 manualSeed(0);
 const net = lenet5({ numClasses: 10 });
@@ -28,7 +30,9 @@ async function evaluate() {
   net.eval();
   let correct = 0;
   for await (const batch of testLoader) {
-    correct += tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(net.call(batch.x), 1), batch.y), 'int32')).dataSync()[0]);
+    correct += tf.tidy(
+      () => tf.sum(tf.cast(tf.equal(tf.argMax(net.call(batch.x), 1), batch.y), 'int32')).dataSync()[0],
+    );
     batch.dispose();
   }
   return correct / test.length;
@@ -40,14 +44,20 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
   let sum = 0;
   let batches = 0;
   for await (const batch of trainLoader) {
-    const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(tf.oneHot(batch.y, 10), net.call(batch.x)), true, net.parameters());
+    const loss = optimizer.minimize(
+      () => tf.losses.softmaxCrossEntropy(tf.oneHot(batch.y, 10), net.call(batch.x)),
+      true,
+      net.parameters(),
+    );
     sum += loss.dataSync()[0];
     batches++;
     loss.dispose();
     batch.dispose();
   }
   const acc = await evaluate();
-  console.log(`epoch ${epoch}/${epochs}  train loss ${(sum / batches).toFixed(4)}  test accuracy ${acc.toFixed(4)}  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(
+    `epoch ${epoch}/${epochs}  train loss ${(sum / batches).toFixed(4)}  test accuracy ${acc.toFixed(4)}  (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
   if (epoch === epochs) {
     console.log(`test accuracy: ${acc.toFixed(4)}`);
     if (acc < 0.8) {

@@ -6,7 +6,14 @@ import { tf, setBackend, type Tensor } from '@cnn/tensor';
 import type { ModuleLike } from './layer-fixtures';
 
 /** One block to check: how to build it, its input and output shapes, and optionally its parameter count and keys. */
-export interface BlockCase { name: string; make: () => ModuleLike; input: number[]; output: number[]; params?: number; keys?: string[] }
+export interface BlockCase {
+  name: string;
+  make: () => ModuleLike;
+  input: number[];
+  output: number[];
+  params?: number;
+  keys?: string[];
+}
 
 /**
  * One test per case, under `title`; `manualSeed` is @cnn/layers' of the copy of the library the blocks are built
@@ -51,7 +58,13 @@ export function itRefuses(cases: BadCall[]): void {
       await setBackend('wasm');
       const before = tf.memory().numTensors;
       let err: unknown = null;
-      tf.tidy(() => { try { f(); } catch (e) { err = e; } });
+      tf.tidy(() => {
+        try {
+          f();
+        } catch (e) {
+          err = e;
+        }
+      });
       expect(err, 'an error').toBeInstanceOf(Error);
       expect(String((err as Error).message)).toMatch(re);
       // The failed call leaves nothing behind but the variables of modules it built.

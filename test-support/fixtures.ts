@@ -59,7 +59,10 @@ export function checksum(v: Float32Array | BigInt64Array): number {
  * when b is all zeros), with where the largest difference is; a NaN anywhere makes `rel` NaN. Throws when the lengths
  * differ.
  */
-export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): { rel: number; at: number; got: number; want: number } {
+export function relErr(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+): { rel: number; at: number; got: number; want: number } {
   if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
   let m = 0;
   let mb = 0;

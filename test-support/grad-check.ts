@@ -9,7 +9,10 @@ import { formula, size } from './fixtures';
 
 /** Values in [-0.5, 0.5) * scale + offset, from the fixture formula. */
 export const rnd = (shape: number[], seed: number, scale = 1, offset = 0): Tensor =>
-  tf.tensor(formula(size(shape), seed).map((v) => v * scale + offset), shape);
+  tf.tensor(
+    formula(size(shape), seed).map((v) => v * scale + offset),
+    shape,
+  );
 
 /** Step of the central differences. */
 export const EPS = 1e-2;
@@ -36,13 +39,24 @@ export function lossScale(y: Tensor, r: Float32Array): number {
  * ad: <grad, v> by autodiff; fd: the central difference; scale: sum |grad * v| (below which a directional derivative
  * is cancellation); noise: what float32 rounding of the outputs (~1e-6 relative after a few layers) can move fd by.
  */
-export interface DirCheck { what: string; ad: number; fd: number; scale: number; noise: number }
+export interface DirCheck {
+  what: string;
+  ad: number;
+  fd: number;
+  scale: number;
+  noise: number;
+}
 
 /** Expects autodiff and the central difference of each check to agree within {@link GRAD_TOL} (soft expectations). */
 export function expectDirs(name: string, checks: DirCheck[]): void {
   for (const c of checks) {
     const rel = Math.abs(c.ad - c.fd) / Math.max(Math.abs(c.ad), Math.abs(c.fd), 1e-3 * c.scale, c.noise);
-    expect.soft(rel, `${name}: d/d${c.what}: autodiff ${c.ad}, finite differences ${c.fd} (noise floor ${c.noise.toExponential(2)})`).toBeLessThanOrEqual(GRAD_TOL);
+    expect
+      .soft(
+        rel,
+        `${name}: d/d${c.what}: autodiff ${c.ad}, finite differences ${c.fd} (noise floor ${c.noise.toExponential(2)})`,
+      )
+      .toBeLessThanOrEqual(GRAD_TOL);
   }
 }
 
@@ -58,13 +72,18 @@ export function checkFunctionGrads(name: string, f: (...xs: Tensor[]) => Tensor,
   const checks: DirCheck[] = xs.map((x, i) => {
     const v = formula(x.size, seed + 200 + i);
     const g = grads[i].dataSync();
-    let ad = 0, scale = 0;
-    for (let j = 0; j < v.length; j++) { ad += g[j] * v[j]; scale += Math.abs(g[j] * v[j]); }
-    const at = (sign: number) => tf.tidy(() => {
-      const moved = xs.map((t, k) => (k === i ? tf.add(t, tf.mul(tf.tensor(v, t.shape), sign * EPS)) : t));
-      const y = f(...moved);
-      return lossValue(y, r);
-    });
+    let ad = 0,
+      scale = 0;
+    for (let j = 0; j < v.length; j++) {
+      ad += g[j] * v[j];
+      scale += Math.abs(g[j] * v[j]);
+    }
+    const at = (sign: number) =>
+      tf.tidy(() => {
+        const moved = xs.map((t, k) => (k === i ? tf.add(t, tf.mul(tf.tensor(v, t.shape), sign * EPS)) : t));
+        const y = f(...moved);
+        return lossValue(y, r);
+      });
     return { what: `input ${i}`, ad, fd: (at(1) - at(-1)) / (2 * EPS), scale, noise };
   });
   tf.dispose([rT, ...grads]);
@@ -87,8 +106,12 @@ export function checkModuleGrads(name: string, m: ModuleLike, x: Tensor, seed = 
   const checks: DirCheck[] = params.map((p, i) => {
     const v = formula(p.size, seed + 200 + i);
     const g = grads[p.name].dataSync();
-    let ad = 0, scale = 0;
-    for (let j = 0; j < v.length; j++) { ad += g[j] * v[j]; scale += Math.abs(g[j] * v[j]); }
+    let ad = 0,
+      scale = 0;
+    for (let j = 0; j < v.length; j++) {
+      ad += g[j] * v[j];
+      scale += Math.abs(g[j] * v[j]);
+    }
     const orig = p.clone();
     const at = (sign: number) => {
       tf.tidy(() => p.assign(tf.add(orig, tf.mul(tf.tensor(v, p.shape), sign * EPS))));

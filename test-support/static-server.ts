@@ -25,7 +25,11 @@ export interface Served {
  * Starts serving; close with `served.server.close()`. `headers` go on every answer (e.g. COOP and COEP
  * for a cross-origin-isolated page).
  */
-export async function serveStatic(root: string, mounts: Record<string, string> = {}, headers: Record<string, string> = {}): Promise<Served> {
+export async function serveStatic(
+  root: string,
+  mounts: Record<string, string> = {},
+  headers: Record<string, string> = {},
+): Promise<Served> {
   const requests: Served['requests'] = [];
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -39,7 +43,13 @@ export async function serveStatic(root: string, mounts: Record<string, string> =
       if (!file.startsWith(base + sep) || !(await stat(file)).isFile()) throw new Error('not found');
       const body = await readFile(file);
       status = 200;
-      res.writeHead(200, { ...headers, 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(body);
+      res
+        .writeHead(200, {
+          ...headers,
+          'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+          'cache-control': 'no-store',
+        })
+        .end(body);
     } catch {
       res.writeHead(404, { ...headers, 'content-type': 'text/plain' }).end('not found');
     }

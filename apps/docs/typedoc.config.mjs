@@ -20,8 +20,16 @@ const PACKAGES = ['tensor', 'layers', 'datasets', 'models-classic', 'models-effi
  */
 const TABLE_ROWS = [
   ...['vgg11', 'vgg13', 'vgg16', 'vgg19'].map((k) => `@cnn/models-classic.VGG_CONFIGS.__type.${k}`),
-  ...[18, 34, 50, 101, 152].flatMap((d) => [`@cnn/models-classic.RESNET_DEPTHS.__type.${d}`, `@cnn/models-classic.RESNET_DEPTHS.__type.${d}.__type.block`, `@cnn/models-classic.RESNET_DEPTHS.__type.${d}.__type.layers`]),
-  ...['large', 'small'].flatMap((s) => [`@cnn/models-efficient.MOBILENET_V3_ARCH.__type.${s}`, `@cnn/models-efficient.MOBILENET_V3_ARCH.__type.${s}.__type.last`, `@cnn/models-efficient.MOBILENET_V3_ARCH.__type.${s}.__type.rows`]),
+  ...[18, 34, 50, 101, 152].flatMap((d) => [
+    `@cnn/models-classic.RESNET_DEPTHS.__type.${d}`,
+    `@cnn/models-classic.RESNET_DEPTHS.__type.${d}.__type.block`,
+    `@cnn/models-classic.RESNET_DEPTHS.__type.${d}.__type.layers`,
+  ]),
+  ...['large', 'small'].flatMap((s) => [
+    `@cnn/models-efficient.MOBILENET_V3_ARCH.__type.${s}`,
+    `@cnn/models-efficient.MOBILENET_V3_ARCH.__type.${s}.__type.last`,
+    `@cnn/models-efficient.MOBILENET_V3_ARCH.__type.${s}.__type.rows`,
+  ]),
   ...[1, 2, 3, 4, 8].map((g) => `@cnn/models-efficient.SHUFFLENET_V1_CHANNELS.__type.${g}`),
   ...['0.5', '1.0', '1.5', '2.0'].map((w) => `@cnn/models-efficient.SHUFFLENET_V2_CHANNELS.__type.${w}`),
 ];

@@ -8,7 +8,7 @@ import { browserBuild, libraryBuild, nodeScriptBuild } from '../../tsup.base';
 const browserPlatform: Plugin = {
   name: 'cnn-datasets-browser-platform',
   setup(build) {
-    build.onResolve({ filter: /\/platform-node$/ }, (args) => ({
+    build.onResolve({ filter: /\/platform-node$/ }, () => ({
       path: new URL('./src/io/platform-browser.ts', import.meta.url).pathname,
     }));
   },

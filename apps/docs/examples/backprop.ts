@@ -4,7 +4,10 @@ import { tf, setBackend } from '@cnn/tensor';
 
 const x = [1.0, -2.0];
 const t = 1.0;
-const W1 = [[0.5, -0.3], [0.2, 0.4]]; // [in, out], as cnn stores a linear layer's weight
+const W1 = [
+  [0.5, -0.3],
+  [0.2, 0.4],
+]; // [in, out], as cnn stores a linear layer's weight
 const b1 = [0.1, -0.1];
 const W2 = [0.7, -0.6]; // [2, 1], written as a vector
 const b2 = 0.05;
@@ -14,7 +17,13 @@ const fmt = (v: number) => (v < 0 ? '' : ' ') + v.toFixed(6);
 const vec = (v: number[]) => `[${v.map(fmt).join(',')}]`;
 
 /** The chain rule applied by hand, layer by layer from the loss back to the input weights. */
-export function manualGradients(log: (line: string) => void = () => {}): { W1: number[][]; b1: number[]; W2: number[]; b2: number; loss: number } {
+export function manualGradients(log: (line: string) => void = () => {}): {
+  W1: number[][];
+  b1: number[];
+  W2: number[];
+  b2: number;
+  loss: number;
+} {
   // Forward pass, keeping every intermediate value: the backward pass needs them.
   const a1 = [0, 1].map((j) => x[0] * W1[0][j] + x[1] * W1[1][j] + b1[j]);
   const h = a1.map(sigmoid);
@@ -71,5 +80,7 @@ export async function run(log: (line: string) => void): Promise<void> {
   log(`          ∂L/∂W1 = ${vec(auto.W1[0])} ${vec(auto.W1[1])}   ∂L/∂b1 = ${vec(auto.b1)}`);
   const flat = (g: typeof manual) => [...g.W1.flat(), ...g.b1, ...g.W2, g.b2];
   const diff = Math.max(...flat(manual).map((v, i) => Math.abs(v - flat(auto)[i])));
-  log(`largest difference between the chain rule and tf.grads: ${diff.toExponential(1)} (float32): agree ${diff < 1e-6}`);
+  log(
+    `largest difference between the chain rule and tf.grads: ${diff.toExponential(1)} (float32): agree ${diff < 1e-6}`,
+  );
 }

@@ -8,7 +8,9 @@ const STDS = [2, 0.5, 4];
 
 /** A batch of 8 feature maps 4x4 with 3 channels; channel c has mean MEANS[c] and spread STDS[c]. */
 function batch(seed: number): tf.Tensor4D {
-  return tf.tidy(() => tf.add(tf.mul(tf.randomNormal([8, 4, 4, 3], 0, 1, 'float32', seed), STDS), MEANS) as tf.Tensor4D);
+  return tf.tidy(
+    () => tf.add(tf.mul(tf.randomNormal([8, 4, 4, 3], 0, 1, 'float32', seed), STDS), MEANS) as tf.Tensor4D,
+  );
 }
 
 /** Per-channel mean and standard deviation (over N, H and W), as text. */
@@ -21,12 +23,17 @@ function stats(t: tf.Tensor): string {
   return `mean ${f(m)}, std ${f(s)}`;
 }
 
-const vec = (v: tf.Tensor) => `[${Array.from(v.dataSync()).map((x) => x.toFixed(3)).join(', ')}]`;
+const vec = (v: tf.Tensor) =>
+  `[${Array.from(v.dataSync())
+    .map((x) => x.toFixed(3))
+    .join(', ')}]`;
 
 export async function run(log: (line: string) => void): Promise<void> {
   await setBackend('wasm');
   const bn = new BatchNorm2d(3); // γ = 1, β = 0, running mean 0, running variance 1, momentum 0.1
-  log(`BatchNorm2d(3): ${bn.numParameters()} parameters (γ and β per channel), running mean ${vec(bn.runningMean)} and variance ${vec(bn.runningVar)} (buffers)`);
+  log(
+    `BatchNorm2d(3): ${bn.numParameters()} parameters (γ and β per channel), running mean ${vec(bn.runningMean)} and variance ${vec(bn.runningVar)} (buffers)`,
+  );
 
   const x = batch(1);
   log(`input 8x4x4x3, per channel over 8·4·4 = 128 values: ${stats(x)}`);

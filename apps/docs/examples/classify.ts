@@ -29,7 +29,9 @@ export async function run(log: (line: string) => void): Promise<void> {
 
   const id = 'mobilenet_v3_small';
   const card = getCard(id);
-  log(`${id}: ${card.params.toLocaleString('en-US')} parameters, ${(card.macs / 1e6).toFixed(1)}M MACs at ${card.inputSize.join('x')}`);
+  log(
+    `${id}: ${card.params.toLocaleString('en-US')} parameters, ${(card.macs / 1e6).toFixed(1)}M MACs at ${card.inputSize.join('x')}`,
+  );
 
   manualSeed(0); // the same random weights every time, in Node and in the browser
   const net = getModel(id); // random weights; trained ones: await net.loadWeights(fileOrUrl)

@@ -4,7 +4,8 @@
 import { tf, setBackend } from '@cnn/tensor';
 import { F } from '@cnn/layers';
 
-const formula = (n: number, k: number, p: number, s: number, d: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
+const formula = (n: number, k: number, p: number, s: number, d: number) =>
+  Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
 
 export async function run(log: (line: string) => void): Promise<void> {
   await setBackend('wasm');

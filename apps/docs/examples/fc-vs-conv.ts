@@ -4,7 +4,11 @@ import { tf, setBackend } from '@cnn/tensor';
 import { F, Conv2d, Linear } from '@cnn/layers';
 
 /** The 3x3 kernel 1..9, so that each weight can be recognised in the matrix. */
-export const KERNEL = [[1, 2, 3], [4, 5, 6], [7, 8, 9]];
+export const KERNEL = [
+  [1, 2, 3],
+  [4, 5, 6],
+  [7, 8, 9],
+];
 
 /**
  * The matrix of a 3x3 convolution (no padding, stride 1) on a `size` x `size` one-channel image: row r holds the
@@ -25,10 +29,12 @@ export async function run(log: (line: string) => void): Promise<void> {
   await setBackend('wasm');
   const M = convMatrix(5);
   log(`3x3 convolution on a 5x5 image -> 3x3 output, as a ${M.length}x${M[0].length} matrix (· = 0):`);
-  for (const row of M) log('  ' + row.map((v) => (v ? String(v) : '·')).join(' '));
+  for (const row of M) log(`  ${row.map((v) => (v ? String(v) : '·')).join(' ')}`);
   const nonzero = M.flat().filter((v) => v !== 0).length;
   const distinct = new Set(M.flat().filter((v) => v !== 0)).size;
-  log(`locality: ${nonzero} of ${M.length * M[0].length} entries are not zero; weight sharing: they take ${distinct} distinct values`);
+  log(
+    `locality: ${nonzero} of ${M.length * M[0].length} entries are not zero; weight sharing: they take ${distinct} distinct values`,
+  );
 
   // The matrix really is the convolution: multiplying by it gives F.conv2d's output.
   const [diff] = tf.tidy(() => {
@@ -56,7 +62,9 @@ export async function run(log: (line: string) => void): Promise<void> {
       layer.dispose();
     }
     const conv = new Conv2d(inShape[2], outShape[2], k);
-    log(`  ${name.padEnd(30)} ${fc.toLocaleString('en-US').padStart(17)} ${conv.numParameters().toLocaleString('en-US').padStart(17)}`);
+    log(
+      `  ${name.padEnd(30)} ${fc.toLocaleString('en-US').padStart(17)} ${conv.numParameters().toLocaleString('en-US').padStart(17)}`,
+    );
     conv.dispose();
   }
 }

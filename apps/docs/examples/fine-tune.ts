@@ -12,7 +12,8 @@ function toyBatch(): { x: tf.Tensor4D; y: tf.Tensor1D } {
     const c = i % 3;
     labels.push(c);
     const at = [2, 12, 22][c];
-    for (let y = at; y < at + 8; y++) for (let x = at; x < at + 8; x++) for (let ch = 0; ch < 3; ch++) data[((i * 32 + y) * 32 + x) * 3 + ch] = 2;
+    for (let y = at; y < at + 8; y++)
+      for (let x = at; x < at + 8; x++) for (let ch = 0; ch < 3; ch++) data[((i * 32 + y) * 32 + x) * 3 + ch] = 2;
   }
   return { x: tf.tensor4d(data, [n, 32, 32, 3]), y: tf.tensor1d(labels, 'int32') };
 }
@@ -30,11 +31,15 @@ export async function run(log: (line: string) => void): Promise<void> {
   const net = getModel('resnet20_cifar');
   await net.loadWeights(checkpoint);
   net.resetClassifier(3);
-  log(`classifier: Linear(${net.classifier.inFeatures}, ${net.classifier.outFeatures}), weight [${net.classifier.weight.shape.join(', ')}]`);
+  log(
+    `classifier: Linear(${net.classifier.inFeatures}, ${net.classifier.outFeatures}), weight [${net.classifier.weight.shape.join(', ')}]`,
+  );
 
   // 2. Train only the head: give the optimizer the head's parameters; eval mode keeps BatchNorm's statistics.
   const head = net.namedParameters().filter(([name]) => name.startsWith('fc.'));
-  log(`trainable: ${head.map(([name]) => name).join(', ')} (${head.reduce((n, [, v]) => n + v.size, 0)} of ${net.numParameters()} parameters)`);
+  log(
+    `trainable: ${head.map(([name]) => name).join(', ')} (${head.reduce((n, [, v]) => n + v.size, 0)} of ${net.numParameters()} parameters)`,
+  );
   const opt = new SGD(head, { lr: 2, momentum: 0.9 });
   net.eval();
   const { x, y } = toyBatch();

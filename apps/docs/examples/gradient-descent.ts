@@ -18,7 +18,11 @@ function rng(seed: number): () => number {
 export function makeData(perClass = 30, seed = 7): { points: number[][]; labels: number[] } {
   const random = rng(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  const centres = [[-1.5, -1], [1.5, -1], [0, 1.5]];
+  const centres = [
+    [-1.5, -1],
+    [1.5, -1],
+    [0, 1.5],
+  ];
   const points: number[][] = [];
   const labels: number[] = [];
   centres.forEach(([cx, cy], k) => {
@@ -50,10 +54,12 @@ export function fitLinear(points: number[][], labels: number[], steps = 100, lr 
   });
   const losses: number[] = [];
   const accuracies: number[] = [];
-  const accuracy = () => tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(tf.add(tf.matMul(x, W), b), 1), y), 'float32')).dataSync()[0]);
+  const accuracy = () =>
+    tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(tf.add(tf.matMul(x, W), b), 1), y), 'float32')).dataSync()[0]);
   for (let step = 0; step <= steps; step++) {
     // Cross-entropy written out: the mean over the points of −log softmax(z)[label].
-    const loss = () => tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(tf.add(tf.matMul(x, W), b)), tf.oneHot(y, 3)), 1))) as tf.Scalar;
+    const loss = () =>
+      tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(tf.add(tf.matMul(x, W), b)), tf.oneHot(y, 3)), 1))) as tf.Scalar;
     const { value, grads } = tf.variableGrads(loss, [W, b]);
     losses.push(value.dataSync()[0]);
     accuracies.push(accuracy());
@@ -77,12 +83,22 @@ export async function run(log: (line: string) => void): Promise<void> {
   log(`${points.length} points in 3 classes; classifier z = x·W + b with W 2x3 and b 3 (9 parameters)`);
   const fit = fitLinear(points, labels, 100, 0.1);
   for (const step of [0, 1, 2, 5, 10, 20, 50, 100]) {
-    log(`step ${String(step).padStart(3)}: loss ${fit.losses[step].toFixed(4)}, accuracy ${fit.accuracies[step].toFixed(3)}`);
+    log(
+      `step ${String(step).padStart(3)}: loss ${fit.losses[step].toFixed(4)}, accuracy ${fit.accuracies[step].toFixed(3)}`,
+    );
   }
   const falling = fit.losses.every((l, i) => i === 0 || l <= fit.losses[i - 1] + 1e-6);
-  log(`the loss fell at every step: ${falling}; it started at ln 3 = ${Math.log(3).toFixed(4)} (all classes equally likely)`);
+  log(
+    `the loss fell at every step: ${falling}; it started at ln 3 = ${Math.log(3).toFixed(4)} (all classes equally likely)`,
+  );
 
   // The library's cross-entropy gives the same number as the formula above.
-  const ce = tf.tidy(() => crossEntropy(tf.add(tf.matMul(tf.tensor2d(points), tf.tensor2d(fit.W)), tf.tensor1d(fit.b)), labels).dataSync()[0]);
+  const ce = tf.tidy(
+    () =>
+      crossEntropy(
+        tf.add(tf.matMul(tf.tensor2d(points), tf.tensor2d(fit.W)), tf.tensor1d(fit.b)),
+        labels,
+      ).dataSync()[0],
+  );
   log(`crossEntropy(z, labels) = ${ce.toFixed(4)} (the formula: ${fit.losses[100].toFixed(4)})`);
 }

@@ -40,8 +40,12 @@ export async function run(log: (line: string) => void): Promise<void> {
   log(`test image 0 of the sample ("${p.className}"): 28x28, mean brightness ${mean(p.original).toFixed(3)}`);
   for (const k of [0, 1] as const) {
     const n = p.max[k].length;
-    log(`${k ? 'twice' : 'once '} -> ${n}x${n}: max pool mean ${mean(p.max[k]).toFixed(3)}, average pool mean ${mean(p.avg[k]).toFixed(3)}`);
+    log(
+      `${k ? 'twice' : 'once '} -> ${n}x${n}: max pool mean ${mean(p.max[k]).toFixed(3)}, average pool mean ${mean(p.avg[k]).toFixed(3)}`,
+    );
   }
   log(`average pooling keeps the mean brightness: ${Math.abs(mean(p.avg[1]) - mean(p.original)) < 1e-4}`);
-  log(`max pooling keeps the brightest pixel: ${maxOf(p.max[1]).toFixed(3)} (original ${maxOf(p.original).toFixed(3)}, average pooled ${maxOf(p.avg[1]).toFixed(3)})`);
+  log(
+    `max pooling keeps the brightest pixel: ${maxOf(p.max[1]).toFixed(3)} (original ${maxOf(p.original).toFixed(3)}, average pooled ${maxOf(p.avg[1]).toFixed(3)})`,
+  );
 }

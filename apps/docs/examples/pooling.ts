@@ -5,7 +5,8 @@ import { F, MaxPool2d } from '@cnn/layers';
 /** An 8x8 single-channel image: a bright diagonal stripe on a soft horizontal ramp, values 0..9. */
 export function makeImage(size = 8): number[][] {
   return Array.from({ length: size }, (_, y) =>
-    Array.from({ length: size }, (_, x) => (Math.abs(x - y) <= 1 ? 9 : Math.round((x * 4) / (size - 1)))));
+    Array.from({ length: size }, (_, x) => (Math.abs(x - y) <= 1 ? 9 : Math.round((x * 4) / (size - 1)))),
+  );
 }
 
 /** The image and both poolings of it, as plain 2-D arrays. */
@@ -23,7 +24,7 @@ export async function run(log: (line: string) => void): Promise<void> {
   await setBackend('wasm');
   const image = makeImage();
   const { max, avg } = poolBoth(image);
-  const rows = (m: number[][]) => m.map((r) => '  ' + r.map((v) => v.toFixed(2).padStart(5)).join(' '));
+  const rows = (m: number[][]) => m.map((r) => `  ${r.map((v) => v.toFixed(2).padStart(5)).join(' ')}`);
   log(`input 1x8x8x1:`);
   rows(image).forEach((l) => log(l));
   log(`max pool 2x2, stride 2 -> 1x4x4x1 (keeps the stripe at full strength):`);

@@ -43,21 +43,30 @@ export async function classifyImages(): Promise<Classified[]> {
   const pixels = new Float32Array(IMAGES.length * h * w);
   for (const [n, { url }] of IMAGES.entries()) {
     const image = await loadImage(await readBytes(url)); // decoded as RGB; the three channels are equal
-    if (image.height !== h || image.width !== w) throw new Error(`${url.href}: ${image.height}x${image.width}, expected ${h}x${w}`);
+    if (image.height !== h || image.width !== w)
+      throw new Error(`${url.href}: ${image.height}x${image.width}, expected ${h}x${w}`);
     for (let i = 0; i < h * w; i++) pixels[n * h * w + i] = image.data[3 * i];
   }
   // The normalisation the weights were trained with: [0, 1] pixels, minus the mean, over the standard deviation.
-  const x = tf.tidy(() => tf.tensor4d(pixels, [IMAGES.length, h, w, 1]).div(255).sub(weights.mean[0]).div(weights.std[0]));
+  const x = tf.tidy(() =>
+    tf.tensor4d(pixels, [IMAGES.length, h, w, 1]).div(255).sub(weights.mean[0]).div(weights.std[0]),
+  );
   const { labels, scores } = net.predict(x, { topk: 3, classNames: weights.classes });
   x.dispose();
   net.dispose();
-  return IMAGES.map(({ url, label }, n) => ({ url, label, top: labels![n].map((l, k) => ({ label: l, score: scores[n][k] })) }));
+  return IMAGES.map(({ url, label }, n) => ({
+    url,
+    label,
+    top: labels![n].map((l, k) => ({ label: l, score: scores[n][k] })),
+  }));
 }
 
 export async function run(log: (line: string) => void): Promise<void> {
   await setBackend('wasm');
   const weights = shippedWeights('lenet5');
-  log(`lenet5, trained on ${weights.dataset}: input ${weights.inputSize.join('x')}, ${weights.numClasses} classes, test top-1 ${weights.top1}`);
+  log(
+    `lenet5, trained on ${weights.dataset}: input ${weights.inputSize.join('x')}, ${weights.numClasses} classes, test top-1 ${weights.top1}`,
+  );
   const results = await classifyImages();
   for (const { url, label, top } of results) {
     const file = url.pathname.split('/').pop();

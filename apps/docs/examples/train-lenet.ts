@@ -53,7 +53,11 @@ export async function trainLeNet(settings: TrainSettings = DEFAULTS, events: Tra
   const model = getModel('lenet5', { inputSize: 28, numClasses: 10 }) as LeNet5;
   const optimizer = new Adam(model, { lr: settings.lr });
   const trainer = new Trainer({
-    model, optimizer, numClasses: 10, classNames: [...train.classes], log: 'quiet',
+    model,
+    optimizer,
+    numClasses: 10,
+    classNames: [...train.classes],
+    log: 'quiet',
     callbacks: { onStepEnd: events.onStep, onEpochEnd: events.onEpoch },
   });
   const start = performance.now();
@@ -72,7 +76,11 @@ async function imageTensor(test: Dataset, index: number): Promise<{ x: tf.Tensor
 }
 
 /** The model's top-1 class for test images `indices`. */
-export async function predict(model: Module, test: Dataset, indices: number[]): Promise<Array<{ index: number; label: number; predicted: number }>> {
+export async function predict(
+  model: Module,
+  test: Dataset,
+  indices: number[],
+): Promise<Array<{ index: number; label: number; predicted: number }>> {
   model.eval();
   const out = [];
   for (const index of indices) {
@@ -88,14 +96,21 @@ export async function predict(model: Module, test: Dataset, indices: number[]): 
  * What the first convolution learned: its six 5x5 filters, and the six 28x28 feature maps (after tanh) it makes of
  * test image `index`. Plain arrays, ready to draw.
  */
-export async function firstLayer(model: LeNet5, test: Dataset, index: number): Promise<{ filters: number[][][]; maps: number[][][] }> {
+export async function firstLayer(
+  model: LeNet5,
+  test: Dataset,
+  index: number,
+): Promise<{ filters: number[][][]; maps: number[][][] }> {
   model.eval();
   const { x } = await imageTensor(test, index);
   const conv = model.features.at(0);
   const act = model.features.at(1);
   const [w, m] = tf.tidy(() => {
     const weight = (conv as unknown as { weight: tf.Tensor4D }).weight; // [5, 5, 1, 6]
-    return [tf.squeeze(tf.transpose(weight, [3, 0, 1, 2]), [3]), tf.transpose(tf.squeeze(act.call(conv.call(x)) as tf.Tensor4D, [0]), [2, 0, 1])];
+    return [
+      tf.squeeze(tf.transpose(weight, [3, 0, 1, 2]), [3]),
+      tf.transpose(tf.squeeze(act.call(conv.call(x)) as tf.Tensor4D, [0]), [2, 0, 1]),
+    ];
   });
   const result = { filters: w.arraySync() as number[][][], maps: m.arraySync() as number[][][] };
   tf.dispose([x, w, m]);
@@ -108,15 +123,25 @@ export async function run(log: (line: string) => void): Promise<void> {
   log(`backend: ${info.backend}, SIMD ${info.simd}, threads ${info.threads}`);
   const losses: number[] = [];
   const settings: TrainSettings = { epochs: 1, batchSize: 32, lr: 2e-3, trainImages: 320, testImages: 200, seed: 0 };
-  const { model, history, evaluation, test, seconds } = await trainLeNet(settings, { onStep: (s) => void losses.push(s.loss) });
-  log(`lenet5: ${model.numParameters().toLocaleString('en-US')} parameters, trained on ${history[0].images} images in ${history[0].steps} steps`);
+  const { model, history, evaluation, test, seconds } = await trainLeNet(settings, {
+    onStep: (s) => void losses.push(s.loss),
+  });
+  log(
+    `lenet5: ${model.numParameters().toLocaleString('en-US')} parameters, trained on ${history[0].images} images in ${history[0].steps} steps`,
+  );
   const first = losses.slice(0, 3).reduce((a, b) => a + b) / 3;
   const last = losses.slice(-3).reduce((a, b) => a + b) / 3;
   log(`loss over the first 3 steps ${first.toFixed(3)}, over the last 3 ${last.toFixed(3)}: falling ${last < first}`);
-  log(`test: ${evaluation.total} images, top-1 ${evaluation.top1.toFixed(3)}, confusion matrix ${evaluation.matrix.length}x${evaluation.matrix[0].length}`);
+  log(
+    `test: ${evaluation.total} images, top-1 ${evaluation.top1.toFixed(3)}, confusion matrix ${evaluation.matrix.length}x${evaluation.matrix[0].length}`,
+  );
   const { filters, maps } = await firstLayer(model, test, 0);
-  log(`conv1: ${filters.length} filters of ${filters[0].length}x${filters[0][0].length}, feature maps ${maps.length}x${maps[0].length}x${maps[0][0].length}`);
+  log(
+    `conv1: ${filters.length} filters of ${filters[0].length}x${filters[0][0].length}, feature maps ${maps.length}x${maps[0].length}x${maps[0][0].length}`,
+  );
   const predictions = await predict(model, test, [0, 1, 2, 3]);
-  log(`predictions for 4 test images: ${predictions.length}, in ${seconds < 60 ? 'under a minute' : `${seconds.toFixed(0)} s`}`);
+  log(
+    `predictions for 4 test images: ${predictions.length}, in ${seconds < 60 ? 'under a minute' : `${seconds.toFixed(0)} s`}`,
+  );
   model.dispose();
 }

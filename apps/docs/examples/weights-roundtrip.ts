@@ -16,7 +16,9 @@ export async function run(log: (line: string) => void): Promise<void> {
   const ckpt = await readCheckpoint(bytes);
   const conv1 = ckpt.tensors.get('conv1.weight')!;
   log(`${ckpt.format}: ${ckpt.tensors.size} tensors, ${(bytes.byteLength / 1024).toFixed(0)} KiB`);
-  log(`conv1.weight in the file [${conv1.shape.join(', ')}] (OIHW), in the model [${source.stateDict().get('conv1.weight')!.shape.join(', ')}] (HWIO)`);
+  log(
+    `conv1.weight in the file [${conv1.shape.join(', ')}] (OIHW), in the model [${source.stateDict().get('conv1.weight')!.shape.join(', ')}] (HWIO)`,
+  );
 
   // Load by name into a model with other random weights: the outputs become identical.
   manualSeed(2);
@@ -24,7 +26,9 @@ export async function run(log: (line: string) => void): Promise<void> {
   const before = tf.tidy(() => tf.max(tf.abs(tf.sub(source.call(x), target.call(x)))).dataSync()[0]);
   const result = await target.loadWeights(bytes);
   const after = tf.tidy(() => tf.max(tf.abs(tf.sub(source.call(x), target.call(x)))).dataSync()[0]);
-  log(`loaded ${result.loaded.length} tensors, missing ${result.missing.length}, unexpected ${result.unexpected.length}`);
+  log(
+    `loaded ${result.loaded.length} tensors, missing ${result.missing.length}, unexpected ${result.unexpected.length}`,
+  );
   log(`max |difference| of the logits: before ${before > 0 ? '> 0' : '0'}, after ${after}`);
 
   // MMPretrain's names: 'backbone.' before the backbone, 'head.fc.' for the classifier. mmpretrainKeys() maps them back.

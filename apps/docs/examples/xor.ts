@@ -4,7 +4,12 @@ import { tf, setBackend } from '@cnn/tensor';
 import { Linear, Sequential, Tanh, manualSeed, type Module } from '@cnn/layers';
 import { Adam, crossEntropy } from '@cnn/train';
 
-export const POINTS = [[0, 0], [0, 1], [1, 0], [1, 1]];
+export const POINTS = [
+  [0, 0],
+  [0, 1],
+  [1, 0],
+  [1, 1],
+];
 export const LABELS = [0, 1, 1, 0];
 
 /** A linear classifier (no hidden layer), or an MLP 2 → `hidden` (tanh) → 2. Two logits: class 0 and class 1. */
@@ -15,14 +20,26 @@ export function makeNet(hidden: number, seed = 3): Module {
 
 /** P(class 1) for each point `[n][2]`. */
 export function probabilities(net: Module, points: number[][]): number[] {
-  return tf.tidy(() => Array.from(tf.softmax(net.call(tf.tensor2d(points)) as tf.Tensor2D).slice([0, 1], [-1, 1]).dataSync()));
+  return tf.tidy(() =>
+    Array.from(
+      tf
+        .softmax(net.call(tf.tensor2d(points)) as tf.Tensor2D)
+        .slice([0, 1], [-1, 1])
+        .dataSync(),
+    ),
+  );
 }
 
 /**
  * Trains `net` on XOR with full-batch Adam and cross-entropy for `steps` steps; `onStep(step, loss)` after each one
  * (awaited, so a page can redraw). Returns the losses.
  */
-export async function trainXor(net: Module, steps = 300, lr = 0.05, onStep?: (step: number, loss: number) => void | Promise<void>): Promise<number[]> {
+export async function trainXor(
+  net: Module,
+  steps = 300,
+  lr = 0.05,
+  onStep?: (step: number, loss: number) => void | Promise<void>,
+): Promise<number[]> {
   const x = tf.tensor2d(POINTS);
   const y = tf.tensor1d(LABELS, 'int32');
   const opt = new Adam(net, { lr });
@@ -45,8 +62,12 @@ export async function run(log: (line: string) => void): Promise<void> {
     const p = probabilities(net, POINTS);
     const predicted = p.map((v) => (v > 0.5 ? 1 : 0));
     const correct = predicted.filter((c, i) => c === LABELS[i]).length;
-    log(`${name}: loss ${losses[0].toFixed(3)} -> ${losses[losses.length - 1].toFixed(3)} after ${losses.length} steps`);
-    log(`  P(class 1) at (0,0) (0,1) (1,0) (1,1): ${p.map((v) => v.toFixed(2)).join(' ')} -> [${predicted.join(', ')}], ${correct}/4 right`);
+    log(
+      `${name}: loss ${losses[0].toFixed(3)} -> ${losses[losses.length - 1].toFixed(3)} after ${losses.length} steps`,
+    );
+    log(
+      `  P(class 1) at (0,0) (0,1) (1,0) (1,1): ${p.map((v) => v.toFixed(2)).join(' ')} -> [${predicted.join(', ')}], ${correct}/4 right`,
+    );
     net.dispose();
   }
 }

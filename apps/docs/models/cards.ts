@@ -11,5 +11,7 @@ export function familyPage(id: string, family: string): string {
 /** A card's "Title (Authors, Year), https://..." as title, citation and link. */
 export function splitPaper(paper: string): { paperTitle: string; paperCite: string; paperUrl: string } {
   const m = /^(.*?)\s*\(([^()]*\d{4})\)\s*,\s*(https?:\S+)$/.exec(paper);
-  return m ? { paperTitle: m[1], paperCite: m[2], paperUrl: m[3] } : { paperTitle: paper, paperCite: paper, paperUrl: '' };
+  return m
+    ? { paperTitle: m[1], paperCite: m[2], paperUrl: m[3] }
+    : { paperTitle: paper, paperCite: paper, paperUrl: '' };
 }

@@ -89,7 +89,14 @@ export default defineLoader({
       const c = m.getCard(id);
       const page = familyPage(id, c.family);
       (families[page] ??= { page, models: [] }).models.push({
-        id, family: c.family, page, params: c.params, macs: c.macs, inputSize: c.inputSize, numClasses: c.numClasses, ...splitPaper(c.paper),
+        id,
+        family: c.family,
+        page,
+        params: c.params,
+        macs: c.macs,
+        inputSize: c.inputSize,
+        numClasses: c.numClasses,
+        ...splitPaper(c.paper),
       });
     }
     for (const f of Object.values(families)) f.models.sort((a, b) => a.macs - b.macs || a.id.localeCompare(b.id));
@@ -102,7 +109,9 @@ export default defineLoader({
       try {
         const s = m.summary(net, card.inputSize);
         if (s.totalParams !== card.params || s.totalMacs !== card.macs) {
-          throw new Error(`families.data: summary of ${id} counts ${s.totalParams} params / ${s.totalMacs} MACs, its card says ${card.params} / ${card.macs}`);
+          throw new Error(
+            `families.data: summary of ${id} counts ${s.totalParams} params / ${s.totalMacs} MACs, its card says ${card.params} / ${card.macs}`,
+          );
         }
         const blocks: SummaryBlock[] = [];
         const types = new Map<SummaryBlock, string[]>();
@@ -121,8 +130,14 @@ export default defineLoader({
         }
         for (const b of blocks) b.types = collapse(types.get(b)!);
         summaries[id] = {
-          id, inputShape: s.inputShape, outputShape: s.outputShape, totalParams: s.totalParams, totalMacs: s.totalMacs,
-          layers: s.rows.length, blocks, table: String(s),
+          id,
+          inputShape: s.inputShape,
+          outputShape: s.outputShape,
+          totalParams: s.totalParams,
+          totalMacs: s.totalMacs,
+          layers: s.rows.length,
+          blocks,
+          table: String(s),
         };
       } finally {
         net.dispose();

@@ -35,8 +35,23 @@ export default defineLoader({
     return listModels()
       .map((id) => {
         const c = getCard(id);
-        return { id, family: c.family, page: familyPage(id, c.family), params: c.params, macs: c.macs, inputSize: c.inputSize, numClasses: c.numClasses, ...splitPaper(c.paper) };
+        return {
+          id,
+          family: c.family,
+          page: familyPage(id, c.family),
+          params: c.params,
+          macs: c.macs,
+          inputSize: c.inputSize,
+          numClasses: c.numClasses,
+          ...splitPaper(c.paper),
+        };
       })
-      .sort((a, b) => rank(a.family) - rank(b.family) || a.family.localeCompare(b.family) || a.macs - b.macs || a.id.localeCompare(b.id));
+      .sort(
+        (a, b) =>
+          rank(a.family) - rank(b.family) ||
+          a.family.localeCompare(b.family) ||
+          a.macs - b.macs ||
+          a.id.localeCompare(b.id),
+      );
   },
 });

@@ -35,7 +35,12 @@ function greyPng(pixels, height, width) {
   const rows = Buffer.alloc(height * (width + 1)); // each row starts with filter byte 0 (none)
   for (let y = 0; y < height; y++) rows.set(pixels.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 const slug = (/** @type {string} */ name) => name.toLowerCase().replace(/[^a-z]+/g, '-');
@@ -43,7 +48,7 @@ const slug = (/** @type {string} */ name) => name.toLowerCase().replace(/[^a-z]+
 const test = await FashionMNIST.debian({ train: false });
 mkdirSync(OUT, { recursive: true });
 for (let label = 0; label < test.classes.length; label++) {
-  const index = test.labels.findIndex((l) => l === label);
+  const index = test.labels.indexOf(label);
   const { data, height, width } = test.raw(index);
   const file = `${index}-${slug(test.classes[label])}.png`;
   writeFileSync(new URL(file, OUT), greyPng(data, height, width));

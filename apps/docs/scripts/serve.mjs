@@ -90,8 +90,12 @@ export async function serveStatic(root, { host = '127.0.0.1', port = 0 } = {}) {
     for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);
     const file = await find(pathname);
     const status = file ? 200 : 404;
-    const body = file ? await readFile(file) : await readFile(join(base, '404.html')).catch(() => Buffer.from('not found'));
-    const type = file ? (MIME[/** @type {keyof MIME} */ (extname(file))] ?? 'application/octet-stream') : 'text/html; charset=utf-8';
+    const body = file
+      ? await readFile(file)
+      : await readFile(join(base, '404.html')).catch(() => Buffer.from('not found'));
+    const type = file
+      ? (MIME[/** @type {keyof MIME} */ (extname(file))] ?? 'application/octet-stream')
+      : 'text/html; charset=utf-8';
     res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-cache' });
     res.end(req.method === 'HEAD' ? undefined : body);
     requests.push({ path: pathname, status, type });

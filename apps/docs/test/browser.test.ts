@@ -60,7 +60,9 @@ function runBin(pkg: string, binPath: string, args: string[]): Promise<void> {
     child.stdout.on('data', (d) => (log += d));
     child.stderr.on('data', (d) => (log += d));
     child.on('error', fail);
-    child.on('close', (code) => (code === 0 ? ok() : fail(new Error(`${pkg} ${args.join(' ')} exited with ${code}:\n${log}`))));
+    child.on('close', (code) =>
+      code === 0 ? ok() : fail(new Error(`${pkg} ${args.join(' ')} exited with ${code}:\n${log}`)),
+    );
   });
 }
 
@@ -86,9 +88,14 @@ function builtSiteIsFresh(): boolean {
   const index = join(DIST, 'index.html');
   if (!existsSync(index) || !existsSync(join(DIST, 'api', 'index.html'))) return false;
   const requireHere = createRequire(join(ROOT, 'package.json'));
-  const packages = ['@cnn/tensor', '@cnn/layers', '@cnn/models-classic', '@cnn/models-efficient', '@cnn/datasets', '@cnn/train'].map((name) =>
-    join(dirname(requireHere.resolve(`${name}/package.json`)), 'dist'),
-  );
+  const packages = [
+    '@cnn/tensor',
+    '@cnn/layers',
+    '@cnn/models-classic',
+    '@cnn/models-efficient',
+    '@cnn/datasets',
+    '@cnn/train',
+  ].map((name) => join(dirname(requireHere.resolve(`${name}/package.json`)), 'dist'));
   const sources = Math.max(
     newest(ROOT, ['node_modules', 'cache', 'dist', 'test', 'test-results', 'api']),
     ...packages.map((dir) => newest(dir)),
@@ -104,9 +111,15 @@ function builtPages(dir = DIST): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = join(dir, entry.name);
-    if (entry.isDirectory() && entry.name !== 'assets' && !(dir === DIST && entry.name === 'api')) out.push(...builtPages(full));
+    if (entry.isDirectory() && entry.name !== 'assets' && !(dir === DIST && entry.name === 'api'))
+      out.push(...builtPages(full));
     else if (entry.name.endsWith('.html') && !(dir === DIST && entry.name === '404.html')) {
-      out.push(relative(DIST, full).split(sep).join('/').replace(/(^|\/)index\.html$/, '$1'));
+      out.push(
+        relative(DIST, full)
+          .split(sep)
+          .join('/')
+          .replace(/(^|\/)index\.html$/, '$1'),
+      );
     }
   }
   return out.sort();
@@ -116,11 +129,21 @@ function builtPages(dir = DIST): string[] {
 function sourcePages(dir = ROOT): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith('.') || ['node_modules', 'test', 'test-results', 'examples', 'scripts', 'public'].includes(entry.name)) continue;
+    if (
+      entry.name.startsWith('.') ||
+      ['node_modules', 'test', 'test-results', 'examples', 'scripts', 'public'].includes(entry.name)
+    )
+      continue;
     const full = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...sourcePages(full));
     else if (entry.name.endsWith('.md') && entry.name !== 'README.md') {
-      out.push(relative(ROOT, full).split(sep).join('/').replace(/\.md$/, '.html').replace(/(^|\/)index\.html$/, '$1'));
+      out.push(
+        relative(ROOT, full)
+          .split(sep)
+          .join('/')
+          .replace(/\.md$/, '.html')
+          .replace(/(^|\/)index\.html$/, '$1'),
+      );
     }
   }
   return out.sort();
@@ -158,15 +181,23 @@ beforeAll(async () => {
 
 async function setup(): Promise<void> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: install Debian's (apt-get install -y chromium) or set CNN_CHROMIUM; never 'npx playwright install'`);
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: install Debian's (apt-get install -y chromium) or set CNN_CHROMIUM; never 'npx playwright install'`,
+    );
   }
   if (process.env.CNN_DOCS_REBUILD === '1' || !builtSiteIsFresh()) await buildSite();
-  if (!existsSync(join(DIST, 'index.html'))) throw new Error(`${DIST} has no index.html: the build did not produce the site`);
+  if (!existsSync(join(DIST, 'index.html')))
+    throw new Error(`${DIST} has no index.html: the build did not produce the site`);
   await mkdir(RESULTS, { recursive: true });
   server = await serveStatic(DIST);
   profile = await mkdtemp(join(tmpdir(), 'cnn-docs-chromium-'));
   const { chromium } = await import('playwright-core');
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 900 } });
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1280, height: 900 },
+  });
 }
 
 afterAll(async () => {
@@ -197,11 +228,19 @@ async function open(path: string): Promise<{ page: Page; errors: string[]; wasm:
 
 /** Clicks every Run button in turn and checks each output against the example's expectations. */
 async function runExamples(page: Page): Promise<string[]> {
-  const ids = await page.locator('[data-example]').evaluateAll((els) => els.map((e) => e.getAttribute('data-example') ?? ''));
+  const ids = await page
+    .locator('[data-example]')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('data-example') ?? ''));
   for (const id of ids) {
     const box = page.locator(`[data-example="${id}"]`).first();
     await box.locator('button').click();
-    await expect.poll(() => box.getAttribute('data-state'), { timeout: WORK_TIMEOUT, interval: 250, message: `examples/${id}.ts did not finish` }).toMatch(/done|error/);
+    await expect
+      .poll(() => box.getAttribute('data-state'), {
+        timeout: WORK_TIMEOUT,
+        interval: 250,
+        message: `examples/${id}.ts did not finish`,
+      })
+      .toMatch(/done|error/);
     const output = (await box.locator('[data-output]').textContent()) ?? '';
     expect(await box.getAttribute('data-state'), `examples/${id}.ts failed in the browser:\n${output}`).toBe('done');
     expect(EXPECTED[id], `no expectations for examples/${id}.ts`).toBeDefined();
@@ -214,10 +253,11 @@ async function runExamples(page: Page): Promise<string[]> {
 async function setParam(page: Page, name: string, value: number): Promise<void> {
   const input = page.locator(`[data-conv-explorer] [data-param="${name}"]`);
   if ((await input.evaluate((el) => el.tagName)) === 'SELECT') await input.selectOption(String(value));
-  else await input.evaluate((el, v) => {
-    (el as HTMLInputElement).value = v;
-    el.dispatchEvent(new Event('input', { bubbles: true }));
-  }, String(value));
+  else
+    await input.evaluate((el, v) => {
+      (el as HTMLInputElement).value = v;
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    }, String(value));
 }
 
 async function checkConvExplorer(page: Page): Promise<void> {
@@ -257,17 +297,36 @@ async function checkConvMatrix(page: Page): Promise<void> {
 async function checkLayerViews(page: Page): Promise<void> {
   const plots = page.locator('[data-activation-plots]');
   await expect.poll(() => plots.getAttribute('data-count'), { timeout: WORK_TIMEOUT, interval: 250 }).toBe('10');
-  const names = await plots.locator('[data-activation]').evaluateAll((els) => els.map((e) => e.getAttribute('data-activation')));
-  expect(names).toEqual(['relu', 'relu6', 'leakyRelu', 'elu', 'sigmoid', 'tanh', 'gelu', 'silu', 'hardSigmoid', 'hardSwish']);
-  const points = await plots.locator('.cnn-plot__curve').evaluateAll((els) => els.map((e) => (e.getAttribute('d') ?? '').split(/[ML]/).length - 1));
+  const names = await plots
+    .locator('[data-activation]')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('data-activation')));
+  expect(names).toEqual([
+    'relu',
+    'relu6',
+    'leakyRelu',
+    'elu',
+    'sigmoid',
+    'tanh',
+    'gelu',
+    'silu',
+    'hardSigmoid',
+    'hardSwish',
+  ]);
+  const points = await plots
+    .locator('.cnn-plot__curve')
+    .evaluateAll((els) => els.map((e) => (e.getAttribute('d') ?? '').split(/[ML]/).length - 1));
   expect(points.every((n) => n === 161)).toBe(true);
   const pooling = page.locator('[data-pooling-view]');
   await expect.poll(() => pooling.getAttribute('data-count')).toBe('3');
   expect(await pooling.locator('[data-grid="maxPool"] rect').count()).toBe(16);
   // A real image from the embedded Fashion-MNIST sample, pooled once and twice.
   const image = page.locator('[data-image-pooling]');
-  await expect.poll(() => image.getAttribute('data-class'), { timeout: WORK_TIMEOUT, interval: 250 }).toBe('Ankle boot');
-  const sizes = await image.locator('canvas').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-rows')}x${e.getAttribute('data-cols')}`));
+  await expect
+    .poll(() => image.getAttribute('data-class'), { timeout: WORK_TIMEOUT, interval: 250 })
+    .toBe('Ankle boot');
+  const sizes = await image
+    .locator('canvas')
+    .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-rows')}x${e.getAttribute('data-cols')}`));
   expect(sizes).toEqual(['28x28', '14x14', '7x7', '14x14', '7x7']);
   await image.locator('[data-param="index"]').fill('1');
   await image.locator('[data-param="index"]').dispatchEvent('change');
@@ -291,7 +350,9 @@ async function checkFamilyPage(page: Page, family: string): Promise<void> {
     expect(ids).toContain(id);
     expect(Number(await el.getAttribute('data-params'))).toBe(getCard(id).params);
     expect(Number(await el.getAttribute('data-macs'))).toBe(getCard(id).macs);
-    expect(await el.locator('[data-summary-table]').textContent()).toContain(`params: ${getCard(id).params.toLocaleString('en-US')}`);
+    expect(await el.locator('[data-summary-table]').textContent()).toContain(
+      `params: ${getCard(id).params.toLocaleString('en-US')}`,
+    );
   }
 }
 
@@ -304,12 +365,16 @@ async function checkZoo(page: Page): Promise<void> {
   // Every id links to its family's page, in the page's language.
   const prefix = (await page.evaluate(() => location.pathname)).startsWith('/zh/') ? '/zh/models/' : '/models/';
   expect(await resnet18.locator('[data-family-link]').getAttribute('href')).toBe(`${prefix}resnet.html`);
-  expect(await zoo.locator('[data-model="resnext50_32x4d"] [data-family-link]').getAttribute('href')).toBe(`${prefix}resnext.html`);
+  expect(await zoo.locator('[data-model="resnext50_32x4d"] [data-family-link]').getAttribute('href')).toBe(
+    `${prefix}resnext.html`,
+  );
   // Filtering works once the page is hydrated.
-  await expect.poll(async () => {
-    await zoo.locator('[data-zoo-family]').selectOption('mobilenet');
-    return zoo.locator('tbody tr').count();
-  }).toBe(listModels('mobilenet*').length);
+  await expect
+    .poll(async () => {
+      await zoo.locator('[data-zoo-family]').selectOption('mobilenet');
+      return zoo.locator('tbody tr').count();
+    })
+    .toBe(listModels('mobilenet*').length);
 }
 
 /** What the browser page's default settings (4 epochs) must reach. */
@@ -325,21 +390,35 @@ const TRAIN_TIMEOUT = 600_000;
 async function checkTraining(page: Page): Promise<void> {
   const box = page.locator('[data-train-lenet]');
   await box.locator('[data-train-button]').click();
-  await expect.poll(() => box.getAttribute('data-state'), { timeout: WORK_TIMEOUT, interval: 250, message: 'training did not start' }).toMatch(/training|done|error/);
   await expect
-    .poll(() => box.getAttribute('data-state'), { timeout: TRAIN_TIMEOUT, interval: 1000, message: 'training did not finish' })
+    .poll(() => box.getAttribute('data-state'), {
+      timeout: WORK_TIMEOUT,
+      interval: 250,
+      message: 'training did not start',
+    })
+    .toMatch(/training|done|error/);
+  await expect
+    .poll(() => box.getAttribute('data-state'), {
+      timeout: TRAIN_TIMEOUT,
+      interval: 1000,
+      message: 'training did not finish',
+    })
     .toMatch(/done|error/);
   expect(await box.getAttribute('data-state'), (await box.textContent()) ?? '').toBe('done');
   const seconds = Number(await box.getAttribute('data-seconds'));
   const accuracy = Number(await box.getAttribute('data-test-accuracy'));
-  console.log(`train-in-browser: test top-1 ${accuracy} after ${seconds} s of training; ${await box.locator('[data-train-backend]').textContent()}`);
+  console.log(
+    `train-in-browser: test top-1 ${accuracy} after ${seconds} s of training; ${await box.locator('[data-train-backend]').textContent()}`,
+  );
   expect(seconds).toBeGreaterThan(0);
   expect(accuracy).toBeGreaterThanOrEqual(TRAIN_MIN_ACCURACY);
   expect(await box.locator('[data-train-backend]').textContent()).toMatch(/wasm/);
   // 4 epochs of 94 steps: one loss point per step, one test accuracy per epoch.
   expect(Number(await box.locator('[data-series]').first().getAttribute('data-points'))).toBe(4 * 94);
   expect(await box.locator('[data-confusion] tbody tr').count()).toBe(10);
-  const counts = await box.locator('[data-confusion] tbody td').evaluateAll((els) => els.reduce((s, e) => s + Number(e.textContent || 0), 0));
+  const counts = await box
+    .locator('[data-confusion] tbody td')
+    .evaluateAll((els) => els.reduce((s, e) => s + Number(e.textContent || 0), 0));
   expect(counts).toBe(1000);
   expect(await box.locator('[data-predictions] figure').count()).toBe(20);
   expect(await box.locator('[data-filters] canvas[data-rows="5"][data-cols="5"]').count()).toBe(6);
@@ -356,7 +435,13 @@ async function checkTraining(page: Page): Promise<void> {
  */
 async function checkPretrainedGallery(page: Page, chinese: boolean): Promise<void> {
   const gallery = page.locator('[data-pretrained-gallery]');
-  await expect.poll(() => gallery.getAttribute('data-state'), { timeout: WORK_TIMEOUT, interval: 250, message: 'the gallery did not finish' }).toMatch(/done|error/);
+  await expect
+    .poll(() => gallery.getAttribute('data-state'), {
+      timeout: WORK_TIMEOUT,
+      interval: 250,
+      message: 'the gallery did not finish',
+    })
+    .toMatch(/done|error/);
   expect(await gallery.getAttribute('data-state'), (await gallery.textContent()) ?? '').toBe('done');
   expect(await gallery.getAttribute('data-right')).toBe('10');
   const figures = await gallery.locator('figure').evaluateAll((els) =>
@@ -377,11 +462,16 @@ async function checkPretrainedGallery(page: Page, chinese: boolean): Promise<voi
   expect(figures[9].caption).toContain(chinese ? '短靴' : 'Ankle boot');
 
   const file = readFileSync(fileURLToPath(pretrainedUrl('lenet5')));
-  const emitted = readdirSync(join(DIST, 'assets')).filter((f) => /^lenet5-fashion-mnist\.[\w-]+\.safetensors$/.test(f));
+  const emitted = readdirSync(join(DIST, 'assets')).filter((f) =>
+    /^lenet5-fashion-mnist\.[\w-]+\.safetensors$/.test(f),
+  );
   expect(emitted, 'the build must emit the weights file as an asset').toHaveLength(1);
   expect(readFileSync(join(DIST, 'assets', emitted[0])).equals(file)).toBe(true);
   const fetched = await page.evaluate(() =>
-    performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => p.endsWith('.safetensors')),
+    performance
+      .getEntriesByType('resource')
+      .map((e) => new URL(e.name).pathname)
+      .filter((p) => p.endsWith('.safetensors')),
   );
   expect(fetched).toContain(`/assets/${emitted[0]}`);
 }
@@ -389,7 +479,8 @@ async function checkPretrainedGallery(page: Page, chinese: boolean): Promise<voi
 /** The home page's hero and the nav bar's Tutorials link start the tutorials at the first one, Classification. */
 async function checkEntryPoints(page: Page, prefix: string): Promise<void> {
   const first = `/${prefix}tutorials/classification.html`;
-  const hrefs = (selector: string) => page.locator(selector).evaluateAll((els) => els.map((e) => new URL((e as HTMLAnchorElement).href).pathname));
+  const hrefs = (selector: string) =>
+    page.locator(selector).evaluateAll((els) => els.map((e) => new URL((e as HTMLAnchorElement).href).pathname));
   expect(await hrefs('.VPHero a.VPButton')).toContain(first);
   expect(await hrefs('.VPNavBarMenu a.VPNavBarMenuLink')).toContain(first);
   expect((await hrefs('.VPNavBarMenu a.VPNavBarMenuLink')).filter((h) => h.includes('/tutorials/'))).toEqual([first]);
@@ -449,7 +540,11 @@ describe('the built site in Chromium', () => {
   it('bundles one copy of tfjs-core for every page and component', async () => {
     setupDone();
     const chunks = join(DIST, 'assets', 'chunks');
-    const js = await Promise.all(readdirSync(chunks).filter((f) => f.endsWith('.js')).map((f) => readFile(join(chunks, f), 'utf8')));
+    const js = await Promise.all(
+      readdirSync(chunks)
+        .filter((f) => f.endsWith('.js'))
+        .map((f) => readFile(join(chunks, f), 'utf8')),
+    );
     expect(js.filter((text) => text.includes('The highest priority backend')).length).toBe(1);
   });
 
@@ -463,52 +558,72 @@ describe('the built site in Chromium', () => {
   });
 
   for (const path of pages) {
-    it(`/${path}`, async () => {
-      setupDone();
-      const { page, errors, wasm } = await open(path);
-      try {
-        const status = page.locator('[data-backend-status]');
-        const hasStatus = (await status.count()) > 0;
-        if (hasStatus) {
-          await expect.poll(() => status.getAttribute('data-state'), { timeout: WORK_TIMEOUT, interval: 250, message: 'backend did not start' }).toBe('ready');
-          expect(await status.getAttribute('data-backend')).toBe('wasm');
-          expect(await status.getAttribute('data-simd')).toBe('true');
-          expect(await status.getAttribute('data-isolated')).toBe('true');
-          // One thread per core on this cross-origin-isolated site.
-          expect(Number(await status.getAttribute('data-threads'))).toBe(await page.evaluate(() => navigator.hardwareConcurrency));
-        } else {
-          await page.waitForLoadState('networkidle');
-        }
-        expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
+    it(
+      `/${path}`,
+      async () => {
+        setupDone();
+        const { page, errors, wasm } = await open(path);
+        try {
+          const status = page.locator('[data-backend-status]');
+          const hasStatus = (await status.count()) > 0;
+          if (hasStatus) {
+            await expect
+              .poll(() => status.getAttribute('data-state'), {
+                timeout: WORK_TIMEOUT,
+                interval: 250,
+                message: 'backend did not start',
+              })
+              .toBe('ready');
+            expect(await status.getAttribute('data-backend')).toBe('wasm');
+            expect(await status.getAttribute('data-simd')).toBe('true');
+            expect(await status.getAttribute('data-isolated')).toBe('true');
+            // One thread per core on this cross-origin-isolated site.
+            expect(Number(await status.getAttribute('data-threads'))).toBe(
+              await page.evaluate(() => navigator.hardwareConcurrency),
+            );
+          } else {
+            await page.waitForLoadState('networkidle');
+          }
+          expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
 
-        const examples = await runExamples(page);
-        if (examples.length) expect(hasStatus, 'a page with examples shows backendInfo()').toBe(true);
-        if (path.endsWith('tutorials/convolution.html')) {
-          await checkConvExplorer(page);
-          await checkConvMatrix(page);
-        }
-        if (path.endsWith('tutorials/layers.html')) await checkLayerViews(page);
-        if (path.endsWith('models/zoo.html')) await checkZoo(page);
-        if (path.endsWith('tutorials/train-in-browser.html')) await checkTraining(page);
-        if (path.endsWith('tutorials/classification.html')) await checkLinearView(page);
-        if (path.endsWith('tutorials/mlp.html')) await checkMlpViews(page);
-        if (path.endsWith('guide/getting-started.html')) await checkPretrainedGallery(page, path.startsWith('zh/'));
-        if (path === '' || path === 'zh/') await checkEntryPoints(page, path);
-        const family = /(?:^|\/)models\/(\w+)\.html$/.exec(path)?.[1];
-        if (family && family !== 'zoo') await checkFamilyPage(page, family);
+          const examples = await runExamples(page);
+          if (examples.length) expect(hasStatus, 'a page with examples shows backendInfo()').toBe(true);
+          if (path.endsWith('tutorials/convolution.html')) {
+            await checkConvExplorer(page);
+            await checkConvMatrix(page);
+          }
+          if (path.endsWith('tutorials/layers.html')) await checkLayerViews(page);
+          if (path.endsWith('models/zoo.html')) await checkZoo(page);
+          if (path.endsWith('tutorials/train-in-browser.html')) await checkTraining(page);
+          if (path.endsWith('tutorials/classification.html')) await checkLinearView(page);
+          if (path.endsWith('tutorials/mlp.html')) await checkMlpViews(page);
+          if (path.endsWith('guide/getting-started.html')) await checkPretrainedGallery(page, path.startsWith('zh/'));
+          if (path === '' || path === 'zh/') await checkEntryPoints(page, path);
+          const family = /(?:^|\/)models\/(\w+)\.html$/.exec(path)?.[1];
+          if (family && family !== 'zoo') await checkFamilyPage(page, family);
 
-        const links = await page.locator('a[href]').evaluateAll((els) => els.map((e) => (e as HTMLAnchorElement).href));
-        const origin = new URL(server.url).origin;
-        visits.set(path, { errors, wasm, examples, links: new Set(links.filter((l) => new URL(l).origin === origin)) });
-        {
+          const links = await page
+            .locator('a[href]')
+            .evaluateAll((els) => els.map((e) => (e as HTMLAnchorElement).href));
+          const origin = new URL(server.url).origin;
+          visits.set(path, {
+            errors,
+            wasm,
+            examples,
+            links: new Set(links.filter((l) => new URL(l).origin === origin)),
+          });
           await page.evaluate(() => window.scrollTo(0, 0));
-          await page.screenshot({ path: join(RESULTS, `${path.replace(/\.html$/, '').replace(/\//g, '_') || 'home'}.png`), fullPage: true });
+          await page.screenshot({
+            path: join(RESULTS, `${path.replace(/\.html$/, '').replace(/\//g, '_') || 'home'}.png`),
+            fullPage: true,
+          });
+          expect(errors).toEqual([]);
+        } finally {
+          await page.close();
         }
-        expect(errors).toEqual([]);
-      } finally {
-        await page.close();
-      }
-    }, path.endsWith('train-in-browser.html') ? PAGE_TIMEOUT + TRAIN_TIMEOUT : PAGE_TIMEOUT);
+      },
+      path.endsWith('train-in-browser.html') ? PAGE_TIMEOUT + TRAIN_TIMEOUT : PAGE_TIMEOUT,
+    );
   }
 
   it('runs the same examples in English and in Chinese', () => {
@@ -551,7 +666,9 @@ describe('the built site in Chromium', () => {
         expect(await page.locator('h1').first().textContent()).toContain(`@cnn/${name}`);
         // Every exported symbol is listed with its summary (validation fails the build on a missing one).
         expect(await page.locator('.tsd-member-summary, .tsd-index-link, .tsd-kind-icon').count()).toBeGreaterThan(0);
-        for (const href of await page.locator('a[href]').evaluateAll((els) => els.map((e) => (e as HTMLAnchorElement).href))) {
+        for (const href of await page
+          .locator('a[href]')
+          .evaluateAll((els) => els.map((e) => (e as HTMLAnchorElement).href))) {
           if (new URL(href).origin === new URL(server.url).origin) links.add(href.split('#')[0]);
         }
         expect(errors).toEqual([]);

@@ -64,7 +64,11 @@ describe("setBackend('auto') without CUDA", () => {
 function pages(dir = ROOT): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith('.') || ['node_modules', 'test', 'test-results', 'examples', 'scripts'].includes(entry.name)) continue;
+    if (
+      entry.name.startsWith('.') ||
+      ['node_modules', 'test', 'test-results', 'examples', 'scripts'].includes(entry.name)
+    )
+      continue;
     const full = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...pages(full));
     else if (entry.name.endsWith('.md') && entry.name !== 'README.md') out.push(relative(ROOT, full));

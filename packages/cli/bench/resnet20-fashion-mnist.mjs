@@ -13,14 +13,39 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const { values } = parseArgs({ options: { epochs: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { epochs: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' } },
+});
 const out = resolve(values.resume ?? values.out ?? `runs/resnet20_cifar-fashion-mnist-bench-${Date.now()}`);
 const recipe = [
-  '--model', 'resnet20_cifar', '--dataset', 'fashion-mnist', '--epochs', values.epochs ?? '6', '--batch-size', '128',
-  '--optimizer', 'sgd', '--lr', '0.1', '--momentum', '0.9', '--weight-decay', '5e-4', '--schedule', 'cosine', '--seed', '0',
-  '--backend', 'wasm', '--out', out,
+  '--model',
+  'resnet20_cifar',
+  '--dataset',
+  'fashion-mnist',
+  '--epochs',
+  values.epochs ?? '6',
+  '--batch-size',
+  '128',
+  '--optimizer',
+  'sgd',
+  '--lr',
+  '0.1',
+  '--momentum',
+  '0.9',
+  '--weight-decay',
+  '5e-4',
+  '--schedule',
+  'cosine',
+  '--seed',
+  '0',
+  '--backend',
+  'wasm',
+  '--out',
+  out,
 ];
-const args = values.resume ? ['train', '--resume', out, ...(values.epochs ? ['--epochs', values.epochs] : [])] : ['train', ...recipe];
+const args = values.resume
+  ? ['train', '--resume', out, ...(values.epochs ? ['--epochs', values.epochs] : [])]
+  : ['train', ...recipe];
 const load0 = loadavg()[0];
 const t0 = performance.now();
 console.log(`resnet20_cifar on Fashion-MNIST: cnn ${args.join(' ')}`);
@@ -31,16 +56,26 @@ if (r.status !== 0) {
   console.error(`cnn train exited with ${r.status}`);
   process.exit(1);
 }
-const history = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const history = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l));
 const final = JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8'));
 const trainSeconds = history.reduce((a, h) => a + h.images / h.imagesPerSecond, 0);
 const images = history.reduce((a, h) => a + h.images, 0);
 const runSeconds = history.reduce((a, h) => a + h.seconds, 0);
 console.log('');
 console.log('epoch  test top-1  train img/s  seconds');
-for (const h of history) console.log(`${String(h.epoch).padStart(5)}  ${h.valTop1.toFixed(4).padStart(10)}  ${h.imagesPerSecond.toFixed(1).padStart(11)}  ${h.seconds.toFixed(0).padStart(7)}`);
-console.log(`\nwall time of this command: ${(wall / 60).toFixed(1)} min; all epochs of the run (resumed parts included): ${(runSeconds / 60).toFixed(1)} min`);
-console.log(`training throughput: ${(images / trainSeconds).toFixed(1)} images/s; load average ${loadavg()[0].toFixed(2)} at the end`);
+for (const h of history)
+  console.log(
+    `${String(h.epoch).padStart(5)}  ${h.valTop1.toFixed(4).padStart(10)}  ${h.imagesPerSecond.toFixed(1).padStart(11)}  ${h.seconds.toFixed(0).padStart(7)}`,
+  );
+console.log(
+  `\nwall time of this command: ${(wall / 60).toFixed(1)} min; all epochs of the run (resumed parts included): ${(runSeconds / 60).toFixed(1)} min`,
+);
+console.log(
+  `training throughput: ${(images / trainSeconds).toFixed(1)} images/s; load average ${loadavg()[0].toFixed(2)} at the end`,
+);
 console.log(`final test accuracy: ${final.top1.toFixed(4)} (top-5 ${final.top5.toFixed(4)})`);
 const pass = (ok) => (ok ? 'PASS' : 'FAIL');
 console.log(`  ${pass(final.top1 >= 0.92)}  test accuracy >= 0.92: ${final.top1.toFixed(4)}`);

@@ -17,6 +17,7 @@ export const QUOTE_MAX_CHARS = 80;
  */
 export function quote(value: string): string {
   const v = value.length > QUOTE_MAX_CHARS ? `${value.slice(0, QUOTE_MAX_CHARS)}...` : value;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for
   return /['"\\\u0000-\u001f\u007f]/.test(v) ? JSON.stringify(v) : `'${v}'`;
 }
 
@@ -39,9 +40,16 @@ function joinNegativeValues(args: string[], options: OptionSpecs): string[] {
     }
     const next = args[i + 1];
     const long = a.startsWith('--') ? a.slice(2) : undefined;
-    const short = !long && /^-[^-]$/.test(a) ? Object.entries(options).find(([, o]) => o.short === a.slice(1))?.[0] : undefined;
+    const short =
+      !long && /^-[^-]$/.test(a) ? Object.entries(options).find(([, o]) => o.short === a.slice(1))?.[0] : undefined;
     const name = long ?? short;
-    if (name !== undefined && !name.includes('=') && options[name]?.type === 'string' && next !== undefined && isNegativeNumber(next)) {
+    if (
+      name !== undefined &&
+      !name.includes('=') &&
+      options[name]?.type === 'string' &&
+      next !== undefined &&
+      isNegativeNumber(next)
+    ) {
       out.push(`--${name}=${next}`);
       i++;
     } else {
@@ -74,10 +82,14 @@ export function parse(args: string[], options: OptionSpecs, command: string) {
     const err = e as Error & { code?: string };
     const message = err.message.split('\n')[0]!;
     const opt = optionOf(err.message);
-    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && opt) throw new UsageError(`unknown option ${quote(opt)} for cnn ${command} ${help}`);
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && opt)
+      throw new UsageError(`unknown option ${quote(opt)} for cnn ${command} ${help}`);
     if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && opt) {
       if (/does not take an argument/.test(message)) throw new UsageError(`${opt} takes no value ${help}`);
-      if (/ambiguous/.test(message)) throw new UsageError(`${opt} needs a value, and the next word starts with '-'; to give such a value write ${opt}=<value> ${help}`);
+      if (/ambiguous/.test(message))
+        throw new UsageError(
+          `${opt} needs a value, and the next word starts with '-'; to give such a value write ${opt}=<value> ${help}`,
+        );
       throw new UsageError(`${opt} needs a value ${help}`);
     }
     throw new UsageError(`${message.replace(/['"]/g, '')} ${help}`);
@@ -95,11 +107,19 @@ function rangeText(kind: 'integer' | 'number', min: number, max: number, exclusi
   if (exclusiveMin && min === 0) return `a positive ${kind}${upTo}`;
   if (kind === 'integer' && min === 1) return `a positive integer${upTo}`;
   if (min === 0) return `a non-negative ${kind}${upTo}`;
-  return upTo ? `${kind === 'integer' ? 'an integer' : 'a number'} in [${min}, ${max}]` : `${kind === 'integer' ? 'an integer' : 'a number'} >= ${min}`;
+  return upTo
+    ? `${kind === 'integer' ? 'an integer' : 'a number'} in [${min}, ${max}]`
+    : `${kind === 'integer' ? 'an integer' : 'a number'} >= ${min}`;
 }
 
 /** An integer flag in [min, max], or `fallback` when absent. */
-export function int(values: Record<string, string | boolean | undefined>, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+export function int(
+  values: Record<string, string | boolean | undefined>,
+  name: string,
+  fallback: number,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const v = str(values, name);
   if (v === undefined) return fallback;
   const n = Number(v);
@@ -120,7 +140,13 @@ export interface NumOptions {
 }
 
 /** A finite number flag in [min, max] (or (min, max] with `exclusiveMin`), or `fallback` when absent. */
-export function num<T extends number | undefined>(values: Record<string, string | boolean | undefined>, name: string, fallback: T, min: number | NumOptions = 0, max = Infinity): number | T {
+export function num<T extends number | undefined>(
+  values: Record<string, string | boolean | undefined>,
+  name: string,
+  fallback: T,
+  min: number | NumOptions = 0,
+  max = Infinity,
+): number | T {
   const o: NumOptions = typeof min === 'number' ? { min, max } : min;
   const lo = o.min ?? 0;
   const hi = o.max ?? Infinity;
@@ -134,10 +160,16 @@ export function num<T extends number | undefined>(values: Record<string, string 
 }
 
 /** One of `choices`, or `fallback` when absent. */
-export function choice<T extends string>(values: Record<string, string | boolean | undefined>, name: string, choices: readonly T[], fallback: T): T {
+export function choice<T extends string>(
+  values: Record<string, string | boolean | undefined>,
+  name: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
   const v = str(values, name);
   if (v === undefined) return fallback;
-  if (!(choices as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got ${quote(v)}`);
+  if (!(choices as readonly string[]).includes(v))
+    throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got ${quote(v)}`);
   return v as T;
 }
 

@@ -68,7 +68,7 @@ function transforms(name: DatasetName, train: boolean, opts: SplitOptions): Tran
   const steps: Transform[] = [];
   if (name === 'folder') {
     if (train && opts.augment) steps.push(new RandomResizedCrop(opts.size), new RandomHorizontalFlip());
-    else steps.push(new Resize(Math.round(opts.size * 256 / 224)), new CenterCrop(opts.size));
+    else steps.push(new Resize(Math.round((opts.size * 256) / 224)), new CenterCrop(opts.size));
   } else {
     if (opts.size !== spec.size) steps.push(new Resize([opts.size, opts.size]));
     if (train && opts.augment) {
@@ -83,18 +83,25 @@ function transforms(name: DatasetName, train: boolean, opts: SplitOptions): Tran
 const HINTS: Record<DatasetName, string> = {
   'fashion-mnist': `install Debian's package (apt-get install dataset-fashion-mnist, files in ${FashionMNIST.DEBIAN_DIR}) or pass --data-dir <folder with the four IDX files>`,
   'fashion-mnist-sample': 'the sample ships inside @cnn/datasets; reinstall the package',
-  mnist: 'pass --data-dir <folder with train-images-idx3-ubyte[.gz] and the other three IDX files> (a torchvision root with MNIST/raw works too)',
+  mnist:
+    'pass --data-dir <folder with train-images-idx3-ubyte[.gz] and the other three IDX files> (a torchvision root with MNIST/raw works too)',
   cifar10: 'pass --data-dir <cifar-10-batches-bin folder or its parent> (the "binary version" from the CIFAR site)',
   cifar100: 'pass --data-dir <cifar-100-binary folder or its parent> (the "binary version" from the CIFAR site)',
   folder: 'pass --data-dir <root> holding train/<class>/*.jpg and val/<class>/*.jpg (or test/)',
 };
 
 /** Loads one split of a dataset; a missing or malformed dataset is a UsageError that says what to do. */
-export async function loadSplit(name: DatasetName, dataDir: string | undefined, train: boolean, opts: SplitOptions): Promise<Dataset> {
+export async function loadSplit(
+  name: DatasetName,
+  dataDir: string | undefined,
+  train: boolean,
+  opts: SplitOptions,
+): Promise<Dataset> {
   const transform = transforms(name, train, opts);
   const needsDir = name === 'mnist' || name === 'cifar10' || name === 'cifar100' || name === 'folder';
   if (needsDir && dataDir === undefined) throw new UsageError(`--dataset ${name} needs --data-dir: ${HINTS[name]}`);
-  if (dataDir !== undefined && !existsSync(dataDir)) throw new UsageError(`--data-dir ${quote(dataDir)} does not exist; ${HINTS[name]}`);
+  if (dataDir !== undefined && !existsSync(dataDir))
+    throw new UsageError(`--data-dir ${quote(dataDir)} does not exist; ${HINTS[name]}`);
   try {
     switch (name) {
       case 'fashion-mnist':
@@ -110,12 +117,21 @@ export async function loadSplit(name: DatasetName, dataDir: string | undefined, 
       case 'folder': {
         const root = dataDir!;
         const sub = train ? 'train' : ['val', 'test'].find((s) => existsSync(join(root, s)));
-        if (sub === undefined || !existsSync(join(root, sub))) throw new UsageError(`--data-dir ${quote(root)} has no ${train ? 'train/' : 'val/ or test/'} folder; ${HINTS.folder}`);
-        return await ImageFolder.load(join(root, sub), opts.classes ? { transform, classes: opts.classes } : { transform });
+        if (sub === undefined || !existsSync(join(root, sub)))
+          throw new UsageError(
+            `--data-dir ${quote(root)} has no ${train ? 'train/' : 'val/ or test/'} folder; ${HINTS.folder}`,
+          );
+        return await ImageFolder.load(
+          join(root, sub),
+          opts.classes ? { transform, classes: opts.classes } : { transform },
+        );
       }
     }
   } catch (e) {
-    if (e instanceof DatasetError) throw new UsageError(`dataset '${name}': ${e.message.split('\n')[0]}${e.message.includes('apt-get') ? '' : `; ${HINTS[name]}`}`);
+    if (e instanceof DatasetError)
+      throw new UsageError(
+        `dataset '${name}': ${e.message.split('\n')[0]}${e.message.includes('apt-get') ? '' : `; ${HINTS[name]}`}`,
+      );
     throw e;
   }
 }

@@ -23,17 +23,31 @@ Options:
 
 /** Runs `cnn eval`; returns the exit code. */
 export async function cmdEval(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    checkpoint: { type: 'string' }, pretrained: { type: 'string' }, model: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' },
-    'batch-size': { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
-  }, 'eval');
+  const { values, positionals } = parse(
+    args,
+    {
+      checkpoint: { type: 'string' },
+      pretrained: { type: 'string' },
+      model: { type: 'string' },
+      dataset: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'batch-size': { type: 'string' },
+      backend: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    'eval',
+  );
   if (values.help) {
     console.log(HELP_EVAL);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`cnn eval takes no positional arguments, got ${quote(positionals[0]!)} (see cnn eval --help)`);
+  if (positionals.length > 0)
+    throw new UsageError(`cnn eval takes no positional arguments, got ${quote(positionals[0]!)} (see cnn eval --help)`);
   const file = weightsFile(values);
-  if (file === undefined) throw new UsageError('cnn eval needs --checkpoint <file> (a run folder has best.safetensors and last.safetensors) or --pretrained <id>');
+  if (file === undefined)
+    throw new UsageError(
+      'cnn eval needs --checkpoint <file> (a run folder has best.safetensors and last.safetensors) or --pretrained <id>',
+    );
   const backend = choice(values, 'backend', ['wasm', 'cuda', 'cpu', 'auto'] as const, 'wasm');
   const batchSize = int(values, 'batch-size', 256, 1, 1 << 16);
   await setBackend(backend);
@@ -42,25 +56,64 @@ export async function cmdEval(args: string[]): Promise<number> {
   try {
     const dataset = (flagDataset ?? info.dataset) as DatasetName | '';
     if (dataset === '') throw new UsageError(`${file} does not say which dataset it was trained on; pass --dataset`);
-    const test = await loadSplit(dataset, str(values, 'data-dir'), false, { size: info.inputSize[0], augment: false, classes: info.classes });
+    const test = await loadSplit(dataset, str(values, 'data-dir'), false, {
+      size: info.inputSize[0],
+      augment: false,
+      classes: info.classes,
+    });
     if (test.classes.length !== info.numClasses) {
       throw new UsageError(`the model has ${info.numClasses} classes, dataset '${dataset}' ${test.classes.length}`);
     }
     const loader = new DataLoader(test, { batchSize });
     const optimizer = new SGD(model, { lr: 0 });
-    const trainer = new Trainer({ model, optimizer, numClasses: info.numClasses, classNames: info.classes, log: 'quiet' });
+    const trainer = new Trainer({
+      model,
+      optimizer,
+      numClasses: info.numClasses,
+      classNames: info.classes,
+      log: 'quiet',
+    });
     const r = await trainer.evaluate(loader);
     optimizer.dispose();
     if (values.json) {
-      console.log(JSON.stringify({ checkpoint: file, model: info.id, dataset, top1: r.top1, top5: r.top5, loss: r.loss, total: r.total, confusion: r.confusion, matrix: r.matrix }, null, 2));
+      console.log(
+        JSON.stringify(
+          {
+            checkpoint: file,
+            model: info.id,
+            dataset,
+            top1: r.top1,
+            top5: r.top5,
+            loss: r.loss,
+            total: r.total,
+            confusion: r.confusion,
+            matrix: r.matrix,
+          },
+          null,
+          2,
+        ),
+      );
       return 0;
     }
-    console.log(`${info.id} on ${dataset} (${r.total} test images): top-1 ${r.top1.toFixed(4)}, top-5 ${r.top5.toFixed(4)}, loss ${r.loss.toFixed(4)}`);
+    console.log(
+      `${info.id} on ${dataset} (${r.total} test images): top-1 ${r.top1.toFixed(4)}, top-5 ${r.top5.toFixed(4)}, loss ${r.loss.toFixed(4)}`,
+    );
     const f = (x: number) => x.toFixed(4);
-    console.log(table(['class', 'precision', 'recall', 'F1', 'support'], [
-      ...r.confusion.perClass.map((c) => [c.name, f(c.precision), f(c.recall), f(c.f1), String(c.support)]),
-      ['macro average', f(r.confusion.macro.precision), f(r.confusion.macro.recall), f(r.confusion.macro.f1), String(r.total)],
-    ]));
+    console.log(
+      table(
+        ['class', 'precision', 'recall', 'F1', 'support'],
+        [
+          ...r.confusion.perClass.map((c) => [c.name, f(c.precision), f(c.recall), f(c.f1), String(c.support)]),
+          [
+            'macro average',
+            f(r.confusion.macro.precision),
+            f(r.confusion.macro.recall),
+            f(r.confusion.macro.f1),
+            String(r.total),
+          ],
+        ],
+      ),
+    );
     return 0;
   } finally {
     model.dispose();

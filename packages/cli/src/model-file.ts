@@ -3,7 +3,14 @@
 import { readFile } from 'node:fs/promises';
 import { jsonPreview, jsonTooDeepAt, loadWeights, readSafetensors } from '@cnn/layers';
 import { fileURLToPath } from 'node:url';
-import { getCard, getModel, listModels, pretrainedModels, pretrainedUrl, type ImageClassifier } from '@cnn/models-efficient';
+import {
+  getCard,
+  getModel,
+  listModels,
+  pretrainedModels,
+  pretrainedUrl,
+  type ImageClassifier,
+} from '@cnn/models-efficient';
 import { UsageError, quote } from './args';
 
 /** The safetensors header key holding a {@link ModelInfo} as JSON. */
@@ -58,14 +65,16 @@ export function modelInfoOf(metadata: Record<string, string>, file: string): Mod
   const raw = metadata[MODEL_META_KEY];
   if (raw === undefined) return undefined;
   const entry = `${file}: its '${MODEL_META_KEY}' header entry`;
-  if (jsonTooDeepAt(raw, MODEL_META_MAX_DEPTH) >= 0) throw new UsageError(`${entry} nests deeper than ${MODEL_META_MAX_DEPTH} levels; it is not one cnn train writes`);
+  if (jsonTooDeepAt(raw, MODEL_META_MAX_DEPTH) >= 0)
+    throw new UsageError(`${entry} nests deeper than ${MODEL_META_MAX_DEPTH} levels; it is not one cnn train writes`);
   let info: unknown;
   try {
     info = JSON.parse(raw);
   } catch {
     throw new UsageError(`${entry} is not valid JSON`);
   }
-  if (info === null || typeof info !== 'object' || Array.isArray(info)) throw new UsageError(`${entry} is ${jsonPreview(info)}, not an object`);
+  if (info === null || typeof info !== 'object' || Array.isArray(info))
+    throw new UsageError(`${entry} is ${jsonPreview(info)}, not an object`);
   const problem = modelInfoProblem(info as Record<string, unknown>);
   if (problem !== null) throw new UsageError(`${entry} has ${problem}`);
   return info as ModelInfo;
@@ -75,25 +84,45 @@ export function modelInfoOf(metadata: Record<string, string>, file: string): Mod
 function modelInfoProblem(info: Record<string, unknown>): string | null {
   const { id, numClasses, inputSize, mean, std, classes, dataset } = info;
   const bad = (field: string, value: unknown, want: string): string => `${field} ${jsonPreview(value)}; want ${want}`;
-  const isInt = (v: unknown, lo: number, hi: number): boolean => Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi;
+  const isInt = (v: unknown, lo: number, hi: number): boolean =>
+    Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi;
   if (id !== undefined && typeof id !== 'string') return bad('id', id, 'a model id');
   if (dataset !== undefined && typeof dataset !== 'string') return bad('dataset', dataset, 'a dataset name');
-  if (numClasses !== undefined && !isInt(numClasses, 1, MODEL_MAX_CLASSES)) return bad('numClasses', numClasses, `an integer in [1, ${MODEL_MAX_CLASSES}]`);
+  if (numClasses !== undefined && !isInt(numClasses, 1, MODEL_MAX_CLASSES))
+    return bad('numClasses', numClasses, `an integer in [1, ${MODEL_MAX_CLASSES}]`);
   if (inputSize !== undefined) {
-    const ok = Array.isArray(inputSize) && inputSize.length === 3 && isInt(inputSize[0], 1, MODEL_MAX_INPUT_SIDE) &&
-      isInt(inputSize[1], 1, MODEL_MAX_INPUT_SIDE) && (inputSize[2] === 1 || inputSize[2] === 3);
-    if (!ok) return bad('inputSize', inputSize, `[height, width, channels] with sides in [1, ${MODEL_MAX_INPUT_SIDE}] and 1 or 3 channels`);
+    const ok =
+      Array.isArray(inputSize) &&
+      inputSize.length === 3 &&
+      isInt(inputSize[0], 1, MODEL_MAX_INPUT_SIDE) &&
+      isInt(inputSize[1], 1, MODEL_MAX_INPUT_SIDE) &&
+      (inputSize[2] === 1 || inputSize[2] === 3);
+    if (!ok)
+      return bad(
+        'inputSize',
+        inputSize,
+        `[height, width, channels] with sides in [1, ${MODEL_MAX_INPUT_SIDE}] and 1 or 3 channels`,
+      );
   }
   const channels = Array.isArray(inputSize) ? (inputSize[2] as number) : undefined;
-  for (const [field, v, min] of [['mean', mean, -Infinity], ['std', std, 0]] as const) {
+  for (const [field, v, min] of [
+    ['mean', mean, -Infinity],
+    ['std', std, 0],
+  ] as const) {
     if (v === undefined) continue;
-    const ok = Array.isArray(v) && (channels === undefined ? v.length === 1 || v.length === 3 : v.length === channels) &&
+    const ok =
+      Array.isArray(v) &&
+      (channels === undefined ? v.length === 1 || v.length === 3 : v.length === channels) &&
       v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > min);
     if (!ok) return bad(field, v, `${channels ?? '1 or 3'} finite numbers${min === 0 ? ' > 0' : ''}, one per channel`);
   }
   if (classes !== undefined) {
     const n = typeof numClasses === 'number' ? numClasses : undefined;
-    const ok = Array.isArray(classes) && classes.length <= MODEL_MAX_CLASSES && (n === undefined || classes.length === n) && classes.every((c) => typeof c === 'string');
+    const ok =
+      Array.isArray(classes) &&
+      classes.length <= MODEL_MAX_CLASSES &&
+      (n === undefined || classes.length === n) &&
+      classes.every((c) => typeof c === 'string');
     if (!ok) return bad('classes', classes, `${n ?? 'the'} class names (strings)`);
   }
   return null;
@@ -111,7 +140,9 @@ export async function openWeights(file: string, fallback?: Partial<ModelInfo>): 
   try {
     bytes = await readFile(file);
   } catch (e) {
-    throw new UsageError(`--checkpoint ${quote(file)} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(
+      `--checkpoint ${quote(file)} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   let metadata: Record<string, string> = {};
   try {
@@ -120,7 +151,10 @@ export async function openWeights(file: string, fallback?: Partial<ModelInfo>): 
     // A PyTorch .pth file: no header; the caller's flags must say what it is.
   }
   const stored = modelInfoOf(metadata, file);
-  const info = { ...stored, ...Object.fromEntries(Object.entries(fallback ?? {}).filter(([, v]) => v !== undefined)) } as Partial<ModelInfo>;
+  const info = {
+    ...stored,
+    ...Object.fromEntries(Object.entries(fallback ?? {}).filter(([, v]) => v !== undefined)),
+  } as Partial<ModelInfo>;
   if (info.id === undefined) throw new UsageError(`${file} does not say which model it holds; pass --model <id>`);
   checkModelId(info.id);
   const card = getCard(info.id);
@@ -148,9 +182,13 @@ export async function openWeights(file: string, fallback?: Partial<ModelInfo>): 
 export function weightsFile(values: Record<string, string | boolean | undefined>): string | undefined {
   const ckpt = values.checkpoint;
   const pre = values.pretrained;
-  if (typeof ckpt === 'string' && typeof pre === 'string') throw new UsageError('give --checkpoint or --pretrained, not both');
+  if (typeof ckpt === 'string' && typeof pre === 'string')
+    throw new UsageError('give --checkpoint or --pretrained, not both');
   if (typeof pre === 'string') {
-    if (!pretrainedModels().includes(pre)) throw new UsageError(`no trained weights ship with ${quote(pre)}; --pretrained takes ${pretrainedModels().join(', ')}`);
+    if (!pretrainedModels().includes(pre))
+      throw new UsageError(
+        `no trained weights ship with ${quote(pre)}; --pretrained takes ${pretrainedModels().join(', ')}`,
+      );
     return fileURLToPath(pretrainedUrl(pre));
   }
   return typeof ckpt === 'string' ? ckpt : undefined;

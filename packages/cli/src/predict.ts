@@ -20,15 +20,27 @@ Options:
 
 /** Runs `cnn predict`; returns the exit code. */
 export async function cmdPredict(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    checkpoint: { type: 'string' }, pretrained: { type: 'string' }, model: { type: 'string' }, top: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
-  }, 'predict');
+  const { values, positionals } = parse(
+    args,
+    {
+      checkpoint: { type: 'string' },
+      pretrained: { type: 'string' },
+      model: { type: 'string' },
+      top: { type: 'string' },
+      backend: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    'predict',
+  );
   if (values.help) {
     console.log(HELP_PREDICT);
     return 0;
   }
   const file = weightsFile(values);
-  if (file === undefined) throw new UsageError('cnn predict needs --checkpoint <file> (a run folder has best.safetensors) or --pretrained <id>');
+  if (file === undefined)
+    throw new UsageError(
+      'cnn predict needs --checkpoint <file> (a run folder has best.safetensors) or --pretrained <id>',
+    );
   if (positionals.length === 0) throw new UsageError('cnn predict needs at least one image file after the options');
   const backend = choice(values, 'backend', ['wasm', 'cuda', 'cpu', 'auto'] as const, 'wasm');
   await setBackend(backend);
@@ -49,12 +61,21 @@ export async function cmdPredict(args: string[]): Promise<number> {
       const input = tf.tensor4d(x.data as Float32Array, [1, h, w, c]);
       const pred = model.predict(input, { topk: top, classNames: info.classes });
       input.dispose();
-      results.push({ image: path, top: pred.indices[0]!.map((index: number, k: number) => ({ index, label: info.classes[index] ?? String(index), score: pred.scores[0]![k]! })) });
+      results.push({
+        image: path,
+        top: pred.indices[0]!.map((index: number, k: number) => ({
+          index,
+          label: info.classes[index] ?? String(index),
+          score: pred.scores[0]![k]!,
+        })),
+      });
     }
   } finally {
     model.dispose();
   }
   if (values.json) console.log(JSON.stringify(results, null, 2));
-  else for (const r of results) console.log(`${r.image}: ${r.top.map((t) => `${t.label} ${t.score.toFixed(3)}`).join(', ')}`);
+  else
+    for (const r of results)
+      console.log(`${r.image}: ${r.top.map((t) => `${t.label} ${t.score.toFixed(3)}`).join(', ')}`);
   return 0;
 }

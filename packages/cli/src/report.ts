@@ -4,22 +4,43 @@ import type { BestSoFar, LoggedRecord } from './run-folder';
 
 /** loss.svg and accuracy.svg of a history (train and test curves per epoch). */
 export function curves(history: readonly LoggedRecord[]): Array<[string, string]> {
-  const xs = (f: (r: LoggedRecord) => number | undefined): Array<[number, number]> => history.map((r) => [r.epoch, f(r) ?? NaN]);
+  const xs = (f: (r: LoggedRecord) => number | undefined): Array<[number, number]> =>
+    history.map((r) => [r.epoch, f(r) ?? NaN]);
   return [
-    ['loss.svg', lineChartSvg([
-      { name: 'train loss', points: xs((r) => r.trainLoss) },
-      { name: 'test loss', points: xs((r) => r.valLoss) },
-    ], { title: 'Loss', xLabel: 'epoch', yLabel: 'cross-entropy' })],
-    ['accuracy.svg', lineChartSvg([
-      { name: 'train top-1', points: xs((r) => r.trainAcc) },
-      { name: 'test top-1', points: xs((r) => r.valTop1) },
-    ], { title: 'Accuracy', xLabel: 'epoch', yLabel: 'top-1 accuracy' })],
+    [
+      'loss.svg',
+      lineChartSvg(
+        [
+          { name: 'train loss', points: xs((r) => r.trainLoss) },
+          { name: 'test loss', points: xs((r) => r.valLoss) },
+        ],
+        { title: 'Loss', xLabel: 'epoch', yLabel: 'cross-entropy' },
+      ),
+    ],
+    [
+      'accuracy.svg',
+      lineChartSvg(
+        [
+          { name: 'train top-1', points: xs((r) => r.trainAcc) },
+          { name: 'test top-1', points: xs((r) => r.valTop1) },
+        ],
+        { title: 'Accuracy', xLabel: 'epoch', yLabel: 'top-1 accuracy' },
+      ),
+    ],
   ];
 }
 
 /** The final lines: test accuracy, the best epoch, the training time (of the epochs whose timing was logged). */
-export function finalLines(result: { top1: number; top5: number; loss: number }, history: readonly LoggedRecord[], epoch: number, best: BestSoFar, dir: string): string[] {
-  const timed = history.filter((r) => r.seconds !== undefined && r.imagesPerSecond !== undefined && r.imagesPerSecond > 0);
+export function finalLines(
+  result: { top1: number; top5: number; loss: number },
+  history: readonly LoggedRecord[],
+  epoch: number,
+  best: BestSoFar,
+  dir: string,
+): string[] {
+  const timed = history.filter(
+    (r) => r.seconds !== undefined && r.imagesPerSecond !== undefined && r.imagesPerSecond > 0,
+  );
   const seconds = timed.reduce((a, r) => a + r.seconds!, 0);
   const trainSeconds = timed.reduce((a, r) => a + r.images / r.imagesPerSecond!, 0);
   const ips = trainSeconds > 0 ? timed.reduce((a, r) => a + r.images, 0) / trainSeconds : 0;

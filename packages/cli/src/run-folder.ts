@@ -133,7 +133,10 @@ export class RunFolder {
   private readonly logs: readonly EpochLog[];
   private readonly writes = new Map<string, number>();
 
-  constructor(dir: string, private readonly options: RunFolderOptions) {
+  constructor(
+    dir: string,
+    private readonly options: RunFolderOptions,
+  ) {
     this.dir = dir;
     this.logs = options.logs ?? [METRICS_LOG];
   }
@@ -148,12 +151,18 @@ export class RunFolder {
    * `last.safetensors`).
    */
   static checkNew(dir: string): void {
-    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`--out ${quote(dir)} is a file, not a folder; give a folder for the run (it is created when missing)`);
+    if (existsSync(dir) && !statSync(dir).isDirectory())
+      throw new UsageError(
+        `--out ${quote(dir)} is a file, not a folder; give a folder for the run (it is created when missing)`,
+      );
     let up = dirname(dir);
     while (!existsSync(up) && dirname(up) !== up) up = dirname(up);
-    if (existsSync(up) && !statSync(up).isDirectory()) throw new UsageError(`--out ${quote(dir)} cannot be created: ${quote(up)} is a file, not a folder`);
+    if (existsSync(up) && !statSync(up).isDirectory())
+      throw new UsageError(`--out ${quote(dir)} cannot be created: ${quote(up)} is a file, not a folder`);
     if (existsSync(join(dir, RUN_FILES.last))) {
-      throw new UsageError(`--out ${quote(dir)} already holds a run; pick another folder, or continue it with --resume ${dir}`);
+      throw new UsageError(
+        `--out ${quote(dir)} already holds a run; pick another folder, or continue it with --resume ${dir}`,
+      );
     }
   }
 
@@ -169,9 +178,13 @@ export class RunFolder {
     if (!existsSync(join(dir, RUN_FILES.config))) {
       const killed = readdirSync(dir).some((f) => isTempFileName(f) && f.startsWith(`.${RUN_FILES.config}.`));
       if (killed) {
-        throw new UsageError(`--resume ${quote(arg)}: the run there was killed before it wrote ${RUN_FILES.config}; start it again with its flags and --out ${dir} (the folder is reused)`);
+        throw new UsageError(
+          `--resume ${quote(arg)}: the run there was killed before it wrote ${RUN_FILES.config}; start it again with its flags and --out ${dir} (the folder is reused)`,
+        );
       }
-      throw new UsageError(`--resume ${quote(arg)}: ${join(dir, RUN_FILES.config)} is missing; is this a cnn run folder?`);
+      throw new UsageError(
+        `--resume ${quote(arg)}: ${join(dir, RUN_FILES.config)} is missing; is this a cnn run folder?`,
+      );
     }
     const last = join(dir, RUN_FILES.last);
     return { dir, checkpoint: isDir ? (existsSync(last) ? last : undefined) : p };
@@ -187,13 +200,17 @@ export class RunFolder {
     try {
       mkdirSync(this.dir, { recursive: true });
     } catch (e) {
-      throw new UsageError(`--out ${quote(this.dir)} cannot be created (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new UsageError(
+        `--out ${quote(this.dir)} cannot be created (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     }
     const temps = await removeTempFiles(this.dir);
     const stale = [RUN_FILES.config, ...this.logs.map((l) => l.file)].filter((f) => existsSync(this.path(f)));
     if (existsSync(this.path(RUN_FILES.config))) {
       for (const f of stale) rmSync(this.path(f), { force: true });
-      this.options.notice(`reusing ${this.dir}: its run was killed before its first checkpoint (removed ${[...stale, ...plural(temps.length, 'temporary file')].join(', ')})`);
+      this.options.notice(
+        `reusing ${this.dir}: its run was killed before its first checkpoint (removed ${[...stale, ...plural(temps.length, 'temporary file')].join(', ')})`,
+      );
     } else if (temps.length) {
       this.options.notice(`${this.dir}: removed ${plural(temps.length, 'temporary file')[0]} of a killed write`);
     }
@@ -207,7 +224,10 @@ export class RunFolder {
    */
   async recover(ck: CheckpointState | undefined): Promise<LoggedRecord[]> {
     const temps = await removeTempFiles(this.dir);
-    if (temps.length) this.options.notice(`${this.dir}: removed ${plural(temps.length, 'temporary file')[0]} of a killed write (${temps.slice(0, 3).join(', ')}${temps.length > 3 ? ', ...' : ''})`);
+    if (temps.length)
+      this.options.notice(
+        `${this.dir}: removed ${plural(temps.length, 'temporary file')[0]} of a killed write (${temps.slice(0, 3).join(', ')}${temps.length > 3 ? ', ...' : ''})`,
+      );
     if (!ck) {
       await this.startLogs([]);
       return this.history;
@@ -228,7 +248,7 @@ export class RunFolder {
 
   /** Writes config.json. */
   async writeConfig(config: unknown): Promise<void> {
-    await this.writeFile('config', RUN_FILES.config, JSON.stringify(config, null, 2) + '\n');
+    await this.writeFile('config', RUN_FILES.config, `${JSON.stringify(config, null, 2)}\n`);
   }
 
   /**
@@ -246,7 +266,7 @@ export class RunFolder {
   /** Writes the final evaluation: eval.json and confusion-matrix.svg. */
   async writeEvaluation(evaluation: unknown, confusionSvg: string): Promise<void> {
     await this.writeFile('picture', RUN_FILES.confusion, confusionSvg);
-    await this.writeFile('eval', RUN_FILES.eval, JSON.stringify(evaluation, null, 2) + '\n');
+    await this.writeFile('eval', RUN_FILES.eval, `${JSON.stringify(evaluation, null, 2)}\n`);
   }
 
   /** Rule 1: a whole file, atomically. */
@@ -260,7 +280,7 @@ export class RunFolder {
   async appendLine(kind: WriteKind, name: string, line: string): Promise<void> {
     if (line.includes('\n')) throw new Error(`RunFolder.appendLine: a ${name} line cannot hold a newline`);
     const n = this.count(kind);
-    const bytes = Buffer.from(line + '\n', 'utf8');
+    const bytes = Buffer.from(`${line}\n`, 'utf8');
     const handle = await open(this.path(name), 'a');
     try {
       if (killWanted(kind, n, 'torn')) {
@@ -286,7 +306,7 @@ export class RunFolder {
   private async startLogs(history: readonly LoggedRecord[]): Promise<void> {
     for (const log of this.logs) {
       const lines = [...(log.header !== undefined ? [log.header] : []), ...history.map((r) => log.line(r))];
-      await this.writeFile(log.kind, log.file, lines.map((l) => l + '\n').join(''));
+      await this.writeFile(log.kind, log.file, lines.map((l) => `${l}\n`).join(''));
     }
     this.history.length = 0;
     this.history.push(...history);
@@ -319,13 +339,19 @@ export class RunFolder {
         rebuilt.push(e);
       } else missing.push(e);
     }
-    const next = lines.map((l) => l + '\n').join('');
+    const next = lines.map((l) => `${l}\n`).join('');
     if (next !== text) await this.writeFile(log.kind, log.file, next);
     const what: string[] = [];
     if (torn) what.push('cut a torn last line');
     if (dropped) what.push(`dropped ${plural(dropped, 'line')[0]} of epochs after ${ck.epoch} or not of this run`);
-    if (rebuilt.length) what.push(`rebuilt epoch${rebuilt.length > 1 ? 's' : ''} ${rebuilt.join(', ')} from the checkpoint (without the timing)`);
-    if (missing.length) what.push(`cannot rebuild epoch${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (the checkpoint keeps no records)`);
+    if (rebuilt.length)
+      what.push(
+        `rebuilt epoch${rebuilt.length > 1 ? 's' : ''} ${rebuilt.join(', ')} from the checkpoint (without the timing)`,
+      );
+    if (missing.length)
+      what.push(
+        `cannot rebuild epoch${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (the checkpoint keeps no records)`,
+      );
     if (what.length) this.options.notice(`${log.file}: ${what.join('; ')}`);
   }
 
@@ -357,7 +383,9 @@ export class RunFolder {
     const file = this.path(RUN_FILES.best);
     const { epoch } = ck.best;
     if (epoch < 1) return;
-    const same = existsSync(file) && Buffer.from(readFileSync(file)).equals(Buffer.from(ck.bytes.buffer, ck.bytes.byteOffset, ck.bytes.byteLength));
+    const same =
+      existsSync(file) &&
+      Buffer.from(readFileSync(file)).equals(Buffer.from(ck.bytes.buffer, ck.bytes.byteOffset, ck.bytes.byteLength));
     if (same) return;
     let held: number | undefined;
     if (existsSync(file)) {
@@ -370,15 +398,21 @@ export class RunFolder {
       if (held !== undefined && held > ck.epoch) {
         const aside = `best-epoch${held}.safetensors`;
         renameSync(file, this.path(aside));
-        this.options.notice(`${RUN_FILES.best} held epoch ${held}, after the checkpoint the run goes on from; kept as ${aside}`);
+        this.options.notice(
+          `${RUN_FILES.best} held epoch ${held}, after the checkpoint the run goes on from; kept as ${aside}`,
+        );
       }
     }
     const had = !existsSync(file) ? 'nothing' : held === undefined ? 'no readable checkpoint' : `epoch ${held}`;
     if (epoch === ck.epoch) {
       await this.writeFile('best', RUN_FILES.best, ck.bytes);
-      this.options.notice(`${RUN_FILES.best}: rewritten from the checkpoint, whose epoch ${epoch} is the best so far (the file held ${had})`);
+      this.options.notice(
+        `${RUN_FILES.best}: rewritten from the checkpoint, whose epoch ${epoch} is the best so far (the file held ${had})`,
+      );
     } else {
-      this.options.notice(`${RUN_FILES.best} should hold epoch ${epoch}, the best so far, but holds ${had}; the next epoch that beats test top-1 ${ck.best.top1} writes it again`);
+      this.options.notice(
+        `${RUN_FILES.best} should hold epoch ${epoch}, the best so far, but holds ${had}; the next epoch that beats test top-1 ${ck.best.top1} writes it again`,
+      );
     }
   }
 
@@ -395,7 +429,9 @@ export class RunFolder {
     if (at !== undefined && at <= epoch) return;
     rmSync(file, { force: true });
     rmSync(this.path(RUN_FILES.confusion), { force: true });
-    this.options.notice(`${RUN_FILES.eval} and ${RUN_FILES.confusion}: removed (they were of ${at === undefined ? 'an unreadable evaluation' : `epoch ${at}`}, after the checkpoint)`);
+    this.options.notice(
+      `${RUN_FILES.eval} and ${RUN_FILES.confusion}: removed (they were of ${at === undefined ? 'an unreadable evaluation' : `epoch ${at}`}, after the checkpoint)`,
+    );
   }
 
   private async drawPictures(): Promise<void> {

@@ -28,7 +28,9 @@ function parseKillAt(): KillAt | null {
   if (v === undefined || v === '') return null;
   const m = /^([a-z-]+):(\d+):([a-z]+)$/.exec(v);
   if (!m || !(STAGES as readonly string[]).includes(m[3]!) || Number(m[2]) < 1) {
-    throw new Error(`CNN_TEST_KILL_AT (a test-only hook) must be <kind>:<n>:<stage> with n >= 1 and stage one of ${STAGES.join(', ')}; got ${JSON.stringify(v.slice(0, 80))}`);
+    throw new Error(
+      `CNN_TEST_KILL_AT (a test-only hook) must be <kind>:<n>:<stage> with n >= 1 and stage one of ${STAGES.join(', ')}; got ${JSON.stringify(v.slice(0, 80))}`,
+    );
   }
   return { kind: m[1]!, n: Number(m[2]), stage: m[3] as WriteStage };
 }
@@ -67,7 +69,10 @@ function testSubsetSizes(): [number, number] | null {
   const v = process.env.CNN_TEST_SUBSET;
   if (v === undefined || v === '') return null;
   const m = /^(\d+),(\d+)$/.exec(v);
-  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new Error(`CNN_TEST_SUBSET (a test-only hook) must be <train>,<test> image counts >= 1; got ${JSON.stringify(v.slice(0, 80))}`);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1)
+    throw new Error(
+      `CNN_TEST_SUBSET (a test-only hook) must be <train>,<test> image counts >= 1; got ${JSON.stringify(v.slice(0, 80))}`,
+    );
   return [Number(m[1]), Number(m[2])];
 }
 

@@ -126,7 +126,12 @@ function configFromFlags(values: Record<string, string | boolean | undefined>): 
     batchSize: int(values, 'batch-size', 64, 1, 1 << 16),
     optimizer,
     lr: num(values, 'lr', optimizer === 'sgd' ? 0.05 : 2e-3, { min: 0, exclusiveMin: true }) as number,
-    weightDecay: num(values, 'weight-decay', optimizer === 'sgd' ? 5e-4 : optimizer === 'adamw' ? 0.01 : 0, 0) as number,
+    weightDecay: num(
+      values,
+      'weight-decay',
+      optimizer === 'sgd' ? 5e-4 : optimizer === 'adamw' ? 0.01 : 0,
+      0,
+    ) as number,
     momentum: num(values, 'momentum', 0.9, 0, 1) as number,
     schedule: choice(values, 'schedule', ['cosine', 'step', 'multistep', 'constant'] as const, 'cosine'),
     warmup: int(values, 'warmup', 0, 0, epochs - 1),
@@ -154,11 +159,11 @@ function makeSchedule(cfg: RunConfig, stepsPerEpoch: number): LRSchedule | undef
   let main: LRSchedule | undefined;
   if (cfg.schedule === 'cosine') main = new CosineAnnealingLR({ tMax: Math.max(1, total) });
   else if (cfg.schedule === 'step') main = new StepLR({ stepSize: Math.max(1, Math.round(total / 3)), gamma: 0.1 });
-  else if (cfg.schedule === 'multistep') main = new MultiStepLR({ milestones: [Math.round(total * 0.5), Math.round(total * 0.75)], gamma: 0.1 });
+  else if (cfg.schedule === 'multistep')
+    main = new MultiStepLR({ milestones: [Math.round(total * 0.5), Math.round(total * 0.75)], gamma: 0.1 });
   if (!main) main = { lrAt: (_t, base) => base };
   return warm > 0 ? withWarmup(main, { length: warm }) : main;
 }
-
 
 function stamp(): string {
   const d = new Date();
@@ -186,17 +191,29 @@ function planRun(values: Record<string, string | boolean | undefined>): RunPlan 
     return { cfg, dir };
   }
   const extra = Object.keys(values).filter((k) => values[k] !== undefined && !RESUME_FLAGS.has(k));
-  if (extra.length) throw new UsageError(`--resume continues a run with its own settings; --${extra[0]} cannot change them (allowed with it: --epochs, --backend, --data-dir, --quiet, --min-accuracy)`);
+  if (extra.length)
+    throw new UsageError(
+      `--resume continues a run with its own settings; --${extra[0]} cannot change them (allowed with it: --epochs, --backend, --data-dir, --quiet, --min-accuracy)`,
+    );
   const { dir, checkpoint } = RunFolder.locate(resumeArg);
   const file = join(dir, RUN_FILES.config);
   let cfg: RunConfig;
   try {
     cfg = JSON.parse(readFileSync(file, 'utf8')) as RunConfig;
   } catch (e) {
-    throw new UsageError(`--resume ${quote(resumeArg)}: ${file} cannot be read as JSON (${(e as Error).message.split('\n')[0]})`);
+    throw new UsageError(
+      `--resume ${quote(resumeArg)}: ${file} cannot be read as JSON (${(e as Error).message.split('\n')[0]})`,
+    );
   }
-  if (cfg === null || typeof cfg !== 'object' || typeof cfg.model !== 'string' || !(DATASETS as readonly string[]).includes(cfg.dataset)) {
-    throw new UsageError(`--resume ${quote(resumeArg)}: ${file} is not the config.json of a cnn run (no model or dataset)`);
+  if (
+    cfg === null ||
+    typeof cfg !== 'object' ||
+    typeof cfg.model !== 'string' ||
+    !(DATASETS as readonly string[]).includes(cfg.dataset)
+  ) {
+    throw new UsageError(
+      `--resume ${quote(resumeArg)}: ${file} is not the config.json of a cnn run (no model or dataset)`,
+    );
   }
   if (values.epochs !== undefined) cfg.epochs = int(values, 'epochs', cfg.epochs, 1, 100_000);
   if (values.backend !== undefined) cfg.backend = choice(values, 'backend', BACKENDS, 'wasm');
@@ -213,9 +230,14 @@ interface RunExtras {
 
 function runExtras(extra: Record<string, unknown>): RunExtras {
   const b = extra.best as Partial<BestSoFar> | undefined;
-  const best = b && typeof b.top1 === 'number' && Number.isInteger(b.epoch) ? { top1: b.top1, epoch: b.epoch! } : { top1: -1, epoch: 0 };
+  const best =
+    b && typeof b.top1 === 'number' && Number.isInteger(b.epoch)
+      ? { top1: b.top1, epoch: b.epoch! }
+      : { top1: -1, epoch: 0 };
   const history = Array.isArray(extra.history)
-    ? (extra.history as unknown[]).filter((r): r is StoredRecord => r !== null && typeof r === 'object' && Number.isInteger((r as StoredRecord).epoch))
+    ? (extra.history as unknown[]).filter(
+        (r): r is StoredRecord => r !== null && typeof r === 'object' && Number.isInteger((r as StoredRecord).epoch),
+      )
     : [];
   return { best, history };
 }
@@ -232,15 +254,26 @@ interface StartingPoint {
  * into the model, optimizer, scheduler and random state, or from scratch for a run killed before its first
  * checkpoint. The folder is put right (see RunFolder.recover) only after the checkpoint restored without error.
  */
-async function startRun(folder: RunFolder, plan: RunPlan, targets: { model: Module; optimizer: Optimizer; scheduler: LRScheduler }, notice: (s: string) => void): Promise<StartingPoint> {
-  const fresh: StartingPoint = { initialEpoch: 0, globalStep: 0, extras: { best: { top1: -1, epoch: 0 }, history: [] } };
+async function startRun(
+  folder: RunFolder,
+  plan: RunPlan,
+  targets: { model: Module; optimizer: Optimizer; scheduler: LRScheduler },
+  notice: (s: string) => void,
+): Promise<StartingPoint> {
+  const fresh: StartingPoint = {
+    initialEpoch: 0,
+    globalStep: 0,
+    extras: { best: { top1: -1, epoch: 0 }, history: [] },
+  };
   if (!plan.resume) {
     await folder.prepareNew(plan.cfg);
     return fresh;
   }
   const file = plan.resume.checkpoint;
   if (file === undefined) {
-    notice(`no checkpoint in ${plan.dir} yet (the run was killed before its first epoch ended): starting it from scratch with its ${RUN_FILES.config}`);
+    notice(
+      `no checkpoint in ${plan.dir} yet (the run was killed before its first epoch ended): starting it from scratch with its ${RUN_FILES.config}`,
+    );
     await folder.recover(undefined);
     await folder.writeConfig(plan.cfg);
     return fresh;
@@ -269,7 +302,10 @@ export async function cmdTrain(args: string[]): Promise<number> {
     console.log(HELP_TRAIN);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`cnn train takes no positional arguments, got ${quote(positionals[0]!)} (see cnn train --help)`);
+  if (positionals.length > 0)
+    throw new UsageError(
+      `cnn train takes no positional arguments, got ${quote(positionals[0]!)} (see cnn train --help)`,
+    );
   checkTestHooks();
   const plan = planRun(values);
   const { cfg, dir, resume } = plan;
@@ -281,8 +317,14 @@ export async function cmdTrain(args: string[]): Promise<number> {
   const notice = (s: string) => console.error(`cnn train: ${s}`);
 
   const spec = datasetSpec(cfg.dataset);
-  const train = testSubset(await loadSplit(cfg.dataset, cfg.dataDir, true, { size: cfg.imageSize, augment: cfg.augment }), true);
-  const test = testSubset(await loadSplit(cfg.dataset, cfg.dataDir, false, { size: cfg.imageSize, augment: false, classes: train.classes }), false);
+  const train = testSubset(
+    await loadSplit(cfg.dataset, cfg.dataDir, true, { size: cfg.imageSize, augment: cfg.augment }),
+    true,
+  );
+  const test = testSubset(
+    await loadSplit(cfg.dataset, cfg.dataDir, false, { size: cfg.imageSize, augment: false, classes: train.classes }),
+    false,
+  );
   await setBackend(cfg.backend);
   const info: ModelInfo = {
     id: cfg.model,
@@ -302,7 +344,9 @@ export async function cmdTrain(args: string[]): Promise<number> {
     });
   } catch (e) {
     model.dispose();
-    throw new UsageError(`model ${quote(cfg.model)} cannot take ${info.inputSize.join('x')} images (${(e as Error).message.split('\n')[0]}); try a larger --image-size, e.g. ${datasetSpec('folder').size}`);
+    throw new UsageError(
+      `model ${quote(cfg.model)} cannot take ${info.inputSize.join('x')} images (${(e as Error).message.split('\n')[0]}); try a larger --image-size, e.g. ${datasetSpec('folder').size}`,
+    );
   }
   const trainLoader = new DataLoader(train, { batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed });
   const testLoader = new DataLoader(test, { batchSize: Math.max(cfg.batchSize, 256) });
@@ -313,14 +357,17 @@ export async function cmdTrain(args: string[]): Promise<number> {
     const folder = new RunFolder(dir, { notice, pictures: curves });
 
     const { initialEpoch, globalStep, extras } = await startRun(folder, plan, { model, optimizer, scheduler }, notice);
-    if (initialEpoch >= cfg.epochs) say(`the run in ${dir} already has ${initialEpoch} of ${cfg.epochs} epochs; pass a larger --epochs to train on`);
+    if (initialEpoch >= cfg.epochs)
+      say(`the run in ${dir} already has ${initialEpoch} of ${cfg.epochs} epochs; pass a larger --epochs to train on`);
     let best = extras.best;
     const stored = extras.history;
 
     const bi = backendInfo();
-    say(`cnn train: ${cfg.model} on ${cfg.dataset} (${train.length} training / ${test.length} test images, ${info.inputSize.join('x')}), ` +
-      `${cfg.optimizer} lr ${cfg.lr} ${cfg.schedule}, batch ${cfg.batchSize}, ${cfg.epochs} epochs, seed ${cfg.seed}; ` +
-      `backend ${bi.backend}${bi.simd ? ' SIMD' : ''}, ${bi.threads} thread${bi.threads === 1 ? '' : 's'}`);
+    say(
+      `cnn train: ${cfg.model} on ${cfg.dataset} (${train.length} training / ${test.length} test images, ${info.inputSize.join('x')}), ` +
+        `${cfg.optimizer} lr ${cfg.lr} ${cfg.schedule}, batch ${cfg.batchSize}, ${cfg.epochs} epochs, seed ${cfg.seed}; ` +
+        `backend ${bi.backend}${bi.simd ? ' SIMD' : ''}, ${bi.threads} thread${bi.threads === 1 ? '' : 's'}`,
+    );
     if (resume?.checkpoint) say(`resuming from ${resume.checkpoint} after epoch ${initialEpoch}`);
     say(`run folder: ${dir}`);
 
@@ -352,10 +399,14 @@ export async function cmdTrain(args: string[]): Promise<number> {
       },
     });
     trainer.globalStep = globalStep;
-    if (initialEpoch < cfg.epochs) await trainer.fit(trainLoader, { epochs: cfg.epochs, initialEpoch, valLoader: testLoader });
+    if (initialEpoch < cfg.epochs)
+      await trainer.fit(trainLoader, { epochs: cfg.epochs, initialEpoch, valLoader: testLoader });
     const result = await trainer.evaluate(testLoader);
     const epoch = Math.max(initialEpoch, folder.history.at(-1)?.epoch ?? 0);
-    await folder.writeEvaluation({ epoch, ...result }, confusionMatrixSvg(result.matrix, info.classes, `${cfg.model} on ${cfg.dataset}: confusion matrix (test)`));
+    await folder.writeEvaluation(
+      { epoch, ...result },
+      confusionMatrixSvg(result.matrix, info.classes, `${cfg.model} on ${cfg.dataset}: confusion matrix (test)`),
+    );
     for (const line of finalLines(result, folder.history, epoch, best, dir)) console.log(line);
     if (minAccuracy !== undefined && result.top1 < minAccuracy) {
       console.error(`cnn train: test accuracy ${result.top1.toFixed(4)} is below --min-accuracy ${minAccuracy}`);

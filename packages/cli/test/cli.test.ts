@@ -39,9 +39,18 @@ describe('cnn (built bin)', () => {
     expect(r.out).toContain('input [1, 100000, 100000, 3] -> output [1, 1000]');
     expect(r.out).toMatch(/conv1\s+Conv2d\s+\[1, 50000, 50000, 64\]/);
     for (const [args, msg] of [
-      [['summary', 'lenet5', '--input', '100000x100000x3'], /^cnn: --input 100000x100000x3 does not fit lenet5: linear: input has 74964004320 features, weight expects 120$/],
-      [['summary', 'lenet5', '--input', '28x28x5000'], /^cnn: --input 28x28x5000 does not fit lenet5: lenet5: option inChannels must be an integer from 1 to 4096, got 5000$/],
-      [['summary', 'resnet18', '--input', '3000000000x2x3'], /^cnn: --input 3000000000x2x3 does not fit resnet18: summary: inputShape \[3000000000, 2, 3\] is too large/],
+      [
+        ['summary', 'lenet5', '--input', '100000x100000x3'],
+        /^cnn: --input 100000x100000x3 does not fit lenet5: linear: input has 74964004320 features, weight expects 120$/,
+      ],
+      [
+        ['summary', 'lenet5', '--input', '28x28x5000'],
+        /^cnn: --input 28x28x5000 does not fit lenet5: lenet5: option inChannels must be an integer from 1 to 4096, got 5000$/,
+      ],
+      [
+        ['summary', 'resnet18', '--input', '3000000000x2x3'],
+        /^cnn: --input 3000000000x2x3 does not fit resnet18: summary: inputShape \[3000000000, 2, 3\] is too large/,
+      ],
     ] as const) {
       const e = cnn(...args);
       expect(e.code).toBe(2);

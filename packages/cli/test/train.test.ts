@@ -23,7 +23,20 @@ function cnn(...args: string[]) {
 }
 
 // Three epochs of LeNet-5 on the sample, seeded: the reference run every other test reads.
-const TRAIN = ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs', '3', '--batch-size', '64', '--seed', '3', '--quiet'];
+const TRAIN = [
+  'train',
+  '--model',
+  'lenet5',
+  '--dataset',
+  'fashion-mnist-sample',
+  '--epochs',
+  '3',
+  '--batch-size',
+  '64',
+  '--seed',
+  '3',
+  '--quiet',
+];
 let straight: string;
 
 function tensorBytes(file: string): Map<string, Buffer> {
@@ -40,10 +53,31 @@ beforeAll(() => {
 describe('cnn train', () => {
   it('writes the run folder: config, metrics per epoch, best and last checkpoints, pictures, the final evaluation', () => {
     const files = readdirSync(straight).sort();
-    expect(files).toEqual(['accuracy.svg', 'best.safetensors', 'config.json', 'confusion-matrix.svg', 'eval.json', 'last.safetensors', 'loss.svg', 'metrics.jsonl']);
+    expect(files).toEqual([
+      'accuracy.svg',
+      'best.safetensors',
+      'config.json',
+      'confusion-matrix.svg',
+      'eval.json',
+      'last.safetensors',
+      'loss.svg',
+      'metrics.jsonl',
+    ]);
     const cfg = JSON.parse(readFileSync(join(straight, 'config.json'), 'utf8'));
-    expect(cfg).toMatchObject({ model: 'lenet5', dataset: 'fashion-mnist-sample', epochs: 3, batchSize: 64, seed: 3, optimizer: 'sgd', schedule: 'cosine', backend: 'wasm' });
-    const lines = readFileSync(join(straight, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(cfg).toMatchObject({
+      model: 'lenet5',
+      dataset: 'fashion-mnist-sample',
+      epochs: 3,
+      batchSize: 64,
+      seed: 3,
+      optimizer: 'sgd',
+      schedule: 'cosine',
+      backend: 'wasm',
+    });
+    const lines = readFileSync(join(straight, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.epoch)).toEqual([1, 2, 3]);
     expect(lines[2].trainLoss).toBeLessThan(lines[0].trainLoss);
     const evalJson = JSON.parse(readFileSync(join(straight, 'eval.json'), 'utf8'));
@@ -53,7 +87,12 @@ describe('cnn train', () => {
     const info = checkpointInfo(readFileSync(join(straight, 'last.safetensors')));
     expect(info.epoch).toBe(3);
     expect(info.globalStep).toBe(3 * Math.ceil(3000 / 64));
-    expect(JSON.parse(info.metadata['cnn.model']!)).toMatchObject({ id: 'lenet5', numClasses: 10, inputSize: [28, 28, 1], dataset: 'fashion-mnist-sample' });
+    expect(JSON.parse(info.metadata['cnn.model']!)).toMatchObject({
+      id: 'lenet5',
+      numClasses: 10,
+      inputSize: [28, 28, 1],
+      dataset: 'fashion-mnist-sample',
+    });
     expect(readFileSync(join(straight, 'confusion-matrix.svg'), 'utf8')).toContain('Ankle boot');
     expect(readFileSync(join(straight, 'loss.svg'), 'utf8').match(/<polyline/g)).toHaveLength(2);
   });
@@ -85,12 +124,15 @@ describe('cnn train', () => {
     for (const f of ['last.safetensors', 'best.safetensors', 'eval.json']) {
       expect(readFileSync(join(dir, f)).equals(readFileSync(join(straight, f))), `${f} is byte-identical`).toBe(true);
     }
-    const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).epoch);
+    const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).epoch);
     expect(metrics).toEqual([1, 2, 3]);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   }, 120_000);
 
-  it('refuses to change a resumed run\'s settings, and to overwrite a run', () => {
+  it("refuses to change a resumed run's settings, and to overwrite a run", () => {
     let r = cnn('train', '--resume', straight, '--lr', '0.1');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--lr cannot change them/);
@@ -123,7 +165,9 @@ describe('cnn eval and predict', () => {
     for (let i = 0; i < 20; i++) {
       const s = test.get(i * 50);
       const f = join(tmp, `img${i}.png`);
-      await sharp(Buffer.from(s.image.data as Uint8Array), { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(f);
+      await sharp(Buffer.from(s.image.data as Uint8Array), { raw: { width: 28, height: 28, channels: 1 } })
+        .png()
+        .toFile(f);
       files.push(f);
       labels.push(test.classes[s.label]!);
     }
@@ -186,49 +230,139 @@ describe('cnn: messages that say what to do', () => {
       return file;
     };
     const huge = withInfo('huge-input.safetensors', JSON.stringify({ ...info, inputSize: [100000, 100000, 1] }));
-    const deep = withInfo('deep-info.safetensors', `{"id":"lenet5","classes":${'['.repeat(200_000)}${']'.repeat(200_000)}}`);
+    const deep = withInfo(
+      'deep-info.safetensors',
+      `{"id":"lenet5","classes":${'['.repeat(200_000)}${']'.repeat(200_000)}}`,
+    );
     const fewClasses = withInfo('few-classes.safetensors', JSON.stringify({ ...info, classes: ['a', 'b'] }));
-    const escaping = withInfo('escaping-class.safetensors', JSON.stringify({ ...info, dataset: 'folder', classes: ['../../secret', ...info.classes.slice(1)] }));
+    const escaping = withInfo(
+      'escaping-class.safetensors',
+      JSON.stringify({ ...info, dataset: 'folder', classes: ['../../secret', ...info.classes.slice(1)] }),
+    );
     const folder = join(tmp, 'folder-data');
     mkdirSync(join(folder, 'val', 'a'), { recursive: true });
     for (const [args, msg] of [
       [['train', '--model', 'lenet5'], /needs --dataset/],
       [['train', '--dataset', 'mnist'], /needs --model/],
       [['train', '--model', 'nosuch', '--dataset', 'mnist'], /unknown model 'nosuch'; run 'cnn list'/],
-      [['train', '--model', 'lenet5', '--dataset', 'imagenet'], /--dataset must be one of fashion-mnist, fashion-mnist-sample, mnist/],
-      [['train', '--model', 'lenet5', '--dataset', 'mnist'], /--dataset mnist needs --data-dir: pass --data-dir <folder with train-images-idx3-ubyte/],
-      [['train', '--model', 'lenet5', '--dataset', 'cifar10', '--data-dir', join(tmp, 'no-cifar')], /--data-dir '.*no-cifar' does not exist/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist', '--data-dir', tmp], /dataset 'fashion-mnist': .*apt-get install dataset-fashion-mnist/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs', '0'], /--epochs must be a positive integer up to 100000, got '0'/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs', '-1'], /--epochs must be a positive integer up to 100000, got '-1'/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs=-1'], /--epochs must be a positive integer up to 100000, got '-1'/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--lr', 'fast'], /--lr must be a positive number, got 'fast'/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--lr', '-1'], /--lr must be a positive number, got '-1'/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--lr', '0'], /--lr must be a positive number, got '0'/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--momentum', '-0.5'], /--momentum must be a non-negative number up to 1, got '-0.5'/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--seed', '-1e3'], /--seed must be a non-negative integer up to 2147483647, got '-1e3'/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--image-size', '20000'], /^cnn: --image-size must be an integer in \[8, 1024\], got '20000'$/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--image-size', '-28'], /^cnn: --image-size must be an integer in \[8, 1024\], got '-28'$/],
-      [['eval', '--checkpoint', huge], /huge-input\.safetensors: its 'cnn\.model' header entry has inputSize \[100000,100000,1\]; want \[height, width, channels\] with sides in \[1, 4096\]/],
-      [['predict', '--checkpoint', huge, 'a.png'], /huge-input\.safetensors: its 'cnn\.model' header entry has inputSize/],
-      [['eval', '--checkpoint', deep], /deep-info\.safetensors: its 'cnn\.model' header entry nests deeper than 8 levels/],
-      [['eval', '--checkpoint', fewClasses], /few-classes\.safetensors: its 'cnn\.model' header entry has classes \["a","b"\]; want 10 class names/],
-      [['eval', '--checkpoint', escaping, '--data-dir', folder], /^cnn: ImageFolder: class '\.\.\/\.\.\/secret' \(classes\[0\]\) .*a class names a folder inside the root$/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--bogus'], /^cnn: unknown option '--bogus' for cnn train \(see cnn train --help\)$/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', "--bo'gus"], /^cnn: unknown option "--bo'gus" for cnn train \(see cnn train --help\)$/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs'], /^cnn: --epochs needs a value \(see cnn train --help\)$/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--out', '-x'], /--out needs a value, and the next word starts with '-'; to give such a value write --out=<value>/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--augment=yes'], /^cnn: --augment takes no value/],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'imagenet'],
+        /--dataset must be one of fashion-mnist, fashion-mnist-sample, mnist/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'mnist'],
+        /--dataset mnist needs --data-dir: pass --data-dir <folder with train-images-idx3-ubyte/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'cifar10', '--data-dir', join(tmp, 'no-cifar')],
+        /--data-dir '.*no-cifar' does not exist/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist', '--data-dir', tmp],
+        /dataset 'fashion-mnist': .*apt-get install dataset-fashion-mnist/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs', '0'],
+        /--epochs must be a positive integer up to 100000, got '0'/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs', '-1'],
+        /--epochs must be a positive integer up to 100000, got '-1'/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs=-1'],
+        /--epochs must be a positive integer up to 100000, got '-1'/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--lr', 'fast'],
+        /--lr must be a positive number, got 'fast'/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--lr', '-1'],
+        /--lr must be a positive number, got '-1'/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--lr', '0'],
+        /--lr must be a positive number, got '0'/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--momentum', '-0.5'],
+        /--momentum must be a non-negative number up to 1, got '-0.5'/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--seed', '-1e3'],
+        /--seed must be a non-negative integer up to 2147483647, got '-1e3'/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--image-size', '20000'],
+        /^cnn: --image-size must be an integer in \[8, 1024\], got '20000'$/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--image-size', '-28'],
+        /^cnn: --image-size must be an integer in \[8, 1024\], got '-28'$/,
+      ],
+      [
+        ['eval', '--checkpoint', huge],
+        /huge-input\.safetensors: its 'cnn\.model' header entry has inputSize \[100000,100000,1\]; want \[height, width, channels\] with sides in \[1, 4096\]/,
+      ],
+      [
+        ['predict', '--checkpoint', huge, 'a.png'],
+        /huge-input\.safetensors: its 'cnn\.model' header entry has inputSize/,
+      ],
+      [
+        ['eval', '--checkpoint', deep],
+        /deep-info\.safetensors: its 'cnn\.model' header entry nests deeper than 8 levels/,
+      ],
+      [
+        ['eval', '--checkpoint', fewClasses],
+        /few-classes\.safetensors: its 'cnn\.model' header entry has classes \["a","b"\]; want 10 class names/,
+      ],
+      [
+        ['eval', '--checkpoint', escaping, '--data-dir', folder],
+        /^cnn: ImageFolder: class '\.\.\/\.\.\/secret' \(classes\[0\]\) .*a class names a folder inside the root$/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--bogus'],
+        /^cnn: unknown option '--bogus' for cnn train \(see cnn train --help\)$/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', "--bo'gus"],
+        /^cnn: unknown option "--bo'gus" for cnn train \(see cnn train --help\)$/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--epochs'],
+        /^cnn: --epochs needs a value \(see cnn train --help\)$/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--out', '-x'],
+        /--out needs a value, and the next word starts with '-'; to give such a value write --out=<value>/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--augment=yes'],
+        /^cnn: --augment takes no value/,
+      ],
       [['train', '--model', "it's", '--dataset', 'fashion-mnist-sample'], /^cnn: unknown model "it's"; run 'cnn list'/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--out', aFile], /^cnn: --out '.*a-file\.txt' is a file, not a folder; give a folder for the run/],
-      [['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--out', join(aFile, 'run')], /^cnn: --out '.*a-file\.txt\/run' cannot be created: '.*a-file\.txt' is a file, not a folder$/],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--out', aFile],
+        /^cnn: --out '.*a-file\.txt' is a file, not a folder; give a folder for the run/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--out', join(aFile, 'run')],
+        /^cnn: --out '.*a-file\.txt\/run' cannot be created: '.*a-file\.txt' is a file, not a folder$/,
+      ],
       [['train', '--resume', tmp], /^cnn: --resume '.*': .*config\.json is missing; is this a cnn run folder\?$/],
-      [['train', '--model', 'alexnet', '--dataset', 'fashion-mnist-sample'], /model 'alexnet' cannot take 28x28x1 images .*--image-size/],
+      [
+        ['train', '--model', 'alexnet', '--dataset', 'fashion-mnist-sample'],
+        /model 'alexnet' cannot take 28x28x1 images .*--image-size/,
+      ],
       [['eval'], /needs --checkpoint/],
       [['eval', '--checkpoint', join(tmp, 'none.safetensors')], /cannot be read \(ENOENT\)/],
       [['predict', '--checkpoint', 'x.safetensors'], /at least one image/],
       [['bench', '--model', 'nosuch'], /unknown model 'nosuch'/],
-      [['eval', '--pretrained', 'vgg11'], /no trained weights ship with 'vgg11'; --pretrained takes lenet5, resnet20_cifar/],
+      [
+        ['eval', '--pretrained', 'vgg11'],
+        /no trained weights ship with 'vgg11'; --pretrained takes lenet5, resnet20_cifar/,
+      ],
       [['predict', '--pretrained', 'lenet5', '--checkpoint', 'x', 'a.png'], /--checkpoint or --pretrained, not both/],
     ] as const) {
       const r = cnn(...args);

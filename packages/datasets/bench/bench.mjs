@@ -17,7 +17,17 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { setBackend, tf } from '@cnn/tensor';
 import {
-  CIFAR10, Compose, DataLoader, FashionMNIST, ImageFolder, Normalize, RandomCrop, RandomHorizontalFlip, RandomResizedCrop, Rng, ToTensor,
+  CIFAR10,
+  Compose,
+  DataLoader,
+  FashionMNIST,
+  ImageFolder,
+  Normalize,
+  RandomCrop,
+  RandomHorizontalFlip,
+  RandomResizedCrop,
+  Rng,
+  ToTensor,
 } from '../dist/index.js';
 
 const quick = process.argv.includes('--quick');
@@ -51,9 +61,18 @@ try {
   // (a)
   const debian = existsSync(join(FashionMNIST.DEBIAN_DIR, 'train-images-idx3-ubyte.gz'));
   const fm = debian ? await FashionMNIST.debian() : await FashionMNIST.sample();
-  const fmT = fm.withTransform(new Compose([new ToTensor(), new Normalize(FashionMNIST.STATS.mean, FashionMNIST.STATS.std)]));
-  const a = await measure(new DataLoader(fmT, { batchSize: 64, shuffle: true, seed: 1 }), { epochs: debian ? (quick ? 1 : 2) : 10, warm: 20 });
-  rows.push({ case: `(a) Fashion-MNIST${debian ? '' : ' sample'}, batch 64, ToTensor + Normalize`, ...a, target: 20000 });
+  const fmT = fm.withTransform(
+    new Compose([new ToTensor(), new Normalize(FashionMNIST.STATS.mean, FashionMNIST.STATS.std)]),
+  );
+  const a = await measure(new DataLoader(fmT, { batchSize: 64, shuffle: true, seed: 1 }), {
+    epochs: debian ? (quick ? 1 : 2) : 10,
+    warm: 20,
+  });
+  rows.push({
+    case: `(a) Fashion-MNIST${debian ? '' : ' sample'}, batch 64, ToTensor + Normalize`,
+    ...a,
+    target: 20000,
+  });
 
   // (b)
   const n = 10000;
@@ -63,40 +82,81 @@ try {
   for (let i = 0; i < n; i++) records[i * 3073] = i % 10;
   const cifarDir = join(tmp, 'cifar-10-batches-bin');
   mkdirSync(cifarDir);
-  for (let k = 1; k <= 5; k++) writeFileSync(join(cifarDir, `data_batch_${k}.bin`), records.subarray(((k - 1) * n) / 5 * 3073, (k * n) / 5 * 3073));
+  for (let k = 1; k <= 5; k++)
+    writeFileSync(
+      join(cifarDir, `data_batch_${k}.bin`),
+      records.subarray((((k - 1) * n) / 5) * 3073, ((k * n) / 5) * 3073),
+    );
   const cifar = await CIFAR10.load(tmp, {
-    transform: new Compose([new RandomCrop(32, { padding: 4 }), new RandomHorizontalFlip(), new ToTensor(), new Normalize(CIFAR10.STATS.mean, CIFAR10.STATS.std)]),
+    transform: new Compose([
+      new RandomCrop(32, { padding: 4 }),
+      new RandomHorizontalFlip(),
+      new ToTensor(),
+      new Normalize(CIFAR10.STATS.mean, CIFAR10.STATS.std),
+    ]),
   });
-  const b = await measure(new DataLoader(cifar, { batchSize: 128, shuffle: true, seed: 1 }), { epochs: quick ? 2 : 5, warm: 10 });
+  const b = await measure(new DataLoader(cifar, { batchSize: 128, shuffle: true, seed: 1 }), {
+    epochs: quick ? 2 : 5,
+    warm: 10,
+  });
   rows.push({ case: '(b) CIFAR 32x32, batch 128, RandomCrop(pad 4) + flip + Normalize', ...b, target: 5000 });
 
   // (c)
   const folder = join(tmp, 'images');
   await makeJpegFolder(folder, 200);
-  const photoTransform = new Compose([new RandomResizedCrop(224), new RandomHorizontalFlip(), new ToTensor(), new Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])]);
+  const photoTransform = new Compose([
+    new RandomResizedCrop(224),
+    new RandomHorizontalFlip(),
+    new ToTensor(),
+    new Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+  ]);
   const photos = await ImageFolder.load(folder, { transform: photoTransform });
-  const c = await measure(new DataLoader(photos, { batchSize: 32, shuffle: true, seed: 1 }), { epochs: quick ? 1 : 3, warm: 2 });
-  rows.push({ case: `(c) JPEG 500x375 folder, batch 32, decode + RandomResizedCrop(224) + flip + Normalize (${photos.workers} workers)`, ...c, target: 150 });
+  const c = await measure(new DataLoader(photos, { batchSize: 32, shuffle: true, seed: 1 }), {
+    epochs: quick ? 1 : 3,
+    warm: 2,
+  });
+  rows.push({
+    case: `(c) JPEG 500x375 folder, batch 32, decode + RandomResizedCrop(224) + flip + Normalize (${photos.workers} workers)`,
+    ...c,
+    target: 150,
+  });
   const inThread = await ImageFolder.load(folder, { transform: photoTransform, workers: 0 });
-  const c0 = await measure(new DataLoader(inThread, { batchSize: 32, shuffle: true, seed: 1 }), { epochs: quick ? 1 : 3, warm: 2 });
-  rows.push({ case: '    the same with workers: 0 (transforms on the main thread), for comparison', ...c0, target: null });
+  const c0 = await measure(new DataLoader(inThread, { batchSize: 32, shuffle: true, seed: 1 }), {
+    epochs: quick ? 1 : 3,
+    warm: 2,
+  });
+  rows.push({
+    case: '    the same with workers: 0 (transforms on the main thread), for comparison',
+    ...c0,
+    target: null,
+  });
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
 
-console.log(`@cnn/datasets loader benchmark: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; node ${process.version}; sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}); tensors on ${tf.getBackend()}`);
+console.log(
+  `@cnn/datasets loader benchmark: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; node ${process.version}; sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}); tensors on ${tf.getBackend()}`,
+);
 // Other processes competing for the two cores lower every number, (c) most: say how busy the machine was.
-console.log(`load average (1 min) before the run: ${loadBefore.toFixed(2)}${loadBefore > 1 ? ' (other processes were busy: expect lower numbers)' : ''}`);
+console.log(
+  `load average (1 min) before the run: ${loadBefore.toFixed(2)}${loadBefore > 1 ? ' (other processes were busy: expect lower numbers)' : ''}`,
+);
 const table = rows.map((r) => ({
   case: r.case,
   images: String(r.images),
   seconds: r.s.toFixed(2),
   'images/s': Math.round(r.rate).toLocaleString('en-US'),
   target: r.target === null ? '' : `>= ${r.target.toLocaleString('en-US')}`,
-  result: r.leaked !== 0 ? `FAIL (${r.leaked} tensors leaked)` : r.target === null ? '' : r.rate >= r.target ? 'PASS' : 'FAIL',
+  result:
+    r.leaked !== 0
+      ? `FAIL (${r.leaked} tensors leaked)`
+      : r.target === null
+        ? ''
+        : r.rate >= r.target
+          ? 'PASS'
+          : 'FAIL',
 }));
 printTable(table);
-
 
 /** count JPEGs of 500x375 in two class folders: smooth colour fields with a little noise, like photos compress. */
 async function makeJpegFolder(dir, count) {
@@ -112,12 +172,18 @@ async function makeJpegFolder(dir, count) {
       for (let y = 0; y < h; y++) {
         for (let x = 0; x < w; x++) {
           for (let k = 0; k < 3; k++) {
-            const v = 128 + 90 * Math.sin(f[k] * (x + 1.3 * y) + ph[k]) + 30 * Math.sin(0.3 * x * f[2 - k] * 7 + y * 0.05) + (rng.next() - 0.5) * 24;
-            px[(y * w + x) * 3 + k] = v < 0 ? 0 : v > 255 ? 255 : v;
+            const v =
+              128 +
+              90 * Math.sin(f[k] * (x + 1.3 * y) + ph[k]) +
+              30 * Math.sin(0.3 * x * f[2 - k] * 7 + y * 0.05) +
+              (rng.next() - 0.5) * 24;
+            px[(y * w + x) * 3 + k] = v < 0 ? 0 : Math.min(v, 255);
           }
         }
       }
-      const jpeg = await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+      const jpeg = await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+        .jpeg({ quality: 90 })
+        .toBuffer();
       writeFileSync(join(dir, i % 2 ? 'b' : 'a', `img-${String(i).padStart(4, '0')}.jpg`), jpeg);
     }),
   );
@@ -126,7 +192,8 @@ async function makeJpegFolder(dir, count) {
 function printTable(rs) {
   const cols = Object.keys(rs[0]);
   const width = cols.map((c) => Math.max(c.length, ...rs.map((r) => String(r[c]).length)));
-  const line = (vals) => `| ${vals.map((v, i) => (i === 0 ? String(v).padEnd(width[i]) : String(v).padStart(width[i]))).join(' | ')} |`;
+  const line = (vals) =>
+    `| ${vals.map((v, i) => (i === 0 ? String(v).padEnd(width[i]) : String(v).padStart(width[i]))).join(' | ')} |`;
   console.log(line(cols));
   console.log(`|${width.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
   for (const r of rs) console.log(line(cols.map((c) => r[c])));

@@ -31,7 +31,8 @@ function readIdx(name, rank) {
   }
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
   const magic = bytes.readUInt32BE(0);
-  if (magic !== 0x800 + rank) throw new Error(`${path}: magic ${magic.toString(16)}, expected ${(0x800 + rank).toString(16)}`);
+  if (magic !== 0x800 + rank)
+    throw new Error(`${path}: magic ${magic.toString(16)}, expected ${(0x800 + rank).toString(16)}`);
   const dims = Array.from({ length: rank }, (_, i) => bytes.readUInt32BE(4 + 4 * i));
   return { dims, data: bytes.subarray(4 + 4 * rank) };
 }
@@ -77,6 +78,8 @@ for (const { prefix, perClass } of SPLITS) {
   });
   total += write(`${prefix}-images-idx3-ubyte.gz`, idxBytes([chosen.length, h, w], img));
   total += write(`${prefix}-labels-idx1-ubyte.gz`, idxBytes([chosen.length], lab));
-  console.log(`${prefix}: ${chosen.length} images (${perClass} per class), last source index ${chosen[chosen.length - 1]}`);
+  console.log(
+    `${prefix}: ${chosen.length} images (${perClass} per class), last source index ${chosen[chosen.length - 1]}`,
+  );
 }
 console.log(`total ${total} bytes (${(total / 2 ** 20).toFixed(2)} MiB) in ${out}`);

@@ -55,7 +55,10 @@ function parseRecords(bytes: Uint8Array, file: string, labelBytes: number, limit
     for (let k = 0; k < labelBytes; k++) {
       const v = bytes[at + k];
       if (v >= limits[k]) {
-        throw new DatasetError(file, `record ${i} has ${names[k]} label ${v}, outside 0..${limits[k] - 1}: not a ${labelBytes === 1 ? 'CIFAR-10' : 'CIFAR-100'} file`);
+        throw new DatasetError(
+          file,
+          `record ${i} has ${names[k]} label ${v}, outside 0..${limits[k] - 1}: not a ${labelBytes === 1 ? 'CIFAR-10' : 'CIFAR-100'} file`,
+        );
       }
       labels[k][i] = v;
     }
@@ -74,7 +77,13 @@ function parseRecords(bytes: Uint8Array, file: string, labelBytes: number, limit
 /** The first of `dirs` that holds `marker`, or a DatasetError listing what was looked for. */
 async function findDir(root: string, dirs: string[], marker: string): Promise<string> {
   for (const dir of dirs) if (await platform.exists(platform.join(dir, marker))) return dir;
-  throw new DatasetError(root, `no ${marker} here nor in ${dirs.slice(1).map((d) => d.slice(root.length).replace(/^[/\\]/, '') + '/').join(' or ')}`);
+  throw new DatasetError(
+    root,
+    `no ${marker} here nor in ${dirs
+      .slice(1)
+      .map((d) => `${d.slice(root.length).replace(/^[/\\]/, '')}/`)
+      .join(' or ')}`,
+  );
 }
 
 /** Class names from an optional text file (one per line), checked against the expected count. */
@@ -82,7 +91,10 @@ async function readNames(dir: string, file: string, fallback: readonly string[])
   const path = platform.join(dir, file);
   if (!(await platform.exists(path))) return fallback;
   const text = new TextDecoder().decode(await platform.readFile(path));
-  const names = text.split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== '');
+  const names = text
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (names.length !== fallback.length) {
     throw new DatasetError(path, `lists ${names.length} class names where ${fallback.length} were expected`);
   }
@@ -116,9 +128,23 @@ function concat(parts: Uint8Array[]): Uint8Array {
  */
 export class CIFAR10 extends InMemoryDataset {
   /** The 10 class names, in label order. */
-  static readonly CLASSES: readonly string[] = Object.freeze(['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']);
+  static readonly CLASSES: readonly string[] = Object.freeze([
+    'airplane',
+    'automobile',
+    'bird',
+    'cat',
+    'deer',
+    'dog',
+    'frog',
+    'horse',
+    'ship',
+    'truck',
+  ]);
   /** Per-channel (RGB) mean and standard deviation of the 50,000 training images, [0, 1] scale. */
-  static readonly STATS: NormStats = Object.freeze({ mean: Object.freeze([0.4914, 0.4822, 0.4465]), std: Object.freeze([0.247, 0.2435, 0.2616]) });
+  static readonly STATS: NormStats = Object.freeze({
+    mean: Object.freeze([0.4914, 0.4822, 0.4465]),
+    std: Object.freeze([0.247, 0.2435, 0.2616]),
+  });
 
   /**
    * Loads a split.
@@ -128,13 +154,20 @@ export class CIFAR10 extends InMemoryDataset {
    */
   static async load(root: string, options: CifarOptions = {}): Promise<CIFAR10> {
     const train = options.train ?? true;
-    const dir = await findDir(root, [root, platform.join(root, 'cifar-10-batches-bin')], train ? 'data_batch_1.bin' : 'test_batch.bin');
+    const dir = await findDir(
+      root,
+      [root, platform.join(root, 'cifar-10-batches-bin')],
+      train ? 'data_batch_1.bin' : 'test_batch.bin',
+    );
     const names = train ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ['test_batch.bin'];
     const files = names.map((n) => platform.join(dir, n));
     const parsed = await allInOrder(
       files.map(async (file) => {
         if (!(await platform.exists(file))) {
-          throw new DatasetError(file, `is missing: the ${train ? 'training set is data_batch_1.bin to data_batch_5.bin' : 'test set is test_batch.bin'}`);
+          throw new DatasetError(
+            file,
+            `is missing: the ${train ? 'training set is data_batch_1.bin to data_batch_5.bin' : 'test set is test_batch.bin'}`,
+          );
         }
         return parseRecords(await platform.readFile(file), file, 1, [10], ['class']);
       }),
@@ -178,7 +211,10 @@ export class CIFAR100 extends InMemoryDataset {
   /** The 20 coarse superclass names, in label order. */
   static readonly COARSE_CLASSES: readonly string[] = Object.freeze(COARSE.split(/\s+/));
   /** Per-channel (RGB) mean and standard deviation of the 50,000 training images, [0, 1] scale. */
-  static readonly STATS: NormStats = Object.freeze({ mean: Object.freeze([0.5071, 0.4865, 0.4409]), std: Object.freeze([0.2673, 0.2564, 0.2762]) });
+  static readonly STATS: NormStats = Object.freeze({
+    mean: Object.freeze([0.5071, 0.4865, 0.4409]),
+    std: Object.freeze([0.2673, 0.2564, 0.2762]),
+  });
 
   /** Every record's fine label (0-99). */
   readonly fineLabels: Uint8Array;

@@ -110,9 +110,12 @@ export class DataLoader<T extends Sample = Sample> implements AsyncIterable<Batc
     this.batchTransform = options.batchTransform ?? null;
     this.prefetch = options.prefetch ?? 2;
     this.concurrency = options.concurrency ?? 16;
-    if (!(Number.isInteger(this.batchSize) && this.batchSize >= 1)) throw new Error(`DataLoader: batchSize must be a positive integer, got ${this.batchSize}`);
-    if (!(Number.isInteger(this.prefetch) && this.prefetch >= 0)) throw new Error(`DataLoader: prefetch must be a non-negative integer, got ${this.prefetch}`);
-    if (!(Number.isInteger(this.concurrency) && this.concurrency >= 1)) throw new Error(`DataLoader: concurrency must be a positive integer, got ${this.concurrency}`);
+    if (!(Number.isInteger(this.batchSize) && this.batchSize >= 1))
+      throw new Error(`DataLoader: batchSize must be a positive integer, got ${this.batchSize}`);
+    if (!(Number.isInteger(this.prefetch) && this.prefetch >= 0))
+      throw new Error(`DataLoader: prefetch must be a non-negative integer, got ${this.prefetch}`);
+    if (!(Number.isInteger(this.concurrency) && this.concurrency >= 1))
+      throw new Error(`DataLoader: concurrency must be a positive integer, got ${this.concurrency}`);
     if (!Number.isFinite(this.seed)) throw new Error(`DataLoader: seed must be a finite number, got ${this.seed}`);
   }
 
@@ -152,7 +155,8 @@ export class DataLoader<T extends Sample = Sample> implements AsyncIterable<Batc
    * produces.
    */
   async *hostBatches(epoch: number): AsyncGenerator<HostBatch, void, undefined> {
-    if (!Number.isInteger(epoch) || epoch < 0) throw new Error(`DataLoader: epoch must be a non-negative integer, got ${epoch}`);
+    if (!Number.isInteger(epoch) || epoch < 0)
+      throw new Error(`DataLoader: epoch must be a non-negative integer, got ${epoch}`);
     const order = this.order(epoch);
     const total = this.length;
     const limiter = new Limiter(this.concurrency);
@@ -223,7 +227,9 @@ export class DataLoader<T extends Sample = Sample> implements AsyncIterable<Batc
 function toTensors(host: HostBatch): Batch {
   const [n] = host.shape;
   const x = tf.tensor4d(host.x, host.shape, 'float32');
-  const y = host.targets ? tf.tensor2d(host.targets, [n, host.numClasses], 'float32') : tf.tensor1d(host.labels, 'int32');
+  const y = host.targets
+    ? tf.tensor2d(host.targets, [n, host.numClasses], 'float32')
+    : tf.tensor1d(host.labels, 'int32');
   let disposed = false;
   return {
     x,

@@ -79,7 +79,9 @@ export class InMemoryDataset implements Dataset<Sample> {
   constructor(parts: InMemoryParts, transform: Transform | null = null) {
     const [h, w, c] = parts.imageShape;
     if (parts.images.length !== parts.labels.length * h * w * c) {
-      throw new Error(`InMemoryDataset: ${parts.labels.length} labels need ${parts.labels.length * h * w * c} image bytes, got ${parts.images.length}`);
+      throw new Error(
+        `InMemoryDataset: ${parts.labels.length} labels need ${parts.labels.length * h * w * c} image bytes, got ${parts.images.length}`,
+      );
     }
     this.images = parts.images;
     this.labels = parts.labels;

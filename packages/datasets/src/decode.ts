@@ -14,8 +14,13 @@ export interface DecodeOptions {
 }
 
 /** The channel count and pixel budget of a decode call, checked. */
-export function decodeSettings(op: string, channels: unknown, options: DecodeOptions): { channels: 1 | 3; maxPixels: number } {
-  if (channels !== 1 && channels !== 3) throw new DatasetUsageError(op, `channels must be 1 or 3, got ${String(channels)}`);
+export function decodeSettings(
+  op: string,
+  channels: unknown,
+  options: DecodeOptions,
+): { channels: 1 | 3; maxPixels: number } {
+  if (channels !== 1 && channels !== 3)
+    throw new DatasetUsageError(op, `channels must be 1 or 3, got ${String(channels)}`);
   return { channels, maxPixels: checkLimit(options.maxPixels ?? DEFAULT_MAX_PIXELS, op, 'maxPixels') };
 }
 
@@ -34,7 +39,12 @@ export function decodeSettings(op: string, channels: unknown, options: DecodeOpt
  * const img = await decodeImage(bytes); // { data: Uint8Array, height, width, channels: 3 }
  * await decodeImage(panorama, 'pano.jpg', 3, { maxPixels: 200_000_000 });
  */
-export async function decodeImage(bytes: Uint8Array, name = 'image', channels: 1 | 3 = 3, options: DecodeOptions = {}): Promise<ImageHWC<Uint8Array>> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  name = 'image',
+  channels: 1 | 3 = 3,
+  options: DecodeOptions = {},
+): Promise<ImageHWC<Uint8Array>> {
   const s = decodeSettings('decodeImage', channels, options);
   return platform.decodeImage(bytes, name, s.channels, s.maxPixels);
 }
@@ -80,18 +90,31 @@ export type LoadedImage<S> = S extends ImageHWC<infer T> ? ImageHWC<T> : ImageHW
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
 
 // The DOM classes drawImage takes, looked up by name: the Node build has none of them.
-const CANVAS_SOURCES = ['HTMLImageElement', 'SVGImageElement', 'HTMLVideoElement', 'HTMLCanvasElement', 'ImageBitmap', 'OffscreenCanvas', 'VideoFrame'];
+const CANVAS_SOURCES = [
+  'HTMLImageElement',
+  'SVGImageElement',
+  'HTMLVideoElement',
+  'HTMLCanvasElement',
+  'ImageBitmap',
+  'OffscreenCanvas',
+  'VideoFrame',
+];
 
 function isCanvasSource(x: unknown): x is CanvasImageSource {
-  return isObject(x) && CANVAS_SOURCES.some((name) => {
-    const C = (globalThis as Record<string, unknown>)[name];
-    return typeof C === 'function' && x instanceof C;
-  });
+  return (
+    isObject(x) &&
+    CANVAS_SOURCES.some((name) => {
+      const C = (globalThis as Record<string, unknown>)[name];
+      return typeof C === 'function' && x instanceof C;
+    })
+  );
 }
 
-const isImageHWC = (x: unknown): x is ImageHWC => isObject(x) && 'channels' in x && 'data' in x && 'height' in x && 'width' in x;
+const isImageHWC = (x: unknown): x is ImageHWC =>
+  isObject(x) && 'channels' in x && 'data' in x && 'height' in x && 'width' in x;
 
-const isImageData = (x: unknown): x is ImageDataLike => isObject(x) && x.data instanceof Uint8ClampedArray && 'width' in x && 'height' in x;
+const isImageData = (x: unknown): x is ImageDataLike =>
+  isObject(x) && x.data instanceof Uint8ClampedArray && 'width' in x && 'height' in x;
 
 const isSide = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 1;
 
@@ -103,13 +126,22 @@ function checkImageHWC(op: string, img: ImageHWC, channels: 1 | 3 | undefined): 
     throw new DatasetUsageError(op, 'an ImageHWC needs its pixels in a Uint8Array or a Float32Array');
   }
   if (!isSide(height) || !isSide(width) || (c !== 1 && c !== 3)) {
-    throw new DatasetUsageError(op, `an ImageHWC needs positive integer height and width and 1 or 3 channels, got ${String(height)}x${String(width)}x${String(c)}`);
+    throw new DatasetUsageError(
+      op,
+      `an ImageHWC needs positive integer height and width and 1 or 3 channels, got ${String(height)}x${String(width)}x${String(c)}`,
+    );
   }
   if (data.length !== height * width * c) {
-    throw new DatasetUsageError(op, `an ImageHWC of ${height}x${width}x${c} needs ${count(height * width * c)} pixel values, got ${count(data.length)}`);
+    throw new DatasetUsageError(
+      op,
+      `an ImageHWC of ${height}x${width}x${c} needs ${count(height * width * c)} pixel values, got ${count(data.length)}`,
+    );
   }
   if (channels !== undefined && channels !== c) {
-    throw new DatasetUsageError(op, `the image has ${c} channel${c === 1 ? '' : 's'}, not the ${channels} asked for (an in-memory image is not converted)`);
+    throw new DatasetUsageError(
+      op,
+      `the image has ${c} channel${c === 1 ? '' : 's'}, not the ${channels} asked for (an in-memory image is not converted)`,
+    );
   }
   return img;
 }
@@ -138,8 +170,16 @@ function checkImageHWC(op: string, img: ImageHWC, channels: 1 | 3 | undefined): 
  * const pano = await loadImage('pano.jpg', { maxPixels: 150_000_000 });
  */
 export async function loadImage<S extends ImageSource>(source: S, options?: LoadImageOptions): Promise<LoadedImage<S>>;
-export async function loadImage<S extends ImageSource>(source: S, channels?: 1 | 3, options?: LoadImageOptions): Promise<LoadedImage<S>>;
-export async function loadImage(source: ImageSource, channelsOrOptions?: 1 | 3 | LoadImageOptions, maybeOptions?: LoadImageOptions): Promise<ImageHWC> {
+export async function loadImage<S extends ImageSource>(
+  source: S,
+  channels?: 1 | 3,
+  options?: LoadImageOptions,
+): Promise<LoadedImage<S>>;
+export async function loadImage(
+  source: ImageSource,
+  channelsOrOptions?: 1 | 3 | LoadImageOptions,
+  maybeOptions?: LoadImageOptions,
+): Promise<ImageHWC> {
   const op = 'loadImage';
   let channels: unknown;
   let options: unknown;
@@ -153,25 +193,34 @@ export async function loadImage(source: ImageSource, channelsOrOptions?: 1 | 3 |
   }
   if (!isObject(options)) throw new DatasetUsageError(op, `options must be an object, got ${String(options)}`);
   const s = decodeSettings(op, channels ?? 3, options);
-  if (typeof source === 'string') return platform.decodeImage(await platform.readFile(source), source, s.channels, s.maxPixels);
+  if (typeof source === 'string')
+    return platform.decodeImage(await platform.readFile(source), source, s.channels, s.maxPixels);
   if (source instanceof Uint8Array) return platform.decodeImage(source, 'image', s.channels, s.maxPixels);
-  if (source instanceof ArrayBuffer) return platform.decodeImage(new Uint8Array(source), 'image', s.channels, s.maxPixels);
+  if (source instanceof ArrayBuffer)
+    return platform.decodeImage(new Uint8Array(source), 'image', s.channels, s.maxPixels);
   if (isImageHWC(source)) return checkImageHWC(op, source, channels as 1 | 3 | undefined);
   if (isImageData(source)) {
     const { data, width, height } = source;
     if (!isSide(width) || !isSide(height) || data.length !== width * height * 4) {
-      throw new DatasetUsageError(op, `an ImageData of ${String(width)}x${String(height)} needs ${isSide(width) && isSide(height) ? count(width * height * 4) : 'width x height x 4'} bytes, got ${count(data.length)}`);
+      throw new DatasetUsageError(
+        op,
+        `an ImageData of ${String(width)}x${String(height)} needs ${isSide(width) && isSide(height) ? count(width * height * 4) : 'width x height x 4'} bytes, got ${count(data.length)}`,
+      );
     }
     return imageFromRgba(data, width, height, s.channels);
   }
   if (isCanvasSource(source)) {
     const { width, height } = source as unknown as CanvasImageSourceLike;
-    if (!isSide(width) || !isSide(height)) throw new DatasetUsageError(op, `the image or canvas is ${String(width)}x${String(height)} (not loaded yet?)`);
+    if (!isSide(width) || !isSide(height))
+      throw new DatasetUsageError(op, `the image or canvas is ${String(width)}x${String(height)} (not loaded yet?)`);
     const canvas = new OffscreenCanvas(width, height);
     const ctx = canvas.getContext('2d', { willReadFrequently: true });
     if (!ctx) throw new DatasetUsageError(op, 'no 2d canvas context in this environment');
     ctx.drawImage(source, 0, 0);
     return imageFromRgba(ctx.getImageData(0, 0, width, height).data, width, height, s.channels);
   }
-  throw new DatasetUsageError(op, 'expected a path, file bytes, an ImageHWC, ImageData or (in a browser) an image or canvas');
+  throw new DatasetUsageError(
+    op,
+    'expected a path, file bytes, an ImageHWC, ImageData or (in a browser) an image or canvas',
+  );
 }

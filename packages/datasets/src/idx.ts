@@ -12,7 +12,14 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
-const TYPE_NAMES: Record<number, string> = { 0x08: 'ubyte', 0x09: 'byte', 0x0b: 'short', 0x0c: 'int', 0x0d: 'float', 0x0e: 'double' };
+const TYPE_NAMES: Record<number, string> = {
+  0x08: 'ubyte',
+  0x09: 'byte',
+  0x0b: 'short',
+  0x0c: 'int',
+  0x0d: 'float',
+  0x0e: 'double',
+};
 
 function hex(n: number): string {
   return `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
@@ -29,7 +36,8 @@ interface IdxHeader {
 function parseHeader(bytes: Uint8Array, file: string, rank: number): IdxHeader {
   const expected = 0x0800 + rank;
   const what = rank === 1 ? 'a label file' : rank === 3 ? 'an image file' : `a ${rank}-dimensional file`;
-  if (bytes.length < 4) throw new DatasetError(file, `truncated: ${bytes.length} bytes, shorter than the 4-byte IDX magic number`);
+  if (bytes.length < 4)
+    throw new DatasetError(file, `truncated: ${bytes.length} bytes, shorter than the 4-byte IDX magic number`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0);
   if (magic !== expected) {
@@ -40,10 +48,14 @@ function parseHeader(bytes: Uint8Array, file: string, rank: number): IdxHeader {
         : bytes[0] === 0x1f && bytes[1] === 0x8b
           ? ' (gzip data inside gzip data?)'
           : ' (not an IDX file)';
-    throw new DatasetError(file, `wrong magic number ${hex(magic)}${looks}: expected ${hex(expected)} for ${what} of unsigned bytes`);
+    throw new DatasetError(
+      file,
+      `wrong magic number ${hex(magic)}${looks}: expected ${hex(expected)} for ${what} of unsigned bytes`,
+    );
   }
   const headerBytes = 4 + 4 * rank;
-  if (bytes.length < headerBytes) throw new DatasetError(file, `truncated: ${bytes.length} bytes, shorter than its ${headerBytes}-byte header`);
+  if (bytes.length < headerBytes)
+    throw new DatasetError(file, `truncated: ${bytes.length} bytes, shorter than its ${headerBytes}-byte header`);
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i));
   return { dims, headerBytes, size: dims.reduce((a, b) => a * b, 1) };
@@ -63,10 +75,16 @@ export function parseIdx(bytes: Uint8Array, file: string, rank: number): IdxArra
   const { dims, headerBytes, size } = parseHeader(bytes, file, rank);
   const have = bytes.length - headerBytes;
   if (have < size) {
-    throw new DatasetError(file, `truncated: its header promises ${dims.join('x')} = ${size} values but only ${have} follow`);
+    throw new DatasetError(
+      file,
+      `truncated: its header promises ${dims.join('x')} = ${size} values but only ${have} follow`,
+    );
   }
   if (have > size) {
-    throw new DatasetError(file, `${have - size} bytes beyond the ${dims.join('x')} = ${size} values its header declares`);
+    throw new DatasetError(
+      file,
+      `${have - size} bytes beyond the ${dims.join('x')} = ${size} values its header declares`,
+    );
   }
   return { dims, data: bytes.subarray(headerBytes) };
 }
@@ -95,7 +113,8 @@ function limitHint(maxBytes: number): string {
 /** Refuses a header that declares more than the limit, or (gzipped) more than its compressed bytes can hold. */
 function checkDeclared(h: IdxHeader, file: string, maxBytes: number, compressed: number | null): void {
   const shape = `${h.dims.join('x')} = ${count(h.size)} values`;
-  if (h.size > maxBytes) throw new DatasetError(file, `its header declares ${shape}, over the limit${limitHint(maxBytes)}`);
+  if (h.size > maxBytes)
+    throw new DatasetError(file, `its header declares ${shape}, over the limit${limitHint(maxBytes)}`);
   if (compressed !== null && h.headerBytes + h.size > DEFLATE_MAX_RATIO * compressed) {
     throw new DatasetError(
       file,
@@ -143,7 +162,10 @@ async function inflateIdx(bytes: Uint8Array, file: string, rank: number, maxByte
   if (!out) return parseIdx(head.subarray(0, headFill), file, rank); // throws: too short for its header
   if (at < out.length) {
     const { dims, size } = header!;
-    throw new DatasetError(file, `truncated: its header promises ${dims.join('x')} = ${size} values but only ${at - headerBytes} follow`);
+    throw new DatasetError(
+      file,
+      `truncated: its header promises ${dims.join('x')} = ${size} values but only ${at - headerBytes} follow`,
+    );
   }
   return { dims: header!.dims, data: out.subarray(headerBytes) };
 }

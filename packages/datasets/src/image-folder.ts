@@ -155,7 +155,8 @@ export class ImageFolder implements Dataset<Sample> {
   static async load(root: string, options: ImageFolderOptions = {}): Promise<ImageFolder> {
     const { channels, maxPixels } = decodeSettings('ImageFolder', options.channels ?? 3, options);
     const w = options.workers ?? 'auto';
-    if (w !== 'auto' && !(Number.isInteger(w) && w >= 0)) throw new DatasetUsageError('ImageFolder', `workers must be 'auto' or a non-negative integer, got ${String(w)}`);
+    if (w !== 'auto' && !(Number.isInteger(w) && w >= 0))
+      throw new DatasetUsageError('ImageFolder', `workers must be 'auto' or a non-negative integer, got ${String(w)}`);
     const workers = w === 'auto' ? platform.autoWorkers() : w;
     if (options.classes) checkClassNames(options.classes);
     const extensions = (options.extensions ?? DEFAULT_EXTENSIONS).map((e) => e.toLowerCase());
@@ -202,7 +203,10 @@ export class ImageFolder implements Dataset<Sample> {
     }
     if (skipped.length > 0) {
       if (options.onSkip) options.onSkip(skipped);
-      else console.warn(`ImageFolder: skipped ${skipped.length} file(s) under ${root}, e.g. ${skipped[0].file}: ${skipped[0].reason} (see .skipped)`);
+      else
+        console.warn(
+          `ImageFolder: skipped ${skipped.length} file(s) under ${root}, e.g. ${skipped[0].file}: ${skipped[0].reason} (see .skipped)`,
+        );
     }
     return new ImageFolder(root, classes, entries, skipped, options, { channels, maxPixels, workers });
   }
@@ -221,7 +225,10 @@ export class ImageFolder implements Dataset<Sample> {
       // The worker continues the caller's generator and hands back its final state, so the result
       // and the generator afterwards are what this thread would have produced.
       const spec = this.transform?.spec ?? null;
-      const job = platform.runInWorker({ path, channels: this.channels, maxPixels: this.maxPixels, spec, rng: spec ? r.state() : null }, this.workers);
+      const job = platform.runInWorker(
+        { path, channels: this.channels, maxPixels: this.maxPixels, spec, rng: spec ? r.state() : null },
+        this.workers,
+      );
       if (job) {
         const { image, rng: state } = await job;
         if (spec) {
@@ -262,7 +269,8 @@ function quoteList(names: readonly string[]): string {
 }
 
 function checkSeparateClasses(classes: readonly string[]): void {
-  if (new Set(classes).size !== classes.length) throw new DatasetUsageError('ImageFolder', `class names repeat: ${quoteList(classes)}`);
+  if (new Set(classes).size !== classes.length)
+    throw new DatasetUsageError('ImageFolder', `class names repeat: ${quoteList(classes)}`);
 }
 
 /** A path segment that means the parent folder: `..`, also percent-encoded as a URL may write it. */
@@ -275,7 +283,8 @@ const PARENT = /^(\.|%2e){2}$/i;
  */
 function leavesRoot(rel: string): string | null {
   if (rel.includes('\0')) return 'holds a NUL character';
-  if (/^[/\\]/.test(rel) || /^[A-Za-z]:/.test(rel) || /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(rel)) return 'is an absolute path';
+  if (/^[/\\]/.test(rel) || /^[A-Za-z]:/.test(rel) || /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(rel))
+    return 'is an absolute path';
   let depth = 0;
   for (const seg of rel.split(/[/\\]/)) {
     if (PARENT.test(seg)) {
@@ -288,9 +297,17 @@ function leavesRoot(rel: string): string | null {
 /** Class names must be strings naming folders inside the root. */
 function checkClassNames(classes: readonly string[]): void {
   for (const [i, name] of classes.entries()) {
-    if (typeof name !== 'string' || name === '') throw new DatasetUsageError('ImageFolder', `classes[${i}] must be a non-empty string, got ${typeof name === 'string' ? "''" : typeof name}`);
+    if (typeof name !== 'string' || name === '')
+      throw new DatasetUsageError(
+        'ImageFolder',
+        `classes[${i}] must be a non-empty string, got ${typeof name === 'string' ? "''" : typeof name}`,
+      );
     const why = leavesRoot(name);
-    if (why) throw new DatasetUsageError('ImageFolder', `class '${short(name)}' (classes[${i}]) ${why}: a class names a folder inside the root`);
+    if (why)
+      throw new DatasetUsageError(
+        'ImageFolder',
+        `class '${short(name)}' (classes[${i}]) ${why}: a class names a folder inside the root`,
+      );
   }
   checkSeparateClasses(classes);
 }
@@ -309,7 +326,13 @@ async function walk(dir: string): Promise<string[]> {
   const visit = async (d: string, depth: number) => {
     if (depth > 32) throw new DatasetError(d, 'folders nested more than 32 deep (a symbolic link loop?)');
     const entries = await platform.listDir(d);
-    groups.push({ dir: d, files: entries.filter((e) => e.isFile).map((e) => e.name).sort(compareCodePoints) });
+    groups.push({
+      dir: d,
+      files: entries
+        .filter((e) => e.isFile)
+        .map((e) => e.name)
+        .sort(compareCodePoints),
+    });
     for (const e of entries) if (e.isDirectory) await visit(platform.join(d, e.name), depth + 1);
   };
   await visit(dir, 0);
@@ -318,7 +341,12 @@ async function walk(dir: string): Promise<string[]> {
 }
 
 /** Parses a file list into entries. */
-async function fromList(root: string, options: ImageFolderOptions, skip: boolean, skipped: SkippedFile[]): Promise<{ classes: readonly string[]; entries: Entry[] }> {
+async function fromList(
+  root: string,
+  options: ImageFolderOptions,
+  skip: boolean,
+  skipped: SkippedFile[],
+): Promise<{ classes: readonly string[]; entries: Entry[] }> {
   const listName = typeof options.files === 'string' ? options.files : 'the file list';
   const lines =
     typeof options.files === 'string'
@@ -332,14 +360,19 @@ async function fromList(root: string, options: ImageFolderOptions, skip: boolean
     const entry = m ? { line: i + 1, rel: m[1], label: Number(m[2]) } : { line: i + 1, rel: text, label: null };
     // Before anything is read: a path that leaves the root is refused, skipInvalid or not.
     const why = leavesRoot(entry.rel);
-    if (why) throw new DatasetError(listName, `line ${entry.line}: '${short(entry.rel)}' ${why}: a file list's paths must stay inside the root ${short(root)}`);
+    if (why)
+      throw new DatasetError(
+        listName,
+        `line ${entry.line}: '${short(entry.rel)}' ${why}: a file list's paths must stay inside the root ${short(root)}`,
+      );
     parsed.push(entry);
   }
   let classes = options.classes;
   if (!classes) {
     if (platform.name === 'node') classes = await classFolders(root);
     else {
-      if (parsed.some((p) => p.label !== null)) throw new DatasetError(listName, 'has label numbers: give the class names with the `classes` option');
+      if (parsed.some((p) => p.label !== null))
+        throw new DatasetError(listName, 'has label numbers: give the class names with the `classes` option');
       classes = [...new Set(parsed.map((p) => p.rel.split('/')[0]))].sort(compareCodePoints);
     }
   }
@@ -351,7 +384,8 @@ async function fromList(root: string, options: ImageFolderOptions, skip: boolean
     if (label === null) {
       const folder = p.rel.split(/[/\\]/)[0];
       const found = index.get(folder);
-      if (found === undefined) reason = `line ${p.line}: '${short(p.rel)}' is in unknown class folder '${short(folder)}': the classes are ${quoteList(classes)}`;
+      if (found === undefined)
+        reason = `line ${p.line}: '${short(p.rel)}' is in unknown class folder '${short(folder)}': the classes are ${quoteList(classes)}`;
       else label = found;
     } else if (!(label >= 0 && label < classes.length)) {
       reason = `line ${p.line}: label ${label} of '${short(p.rel)}' is outside 0..${classes.length - 1}`;
@@ -367,7 +401,10 @@ async function fromList(root: string, options: ImageFolderOptions, skip: boolean
     const exists = await mapLimit(entries, CHECK_CONCURRENCY, (e) => platform.exists(e.path));
     const missing = entries.filter((_, i) => !exists[i]);
     if (missing.length > 0 && !skip) {
-      throw new DatasetError(missing[0].path, `is listed in ${listName} but does not exist${missing.length > 1 ? ` (nor do ${missing.length - 1} other listed files)` : ''}`);
+      throw new DatasetError(
+        missing[0].path,
+        `is listed in ${listName} but does not exist${missing.length > 1 ? ` (nor do ${missing.length - 1} other listed files)` : ''}`,
+      );
     }
     for (const e of missing) skipped.push({ file: e.path, reason: `listed in ${listName} but does not exist` });
     return { classes, entries: entries.filter((_, i) => exists[i]) };
@@ -376,7 +413,12 @@ async function fromList(root: string, options: ImageFolderOptions, skip: boolean
 }
 
 /** The entries whose images pass the check; the others are added to `skipped`. */
-async function verify(entries: Entry[], how: 'header' | 'decode', skipped: SkippedFile[], maxPixels: number): Promise<Entry[]> {
+async function verify(
+  entries: Entry[],
+  how: 'header' | 'decode',
+  skipped: SkippedFile[],
+  maxPixels: number,
+): Promise<Entry[]> {
   const problems = await mapLimit(entries, CHECK_CONCURRENCY, async (e) => {
     try {
       const bytes = await platform.readFile(e.path);

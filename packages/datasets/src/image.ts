@@ -37,11 +37,17 @@ export interface Sample<T extends PixelArray = PixelArray> {
  * const img = imageHWC(new Uint8Array(28 * 28), 28, 28, 1);
  */
 export function imageHWC<T extends PixelArray>(data: T, height: number, width: number, channels: number): ImageHWC<T> {
-  for (const [what, v] of [['height', height], ['width', width], ['channels', channels]] as const) {
+  for (const [what, v] of [
+    ['height', height],
+    ['width', width],
+    ['channels', channels],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`imageHWC: ${what} must be a positive integer, got ${v}`);
   }
   if (data.length !== height * width * channels) {
-    throw new Error(`imageHWC: ${height}x${width}x${channels} needs ${height * width * channels} values, got ${data.length}`);
+    throw new Error(
+      `imageHWC: ${height}x${width}x${channels} needs ${height * width * channels} values, got ${data.length}`,
+    );
   }
   return { data, height, width, channels };
 }
@@ -51,7 +57,12 @@ export function imageHWC<T extends PixelArray>(data: T, height: number, width: n
  * drop the alpha (not composited, as PIL's `convert('RGB')`), 1 channel is the grey round(0.299 R + 0.587 G + 0.114 B).
  * The caller checks that `rgba` holds `width * height * 4` values.
  */
-export function imageFromRgba(rgba: ArrayLike<number>, width: number, height: number, channels: 1 | 3): ImageHWC<Uint8Array> {
+export function imageFromRgba(
+  rgba: ArrayLike<number>,
+  width: number,
+  height: number,
+  channels: 1 | 3,
+): ImageHWC<Uint8Array> {
   const n = width * height;
   const data = new Uint8Array(n * channels);
   if (channels === 3) {
@@ -61,7 +72,8 @@ export function imageFromRgba(rgba: ArrayLike<number>, width: number, height: nu
       data[3 * i + 2] = rgba[j + 2];
     }
   } else {
-    for (let i = 0, j = 0; i < n; i++, j += 4) data[i] = Math.round(0.299 * rgba[j] + 0.587 * rgba[j + 1] + 0.114 * rgba[j + 2]);
+    for (let i = 0, j = 0; i < n; i++, j += 4)
+      data[i] = Math.round(0.299 * rgba[j] + 0.587 * rgba[j + 1] + 0.114 * rgba[j + 2]);
   }
   return { data, height, width, channels };
 }

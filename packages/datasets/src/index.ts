@@ -13,7 +13,15 @@
  * @module @cnn/datasets
  */
 export { Rng } from './rng';
-export { imageHWC, shapeOf, IMAGENET_STATS, type ImageHWC, type PixelArray, type Sample, type NormStats } from './image';
+export {
+  imageHWC,
+  shapeOf,
+  IMAGENET_STATS,
+  type ImageHWC,
+  type PixelArray,
+  type Sample,
+  type NormStats,
+} from './image';
 export { DatasetError, DatasetUsageError } from './errors';
 export { DEFAULT_MAX_PIXELS, DEFAULT_MAX_IDX_BYTES, MAX_SIDE, MAX_OUTPUT_PIXELS } from './limits';
 export { InMemoryDataset, computeStats, type Dataset, type InMemoryParts } from './dataset';

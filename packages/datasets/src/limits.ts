@@ -38,7 +38,10 @@ export function count(n: number): string {
 /** A limit option: a positive safe integer, else a {@link DatasetUsageError} naming the call and the option. */
 export function checkLimit(value: unknown, op: string, what: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new DatasetUsageError(op, `${what} must be a positive integer, got ${typeof value === 'number' ? value : typeof value}`);
+    throw new DatasetUsageError(
+      op,
+      `${what} must be a positive integer, got ${typeof value === 'number' ? value : typeof value}`,
+    );
   }
   return value;
 }

@@ -56,7 +56,11 @@ export class MNIST extends InMemoryDataset {
    * @param root - the folder holding the IDX files (or a torchvision root containing `MNIST/raw/`).
    * @throws DatasetError when a file is missing or malformed.
    */
-  static async load<T extends typeof MNIST>(this: T, root: string, options: MnistOptions = {}): Promise<InstanceType<T>> {
+  static async load<T extends typeof MNIST>(
+    this: T,
+    root: string,
+    options: MnistOptions = {},
+  ): Promise<InstanceType<T>> {
     const prefix = (options.train ?? true) ? 'train' : 't10k';
     const dirs = [root, platform.join(root, 'raw'), platform.join(root, this.FOLDER, 'raw')];
     const find = async (kind: 'images' | 'labels') => {
@@ -66,7 +70,10 @@ export class MNIST extends InMemoryDataset {
           if (await platform.exists(path)) return path;
         }
       }
-      throw new DatasetError(root, `no ${prefix}-${kind}-idx${kind === 'images' ? 3 : 1}-ubyte[.gz] here, nor in raw/ or ${this.FOLDER}/raw/${this.missingHint(root)}`);
+      throw new DatasetError(
+        root,
+        `no ${prefix}-${kind}-idx${kind === 'images' ? 3 : 1}-ubyte[.gz] here, nor in raw/ or ${this.FOLDER}/raw/${this.missingHint(root)}`,
+      );
     };
     const [images, labels] = await allInOrder<[string, string]>([find('images'), find('labels')]);
     return this.fromFiles(images, labels, options);
@@ -89,15 +96,28 @@ export class MNIST extends InMemoryDataset {
     const [n, height, width] = images.dims;
     const [m] = labels.dims;
     if (n !== m) {
-      throw new DatasetError(labelsFile, `holds ${m} labels but ${imagesFile} holds ${n} images: the two files do not belong together`);
+      throw new DatasetError(
+        labelsFile,
+        `holds ${m} labels but ${imagesFile} holds ${n} images: the two files do not belong together`,
+      );
     }
     const classes = this.CLASSES;
     for (let i = 0; i < m; i++) {
       if (labels.data[i] >= classes.length) {
-        throw new DatasetError(labelsFile, `label ${labels.data[i]} at index ${i} is outside 0..${classes.length - 1} (${this.name} has ${classes.length} classes)`);
+        throw new DatasetError(
+          labelsFile,
+          `label ${labels.data[i]} at index ${i} is outside 0..${classes.length - 1} (${this.name} has ${classes.length} classes)`,
+        );
       }
     }
-    const parts = { images: images.data, labels: labels.data, imageShape: [height, width, 1] as const, classes, stats: this.STATS, files: [imagesFile, labelsFile] };
+    const parts = {
+      images: images.data,
+      labels: labels.data,
+      imageShape: [height, width, 1] as const,
+      classes,
+      stats: this.STATS,
+      files: [imagesFile, labelsFile],
+    };
     return new this(parts, options.transform ?? null) as InstanceType<T>;
   }
 
@@ -124,10 +144,22 @@ export class MNIST extends InMemoryDataset {
 export class FashionMNIST extends MNIST {
   /** Class names, as the dataset's authors (and torchvision) give them. */
   static override readonly CLASSES: readonly string[] = Object.freeze([
-    'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+    'T-shirt/top',
+    'Trouser',
+    'Pullover',
+    'Dress',
+    'Coat',
+    'Sandal',
+    'Shirt',
+    'Sneaker',
+    'Bag',
+    'Ankle boot',
   ]);
   /** Mean and standard deviation of the 60,000 training images' pixels ([0, 1] scale): 0.2860 and 0.3530. */
-  static override readonly STATS: NormStats = Object.freeze({ mean: Object.freeze([0.286]), std: Object.freeze([0.353]) });
+  static override readonly STATS: NormStats = Object.freeze({
+    mean: Object.freeze([0.286]),
+    std: Object.freeze([0.353]),
+  });
   /** The sub-folder of a torchvision root that holds this dataset's `raw/` files. */
   static override readonly FOLDER: string = 'FashionMNIST';
   /** Where Debian's `dataset-fashion-mnist` package installs the four gzipped IDX files. */
@@ -155,7 +187,7 @@ export class FashionMNIST extends MNIST {
 
   protected static override missingHint(root: string): string {
     return root === FashionMNIST.DEBIAN_DIR
-      ? '; install Debian\'s package with `apt-get install dataset-fashion-mnist`, or pass the folder that holds the files'
+      ? "; install Debian's package with `apt-get install dataset-fashion-mnist`, or pass the folder that holds the files"
       : `; Debian's package (\`apt-get install dataset-fashion-mnist\`) puts them in ${FashionMNIST.DEBIAN_DIR}`;
   }
 }

@@ -164,7 +164,7 @@ export class Rng {
       // Boost: Gamma(a) = Gamma(a + 1) * U^(1/a).
       let u = this.next();
       while (u === 0) u = this.next();
-      return this.gamma(shape + 1) * Math.pow(u, 1 / shape);
+      return this.gamma(shape + 1) * u ** (1 / shape);
     }
     const d = shape - 1 / 3;
     const c = 1 / Math.sqrt(9 * d);

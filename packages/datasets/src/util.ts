@@ -15,7 +15,8 @@ export class Limiter {
 
   /** @param limit - jobs in flight at most (at least 1). */
   constructor(private readonly limit: number) {
-    if (!(Number.isInteger(limit) && limit >= 1)) throw new Error(`concurrency must be a positive integer, got ${limit}`);
+    if (!(Number.isInteger(limit) && limit >= 1))
+      throw new Error(`concurrency must be a positive integer, got ${limit}`);
   }
 
   /** Runs `fn` now if a slot is free (synchronously when it returns a plain value), else when one frees up. */
@@ -59,14 +60,20 @@ export class Limiter {
  * Like `Promise.all`, but when several fail it throws the error of the first in argument order, not the
  * first to fail in time, so that the same bad input always gets the same message.
  */
-export async function allInOrder<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+export async function allInOrder<T extends readonly unknown[]>(
+  promises: { [K in keyof T]: Promise<T[K]> },
+): Promise<T> {
   const settled = await Promise.allSettled(promises as readonly Promise<unknown>[]);
   for (const s of settled) if (s.status === 'rejected') throw s.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** `fn` over every item, at most `limit` at a time; results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {

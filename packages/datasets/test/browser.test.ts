@@ -73,7 +73,11 @@ try {
 }
 `;
 
-const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.gz': 'application/gzip' };
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.gz': 'application/gzip',
+};
 
 let work: string;
 let server: Server;
@@ -83,14 +87,18 @@ let dist: string;
 const pixels = Buffer.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30, 200, 100, 50, 7, 8, 9]); // 3 x 2 RGB
 
 beforeAll(async () => {
-  if (!existsSync(join(PKG, 'dist/browser/index.js'))) throw new Error('dist/browser/index.js is missing: build first (npx turbo run build --filter=@cnn/datasets)');
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CNN_CHROMIUM)`);
+  if (!existsSync(join(PKG, 'dist/browser/index.js')))
+    throw new Error('dist/browser/index.js is missing: build first (npx turbo run build --filter=@cnn/datasets)');
+  if (!existsSync(CHROMIUM))
+    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CNN_CHROMIUM)`);
   work = await mkdtemp(join(tmpdir(), 'cnn-datasets-browser-'));
   const app = join(work, 'app');
   await mkdir(join(app, 'node_modules', '@cnn'), { recursive: true });
   await symlink(PKG, join(app, 'node_modules', '@cnn', 'datasets'), 'dir');
   await symlink(TENSOR, join(app, 'node_modules', '@cnn', 'tensor'), 'dir');
-  const png = await sharp(pixels, { raw: { width: 3, height: 2, channels: 3 } }).png().toBuffer();
+  const png = await sharp(pixels, { raw: { width: 3, height: 2, channels: 3 } })
+    .png()
+    .toBuffer();
   await mkdir(join(app, 'public'));
   const gz = await readFile(join(PKG, 'data', 'fashion-mnist-sample', 't10k-labels-idx1-ubyte.gz'));
   await writeFile(join(app, 'public', 'cut.gz'), gz.subarray(0, gz.length - 50));
@@ -109,13 +117,20 @@ beforeAll(async () => {
   await writeFile(join(app, 'main.js'), MAIN);
   dist = join(app, 'dist');
   const { build } = await import('vite');
-  await build({ root: app, configFile: false, logLevel: 'silent', build: { outDir: dist, emptyOutDir: true, target: 'es2022' } });
+  await build({
+    root: app,
+    configFile: false,
+    logLevel: 'silent',
+    build: { outDir: dist, emptyOutDir: true, target: 'es2022' },
+  });
   server = createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     const file = normalize(join(dist, path === '/' ? 'index.html' : decodeURIComponent(path.slice(1))));
     try {
       if (!file.startsWith(dist + sep) || !(await stat(file)).isFile()) throw new Error('not found');
-      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(await readFile(file));
+      res
+        .writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' })
+        .end(await readFile(file));
     } catch {
       res.writeHead(404).end('not found');
     }
@@ -126,7 +141,16 @@ beforeAll(async () => {
   context = await chromium.launchPersistentContext(join(work, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 
@@ -143,7 +167,9 @@ async function pageResult(): Promise<{ r: any; errors: string[] }> {
   page.on('pageerror', (e) => errors.push(String(e)));
   try {
     await page.goto(url);
-    await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'pending', undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'pending', undefined, {
+      timeout: 30_000,
+    });
     return { r: JSON.parse((await page.textContent('#out')) ?? '{}'), errors };
   } finally {
     await page.close();
@@ -155,7 +181,9 @@ describe('@cnn/datasets in a browser (Vite build, headless Chromium)', () => {
     const assets = await readdir(join(dist, 'assets'));
     // The image files become assets; the small label files are inlined (Vite's 4 kB limit).
     expect(assets.filter((f) => /^(train|t10k)-images-idx3-ubyte-[\w-]+\.gz$/.test(f)).length).toBe(2);
-    const js = (await Promise.all(assets.filter((f) => f.endsWith('.js')).map((f) => readFile(join(dist, 'assets', f), 'utf8')))).join('\n');
+    const js = (
+      await Promise.all(assets.filter((f) => f.endsWith('.js')).map((f) => readFile(join(dist, 'assets', f), 'utf8')))
+    ).join('\n');
     // None of the Node platform (sharp, node:zlib, the file system) is in the page.
     expect(js).not.toMatch(/failOn|needs the 'sharp' package|embedded Fashion-MNIST sample is missing/);
     expect(js).toContain('DecompressionStream');
@@ -175,11 +203,19 @@ describe('@cnn/datasets in a browser (Vite build, headless Chromium)', () => {
     expect(r.gzipError).toMatch(/cut\.gz: corrupt or truncated gzip stream/);
     // The limits hold in the browser build too (header checks before createImageBitmap, streamed gunzip).
     expect(r.limits.bombBytes).toBeLessThan(260_000);
-    expect(r.limits.decode).toMatch(/^DatasetError: bomb\.png: image is 16000x16000 = 256,000,000 pixels, over the decoding budget of 67,108,864 pixels/);
+    expect(r.limits.decode).toMatch(
+      /^DatasetError: bomb\.png: image is 16000x16000 = 256,000,000 pixels, over the decoding budget of 67,108,864 pixels/,
+    );
     expect(r.limits.load).toMatch(/^DatasetError: \/bomb\.png: image is 16000x16000 = 256,000,000 pixels/);
-    expect(r.limits.small).toMatch(/^DatasetError: inline\.png: image is 3x2 = 6 pixels, over the decoding budget of 5 pixels/);
-    expect(r.limits.idxBomb).toMatch(/^DatasetError: \/bomb-idx\.gz: inflates past the 10x28x28 = 7,840 values its header declares/);
-    expect(r.limits.idxLimit).toMatch(/^DatasetError: \/labels-idx1-ubyte: its header declares 10 = 10 values, over the limit/);
+    expect(r.limits.small).toMatch(
+      /^DatasetError: inline\.png: image is 3x2 = 6 pixels, over the decoding budget of 5 pixels/,
+    );
+    expect(r.limits.idxBomb).toMatch(
+      /^DatasetError: \/bomb-idx\.gz: inflates past the 10x28x28 = 7,840 values its header declares/,
+    );
+    expect(r.limits.idxLimit).toMatch(
+      /^DatasetError: \/labels-idx1-ubyte: its header declares 10 = 10 values, over the limit/,
+    );
   });
 
   it('loadImage reads an ImageBitmap, an OffscreenCanvas, a <canvas>, an <img> and ImageData as the decoder does', async () => {
@@ -187,10 +223,15 @@ describe('@cnn/datasets in a browser (Vite build, headless Chromium)', () => {
     expect(r.ok, r.error).toBe(true);
     expect(errors).toEqual([]);
     const rgb = { h: 2, w: 3, c: 3, data: Array.from(pixels) };
-    for (const kind of ['bitmap', 'offscreen', 'canvas', 'img', 'imageData']) expect(r.sources[kind], kind).toEqual(rgb);
+    for (const kind of ['bitmap', 'offscreen', 'canvas', 'img', 'imageData'])
+      expect(r.sources[kind], kind).toEqual(rgb);
     expect(r.sources.greyBitmap.c).toBe(1);
     expect(r.sources.greyBitmap).toEqual(r.sources.greyDecoded);
-    expect(r.sources.notLoaded).toMatch(/^DatasetUsageError: loadImage: the image or canvas is 0x0 \(not loaded yet\?\)/);
-    expect(r.sources.sized).toMatch(/^DatasetUsageError: loadImage: expected a path, file bytes, an ImageHWC, ImageData or \(in a browser\) an image or canvas/);
+    expect(r.sources.notLoaded).toMatch(
+      /^DatasetUsageError: loadImage: the image or canvas is 0x0 \(not loaded yet\?\)/,
+    );
+    expect(r.sources.sized).toMatch(
+      /^DatasetUsageError: loadImage: expected a path, file bytes, an ImageHWC, ImageData or \(in a browser\) an image or canvas/,
+    );
   });
 });

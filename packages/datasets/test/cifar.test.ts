@@ -31,7 +31,11 @@ describe('CIFAR10.load', () => {
     expect(train.stats.mean).toEqual([0.4914, 0.4822, 0.4465]);
     for (const k of [0, 5, 11]) {
       const img = train.raw(k).data;
-      for (const [y, x] of [[0, 0], [7, 19], [31, 31]]) {
+      for (const [y, x] of [
+        [0, 0],
+        [7, 19],
+        [31, 31],
+      ]) {
         for (let c = 0; c < 3; c++) expect(img[(y * 32 + x) * 3 + c]).toBe(cifarValue(k, c, y * 32 + x));
       }
     }
@@ -50,22 +54,30 @@ describe('CIFAR10.load', () => {
     const bin = writeCifar10(dir);
     const { rmSync, writeFileSync, readFileSync } = await import('node:fs');
     rmSync(join(bin, 'data_batch_3.bin'));
-    await expect(CIFAR10.load(dir)).rejects.toThrow(/data_batch_3\.bin: is missing: the training set is data_batch_1\.bin to data_batch_5\.bin/);
+    await expect(CIFAR10.load(dir)).rejects.toThrow(
+      /data_batch_3\.bin: is missing: the training set is data_batch_1\.bin to data_batch_5\.bin/,
+    );
 
     const full = readFileSync(join(bin, 'test_batch.bin'));
     writeFileSync(join(bin, 'test_batch.bin'), full.subarray(0, 3073 * 2 + 100));
     const err = await CIFAR10.load(dir, { train: false }).catch((e) => e);
     expect(err).toBeInstanceOf(DatasetError);
     expect(err.file).toBe(join(bin, 'test_batch.bin'));
-    expect(err.reason).toMatch(/truncated or not a CIFAR binary file: 6246 bytes is not a whole number of 3073-byte records \(2 records and 100 bytes left over\)/);
+    expect(err.reason).toMatch(
+      /truncated or not a CIFAR binary file: 6246 bytes is not a whole number of 3073-byte records \(2 records and 100 bytes left over\)/,
+    );
 
     writeFileSync(join(bin, 'test_batch.bin'), new Uint8Array(0));
     await expect(CIFAR10.load(dir, { train: false })).rejects.toThrow(/test_batch\.bin: is empty/);
 
     writeFileSync(join(bin, 'test_batch.bin'), cifarRecords([[1], [10]], 1));
-    await expect(CIFAR10.load(dir, { train: false })).rejects.toThrow(/test_batch\.bin: record 1 has class label 10, outside 0\.\.9/);
+    await expect(CIFAR10.load(dir, { train: false })).rejects.toThrow(
+      /test_batch\.bin: record 1 has class label 10, outside 0\.\.9/,
+    );
 
-    await expect(CIFAR10.load(join(root, 'nowhere'))).rejects.toThrow(/nowhere: no data_batch_1\.bin here nor in cifar-10-batches-bin\//);
+    await expect(CIFAR10.load(join(root, 'nowhere'))).rejects.toThrow(
+      /nowhere: no data_batch_1\.bin here nor in cifar-10-batches-bin\//,
+    );
   });
 
   it('a class-name file with the wrong count', async () => {
@@ -77,7 +89,17 @@ describe('CIFAR10.load', () => {
 
 describe('CIFAR100.load', () => {
   const dir = join(root, 'c100');
-  put(join(dir, 'cifar-100-binary', 'train.bin'), cifarRecords([[3, 42], [19, 99], [0, 0]], 2));
+  put(
+    join(dir, 'cifar-100-binary', 'train.bin'),
+    cifarRecords(
+      [
+        [3, 42],
+        [19, 99],
+        [0, 0],
+      ],
+      2,
+    ),
+  );
   put(join(dir, 'cifar-100-binary', 'test.bin'), cifarRecords([[7, 55]], 2, 500));
 
   it('reads fine labels by default, coarse on request, and both label sets', async () => {
@@ -104,6 +126,8 @@ describe('CIFAR100.load', () => {
     put(join(bad, 'train.bin'), cifarRecords([[20, 1]], 2));
     await expect(CIFAR100.load(bad)).rejects.toThrow(/train\.bin: record 0 has coarse label 20, outside 0\.\.19/);
     put(join(bad, 'train.bin'), cifarRecords([[1], [2]], 1));
-    await expect(CIFAR100.load(bad)).rejects.toThrow(/train\.bin: truncated or not a CIFAR binary file: 6146 bytes is not a whole number of 3074-byte records/);
+    await expect(CIFAR100.load(bad)).rejects.toThrow(
+      /train\.bin: truncated or not a CIFAR binary file: 6146 bytes is not a whole number of 3074-byte records/,
+    );
   });
 });

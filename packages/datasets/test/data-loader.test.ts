@@ -3,8 +3,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setBackend, tf } from '@cnn/tensor';
 import {
-  Compose, DataLoader, FashionMNIST, Mixup, Normalize, RandomCrop, RandomHorizontalFlip, Rng, ToTensor, imageHWC,
-  type Dataset, type Sample,
+  Compose,
+  DataLoader,
+  FashionMNIST,
+  Mixup,
+  Normalize,
+  RandomCrop,
+  RandomHorizontalFlip,
+  Rng,
+  ToTensor,
+  imageHWC,
+  type Dataset,
+  type Sample,
 } from '../src/index';
 
 let sample: FashionMNIST;
@@ -13,7 +23,13 @@ beforeAll(async () => {
   sample = await FashionMNIST.sample({ train: false }); // 1000 images
 });
 
-const augment = () => new Compose([new RandomCrop(28, { padding: 4 }), new RandomHorizontalFlip(), new ToTensor(), new Normalize([0.286], [0.353])]);
+const augment = () =>
+  new Compose([
+    new RandomCrop(28, { padding: 4 }),
+    new RandomHorizontalFlip(),
+    new ToTensor(),
+    new Normalize([0.286], [0.353]),
+  ]);
 
 /** Every batch of an epoch in host memory. */
 async function hostEpoch(loader: DataLoader, epoch: number) {
@@ -72,7 +88,11 @@ describe('DataLoader batches', () => {
   });
 
   it('a batch transform gives float32 soft targets [n, classes]', async () => {
-    const loader = new DataLoader(sample.withTransform(new ToTensor()), { batchSize: 32, batchTransform: new Mixup({ alpha: 0.2 }), seed: 1 });
+    const loader = new DataLoader(sample.withTransform(new ToTensor()), {
+      batchSize: 32,
+      batchTransform: new Mixup({ alpha: 0.2 }),
+      seed: 1,
+    });
     for await (const batch of loader) {
       expect(batch.y.shape).toEqual([32, 10]);
       expect(batch.y.dtype).toBe('float32');
@@ -116,7 +136,8 @@ describe('DataLoader seeding', () => {
 
   it('random augmentation is identical for the same seed, whatever prefetch and concurrency, and differs by seed and epoch', async () => {
     const ds = sample.withTransform(augment());
-    const run = (seed: number, epoch: number, prefetch: number) => hostEpoch(new DataLoader(ds, { batchSize: 100, shuffle: true, seed, prefetch }), epoch);
+    const run = (seed: number, epoch: number, prefetch: number) =>
+      hostEpoch(new DataLoader(ds, { batchSize: 100, shuffle: true, seed, prefetch }), epoch);
     const [a, b, c, d] = await Promise.all([run(1, 0, 0), run(1, 0, 4), run(2, 0, 2), run(1, 1, 2)]);
     for (let k = 0; k < a.length; k++) {
       expect(Buffer.from(a[k].x.buffer).equals(Buffer.from(b[k].x.buffer))).toBe(true);
@@ -130,7 +151,8 @@ describe('DataLoader seeding', () => {
   });
 
   it('an asynchronous dataset finishing out of order still gives the same batches', async () => {
-    const run = (concurrency: number) => hostEpoch(new DataLoader(slowDataset(40), { batchSize: 8, shuffle: true, seed: 5, concurrency }), 0);
+    const run = (concurrency: number) =>
+      hostEpoch(new DataLoader(slowDataset(40), { batchSize: 8, shuffle: true, seed: 5, concurrency }), 0);
     const [a, b] = await Promise.all([run(1), run(16)]);
     expect(a.map((x) => Array.from(x.x))).toEqual(b.map((x) => Array.from(x.x)));
     const firstValues = Array.from(a[0].x.filter((_, i) => i % 16 === 0)).map(Math.floor);
@@ -150,7 +172,12 @@ describe('DataLoader prefetching and memory', () => {
   });
 
   it('leaves no tensors behind: full epochs with dispose, and an epoch abandoned midway', async () => {
-    const loader = new DataLoader(sample.withTransform(augment()), { batchSize: 50, shuffle: true, seed: 2, prefetch: 3 });
+    const loader = new DataLoader(sample.withTransform(augment()), {
+      batchSize: 50,
+      shuffle: true,
+      seed: 2,
+      prefetch: 3,
+    });
     const before = tf.memory().numTensors;
     for (let e = 0; e < 2; e++) {
       for await (const batch of loader) {
@@ -176,7 +203,10 @@ describe('DataLoader errors', () => {
       length: 3,
       classes: ['a'],
       stats: { mean: [0], std: [1] },
-      get: (i) => ({ image: imageHWC(new Uint8Array(i === 2 ? 12 : 4), i === 2 ? 3 : 2, 2, i === 2 ? 2 : 1), label: 0 }),
+      get: (i) => ({
+        image: imageHWC(new Uint8Array(i === 2 ? 12 : 4), i === 2 ? 3 : 2, 2, i === 2 ? 2 : 1),
+        label: 0,
+      }),
     };
     await expect(hostEpoch(new DataLoader(mixed, { batchSize: 3 }), 0)).rejects.toThrow(
       /image 2 of batch 0 \(dataset index 2\) is 3x2x2 but image 0 is 2x2x1: batched images must share one size/,
@@ -184,14 +214,22 @@ describe('DataLoader errors', () => {
   });
 
   it('a failing item rejects the iteration with its error', async () => {
-    const failing: Dataset<Sample> = { ...slowDataset(20), get: async (i) => Promise.reject(new Error(`item ${i} is broken`)) };
+    const failing: Dataset<Sample> = {
+      ...slowDataset(20),
+      get: async (i) => Promise.reject(new Error(`item ${i} is broken`)),
+    };
     await expect(hostEpoch(new DataLoader(failing, { batchSize: 4 }), 0)).rejects.toThrow(/item 0 is broken/);
   });
 
   it('bad options and labels outside the classes', async () => {
     expect(() => new DataLoader(sample, { batchSize: 0 })).toThrow(/batchSize must be a positive integer/);
     expect(() => new DataLoader(sample, { prefetch: -1 })).toThrow(/prefetch/);
-    const badLabel: Dataset<Sample> = { length: 1, classes: ['a'], stats: { mean: [0], std: [1] }, get: () => ({ image: imageHWC(new Uint8Array(1), 1, 1, 1), label: 4 }) };
+    const badLabel: Dataset<Sample> = {
+      length: 1,
+      classes: ['a'],
+      stats: { mean: [0], std: [1] },
+      get: () => ({ image: imageHWC(new Uint8Array(1), 1, 1, 1), label: 4 }),
+    };
     await expect(hostEpoch(new DataLoader(badLabel), 0)).rejects.toThrow(/dataset index 0 has label 4, outside 0\.\.0/);
   });
 });

@@ -6,8 +6,20 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ColorJitter, Compose, DataLoader, DatasetError, ImageFolder, Lambda, Normalize, RandomErasing, RandomHorizontalFlip, RandomResizedCrop, Rng, ToTensor,
-  stopDecodeWorkers, transformFromSpec,
+  ColorJitter,
+  Compose,
+  DataLoader,
+  DatasetError,
+  ImageFolder,
+  Lambda,
+  Normalize,
+  RandomErasing,
+  RandomHorizontalFlip,
+  RandomResizedCrop,
+  Rng,
+  ToTensor,
+  stopDecodeWorkers,
+  transformFromSpec,
 } from '../src/index';
 import { put, tempDir } from './helpers';
 
@@ -22,7 +34,10 @@ beforeAll(async () => {
     const px = Buffer.alloc(w * h * 3);
     for (let k = 0; k < px.length; k++) px[k] = (k * (i + 3) + (k >> 7)) % 256;
     const img = sharp(px, { raw: { width: w, height: h, channels: 3 } });
-    put(join(root, i % 3 ? 'one' : 'two', `${i}.${i % 2 ? 'png' : 'jpg'}`), await (i % 2 ? img.png() : img.jpeg()).toBuffer());
+    put(
+      join(root, i % 3 ? 'one' : 'two', `${i}.${i % 2 ? 'png' : 'jpg'}`),
+      await (i % 2 ? img.png() : img.jpeg()).toBuffer(),
+    );
   }
 });
 afterAll(() => stopDecodeWorkers());
@@ -38,10 +53,15 @@ const augment = () =>
   ]);
 
 describe('decode workers', () => {
-  it("rebuild every built-in transform from its spec", () => {
+  it('rebuild every built-in transform from its spec', () => {
     const t = augment();
     const copy = transformFromSpec(t.spec!);
-    const img = { data: Uint8Array.from({ length: 30 * 30 * 3 }, (_, i) => (i * 7) % 256), height: 30, width: 30, channels: 3 };
+    const img = {
+      data: Uint8Array.from({ length: 30 * 30 * 3 }, (_, i) => (i * 7) % 256),
+      height: 30,
+      width: 30,
+      channels: 3,
+    };
     expect(Array.from(copy.apply(img, new Rng(2)).data)).toEqual(Array.from(t.apply(img, new Rng(2)).data));
     expect(new Compose([t, new Lambda('x', (i) => i)]).spec).toBeUndefined();
   });
@@ -98,7 +118,11 @@ describe('decode workers', () => {
       const ds = await ImageFolder.load(${JSON.stringify(root)}, { transform: new Compose([new RandomResizedCrop(8)]), workers: 2 });
       const { image } = await ds.get(0);
       console.log(image.height, image.width);`;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: PKG, encoding: 'utf8', timeout: 20_000 });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], {
+      cwd: PKG,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(out.trim()).toBe('8 8');
   });
 });

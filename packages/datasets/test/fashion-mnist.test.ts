@@ -16,7 +16,18 @@ describe('embedded Fashion-MNIST sample', () => {
     expect(train.length).toBe(3000);
     expect(train.imageShape).toEqual([28, 28, 1]);
     expect(train.labelCounts()).toEqual(new Array(10).fill(300));
-    expect(train.classes).toEqual(['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
+    expect(train.classes).toEqual([
+      'T-shirt/top',
+      'Trouser',
+      'Pullover',
+      'Dress',
+      'Coat',
+      'Sandal',
+      'Shirt',
+      'Sneaker',
+      'Bag',
+      'Ankle boot',
+    ]);
     expect(train.stats).toEqual({ mean: [0.286], std: [0.353] });
     const { image, label } = train.get(0);
     expect([image.height, image.width, image.channels]).toEqual([28, 28, 1]);
@@ -32,7 +43,12 @@ describe('embedded Fashion-MNIST sample', () => {
 
   it('stays under 2 MB', () => {
     const dir = join(PKG, 'data', 'fashion-mnist-sample');
-    const names = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'];
+    const names = [
+      'train-images-idx3-ubyte.gz',
+      'train-labels-idx1-ubyte.gz',
+      't10k-images-idx3-ubyte.gz',
+      't10k-labels-idx1-ubyte.gz',
+    ];
     const total = names.reduce((a, n) => a + readFileSync(join(dir, n)).length, 0);
     expect(total).toBeLessThan(2_000_000);
     expect(existsSync(join(dir, 'LICENSE'))).toBe(true);
@@ -40,10 +56,16 @@ describe('embedded Fashion-MNIST sample', () => {
 
   it('is found by the built ESM and CJS entry points (run the build first)', () => {
     for (const [file, code] of [
-      ['dist/index.js', `import('./dist/index.js').then(async (m) => console.log((await m.FashionMNIST.sample({ train: false })).length))`],
+      [
+        'dist/index.js',
+        `import('./dist/index.js').then(async (m) => console.log((await m.FashionMNIST.sample({ train: false })).length))`,
+      ],
       ['dist/index.cjs', `require('./dist/index.cjs').FashionMNIST.sample().then((d) => console.log(d.length))`],
     ]) {
-      expect(existsSync(join(PKG, file)), `${file} is missing: build with npx turbo run build --filter=@cnn/datasets`).toBe(true);
+      expect(
+        existsSync(join(PKG, file)),
+        `${file} is missing: build with npx turbo run build --filter=@cnn/datasets`,
+      ).toBe(true);
       const out = execFileSync(process.execPath, ['-e', code], { cwd: PKG, encoding: 'utf8' });
       expect(out.trim()).toBe(file.endsWith('.cjs') ? '3000' : '1000');
     }
@@ -53,7 +75,9 @@ describe('embedded Fashion-MNIST sample', () => {
 describe("Debian's full Fashion-MNIST (apt-get install dataset-fashion-mnist)", () => {
   const need = () => {
     if (!existsSync(join(DEBIAN, 'train-images-idx3-ubyte.gz'))) {
-      throw new Error(`Fashion-MNIST is not installed in ${DEBIAN}: run \`apt-get install -y dataset-fashion-mnist\` (CI installs it)`);
+      throw new Error(
+        `Fashion-MNIST is not installed in ${DEBIAN}: run \`apt-get install -y dataset-fashion-mnist\` (CI installs it)`,
+      );
     }
   };
 
@@ -76,7 +100,10 @@ describe("Debian's full Fashion-MNIST (apt-get install dataset-fashion-mnist)", 
 
   it('contains the sample: the first 300 (train) and 100 (test) images of each class, in order', async () => {
     need();
-    for (const [train, per] of [[true, 300], [false, 100]] as const) {
+    for (const [train, per] of [
+      [true, 300],
+      [false, 100],
+    ] as const) {
       const full = await FashionMNIST.debian({ train });
       const sample = await FashionMNIST.sample({ train });
       const taken = new Array(10).fill(0);

@@ -34,7 +34,8 @@ export function idx(dims: number[], values: Uint8Array, options: { gzip?: boolea
 /** n images of h x w whose pixel (k, y, x) is (k * 31 + y * 7 + x) mod 256, and labels k mod classes. */
 export function idxImages(n: number, h: number, w: number): Uint8Array {
   const v = new Uint8Array(n * h * w);
-  for (let k = 0; k < n; k++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) v[(k * h + y) * w + x] = (k * 31 + y * 7 + x) % 256;
+  for (let k = 0; k < n; k++)
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) v[(k * h + y) * w + x] = (k * 31 + y * 7 + x) % 256;
   return v;
 }
 
@@ -49,7 +50,8 @@ export function cifarRecords(labels: number[][], labelBytes: number, offset = 0)
   const out = new Uint8Array(labels.length * rec);
   labels.forEach((ls, i) => {
     ls.forEach((l, j) => (out[i * rec + j] = l));
-    for (let c = 0; c < 3; c++) for (let p = 0; p < 1024; p++) out[i * rec + labelBytes + c * 1024 + p] = cifarValue(offset + i, c, p);
+    for (let c = 0; c < 3; c++)
+      for (let p = 0; p < 1024; p++) out[i * rec + labelBytes + c * 1024 + p] = cifarValue(offset + i, c, p);
   });
   return out;
 }
@@ -93,10 +95,13 @@ export function palettePng(width: number, height: number, rgb: [number, number, 
   const parts: Buffer[] = [Buffer.from([0x78, 0xda])];
   let rows = 0;
   for (; rows + bandRows <= height; rows += bandRows) parts.push(band);
-  if (rows < height) parts.push(deflateRawSync(Buffer.alloc((height - rows) * rowBytes), { finishFlush: zlibConstants.Z_FULL_FLUSH, level: 9 }));
+  if (rows < height)
+    parts.push(
+      deflateRawSync(Buffer.alloc((height - rows) * rowBytes), { finishFlush: zlibConstants.Z_FULL_FLUSH, level: 9 }),
+    );
   parts.push(deflateRawSync(Buffer.alloc(0))); // the final (empty) block
   const adler = Buffer.alloc(4);
-  adler.writeUInt32BE((((rowBytes * height) % 65521) << 16) + 1 >>> 0); // Adler-32 of n zero bytes: a = 1, b = n mod 65521
+  adler.writeUInt32BE(((((rowBytes * height) % 65521) << 16) + 1) >>> 0); // Adler-32 of n zero bytes: a = 1, b = n mod 65521
   parts.push(adler);
   const idat = Buffer.concat(parts);
   return Buffer.concat([

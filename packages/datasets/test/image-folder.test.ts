@@ -4,7 +4,18 @@ import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Compose, DatasetError, IMAGENET_STATS, ImageFolder, RandomResizedCrop, Rng, computeStats, decodeImage, loadImage, type SkippedFile } from '../src/index';
+import {
+  Compose,
+  DatasetError,
+  IMAGENET_STATS,
+  ImageFolder,
+  RandomResizedCrop,
+  Rng,
+  computeStats,
+  decodeImage,
+  loadImage,
+  type SkippedFile,
+} from '../src/index';
 import { put, tempDir } from './helpers';
 
 const root = tempDir('folder');
@@ -13,11 +24,19 @@ const tree = join(root, 'tree');
 /** w x h RGB pixels: (x * 20 + k * 60 + seed) mod 256, y added to green. */
 function pixels(w: number, h: number, seed: number): Buffer {
   const b = Buffer.alloc(w * h * 3);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < 3; k++) b[(y * w + x) * 3 + k] = (x * 20 + k * 60 + seed + (k === 1 ? y : 0)) % 256;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      for (let k = 0; k < 3; k++) b[(y * w + x) * 3 + k] = (x * 20 + k * 60 + seed + (k === 1 ? y : 0)) % 256;
   return b;
 }
-const png = (w: number, h: number, seed: number) => sharp(pixels(w, h, seed), { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
-const jpeg = (w: number, h: number, seed: number) => sharp(pixels(w, h, seed), { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+const png = (w: number, h: number, seed: number) =>
+  sharp(pixels(w, h, seed), { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toBuffer();
+const jpeg = (w: number, h: number, seed: number) =>
+  sharp(pixels(w, h, seed), { raw: { width: w, height: h, channels: 3 } })
+    .jpeg({ quality: 95 })
+    .toBuffer();
 
 beforeAll(async () => {
   // Classes 'B', 'Z', 'a', 'é' (code point order: uppercase before lowercase before accented).
@@ -38,7 +57,15 @@ describe('ImageFolder discovery', () => {
     expect(ds.classToIndex).toEqual({ B: 0, Z: 1, a: 2, é: 3 });
     const rel = ds.samples.map((s) => [s.path.slice(tree.length + 1), s.label]);
     // sorted(os.walk): 'a' < 'a/sub' < 'a/sub dir'; files sorted by name ('10.png' < '2.png')
-    expect(rel).toEqual([['B/x.jpeg', 0], ['Z/y.png', 1], ['a/10.png', 2], ['a/2.png', 2], ['a/sub/1.jpg', 2], ['a/sub dir/0.JPG', 2], ['é/z.png', 3]]);
+    expect(rel).toEqual([
+      ['B/x.jpeg', 0],
+      ['Z/y.png', 1],
+      ['a/10.png', 2],
+      ['a/2.png', 2],
+      ['a/sub/1.jpg', 2],
+      ['a/sub dir/0.JPG', 2],
+      ['é/z.png', 3],
+    ]);
     expect(Array.from(ds.labels)).toEqual([0, 1, 2, 2, 2, 2, 3]);
     expect(ds.labelCounts()).toEqual([1, 1, 4, 1]);
     expect(ds.stats).toBe(IMAGENET_STATS);
@@ -56,7 +83,12 @@ describe('ImageFolder discovery', () => {
     // A smooth image survives JPEG within a few levels.
     const smooth = Buffer.alloc(32 * 24 * 3);
     for (let i = 0; i < smooth.length; i++) smooth[i] = 40 + ((i / 3) % 32) * 4 + (i % 3) * 30;
-    const file = put(join(root, 'smooth.jpg'), await sharp(smooth, { raw: { width: 32, height: 24, channels: 3 } }).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer());
+    const file = put(
+      join(root, 'smooth.jpg'),
+      await sharp(smooth, { raw: { width: 32, height: 24, channels: 3 } })
+        .jpeg({ quality: 95, chromaSubsampling: '4:4:4' })
+        .toBuffer(),
+    );
     const decoded = await loadImage(file);
     let err = 0;
     for (let i = 0; i < smooth.length; i++) err += Math.abs(smooth[i] - decoded.data[i]);
@@ -68,7 +100,11 @@ describe('ImageFolder discovery', () => {
   });
 
   it('drops alpha like PIL convert("RGB"), and loadImage / decodeImage work on their own', async () => {
-    const rgba = await sharp(Buffer.from([10, 20, 30, 0, 40, 50, 60, 255]), { raw: { width: 2, height: 1, channels: 4 } }).png().toBuffer();
+    const rgba = await sharp(Buffer.from([10, 20, 30, 0, 40, 50, 60, 255]), {
+      raw: { width: 2, height: 1, channels: 4 },
+    })
+      .png()
+      .toBuffer();
     const file = put(join(root, 'alpha.png'), rgba);
     expect(Array.from((await loadImage(file)).data)).toEqual([10, 20, 30, 40, 50, 60]);
     expect(Array.from((await decodeImage(new Uint8Array(rgba))).data)).toEqual([10, 20, 30, 40, 50, 60]);
@@ -82,7 +118,9 @@ describe('ImageFolder discovery', () => {
     const b = await t.get(4, new Rng(3));
     expect([a.image.height, a.image.width]).toEqual([8, 8]);
     expect(Array.from(a.image.data)).toEqual(Array.from(b.image.data));
-    const stats = await computeStats(await ImageFolder.load(join(tree), { classes: ['B', 'Z', 'a', 'é'] }), { limit: 2 });
+    const stats = await computeStats(await ImageFolder.load(join(tree), { classes: ['B', 'Z', 'a', 'é'] }), {
+      limit: 2,
+    });
     expect(stats.mean.length).toBe(3);
   });
 
@@ -90,7 +128,11 @@ describe('ImageFolder discovery', () => {
     const list = put(join(root, 'list.txt'), '# a file list\na/2.png\n\nZ/y.png\nB/x.jpeg 3\n');
     const ds = await ImageFolder.load(tree, { files: list });
     expect(ds.classes).toEqual(['B', 'Z', 'a', 'é']);
-    expect(ds.samples.map((s) => [s.path.slice(tree.length + 1), s.label])).toEqual([['a/2.png', 2], ['Z/y.png', 1], ['B/x.jpeg', 3]]);
+    expect(ds.samples.map((s) => [s.path.slice(tree.length + 1), s.label])).toEqual([
+      ['a/2.png', 2],
+      ['Z/y.png', 1],
+      ['B/x.jpeg', 3],
+    ]);
     const arr = await ImageFolder.load(tree, { files: ['é/z.png'], classes: ['é'] });
     expect(arr.labels[0]).toBe(0);
   });
@@ -103,7 +145,11 @@ describe('ImageFolder bad input', () => {
     expect(err.file).toBe(join(tree, 'é'));
     expect(err.reason).toMatch(/unknown class folder 'é': the classes are 'B', 'Z', 'a'/);
     let reported: readonly SkippedFile[] = [];
-    const ds = await ImageFolder.load(tree, { classes: ['B', 'Z', 'a'], skipInvalid: true, onSkip: (s) => (reported = s) });
+    const ds = await ImageFolder.load(tree, {
+      classes: ['B', 'Z', 'a'],
+      skipInvalid: true,
+      onSkip: (s) => (reported = s),
+    });
     expect(ds.length).toBe(6);
     expect(reported).toEqual([{ file: join(tree, 'é'), reason: expect.stringMatching(/unknown class folder 'é'/) }]);
     expect(ds.skipped).toEqual(reported);
@@ -111,12 +157,26 @@ describe('ImageFolder bad input', () => {
 
   it('a file list naming an unknown class, a bad label or a missing file is an error naming the list and line', async () => {
     const list = put(join(root, 'bad-list.txt'), 'a/2.png\nq/nope.png\n');
-    await expect(ImageFolder.load(tree, { files: list })).rejects.toThrow(/bad-list\.txt: line 2: 'q\/nope\.png' is in unknown class folder 'q'/);
-    await expect(ImageFolder.load(tree, { files: ['a/2.png 9'] })).rejects.toThrow(/line 1: label 9 of 'a\/2\.png' is outside 0\.\.3/);
-    await expect(ImageFolder.load(tree, { files: ['a/missing.png'] })).rejects.toThrow(/a\/missing\.png: is listed in the file list but does not exist/);
-    const ds = await ImageFolder.load(tree, { files: ['a/missing.png', 'a/2.png', 'q/x.png'], skipInvalid: true, allowEmpty: true, onSkip: () => {} });
+    await expect(ImageFolder.load(tree, { files: list })).rejects.toThrow(
+      /bad-list\.txt: line 2: 'q\/nope\.png' is in unknown class folder 'q'/,
+    );
+    await expect(ImageFolder.load(tree, { files: ['a/2.png 9'] })).rejects.toThrow(
+      /line 1: label 9 of 'a\/2\.png' is outside 0\.\.3/,
+    );
+    await expect(ImageFolder.load(tree, { files: ['a/missing.png'] })).rejects.toThrow(
+      /a\/missing\.png: is listed in the file list but does not exist/,
+    );
+    const ds = await ImageFolder.load(tree, {
+      files: ['a/missing.png', 'a/2.png', 'q/x.png'],
+      skipInvalid: true,
+      allowEmpty: true,
+      onSkip: () => {},
+    });
     expect(ds.length).toBe(1);
-    expect(ds.skipped.map((s) => s.reason)).toEqual([expect.stringMatching(/unknown class folder 'q'/), expect.stringMatching(/does not exist/)]);
+    expect(ds.skipped.map((s) => s.reason)).toEqual([
+      expect.stringMatching(/unknown class folder 'q'/),
+      expect.stringMatching(/does not exist/),
+    ]);
   });
 
   it('an undecodable image: get rejects naming the file; skipInvalid leaves it out and says why', async () => {
@@ -135,7 +195,9 @@ describe('ImageFolder bad input', () => {
     const skipped: SkippedFile[][] = [];
     const ok = await ImageFolder.load(dir, { skipInvalid: true, onSkip: (s) => skipped.push([...s]) });
     expect(ok.length).toBe(2);
-    expect(skipped).toEqual([[{ file: join(dir, 'cat', 'bad.jpg'), reason: expect.stringMatching(/is not a readable image/) }]]);
+    expect(skipped).toEqual([
+      [{ file: join(dir, 'cat', 'bad.jpg'), reason: expect.stringMatching(/is not a readable image/) }],
+    ]);
   });
 
   it("a truncated JPEG passes the header check but not decoding: get rejects, verify: 'decode' skips it", async () => {
@@ -157,7 +219,9 @@ describe('ImageFolder bad input', () => {
     const dir = join(root, 'empty');
     put(join(dir, 'full', 'a.png'), await png(2, 2, 0));
     put(join(dir, 'hollow', 'readme.txt'), 'no images here');
-    await expect(ImageFolder.load(dir)).rejects.toThrow(/empty: no images \(\.jpg, \.jpeg, \.png\) for class 'hollow'; pass allowEmpty: true/);
+    await expect(ImageFolder.load(dir)).rejects.toThrow(
+      /empty: no images \(\.jpg, \.jpeg, \.png\) for class 'hollow'; pass allowEmpty: true/,
+    );
     expect((await ImageFolder.load(dir, { allowEmpty: true })).labelCounts()).toEqual([1, 0]);
     await expect(ImageFolder.load(join(dir, 'full'))).rejects.toThrow(/full: has no class sub-folders/);
     await expect(ImageFolder.load(join(root, 'absent'))).rejects.toThrow(/absent: no such folder/);

@@ -7,7 +7,14 @@ function batch(n: number, classes = 10): HostBatch {
   const size = 6 * 8 * 2;
   const x = new Float32Array(n * size);
   for (let i = 0; i < n; i++) x.fill(i + 1, i * size, (i + 1) * size);
-  return { x, shape: [n, 6, 8, 2], labels: Int32Array.from({ length: n }, (_, i) => i % classes), targets: null, numClasses: classes, indices: Int32Array.from({ length: n }, (_, i) => i) };
+  return {
+    x,
+    shape: [n, 6, 8, 2],
+    labels: Int32Array.from({ length: n }, (_, i) => i % classes),
+    targets: null,
+    numClasses: classes,
+    indices: Int32Array.from({ length: n }, (_, i) => i),
+  };
 }
 
 describe('soft targets', () => {
@@ -82,6 +89,7 @@ describe('CutMix', () => {
   it('chains after Mixup, mixing its soft targets', () => {
     const mixed = new Mixup().apply(batch(4), new Rng(1));
     const both = new CutMix().apply(mixed, new Rng(2));
-    for (let i = 0; i < 4; i++) expect(Array.from(both.targets!.subarray(i * 10, i * 10 + 10)).reduce((a, v) => a + v, 0)).toBeCloseTo(1, 5);
+    for (let i = 0; i < 4; i++)
+      expect(Array.from(both.targets!.subarray(i * 10, i * 10 + 10)).reduce((a, v) => a + v, 0)).toBeCloseTo(1, 5);
   });
 });

@@ -9,7 +9,8 @@ const root = tempDir('mnist');
 
 /** Writes a split of n images of 28x28 under dir with the given naming and compression. */
 function writeSplit(dir: string, prefix: string, n: number, { gzip = true, dotted = false } = {}) {
-  const name = (kind: string, rank: number) => `${prefix}-${kind}${dotted ? '.' : '-'}idx${rank}-ubyte${gzip ? '.gz' : ''}`;
+  const name = (kind: string, rank: number) =>
+    `${prefix}-${kind}${dotted ? '.' : '-'}idx${rank}-ubyte${gzip ? '.gz' : ''}`;
   const labels = Uint8Array.from({ length: n }, (_, k) => k % 10);
   put(join(dir, name('images', 3)), idx([n, 28, 28], idxImages(n, 28, 28), { gzip }));
   put(join(dir, name('labels', 1)), idx([n], labels, { gzip }));
@@ -88,7 +89,11 @@ describe('bad IDX input names the file and the fault', () => {
   });
 
   it('missing files', async () => {
-    await expectFault(MNIST.load(join(root, 'nothing-here')), 'nothing-here', /no train-images-idx3-ubyte\[\.gz\] here/);
+    await expectFault(
+      MNIST.load(join(root, 'nothing-here')),
+      'nothing-here',
+      /no train-images-idx3-ubyte\[\.gz\] here/,
+    );
   });
 
   it('Fashion-MNIST files missing: the error says which Debian package has them', async () => {
@@ -101,9 +106,15 @@ describe('bad IDX input names the file and the fault', () => {
     const dir = join(root, 'magic');
     put(join(dir, 'train-images-idx3-ubyte'), idx([3], Uint8Array.of(1, 2, 3)));
     put(join(dir, 'train-labels-idx1-ubyte'), idx([3], Uint8Array.of(1, 2, 3)));
-    await expectFault(MNIST.load(dir), 'train-images-idx3-ubyte', /wrong magic number 0x00000801 \(an IDX file of ubyte values with 1 dimension\): expected 0x00000803/);
+    await expectFault(
+      MNIST.load(dir),
+      'train-images-idx3-ubyte',
+      /wrong magic number 0x00000801 \(an IDX file of ubyte values with 1 dimension\): expected 0x00000803/,
+    );
     put(join(dir, 'x'), new TextEncoder().encode('<html>not found</html>'));
-    expect(() => parseIdx(new TextEncoder().encode('<html>not found</html>'), 'x', 1)).toThrow(/x: wrong magic number 0x3c68746d \(not an IDX file\)/);
+    expect(() => parseIdx(new TextEncoder().encode('<html>not found</html>'), 'x', 1)).toThrow(
+      /x: wrong magic number 0x3c68746d \(not an IDX file\)/,
+    );
   });
 
   it('a truncated file: plain, and gzip cut short', async () => {
@@ -111,13 +122,19 @@ describe('bad IDX input names the file and the fault', () => {
     const full = idx([10, 28, 28], idxImages(10, 28, 28));
     put(join(dir, 'train-images-idx3-ubyte'), full.subarray(0, full.length - 100));
     put(join(dir, 'train-labels-idx1-ubyte'), idx([10], new Uint8Array(10)));
-    await expectFault(MNIST.load(dir), 'train-images-idx3-ubyte', /truncated: its header promises 10x28x28 = 7840 values but only 7740 follow/);
+    await expectFault(
+      MNIST.load(dir),
+      'train-images-idx3-ubyte',
+      /truncated: its header promises 10x28x28 = 7840 values but only 7740 follow/,
+    );
     const dir2 = join(root, 'trunc-gz');
     const gz = idx([10, 28, 28], idxImages(10, 28, 28), { gzip: true });
     put(join(dir2, 'train-images-idx3-ubyte.gz'), gz.subarray(0, gz.length - 40));
     put(join(dir2, 'train-labels-idx1-ubyte.gz'), idx([10], new Uint8Array(10), { gzip: true }));
     await expectFault(MNIST.load(dir2), 'train-images-idx3-ubyte.gz', /truncated gzip stream/);
-    expect(() => parseIdx(Uint8Array.of(0, 0, 8, 3, 0, 0), 'h', 3)).toThrow(/h: truncated: 6 bytes, shorter than its 16-byte header/);
+    expect(() => parseIdx(Uint8Array.of(0, 0, 8, 3, 0, 0), 'h', 3)).toThrow(
+      /h: truncated: 6 bytes, shorter than its 16-byte header/,
+    );
   });
 
   it('bytes beyond the declared data', async () => {
@@ -129,7 +146,11 @@ describe('bad IDX input names the file and the fault', () => {
     const dir = join(root, 'count');
     put(join(dir, 'train-images-idx3-ubyte.gz'), idx([5, 28, 28], idxImages(5, 28, 28), { gzip: true }));
     put(join(dir, 'train-labels-idx1-ubyte.gz'), idx([4], new Uint8Array(4), { gzip: true }));
-    await expectFault(MNIST.load(dir), 'train-labels-idx1-ubyte.gz', /holds 4 labels but .*train-images-idx3-ubyte.gz holds 5 images/);
+    await expectFault(
+      MNIST.load(dir),
+      'train-labels-idx1-ubyte.gz',
+      /holds 4 labels but .*train-images-idx3-ubyte.gz holds 5 images/,
+    );
   });
 
   it('a label outside the classes', async () => {

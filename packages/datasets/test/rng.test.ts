@@ -3,9 +3,27 @@ import { Rng } from '../src/index';
 
 describe('Rng', () => {
   it('repeats its stream for a seed and differs between seeds', () => {
-    const a = Array.from({ length: 5 }, ((r) => () => r.uint32())(new Rng(42)));
-    const b = Array.from({ length: 5 }, ((r) => () => r.uint32())(new Rng(42)));
-    const c = Array.from({ length: 5 }, ((r) => () => r.uint32())(new Rng(43)));
+    const a = Array.from(
+      { length: 5 },
+      (
+        (r) => () =>
+          r.uint32()
+      )(new Rng(42)),
+    );
+    const b = Array.from(
+      { length: 5 },
+      (
+        (r) => () =>
+          r.uint32()
+      )(new Rng(42)),
+    );
+    const c = Array.from(
+      { length: 5 },
+      (
+        (r) => () =>
+          r.uint32()
+      )(new Rng(43)),
+    );
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
     expect(new Rng(2 ** 40 + 1).uint32()).not.toBe(new Rng(1).uint32()); // high bits of a seed count
@@ -13,7 +31,11 @@ describe('Rng', () => {
 
   it('derive gives independent, order-free streams', () => {
     expect(Rng.derive(7, 1, 2).next()).toBe(Rng.derive(7, 1, 2).next());
-    const xs = new Set([Rng.derive(7, 1, 2), Rng.derive(7, 2, 1), Rng.derive(7, 1, 3), Rng.derive(8, 1, 2), Rng.derive(7, 1)].map((r) => r.uint32()));
+    const xs = new Set(
+      [Rng.derive(7, 1, 2), Rng.derive(7, 2, 1), Rng.derive(7, 1, 3), Rng.derive(8, 1, 2), Rng.derive(7, 1)].map((r) =>
+        r.uint32(),
+      ),
+    );
     expect(xs.size).toBe(5);
   });
 

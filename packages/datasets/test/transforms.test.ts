@@ -1,15 +1,31 @@
 // Every image transform against outputs worked out by hand or by a naive reference, plus seeding.
 import { describe, expect, it } from 'vitest';
 import {
-  CenterCrop, ColorJitter, Compose, Lambda, Normalize, RandomCrop, RandomErasing, RandomHorizontalFlip, RandomResizedCrop, Resize, Rng, ToTensor,
-  cropPad, imageHWC, resizeRegion, type ImageHWC, type PaddingMode,
+  CenterCrop,
+  ColorJitter,
+  Compose,
+  Lambda,
+  Normalize,
+  RandomCrop,
+  RandomErasing,
+  RandomHorizontalFlip,
+  RandomResizedCrop,
+  Resize,
+  Rng,
+  ToTensor,
+  cropPad,
+  imageHWC,
+  resizeRegion,
+  type ImageHWC,
+  type PaddingMode,
 } from '../src/index';
 
 const rng = () => new Rng(123);
 /** An h x w x c uint8 image whose value at (y, x, k) is (y * 16 + x * 3 + k * 50) mod 256. */
 function ramp(h: number, w: number, c: number): ImageHWC<Uint8Array> {
   const d = new Uint8Array(h * w * c);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) d[(y * w + x) * c + k] = (y * 16 + x * 3 + k * 50) % 256;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) d[(y * w + x) * c + k] = (y * 16 + x * 3 + k * 50) % 256;
   return imageHWC(d, h, w, c);
 }
 const px = (img: ImageHWC, y: number, x: number, k = 0) => img.data[(y * img.width + x) * img.channels + k];
@@ -39,7 +55,10 @@ describe('ToTensor and Normalize', () => {
     expect(Buffer.from(direct.data.buffer).equals(Buffer.from(viaFloat.data.buffer))).toBe(true);
     let toTensorRan = false;
     const spy = new ToTensor();
-    spy.apply = (i, r) => ((toTensorRan = true), ToTensor.prototype.apply.call(spy, i, r));
+    spy.apply = (i, r) => {
+      toTensorRan = true;
+      return ToTensor.prototype.apply.call(spy, i, r);
+    };
     const composed = new Compose([spy, n]).apply(img, rng());
     expect(toTensorRan).toBe(false);
     expect(values(composed)).toEqual(values(viaFloat));
@@ -109,7 +128,15 @@ describe('CenterCrop', () => {
 });
 
 /** The reference: pad explicitly, then crop. */
-function naivePadCrop(img: ImageHWC<Uint8Array>, pad: number, mode: PaddingMode, top: number, left: number, h: number, w: number): number[] {
+function naivePadCrop(
+  img: ImageHWC<Uint8Array>,
+  pad: number,
+  mode: PaddingMode,
+  top: number,
+  left: number,
+  h: number,
+  w: number,
+): number[] {
   const H = img.height + 2 * pad;
   const W = img.width + 2 * pad;
   const src = (y: number, x: number, k: number) => {
@@ -126,7 +153,8 @@ function naivePadCrop(img: ImageHWC<Uint8Array>, pad: number, mode: PaddingMode,
   };
   const out: number[] = [];
   expect(top + h <= H && left + w <= W).toBe(true);
-  for (let y = top; y < top + h; y++) for (let x = left; x < left + w; x++) for (let k = 0; k < img.channels; k++) out.push(src(y, x, k));
+  for (let y = top; y < top + h; y++)
+    for (let x = left; x < left + w; x++) for (let k = 0; k < img.channels; k++) out.push(src(y, x, k));
   return out;
 }
 
@@ -159,8 +187,12 @@ describe('RandomCrop', () => {
   it('fills with the given value, pads when needed, and refuses an impossible crop', () => {
     const img = imageHWC(Uint8Array.of(9), 1, 1, 1);
     expect(values(new RandomCrop(3, { padIfNeeded: true, fill: 7 }).apply(img, rng()))).toContain(9);
-    expect(values(new RandomCrop(3, { padIfNeeded: true, fill: 7 }).apply(img, rng())).filter((v) => v === 7).length).toBe(8);
-    expect(() => new RandomCrop(3).apply(img, rng())).toThrow(/crop 3x3 is larger than the \(padded\) image 1x1; use padIfNeeded/);
+    expect(
+      values(new RandomCrop(3, { padIfNeeded: true, fill: 7 }).apply(img, rng())).filter((v) => v === 7).length,
+    ).toBe(8);
+    expect(() => new RandomCrop(3).apply(img, rng())).toThrow(
+      /crop 3x3 is larger than the \(padded\) image 1x1; use padIfNeeded/,
+    );
     const same = ramp(4, 4, 1);
     expect(new RandomCrop(4).apply(same, rng())).toBe(same);
   });
@@ -194,7 +226,8 @@ describe('RandomHorizontalFlip', () => {
   it('mirrors rows (all channels together) with probability p', () => {
     const img = ramp(2, 3, 3);
     const f = new RandomHorizontalFlip(1).apply(img, rng());
-    for (let y = 0; y < 2; y++) for (let x = 0; x < 3; x++) for (let k = 0; k < 3; k++) expect(px(f, y, x, k)).toBe(px(img, y, 2 - x, k));
+    for (let y = 0; y < 2; y++)
+      for (let x = 0; x < 3; x++) for (let k = 0; k < 3; k++) expect(px(f, y, x, k)).toBe(px(img, y, 2 - x, k));
     expect(new RandomHorizontalFlip(0).apply(img, rng())).toBe(img);
     const half = new RandomHorizontalFlip(0.5);
     const r = new Rng(5);
@@ -292,7 +325,8 @@ describe('RandomErasing', () => {
 
 describe('Compose, Lambda and seeding', () => {
   it('applies in order and names the steps', () => {
-    const add = (n: number) => new Lambda(`add${n}`, (img) => ({ ...img, data: Float32Array.from(img.data, (v) => v * 10 + n) }));
+    const add = (n: number) =>
+      new Lambda(`add${n}`, (img) => ({ ...img, data: Float32Array.from(img.data, (v) => v * 10 + n) }));
     const c = new Compose([add(1), add(2)]);
     expect(c.name).toBe('Compose(add1, add2)');
     expect(values(c.apply(imageHWC(Float32Array.of(0), 1, 1, 1), rng()))).toEqual([12]);
@@ -317,8 +351,14 @@ describe('Compose, Lambda and seeding', () => {
     const img = ramp(12, 12, 3);
     const copy = values(img);
     const all = [
-      new Resize(7), new CenterCrop(5), new RandomCrop(10, { padding: 2 }), new RandomResizedCrop(6), new RandomHorizontalFlip(1),
-      new ColorJitter({ brightness: 0.5, contrast: 0.5, saturation: 0.5, hue: 0.2 }), new ToTensor(), new Normalize([0, 0, 0], [1, 1, 1]),
+      new Resize(7),
+      new CenterCrop(5),
+      new RandomCrop(10, { padding: 2 }),
+      new RandomResizedCrop(6),
+      new RandomHorizontalFlip(1),
+      new ColorJitter({ brightness: 0.5, contrast: 0.5, saturation: 0.5, hue: 0.2 }),
+      new ToTensor(),
+      new Normalize([0, 0, 0], [1, 1, 1]),
       new RandomErasing({ p: 1, value: 0 }),
     ];
     for (const t of all) t.apply(img, new Rng(3));

@@ -30,7 +30,10 @@ class Net extends Module {
     this.layers = [];
     let cin = 3;
     for (const [i, width] of [16, 16, 16, 32, 32, 32, 64, 64, 64].entries()) {
-      const conv = this.registerModule(`conv${i}`, new Conv2d(cin, width, 3, { stride: i % 3 === 0 && i > 0 ? 2 : 1, padding: 1, bias: false }));
+      const conv = this.registerModule(
+        `conv${i}`,
+        new Conv2d(cin, width, 3, { stride: i % 3 === 0 && i > 0 ? 2 : 1, padding: 1, bias: false }),
+      );
       const bn = this.registerModule(`bn${i}`, new Norm(width));
       this.layers.push([conv, bn]);
       cin = width;
@@ -71,18 +74,32 @@ function measure(Norm, x, y, steps) {
 await setBackend('wasm');
 const [batch, side, steps] = process.argv.includes('--quick') ? [16, 32, 3] : [32, 32, 5];
 const x = tf.randomNormal([batch, side, side, 3], 0, 1, 'float32', 1);
-const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
+const y = tf.oneHot(
+  tf.tensor1d(
+    Array.from({ length: batch }, (_, i) => i % 10),
+    'int32',
+  ),
+  10,
+);
 const rows = { traced: { bytes: Infinity, ms: Infinity }, written: { bytes: Infinity, ms: Infinity } };
 for (let round = 0; round < 2; round++) {
-  for (const [name, Norm] of [['traced', TracedBatchNorm2d], ['written', BatchNorm2d]]) {
+  for (const [name, Norm] of [
+    ['traced', TracedBatchNorm2d],
+    ['written', BatchNorm2d],
+  ]) {
     const r = measure(Norm, x, y, steps);
     rows[name] = { bytes: Math.min(rows[name].bytes, r.bytes), ms: Math.min(rows[name].ms, r.ms) };
   }
 }
 tf.dispose([x, y]);
-console.log(`@cnn/layers BatchNorm training benchmark: ${backendInfo().device}; 9 conv/BN/ReLU blocks, ${side}x${side}, batch ${batch}`);
+console.log(
+  `@cnn/layers BatchNorm training benchmark: ${backendInfo().device}; 9 conv/BN/ReLU blocks, ${side}x${side}, batch ${batch}`,
+);
 console.log(`${'BatchNorm gradient'.padEnd(30)} ${'live MB at loss'.padStart(15)} ${'step ms'.padStart(9)}`);
-for (const [name, r] of Object.entries(rows)) console.log(`${(name === 'traced' ? 'traced (ops)' : 'written out (F.batchNormTrain)').padEnd(30)} ${(r.bytes / 1e6).toFixed(1).padStart(15)} ${r.ms.toFixed(1).padStart(9)}`);
+for (const [name, r] of Object.entries(rows))
+  console.log(
+    `${(name === 'traced' ? 'traced (ops)' : 'written out (F.batchNormTrain)').padEnd(30)} ${(r.bytes / 1e6).toFixed(1).padStart(15)} ${r.ms.toFixed(1).padStart(9)}`,
+  );
 const bytes = rows.written.bytes / rows.traced.bytes;
 const time = rows.written.ms / rows.traced.ms;
 console.log(`written / traced: bytes ${bytes.toFixed(2)}x, time ${time.toFixed(2)}x`);

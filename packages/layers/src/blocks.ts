@@ -15,7 +15,10 @@ export type ActFactory = () => Module;
 export type AttentionFactory = (channels: number) => Module;
 
 /** BatchNorm2d with the given eps / momentum, as a {@link NormFactory}. */
-export const batchNorm = (opts: BatchNormOptions = {}): NormFactory => (c) => new BatchNorm2d(c, opts);
+export const batchNorm =
+  (opts: BatchNormOptions = {}): NormFactory =>
+  (c) =>
+    new BatchNorm2d(c, opts);
 
 /** The activations blocks take by name. */
 export type ActName = 'relu' | 'relu6' | 'hardswish' | 'none';
@@ -74,13 +77,16 @@ export class ConvNormAct extends Module {
     const norm = opts.norm === undefined ? batchNorm() : opts.norm;
     const act = opts.act === undefined ? () => new ReLU() : opts.act;
     const named = opts.naming === 'named';
-    this.conv = this.registerModule(named ? 'conv' : '0', new Conv2d(inChannels, outChannels, kernelSize, {
-      stride: opts.stride ?? 1,
-      padding: opts.padding ?? ((kernelSize - 1) / 2) * dilation,
-      dilation,
-      groups: opts.groups ?? 1,
-      bias: opts.bias ?? norm === null,
-    }));
+    this.conv = this.registerModule(
+      named ? 'conv' : '0',
+      new Conv2d(inChannels, outChannels, kernelSize, {
+        stride: opts.stride ?? 1,
+        padding: opts.padding ?? ((kernelSize - 1) / 2) * dilation,
+        dilation,
+        groups: opts.groups ?? 1,
+        bias: opts.bias ?? norm === null,
+      }),
+    );
     this.norm = norm ? this.registerModule(named ? 'bn' : '1', norm(outChannels)) : null;
     this.act = act ? this.registerModule(named ? 'act' : String(norm ? 2 : 1), act()) : null;
   }
@@ -123,7 +129,10 @@ export class SEModule extends Module {
     this.fc1 = this.registerModule('fc1', new Conv2d(channels, squeeze, 1));
     this.fc2 = this.registerModule('fc2', new Conv2d(squeeze, channels, 1));
     this.activation = this.registerModule('activation', new ReLU());
-    this.gate = this.registerModule('scale_activation', (opts.gate ?? 'sigmoid') === 'sigmoid' ? new Sigmoid() : new Hardsigmoid());
+    this.gate = this.registerModule(
+      'scale_activation',
+      (opts.gate ?? 'sigmoid') === 'sigmoid' ? new Sigmoid() : new Hardsigmoid(),
+    );
   }
 
   forward(x: Tensor): Tensor {

@@ -11,7 +11,9 @@ export type Padding2 = Padding;
 function pair(op: string, what: string, v: Size2, min = 1): [number, number] {
   const p: [number, number] = typeof v === 'number' ? [v, v] : v;
   if (!Array.isArray(p) || p.length !== 2 || !p.every((e) => Number.isInteger(e) && e >= min)) {
-    throw new Error(`${op}: ${what} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer or [height, width], got ${JSON.stringify(v)}`);
+    throw new Error(
+      `${op}: ${what} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer or [height, width], got ${JSON.stringify(v)}`,
+    );
   }
   return p;
 }
@@ -23,14 +25,25 @@ function rank4(op: string, x: Tensor): Tensor4D {
 }
 
 /** `[[top, bottom], [left, right]]` from PyTorch-style padding: a number, `[h, w]` or per side. */
-function sides(op: string, padding: number | [number, number] | [[number, number], [number, number]]): [[number, number], [number, number]] {
-  if (typeof padding === 'number') return [[padding, padding], [padding, padding]];
+function sides(
+  op: string,
+  padding: number | [number, number] | [[number, number], [number, number]],
+): [[number, number], [number, number]] {
+  if (typeof padding === 'number')
+    return [
+      [padding, padding],
+      [padding, padding],
+    ];
   if (typeof padding[0] === 'number') {
     const [h, w] = padding as [number, number];
-    return [[h, h], [w, w]];
+    return [
+      [h, h],
+      [w, w],
+    ];
   }
   const s = padding as [[number, number], [number, number]];
-  if (![...s[0], ...s[1]].every((e) => Number.isInteger(e) && e >= 0)) throw new Error(`${op}: padding must be non-negative integers, got ${JSON.stringify(padding)}`);
+  if (![...s[0], ...s[1]].every((e) => Number.isInteger(e) && e >= 0))
+    throw new Error(`${op}: padding must be non-negative integers, got ${JSON.stringify(padding)}`);
   return s;
 }
 
@@ -84,7 +97,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   if (x.rank < 1 || x.shape[x.rank - 1] !== inF) {
     throw new Error(`linear: input has ${x.shape[x.rank - 1]} features, weight expects ${inF}`);
   }
-  if (bias && (bias.rank !== 1 || bias.shape[0] !== outF)) throw new Error(`linear: bias must have shape [${outF}], got [${bias.shape.join(', ')}]`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== outF))
+    throw new Error(`linear: bias must have shape [${outF}], got [${bias.shape.join(', ')}]`);
   const lead = x.shape.slice(0, -1);
   return tf.tidy(() => {
     const flat = x.rank === 2 ? (x as Tensor2D) : (x.reshape([-1, inF]) as Tensor2D);
@@ -122,11 +136,15 @@ function poolGeometry(op: string, x: Tensor4D, kernelSize: Size2, o: Pool2dOptio
   const k = pair(op, 'kernelSize', kernelSize);
   const s = pair(op, 'stride', o.stride ?? k);
   const p = pair(op, 'padding', o.padding ?? 0, 0);
-  if (p[0] * 2 > k[0] || p[1] * 2 > k[1]) throw new Error(`${op}: padding ${p.join('x')} must be at most half the kernel ${k.join('x')}`);
+  if (p[0] * 2 > k[0] || p[1] * 2 > k[1])
+    throw new Error(`${op}: padding ${p.join('x')} must be at most half the kernel ${k.join('x')}`);
   const dims = [x.shape[1], x.shape[2]];
   const out = [0, 1].map((d) => {
     const span = dims[d] + 2 * p[d] - k[d];
-    if (span < 0) throw new Error(`${op}: kernel ${k.join('x')} is larger than the padded input ${dims[0] + 2 * p[0]}x${dims[1] + 2 * p[1]}`);
+    if (span < 0)
+      throw new Error(
+        `${op}: kernel ${k.join('x')} is larger than the padded input ${dims[0] + 2 * p[0]}x${dims[1] + 2 * p[1]}`,
+      );
     let n = (o.ceilMode ? Math.ceil(span / s[d]) : Math.floor(span / s[d])) + 1;
     // PyTorch: the last window must start inside the input or the left padding.
     if (o.ceilMode && (n - 1) * s[d] >= dims[d] + p[d]) n--;
@@ -154,7 +172,16 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions = {}
 function padSpatial(x: Tensor4D, g: PoolGeometry, value: number): Tensor4D {
   const { p, extra } = g;
   if (p[0] === 0 && p[1] === 0 && extra[0] === 0 && extra[1] === 0) return x;
-  return tf.pad(x, [[0, 0], [p[0], p[0] + extra[0]], [p[1], p[1] + extra[1]], [0, 0]], value);
+  return tf.pad(
+    x,
+    [
+      [0, 0],
+      [p[0], p[0] + extra[0]],
+      [p[1], p[1] + extra[1]],
+      [0, 0],
+    ],
+    value,
+  );
 }
 
 /**
@@ -188,7 +215,10 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions = {}
     const padded = padSpatial(x4, g, 0);
     const mean = tf.avgPool(padded, g.k, g.s, 'valid');
     if (allUniform) return mean;
-    const scale = tf.tensor4d(div.map((d) => uniform / d), [1, g.out[0], g.out[1], 1]);
+    const scale = tf.tensor4d(
+      div.map((d) => uniform / d),
+      [1, g.out[0], g.out[1], 1],
+    );
     return tf.mul(mean, scale);
   });
 }
@@ -223,7 +253,9 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Size2): Tensor4D {
   return tf.tidy(() => {
     // Pool the rows: [n, w, c, h] @ [h, oh], then the columns: [n, oh, c, w] @ [w, ow].
     const rows = tf.matMul(x4.transpose([0, 2, 3, 1]).reshape([n * w * c, h]), binMatrix(h, oh)).reshape([n, w, c, oh]);
-    const cols = tf.matMul(rows.transpose([0, 3, 2, 1]).reshape([n * oh * c, w]), binMatrix(w, ow)).reshape([n, oh, c, ow]);
+    const cols = tf
+      .matMul(rows.transpose([0, 3, 2, 1]).reshape([n * oh * c, w]), binMatrix(w, ow))
+      .reshape([n, oh, c, ow]);
     return cols.transpose([0, 1, 3, 2]) as Tensor4D;
   });
 }
@@ -254,7 +286,8 @@ export interface BatchNormParams {
 export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
   const c = x.shape[x.rank - 1];
   for (const [name, t] of Object.entries({ mean: p.mean, variance: p.variance, weight: p.weight, bias: p.bias })) {
-    if (t && (t.rank !== 1 || t.shape[0] !== c)) throw new Error(`batchNorm: ${name} must have shape [${c}], got [${t.shape.join(', ')}]`);
+    if (t && (t.rank !== 1 || t.shape[0] !== c))
+      throw new Error(`batchNorm: ${name} must have shape [${c}], got [${t.shape.join(', ')}]`);
   }
   return tf.tidy(() => {
     const inv = tf.rsqrt(tf.add(p.variance, p.eps ?? 1e-5));
@@ -288,14 +321,21 @@ export interface BatchNormTrainResult {
  * @param x - input, channels last, at least two values per channel.
  * @param p - optional `weight` and `bias` of shape [c], and `eps` (default 1e-5).
  */
-export function batchNormTrain(x: Tensor, p: { weight?: Tensor; bias?: Tensor; eps?: number } = {}): BatchNormTrainResult {
+export function batchNormTrain(
+  x: Tensor,
+  p: { weight?: Tensor; bias?: Tensor; eps?: number } = {},
+): BatchNormTrainResult {
   if (!(x instanceof tf.Tensor)) throw new Error(`batchNormTrain: input must be a tf.Tensor, got ${typeof x}`);
   const c = x.shape[x.rank - 1];
   for (const [name, t] of Object.entries({ weight: p.weight, bias: p.bias })) {
-    if (t && (t.rank !== 1 || t.shape[0] !== c)) throw new Error(`batchNormTrain: ${name} must have shape [${c}], got [${t.shape.join(', ')}]`);
+    if (t && (t.rank !== 1 || t.shape[0] !== c))
+      throw new Error(`batchNormTrain: ${name} must have shape [${c}], got [${t.shape.join(', ')}]`);
   }
   const count = x.size / c;
-  if (!(count > 1)) throw new Error(`batchNormTrain: expected more than one value per channel to normalise over, got input shape [${x.shape.join(', ')}]`);
+  if (!(count > 1))
+    throw new Error(
+      `batchNormTrain: expected more than one value per channel to normalise over, got input shape [${x.shape.join(', ')}]`,
+    );
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const eps = p.eps ?? 1e-5;
   const { weight, bias } = p;
@@ -373,11 +413,17 @@ export interface LocalResponseNormOptions {
  */
 export function localResponseNorm(x: Tensor, size: number, opts: LocalResponseNormOptions = {}): Tensor4D {
   const x4 = rank4('localResponseNorm', x);
-  if (!Number.isInteger(size) || size < 1) throw new Error(`localResponseNorm: size must be a positive integer, got ${size}`);
+  if (!Number.isInteger(size) || size < 1)
+    throw new Error(`localResponseNorm: size must be a positive integer, got ${size}`);
   const { alpha = 1e-4, beta = 0.75, k = 1 } = opts;
   const c = x4.shape[3];
   return tf.tidy(() => {
-    const sq = tf.pad(tf.square(x4), [[0, 0], [0, 0], [0, 0], [Math.floor(size / 2), Math.floor((size - 1) / 2)]]);
+    const sq = tf.pad(tf.square(x4), [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [Math.floor(size / 2), Math.floor((size - 1) / 2)],
+    ]);
     let sum: Tensor = tf.slice(sq, [0, 0, 0, 0], [-1, -1, -1, c]);
     for (let i = 1; i < size; i++) sum = tf.add(sum, tf.slice(sq, [0, 0, 0, i], [-1, -1, -1, c]));
     const denom = tf.pow(tf.add(tf.mul(sum, alpha / size), k), beta);
@@ -394,7 +440,8 @@ export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Ten
 
 /** Flattens dimensions from `startDim` on: [n, h, w, c] -> [n, h * w * c] (NHWC order). */
 export function flatten(x: Tensor, startDim = 1): Tensor {
-  if (startDim < 0 || startDim >= x.rank) throw new Error(`flatten: startDim ${startDim} is out of range for rank ${x.rank}`);
+  if (startDim < 0 || startDim >= x.rank)
+    throw new Error(`flatten: startDim ${startDim} is out of range for rank ${x.rank}`);
   // The flattened size spelled out, not -1: tfjs cannot infer a -1 next to a zero (an empty batch).
   return x.reshape([...x.shape.slice(0, startDim), x.shape.slice(startDim).reduce((a, b) => a * b, 1)]);
 }
@@ -402,7 +449,8 @@ export function flatten(x: Tensor, startDim = 1): Tensor {
 /** A dimension index, negative counting from the end, checked against the rank; errors name the op. */
 function dimOf(op: string, rank: number, dim: number): number {
   const d = dim < 0 ? rank + dim : dim;
-  if (!Number.isInteger(dim) || d < 0 || d >= rank) throw new Error(`${op}: dim ${dim} is out of range for a rank-${rank} tensor (expected ${-rank} to ${rank - 1})`);
+  if (!Number.isInteger(dim) || d < 0 || d >= rank)
+    throw new Error(`${op}: dim ${dim} is out of range for a rank-${rank} tensor (expected ${-rank} to ${rank - 1})`);
   return d;
 }
 
@@ -446,7 +494,8 @@ export const sigmoid = (x: Tensor): Tensor => tf.sigmoid(x);
 /** tanh(x). */
 export const tanh = (x: Tensor): Tensor => tf.tanh(x);
 /** x * Phi(x) with the exact normal CDF (PyTorch's default `approximate='none'`). */
-export const gelu = (x: Tensor): Tensor => tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
+export const gelu = (x: Tensor): Tensor =>
+  tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
 /** x * sigmoid(x) (also called swish). */
 export const silu = (x: Tensor): Tensor => tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
 /** PyTorch's hard sigmoid: relu6(x + 3) / 6 (not the Keras 0.2 * x + 0.5). */
@@ -469,14 +518,33 @@ export function channelShuffle(x: Tensor, groups: number): Tensor4D {
   if (!Number.isInteger(groups) || groups < 1 || c % groups !== 0) {
     throw new Error(`channelShuffle: ${c} channels cannot be split into ${groups} groups`);
   }
-  return tf.tidy(() => x4.reshape([n, h, w, groups, c / groups]).transpose([0, 1, 2, 4, 3]).reshape([n, h, w, c]) as Tensor4D);
+  return tf.tidy(
+    () =>
+      x4
+        .reshape([n, h, w, groups, c / groups])
+        .transpose([0, 1, 2, 4, 3])
+        .reshape([n, h, w, c]) as Tensor4D,
+  );
 }
 
 /** Pads the spatial dimensions: a number, [h, w] or [[top, bottom], [left, right]], with a constant. */
-export function pad(x: Tensor, padding: number | [number, number] | [[number, number], [number, number]], value = 0): Tensor4D {
+export function pad(
+  x: Tensor,
+  padding: number | [number, number] | [[number, number], [number, number]],
+  value = 0,
+): Tensor4D {
   const x4 = rank4('pad', x);
   const [[t, b], [l, r]] = sides('pad', padding);
-  return tf.pad(x4, [[0, 0], [t, b], [l, r], [0, 0]], value);
+  return tf.pad(
+    x4,
+    [
+      [0, 0],
+      [t, b],
+      [l, r],
+      [0, 0],
+    ],
+    value,
+  );
 }
 
 /** Concatenates along `dim` (default the last, the channels of NHWC). */
@@ -486,7 +554,9 @@ export function concat(tensors: Tensor[], dim = -1): Tensor {
   const d = dimOf('concat', rank, dim);
   tensors.forEach((t, i) => {
     if (t.rank !== rank || t.shape.some((s, j) => j !== d && s !== tensors[0].shape[j])) {
-      throw new Error(`concat: tensor ${i} has shape [${t.shape.join(', ')}], which does not match [${tensors[0].shape.join(', ')}] outside dim ${d}`);
+      throw new Error(
+        `concat: tensor ${i} has shape [${t.shape.join(', ')}], which does not match [${tensors[0].shape.join(', ')}] outside dim ${d}`,
+      );
     }
   });
   return tf.concat(tensors, d);

@@ -24,7 +24,10 @@ export function hostTensorProblem(t: unknown): string | null {
     return `has an invalid shape ${jsonPreview(shape)} (want an array of non-negative integers)`;
   }
   const numeric =
-    (ArrayBuffer.isView(data) && !(data instanceof DataView) && !(data instanceof BigInt64Array) && !(data instanceof BigUint64Array)) ||
+    (ArrayBuffer.isView(data) &&
+      !(data instanceof DataView) &&
+      !(data instanceof BigInt64Array) &&
+      !(data instanceof BigUint64Array)) ||
     (Array.isArray(data) && data.every((x) => typeof x === 'number'));
   if (!numeric) return `has data ${jsonPreview(data)}, not a Float32Array (or other numeric array)`;
   const numel = shapeNumel(shape as number[]);

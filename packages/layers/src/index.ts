@@ -8,19 +8,75 @@
  * @module @cnn/layers
  */
 export * as F from './functional';
-export type { Size2, Padding2, Conv2dOptions as FConv2dOptions, Pool2dOptions, BatchNormParams, BatchNormTrainResult, LocalResponseNormOptions } from './functional';
-export { Module, Sequential, ModuleList, setForwardHook, type HostTensor, type ForwardHook, type LoadOptions, type LoadResult } from './module';
+export type {
+  Size2,
+  Padding2,
+  Conv2dOptions as FConv2dOptions,
+  Pool2dOptions,
+  BatchNormParams,
+  BatchNormTrainResult,
+  LocalResponseNormOptions,
+} from './functional';
 export {
-  Conv2d, Linear, BatchNorm2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, LocalResponseNorm, Dropout, Flatten, Identity,
-  ChannelShuffle, Softmax, LogSoftmax, ReLU, ReLU6, LeakyReLU, ELU, Sigmoid, Tanh, GELU, SiLU, Hardsigmoid, Hardswish,
-  permute, type Conv2dOptions, type BatchNormOptions,
+  Module,
+  Sequential,
+  ModuleList,
+  setForwardHook,
+  type HostTensor,
+  type ForwardHook,
+  type LoadOptions,
+  type LoadResult,
+} from './module';
+export {
+  Conv2d,
+  Linear,
+  BatchNorm2d,
+  MaxPool2d,
+  AvgPool2d,
+  AdaptiveAvgPool2d,
+  LocalResponseNorm,
+  Dropout,
+  Flatten,
+  Identity,
+  ChannelShuffle,
+  Softmax,
+  LogSoftmax,
+  ReLU,
+  ReLU6,
+  LeakyReLU,
+  ELU,
+  Sigmoid,
+  Tanh,
+  GELU,
+  SiLU,
+  Hardsigmoid,
+  Hardswish,
+  permute,
+  type Conv2dOptions,
+  type BatchNormOptions,
 } from './layers';
 export { manualSeed, getRandomState, setRandomState } from './random';
 export { summary, type Summary, type SummaryRow } from './summary';
 export {
-  ConvNormAct, SEModule, batchNorm, activation,
-  type NormFactory, type ActFactory, type AttentionFactory, type ActName, type ConvNormActOptions, type SEOptions,
+  ConvNormAct,
+  SEModule,
+  batchNorm,
+  activation,
+  type NormFactory,
+  type ActFactory,
+  type AttentionFactory,
+  type ActName,
+  type ConvNormActOptions,
+  type SEOptions,
 } from './blocks';
 export { loadTorchState, fromTorchState, torchState, type KeyMap } from './torch-layout';
 export * from './checkpoint';
-export { loadWeights, checkWeights, saveWeights, mmpretrainKeys, type CheckedWeights, type LoadWeightsOptions, type SaveWeightsOptions } from './weights';
+export {
+  loadWeights,
+  checkWeights,
+  saveWeights,
+  mmpretrainKeys,
+  type CheckedWeights,
+  type LoadWeightsOptions,
+  type SaveWeightsOptions,
+} from './weights';

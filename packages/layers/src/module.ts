@@ -189,7 +189,10 @@ export abstract class Module {
    * `loadStateDict` would do (`loaded`: the keys it would set); throws the {@link CheckpointError} it would throw.
    * Use it to validate several things (weights, optimizer state, ...) before applying any of them.
    */
-  checkStateDict(dict: Map<string, Tensor | HostTensor> | Record<string, Tensor | HostTensor>, opts: LoadOptions = {}): LoadResult {
+  checkStateDict(
+    dict: Map<string, Tensor | HostTensor> | Record<string, Tensor | HostTensor>,
+    opts: LoadOptions = {},
+  ): LoadResult {
     return this.planStateDict(dict, opts, 'checkStateDict').result;
   }
 
@@ -203,7 +206,10 @@ export abstract class Module {
    * variable's, and (with `strict`, the default) no key may be missing or unexpected. One {@link CheckpointError}
    * names every problem (`key` is the first key at fault); messages list at most 50 keys of each kind.
    */
-  loadStateDict(dict: Map<string, Tensor | HostTensor> | Record<string, Tensor | HostTensor>, opts: LoadOptions = {}): LoadResult {
+  loadStateDict(
+    dict: Map<string, Tensor | HostTensor> | Record<string, Tensor | HostTensor>,
+    opts: LoadOptions = {},
+  ): LoadResult {
     const { own, entries, result } = this.planStateDict(dict, opts, 'loadStateDict');
     // Valid: make every value on the backend first (a failure there, out of memory say, frees them and leaves the
     // model as it was), then assign them all.
@@ -232,14 +238,19 @@ export abstract class Module {
   }
 
   /** The checks of {@link checkStateDict} and {@link loadStateDict}: the entries to load, or the error naming every problem. */
-  private planStateDict(dict: Map<string, Tensor | HostTensor> | Record<string, Tensor | HostTensor>, opts: LoadOptions, method: string): {
+  private planStateDict(
+    dict: Map<string, Tensor | HostTensor> | Record<string, Tensor | HostTensor>,
+    opts: LoadOptions,
+    method: string,
+  ): {
     own: Map<string, tf.Variable>;
     entries: Map<string, Tensor | HostTensor>;
     result: LoadResult;
   } {
     const strict = opts.strict ?? true;
     const where = `${this.typeName}.${method}`;
-    if (dict === null || typeof dict !== 'object') throw new CheckpointError(`${where}: the state dict is ${String(dict)}, not a Map or an object`);
+    if (dict === null || typeof dict !== 'object')
+      throw new CheckpointError(`${where}: the state dict is ${String(dict)}, not a Map or an object`);
     const entries: Map<string, Tensor | HostTensor> = dict instanceof Map ? dict : new Map(Object.entries(dict));
     const own = this.stateDict();
     const missing = [...own.keys()].filter((k) => !entries.has(k));
@@ -262,8 +273,10 @@ export abstract class Module {
     const problems: string[] = [];
     if (invalid.length) problems.push(`invalid values (${invalid.length}): ${listForMessage(invalid, '; ')}`);
     if (mismatched.length) problems.push(`shape mismatch (${mismatched.length}): ${listForMessage(mismatched, '; ')}`);
-    if (strict && missing.length) problems.push(`missing keys (${missing.length}): ${listForMessage(missing.map((k) => clipText(k)))}`);
-    if (strict && unexpected.length) problems.push(`unexpected keys (${unexpected.length}): ${listForMessage(unexpected.map((k) => clipText(k)))}`);
+    if (strict && missing.length)
+      problems.push(`missing keys (${missing.length}): ${listForMessage(missing.map((k) => clipText(k)))}`);
+    if (strict && unexpected.length)
+      problems.push(`unexpected keys (${unexpected.length}): ${listForMessage(unexpected.map((k) => clipText(k)))}`);
     if (problems.length) {
       throw new CheckpointError(`${where}: ${problems.join('\n')}`, atFault.length ? { key: atFault[0] } : {});
     }

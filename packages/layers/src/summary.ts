@@ -61,10 +61,14 @@ export function summary(model: Module, inputShape: number[]): Summary {
   if (!(model instanceof Module)) throw new Error('summary: model must be a Module');
   const shape = inputShape.length === 3 ? [1, ...inputShape] : inputShape;
   if (!Array.isArray(inputShape) || shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new Error(`summary: inputShape must be [h, w, c] or [n, h, w, c] of positive integers, got [${Array.isArray(inputShape) ? inputShape.slice(0, 8).join(', ') : String(inputShape)}]`);
+    throw new Error(
+      `summary: inputShape must be [h, w, c] or [n, h, w, c] of positive integers, got [${Array.isArray(inputShape) ? inputShape.slice(0, 8).join(', ') : String(inputShape)}]`,
+    );
   }
   if (shape.some((d) => d > MAX_DIM) || shape.reduce((a, b) => a * b, 1) > Number.MAX_SAFE_INTEGER) {
-    throw new Error(`summary: inputShape [${inputShape.join(', ')}] is too large: each dimension at most ${MAX_DIM}, and ${Number.MAX_SAFE_INTEGER} values in all`);
+    throw new Error(
+      `summary: inputShape [${inputShape.join(', ')}] is too large: each dimension at most ${MAX_DIM}, and ${Number.MAX_SAFE_INTEGER} values in all`,
+    );
   }
   const batch = shape[0];
   // The batch dimension as the caller asked for it, on a shape computed for the empty batch.
@@ -77,9 +81,18 @@ export function summary(model: Module, inputShape: number[]): Summary {
   setForwardHook((m: Module, _inputs: Tensor[], out: Tensor) => {
     // Leaves only; a helper module a block keeps without registering it (it has no parameters) is not a row.
     if (m.namedChildren().length > 0 || !names.has(m)) return;
-    const params = m.ownState().filter(([, , kind]) => kind === 'parameter').reduce((n, [, v]) => n + v.size, 0);
+    const params = m
+      .ownState()
+      .filter(([, , kind]) => kind === 'parameter')
+      .reduce((n, [, v]) => n + v.size, 0);
     const outShape = withBatch(out.shape);
-    rows.push({ name: names.get(m)!, type: m.typeName, outputShape: outShape, params, macs: hasMacs(m) ? m.macs(outShape) : 0 });
+    rows.push({
+      name: names.get(m)!,
+      type: m.typeName,
+      outputShape: outShape,
+      params,
+      macs: hasMacs(m) ? m.macs(outShape) : 0,
+    });
   });
   try {
     tf.tidy(() => {
@@ -92,12 +105,22 @@ export function summary(model: Module, inputShape: number[]): Summary {
   }
   const totalParams = model.numParameters();
   const totalMacs = rows.reduce((n, r) => n + r.macs, 0);
-  return { inputShape: shape, outputShape, rows, totalParams, totalMacs, toString: () => formatSummary(rows, shape, outputShape, totalParams, totalMacs) };
+  return {
+    inputShape: shape,
+    outputShape,
+    rows,
+    totalParams,
+    totalMacs,
+    toString: () => formatSummary(rows, shape, outputShape, totalParams, totalMacs),
+  };
 }
 
 function formatSummary(rows: SummaryRow[], input: number[], output: number[], params: number, macs: number): string {
   const fmt = (n: number) => n.toLocaleString('en-US');
-  const table = [['layer', 'type', 'output shape', 'params', 'MACs'], ...rows.map((r) => [r.name, r.type, `[${r.outputShape.join(', ')}]`, fmt(r.params), fmt(r.macs)])];
+  const table = [
+    ['layer', 'type', 'output shape', 'params', 'MACs'],
+    ...rows.map((r) => [r.name, r.type, `[${r.outputShape.join(', ')}]`, fmt(r.params), fmt(r.macs)]),
+  ];
   const width = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i >= 3 ? c.padStart(width[i]) : c.padEnd(width[i]))).join('  ');
   const rule = width.map((w) => '-'.repeat(w)).join('  ');

@@ -9,7 +9,8 @@ export type KeyMap = (key: string) => string | null;
 function owners(model: Module): Map<string, { module: Module; local: string; rank: number }> {
   const out = new Map<string, { module: Module; local: string; rank: number }>();
   for (const [prefix, m] of model.namedModules()) {
-    for (const [local, v] of m.ownState()) out.set(prefix ? `${prefix}.${local}` : local, { module: m, local, rank: v.rank });
+    for (const [local, v] of m.ownState())
+      out.set(prefix ? `${prefix}.${local}` : local, { module: m, local, rank: v.rank });
   }
   return out;
 }
@@ -20,7 +21,11 @@ function owners(model: Module): Map<string, { module: Module; local: string; ran
  * {@link Module.loadStateDict} checks names and shapes and reports every problem by name; as with `loadStateDict`,
  * a failed load changes nothing.
  */
-export function loadTorchState(model: Module, dict: Map<string, HostTensor>, opts: LoadOptions & { keyMap?: KeyMap } = {}): LoadResult {
+export function loadTorchState(
+  model: Module,
+  dict: Map<string, HostTensor>,
+  opts: LoadOptions & { keyMap?: KeyMap } = {},
+): LoadResult {
   return model.loadStateDict(fromTorchState(model, dict, opts.keyMap), opts);
 }
 

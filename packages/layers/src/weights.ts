@@ -30,7 +30,11 @@ export interface LoadWeightsOptions extends LoadOptions {
  * await loadWeights(net, 'resnet18-f37072fd.pth');                       // torchvision's file
  * await loadWeights(net, bytes, { keyMap: mmpretrainKeys() });            // MMPretrain's 'backbone.' / 'head.' names
  */
-export async function loadWeights(model: Module, source: Uint8Array | ArrayBuffer | string, opts: LoadWeightsOptions = {}): Promise<LoadResult> {
+export async function loadWeights(
+  model: Module,
+  source: Uint8Array | ArrayBuffer | string,
+  opts: LoadWeightsOptions = {},
+): Promise<LoadResult> {
   return model.loadStateDict(await modelState(model, source, opts), opts);
 }
 
@@ -50,13 +54,21 @@ export interface CheckedWeights extends LoadResult {
  * schedule) where nothing may change unless everything is valid: check all, then apply
  * (`model.loadStateDict(checked.state, opts)`).
  */
-export async function checkWeights(model: Module, source: Uint8Array | ArrayBuffer | string, opts: LoadWeightsOptions = {}): Promise<CheckedWeights> {
+export async function checkWeights(
+  model: Module,
+  source: Uint8Array | ArrayBuffer | string,
+  opts: LoadWeightsOptions = {},
+): Promise<CheckedWeights> {
   const state = await modelState(model, source, opts);
   return { ...model.checkStateDict(state, opts), state };
 }
 
 /** The file's tensors as `model`'s state dict: optimizer state left out, float32, layouts converted, keys mapped. */
-async function modelState(model: Module, source: Uint8Array | ArrayBuffer | string, opts: LoadWeightsOptions): Promise<Map<string, HostTensor>> {
+async function modelState(
+  model: Module,
+  source: Uint8Array | ArrayBuffer | string,
+  opts: LoadWeightsOptions,
+): Promise<Map<string, HostTensor>> {
   const ckpt = await readCheckpoint(source);
   if (ckpt.metadata[TRAINING_CHECKPOINT_KEY] !== undefined) {
     for (const k of [...ckpt.tensors.keys()]) if (k.startsWith(TRAINING_STATE_PREFIX)) ckpt.tensors.delete(k);
@@ -88,13 +100,24 @@ export interface SaveWeightsOptions {
 /** The model's parameters and buffers as safetensors bytes, keys as in its state dict. */
 export function saveWeights(model: Module, opts: SaveWeightsOptions = {}): Uint8Array {
   const to = opts.to ?? 'torch';
-  const host = to === 'torch' ? torchState(model) : new Map([...model.stateDict()].map(([k, v]) => [k, { shape: v.shape.slice(), data: Float32Array.from(v.dataSync() as ArrayLike<number>) }]));
+  const host =
+    to === 'torch'
+      ? torchState(model)
+      : new Map(
+          [...model.stateDict()].map(([k, v]) => [
+            k,
+            { shape: v.shape.slice(), data: Float32Array.from(v.dataSync() as ArrayLike<number>) },
+          ]),
+        );
   const dtypes = new Map([...model.stateDict()].map(([k, v]) => [k, v.dtype]));
   const tensors = new Map<string, RawTensor>();
   for (const [k, t] of host) {
-    tensors.set(k, dtypes.get(k) === 'int32'
-      ? { dtype: 'int64', shape: t.shape, data: BigInt64Array.from(t.data, (x) => BigInt(Math.round(x))) }
-      : { dtype: 'float32', shape: t.shape, data: t.data });
+    tensors.set(
+      k,
+      dtypes.get(k) === 'int32'
+        ? { dtype: 'int64', shape: t.shape, data: BigInt64Array.from(t.data, (x) => BigInt(Math.round(x))) }
+        : { dtype: 'float32', shape: t.shape, data: t.data },
+    );
   }
   return writeSafetensors(tensors, { ...opts.metadata, layout: to, format: 'pt' });
 }
@@ -104,5 +127,10 @@ export function saveWeights(model: Module, opts: SaveWeightsOptions = {}): Uint8
  * `head.fc.` to `headKey` (default 'fc.'). Keys of other parts (necks, data preprocessors) are dropped.
  */
 export function mmpretrainKeys(headKey = 'fc.'): KeyMap {
-  return (k) => (k.startsWith('backbone.') ? k.slice('backbone.'.length) : k.startsWith('head.fc.') ? headKey + k.slice('head.fc.'.length) : null);
+  return (k) =>
+    k.startsWith('backbone.')
+      ? k.slice('backbone.'.length)
+      : k.startsWith('head.fc.')
+        ? headKey + k.slice('head.fc.'.length)
+        : null;
 }

@@ -7,12 +7,48 @@
 import { describe, expect, it } from 'vitest';
 import { tf, setBackend, type Tensor } from '@cnn/tensor';
 import {
-  F, Module, Sequential, Conv2d, Linear, BatchNorm2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, LocalResponseNorm, Dropout,
-  Flatten, Identity, ChannelShuffle, Softmax, LogSoftmax, ReLU, ReLU6, LeakyReLU, ELU, Sigmoid, Tanh, GELU, SiLU,
-  Hardsigmoid, Hardswish, ConvNormAct, SEModule, activation, loadTorchState,
+  F,
+  type Module,
+  Sequential,
+  Conv2d,
+  Linear,
+  BatchNorm2d,
+  MaxPool2d,
+  AvgPool2d,
+  AdaptiveAvgPool2d,
+  LocalResponseNorm,
+  Dropout,
+  Flatten,
+  Identity,
+  ChannelShuffle,
+  Softmax,
+  LogSoftmax,
+  ReLU,
+  ReLU6,
+  LeakyReLU,
+  ELU,
+  Sigmoid,
+  Tanh,
+  GELU,
+  SiLU,
+  Hardsigmoid,
+  Hardswish,
+  ConvNormAct,
+  SEModule,
+  activation,
+  loadTorchState,
 } from '../src/index';
 import {
-  checkFormula, expectClose, expected, noLeaks, readLayerFixture, runModuleCase, tensorOf, torchDict, type Backend, type Case,
+  checkFormula,
+  expectClose,
+  expected,
+  noLeaks,
+  readLayerFixture,
+  runModuleCase,
+  tensorOf,
+  torchDict,
+  type Backend,
+  type Case,
 } from '../../../test-support/layer-fixtures';
 
 // ---------------------------------------------------------------------------------------------
@@ -26,10 +62,17 @@ const { doc } = fixture;
 
 type FnImpl = (x: Tensor[], a: any) => Tensor;
 const FNS: Record<string, FnImpl> = {
-  conv2d: ([x, w, b], a) => F.conv2d(x, w, { bias: b, stride: a.stride, padding: a.padding, dilation: a.dilation, groups: a.groups }),
+  conv2d: ([x, w, b], a) =>
+    F.conv2d(x, w, { bias: b, stride: a.stride, padding: a.padding, dilation: a.dilation, groups: a.groups }),
   linear: ([x, w, b]) => F.linear(x, w, b),
   maxPool2d: ([x], a) => F.maxPool2d(x, a.kernelSize, { stride: a.stride, padding: a.padding, ceilMode: a.ceilMode }),
-  avgPool2d: ([x], a) => F.avgPool2d(x, a.kernelSize, { stride: a.stride, padding: a.padding, ceilMode: a.ceilMode, countIncludePad: a.countIncludePad }),
+  avgPool2d: ([x], a) =>
+    F.avgPool2d(x, a.kernelSize, {
+      stride: a.stride,
+      padding: a.padding,
+      ceilMode: a.ceilMode,
+      countIncludePad: a.countIncludePad,
+    }),
   adaptiveAvgPool2d: ([x], a) => F.adaptiveAvgPool2d(x, a.outputSize),
   globalAvgPool: ([x]) => F.globalAvgPool(x),
   batchNorm: ([x, mean, variance, weight, bias], a) => F.batchNorm(x, { mean, variance, weight, bias, eps: a.eps }),
@@ -56,20 +99,23 @@ const FNS: Record<string, FnImpl> = {
 /** The module of each 'layer' and 'block' case, as PyTorch's in the script. */
 const MODULES: Record<string, () => Module> = {
   'Conv2d 3 -> 6, 3x3, pad 1': () => new Conv2d(3, 6, 3, { padding: 1 }),
-  'Conv2d stride 2 pad 1 groups 2 no bias': () => new Conv2d(4, 6, 3, { stride: 2, padding: 1, groups: 2, bias: false }),
+  'Conv2d stride 2 pad 1 groups 2 no bias': () =>
+    new Conv2d(4, 6, 3, { stride: 2, padding: 1, groups: 2, bias: false }),
   'Conv2d same 4x4 (PyTorch padding=same)': () => new Conv2d(3, 4, 4, { padding: 'same' }),
   'Conv2d dilation 2 same': () => new Conv2d(3, 5, 3, { padding: 'same', dilation: 2 }),
   'Conv2d [1, 3] kernel padding [0, 1]': () => new Conv2d(3, 4, [1, 3], { padding: [0, 1] }),
   'Conv2d depthwise stride 2': () => new Conv2d(6, 6, 3, { stride: 2, padding: 1, groups: 6 }),
   'Linear 8 -> 5': () => new Linear(8, 5),
   'Linear no bias': () => new Linear(6, 4, { bias: false }),
-  'Flatten + Linear(flattenedFrom)': () => new Sequential(new Flatten(), new Linear(60, 6, { flattenedFrom: [3, 4, 5] })),
+  'Flatten + Linear(flattenedFrom)': () =>
+    new Sequential(new Flatten(), new Linear(60, 6, { flattenedFrom: [3, 4, 5] })),
   'BatchNorm2d eval': () => new BatchNorm2d(6),
   'BatchNorm2d eval eps 1e-3': () => new BatchNorm2d(5, { eps: 1e-3 }),
   'BatchNorm2d eval affine false': () => new BatchNorm2d(4, { affine: false }),
   'MaxPool2d 3 stride 2 pad 1': () => new MaxPool2d(3, { stride: 2, padding: 1 }),
   'MaxPool2d 3 stride 2 ceil_mode': () => new MaxPool2d(3, { stride: 2, ceilMode: true }),
-  'AvgPool2d 3 stride 2 pad 1 count_include_pad False': () => new AvgPool2d(3, { stride: 2, padding: 1, countIncludePad: false }),
+  'AvgPool2d 3 stride 2 pad 1 count_include_pad False': () =>
+    new AvgPool2d(3, { stride: 2, padding: 1, countIncludePad: false }),
   'AvgPool2d 2 stride 2 pad 1 ceil_mode': () => new AvgPool2d(2, { stride: 2, padding: 1, ceilMode: true }),
   'AdaptiveAvgPool2d 6': () => new AdaptiveAvgPool2d(6),
   'AdaptiveAvgPool2d (5, 7) up': () => new AdaptiveAvgPool2d([5, 7]),
@@ -90,10 +136,12 @@ const MODULES: Record<string, () => Module> = {
   SiLU: () => new SiLU(),
   Hardsigmoid: () => new Hardsigmoid(),
   Hardswish: () => new Hardswish(),
-  'Sequential conv-bn-relu-maxpool': () => new Sequential(new Conv2d(3, 8, 3, { padding: 1, bias: false }), new BatchNorm2d(8), new ReLU(), new MaxPool2d(2)),
+  'Sequential conv-bn-relu-maxpool': () =>
+    new Sequential(new Conv2d(3, 8, 3, { padding: 1, bias: false }), new BatchNorm2d(8), new ReLU(), new MaxPool2d(2)),
   // Blocks
   'ConvNormAct 3x3 stride 2 (Conv2dNormActivation)': () => new ConvNormAct(8, 16, 3, { stride: 2 }),
-  'ConvNormAct no norm relu6 (Conv2dNormActivation)': () => new ConvNormAct(6, 8, 3, { norm: null, act: activation('relu6') }),
+  'ConvNormAct no norm relu6 (Conv2dNormActivation)': () =>
+    new ConvNormAct(6, 8, 3, { norm: null, act: activation('relu6') }),
   'ConvNormAct hardswish 5x5 dilation 2': () => new ConvNormAct(4, 8, 5, { dilation: 2, act: activation('hardswish') }),
   'SEModule (SqueezeExcitation)': () => new SEModule(32, { squeezeChannels: 8 }),
   'SEModule hardsigmoid gate (SqueezeExcitation)': () => new SEModule(16, { squeezeChannels: 8, gate: 'hardsigmoid' }),
@@ -110,7 +158,9 @@ function runCase(c: Case, backend: Backend): void {
       const xs = c.inputs.map(tensorOf);
       if (backend === 'cpu' && c.name.includes('(wasm only)')) {
         // @cnn/tensor documents stride together with dilation as wasm-only; cpu refuses it by name.
-        expect(() => impl(xs, c.args)).toThrow(/conv2d: stride 2x2 together with dilation 2x2 is supported only on the wasm backend/);
+        expect(() => impl(xs, c.args)).toThrow(
+          /conv2d: stride 2x2 together with dilation 2x2 is supported only on the wasm backend/,
+        );
       } else {
         const y = impl(xs, c.args);
         expectClose(fixture, c.name, y, c, 0);
@@ -132,7 +182,9 @@ function runCase(c: Case, backend: Backend): void {
         expectClose(fixture, `${c.name} step ${step + 1}: output`, y, c, o);
         expectClose(fixture, `${c.name} step ${step + 1}: running_mean`, bn.runningMean, c, o + 1);
         expectClose(fixture, `${c.name} step ${step + 1}: running_var`, bn.runningVar, c, o + 2);
-        expect(bn.numBatchesTracked.dataSync()[0], `${c.name} step ${step + 1}: num_batches_tracked`).toBe(expected(fixture, c, o + 3)[0]);
+        expect(bn.numBatchesTracked.dataSync()[0], `${c.name} step ${step + 1}: num_batches_tracked`).toBe(
+          expected(fixture, c, o + 3)[0],
+        );
         tf.dispose([x, y]);
       });
       // Then PyTorch's gradients of sum(y * dy) in training mode, for the first input.
@@ -165,13 +217,46 @@ describe('fixtures', () => {
     expect([...ops].sort()).toEqual(Object.keys(FNS).sort());
     const modules = new Set(doc.cases.filter((c) => c.kind === 'layer' || c.kind === 'block').map((c) => c.name));
     expect([...modules].sort()).toEqual(Object.keys(MODULES).sort());
-    const types = new Set(Object.values(MODULES).flatMap((make) => { const m = make(); const t = m.namedModules().map(([, x]) => x.typeName); m.dispose(); return t; }));
-    for (const t of ['Conv2d', 'Linear', 'BatchNorm2d', 'MaxPool2d', 'AvgPool2d', 'AdaptiveAvgPool2d', 'LocalResponseNorm', 'Dropout', 'Flatten', 'Identity', 'ChannelShuffle', 'Softmax', 'LogSoftmax', 'ReLU', 'ReLU6', 'LeakyReLU', 'ELU', 'Sigmoid', 'Tanh', 'GELU', 'SiLU', 'Hardsigmoid', 'Hardswish', 'Sequential', 'ConvNormAct', 'SEModule']) {
+    const types = new Set(
+      Object.values(MODULES).flatMap((make) => {
+        const m = make();
+        const t = m.namedModules().map(([, x]) => x.typeName);
+        m.dispose();
+        return t;
+      }),
+    );
+    for (const t of [
+      'Conv2d',
+      'Linear',
+      'BatchNorm2d',
+      'MaxPool2d',
+      'AvgPool2d',
+      'AdaptiveAvgPool2d',
+      'LocalResponseNorm',
+      'Dropout',
+      'Flatten',
+      'Identity',
+      'ChannelShuffle',
+      'Softmax',
+      'LogSoftmax',
+      'ReLU',
+      'ReLU6',
+      'LeakyReLU',
+      'ELU',
+      'Sigmoid',
+      'Tanh',
+      'GELU',
+      'SiLU',
+      'Hardsigmoid',
+      'Hardswish',
+      'Sequential',
+      'ConvNormAct',
+      'SEModule',
+    ]) {
       expect(types.has(t), t).toBe(true);
     }
   });
 });
-
 
 for (const backend of ['wasm', 'cpu'] as const) {
   describe(`parity with PyTorch ${doc.torch} on ${backend}`, () => {

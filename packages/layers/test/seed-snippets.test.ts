@@ -2,14 +2,34 @@
 // layers has the reference parameter and MAC counts.
 import { describe, expect, it } from 'vitest';
 import { tf, setBackend, type Tensor } from '@cnn/tensor';
-import { F, Conv2d, Linear, MaxPool2d, AvgPool2d, Tanh, Flatten, Sequential, Module, summary, manualSeed } from '../src/index';
+import {
+  F,
+  Conv2d,
+  Linear,
+  MaxPool2d,
+  AvgPool2d,
+  Tanh,
+  Flatten,
+  Sequential,
+  Module,
+  summary,
+  manualSeed,
+} from '../src/index';
 
 class LeNet5 extends Module {
-  features = this.registerModule('features', new Sequential(
-    new Conv2d(1, 6, 5, { padding: 2 }), new Tanh(), new AvgPool2d(2),
-    new Conv2d(6, 16, 5), new Tanh(), new AvgPool2d(2),
-    new Conv2d(16, 120, 5), new Tanh(),
-  ));
+  features = this.registerModule(
+    'features',
+    new Sequential(
+      new Conv2d(1, 6, 5, { padding: 2 }),
+      new Tanh(),
+      new AvgPool2d(2),
+      new Conv2d(6, 16, 5),
+      new Tanh(),
+      new AvgPool2d(2),
+      new Conv2d(16, 120, 5),
+      new Tanh(),
+    ),
+  );
   flatten = this.registerModule('flatten', new Flatten());
   classifier = this.registerModule('classifier', new Sequential(new Linear(120, 84), new Tanh(), new Linear(84, 10)));
   forward(x: Tensor) {

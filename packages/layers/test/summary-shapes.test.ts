@@ -3,16 +3,38 @@
 // those of a real forward pass at the asked batch size. Flatten keeps an empty batch empty.
 import { describe, expect, it } from 'vitest';
 import { tf, setBackend, type Tensor } from '@cnn/tensor';
-import { AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, F, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential, setForwardHook, summary } from '../src/index';
+import {
+  AdaptiveAvgPool2d,
+  AvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  F,
+  Flatten,
+  Linear,
+  MaxPool2d,
+  Module,
+  ReLU,
+  Sequential,
+  setForwardHook,
+  summary,
+} from '../src/index';
 
 // Every pooling whose host-side arrays scale with the image (avgPool's divisor map with padding, adaptive pooling's
 // bin matrices) is here: they must not be built for the empty pass.
 class Net extends Module {
-  features = this.registerModule('features', new Sequential(
-    new Conv2d(3, 8, 3, { stride: 2, padding: 1 }), new BatchNorm2d(8), new ReLU(), new MaxPool2d(2, { stride: 2 }),
-    new Conv2d(8, 16, 3, { padding: 1 }), new ReLU(), new AvgPool2d(3, { stride: 1, padding: 1, countIncludePad: false }),
-    new AdaptiveAvgPool2d(5),
-  ));
+  features = this.registerModule(
+    'features',
+    new Sequential(
+      new Conv2d(3, 8, 3, { stride: 2, padding: 1 }),
+      new BatchNorm2d(8),
+      new ReLU(),
+      new MaxPool2d(2, { stride: 2 }),
+      new Conv2d(8, 16, 3, { padding: 1 }),
+      new ReLU(),
+      new AvgPool2d(3, { stride: 1, padding: 1, countIncludePad: false }),
+      new AdaptiveAvgPool2d(5),
+    ),
+  );
   pool = this.registerModule('pool', new AdaptiveAvgPool2d(1));
   flatten = this.registerModule('flatten', new Flatten());
   fc = this.registerModule('fc', new Linear(16, 10));
@@ -42,7 +64,10 @@ describe.each(['wasm', 'cpu'] as const)('summary on %s', (backend) => {
     await setBackend(backend);
     const net = new Net();
     net.eval();
-    for (const shape of [[1, 37, 29, 3], [3, 16, 16, 3]]) {
+    for (const shape of [
+      [1, 37, 29, 3],
+      [3, 16, 16, 3],
+    ]) {
       const s = summary(net, shape);
       const real = realPass(net, shape);
       expect(s.rows.map((r) => [r.type, r.outputShape, r.macs])).toEqual(real);
@@ -76,9 +101,15 @@ describe.each(['wasm', 'cpu'] as const)('summary on %s', (backend) => {
   it('refuses shapes beyond what tfjs can index, by name, before running anything', async () => {
     await setBackend(backend);
     const net = new Net();
-    expect(() => summary(net, [2 ** 31, 8, 3])).toThrow(/^summary: inputShape \[2147483648, 8, 3\] is too large: each dimension at most 2147483647/);
-    expect(() => summary(net, [1e6, 1e6, 1e6, 3])).toThrow(/^summary: inputShape \[1000000, 1000000, 1000000, 3\] is too large: .* 9007199254740991 values in all/);
-    expect(() => summary(net, [8, 8, 3.5])).toThrow(/summary: inputShape must be \[h, w, c\] or \[n, h, w, c\] of positive integers, got \[8, 8, 3.5\]/);
+    expect(() => summary(net, [2 ** 31, 8, 3])).toThrow(
+      /^summary: inputShape \[2147483648, 8, 3\] is too large: each dimension at most 2147483647/,
+    );
+    expect(() => summary(net, [1e6, 1e6, 1e6, 3])).toThrow(
+      /^summary: inputShape \[1000000, 1000000, 1000000, 3\] is too large: .* 9007199254740991 values in all/,
+    );
+    expect(() => summary(net, [8, 8, 3.5])).toThrow(
+      /summary: inputShape must be \[h, w, c\] or \[n, h, w, c\] of positive integers, got \[8, 8, 3.5\]/,
+    );
     net.dispose();
   });
 
@@ -86,7 +117,8 @@ describe.each(['wasm', 'cpu'] as const)('summary on %s', (backend) => {
     await setBackend(backend);
     const before = tf.memory().numTensors;
     const x = tf.zeros([0, 13, 11, 4]);
-    const f = (a: tf.Tensor) => tf.sum(F.adaptiveAvgPool2d(F.avgPool2d(a, 3, { stride: 1, padding: 1, countIncludePad: false }), 5));
+    const f = (a: tf.Tensor) =>
+      tf.sum(F.adaptiveAvgPool2d(F.avgPool2d(a, 3, { stride: 1, padding: 1, countIncludePad: false }), 5));
     expect(tf.tidy(() => F.adaptiveAvgPool2d(x, [5, 3]).shape)).toEqual([0, 5, 3, 4]);
     expect(tf.tidy(() => F.avgPool2d(x, 3, { stride: 2, padding: 1, ceilMode: true }).shape)).toEqual([0, 7, 6, 4]);
     const g = tf.grad(f)(x);
@@ -100,7 +132,10 @@ describe.each(['wasm', 'cpu'] as const)('summary on %s', (backend) => {
     const x = tf.zeros([0, 2, 3, 4]);
     const a = F.flatten(x);
     const b = new Flatten().call(x);
-    expect([a.shape, b.shape]).toEqual([[0, 24], [0, 24]]);
+    expect([a.shape, b.shape]).toEqual([
+      [0, 24],
+      [0, 24],
+    ]);
     expect(tf.tidy(() => F.flatten(tf.zeros([2, 0, 3]), 1).shape)).toEqual([2, 0]);
     tf.dispose([x, a, b]);
   });

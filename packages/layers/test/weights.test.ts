@@ -7,8 +7,24 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tf, setBackend, type Tensor } from '@cnn/tensor';
 import {
-  BatchNorm2d, Conv2d, Linear, Module, ReLU, Sequential, saveWeights, readSafetensors, writeSafetensors, mmpretrainKeys, manualSeed, CheckpointError,
-  readCheckpoint, readFileBytes, READ_FILE_MAX_BYTES, loadTorchState, torchState, checkWeights,
+  BatchNorm2d,
+  Conv2d,
+  Linear,
+  Module,
+  ReLU,
+  Sequential,
+  saveWeights,
+  readSafetensors,
+  writeSafetensors,
+  mmpretrainKeys,
+  manualSeed,
+  CheckpointError,
+  readCheckpoint,
+  readFileBytes,
+  READ_FILE_MAX_BYTES,
+  loadTorchState,
+  torchState,
+  checkWeights,
 } from '../src/index';
 import { relErr } from '../../../test-support/fixtures';
 
@@ -18,10 +34,13 @@ const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
 /** The fixture script's Net, built from this library's layers with the same child names. */
 class Net extends Module {
   stem = this.registerModule('stem', new Conv2d(3, 4, 3, { padding: 1 }));
-  blocks = this.registerModule('blocks', new Sequential(
-    new Sequential(new Conv2d(4, 8, 3, { padding: 1, bias: false }), new BatchNorm2d(8), new ReLU()),
-    new Sequential(new Conv2d(8, 8, 3, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(8), new ReLU()),
-  ));
+  blocks = this.registerModule(
+    'blocks',
+    new Sequential(
+      new Sequential(new Conv2d(4, 8, 3, { padding: 1, bias: false }), new BatchNorm2d(8), new ReLU()),
+      new Sequential(new Conv2d(8, 8, 3, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(8), new ReLU()),
+    ),
+  );
   head = this.registerModule('head', new Linear(8, 5));
   forward(x: Tensor): Tensor {
     return this.head.call(tf.mean(this.blocks.call(this.stem.call(x)), [1, 2]));
@@ -30,7 +49,10 @@ class Net extends Module {
 
 function input(): Tensor {
   const n = 2 * 8 * 8 * 3;
-  return tf.tensor(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)), [2, 8, 8, 3]);
+  return tf.tensor(
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)),
+    [2, 8, 8, 3],
+  );
 }
 
 describe.each(['wasm', 'cpu'] as const)('PyTorch checkpoints on %s', (backend) => {
@@ -66,7 +88,8 @@ describe('saving', () => {
       manualSeed(6);
       const b = new Net();
       await b.loadWeights(saveWeights(a, { to }));
-      for (const [k, v] of a.stateDict()) expect(Array.from(b.stateDict().get(k)!.dataSync()), `${to} ${k}`).toEqual(Array.from(v.dataSync()));
+      for (const [k, v] of a.stateDict())
+        expect(Array.from(b.stateDict().get(k)!.dataSync()), `${to} ${k}`).toEqual(Array.from(v.dataSync()));
       b.dispose();
     }
     a.dispose();
@@ -117,11 +140,13 @@ describe('saving', () => {
   });
 });
 
-
 /** Awaits `run`, which must reject with a CheckpointError matching `pattern` within 20 s; logs how long it took. */
 async function refusedWithin(name: string, run: () => Promise<unknown>, pattern: RegExp): Promise<CheckpointError> {
   const t0 = performance.now();
-  const err = await run().then(() => undefined, (e: unknown) => e);
+  const err = await run().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   const ms = performance.now() - t0;
   console.log(`hostile case '${name}': ${ms.toFixed(0)} ms`);
   expect(err, name).toBeInstanceOf(CheckpointError);
@@ -142,15 +167,30 @@ describe('a failed load changes nothing', () => {
       execFileSync('mkfifo', [fifo]); // nothing ever writes to it: opening it for reading would wait forever
       const net = new Net();
       const before = snapshot(net);
-      const e1 = await refusedWithin('loadWeights /dev/zero', () => net.loadWeights('/dev/zero'),
-        /^cannot read '\/dev\/zero': it is a character device, and only regular files are read as checkpoints$/);
+      const e1 = await refusedWithin(
+        'loadWeights /dev/zero',
+        () => net.loadWeights('/dev/zero'),
+        /^cannot read '\/dev\/zero': it is a character device, and only regular files are read as checkpoints$/,
+      );
       expect(e1.file).toBe('/dev/zero');
       await refusedWithin('readCheckpoint /dev/zero', () => readCheckpoint('/dev/zero'), /it is a character device/);
-      const e2 = await refusedWithin('loadWeights FIFO', () => net.loadWeights(fifo), /cannot read '.*weights\.pth': it is a FIFO \(named pipe\), and only regular files are read/);
+      const e2 = await refusedWithin(
+        'loadWeights FIFO',
+        () => net.loadWeights(fifo),
+        /cannot read '.*weights\.pth': it is a FIFO \(named pipe\), and only regular files are read/,
+      );
       expect(e2.file).toBe(fifo);
       await refusedWithin('readFileBytes FIFO', () => readFileBytes(fifo), /FIFO/);
-      await refusedWithin('loadWeights directory', () => net.loadWeights(tmp), /it is a directory, and only regular files are read/);
-      await refusedWithin('loadWeights missing file', () => net.loadWeights(join(tmp, 'none.pth')), /cannot read '.*none\.pth' \(ENOENT\)/);
+      await refusedWithin(
+        'loadWeights directory',
+        () => net.loadWeights(tmp),
+        /it is a directory, and only regular files are read/,
+      );
+      await refusedWithin(
+        'loadWeights missing file',
+        () => net.loadWeights(join(tmp, 'none.pth')),
+        /cannot read '.*none\.pth' \(ENOENT\)/,
+      );
       expect(snapshot(net)).toEqual(before);
       // A regular file reads as before.
       const file = join(tmp, 'net.safetensors');
@@ -168,7 +208,9 @@ describe('a failed load changes nothing', () => {
     manualSeed(11);
     const net = new Net();
     const before = snapshot(net);
-    const host = new Map([...net.stateDict()].map(([k, v]) => [k, { shape: v.shape.slice(), data: new Float32Array(v.size).fill(0.5) }]));
+    const host = new Map(
+      [...net.stateDict()].map(([k, v]) => [k, { shape: v.shape.slice(), data: new Float32Array(v.size).fill(0.5) }]),
+    );
     const keys = [...host.keys()];
     const last = keys[keys.length - 1]; // head.bias, [5]
     expect(last).toBe('head.bias');
@@ -181,7 +223,9 @@ describe('a failed load changes nothing', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(CheckpointError);
-    expect((err as CheckpointError).message).toBe("Net.loadStateDict: invalid values (1): head.bias has shape [5] (5 values) but its data holds 4");
+    expect((err as CheckpointError).message).toBe(
+      'Net.loadStateDict: invalid values (1): head.bias has shape [5] (5 values) but its data holds 4',
+    );
     expect((err as CheckpointError).key).toBe('head.bias');
     expect(snapshot(net), 'nothing assigned').toEqual(before);
     expect(tf.memory().numTensors).toBe(tensors);
@@ -206,8 +250,12 @@ describe('a failed load changes nothing', () => {
       }
     })();
     expect(e2).toBeInstanceOf(CheckpointError);
-    expect(e2!.message).toMatch(/^Net\.loadStateDict: invalid values \(6\): stem\.bias is a disposed tensor; blocks\.0\.1\.weight is a string tensor \(float32, int32 and bool load\); blocks\.0\.1\.bias has data "not numbers", not a Float32Array/);
-    expect(e2!.message).toMatch(/blocks\.0\.1\.running_mean has an invalid shape \[-8\] \(want an array of non-negative integers\); blocks\.0\.1\.running_var has data BigInt64Array\(8\)/);
+    expect(e2!.message).toMatch(
+      /^Net\.loadStateDict: invalid values \(6\): stem\.bias is a disposed tensor; blocks\.0\.1\.weight is a string tensor \(float32, int32 and bool load\); blocks\.0\.1\.bias has data "not numbers", not a Float32Array/,
+    );
+    expect(e2!.message).toMatch(
+      /blocks\.0\.1\.running_mean has an invalid shape \[-8\] \(want an array of non-negative integers\); blocks\.0\.1\.running_var has data BigInt64Array\(8\)/,
+    );
     expect(e2!.message).toMatch(/blocks\.1\.1\.weight is undefined, not a tensor/);
     expect(e2!.key).toBe('stem.bias');
     expect(snapshot(net)).toEqual(before);
@@ -218,8 +266,17 @@ describe('a failed load changes nothing', () => {
     host.set(last, { shape: [5], data: new Float32Array(5).fill(0.5) });
     net.loadStateDict(host);
     expect(tf.memory().numTensors).toBe(tensors);
-    for (const [k, v] of snapshot(net)) expect(new Set(v), k).toEqual(new Set([k.endsWith('num_batches_tracked') ? 0 : 0.5]));
-    const asTensors = new Map([...host].map(([k, t]) => [k, tf.tensor(t.data.map(() => 2), t.shape)]));
+    for (const [k, v] of snapshot(net))
+      expect(new Set(v), k).toEqual(new Set([k.endsWith('num_batches_tracked') ? 0 : 0.5]));
+    const asTensors = new Map(
+      [...host].map(([k, t]) => [
+        k,
+        tf.tensor(
+          t.data.map(() => 2),
+          t.shape,
+        ),
+      ]),
+    );
     net.loadStateDict(asTensors);
     for (const t of asTensors.values()) t.dispose();
     expect(tf.memory().numTensors).toBe(tensors);
@@ -239,17 +296,23 @@ describe('a failed load changes nothing', () => {
     const w = torch.get('blocks.1.0.weight')!;
     torch.set('blocks.1.0.weight', { shape: w.shape, data: w.data.subarray(1) });
     expect(() => loadTorchState(net, torch)).toThrow(CheckpointError);
-    expect(() => loadTorchState(net, torch)).toThrow(/blocks\.1\.0\.weight has shape \[8, 8, 3, 3\] \(576 values\) but its data holds 575/);
+    expect(() => loadTorchState(net, torch)).toThrow(
+      /blocks\.1\.0\.weight has shape \[8, 8, 3, 3\] \(576 values\) but its data holds 575/,
+    );
     // A tensor of another rank is reported with the file's shape, not converted.
     torch.set('blocks.1.0.weight', { shape: [8, 72], data: w.data });
-    expect(() => loadTorchState(net, torch)).toThrow(/blocks\.1\.0\.weight: checkpoint \[8, 72\], model \[3, 3, 8, 8\]/);
+    expect(() => loadTorchState(net, torch)).toThrow(
+      /blocks\.1\.0\.weight: checkpoint \[8, 72\], model \[3, 3, 8, 8\]/,
+    );
     expect(snapshot(net)).toEqual(before);
     // From a file (safetensors written by saveWeights), the last tensor mis-shaped.
     const file = readSafetensors(saveWeights(net));
     file.tensors.set('head.bias', { dtype: 'float32', shape: [6], data: new Float32Array(6) });
     const err = await net.loadWeights(writeSafetensors(file.tensors, file.metadata)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CheckpointError);
-    expect((err as CheckpointError).message).toMatch(/^Net\.loadStateDict: shape mismatch \(1\): head\.bias: checkpoint \[6\], model \[5\]$/);
+    expect((err as CheckpointError).message).toMatch(
+      /^Net\.loadStateDict: shape mismatch \(1\): head\.bias: checkpoint \[6\], model \[5\]$/,
+    );
     expect((err as CheckpointError).key).toBe('head.bias');
     expect(snapshot(net)).toEqual(before);
     expect(tf.memory().numTensors).toBe(tensors);
@@ -271,9 +334,14 @@ describe('a failed load changes nothing', () => {
     const bad = writeSafetensors(file.tensors, file.metadata);
     const err = await checkWeights(net, bad).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CheckpointError);
-    expect((err as CheckpointError).message).toBe('Net.checkStateDict: shape mismatch (1): head.bias: checkpoint [6], model [5]');
-    expect(() => net.checkStateDict(new Map([['head.bias', { shape: [5], data: new Float32Array(4) }]]), { strict: false }))
-      .toThrow(/^Net\.checkStateDict: invalid values \(1\): head\.bias has shape \[5\] \(5 values\) but its data holds 4$/);
+    expect((err as CheckpointError).message).toBe(
+      'Net.checkStateDict: shape mismatch (1): head.bias: checkpoint [6], model [5]',
+    );
+    expect(() =>
+      net.checkStateDict(new Map([['head.bias', { shape: [5], data: new Float32Array(4) }]]), { strict: false }),
+    ).toThrow(
+      /^Net\.checkStateDict: invalid values \(1\): head\.bias has shape \[5\] \(5 values\) but its data holds 4$/,
+    );
     // A valid file is checked without a change, and what the check returns loads it.
     const checked = await checkWeights(net, bytes);
     expect(checked.missing).toEqual([]);
@@ -292,7 +360,8 @@ describe('a failed load changes nothing', () => {
     await setBackend('wasm');
     const net = new Net();
     const dict = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (let i = 0; i < 10_000; i++) dict.set(`module.${'x'.repeat(i < 3 ? 100_000 : 10)}.${i}`, { shape: [1], data: new Float32Array(1) });
+    for (let i = 0; i < 10_000; i++)
+      dict.set(`module.${'x'.repeat(i < 3 ? 100_000 : 10)}.${i}`, { shape: [1], data: new Float32Array(1) });
     const err = (() => {
       try {
         net.loadStateDict(dict);

@@ -46,7 +46,13 @@ function forwardMs(model, shape, reps) {
 
 function trainImagesPerSecond(model, shape, steps, batch) {
   const x = tf.randomNormal([batch, ...shape]);
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: batch }, (_, i) => i % 10),
+      'int32',
+    ),
+    10,
+  );
   const opt = tf.train.momentum(0.01, 0.9);
   model.train();
   const step = () => {
@@ -98,13 +104,19 @@ console.log('forward, batch 1        input         wasm ms   cpu ms   wasm speed
 for (const [id, shape] of FORWARD) {
   const w = wasm.fwd[id];
   const c = cpu?.fwd[id];
-  console.log(`${id.padEnd(22)}  ${shape.join('x').padEnd(12)}  ${w.toFixed(1).padStart(7)}  ${c ? c.toFixed(0).padStart(7) : '      -'}   ${c ? `${(c / w).toFixed(1)}x` : '-'}`);
+  console.log(
+    `${id.padEnd(22)}  ${shape.join('x').padEnd(12)}  ${w.toFixed(1).padStart(7)}  ${c ? c.toFixed(0).padStart(7) : '      -'}   ${c ? `${(c / w).toFixed(1)}x` : '-'}`,
+  );
 }
 console.log('\ntraining (wasm batch 32, cpu batch 4)  input   wasm img/s  cpu img/s  wasm speed-up');
 for (const [id, shape] of TRAIN) {
   const w = wasm.train[id];
   const c = cpu?.train[id];
-  console.log(`${id.padEnd(22)}  ${shape.join('x').padEnd(12)}  ${w.toFixed(1).padStart(10)}  ${c ? c.toFixed(2).padStart(9) : '        -'}  ${c ? `${(w / c).toFixed(1)}x` : '-'}`);
+  console.log(
+    `${id.padEnd(22)}  ${shape.join('x').padEnd(12)}  ${w.toFixed(1).padStart(10)}  ${c ? c.toFixed(2).padStart(9) : '        -'}  ${c ? `${(w / c).toFixed(1)}x` : '-'}`,
+  );
 }
 const ratio = wasm.fwd.resnext50_32x4d / wasm.fwd.resnet50;
-console.log(`\nTarget: resnext50_32x4d forward <= 1.5x resnet50's (MACs 4.23 G vs 4.09 G): ${ratio.toFixed(2)}x ${ratio <= 1.5 ? 'PASS' : 'FAIL'}`);
+console.log(
+  `\nTarget: resnext50_32x4d forward <= 1.5x resnet50's (MACs 4.23 G vs 4.09 G): ${ratio.toFixed(2)}x ${ratio <= 1.5 ? 'PASS' : 'FAIL'}`,
+);

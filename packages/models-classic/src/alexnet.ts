@@ -2,7 +2,15 @@
 // torchvision's single-GPU variant (64-192-384-256-256) and the original two-GPU network (96-256-384-384-256 with
 // groups = 2 where the two GPUs did not talk, and local response normalisation; 227x227 input).
 import {
-  AdaptiveAvgPool2d, Conv2d, Dropout, Linear, LocalResponseNorm, MaxPool2d, Module, ReLU, Sequential,
+  AdaptiveAvgPool2d,
+  Conv2d,
+  Dropout,
+  Linear,
+  LocalResponseNorm,
+  MaxPool2d,
+  type Module,
+  ReLU,
+  Sequential,
 } from '@cnn/layers';
 import { FeatureClassifier, type ClassifierOptions, type ModelCard } from './classifier';
 import { ModelOptionsError } from './errors';
@@ -23,15 +31,31 @@ type ConvRow = readonly [number, number, number, number, number, '' | 'pool' | '
 
 const ARCH = {
   // torchvision's alexnet: one GPU, no LRN.
-  alexnet: [[64, 11, 4, 2, 1, 'pool'], [192, 5, 1, 2, 1, 'pool'], [384, 3, 1, 1, 1, ''], [256, 3, 1, 1, 1, ''], [256, 3, 1, 1, 1, 'pool']],
+  alexnet: [
+    [64, 11, 4, 2, 1, 'pool'],
+    [192, 5, 1, 2, 1, 'pool'],
+    [384, 3, 1, 1, 1, ''],
+    [256, 3, 1, 1, 1, ''],
+    [256, 3, 1, 1, 1, 'pool'],
+  ],
   // The 2012 paper: conv2, conv4 and conv5 see only their own GPU's half of the channels.
-  alexnet_2012: [[96, 11, 4, 0, 1, 'lrn+pool'], [256, 5, 1, 2, 2, 'lrn+pool'], [384, 3, 1, 1, 1, ''], [384, 3, 1, 1, 2, ''], [256, 3, 1, 1, 2, 'pool']],
+  alexnet_2012: [
+    [96, 11, 4, 0, 1, 'lrn+pool'],
+    [256, 5, 1, 2, 2, 'lrn+pool'],
+    [384, 3, 1, 1, 1, ''],
+    [384, 3, 1, 1, 2, ''],
+    [256, 3, 1, 1, 2, 'pool'],
+  ],
 } as const satisfies Record<string, readonly ConvRow[]>;
 
 /** AlexNet: five convolutions, then three fully connected layers over a 6x6 map. */
 export class AlexNet extends FeatureClassifier {
   constructor(arch: keyof typeof ARCH, opts: AlexNetOptions = {}) {
-    if (!Object.prototype.hasOwnProperty.call(ARCH, arch)) throw new ModelOptionsError('alexnet', `unknown architecture ${describeValue(arch)}; expected 'alexnet' or 'alexnet_2012'`);
+    if (!Object.hasOwn(ARCH, arch))
+      throw new ModelOptionsError(
+        'alexnet',
+        `unknown architecture ${describeValue(arch)}; expected 'alexnet' or 'alexnet_2012'`,
+      );
     checkOptions(arch, opts, ALEXNET_OPTIONS);
     const layers: Module[] = [];
     let c = opts.inChannels ?? 3;
@@ -46,20 +70,39 @@ export class AlexNet extends FeatureClassifier {
       features: new Sequential(...layers),
       pool: new AdaptiveAvgPool2d(6),
       classifier: new Sequential(
-        new Dropout(p), new Linear(c * 36, 4096, { flattenedFrom: [6, 6, c] }), new ReLU(),
-        new Dropout(p), new Linear(4096, 4096), new ReLU(),
+        new Dropout(p),
+        new Linear(c * 36, 4096, { flattenedFrom: [6, 6, c] }),
+        new ReLU(),
+        new Dropout(p),
+        new Linear(4096, 4096),
+        new ReLU(),
         new Linear(4096, opts.numClasses ?? 1000),
       ),
     });
   }
 }
 
-const PAPER = 'ImageNet Classification with Deep Convolutional Neural Networks (Krizhevsky et al., 2012), https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html';
+const PAPER =
+  'ImageNet Classification with Deep Convolutional Neural Networks (Krizhevsky et al., 2012), https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html';
 const card = (id: string, inputSize: [number, number, number], params: number, macs: number): ModelCard => ({
-  id, family: 'alexnet', paper: PAPER, inputSize, params, macs, numClasses: 1000,
+  id,
+  family: 'alexnet',
+  paper: PAPER,
+  inputSize,
+  params,
+  macs,
+  numClasses: 1000,
 });
 
 /** torchvision's AlexNet. */
-export const alexnet = registerModel(card('alexnet', [224, 224, 3], 61_100_840, 714_188_480), (o: AlexNetOptions) => new AlexNet('alexnet', o), ALEXNET_OPTIONS);
+export const alexnet = registerModel(
+  card('alexnet', [224, 224, 3], 61_100_840, 714_188_480),
+  (o: AlexNetOptions) => new AlexNet('alexnet', o),
+  ALEXNET_OPTIONS,
+);
 /** The original two-GPU AlexNet of 2012 (groups 2, LRN, 227x227). */
-export const alexnet_2012 = registerModel(card('alexnet_2012', [227, 227, 3], 60_965_224, 724_406_816), (o: AlexNetOptions) => new AlexNet('alexnet_2012', o), ALEXNET_OPTIONS);
+export const alexnet_2012 = registerModel(
+  card('alexnet_2012', [227, 227, 3], 60_965_224, 724_406_816),
+  (o: AlexNetOptions) => new AlexNet('alexnet_2012', o),
+  ALEXNET_OPTIONS,
+);

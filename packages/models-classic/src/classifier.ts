@@ -94,7 +94,8 @@ export abstract class ImageClassifier extends Module {
   get classifier(): Linear {
     const { module } = this.registeredHead();
     const last = module instanceof Sequential ? module.at(module.length - 1) : module;
-    if (!(last instanceof Linear)) throw new Error(`${this.typeName}: the last layer of its head is a ${last.typeName}, not a Linear`);
+    if (!(last instanceof Linear))
+      throw new Error(`${this.typeName}: the last layer of its head is a ${last.typeName}, not a Linear`);
     return last;
   }
 
@@ -132,7 +133,10 @@ export abstract class ImageClassifier extends Module {
   }
 
   private registeredHead(): { name: string; module: Linear | Sequential } {
-    if (!this.headEntry) throw new Error(`${this.typeName}: no classifier head (call registerHead in its constructor, or override forwardHead, classifier and replaceHead)`);
+    if (!this.headEntry)
+      throw new Error(
+        `${this.typeName}: no classifier head (call registerHead in its constructor, or override forwardHead, classifier and replaceHead)`,
+      );
     return this.headEntry;
   }
 
@@ -158,7 +162,9 @@ export abstract class ImageClassifier extends Module {
       throw new ModelInputError(`predict: topk must be an integer from 1 to ${n}, got ${describeValue(k)}`);
     }
     if (opts.classNames !== undefined && !Array.isArray(opts.classNames)) {
-      throw new ModelInputError(`predict: classNames must be an array of strings, got ${describeValue(opts.classNames)}`);
+      throw new ModelInputError(
+        `predict: classNames must be an array of strings, got ${describeValue(opts.classNames)}`,
+      );
     }
     checkPredictInput(x);
     const wasTraining = this.training;
@@ -179,9 +185,13 @@ export abstract class ImageClassifier extends Module {
 
 /** Refuses what predict cannot classify: not a rank-4 float32 tensor, or NaN / infinite values (one reduction). */
 function checkPredictInput(x: Tensor): void {
-  if (!(x instanceof tf.Tensor)) throw new ModelInputError(`predict: input must be a tf.Tensor, got ${describeValue(x)}`);
+  if (!(x instanceof tf.Tensor))
+    throw new ModelInputError(`predict: input must be a tf.Tensor, got ${describeValue(x)}`);
   if (x.isDisposed) throw new ModelInputError('predict: input tensor is disposed');
-  if (x.rank !== 4) throw new ModelInputError(`predict: input must be a batch of NHWC images [n, h, w, c], got shape [${x.shape.join(', ')}]`);
+  if (x.rank !== 4)
+    throw new ModelInputError(
+      `predict: input must be a batch of NHWC images [n, h, w, c], got shape [${x.shape.join(', ')}]`,
+    );
   if (x.dtype !== 'float32') throw new ModelInputError(`predict: input must be float32, got ${x.dtype}`);
   if (x.size === 0) return;
   const bad = tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(x)), 'int32')));
@@ -198,12 +208,20 @@ function checkPredictInput(x: Tensor): void {
     index.unshift(rest % x.shape[d]!);
     rest = Math.floor(rest / x.shape[d]!);
   }
-  const v = tf.tidy(() => tf.slice(x, index, x.shape.map(() => 1)));
+  const v = tf.tidy(() =>
+    tf.slice(
+      x,
+      index,
+      x.shape.map(() => 1),
+    ),
+  );
   const value = v.dataSync()[0]!;
   v.dispose();
   throw new NonFiniteInputError(
     `predict: input holds ${count} NaN or infinite value${count === 1 ? '' : 's'} (of ${x.size}); the first, ${value}, is at [${index.join(', ')}] ([n, h, w, c]); nothing was run`,
-    count, index, value,
+    count,
+    index,
+    value,
   );
 }
 

@@ -3,7 +3,16 @@
 // that exist only when asked for and run only in training mode.
 import { tf, type Tensor } from '@cnn/tensor';
 import {
-  AdaptiveAvgPool2d, ConvNormAct, Dropout, Flatten, Linear, MaxPool2d, Module, Sequential, batchNorm, type NormFactory,
+  AdaptiveAvgPool2d,
+  ConvNormAct,
+  Dropout,
+  Flatten,
+  Linear,
+  MaxPool2d,
+  Module,
+  Sequential,
+  batchNorm,
+  type NormFactory,
 } from '@cnn/layers';
 import { ImageClassifier, type ClassifierOptions } from './classifier';
 import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, checkOptions, type OptionSpecs } from './options';
@@ -42,11 +51,21 @@ export class Inception extends Module {
 
   constructor(inChannels: number, ch: InceptionChannels, norm: NormFactory = batchNorm({ eps: 1e-3 })) {
     super();
-    const basic = (i: number, o: number, k: number) => new ConvNormAct(i, o, k, { norm, naming: 'named', padding: (k - 1) / 2 });
+    const basic = (i: number, o: number, k: number) =>
+      new ConvNormAct(i, o, k, { norm, naming: 'named', padding: (k - 1) / 2 });
     this.branch1 = this.registerModule('branch1', basic(inChannels, ch.ch1x1, 1));
-    this.branch2 = this.registerModule('branch2', new Sequential(basic(inChannels, ch.ch3x3red, 1), basic(ch.ch3x3red, ch.ch3x3, 3)));
-    this.branch3 = this.registerModule('branch3', new Sequential(basic(inChannels, ch.ch5x5red, 1), basic(ch.ch5x5red, ch.ch5x5, 3)));
-    this.branch4 = this.registerModule('branch4', new Sequential(new MaxPool2d(3, { stride: 1, padding: 1, ceilMode: true }), basic(inChannels, ch.poolProj, 1)));
+    this.branch2 = this.registerModule(
+      'branch2',
+      new Sequential(basic(inChannels, ch.ch3x3red, 1), basic(ch.ch3x3red, ch.ch3x3, 3)),
+    );
+    this.branch3 = this.registerModule(
+      'branch3',
+      new Sequential(basic(inChannels, ch.ch5x5red, 1), basic(ch.ch5x5red, ch.ch5x5, 3)),
+    );
+    this.branch4 = this.registerModule(
+      'branch4',
+      new Sequential(new MaxPool2d(3, { stride: 1, padding: 1, ceilMode: true }), basic(inChannels, ch.poolProj, 1)),
+    );
   }
 
   /** Output channels: the sum of the four branches'. */
@@ -60,7 +79,11 @@ export class Inception extends Module {
 }
 
 /** The options GoogLeNet takes, with their limits. */
-export const GOOGLENET_OPTIONS: OptionSpecs = { ...CLASSIFIER_OPTIONS, auxLogits: { type: 'boolean' }, dropout: DROPOUT_OPTION };
+export const GOOGLENET_OPTIONS: OptionSpecs = {
+  ...CLASSIFIER_OPTIONS,
+  auxLogits: { type: 'boolean' },
+  dropout: DROPOUT_OPTION,
+};
 
 /** Inception blocks: [name, in channels, 1x1, 3x3 reduce, 3x3, "5x5" reduce, "5x5", pool projection]. */
 const INCEPTIONS = [
@@ -84,7 +107,8 @@ export interface GoogLeNetOptions extends ClassifierOptions {
 }
 
 const norm = batchNorm({ eps: 1e-3 });
-const basic = (i: number, o: number, k: number, stride = 1) => new ConvNormAct(i, o, k, { stride, norm, naming: 'named', padding: (k - 1) / 2 });
+const basic = (i: number, o: number, k: number, stride = 1) =>
+  new ConvNormAct(i, o, k, { stride, norm, naming: 'named', padding: (k - 1) / 2 });
 
 /** torchvision's InceptionAux: 4x4 average pool, 1x1 conv to 128, fc 2048 -> 1024, ReLU, dropout 0.7, fc classes. */
 export class InceptionAux extends Module {
@@ -139,8 +163,10 @@ export class GoogLeNet extends ImageClassifier {
     for (const [name, cin, a, b, c, d, e, f] of INCEPTIONS) {
       const ch: InceptionChannels = { ch1x1: a, ch3x3red: b, ch3x3: c, ch5x5red: d, ch5x5: e, poolProj: f };
       this.blocks.set(name, this.registerModule(name, new Inception(cin, ch, norm)));
-      if (name === 'inception3b') this.blocks.set('maxpool3', this.registerModule('maxpool3', new MaxPool2d(3, { stride: 2, ceilMode: true })));
-      if (name === 'inception4e') this.blocks.set('maxpool4', this.registerModule('maxpool4', new MaxPool2d(2, { stride: 2, ceilMode: true })));
+      if (name === 'inception3b')
+        this.blocks.set('maxpool3', this.registerModule('maxpool3', new MaxPool2d(3, { stride: 2, ceilMode: true })));
+      if (name === 'inception4e')
+        this.blocks.set('maxpool4', this.registerModule('maxpool4', new MaxPool2d(2, { stride: 2, ceilMode: true })));
     }
     this.aux1 = opts.auxLogits ? this.registerModule('aux1', new InceptionAux(512, numClasses)) : null;
     this.aux2 = opts.auxLogits ? this.registerModule('aux2', new InceptionAux(528, numClasses)) : null;
@@ -186,10 +212,14 @@ export class GoogLeNet extends ImageClassifier {
 /** torchvision's GoogLeNet (auxiliary heads with `auxLogits: true`). */
 export const googlenet = registerModel(
   {
-    id: 'googlenet', family: 'googlenet', paper: 'Going Deeper with Convolutions (Szegedy et al., 2014), https://arxiv.org/abs/1409.4842',
-    inputSize: [224, 224, 3], params: 6_624_904, macs: 1_498_376_192, numClasses: 1000,
+    id: 'googlenet',
+    family: 'googlenet',
+    paper: 'Going Deeper with Convolutions (Szegedy et al., 2014), https://arxiv.org/abs/1409.4842',
+    inputSize: [224, 224, 3],
+    params: 6_624_904,
+    macs: 1_498_376_192,
+    numClasses: 1000,
   },
   (o: GoogLeNetOptions) => new GoogLeNet(o),
   GOOGLENET_OPTIONS,
 );
-

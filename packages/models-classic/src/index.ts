@@ -13,24 +13,95 @@ import { getCard, getModel, listModels, modelOptions, type ModelBuilder } from '
 import { CLASSIFIER_OPTIONS, type OptionSpecs } from './options';
 import type { ModelCard } from './classifier';
 
-export { ImageClassifier, FeatureClassifier, type ModelCard, type ShippedWeights, type ClassifierOptions, type Prediction } from './classifier';
-export { registerModel, listModels, getModel, getCard, modelOptions, type ModelBuilder, type TypedBuilder } from './registry';
+export {
+  ImageClassifier,
+  FeatureClassifier,
+  type ModelCard,
+  type ShippedWeights,
+  type ClassifierOptions,
+  type Prediction,
+} from './classifier';
+export {
+  registerModel,
+  listModels,
+  getModel,
+  getCard,
+  modelOptions,
+  type ModelBuilder,
+  type TypedBuilder,
+} from './registry';
 export { ModelError, ModelOptionsError, ModelInputError, NonFiniteInputError } from './errors';
 export {
-  checkOptions, describeValue, CLASSIFIER_OPTIONS, DROPOUT_OPTION, WIDTH_OPTION, ATTENTION_OPTIONS, RESNET_OPTIONS,
-  MAX_CLASSES, MAX_IN_CHANNELS, MAX_WIDTH_MULTIPLIER, MAX_BASE_WIDTH, MAX_GROUP_WIDTH, type OptionSpec, type OptionSpecs,
+  checkOptions,
+  describeValue,
+  CLASSIFIER_OPTIONS,
+  DROPOUT_OPTION,
+  WIDTH_OPTION,
+  ATTENTION_OPTIONS,
+  RESNET_OPTIONS,
+  MAX_CLASSES,
+  MAX_IN_CHANNELS,
+  MAX_WIDTH_MULTIPLIER,
+  MAX_BASE_WIDTH,
+  MAX_GROUP_WIDTH,
+  type OptionSpec,
+  type OptionSpecs,
 } from './options';
 export { loadPretrained, pretrainedUrl, pretrainedModels, shippedWeights } from './pretrained';
 // The families: each file registers its models as it is loaded.
 export { LeNet5, LENET_OPTIONS, lenet5, type LeNetOptions } from './lenet';
 export { AlexNet, ALEXNET_OPTIONS, alexnet, alexnet_2012, type AlexNetOptions } from './alexnet';
-export { VGG, VGG_CONFIGS, VGG_OPTIONS, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn, type VGGOptions } from './vgg';
-export { GoogLeNet, InceptionAux, Inception, GOOGLENET_OPTIONS, googlenet, type GoogLeNetOptions, type InceptionChannels } from './googlenet';
 export {
-  ResNet, CifarResNet, BasicBlock, Bottleneck, PadShortcut, RESNET_DEPTHS, CIFAR_RESNET_DEPTHS, CIFAR_RESNET_OPTIONS, attentionOf,
-  resnet18, resnet34, resnet50, resnet101, resnet152, resnext50_32x4d, resnext101_32x8d, resnet18_cifar, resnet34_cifar, resnet50_cifar,
-  resnet20_cifar, resnet32_cifar, resnet44_cifar, resnet56_cifar, resnet110_cifar,
-  type ResNetOptions, type CifarResNetOptions, type ResidualOptions,
+  VGG,
+  VGG_CONFIGS,
+  VGG_OPTIONS,
+  vgg11,
+  vgg11_bn,
+  vgg13,
+  vgg13_bn,
+  vgg16,
+  vgg16_bn,
+  vgg19,
+  vgg19_bn,
+  type VGGOptions,
+} from './vgg';
+export {
+  GoogLeNet,
+  InceptionAux,
+  Inception,
+  GOOGLENET_OPTIONS,
+  googlenet,
+  type GoogLeNetOptions,
+  type InceptionChannels,
+} from './googlenet';
+export {
+  ResNet,
+  CifarResNet,
+  BasicBlock,
+  Bottleneck,
+  PadShortcut,
+  RESNET_DEPTHS,
+  CIFAR_RESNET_DEPTHS,
+  CIFAR_RESNET_OPTIONS,
+  attentionOf,
+  resnet18,
+  resnet34,
+  resnet50,
+  resnet101,
+  resnet152,
+  resnext50_32x4d,
+  resnext101_32x8d,
+  resnet18_cifar,
+  resnet34_cifar,
+  resnet50_cifar,
+  resnet20_cifar,
+  resnet32_cifar,
+  resnet44_cifar,
+  resnet56_cifar,
+  resnet110_cifar,
+  type ResNetOptions,
+  type CifarResNetOptions,
+  type ResidualOptions,
 } from './resnet';
 
 /**
@@ -38,5 +109,7 @@ export {
  * takes. The family files registered them; this is a snapshot of the registry taken when the package loaded.
  */
 export const CLASSIC_CARDS: Array<[ModelCard, ModelBuilder, OptionSpecs]> = listModels().map((id) => [
-  getCard(id), (o: Record<string, unknown>) => getModel(id, o), modelOptions(id) ?? CLASSIFIER_OPTIONS,
+  getCard(id),
+  (o: Record<string, unknown>) => getModel(id, o),
+  modelOptions(id) ?? CLASSIFIER_OPTIONS,
 ]);

@@ -29,12 +29,23 @@ export class LeNet5 extends ImageClassifier {
     checkOptions('lenet5', opts, LENET_OPTIONS);
     super();
     const inputSize = opts.inputSize ?? 32;
-    this.features = this.registerModule('features', new Sequential(
-      new Conv2d(opts.inChannels ?? 1, 6, 5, { padding: inputSize === 28 ? 2 : 0 }), new Tanh(), new AvgPool2d(2),
-      new Conv2d(6, 16, 5), new Tanh(), new AvgPool2d(2),
-      new Conv2d(16, 120, 5), new Tanh(),
-    ));
-    this.registerHead('classifier', new Sequential(new Linear(120, 84), new Tanh(), new Linear(84, opts.numClasses ?? 10)));
+    this.features = this.registerModule(
+      'features',
+      new Sequential(
+        new Conv2d(opts.inChannels ?? 1, 6, 5, { padding: inputSize === 28 ? 2 : 0 }),
+        new Tanh(),
+        new AvgPool2d(2),
+        new Conv2d(6, 16, 5),
+        new Tanh(),
+        new AvgPool2d(2),
+        new Conv2d(16, 120, 5),
+        new Tanh(),
+      ),
+    );
+    this.registerHead(
+      'classifier',
+      new Sequential(new Linear(120, 84), new Tanh(), new Linear(84, opts.numClasses ?? 10)),
+    );
   }
 
   forwardFeatures(x: Tensor): Tensor {
@@ -45,15 +56,29 @@ export class LeNet5 extends ImageClassifier {
 /** LeNet-5 (MMPretrain's layout), 28x28 input by default; trained weights ship for Fashion-MNIST. */
 export const lenet5 = registerModel(
   {
-    id: 'lenet5', family: 'lenet',
-    paper: 'Gradient-Based Learning Applied to Document Recognition (LeCun et al., 1998), http://yann.lecun.com/exdb/publis/pdf/lecun-98.pdf',
-    inputSize: [28, 28, 1], params: 61_706, macs: 416_520, numClasses: 10,
+    id: 'lenet5',
+    family: 'lenet',
+    paper:
+      'Gradient-Based Learning Applied to Document Recognition (LeCun et al., 1998), http://yann.lecun.com/exdb/publis/pdf/lecun-98.pdf',
+    inputSize: [28, 28, 1],
+    params: 61_706,
+    macs: 416_520,
+    numClasses: 10,
     // scripts/ship-weights.mjs wrote the file and printed this entry.
-    weights: [{
-      file: 'lenet5-fashion-mnist.safetensors', dataset: 'fashion-mnist', inputSize: [28, 28, 1], numClasses: 10, top1: 0.898,
-      classes: FASHION_MNIST_CLASSES, mean: [0.286], std: [0.353],
-      trainedWith: 'cnn train --model lenet5 --dataset fashion-mnist --epochs 5 --batch-size 64 --optimizer sgd --lr 0.05 --weight-decay 0.0005 --schedule cosine --seed 0',
-    }],
+    weights: [
+      {
+        file: 'lenet5-fashion-mnist.safetensors',
+        dataset: 'fashion-mnist',
+        inputSize: [28, 28, 1],
+        numClasses: 10,
+        top1: 0.898,
+        classes: FASHION_MNIST_CLASSES,
+        mean: [0.286],
+        std: [0.353],
+        trainedWith:
+          'cnn train --model lenet5 --dataset fashion-mnist --epochs 5 --batch-size 64 --optimizer sgd --lr 0.05 --weight-decay 0.0005 --schedule cosine --seed 0',
+      },
+    ],
   },
   (o: LeNetOptions) => new LeNet5({ inputSize: 28, ...o }),
   LENET_OPTIONS,

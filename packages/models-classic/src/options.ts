@@ -96,7 +96,9 @@ function expected(spec: OptionSpec): string {
     case 'boolean':
       return 'true or false';
     case 'enum':
-      return (spec.values ?? []).length === 1 ? describeValue(spec.values![0]) : `one of ${(spec.values ?? []).map(describeValue).join(', ')}`;
+      return (spec.values ?? []).length === 1
+        ? describeValue(spec.values![0])
+        : `one of ${(spec.values ?? []).map(describeValue).join(', ')}`;
     case 'function':
       return spec.nullable ? 'a function or null' : 'a function';
   }
@@ -143,13 +145,21 @@ export function checkOptions(
   }
   const names = Object.keys(specs);
   for (const key of Object.keys(opts)) {
-    const spec = Object.prototype.hasOwnProperty.call(specs, key) ? specs[key] : undefined;
+    const spec = Object.hasOwn(specs, key) ? specs[key] : undefined;
     if (!spec) {
       if (how.otherNames === 'pass') continue;
-      throw new ModelOptionsError(model, `unknown option ${quoteName(key)}; it takes ${names.join(', ')}`, key.slice(0, MAX_QUOTE));
+      throw new ModelOptionsError(
+        model,
+        `unknown option ${quoteName(key)}; it takes ${names.join(', ')}`,
+        key.slice(0, MAX_QUOTE),
+      );
     }
     const v = (opts as Record<string, unknown>)[key];
     if (v === undefined || accepts(spec, v)) continue;
-    throw new ModelOptionsError(model, `option ${key} must be ${expected(spec)}, got ${describeValue(v)}${spec.hint ? ` (${spec.hint})` : ''}`, key);
+    throw new ModelOptionsError(
+      model,
+      `option ${key} must be ${expected(spec)}, got ${describeValue(v)}${spec.hint ? ` (${spec.hint})` : ''}`,
+      key,
+    );
   }
 }

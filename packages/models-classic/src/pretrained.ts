@@ -6,16 +6,30 @@ import type { ImageClassifier, ShippedWeights } from './classifier';
 import { getCard, getModel, listModels } from './registry';
 
 /** Fashion-MNIST's class names in label order: the `classes` of the weights trained on it. */
-export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+export const FASHION_MNIST_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 
 /** The shipped weights of a model, optionally those trained on `dataset`; throws naming what there is. */
 export function shippedWeights(id: string, dataset?: string): ShippedWeights {
   const list = getCard(id).weights ?? [];
   if (list.length === 0) {
-    throw new Error(`no trained weights ship with '${id}'; models with weights: ${pretrainedModels().join(', ')} (or load your own with loadWeights)`);
+    throw new Error(
+      `no trained weights ship with '${id}'; models with weights: ${pretrainedModels().join(', ')} (or load your own with loadWeights)`,
+    );
   }
   const w = dataset === undefined ? list[0] : list.find((x) => x.dataset === dataset);
-  if (!w) throw new Error(`'${id}' ships weights for ${list.map((x) => `'${x.dataset}'`).join(', ')}, not '${dataset}'`);
+  if (!w)
+    throw new Error(`'${id}' ships weights for ${list.map((x) => `'${x.dataset}'`).join(', ')}, not '${dataset}'`);
   return w;
 }
 

@@ -43,7 +43,9 @@ export function registerModel<O extends object = Record<string, unknown>, M exte
   options?: OptionSpecs,
 ): TypedBuilder<O, M> {
   if (entries.has(card.id)) throw new Error(`registerModel: '${card.id}' is already registered`);
-  const entry: Entry = options ? { card, build: build as unknown as ModelBuilder, options } : { card, build: build as unknown as ModelBuilder };
+  const entry: Entry = options
+    ? { card, build: build as unknown as ModelBuilder, options }
+    : { card, build: build as unknown as ModelBuilder };
   entries.set(card.id, entry);
   return (opts?: O) => buildEntry(card.id, entry, opts === undefined ? {} : opts) as M;
 }
@@ -56,7 +58,10 @@ export function modelOptions(id: string): OptionSpecs | undefined {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');
 }
 
@@ -73,9 +78,12 @@ export function listModels(pattern?: string): string[] {
 
 function unknown(id: unknown): ModelError {
   if (typeof id !== 'string') return new ModelError(`model id must be a string, got ${describeValue(id)}`);
-  const near = id.length > 64 ? [] : [...entries.keys()].filter((k) => k.includes(id) || id.includes(k.split('_')[0])).slice(0, 5);
+  const near =
+    id.length > 64 ? [] : [...entries.keys()].filter((k) => k.includes(id) || id.includes(k.split('_')[0])).slice(0, 5);
   const shown = id.length > 64 ? `${id.slice(0, 64)}...` : id;
-  return new ModelError(`unknown model '${shown}'${near.length ? `; did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : ''} (listModels() lists all ${entries.size})`);
+  return new ModelError(
+    `unknown model '${shown}'${near.length ? `; did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : ''} (listModels() lists all ${entries.size})`,
+  );
 }
 
 /**

@@ -5,12 +5,31 @@
 // MMPretrain's ResNet_CIFAR (3x3 stem, no max pool) and the paper's own CIFAR networks (three stages of 16/32/64).
 import { tf, type Tensor } from '@cnn/tensor';
 import {
-  AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, SEModule, Sequential, batchNorm,
-  type AttentionFactory, type NormFactory,
+  AdaptiveAvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  Flatten,
+  Linear,
+  MaxPool2d,
+  Module,
+  ReLU,
+  SEModule,
+  Sequential,
+  batchNorm,
+  type AttentionFactory,
+  type NormFactory,
 } from '@cnn/layers';
 import { ImageClassifier, type ClassifierOptions, type ModelCard } from './classifier';
 import { ModelOptionsError } from './errors';
-import { ATTENTION_OPTIONS, CLASSIFIER_OPTIONS, MAX_GROUP_WIDTH, RESNET_OPTIONS, checkOptions, describeValue, type OptionSpecs } from './options';
+import {
+  ATTENTION_OPTIONS,
+  CLASSIFIER_OPTIONS,
+  MAX_GROUP_WIDTH,
+  RESNET_OPTIONS,
+  checkOptions,
+  describeValue,
+  type OptionSpecs,
+} from './options';
 import { FASHION_MNIST_CLASSES } from './pretrained';
 import { registerModel } from './registry';
 
@@ -55,7 +74,8 @@ export class BasicBlock extends Module {
 
   constructor(inplanes: number, planes: number, opts: ResidualOptions = {}) {
     super();
-    if ((opts.groups ?? 1) !== 1 || (opts.baseWidth ?? 64) !== 64) throw new Error('BasicBlock: only groups=1 and baseWidth=64 are supported (use Bottleneck for ResNeXt)');
+    if ((opts.groups ?? 1) !== 1 || (opts.baseWidth ?? 64) !== 64)
+      throw new Error('BasicBlock: only groups=1 and baseWidth=64 are supported (use Bottleneck for ResNeXt)');
     const norm = opts.norm ?? batchNorm();
     const stride = opts.stride ?? 1;
     this.conv1 = this.registerModule('conv1', new Conv2d(inplanes, planes, 3, { stride, padding: 1, bias: false }));
@@ -109,7 +129,10 @@ export class Bottleneck extends Module {
     const dilation = opts.dilation ?? 1;
     this.conv1 = this.registerModule('conv1', new Conv2d(inplanes, width, 1, { bias: false }));
     this.bn1 = this.registerModule('bn1', norm(width));
-    this.conv2 = this.registerModule('conv2', new Conv2d(width, width, 3, { stride: opts.stride ?? 1, padding: dilation, dilation, groups, bias: false }));
+    this.conv2 = this.registerModule(
+      'conv2',
+      new Conv2d(width, width, 3, { stride: opts.stride ?? 1, padding: dilation, dilation, groups, bias: false }),
+    );
     this.bn2 = this.registerModule('bn2', norm(width));
     this.conv3 = this.registerModule('conv3', new Conv2d(width, planes * Bottleneck.expansion, 1, { bias: false }));
     this.bn3 = this.registerModule('bn3', norm(planes * Bottleneck.expansion));
@@ -157,10 +180,14 @@ export interface ResNetOptions extends ClassifierOptions {
 }
 
 /** The attention factory that options ask for, if any. */
-export function attentionOf(opts: { attention?: AttentionFactory | null; attn?: 'se' | null }): AttentionFactory | null {
+export function attentionOf(opts: {
+  attention?: AttentionFactory | null;
+  attn?: 'se' | null;
+}): AttentionFactory | null {
   if (opts.attention) return opts.attention;
   if (opts.attn === 'se') return (c) => new SEModule(c);
-  if (opts.attn) throw new ModelOptionsError('resnet', `unknown attn ${describeValue(opts.attn)} (expected 'se')`, 'attn');
+  if (opts.attn)
+    throw new ModelOptionsError('resnet', `unknown attn ${describeValue(opts.attn)} (expected 'se')`, 'attn');
   return null;
 }
 
@@ -191,17 +218,21 @@ export class ResNet extends ImageClassifier {
     const { block, layers } = RESNET_DEPTHS[depth];
     const Block: BlockClass = block === 'basic' ? BasicBlock : Bottleneck;
     const cifar = opts.stem === 'cifar';
-    this.conv1 = this.registerModule('conv1', cifar
-      ? new Conv2d(opts.inChannels ?? 3, 64, 3, { padding: 1, bias: false })
-      : new Conv2d(opts.inChannels ?? 3, 64, 7, { stride: 2, padding: 3, bias: false }));
+    this.conv1 = this.registerModule(
+      'conv1',
+      cifar
+        ? new Conv2d(opts.inChannels ?? 3, 64, 3, { padding: 1, bias: false })
+        : new Conv2d(opts.inChannels ?? 3, 64, 7, { stride: 2, padding: 3, bias: false }),
+    );
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(64));
     this.maxpool = cifar ? null : new MaxPool2d(3, { stride: 2, padding: 1 });
     let inplanes = 64;
     const stage = (planes: number, n: number, stride: number): Sequential => {
       const out = planes * Block.expansion;
-      const downsample = stride !== 1 || inplanes !== out
-        ? new Sequential(new Conv2d(inplanes, out, 1, { stride, bias: false }), new BatchNorm2d(out))
-        : null;
+      const downsample =
+        stride !== 1 || inplanes !== out
+          ? new Sequential(new Conv2d(inplanes, out, 1, { stride, bias: false }), new BatchNorm2d(out))
+          : null;
       const common = { groups: opts.groups ?? 1, baseWidth: opts.baseWidth ?? 64, attention: attentionOf(opts) };
       const blocks: Module[] = [new Block(inplanes, planes, { stride, downsample, ...common })];
       inplanes = out;
@@ -227,17 +258,28 @@ export class ResNet extends ImageClassifier {
 /** Everything a ResNet's options must satisfy, checked before any layer is built. */
 function checkResNet(depth: number, opts: ResNetOptions): void {
   const model = `resnet${String(depth)}`;
-  if (!Object.prototype.hasOwnProperty.call(RESNET_DEPTHS, depth)) {
-    throw new ModelOptionsError('resnet', `depth must be one of ${Object.keys(RESNET_DEPTHS).join(', ')}, got ${describeValue(depth)}`);
+  if (!Object.hasOwn(RESNET_DEPTHS, depth)) {
+    throw new ModelOptionsError(
+      'resnet',
+      `depth must be one of ${Object.keys(RESNET_DEPTHS).join(', ')}, got ${describeValue(depth)}`,
+    );
   }
   checkOptions(model, opts, RESNET_OPTIONS);
   const groups = opts.groups ?? 1;
   const baseWidth = opts.baseWidth ?? 64;
   if (RESNET_DEPTHS[depth as keyof typeof RESNET_DEPTHS].block === 'basic' && (groups !== 1 || baseWidth !== 64)) {
-    throw new ModelOptionsError(model, `its basic blocks take only groups 1 and baseWidth 64 (got ${groups} and ${baseWidth}); use depth 50, 101 or 152 for ResNeXt`, opts.groups !== undefined && groups !== 1 ? 'groups' : 'baseWidth');
+    throw new ModelOptionsError(
+      model,
+      `its basic blocks take only groups 1 and baseWidth 64 (got ${groups} and ${baseWidth}); use depth 50, 101 or 152 for ResNeXt`,
+      opts.groups !== undefined && groups !== 1 ? 'groups' : 'baseWidth',
+    );
   }
   if (groups * baseWidth > MAX_GROUP_WIDTH) {
-    throw new ModelOptionsError(model, `groups * baseWidth must be at most ${MAX_GROUP_WIDTH} (4x ResNet's width), got ${groups} * ${baseWidth} = ${groups * baseWidth}`, 'groups');
+    throw new ModelOptionsError(
+      model,
+      `groups * baseWidth must be at most ${MAX_GROUP_WIDTH} (4x ResNet's width), got ${groups} * ${baseWidth} = ${groups * baseWidth}`,
+      'groups',
+    );
   }
 }
 
@@ -272,7 +314,12 @@ export class PadShortcut extends Module {
     // Every s-th pixel: a 1x1 average pool at stride s (differentiable, unlike a strided slice in tfjs).
     const sub = s === 1 ? x : tf.avgPool(x as tf.Tensor4D, 1, s, 'valid');
     const before = Math.floor(this.extraChannels / 2);
-    return tf.pad(sub, [[0, 0], [0, 0], [0, 0], [before, this.extraChannels - before]]);
+    return tf.pad(sub, [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [before, this.extraChannels - before],
+    ]);
   }
 }
 
@@ -308,7 +355,11 @@ export class CifarResNet extends ImageClassifier {
   private readonly flatten = new Flatten();
 
   constructor(depth: (typeof CIFAR_RESNET_DEPTHS)[number], opts: CifarResNetOptions = {}) {
-    if (!CIFAR_RESNET_DEPTHS.includes(depth)) throw new ModelOptionsError('cifar resnet', `depth must be one of ${CIFAR_RESNET_DEPTHS.join(', ')}, got ${describeValue(depth)}`);
+    if (!CIFAR_RESNET_DEPTHS.includes(depth))
+      throw new ModelOptionsError(
+        'cifar resnet',
+        `depth must be one of ${CIFAR_RESNET_DEPTHS.join(', ')}, got ${describeValue(depth)}`,
+      );
     checkOptions(`resnet${depth}_cifar`, opts, CIFAR_RESNET_OPTIONS);
     super();
     const n = (depth - 2) / 6;
@@ -343,7 +394,8 @@ export class CifarResNet extends ImageClassifier {
 // torchvision lacks, test/fixtures/counts.json) and typed builders
 
 const RESNET_PAPER = 'Deep Residual Learning for Image Recognition (He et al., 2015), https://arxiv.org/abs/1512.03385';
-const RESNEXT_PAPER = 'Aggregated Residual Transformations for Deep Neural Networks (Xie et al., 2016), https://arxiv.org/abs/1611.05431';
+const RESNEXT_PAPER =
+  'Aggregated Residual Transformations for Deep Neural Networks (Xie et al., 2016), https://arxiv.org/abs/1611.05431';
 
 /** The card of a model of the family: ImageNet-sized with 1000 classes, or CIFAR-sized with 10. */
 function card(id: string, size: 'imagenet' | 'cifar', params: number, macs: number, paper = RESNET_PAPER): ModelCard {
@@ -353,55 +405,109 @@ function card(id: string, size: 'imagenet' | 'cifar', params: number, macs: numb
 }
 
 /** ResNet-18. */
-export const resnet18 = registerModel(card('resnet18', 'imagenet', 11_689_512, 1_814_073_344), (o: ResNetOptions) => new ResNet(18, o), RESNET_OPTIONS);
+export const resnet18 = registerModel(
+  card('resnet18', 'imagenet', 11_689_512, 1_814_073_344),
+  (o: ResNetOptions) => new ResNet(18, o),
+  RESNET_OPTIONS,
+);
 /** ResNet-34. */
-export const resnet34 = registerModel(card('resnet34', 'imagenet', 21_797_672, 3_663_761_408), (o: ResNetOptions) => new ResNet(34, o), RESNET_OPTIONS);
+export const resnet34 = registerModel(
+  card('resnet34', 'imagenet', 21_797_672, 3_663_761_408),
+  (o: ResNetOptions) => new ResNet(34, o),
+  RESNET_OPTIONS,
+);
 /** ResNet-50. */
-export const resnet50 = registerModel(card('resnet50', 'imagenet', 25_557_032, 4_089_184_256), (o: ResNetOptions) => new ResNet(50, o), RESNET_OPTIONS);
+export const resnet50 = registerModel(
+  card('resnet50', 'imagenet', 25_557_032, 4_089_184_256),
+  (o: ResNetOptions) => new ResNet(50, o),
+  RESNET_OPTIONS,
+);
 /** ResNet-101. */
-export const resnet101 = registerModel(card('resnet101', 'imagenet', 44_549_160, 7_801_405_440), (o: ResNetOptions) => new ResNet(101, o), RESNET_OPTIONS);
+export const resnet101 = registerModel(
+  card('resnet101', 'imagenet', 44_549_160, 7_801_405_440),
+  (o: ResNetOptions) => new ResNet(101, o),
+  RESNET_OPTIONS,
+);
 /** ResNet-152. */
-export const resnet152 = registerModel(card('resnet152', 'imagenet', 60_192_808, 11_513_626_624), (o: ResNetOptions) => new ResNet(152, o), RESNET_OPTIONS);
+export const resnet152 = registerModel(
+  card('resnet152', 'imagenet', 60_192_808, 11_513_626_624),
+  (o: ResNetOptions) => new ResNet(152, o),
+  RESNET_OPTIONS,
+);
 /** ResNeXt-50 32x4d. */
 export const resnext50_32x4d = registerModel(
   card('resnext50_32x4d', 'imagenet', 25_028_904, 4_230_479_872, RESNEXT_PAPER),
-  (o: ResNetOptions) => new ResNet(50, { groups: 32, baseWidth: 4, ...o }), RESNET_OPTIONS,
+  (o: ResNetOptions) => new ResNet(50, { groups: 32, baseWidth: 4, ...o }),
+  RESNET_OPTIONS,
 );
 /** ResNeXt-101 32x8d. */
 export const resnext101_32x8d = registerModel(
   card('resnext101_32x8d', 'imagenet', 88_791_336, 16_414_015_488, RESNEXT_PAPER),
-  (o: ResNetOptions) => new ResNet(101, { groups: 32, baseWidth: 8, ...o }), RESNET_OPTIONS,
+  (o: ResNetOptions) => new ResNet(101, { groups: 32, baseWidth: 8, ...o }),
+  RESNET_OPTIONS,
 );
 /** ResNet-18 for 32x32 images (MMPretrain's ResNet_CIFAR: a 3x3 stem, no max pool), 10 classes. */
 export const resnet18_cifar = registerModel(
-  card('resnet18_cifar', 'cifar', 11_173_962, 555_422_720), (o: ResNetOptions) => new ResNet(18, { stem: 'cifar', numClasses: 10, ...o }), RESNET_OPTIONS,
+  card('resnet18_cifar', 'cifar', 11_173_962, 555_422_720),
+  (o: ResNetOptions) => new ResNet(18, { stem: 'cifar', numClasses: 10, ...o }),
+  RESNET_OPTIONS,
 );
 /** ResNet-34 for 32x32 images, as {@link resnet18_cifar}. */
 export const resnet34_cifar = registerModel(
-  card('resnet34_cifar', 'cifar', 21_282_122, 1_159_402_496), (o: ResNetOptions) => new ResNet(34, { stem: 'cifar', numClasses: 10, ...o }), RESNET_OPTIONS,
+  card('resnet34_cifar', 'cifar', 21_282_122, 1_159_402_496),
+  (o: ResNetOptions) => new ResNet(34, { stem: 'cifar', numClasses: 10, ...o }),
+  RESNET_OPTIONS,
 );
 /** ResNet-50 for 32x32 images, as {@link resnet18_cifar}. */
 export const resnet50_cifar = registerModel(
-  card('resnet50_cifar', 'cifar', 23_520_842, 1_297_829_888), (o: ResNetOptions) => new ResNet(50, { stem: 'cifar', numClasses: 10, ...o }), RESNET_OPTIONS,
+  card('resnet50_cifar', 'cifar', 23_520_842, 1_297_829_888),
+  (o: ResNetOptions) => new ResNet(50, { stem: 'cifar', numClasses: 10, ...o }),
+  RESNET_OPTIONS,
 );
 /** The ResNet paper's ResNet-20 for 32x32 images (269,722 parameters); trained weights ship for Fashion-MNIST. */
 export const resnet20_cifar = registerModel(
   {
     ...card('resnet20_cifar', 'cifar', 269_722, 40_551_040),
     // scripts/ship-weights.mjs wrote the file and printed this entry.
-    weights: [{
-      file: 'resnet20_cifar-fashion-mnist.safetensors', dataset: 'fashion-mnist', inputSize: [28, 28, 1], numClasses: 10, top1: 0.9321,
-      classes: FASHION_MNIST_CLASSES, mean: [0.286], std: [0.353],
-      trainedWith: 'cnn train --model resnet20_cifar --dataset fashion-mnist --epochs 6 --batch-size 128 --optimizer sgd --lr 0.1 --weight-decay 0.0005 --schedule cosine --seed 0',
-    }],
+    weights: [
+      {
+        file: 'resnet20_cifar-fashion-mnist.safetensors',
+        dataset: 'fashion-mnist',
+        inputSize: [28, 28, 1],
+        numClasses: 10,
+        top1: 0.9321,
+        classes: FASHION_MNIST_CLASSES,
+        mean: [0.286],
+        std: [0.353],
+        trainedWith:
+          'cnn train --model resnet20_cifar --dataset fashion-mnist --epochs 6 --batch-size 128 --optimizer sgd --lr 0.1 --weight-decay 0.0005 --schedule cosine --seed 0',
+      },
+    ],
   },
-  (o: CifarResNetOptions) => new CifarResNet(20, o), CIFAR_RESNET_OPTIONS,
+  (o: CifarResNetOptions) => new CifarResNet(20, o),
+  CIFAR_RESNET_OPTIONS,
 );
 /** The ResNet paper's ResNet-32 for 32x32 images. */
-export const resnet32_cifar = registerModel(card('resnet32_cifar', 'cifar', 464_154, 68_862_592), (o: CifarResNetOptions) => new CifarResNet(32, o), CIFAR_RESNET_OPTIONS);
+export const resnet32_cifar = registerModel(
+  card('resnet32_cifar', 'cifar', 464_154, 68_862_592),
+  (o: CifarResNetOptions) => new CifarResNet(32, o),
+  CIFAR_RESNET_OPTIONS,
+);
 /** The ResNet paper's ResNet-44 for 32x32 images. */
-export const resnet44_cifar = registerModel(card('resnet44_cifar', 'cifar', 658_586, 97_174_144), (o: CifarResNetOptions) => new CifarResNet(44, o), CIFAR_RESNET_OPTIONS);
+export const resnet44_cifar = registerModel(
+  card('resnet44_cifar', 'cifar', 658_586, 97_174_144),
+  (o: CifarResNetOptions) => new CifarResNet(44, o),
+  CIFAR_RESNET_OPTIONS,
+);
 /** The ResNet paper's ResNet-56 for 32x32 images. */
-export const resnet56_cifar = registerModel(card('resnet56_cifar', 'cifar', 853_018, 125_485_696), (o: CifarResNetOptions) => new CifarResNet(56, o), CIFAR_RESNET_OPTIONS);
+export const resnet56_cifar = registerModel(
+  card('resnet56_cifar', 'cifar', 853_018, 125_485_696),
+  (o: CifarResNetOptions) => new CifarResNet(56, o),
+  CIFAR_RESNET_OPTIONS,
+);
 /** The ResNet paper's ResNet-110 for 32x32 images. */
-export const resnet110_cifar = registerModel(card('resnet110_cifar', 'cifar', 1_727_962, 252_887_680), (o: CifarResNetOptions) => new CifarResNet(110, o), CIFAR_RESNET_OPTIONS);
+export const resnet110_cifar = registerModel(
+  card('resnet110_cifar', 'cifar', 1_727_962, 252_887_680),
+  (o: CifarResNetOptions) => new CifarResNet(110, o),
+  CIFAR_RESNET_OPTIONS,
+);

@@ -54,7 +54,6 @@ const logits = (() => {
 // ---------------------------------------------------------------------------------------------
 // The formula (as in scripts/make-parity-fixtures.py)
 
-
 /** u(i, seed) = (hash(i, seed) >> 8) / 2^24 - 0.5 for i < n: multiples of 2^-24 in [-0.5, 0.5), exact in float32. */
 function unit(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
@@ -69,7 +68,6 @@ function unit(n: number, seed: number): Float32Array {
   }
   return out;
 }
-
 
 /** The float32 values of a state-dict tensor in PyTorch's layout (each rounded once from float64, as numpy does). */
 function tensorValues(key: string, shape: readonly number[]): Float32Array {
@@ -106,20 +104,35 @@ function batchDiff(v: ArrayLike<number>, k: number): Float64Array {
 // ---------------------------------------------------------------------------------------------
 
 describe('the formula', () => {
-  it('gives the script\'s hashes and values bit for bit', () => {
+  it("gives the script's hashes and values bit for bit", () => {
     const c = doc.formulaCheck;
     for (const [s, h] of Object.entries(c.fnv1a)) expect(fnv1a(s), `fnv1a('${s}')`).toBe(h);
     expect(Array.from(unit(c.inputU.length, fnv1a('input')))).toEqual(c.inputU);
     const shapes: Record<string, number[]> = {
-      'features.0.weight': [6, 1, 5, 5], 'bn1.weight': [64], 'fc.bias': [10], 'bn1.running_mean': [16], 'bn1.running_var': [16],
+      'features.0.weight': [6, 1, 5, 5],
+      'bn1.weight': [64],
+      'fc.bias': [10],
+      'bn1.running_mean': [16],
+      'bn1.running_var': [16],
     };
-    for (const [key, want] of Object.entries(c.values)) expect(Array.from(tensorValues(key, shapes[key]).subarray(0, want.length)), key).toEqual(want);
+    for (const [key, want] of Object.entries(c.values))
+      expect(Array.from(tensorValues(key, shapes[key]).subarray(0, want.length)), key).toEqual(want);
   });
 
   it('covers the ids of the issue', () => {
-    expect(doc.models.map((m) => m.id)).toEqual(expect.arrayContaining([
-      'lenet5', 'alexnet', 'alexnet_2012', 'vgg11', 'vgg11_bn', 'googlenet', 'resnet18', 'resnet50', 'resnext50_32x4d',
-    ]));
+    expect(doc.models.map((m) => m.id)).toEqual(
+      expect.arrayContaining([
+        'lenet5',
+        'alexnet',
+        'alexnet_2012',
+        'vgg11',
+        'vgg11_bn',
+        'googlenet',
+        'resnet18',
+        'resnet50',
+        'resnext50_32x4d',
+      ]),
+    );
   });
 });
 
@@ -142,7 +155,7 @@ describe(`logits equal PyTorch's (torch ${doc.torch}, torchvision ${doc.torchvis
             if (checksum(data) !== sum) badSums.push(key);
             dict.set(key, { shape, data });
           }
-          expect(badSums, 'tensors whose values differ from the script\'s (the formula, not the model)').toEqual([]);
+          expect(badSums, "tensors whose values differ from the script's (the formula, not the model)").toEqual([]);
           const res = loadTorchState(model, dict);
           expect(res.loaded.length).toBe(m.keys.length);
           dict.clear();
@@ -156,10 +169,16 @@ describe(`logits equal PyTorch's (torch ${doc.torch}, torchvision ${doc.torchvis
           y.dispose();
           const want = logits.subarray(m.logits.offset, m.logits.offset + size(m.logits.shape));
           const e = relErr(got, want);
-          expect(e.rel, `${m.id}: logits rel err ${e.rel.toExponential(3)} (worst at flat index ${e.at}: got ${e.got}, want ${e.want})`).toBeLessThanOrEqual(TOL);
+          expect(
+            e.rel,
+            `${m.id}: logits rel err ${e.rel.toExponential(3)} (worst at flat index ${e.at}: got ${e.got}, want ${e.want})`,
+          ).toBeLessThanOrEqual(TOL);
           const k = m.logits.shape[1];
           const d = relErr(batchDiff(got, k), batchDiff(want, k));
-          expect(d.rel, `${m.id}: image 0 - image 1 rel err ${d.rel.toExponential(3)} (worst at class ${d.at})`).toBeLessThanOrEqual(DIFF_TOL);
+          expect(
+            d.rel,
+            `${m.id}: image 0 - image 1 rel err ${d.rel.toExponential(3)} (worst at class ${d.at})`,
+          ).toBeLessThanOrEqual(DIFF_TOL);
         } finally {
           model.dispose();
         }

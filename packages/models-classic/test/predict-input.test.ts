@@ -42,8 +42,11 @@ describe.each(['wasm', 'cpu'] as const)('predict on %s', (backend) => {
     m.train();
     // Flat 784 + 3 * 28 + 4 = image 1, row 3, column 4.
     const x = batchWith([[784 + 3 * 28 + 4, NaN]]);
-    const e = refusedBeforeRunning(() => m.predict(x), NonFiniteInputError,
-      /^predict: input holds 1 NaN or infinite value \(of 1568\); the first, NaN, is at \[1, 3, 4, 0\] \(\[n, h, w, c\]\); nothing was run$/);
+    const e = refusedBeforeRunning(
+      () => m.predict(x),
+      NonFiniteInputError,
+      /^predict: input holds 1 NaN or infinite value \(of 1568\); the first, NaN, is at \[1, 3, 4, 0\] \(\[n, h, w, c\]\); nothing was run$/,
+    );
     expect(e.name).toBe('NonFiniteInputError');
     expect(e).toBeInstanceOf(ModelInputError);
     expect([e.count, e.index, e.value]).toEqual([1, [1, 3, 4, 0], NaN]);
@@ -55,9 +58,16 @@ describe.each(['wasm', 'cpu'] as const)('predict on %s', (backend) => {
   it('Infinity and -Infinity count too; the first in memory order is reported', async () => {
     await setBackend(backend);
     const m = getModel('lenet5', { inputSize: 28 });
-    const x = batchWith([[900, -Infinity], [27, Infinity], [1500, NaN]]);
-    const e = refusedBeforeRunning(() => m.predict(x, { topk: 3 }), NonFiniteInputError,
-      /^predict: input holds 3 NaN or infinite values \(of 1568\); the first, Infinity, is at \[0, 0, 27, 0\]/);
+    const x = batchWith([
+      [900, -Infinity],
+      [27, Infinity],
+      [1500, NaN],
+    ]);
+    const e = refusedBeforeRunning(
+      () => m.predict(x, { topk: 3 }),
+      NonFiniteInputError,
+      /^predict: input holds 3 NaN or infinite values \(of 1568\); the first, Infinity, is at \[0, 0, 27, 0\]/,
+    );
     expect([e.count, e.index, e.value]).toEqual([3, [0, 0, 27, 0], Infinity]);
     x.dispose();
     m.dispose();
@@ -86,12 +96,32 @@ describe.each(['wasm', 'cpu'] as const)('predict on %s', (backend) => {
     const x = batchWith([]);
     const img = tf.zeros([28, 28, 1]);
     const ints = tf.zeros([1, 28, 28, 1], 'int32');
-    refusedBeforeRunning(() => m.predict(img), ModelInputError, /^predict: input must be a batch of NHWC images \[n, h, w, c\], got shape \[28, 28, 1\]$/);
+    refusedBeforeRunning(
+      () => m.predict(img),
+      ModelInputError,
+      /^predict: input must be a batch of NHWC images \[n, h, w, c\], got shape \[28, 28, 1\]$/,
+    );
     refusedBeforeRunning(() => m.predict(ints), ModelInputError, /^predict: input must be float32, got int32$/);
-    refusedBeforeRunning(() => m.predict([1, 2] as never), ModelInputError, /^predict: input must be a tf\.Tensor, got an array of 2$/);
-    refusedBeforeRunning(() => m.predict(x, { topk: 11 }), ModelInputError, /^predict: topk must be an integer from 1 to 10, got 11$/);
-    refusedBeforeRunning(() => m.predict(x, { topk: 1.5 }), ModelInputError, /^predict: topk must be an integer from 1 to 10, got 1\.5$/);
-    refusedBeforeRunning(() => m.predict(x, { classNames: 'cat' as never }), ModelInputError, /^predict: classNames must be an array of strings, got "cat"$/);
+    refusedBeforeRunning(
+      () => m.predict([1, 2] as never),
+      ModelInputError,
+      /^predict: input must be a tf\.Tensor, got an array of 2$/,
+    );
+    refusedBeforeRunning(
+      () => m.predict(x, { topk: 11 }),
+      ModelInputError,
+      /^predict: topk must be an integer from 1 to 10, got 11$/,
+    );
+    refusedBeforeRunning(
+      () => m.predict(x, { topk: 1.5 }),
+      ModelInputError,
+      /^predict: topk must be an integer from 1 to 10, got 1\.5$/,
+    );
+    refusedBeforeRunning(
+      () => m.predict(x, { classNames: 'cat' as never }),
+      ModelInputError,
+      /^predict: classNames must be an array of strings, got "cat"$/,
+    );
     tf.dispose([x, img, ints]);
     m.dispose();
   });

@@ -23,7 +23,15 @@ describe('shipped weights', () => {
       expect(statSync(file).size).toBeLessThan(1.5 * 1024 * 1024);
       const meta = readSafetensors(readFileSync(file)).metadata;
       const info = JSON.parse(meta['cnn.model']!);
-      expect(info).toMatchObject({ id, dataset: w.dataset, numClasses: w.numClasses, inputSize: w.inputSize, classes: w.classes, mean: w.mean, std: w.std });
+      expect(info).toMatchObject({
+        id,
+        dataset: w.dataset,
+        numClasses: w.numClasses,
+        inputSize: w.inputSize,
+        classes: w.classes,
+        mean: w.mean,
+        std: w.std,
+      });
       expect(meta['cnn.trained_with']).toBe(w.trainedWith);
       expect(Number(meta['cnn.top1'])).toBe(w.top1);
       expect(w.dataset).toBe('fashion-mnist');
@@ -32,15 +40,22 @@ describe('shipped weights', () => {
   });
 
   it('name what exists when asked for weights that do not', async () => {
-    expect(() => shippedWeights('alexnet')).toThrow(/no trained weights ship with 'alexnet'; models with weights: lenet5, resnet20_cifar/);
-    expect(() => shippedWeights('lenet5', 'cifar10')).toThrow(/'lenet5' ships weights for 'fashion-mnist', not 'cifar10'/);
+    expect(() => shippedWeights('alexnet')).toThrow(
+      /no trained weights ship with 'alexnet'; models with weights: lenet5, resnet20_cifar/,
+    );
+    expect(() => shippedWeights('lenet5', 'cifar10')).toThrow(
+      /'lenet5' ships weights for 'fashion-mnist', not 'cifar10'/,
+    );
     await expect(loadPretrained('vgg11')).rejects.toThrow(/no trained weights ship with 'vgg11'/);
   });
 
   for (const id of pretrainedModels()) {
     it(`${id}: scores its card's test accuracy on the full Fashion-MNIST test split`, async () => {
       const w = getCard(id).weights![0]!;
-      const test = await FashionMNIST.debian({ train: false, transform: new Compose([new ToTensor(), new Normalize(w.mean, w.std)]) });
+      const test = await FashionMNIST.debian({
+        train: false,
+        transform: new Compose([new ToTensor(), new Normalize(w.mean, w.std)]),
+      });
       const model = await loadPretrained(id);
       const before = tf.memory().numTensors;
       let correct = 0;

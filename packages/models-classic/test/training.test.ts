@@ -6,7 +6,12 @@ import { manualSeed } from '@cnn/layers';
 import { getModel, getCard, lenet5, googlenet, listModels } from '../src/index';
 
 // Every id trains a step: small inputs (the adaptive pooling takes any size large enough for the network's strides).
-const INPUT: Record<string, number[]> = { lenet5: [4, 28, 28, 1], alexnet: [2, 64, 64, 3], alexnet_2012: [2, 96, 96, 3], googlenet: [2, 64, 64, 3] };
+const INPUT: Record<string, number[]> = {
+  lenet5: [4, 28, 28, 1],
+  alexnet: [2, 64, 64, 3],
+  alexnet_2012: [2, 96, 96, 3],
+  googlenet: [2, 64, 64, 3],
+};
 const FAMILIES: Array<[string, number[]]> = listModels().map((id) => [id, INPUT[id] ?? [2, 32, 32, 3]]);
 
 describe('a training step for every id on wasm', () => {
@@ -17,14 +22,26 @@ describe('a training step for every id on wasm', () => {
       const model = getModel(id, { numClasses: 5, ...(id === 'googlenet' ? { auxLogits: true } : {}) });
       model.train();
       const x = tf.randomNormal(shape);
-      const y = tf.oneHot(tf.tensor1d(Array.from({ length: shape[0] }, (_, i) => i % 5), 'int32'), 5);
+      const y = tf.oneHot(
+        tf.tensor1d(
+          Array.from({ length: shape[0] }, (_, i) => i % 5),
+          'int32',
+        ),
+        5,
+      );
       const params = model.parameters();
       const before = tf.memory().numTensors;
-      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.call(x)) as tf.Scalar, params);
+      const { value, grads } = tf.variableGrads(
+        () => tf.losses.softmaxCrossEntropy(y, model.call(x)) as tf.Scalar,
+        params,
+      );
       const loss = value.dataSync()[0];
       expect(Number.isFinite(loss)).toBe(true);
       // GoogLeNet's auxiliary heads take no part in this loss (forward gives the main logits): they get no gradient.
-      const expected = id === 'googlenet' ? params.filter((p) => !model.namedParameters().find(([n, v]) => v === p && n.startsWith('aux'))) : params;
+      const expected =
+        id === 'googlenet'
+          ? params.filter((p) => !model.namedParameters().find(([n, v]) => v === p && n.startsWith('aux')))
+          : params;
       expect(Object.keys(grads).length).toBe(expected.length);
       for (const g of Object.values(grads)) expect(Array.from(g.dataSync()).every(Number.isFinite)).toBe(true);
       tf.tidy(() => {
@@ -46,7 +63,11 @@ describe('a training step for every id on wasm', () => {
       const o = net.forwardWithAux(x);
       return [o.logits, o.aux1, o.aux2].filter((v): v is tf.Tensor => v !== null);
     });
-    expect(t.map((v) => v.shape)).toEqual([[1, 4], [1, 4], [1, 4]]);
+    expect(t.map((v) => v.shape)).toEqual([
+      [1, 4],
+      [1, 4],
+      [1, 4],
+    ]);
     net.eval();
     const e = tf.tidy(() => {
       const o = net.forwardWithAux(x);
@@ -87,7 +108,10 @@ describe('predict and fine-tuning', () => {
     for (const id of ['lenet5', 'resnet18', 'vgg11', 'googlenet', 'alexnet']) {
       const net = getModel(id);
       const card = getCard(id);
-      const backbone = net.namedParameters().filter(([n]) => !/^(fc|classifier)\./.test(n)).map(([, v]) => v);
+      const backbone = net
+        .namedParameters()
+        .filter(([n]) => !/^(fc|classifier)\./.test(n))
+        .map(([, v]) => v);
       net.resetClassifier(7);
       const small = card.inputSize[0] >= 224 ? [1, 64, 64, card.inputSize[2]] : [1, ...card.inputSize];
       const y = tf.tidy(() => net.eval().call(tf.zeros(small)));

@@ -45,5 +45,7 @@ console.log(`@cnn/models-efficient benchmark, batch 1, 224x224x3: ${device}; nod
 console.log('model                  wasm ms   cpu ms   wasm speed-up');
 for (const id of IDS) {
   const c = cpu?.[id];
-  console.log(`${id.padEnd(21)}  ${wasm[id].toFixed(1).padStart(7)}  ${c ? c.toFixed(0).padStart(7) : '      -'}   ${c ? `${(c / wasm[id]).toFixed(1)}x` : '-'}`);
+  console.log(
+    `${id.padEnd(21)}  ${wasm[id].toFixed(1).padStart(7)}  ${c ? c.toFixed(0).padStart(7) : '      -'}   ${c ? `${(c / wasm[id]).toFixed(1)}x` : '-'}`,
+  );
 }

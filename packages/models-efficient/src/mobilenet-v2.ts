@@ -3,10 +3,30 @@
 // inverted residual is defined here, with the layout MobileNetV3 (mobilenet-v3.ts) builds it in too.
 import { tf, type Tensor } from '@cnn/tensor';
 import {
-  AdaptiveAvgPool2d, Conv2d, ConvNormAct, Dropout, Linear, Module, ReLU6, SEModule, Sequential, activation, batchNorm,
-  type ActName, type NormFactory,
+  AdaptiveAvgPool2d,
+  Conv2d,
+  ConvNormAct,
+  Dropout,
+  Linear,
+  Module,
+  ReLU6,
+  SEModule,
+  Sequential,
+  activation,
+  batchNorm,
+  type ActName,
+  type NormFactory,
 } from '@cnn/layers';
-import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, FeatureClassifier, WIDTH_OPTION, checkOptions, registerModel, type ClassifierOptions, type OptionSpecs } from '@cnn/models-classic';
+import {
+  CLASSIFIER_OPTIONS,
+  DROPOUT_OPTION,
+  FeatureClassifier,
+  WIDTH_OPTION,
+  checkOptions,
+  registerModel,
+  type ClassifierOptions,
+  type OptionSpecs,
+} from '@cnn/models-classic';
 import { makeDivisible } from './divisible';
 
 /** Options of {@link InvertedResidual}. */
@@ -50,7 +70,8 @@ export class InvertedResidual extends Module {
     const parts: Module[] = [];
     if (hidden !== inChannels) parts.push(new ConvNormAct(inChannels, hidden, 1, { norm, act }));
     parts.push(new ConvNormAct(hidden, hidden, kernelSize, { stride, groups: hidden, norm, act }));
-    if (seChannels) parts.push(new SEModule(hidden, { squeezeChannels: seChannels, gate: opts.seGate ?? 'hardsigmoid' }));
+    if (seChannels)
+      parts.push(new SEModule(hidden, { squeezeChannels: seChannels, gate: opts.seGate ?? 'hardsigmoid' }));
     if (layout === 'v2') parts.push(new Conv2d(hidden, outChannels, 1, { bias: false }), norm(outChannels));
     else parts.push(new ConvNormAct(hidden, outChannels, 1, { norm, act: null }));
     this.body = this.registerModule(layout === 'v2' ? 'conv' : 'block', new Sequential(...parts));
@@ -64,7 +85,13 @@ export class InvertedResidual extends Module {
 
 /** Expansion t, output channels c, repeats n, first stride s. */
 export const MOBILENET_V2_SETTINGS = [
-  [1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1],
+  [1, 16, 1, 1],
+  [6, 24, 2, 2],
+  [6, 32, 3, 2],
+  [6, 64, 4, 2],
+  [6, 96, 3, 1],
+  [6, 160, 3, 2],
+  [6, 320, 1, 1],
 ] as const;
 
 /** Options of {@link MobileNetV2}. */
@@ -79,7 +106,10 @@ export interface MobileNetV2Options extends ClassifierOptions {
 
 /** The options MobileNetV2 takes, with their limits. */
 export const MOBILENET_V2_OPTIONS: OptionSpecs = {
-  ...CLASSIFIER_OPTIONS, widthMultiplier: WIDTH_OPTION, dropout: DROPOUT_OPTION, attn: { type: 'enum', values: ['se', null] },
+  ...CLASSIFIER_OPTIONS,
+  widthMultiplier: WIDTH_OPTION,
+  dropout: DROPOUT_OPTION,
+  attn: { type: 'enum', values: ['se', null] },
 };
 
 /** MobileNetV2. 3,504,872 parameters at width 1.0. */
@@ -95,10 +125,15 @@ export class MobileNetV2 extends FeatureClassifier {
       const out = makeDivisible(ch * width);
       for (let i = 0; i < n; i++) {
         const hidden = Math.round(c * t);
-        layers.push(new InvertedResidual(c, out, {
-          hiddenChannels: hidden, stride: i === 0 ? s : 1, act: 'relu6',
-          seChannels: opts.attn === 'se' ? makeDivisible(hidden / 4) : null, seGate: 'sigmoid',
-        }));
+        layers.push(
+          new InvertedResidual(c, out, {
+            hiddenChannels: hidden,
+            stride: i === 0 ? s : 1,
+            act: 'relu6',
+            seChannels: opts.attn === 'se' ? makeDivisible(hidden / 4) : null,
+            seGate: 'sigmoid',
+          }),
+        );
         c = out;
       }
     }
@@ -114,9 +149,14 @@ export class MobileNetV2 extends FeatureClassifier {
 /** MobileNetV2 (`widthMultiplier`, `attn: 'se'`). */
 export const mobilenetV2 = registerModel(
   {
-    id: 'mobilenet_v2', family: 'mobilenet',
-    paper: 'MobileNetV2: Inverted Residuals and Linear Bottlenecks (Sandler et al., 2018), https://arxiv.org/abs/1801.04381',
-    inputSize: [224, 224, 3], params: 3_504_872, macs: 300_774_272, numClasses: 1000,
+    id: 'mobilenet_v2',
+    family: 'mobilenet',
+    paper:
+      'MobileNetV2: Inverted Residuals and Linear Bottlenecks (Sandler et al., 2018), https://arxiv.org/abs/1801.04381',
+    inputSize: [224, 224, 3],
+    params: 3_504_872,
+    macs: 300_774_272,
+    numClasses: 1000,
   },
   (o: MobileNetV2Options) => new MobileNetV2(o),
   MOBILENET_V2_OPTIONS,

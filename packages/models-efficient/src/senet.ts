@@ -29,15 +29,30 @@ export function seresnetMmpretrainKeys(): KeyMap {
 
 // Counts: MMPretrain's.
 const card = (id: string, params: number, macs: number): ModelCard => ({
-  id, family: 'senet', paper: 'Squeeze-and-Excitation Networks (Hu et al., 2017), https://arxiv.org/abs/1709.01507',
-  inputSize: [224, 224, 3], params, macs, numClasses: 1000,
+  id,
+  family: 'senet',
+  paper: 'Squeeze-and-Excitation Networks (Hu et al., 2017), https://arxiv.org/abs/1709.01507',
+  inputSize: [224, 224, 3],
+  params,
+  macs,
+  numClasses: 1000,
 });
 
 /** SE-ResNet-50 (MMPretrain's). */
-export const seresnet50 = registerModel(card('seresnet50', 28_088_024, 4_091_699_200), (o: ResNetOptions) => seResNet(50, o), RESNET_OPTIONS);
+export const seresnet50 = registerModel(
+  card('seresnet50', 28_088_024, 4_091_699_200),
+  (o: ResNetOptions) => seResNet(50, o),
+  RESNET_OPTIONS,
+);
 /** SE-ResNet-101. */
-export const seresnet101 = registerModel(card('seresnet101', 49_326_872, 7_806_148_608), (o: ResNetOptions) => seResNet(101, o), RESNET_OPTIONS);
+export const seresnet101 = registerModel(
+  card('seresnet101', 49_326_872, 7_806_148_608),
+  (o: ResNetOptions) => seResNet(101, o),
+  RESNET_OPTIONS,
+);
 /** SE-ResNeXt-50 32x4d. */
 export const seresnext50_32x4d = registerModel(
-  card('seresnext50_32x4d', 27_559_896, 4_232_994_816), (o: ResNetOptions) => seResNet(50, { groups: 32, baseWidth: 4, ...o }), RESNET_OPTIONS,
+  card('seresnext50_32x4d', 27_559_896, 4_232_994_816),
+  (o: ResNetOptions) => seResNet(50, { groups: 32, baseWidth: 4, ...o }),
+  RESNET_OPTIONS,
 );

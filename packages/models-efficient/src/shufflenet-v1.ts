@@ -2,9 +2,27 @@
 // to 24 x width channels, a 3x3 max pool, three stages of 4, 8 and 4 shuffle units (the first of each at stride 2,
 // concatenating an average-pooled shortcut; the very first unit's 1x1 is not grouped), global pool, fc.
 import { tf, type Tensor } from '@cnn/tensor';
-import { AdaptiveAvgPool2d, ConvNormAct, F, Flatten, Linear, MaxPool2d, Module, Sequential, batchNorm, type NormFactory } from '@cnn/layers';
 import {
-  CLASSIFIER_OPTIONS, ImageClassifier, ModelOptionsError, WIDTH_OPTION, checkOptions, registerModel, type ClassifierOptions, type ModelCard,
+  AdaptiveAvgPool2d,
+  ConvNormAct,
+  F,
+  Flatten,
+  Linear,
+  MaxPool2d,
+  Module,
+  Sequential,
+  batchNorm,
+  type NormFactory,
+} from '@cnn/layers';
+import {
+  CLASSIFIER_OPTIONS,
+  ImageClassifier,
+  ModelOptionsError,
+  WIDTH_OPTION,
+  checkOptions,
+  registerModel,
+  type ClassifierOptions,
+  type ModelCard,
   type OptionSpecs,
 } from '@cnn/models-classic';
 import { makeDivisible } from './divisible';
@@ -26,21 +44,40 @@ export class ShuffleUnitV1 extends Module {
   readonly stride: number;
   private readonly groups: number;
 
-  constructor(inChannels: number, outChannels: number, opts: { groups: number; stride?: number; firstGrouped?: boolean; norm?: NormFactory }) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    opts: { groups: number; stride?: number; firstGrouped?: boolean; norm?: NormFactory },
+  ) {
     super();
     const { groups } = opts;
     this.stride = opts.stride ?? 1;
     const norm = opts.norm ?? batchNorm();
     const branchOut = this.stride === 2 ? outChannels - inChannels : outChannels;
-    if (branchOut <= 0) throw new Error(`ShuffleUnitV1: with stride 2, outChannels (${outChannels}) must exceed inChannels (${inChannels})`);
-    if (this.stride === 1 && inChannels !== outChannels) throw new Error(`ShuffleUnitV1: with stride 1, inChannels (${inChannels}) must equal outChannels (${outChannels})`);
+    if (branchOut <= 0)
+      throw new Error(
+        `ShuffleUnitV1: with stride 2, outChannels (${outChannels}) must exceed inChannels (${inChannels})`,
+      );
+    if (this.stride === 1 && inChannels !== outChannels)
+      throw new Error(
+        `ShuffleUnitV1: with stride 1, inChannels (${inChannels}) must equal outChannels (${outChannels})`,
+      );
     const mid = Math.floor(outChannels / 4);
     const g1 = opts.firstGrouped === false ? 1 : groups;
     this.groups = groups;
     const named = { norm, naming: 'named' as const };
-    this.compress = this.registerModule('g_conv_1x1_compress', new ConvNormAct(inChannels, mid, 1, { groups: g1, ...named }));
-    this.depthwise = this.registerModule('depthwise_conv3x3_bn', new ConvNormAct(mid, mid, 3, { stride: this.stride, groups: mid, act: null, ...named }));
-    this.expand = this.registerModule('g_conv_1x1_expand', new ConvNormAct(mid, branchOut, 1, { groups, act: null, ...named }));
+    this.compress = this.registerModule(
+      'g_conv_1x1_compress',
+      new ConvNormAct(inChannels, mid, 1, { groups: g1, ...named }),
+    );
+    this.depthwise = this.registerModule(
+      'depthwise_conv3x3_bn',
+      new ConvNormAct(mid, mid, 3, { stride: this.stride, groups: mid, act: null, ...named }),
+    );
+    this.expand = this.registerModule(
+      'g_conv_1x1_expand',
+      new ConvNormAct(mid, branchOut, 1, { groups, act: null, ...named }),
+    );
   }
 
   forward(x: Tensor): Tensor {
@@ -53,7 +90,13 @@ export class ShuffleUnitV1 extends Module {
 }
 
 /** Output channels of the three stages at width 1.0, by group count (the paper's Table 1). */
-export const SHUFFLENET_V1_CHANNELS = { 1: [144, 288, 576], 2: [200, 400, 800], 3: [240, 480, 960], 4: [272, 544, 1088], 8: [384, 768, 1536] } as const;
+export const SHUFFLENET_V1_CHANNELS = {
+  1: [144, 288, 576],
+  2: [200, 400, 800],
+  3: [240, 480, 960],
+  4: [272, 544, 1088],
+  8: [384, 768, 1536],
+} as const;
 const REPEATS = [4, 8, 4];
 
 /** Options of {@link ShuffleNetV1}. */
@@ -66,7 +109,9 @@ export interface ShuffleNetV1Options extends ClassifierOptions {
 
 /** The options ShuffleNetV1 takes, with their limits. */
 export const SHUFFLENET_V1_OPTIONS: OptionSpecs = {
-  ...CLASSIFIER_OPTIONS, groups: { type: 'enum', values: [1, 2, 3, 4, 8] }, widthMultiplier: WIDTH_OPTION,
+  ...CLASSIFIER_OPTIONS,
+  groups: { type: 'enum', values: [1, 2, 3, 4, 8] },
+  widthMultiplier: WIDTH_OPTION,
 };
 
 /**
@@ -101,19 +146,29 @@ export class ShuffleNetV1 extends ImageClassifier {
   constructor(opts: ShuffleNetV1Options = {}) {
     checkOptions('shufflenet_v1', opts, SHUFFLENET_V1_OPTIONS);
     const problem = channelPlanProblem(opts.groups ?? 3, opts.widthMultiplier ?? 1);
-    if (problem) throw new ModelOptionsError('shufflenet_v1', `cannot be built with groups ${opts.groups ?? 3} and widthMultiplier ${opts.widthMultiplier ?? 1}: ${problem}`, 'widthMultiplier');
+    if (problem)
+      throw new ModelOptionsError(
+        'shufflenet_v1',
+        `cannot be built with groups ${opts.groups ?? 3} and widthMultiplier ${opts.widthMultiplier ?? 1}: ${problem}`,
+        'widthMultiplier',
+      );
     super();
     const groups = opts.groups ?? 3;
     const channels = SHUFFLENET_V1_CHANNELS[groups];
     const width = opts.widthMultiplier ?? 1;
     let c = Math.floor(24 * width);
-    this.conv1 = this.registerModule('conv1', new ConvNormAct(opts.inChannels ?? 3, c, 3, { stride: 2, naming: 'named' }));
+    this.conv1 = this.registerModule(
+      'conv1',
+      new ConvNormAct(opts.inChannels ?? 3, c, 3, { stride: 2, naming: 'named' }),
+    );
     const stages: Module[] = [];
     channels.forEach((ch, stage) => {
       const out = makeDivisible(ch * width, 8);
       const units: Module[] = [];
       for (let i = 0; i < REPEATS[stage]; i++) {
-        units.push(new ShuffleUnitV1(c, out, { groups, stride: i === 0 ? 2 : 1, firstGrouped: !(stage === 0 && i === 0) }));
+        units.push(
+          new ShuffleUnitV1(c, out, { groups, stride: i === 0 ? 2 : 1, firstGrouped: !(stage === 0 && i === 0) }),
+        );
         c = out;
       }
       stages.push(new Sequential(...units));
@@ -133,27 +188,58 @@ export class ShuffleNetV1 extends ImageClassifier {
 
 /** The ids that can be built: [width tag, width, groups, params, MACs]. */
 const SHUFFLENET_V1: Array<[string, number, 1 | 2 | 3 | 4 | 8, number, number]> = [
-  ['x0_5', 0.5, 1, 534_484, 38_517_408], ['x0_5', 0.5, 2, 644_320, 38_914_784], ['x0_5', 0.5, 3, 718_324, 37_589_856],
-  ['x1_0', 1.0, 1, 1_531_936, 143_078_976], ['x1_0', 1.0, 2, 1_733_848, 140_836_512], ['x1_0', 1.0, 3, 1_865_728, 137_460_672],
-  ['x1_0', 1.0, 4, 1_968_344, 134_339_776], ['x1_0', 1.0, 8, 2_434_768, 138_365_952],
-  ['x1_5', 1.5, 1, 2_993_356, 313_684_704], ['x1_5', 1.5, 2, 3_274_180, 309_765_152], ['x1_5', 1.5, 3, 3_443_212, 299_612_448],
-  ['x2_0', 2.0, 1, 4_918_744, 550_334_592], ['x2_0', 2.0, 2, 5_257_896, 539_138_624], ['x2_0', 2.0, 3, 5_450_776, 524_045_184],
-  ['x2_0', 2.0, 4, 5_593_528, 510_289_536], ['x2_0', 2.0, 8, 6_522_232, 521_942_016],
+  ['x0_5', 0.5, 1, 534_484, 38_517_408],
+  ['x0_5', 0.5, 2, 644_320, 38_914_784],
+  ['x0_5', 0.5, 3, 718_324, 37_589_856],
+  ['x1_0', 1.0, 1, 1_531_936, 143_078_976],
+  ['x1_0', 1.0, 2, 1_733_848, 140_836_512],
+  ['x1_0', 1.0, 3, 1_865_728, 137_460_672],
+  ['x1_0', 1.0, 4, 1_968_344, 134_339_776],
+  ['x1_0', 1.0, 8, 2_434_768, 138_365_952],
+  ['x1_5', 1.5, 1, 2_993_356, 313_684_704],
+  ['x1_5', 1.5, 2, 3_274_180, 309_765_152],
+  ['x1_5', 1.5, 3, 3_443_212, 299_612_448],
+  ['x2_0', 2.0, 1, 4_918_744, 550_334_592],
+  ['x2_0', 2.0, 2, 5_257_896, 539_138_624],
+  ['x2_0', 2.0, 3, 5_450_776, 524_045_184],
+  ['x2_0', 2.0, 4, 5_593_528, 510_289_536],
+  ['x2_0', 2.0, 8, 6_522_232, 521_942_016],
 ];
 
-const PAPER = 'ShuffleNet: An Extremely Efficient Convolutional Neural Network for Mobile Devices (Zhang et al., 2017), https://arxiv.org/abs/1707.01083';
+const PAPER =
+  'ShuffleNet: An Extremely Efficient Convolutional Neural Network for Mobile Devices (Zhang et al., 2017), https://arxiv.org/abs/1707.01083';
 
 /** Each registered id with its groups, width and typed builder. */
 const IDS = SHUFFLENET_V1.map(([tag, width, groups, params, macs]) => {
   const id = `shufflenet_v1_${tag}_g${groups}`;
-  const card: ModelCard = { id, family: 'shufflenet', paper: PAPER, inputSize: [224, 224, 3], params, macs, numClasses: 1000 };
+  const card: ModelCard = {
+    id,
+    family: 'shufflenet',
+    paper: PAPER,
+    inputSize: [224, 224, 3],
+    params,
+    macs,
+    numClasses: 1000,
+  };
   // The id fixes groups and width: they are accepted only equal to the id's (so that shufflenetV1 can pass them on).
   const options: OptionSpecs = {
     ...SHUFFLENET_V1_OPTIONS,
-    groups: { type: 'enum', values: [groups], hint: `the id fixes it: pick another shufflenet_v1_${tag}_g* id, see listModels('shufflenet_v1*')` },
-    widthMultiplier: { type: 'enum', values: [width], hint: `the id fixes it: pick another shufflenet_v1_x*_g${groups} id` },
+    groups: {
+      type: 'enum',
+      values: [groups],
+      hint: `the id fixes it: pick another shufflenet_v1_${tag}_g* id, see listModels('shufflenet_v1*')`,
+    },
+    widthMultiplier: {
+      type: 'enum',
+      values: [width],
+      hint: `the id fixes it: pick another shufflenet_v1_x*_g${groups} id`,
+    },
   };
-  const build = registerModel(card, (o: ShuffleNetV1Options) => new ShuffleNetV1({ groups, widthMultiplier: width, ...o }), options);
+  const build = registerModel(
+    card,
+    (o: ShuffleNetV1Options) => new ShuffleNetV1({ groups, widthMultiplier: width, ...o }),
+    options,
+  );
   return { id, groups, width, build };
 });
 
@@ -167,7 +253,11 @@ export function shufflenetV1(opts: ShuffleNetV1Options = {}): ShuffleNetV1 {
   const w = opts.widthMultiplier ?? 1;
   const entry = IDS.find((e) => e.groups === g && e.width === w);
   if (!entry) {
-    throw new ModelOptionsError('shufflenetV1', `no ShuffleNetV1 with groups ${g} and widthMultiplier ${w}; the ids are ${IDS.map((e) => e.id).join(', ')}`, 'widthMultiplier');
+    throw new ModelOptionsError(
+      'shufflenetV1',
+      `no ShuffleNetV1 with groups ${g} and widthMultiplier ${w}; the ids are ${IDS.map((e) => e.id).join(', ')}`,
+      'widthMultiplier',
+    );
   }
   return entry.build(opts);
 }

@@ -1,9 +1,27 @@
 // ShuffleNetV2 (Ma et al., 2018, https://arxiv.org/abs/1807.11164), torchvision's layout and keys: conv1 (3x3
 // stride 2), max pool, stage2-4 of shuffle units (the first of each at stride 2), conv5 (1x1), global pool, fc.
 import { tf, type Tensor } from '@cnn/tensor';
-import { BatchNorm2d, Conv2d, F, Linear, MaxPool2d, Module, ReLU, Sequential, batchNorm, type NormFactory } from '@cnn/layers';
 import {
-  CLASSIFIER_OPTIONS, ImageClassifier, ModelOptionsError, checkOptions, describeValue, registerModel, type ClassifierOptions, type ModelCard,
+  BatchNorm2d,
+  Conv2d,
+  F,
+  Linear,
+  MaxPool2d,
+  Module,
+  ReLU,
+  Sequential,
+  batchNorm,
+  type NormFactory,
+} from '@cnn/layers';
+import {
+  CLASSIFIER_OPTIONS,
+  ImageClassifier,
+  ModelOptionsError,
+  checkOptions,
+  describeValue,
+  registerModel,
+  type ClassifierOptions,
+  type ModelCard,
 } from '@cnn/models-classic';
 
 /**
@@ -27,19 +45,37 @@ export class ShuffleUnitV2 extends Module {
     super();
     if (outChannels % 2) throw new Error(`ShuffleUnitV2: outChannels must be even, got ${outChannels}`);
     const half = outChannels / 2;
-    if (stride === 1 && inChannels !== outChannels) throw new Error(`ShuffleUnitV2: with stride 1, inChannels (${inChannels}) must equal outChannels (${outChannels})`);
-    this.branch1 = stride > 1
-      ? this.registerModule('branch1', new Sequential(
-        new Conv2d(inChannels, inChannels, 3, { stride, padding: 1, groups: inChannels, bias: false }), norm(inChannels),
-        new Conv2d(inChannels, half, 1, { bias: false }), norm(half), new ReLU(),
-      ))
-      : null;
+    if (stride === 1 && inChannels !== outChannels)
+      throw new Error(
+        `ShuffleUnitV2: with stride 1, inChannels (${inChannels}) must equal outChannels (${outChannels})`,
+      );
+    this.branch1 =
+      stride > 1
+        ? this.registerModule(
+            'branch1',
+            new Sequential(
+              new Conv2d(inChannels, inChannels, 3, { stride, padding: 1, groups: inChannels, bias: false }),
+              norm(inChannels),
+              new Conv2d(inChannels, half, 1, { bias: false }),
+              norm(half),
+              new ReLU(),
+            ),
+          )
+        : null;
     const in2 = stride > 1 ? inChannels : half;
-    this.branch2 = this.registerModule('branch2', new Sequential(
-      new Conv2d(in2, half, 1, { bias: false }), norm(half), new ReLU(),
-      new Conv2d(half, half, 3, { stride, padding: 1, groups: half, bias: false }), norm(half),
-      new Conv2d(half, half, 1, { bias: false }), norm(half), new ReLU(),
-    ));
+    this.branch2 = this.registerModule(
+      'branch2',
+      new Sequential(
+        new Conv2d(in2, half, 1, { bias: false }),
+        norm(half),
+        new ReLU(),
+        new Conv2d(half, half, 3, { stride, padding: 1, groups: half, bias: false }),
+        norm(half),
+        new Conv2d(half, half, 1, { bias: false }),
+        norm(half),
+        new ReLU(),
+      ),
+    );
   }
 
   forward(x: Tensor): Tensor {
@@ -78,13 +114,23 @@ export class ShuffleNetV2 extends ImageClassifier {
   private readonly maxpool = new MaxPool2d(3, { stride: 2, padding: 1 });
 
   constructor(width: keyof typeof SHUFFLENET_V2_CHANNELS, opts: ClassifierOptions = {}) {
-    if (!Object.prototype.hasOwnProperty.call(SHUFFLENET_V2_CHANNELS, width)) {
-      throw new ModelOptionsError('shufflenet_v2', `width must be '0.5', '1.0', '1.5' or '2.0', got ${describeValue(width)}`);
+    if (!Object.hasOwn(SHUFFLENET_V2_CHANNELS, width)) {
+      throw new ModelOptionsError(
+        'shufflenet_v2',
+        `width must be '0.5', '1.0', '1.5' or '2.0', got ${describeValue(width)}`,
+      );
     }
     checkOptions(`shufflenet_v2_x${width.replace('.', '_')}`, opts, CLASSIFIER_OPTIONS);
     super();
     const ch = SHUFFLENET_V2_CHANNELS[width];
-    this.conv1 = this.registerModule('conv1', new Sequential(new Conv2d(opts.inChannels ?? 3, ch[0], 3, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(ch[0]), new ReLU()));
+    this.conv1 = this.registerModule(
+      'conv1',
+      new Sequential(
+        new Conv2d(opts.inChannels ?? 3, ch[0], 3, { stride: 2, padding: 1, bias: false }),
+        new BatchNorm2d(ch[0]),
+        new ReLU(),
+      ),
+    );
     let c: number = ch[0];
     const stages = REPEATS.map((n, s) => {
       const units: Module[] = [];
@@ -97,7 +143,10 @@ export class ShuffleNetV2 extends ImageClassifier {
     this.stage2 = this.registerModule('stage2', stages[0]);
     this.stage3 = this.registerModule('stage3', stages[1]);
     this.stage4 = this.registerModule('stage4', stages[2]);
-    this.conv5 = this.registerModule('conv5', new Sequential(new Conv2d(c, ch[4], 1, { bias: false }), new BatchNorm2d(ch[4]), new ReLU()));
+    this.conv5 = this.registerModule(
+      'conv5',
+      new Sequential(new Conv2d(c, ch[4], 1, { bias: false }), new BatchNorm2d(ch[4]), new ReLU()),
+    );
     this.registerHead('fc', new Linear(ch[4], opts.numClasses ?? 1000));
   }
 
@@ -109,16 +158,38 @@ export class ShuffleNetV2 extends ImageClassifier {
 }
 
 const card = (id: string, params: number, macs: number): ModelCard => ({
-  id, family: 'shufflenet', paper: 'ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design (Ma et al., 2018), https://arxiv.org/abs/1807.11164',
-  inputSize: [224, 224, 3], params, macs, numClasses: 1000,
+  id,
+  family: 'shufflenet',
+  paper:
+    'ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design (Ma et al., 2018), https://arxiv.org/abs/1807.11164',
+  inputSize: [224, 224, 3],
+  params,
+  macs,
+  numClasses: 1000,
 });
 
 /** The typed builder of each width, registered as `shufflenet_v2_x0_5` ... `shufflenet_v2_x2_0` (torchvision's counts). */
 const BUILDERS = {
-  '0.5': registerModel(card('shufflenet_v2_x0_5', 1_366_792, 40_476_448), (o: ClassifierOptions) => new ShuffleNetV2('0.5', o), CLASSIFIER_OPTIONS),
-  '1.0': registerModel(card('shufflenet_v2_x1_0', 2_278_604, 144_907_992), (o: ClassifierOptions) => new ShuffleNetV2('1.0', o), CLASSIFIER_OPTIONS),
-  '1.5': registerModel(card('shufflenet_v2_x1_5', 3_503_624, 295_759_392), (o: ClassifierOptions) => new ShuffleNetV2('1.5', o), CLASSIFIER_OPTIONS),
-  '2.0': registerModel(card('shufflenet_v2_x2_0', 7_393_996, 583_253_464), (o: ClassifierOptions) => new ShuffleNetV2('2.0', o), CLASSIFIER_OPTIONS),
+  '0.5': registerModel(
+    card('shufflenet_v2_x0_5', 1_366_792, 40_476_448),
+    (o: ClassifierOptions) => new ShuffleNetV2('0.5', o),
+    CLASSIFIER_OPTIONS,
+  ),
+  '1.0': registerModel(
+    card('shufflenet_v2_x1_0', 2_278_604, 144_907_992),
+    (o: ClassifierOptions) => new ShuffleNetV2('1.0', o),
+    CLASSIFIER_OPTIONS,
+  ),
+  '1.5': registerModel(
+    card('shufflenet_v2_x1_5', 3_503_624, 295_759_392),
+    (o: ClassifierOptions) => new ShuffleNetV2('1.5', o),
+    CLASSIFIER_OPTIONS,
+  ),
+  '2.0': registerModel(
+    card('shufflenet_v2_x2_0', 7_393_996, 583_253_464),
+    (o: ClassifierOptions) => new ShuffleNetV2('2.0', o),
+    CLASSIFIER_OPTIONS,
+  ),
 } as const;
 
 /** ShuffleNetV2 1.0x (`shufflenet_v2_x1_0`; the other widths: `getModel('shufflenet_v2_x0_5')`, ...). */

@@ -26,7 +26,9 @@ function emptyBatchChecks(id: string): void {
 
   model.train();
   if (hasBatchNorm(model)) {
-    expect(() => model.call(x)).toThrow(/batchNormTrain: expected more than one value per channel to normalise over, got input shape \[0, /);
+    expect(() => model.call(x)).toThrow(
+      /batchNormTrain: expected more than one value per channel to normalise over, got input shape \[0, /,
+    );
   } else {
     const t = model.call(x);
     expect(t.shape).toEqual([0, card.numClasses]);
@@ -49,8 +51,18 @@ describe('a batch of zero images on wasm', () => {
 
 // The cpu backend: one model per family (its kernels are JavaScript, the same for every id of a family).
 const ON_CPU = [
-  'lenet5', 'alexnet_2012', 'googlenet', 'resnet18', 'resnext50_32x4d', 'resnet20_cifar', 'seresnet50',
-  'mobilenet_v1', 'mobilenet_v2', 'mobilenet_v3_small', 'shufflenet_v1_x0_5_g3', 'shufflenet_v2_x0_5',
+  'lenet5',
+  'alexnet_2012',
+  'googlenet',
+  'resnet18',
+  'resnext50_32x4d',
+  'resnet20_cifar',
+  'seresnet50',
+  'mobilenet_v1',
+  'mobilenet_v2',
+  'mobilenet_v3_small',
+  'shufflenet_v1_x0_5_g3',
+  'shufflenet_v2_x0_5',
 ];
 
 describe('a batch of zero images on cpu', () => {

@@ -25,12 +25,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checksum, fnv1a } from '../../../test-support/fixtures';
 import { serveStatic, type Served } from '../../../test-support/static-server';
@@ -40,7 +40,13 @@ const ROOT = resolve(PKG, '..', '..');
 const FIXTURES = join(PKG, 'test', 'fixtures', 'install');
 const CHROMIUM = process.env.CNN_CHROMIUM ?? '/usr/bin/chromium';
 
-interface WorkspacePackage { dir: string; name: string; version: string; private: boolean; json: Record<string, any> }
+interface WorkspacePackage {
+  dir: string;
+  name: string;
+  version: string;
+  private: boolean;
+  json: Record<string, any>;
+}
 /** The workspace's packages, as npm and changesets find them (the root's `workspaces` globs, `dir/*` only). */
 const WORKSPACE: WorkspacePackage[] = (() => {
   const globs = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
@@ -77,7 +83,8 @@ const versions = Object.fromEntries(INSTALLED.map((p) => [p.name, p.version]));
 
 /** The files a package's `exports['.']` names (dist/...), which its build makes. */
 function exportedFiles(p: WorkspacePackage): string[] {
-  const leaves = (v: unknown): string[] => (typeof v === 'string' ? [v] : v && typeof v === 'object' ? Object.values(v).flatMap(leaves) : []);
+  const leaves = (v: unknown): string[] =>
+    typeof v === 'string' ? [v] : v && typeof v === 'object' ? Object.values(v).flatMap(leaves) : [];
   return [...new Set(leaves(p.json.exports?.['.'] ?? p.json.main))];
 }
 /** Softmax scores must be within this of PyTorch's (float32 on both sides; the top-5 itself must be equal). */
@@ -99,7 +106,6 @@ const expected = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8'
 
 // ---------------------------------------------------------------------------------------------
 // The weights' formula (as in scripts/make-install-fixture.py) and a safetensors writer of the test's own
-
 
 /** u(i, seed) for i < n: (h(i, seed) >> 8) / 2^24 - 1/2, multiples of 2^-24 in [-1/2, 1/2), exact in float64. */
 function unit(n: number, seed: number): Float64Array {
@@ -157,7 +163,8 @@ function makeSafetensors(): { bytes: Buffer; badChecksums: string[] } {
   let offset = 0;
   for (const [key, shape, dtype, sum] of expected.keys) {
     const v = tensorValues(key, shape);
-    if ((dtype === 'I64') !== (v instanceof BigInt64Array)) throw new Error(`${key}: the formula gives another dtype than ${dtype}`);
+    if ((dtype === 'I64') !== v instanceof BigInt64Array)
+      throw new Error(`${key}: the formula gives another dtype than ${dtype}`);
     if (checksum(v) !== sum) badChecksums.push(key);
     const data = Buffer.from(v.buffer, v.byteOffset, v.byteLength); // little-endian on every platform Node runs on
     header[key] = { dtype, shape, data_offsets: [offset, offset + data.length] };
@@ -187,10 +194,20 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-interface Exit { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number }
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 /** Runs a command to its end (killed after `timeoutMs`). */
-function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<Exit> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<Exit> {
   return new Promise((ok, fail) => {
     const start = Date.now();
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -208,11 +225,18 @@ function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.Proce
 }
 
 /** Like {@link run}, and throws with the command's output when it fails. */
-async function mustRun(what: string, cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<Exit> {
+async function mustRun(
+  what: string,
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<Exit> {
   const out = await run(cmd, args, opts);
   if (out.code !== 0) {
-    throw new Error(`${what} failed (exit ${out.code}${out.signal ? `, ${out.signal}` : ''}, ${out.ms} ms): ${cmd} ${args.join(' ')}\n` +
-      `--- stdout\n${out.stdout.slice(-6000)}\n--- stderr\n${out.stderr.slice(-6000)}`);
+    throw new Error(
+      `${what} failed (exit ${out.code}${out.signal ? `, ${out.signal}` : ''}, ${out.ms} ms): ${cmd} ${args.join(' ')}\n` +
+        `--- stdout\n${out.stdout.slice(-6000)}\n--- stderr\n${out.stderr.slice(-6000)}`,
+    );
   }
   return out;
 }
@@ -298,7 +322,10 @@ function gitTags(): string | null {
 
 beforeAll(async () => {
   const missing = INSTALLED.flatMap((p) => exportedFiles(p).map((f) => join(p.dir, f))).filter((f) => !existsSync(f));
-  if (missing.length) throw new Error(`not built: ${missing.join(', ')}. Build first: npx turbo run build (at ${ROOT}; npm test does it)`);
+  if (missing.length)
+    throw new Error(
+      `not built: ${missing.join(', ')}. Build first: npx turbo run build (at ${ROOT}; npm test does it)`,
+    );
   work = await mkdtemp(join(tmpdir(), 'cnn-install-'));
   process.on('exit', killOnExit);
 
@@ -315,57 +342,76 @@ beforeAll(async () => {
 
   // The registry: verdaccio from its own package.json and lock, in the temporary directory.
   const npmEnv = cleanEnv();
-  const uplink = (await mustRun('npm config get registry', 'npm', ['config', 'get', 'registry'], { cwd: work, env: npmEnv, timeoutMs: 30_000 })).stdout.trim();
-  const cafile = (await run('npm', ['config', 'get', 'cafile'], { cwd: work, env: npmEnv, timeoutMs: 30_000 })).stdout.trim();
-  const httpsProxy = (await run('npm', ['config', 'get', 'https-proxy'], { cwd: work, env: npmEnv, timeoutMs: 30_000 })).stdout.trim();
+  const uplink = (
+    await mustRun('npm config get registry', 'npm', ['config', 'get', 'registry'], {
+      cwd: work,
+      env: npmEnv,
+      timeoutMs: 30_000,
+    })
+  ).stdout.trim();
+  const cafile = (
+    await run('npm', ['config', 'get', 'cafile'], { cwd: work, env: npmEnv, timeoutMs: 30_000 })
+  ).stdout.trim();
+  const httpsProxy = (
+    await run('npm', ['config', 'get', 'https-proxy'], { cwd: work, env: npmEnv, timeoutMs: 30_000 })
+  ).stdout.trim();
   if (!/^https?:\/\//.test(uplink)) throw new Error(`npm config get registry gave '${uplink}'`);
   const vd = join(work, 'verdaccio');
   await mkdir(vd);
   for (const f of ['package.json', 'package-lock.json']) await copyFile(join(FIXTURES, 'verdaccio', f), join(vd, f));
   await timed('registry install (npm ci)', () =>
-    mustRun('installing verdaccio', 'npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: vd, env: npmEnv, timeoutMs: 180_000 }));
+    mustRun('installing verdaccio', 'npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], {
+      cwd: vd,
+      env: npmEnv,
+      timeoutMs: 180_000,
+    }),
+  );
 
-  const configFor = (port: number) => [
-    `storage: ${JSON.stringify(join(vd, 'storage'))}`,
-    'auth:',
-    '  htpasswd:',
-    `    file: ${JSON.stringify(join(vd, 'htpasswd'))}`,
-    '    max_users: 1',
-    'uplinks:',
-    '  upstream:',
-    `    url: ${JSON.stringify(uplink)}`,
-    '    timeout: 60s',
-    ...(/^https?:\/\//.test(httpsProxy) ? [`    https_proxy: ${JSON.stringify(httpsProxy)}`] : []),
-    'packages:',
-    "  '@cnn/*':", // ours: only here, never looked up upstream
-    '    access: $all',
-    '    publish: $authenticated',
-    '    unpublish: $authenticated',
-    "  '**':", // everything else: from the uplink; nobody publishes
-    '    access: $all',
-    '    publish: nobody',
-    '    proxy: upstream',
-    `listen: 127.0.0.1:${port}`,
-    'max_body_size: 500mb',
-    'web:',
-    '  enable: false',
-    'log: { type: stdout, format: pretty, level: warn }',
-    '',
-  ].join('\n');
+  const configFor = (port: number) =>
+    [
+      `storage: ${JSON.stringify(join(vd, 'storage'))}`,
+      'auth:',
+      '  htpasswd:',
+      `    file: ${JSON.stringify(join(vd, 'htpasswd'))}`,
+      '    max_users: 1',
+      'uplinks:',
+      '  upstream:',
+      `    url: ${JSON.stringify(uplink)}`,
+      '    timeout: 60s',
+      ...(/^https?:\/\//.test(httpsProxy) ? [`    https_proxy: ${JSON.stringify(httpsProxy)}`] : []),
+      'packages:',
+      "  '@cnn/*':", // ours: only here, never looked up upstream
+      '    access: $all',
+      '    publish: $authenticated',
+      '    unpublish: $authenticated',
+      "  '**':", // everything else: from the uplink; nobody publishes
+      '    access: $all',
+      '    publish: nobody',
+      '    proxy: upstream',
+      `listen: 127.0.0.1:${port}`,
+      'max_body_size: 500mb',
+      'web:',
+      '  enable: false',
+      'log: { type: stdout, format: pretty, level: warn }',
+      '',
+    ].join('\n');
   await timed('registry start', async () => {
     const bin = join(vd, 'node_modules', 'verdaccio', 'bin', 'verdaccio');
     // verdaccio runs in the launcher's process (so the pid is verdaccio's), which also ends when the test's process
     // goes away without stopping it (killed, crashed): its end of the stdin pipe closes.
     const launcher = join(vd, 'launch.cjs');
-    await writeFile(launcher, [
-      "process.stdin.on('end', () => process.exit(0));",
-      "process.stdin.on('error', () => process.exit(0));",
-      'process.stdin.resume();',
-      'const bin = process.argv[2];',
-      'process.argv = [process.argv[0], bin, ...process.argv.slice(3)];',
-      'require(bin);',
-      '',
-    ].join('\n'));
+    await writeFile(
+      launcher,
+      [
+        "process.stdin.on('end', () => process.exit(0));",
+        "process.stdin.on('error', () => process.exit(0));",
+        'process.stdin.resume();',
+        'const bin = process.argv[2];',
+        'process.argv = [process.argv[0], bin, ...process.argv.slice(3)];',
+        'require(bin);',
+        '',
+      ].join('\n'),
+    );
     const env = cleanEnv(cafile && cafile !== 'null' && existsSync(cafile) ? { NODE_EXTRA_CA_CERTS: cafile } : {});
     // A free port can be taken between finding it and verdaccio's listen: then verdaccio exits, and another try.
     for (let attempt = 1; ; attempt++) {
@@ -373,7 +419,11 @@ beforeAll(async () => {
       registryUrl = `http://127.0.0.1:${port}/`;
       await writeFile(join(vd, 'config.yaml'), configFor(port));
       registryLog = '';
-      const child = spawn(process.execPath, [launcher, bin, '--config', join(vd, 'config.yaml')], { cwd: vd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [launcher, bin, '--config', join(vd, 'config.yaml')], {
+        cwd: vd,
+        env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       registry = child;
       child.stdout!.on('data', (d) => (registryLog += d));
       child.stderr!.on('data', (d) => (registryLog += d));
@@ -389,7 +439,8 @@ beforeAll(async () => {
       }
       if (up) break;
       await stopRegistry();
-      if (attempt === 3) throw new Error(`verdaccio did not start on 127.0.0.1 (3 tries; exit ${child.exitCode}):\n${registryLog}`);
+      if (attempt === 3)
+        throw new Error(`verdaccio did not start on 127.0.0.1 (3 tries; exit ${child.exitCode}):\n${registryLog}`);
     }
   });
 
@@ -400,23 +451,38 @@ beforeAll(async () => {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: user.name, password: user.password, type: 'user', roles: [] }),
   });
-  if (added.status !== 201 || typeof added.body?.token !== 'string') throw new Error(`adding a user: ${added.status} ${JSON.stringify(added.body)}`);
+  if (added.status !== 201 || typeof added.body?.token !== 'string')
+    throw new Error(`adding a user: ${added.status} ${JSON.stringify(added.body)}`);
   userconfig = join(work, 'npmrc');
   const hostPath = registryUrl.replace(/^http:/, '');
-  await writeFile(userconfig, [
-    `registry=${registryUrl}`,
-    `@cnn:registry=${registryUrl}`,
-    `${hostPath}:_authToken=${added.body.token}`,
-    'audit=false',
-    'fund=false',
-    'update-notifier=false',
-    '',
-  ].join('\n'));
-  const localEnv = cleanEnv({ npm_config_userconfig: userconfig, npm_config_registry: registryUrl, 'npm_config_@cnn:registry': registryUrl });
+  await writeFile(
+    userconfig,
+    [
+      `registry=${registryUrl}`,
+      `@cnn:registry=${registryUrl}`,
+      `${hostPath}:_authToken=${added.body.token}`,
+      'audit=false',
+      'fund=false',
+      'update-notifier=false',
+      '',
+    ].join('\n'),
+  );
+  const localEnv = cleanEnv({
+    npm_config_userconfig: userconfig,
+    npm_config_registry: registryUrl,
+    'npm_config_@cnn:registry': registryUrl,
+  });
   // Before publishing anything: npm, as changesets will run it, must point at the local registry only.
   for (const key of ['registry', '@cnn:registry']) {
-    const got = (await mustRun(`npm config get ${key}`, 'npm', ['config', 'get', key], { cwd: ROOT, env: localEnv, timeoutMs: 30_000 })).stdout.trim();
-    if (got !== registryUrl) throw new Error(`npm config get ${key} gives ${got}, not the local registry ${registryUrl}: not publishing`);
+    const got = (
+      await mustRun(`npm config get ${key}`, 'npm', ['config', 'get', key], {
+        cwd: ROOT,
+        env: localEnv,
+        timeoutMs: 30_000,
+      })
+    ).stdout.trim();
+    if (got !== registryUrl)
+      throw new Error(`npm config get ${key} gives ${got}, not the local registry ${registryUrl}: not publishing`);
   }
 
   // changeset publish, in the repo, with no git tags.
@@ -430,15 +496,29 @@ beforeAll(async () => {
   // ignore-scripts: publishing packs what the build made, and runs no package's lifecycle scripts in the repo.
   const publishEnv = { ...localEnv, npm_config_ignore_scripts: 'true' };
   publishOut = await timed('changeset publish', () =>
-    mustRun('changeset publish', process.execPath, [changesetBin, 'publish', '--no-git-tag'], { cwd: ROOT, env: publishEnv, timeoutMs: 180_000 }));
+    mustRun('changeset publish', process.execPath, [changesetBin, 'publish', '--no-git-tag'], {
+      cwd: ROOT,
+      env: publishEnv,
+      timeoutMs: 180_000,
+    }),
+  );
   tagsAfter = gitTags();
 
   // A fresh project outside the repo.
   app = join(work, 'app');
   await mkdir(app);
-  await writeFile(join(app, 'package.json'), `${JSON.stringify({ name: 'cnn-install-app', version: '1.0.0', private: true }, null, 2)}\n`);
+  await writeFile(
+    join(app, 'package.json'),
+    `${JSON.stringify({ name: 'cnn-install-app', version: '1.0.0', private: true }, null, 2)}\n`,
+  );
   await timed('npm install @cnn/models-efficient', () =>
-    mustRun('npm install @cnn/models-efficient', 'npm', ['install', '@cnn/models-efficient', '--registry', registryUrl], { cwd: app, env: localEnv, timeoutMs: 240_000 }));
+    mustRun(
+      'npm install @cnn/models-efficient',
+      'npm',
+      ['install', '@cnn/models-efficient', '--registry', registryUrl],
+      { cwd: app, env: localEnv, timeoutMs: 240_000 },
+    ),
+  );
 }, 480_000);
 
 afterAll(async () => {
@@ -447,7 +527,11 @@ afterAll(async () => {
   } finally {
     process.off('exit', killOnExit);
     if (Object.keys(timings).length) {
-      console.log(`install.test timings (ms): ${Object.entries(timings).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      console.log(
+        `install.test timings (ms): ${Object.entries(timings)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
     }
     if (work) await rm(work, { recursive: true, force: true });
   }
@@ -455,18 +539,20 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('the weights and the picture are the script\'s', () => {
-  test('the formula gives the script\'s hashes and values', () => {
+describe("the weights and the picture are the script's", () => {
+  test("the formula gives the script's hashes and values", () => {
     for (const [s, h] of Object.entries(expected.formulaCheck.fnv1a)) expect(fnv1a(s), `fnv1a('${s}')`).toBe(h);
     expect(Array.from(unit(expected.formulaCheck.u.length, 12345))).toEqual(expected.formulaCheck.u);
   });
 
   test('the safetensors file is byte for byte the one PyTorch was run on', () => {
-    expect(badChecksums, 'tensors whose values differ from the script\'s (the formula, not the model)').toEqual([]);
+    expect(badChecksums, "tensors whose values differ from the script's (the formula, not the model)").toEqual([]);
     expect(weightsSha).toBe(expected.safetensors.sha256);
     expect(expected.keys.length).toBe(314);
-    console.log(`PyTorch ${expected.torch} / torchvision ${expected.torchvision} top-5 ${expected.top5.indices.join(' ')}; ` +
-      `logit gaps between ranks 1-6 ${expected.gaps.map((g) => g.toFixed(3)).join(' ')} (5th-6th ${expected.gaps[4].toFixed(3)})`);
+    console.log(
+      `PyTorch ${expected.torch} / torchvision ${expected.torchvision} top-5 ${expected.top5.indices.join(' ')}; ` +
+        `logit gaps between ranks 1-6 ${expected.gaps.map((g) => g.toFixed(3)).join(' ')} (5th-6th ${expected.gaps[4].toFixed(3)})`,
+    );
   });
 
   test('the picture is the committed one', () => {
@@ -480,29 +566,49 @@ describe('published to the local registry with changesets, installed from it', (
     const published = [...text.matchAll(/^🦋\s+(@cnn\/[\w-]+)@(\S+)\s*$/gmu)].map((m) => `${m[1]}@${m[2]}`).sort();
     // Every public package of the workspace, which includes the five that @cnn/models-efficient needs.
     expect(published).toEqual(PUBLIC.map((p) => `${p.name}@${p.version}`).sort());
-    expect(Object.keys(versions).sort()).toEqual(['@cnn/datasets', '@cnn/layers', '@cnn/models-classic', '@cnn/models-efficient', '@cnn/tensor']);
+    expect(Object.keys(versions).sort()).toEqual([
+      '@cnn/datasets',
+      '@cnn/layers',
+      '@cnn/models-classic',
+      '@cnn/models-efficient',
+      '@cnn/tensor',
+    ]);
     for (const [name, version] of Object.entries(versions)) {
       const r = await httpJson(`${registryUrl}${name.replace('/', '%2f')}`);
       expect(r.status, name).toBe(200);
       expect(Object.keys(r.body.versions), name).toEqual([version]);
-      expect(r.body.versions[version].dist.tarball).toBe(`${registryUrl}${name}/-/${name.split('/')[1]}-${version}.tgz`);
+      expect(r.body.versions[version].dist.tarball).toBe(
+        `${registryUrl}${name}/-/${name.split('/')[1]}-${version}.tgz`,
+      );
     }
     // Private packages (apps/docs) stay home.
     const privates = WORKSPACE.filter((p) => p.private);
     expect(privates.map((p) => p.name)).toContain('@cnn/docs');
-    for (const p of privates) expect((await httpJson(`${registryUrl}${p.name.replace('/', '%2f')}`)).status, p.name).toBe(404);
+    for (const p of privates)
+      expect((await httpJson(`${registryUrl}${p.name.replace('/', '%2f')}`)).status, p.name).toBe(404);
     expect(text).not.toMatch(/Creating git tag|New tag:/);
     expect(tagsAfter).toBe(tagsBefore);
   });
 
   test('the fresh project got every package from the local registry, one tfjs-core, the built code', async () => {
-    const lock = JSON.parse(await readFile(join(app, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; resolved?: string }> };
+    const lock = JSON.parse(await readFile(join(app, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version?: string; resolved?: string }>;
+    };
     const entries = Object.entries(lock.packages).filter(([k]) => k !== '');
     expect(entries.length).toBeGreaterThan(10);
-    expect(entries.filter(([, p]) => p.resolved && !p.resolved.startsWith(registryUrl)).map(([k, p]) => `${k} ${p.resolved}`)).toEqual([]);
-    for (const [name, version] of Object.entries(versions)) expect(lock.packages[`node_modules/${name}`]?.version, name).toBe(version);
-    expect(Object.keys(lock.packages).filter((k) => k.endsWith('node_modules/@tensorflow/tfjs-core'))).toEqual(['node_modules/@tensorflow/tfjs-core']);
-    const pj = JSON.parse(await readFile(join(app, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect(
+      entries
+        .filter(([, p]) => p.resolved && !p.resolved.startsWith(registryUrl))
+        .map(([k, p]) => `${k} ${p.resolved}`),
+    ).toEqual([]);
+    for (const [name, version] of Object.entries(versions))
+      expect(lock.packages[`node_modules/${name}`]?.version, name).toBe(version);
+    expect(Object.keys(lock.packages).filter((k) => k.endsWith('node_modules/@tensorflow/tfjs-core'))).toEqual([
+      'node_modules/@tensorflow/tfjs-core',
+    ]);
+    const pj = JSON.parse(await readFile(join(app, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
     expect(Object.keys(pj.dependencies)).toEqual(['@cnn/models-efficient']);
     for (const f of ['index.js', 'index.cjs']) {
       const installed = await readFile(join(app, 'node_modules', '@cnn', 'models-efficient', 'dist', f));
@@ -576,17 +682,23 @@ main().catch((e) => {
 
 function parseResult(out: Exit): Classified {
   const line = out.stdout.split('\n').find((l) => l.startsWith('CNN_RESULT '));
-  if (!line) throw new Error(`no result line; exit ${out.code} ${out.signal}\nstdout:\n${out.stdout}\nstderr:\n${out.stderr}`);
+  if (!line)
+    throw new Error(`no result line; exit ${out.code} ${out.signal}\nstdout:\n${out.stdout}\nstderr:\n${out.stderr}`);
   return JSON.parse(line.slice('CNN_RESULT '.length)) as Classified;
 }
 
 /** The installed package gives PyTorch's top-5 (same order), with its scores. */
-function expectPyTorchTop5(r: Pick<Classified, 'indices' | 'scores' | 'rgbSha256' | 'loaded' | 'missing' | 'unexpected'>, where: string): void {
+function expectPyTorchTop5(
+  r: Pick<Classified, 'indices' | 'scores' | 'rgbSha256' | 'loaded' | 'missing' | 'unexpected'>,
+  where: string,
+): void {
   expect(r.rgbSha256, `${where}: the decoded picture`).toBe(expected.image.rgbSha256);
   expect([r.loaded, r.missing, r.unexpected], `${where}: loadWeights`).toEqual([expected.keys.length, [], []]);
   expect(r.indices, `${where}: top-5 classes`).toEqual(expected.top5.indices);
   const worst = Math.max(...r.scores.map((s, i) => Math.abs(s - expected.top5.scores[i])));
-  console.log(`${where}: top-5 ${r.indices.join(' ')}, scores ${r.scores.map((s) => s.toFixed(5)).join(' ')}, max |score - PyTorch's| ${worst.toExponential(2)}`);
+  console.log(
+    `${where}: top-5 ${r.indices.join(' ')}, scores ${r.scores.map((s) => s.toFixed(5)).join(' ')}, max |score - PyTorch's| ${worst.toExponential(2)}`,
+  );
   expect(worst, `${where}: scores ${r.scores} vs PyTorch's ${expected.top5.scores}`).toBeLessThan(SCORE_TOL);
 }
 
@@ -598,7 +710,12 @@ describe('(a) Node: the installed package classifies the picture as PyTorch does
     test(`Node ${kind}: mobilenet_v2 on wasm, PyTorch's top-5`, async () => {
       await writeFile(join(app, file), source);
       const out = await timed(`node ${kind}`, () =>
-        run(process.execPath, [file, weightsFile, join(work, 'files', expected.image.file)], { cwd: app, env: cleanEnv(), timeoutMs: 90_000 }));
+        run(process.execPath, [file, weightsFile, join(work, 'files', expected.image.file)], {
+          cwd: app,
+          env: cleanEnv(),
+          timeoutMs: 90_000,
+        }),
+      );
       const r = parseResult(out);
       expect(out.code, out.stderr).toBe(0);
       expect(r.resolved).toBe(join(app, 'node_modules', '@cnn', 'models-efficient', 'dist', entry));
@@ -656,24 +773,41 @@ try {
 /** Serves the built page at / and the weights and the picture at /files/, on 127.0.0.1. */
 const serve = (site: string, files: string): Promise<Served> => serveStatic(site, { '/files/': files });
 
-describe('(b) a page bundled with Vite, in headless Chromium: PyTorch\'s top-5 on wasm', () => {
+describe("(b) a page bundled with Vite, in headless Chromium: PyTorch's top-5 on wasm", () => {
   let served: Served | undefined;
   let context: import('playwright-core').BrowserContext | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CNN_CHROMIUM)`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CNN_CHROMIUM)`);
     const web = join(app, 'web');
     await mkdir(web);
     await writeFile(join(web, 'index.html'), PAGE_HTML);
     await writeFile(join(web, 'main.js'), PAGE_MAIN);
     const { build } = await import('vite');
-    await timed('vite build', () => build({ root: web, configFile: false, logLevel: 'silent', build: { outDir: join(web, 'dist'), emptyOutDir: true } }));
+    await timed('vite build', () =>
+      build({
+        root: web,
+        configFile: false,
+        logLevel: 'silent',
+        build: { outDir: join(web, 'dist'), emptyOutDir: true },
+      }),
+    );
     served = await serve(join(web, 'dist'), join(work, 'files'));
     const { chromium } = await import('playwright-core');
     context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 180_000);
 
@@ -682,7 +816,7 @@ describe('(b) a page bundled with Vite, in headless Chromium: PyTorch\'s top-5 o
     if (served) await new Promise((ok) => served!.server.close(ok));
   });
 
-  test('the page writes PyTorch\'s top-5 into the DOM, with no console errors', async () => {
+  test("the page writes PyTorch's top-5 into the DOM, with no console errors", async () => {
     const page = await context!.newPage();
     const errors: string[] = [];
     page.on('console', (m) => {
@@ -692,13 +826,17 @@ describe('(b) a page bundled with Vite, in headless Chromium: PyTorch\'s top-5 o
     try {
       const t = Date.now();
       await page.goto(served!.url);
-      await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'pending', undefined, { timeout: 90_000 });
-      timings['page'] = Date.now() - t;
+      await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'pending', undefined, {
+        timeout: 90_000,
+      });
+      timings.page = Date.now() - t;
       const r = JSON.parse((await page.textContent('#out')) ?? '{}');
       expect(r.ok, r.error).toBe(true);
       expect(errors).toEqual([]);
       expect(served!.requests.filter((q) => q.status !== 200)).toEqual([]);
-      expect(served!.requests.map((q) => q.path)).toEqual(expect.arrayContaining(['/files/mobilenet_v2.safetensors', `/files/${expected.image.file}`]));
+      expect(served!.requests.map((q) => q.path)).toEqual(
+        expect.arrayContaining(['/files/mobilenet_v2.safetensors', `/files/${expected.image.file}`]),
+      );
       expect(r.backend).toBe('wasm');
       expect(r.info).toMatchObject({ backend: 'wasm', simd: true });
       expectPyTorchTop5(r, 'Chromium');

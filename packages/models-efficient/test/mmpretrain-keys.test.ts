@@ -8,7 +8,9 @@ import { torchState, loadTorchState, type HostTensor } from '@cnn/layers';
 function asMmpretrain(state: Map<string, HostTensor>): Map<string, HostTensor> {
   const out = new Map<string, HostTensor>();
   for (const [k, v] of state) {
-    const name = k.startsWith('fc.') ? `head.${k}` : `backbone.${k.replace(/\.se\.fc([12])\./, '.se_layer.conv$1.conv.')}`;
+    const name = k.startsWith('fc.')
+      ? `head.${k}`
+      : `backbone.${k.replace(/\.se\.fc([12])\./, '.se_layer.conv$1.conv.')}`;
     out.set(name, v);
   }
   out.set('data_preprocessor.mean', { shape: [3], data: new Float32Array([123.675, 116.28, 103.53]) });
@@ -16,7 +18,10 @@ function asMmpretrain(state: Map<string, HostTensor>): Map<string, HostTensor> {
 }
 
 describe('MMPretrain key maps', () => {
-  for (const [id, map] of [['seresnet50', seresnetMmpretrainKeys()], ['shufflenet_v1_x1_0_g3', mmpretrainKeys()]] as const) {
+  for (const [id, map] of [
+    ['seresnet50', seresnetMmpretrainKeys()],
+    ['shufflenet_v1_x1_0_g3', mmpretrainKeys()],
+  ] as const) {
     it(`${id}: an MMPretrain-named checkpoint loads strictly and reproduces every tensor`, async () => {
       await setBackend('wasm');
       manualSeed(1);
@@ -27,7 +32,8 @@ describe('MMPretrain key maps', () => {
       const b = getModel(id);
       const r = loadTorchState(b, ckpt, { keyMap: map });
       expect(r.missing).toEqual([]);
-      for (const [k, v] of a.stateDict()) expect(Array.from(b.stateDict().get(k)!.dataSync()), k).toEqual(Array.from(v.dataSync()));
+      for (const [k, v] of a.stateDict())
+        expect(Array.from(b.stateDict().get(k)!.dataSync()), k).toEqual(Array.from(v.dataSync()));
       a.dispose();
       b.dispose();
     });

@@ -65,7 +65,8 @@ function rule(key: string, shape: readonly number[], bn: number | undefined, gai
   if (leaf === 'running_mean') return { scale: 0.2 * Math.sqrt(need()), offset: 0 };
   if (leaf === 'bias') return { scale: 0.2, offset: 0 };
   if (leaf === 'weight' && shape.length === 1) return { scale: 0.5, offset: 1 };
-  if (leaf === 'weight' && (shape.length === 2 || shape.length === 4)) return { scale: Math.sqrt((12 * gain) / size(shape.slice(1))), offset: 0 };
+  if (leaf === 'weight' && (shape.length === 2 || shape.length === 4))
+    return { scale: Math.sqrt((12 * gain) / size(shape.slice(1))), offset: 0 };
   throw new Error(`no rule for ${key} [${shape.join(', ')}]`);
 }
 
@@ -82,15 +83,22 @@ function torchDict(m: ModelEntry): Map<string, HostTensor> {
 }
 
 /** The input batch, NHWC. */
-const inputOf = (m: ModelEntry) => tf.tensor(realise(doc.input.shape, fnv1a(`${m.id}/input`), doc.input.scale, 0), doc.input.shape);
+const inputOf = (m: ModelEntry) =>
+  tf.tensor(realise(doc.input.shape, fnv1a(`${m.id}/input`), doc.input.scale, 0), doc.input.shape);
 
 const expected = (m: ModelEntry) => logits.subarray(m.logits.offset, m.logits.offset + size(m.logits.shape));
 
 // ---------------------------------------------------------------------------------------------
 
 const IDS = [
-  'mobilenet_v2', 'mobilenet_v3_small', 'mobilenet_v3_large', 'shufflenet_v2_x0_5', 'shufflenet_v2_x1_0',
-  'seresnet50', 'shufflenet_v1_x1_0_g3', 'mobilenet_v1',
+  'mobilenet_v2',
+  'mobilenet_v3_small',
+  'mobilenet_v3_large',
+  'shufflenet_v2_x0_5',
+  'shufflenet_v2_x1_0',
+  'seresnet50',
+  'shufflenet_v1_x1_0_g3',
+  'mobilenet_v1',
 ];
 /** Also run on the cpu backend (small and quick there). */
 const ON_CPU = ['shufflenet_v2_x0_5'];
@@ -125,7 +133,10 @@ function checkModel(m: ModelEntry): void {
     const e = relErr(y.dataSync() as Float32Array, expected(m));
     tf.dispose([x, y]);
     expect(tf.memory().numTensors, `${m.id}: tensors left over by the forward pass`).toBe(inner);
-    expect(e.rel, `${m.id}: rel err ${e.rel.toExponential(3)} (worst at flat index ${e.at}: got ${e.got}, want ${e.want})`).toBeLessThanOrEqual(TOL);
+    expect(
+      e.rel,
+      `${m.id}: rel err ${e.rel.toExponential(3)} (worst at flat index ${e.at}: got ${e.got}, want ${e.want})`,
+    ).toBeLessThanOrEqual(TOL);
   } finally {
     model.dispose();
   }

@@ -3,25 +3,47 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tf, setBackend, summary, manualSeed, getModel, getCard, listModels, EFFICIENT_CARDS, shufflenetV1 } from '../src/index';
+import {
+  tf,
+  setBackend,
+  summary,
+  manualSeed,
+  getModel,
+  getCard,
+  listModels,
+  EFFICIENT_CARDS,
+  shufflenetV1,
+} from '../src/index';
 
-const counts: Record<string, { params: number; macs: number }> = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'counts.json'), 'utf8'));
+const counts: Record<string, { params: number; macs: number }> = JSON.parse(
+  readFileSync(join(__dirname, 'fixtures', 'counts.json'), 'utf8'),
+);
 
 // ../shared/notes/reference-numbers.md, copied so that a wrong card cannot also fix its test.
 const REFERENCE: Record<string, [number, number]> = {
-  seresnet50: [28088024, 4091699200], seresnet101: [49326872, 7806148608],
-  mobilenet_v1: [4231976, 568740352], mobilenet_v2: [3504872, 300774272],
-  mobilenet_v3_small: [2542856, 56510400], mobilenet_v3_large: [5483032, 216589760],
+  seresnet50: [28088024, 4091699200],
+  seresnet101: [49326872, 7806148608],
+  mobilenet_v1: [4231976, 568740352],
+  mobilenet_v2: [3504872, 300774272],
+  mobilenet_v3_small: [2542856, 56510400],
+  mobilenet_v3_large: [5483032, 216589760],
   shufflenet_v1_x1_0_g3: [1865728, 137460672],
-  shufflenet_v2_x0_5: [1366792, 40476448], shufflenet_v2_x1_0: [2278604, 144907992],
-  shufflenet_v2_x1_5: [3503624, 295759392], shufflenet_v2_x2_0: [7393996, 583253464],
+  shufflenet_v2_x0_5: [1366792, 40476448],
+  shufflenet_v2_x1_0: [2278604, 144907992],
+  shufflenet_v2_x1_5: [3503624, 295759392],
+  shufflenet_v2_x2_0: [7393996, 583253464],
 };
 
 describe('the efficient zoo', () => {
   it('registers every efficient id next to the classic ones', () => {
     const ids = listModels();
     for (const id of [...Object.keys(REFERENCE), 'seresnext50_32x4d', 'resnet50', 'lenet5']) expect(ids).toContain(id);
-    expect(listModels('shufflenet_v1_*_g3')).toEqual(['shufflenet_v1_x0_5_g3', 'shufflenet_v1_x1_0_g3', 'shufflenet_v1_x1_5_g3', 'shufflenet_v1_x2_0_g3']);
+    expect(listModels('shufflenet_v1_*_g3')).toEqual([
+      'shufflenet_v1_x0_5_g3',
+      'shufflenet_v1_x1_0_g3',
+      'shufflenet_v1_x1_5_g3',
+      'shufflenet_v1_x2_0_g3',
+    ]);
   });
 
   for (const [c] of EFFICIENT_CARDS) {
@@ -59,7 +81,9 @@ describe('the efficient zoo', () => {
     expect(y.shape).toEqual([1, 10]);
     tf.dispose(y);
     for (const m of [plain, se, m2]) m.dispose();
-    expect(() => getModel('resnet18', { attn: 'cbam' })).toThrow(/^resnet18: option attn must be one of "se", null, got "cbam"$/);
+    expect(() => getModel('resnet18', { attn: 'cbam' })).toThrow(
+      /^resnet18: option attn must be one of "se", null, got "cbam"$/,
+    );
   });
 
   it('shufflenetV1() picks the id from groups and width', () => {

@@ -16,7 +16,10 @@ describe('a training step for every id on wasm', () => {
       const y = tf.oneHot(tf.tensor1d([0, 3], 'int32'), 4);
       const params = model.parameters();
       const before = tf.memory().numTensors;
-      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.call(x)) as tf.Scalar, params);
+      const { value, grads } = tf.variableGrads(
+        () => tf.losses.softmaxCrossEntropy(y, model.call(x)) as tf.Scalar,
+        params,
+      );
       expect(Number.isFinite(value.dataSync()[0])).toBe(true);
       expect(Object.keys(grads).length).toBe(params.length);
       for (const g of Object.values(grads)) expect(Array.from(g.dataSync()).every(Number.isFinite)).toBe(true);

@@ -13,7 +13,15 @@
 // Machines here are shared and noisy: read ratios. Each case alternates one thread and all threads over
 // a few rounds and keeps each column's quickest round.
 import { availableParallelism } from 'node:os';
-import { tf, setBackend, setThreads, conv2d, conv2dBackpropInput, conv2dBackpropFilter, backendInfo } from '../dist/index.js';
+import {
+  tf,
+  setBackend,
+  setThreads,
+  conv2d,
+  conv2dBackpropInput,
+  conv2dBackpropFilter,
+  backendInfo,
+} from '../dist/index.js';
 
 const quick = process.argv.includes('--quick');
 const withCpu = !quick && !process.argv.includes('--no-cpu');
@@ -58,10 +66,28 @@ function cases(batch = 8, mm = 1024) {
   const list = [];
   const conv = (label, xs, fs, o) => {
     const macs = convMacs(xs, fs, o);
-    const setup = () => ({ x: fill(xs, 1), f: fill(fs, 2), dy: tf.tidy(() => fill(conv2d(tf.zeros(xs), tf.zeros(fs), o).shape, 3)) });
+    const setup = () => ({
+      x: fill(xs, 1),
+      f: fill(fs, 2),
+      dy: tf.tidy(() => fill(conv2d(tf.zeros(xs), tf.zeros(fs), o).shape, 3)),
+    });
     list.push({ group: label, name: 'forward', shape: desc(xs, fs, o), macs, setup, run: (d) => conv2d(d.x, d.f, o) });
-    list.push({ group: label, name: 'backprop-input', shape: desc(xs, fs, o), macs, setup, run: (d) => conv2dBackpropInput(xs, d.dy, d.f, o) });
-    list.push({ group: label, name: 'backprop-filter', shape: desc(xs, fs, o), macs, setup, run: (d) => conv2dBackpropFilter(d.x, d.dy, fs, o) });
+    list.push({
+      group: label,
+      name: 'backprop-input',
+      shape: desc(xs, fs, o),
+      macs,
+      setup,
+      run: (d) => conv2dBackpropInput(xs, d.dy, d.f, o),
+    });
+    list.push({
+      group: label,
+      name: 'backprop-filter',
+      shape: desc(xs, fs, o),
+      macs,
+      setup,
+      run: (d) => conv2dBackpropFilter(d.x, d.dy, fs, o),
+    });
   };
   conv('conv', [batch, 56, 56, 64], [3, 3, 64, 64], { pad: 1 });
   conv('conv', [batch, 28, 28, 128], [3, 3, 128, 128], { pad: 1, strides: 2 });
@@ -70,21 +96,46 @@ function cases(batch = 8, mm = 1024) {
   const dw = (xs, strides) => {
     const c = xs[3];
     const fs = [3, 3, c, 1];
-    const o = { strides, pad: 1 };
-    const y = tf.tidy(() => tf.depthwiseConv2d(tf.zeros([1, ...xs.slice(1)]), tf.zeros(fs), strides, [[0, 0], [1, 1], [1, 1], [0, 0]]));
+    const y = tf.tidy(() =>
+      tf.depthwiseConv2d(tf.zeros([1, ...xs.slice(1)]), tf.zeros(fs), strides, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]),
+    );
     const [, oh, ow] = y.shape;
     y.dispose();
     const macs = xs[0] * oh * ow * c * 9;
-    const pad = [[0, 0], [1, 1], [1, 1], [0, 0]];
+    const pad = [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ];
     const setup = () => ({ x: fill(xs, 1), f: fill(fs, 2), dy: fill([xs[0], oh, ow, c], 3) });
     const label = 'depthwise';
     const shape = `${xs.join('x')} 3x3${strides > 1 ? ' s2' : ''}`;
-    list.push({ group: label, name: 'forward (tfjs)', shape, macs, setup, run: (d) => tf.depthwiseConv2d(d.x, d.f, strides, pad) });
+    list.push({
+      group: label,
+      name: 'forward (tfjs)',
+      shape,
+      macs,
+      setup,
+      run: (d) => tf.depthwiseConv2d(d.x, d.f, strides, pad),
+    });
     // The two gradient kernels alone, through the public grouped API (groups = channels).
     const g = { strides, pad: 1, groups: c };
     list.push({
-      group: label, name: 'backward (input+filter)', shape, macs: 2 * macs, setup,
-      run: (d) => [conv2dBackpropInput(xs, d.dy, d.f.reshape([3, 3, 1, c]), g), conv2dBackpropFilter(d.x, d.dy, [3, 3, 1, c], g)],
+      group: label,
+      name: 'backward (input+filter)',
+      shape,
+      macs: 2 * macs,
+      setup,
+      run: (d) => [
+        conv2dBackpropInput(xs, d.dy, d.f.reshape([3, 3, 1, c]), g),
+        conv2dBackpropFilter(d.x, d.dy, [3, 3, 1, c], g),
+      ],
     });
   };
   dw([batch, 56, 56, 144], 1);
@@ -92,8 +143,12 @@ function cases(batch = 8, mm = 1024) {
   dw([batch, 14, 14, 576], 1);
   dw([batch, 56, 56, 144], 2);
   list.push({
-    group: 'matmul', name: '1024^3 (ceiling)', shape: `${mm}x${mm} @ ${mm}x${mm}`, macs: mm ** 3,
-    setup: () => ({ a: fill([mm, mm], 1), b: fill([mm, mm], 2) }), run: (d) => tf.matMul(d.a, d.b),
+    group: 'matmul',
+    name: '1024^3 (ceiling)',
+    shape: `${mm}x${mm} @ ${mm}x${mm}`,
+    macs: mm ** 3,
+    setup: () => ({ a: fill([mm, mm], 1), b: fill([mm, mm], 2) }),
+    run: (d) => tf.matMul(d.a, d.b),
   });
   return list;
 }
@@ -121,35 +176,75 @@ async function measure(backend, list, reps) {
 /** ResNet-50 (v1.5, torchvision's layout) for inference from tfjs ops: conv, batch norm, ReLU, pooling. */
 function resnet50() {
   const params = [];
-  const keep = (t) => (params.push(t), t);
+  const keep = (t) => {
+    params.push(t);
+    return t;
+  };
   let seed = 0;
   const convBn = (cin, cout, k, stride, relu = true) => {
     const w = keep(tf.mul(fill([k, k, cin, cout], ++seed), Math.sqrt(2 / (k * k * cin))));
-    const [mean, variance, beta, gamma] = [keep(tf.zeros([cout])), keep(tf.ones([cout])), keep(tf.zeros([cout])), keep(tf.ones([cout]))];
+    const [mean, variance, beta, gamma] = [
+      keep(tf.zeros([cout])),
+      keep(tf.ones([cout])),
+      keep(tf.zeros([cout])),
+      keep(tf.ones([cout])),
+    ];
     const pad = k === 1 ? 0 : (k - 1) / 2;
     return (x) => {
-      const y = tf.batchNorm(tf.conv2d(x, w, stride, pad === 0 ? 'valid' : [[0, 0], [pad, pad], [pad, pad], [0, 0]]), mean, variance, beta, gamma, 1e-5);
+      const y = tf.batchNorm(
+        tf.conv2d(
+          x,
+          w,
+          stride,
+          pad === 0
+            ? 'valid'
+            : [
+                [0, 0],
+                [pad, pad],
+                [pad, pad],
+                [0, 0],
+              ],
+        ),
+        mean,
+        variance,
+        beta,
+        gamma,
+        1e-5,
+      );
       return relu ? tf.relu(y) : y;
     };
   };
   const stem = convBn(3, 64, 7, 2);
   const blocks = [];
   let cin = 64;
-  for (const [width, n, stride] of [[64, 3, 1], [128, 4, 2], [256, 6, 2], [512, 3, 2]]) {
+  for (const [width, n, stride] of [
+    [64, 3, 1],
+    [128, 4, 2],
+    [256, 6, 2],
+    [512, 3, 2],
+  ]) {
     for (let i = 0; i < n; i++) {
       const s = i === 0 ? stride : 1;
-      const a = convBn(cin, width, 1, 1), b = convBn(width, width, 3, s), c = convBn(width, 4 * width, 1, 1, false);
+      const a = convBn(cin, width, 1, 1),
+        b = convBn(width, width, 3, s),
+        c = convBn(width, 4 * width, 1, 1, false);
       const down = i === 0 ? convBn(cin, 4 * width, 1, s, false) : null;
       blocks.push((x) => tf.relu(tf.add(c(b(a(x))), down ? down(x) : x)));
       cin = 4 * width;
     }
   }
   const fc = keep(tf.mul(fill([2048, 1000], ++seed), 0.02));
-  const forward = (x) => tf.tidy(() => {
-    let y = tf.maxPool(stem(x), 3, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-    for (const blk of blocks) y = blk(y);
-    return tf.matMul(tf.mean(y, [1, 2]), fc);
-  });
+  const forward = (x) =>
+    tf.tidy(() => {
+      let y = tf.maxPool(stem(x), 3, 2, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]);
+      for (const blk of blocks) y = blk(y);
+      return tf.matMul(tf.mean(y, [1, 2]), fc);
+    });
   return { forward, dispose: () => tf.dispose(params) };
 }
 
@@ -177,7 +272,9 @@ async function modelResnet() {
       return { forward: (x) => tf.tidy(() => net.forward(x)), dispose: () => net.dispose() };
     };
   } catch (e) {
-    console.error(`\n(@cnn/models-classic is not built, so only the op stack's ResNet-50 is measured: ${String(e.message).split('\n')[0]})`);
+    console.error(
+      `\n(@cnn/models-classic is not built, so only the op stack's ResNet-50 is measured: ${String(e.message).split('\n')[0]})`,
+    );
     return null;
   }
 }
@@ -234,8 +331,15 @@ const rows = list.map((c, i) => ({
 }));
 for (const net of nets) {
   rows.push({
-    kernel: net.kernel, shape: '1x224x224x3', '1 thread ms': net.one.toFixed(1), [`${info.threads} threads ms`]: net.all.toFixed(1),
-    speed_up: `${(net.one / net.all).toFixed(2)}x`, '1 thread GFLOP/s': '-', '% of matmul': '-', 'cpu GFLOP/s': '-', 'wasm / cpu': '-',
+    kernel: net.kernel,
+    shape: '1x224x224x3',
+    '1 thread ms': net.one.toFixed(1),
+    [`${info.threads} threads ms`]: net.all.toFixed(1),
+    speed_up: `${(net.one / net.all).toFixed(2)}x`,
+    '1 thread GFLOP/s': '-',
+    '% of matmul': '-',
+    'cpu GFLOP/s': '-',
+    'wasm / cpu': '-',
   });
 }
 
@@ -246,9 +350,12 @@ printTable(rows);
 const checks = [];
 for (const [i, c] of list.entries()) {
   const share = (100 * gflops(c, oneMs[i])) / ceiling;
-  if (c.group === 'conv' && c.name !== 'forward') checks.push([`${c.group} ${c.name} ${c.shape} >= 60% of matmul`, share >= 60, `${share.toFixed(0)}%`]);
-  if (c.group === 'grouped 32x8') checks.push([`${c.group} ${c.name} >= 50% of matmul`, share >= 50, `${share.toFixed(0)}%`]);
-  if (c.group === 'grouped 32x4') checks.push([`${c.group} ${c.name} >= 30% of matmul`, share >= 30, `${share.toFixed(0)}%`]);
+  if (c.group === 'conv' && c.name !== 'forward')
+    checks.push([`${c.group} ${c.name} ${c.shape} >= 60% of matmul`, share >= 60, `${share.toFixed(0)}%`]);
+  if (c.group === 'grouped 32x8')
+    checks.push([`${c.group} ${c.name} >= 50% of matmul`, share >= 50, `${share.toFixed(0)}%`]);
+  if (c.group === 'grouped 32x4')
+    checks.push([`${c.group} ${c.name} >= 30% of matmul`, share >= 30, `${share.toFixed(0)}%`]);
   if (c.group === 'depthwise' && c.name.startsWith('backward')) {
     const fwd = oneMs[i - 1];
     const ratio = oneMs[i] / fwd;
@@ -263,7 +370,11 @@ const threadChecks = [];
 for (const [i, c] of list.entries()) {
   if (c.group === 'conv' || c.group === 'matmul') {
     const ratio = oneMs[i] / wasmMs[i];
-    threadChecks.push([`${c.group} ${c.name} ${c.shape}: ${info.threads} threads >= 1.7x one thread`, ratio >= 1.7, `${ratio.toFixed(2)}x`]);
+    threadChecks.push([
+      `${c.group} ${c.name} ${c.shape}: ${info.threads} threads >= 1.7x one thread`,
+      ratio >= 1.7,
+      `${ratio.toFixed(2)}x`,
+    ]);
   }
 }
 // The target is checked on the real model where it is built, else on the op stack. The two differ in their
@@ -271,14 +382,19 @@ for (const [i, c] of list.entries()) {
 // less from threads (both rows are printed).
 const target = nets[nets.length - 1];
 const resnetRatio = target.all / target.one;
-threadChecks.push([`${target.kernel.replace('inference', 'batch-1 224x224 inference')}: ${info.threads} threads <= 0.6x one thread's time`, resnetRatio <= 0.6, `${resnetRatio.toFixed(2)}x (${target.one.toFixed(0)} -> ${target.all.toFixed(0)} ms)`]);
+threadChecks.push([
+  `${target.kernel.replace('inference', 'batch-1 224x224 inference')}: ${info.threads} threads <= 0.6x one thread's time`,
+  resnetRatio <= 0.6,
+  `${resnetRatio.toFixed(2)}x (${target.one.toFixed(0)} -> ${target.all.toFixed(0)} ms)`,
+]);
 console.log(`\nTargets (${info.threads} threads against one):`);
 for (const [what, ok, got] of threadChecks) console.log(`  ${ok ? 'PASS' : 'FAIL'}  ${what}: ${got}`);
 
 function printTable(rs) {
   const cols = Object.keys(rs[0]);
   const width = cols.map((c) => Math.max(c.length, ...rs.map((r) => String(r[c]).length)));
-  const line = (vals) => vals.map((v, i) => (i < 2 ? String(v).padEnd(width[i]) : String(v).padStart(width[i]))).join('  ');
+  const line = (vals) =>
+    vals.map((v, i) => (i < 2 ? String(v).padEnd(width[i]) : String(v).padStart(width[i]))).join('  ');
   console.log(line(cols));
   console.log(width.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rs) console.log(line(cols.map((c) => r[c])));

@@ -5,7 +5,8 @@ import { tf, conv2d } from '@cnn/tensor';
 
 /** Creates the parameters (tf.Variable) of the tiny net for `classes` classes. */
 export function tinyNet(classes, seed = 1) {
-  const init = (shape, fanIn, i) => tf.variable(tf.randomUniform(shape, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn), 'float32', seed + i));
+  const init = (shape, fanIn, i) =>
+    tf.variable(tf.randomUniform(shape, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn), 'float32', seed + i));
   return {
     w1: init([3, 3, 1, 8], 9, 0),
     w2: init([3, 3, 4, 16], 36, 1), // groups 2, dilation 2
@@ -26,7 +27,7 @@ export function forward(p, x) {
 /** Synthetic images: class 0 has a horizontal bar, class 1 a vertical one, class 2 a diagonal. */
 export function barsDataset(n, size = 12, seed = 7) {
   let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   const img = new Float32Array(n * size * size);
   const labels = new Int32Array(n);
   for (let k = 0; k < n; k++) {

@@ -24,7 +24,9 @@ for (let step = 1; step <= steps; step++) {
   if (step === 1 || step % 10 === 0) console.log(`step ${String(step).padStart(3)}  loss ${last.toFixed(4)}`);
 }
 const acc = tf.tidy(() => tf.mean(tf.equal(tf.argMax(forward(params, x), 1), tf.argMax(y, 1))).dataSync()[0]);
-console.log(`loss ${first.toFixed(4)} -> ${last.toFixed(4)} in ${steps} steps (${((performance.now() - t0) / 1000).toFixed(1)} s); training accuracy ${(acc * 100).toFixed(1)}%`);
+console.log(
+  `loss ${first.toFixed(4)} -> ${last.toFixed(4)} in ${steps} steps (${((performance.now() - t0) / 1000).toFixed(1)} s); training accuracy ${(acc * 100).toFixed(1)}%`,
+);
 if (!(last < first * 0.5)) {
   console.error('the loss did not fall by half: something is wrong');
   process.exit(1);

@@ -33,7 +33,8 @@ const out = join(here, '..', 'src', 'wasm', 'tfjs-threaded-glue.ts');
 const require = createRequire(import.meta.url);
 const pkgDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
 const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
-if (version !== '4.22.0') throw new Error(`build-threaded-glue: written for @tensorflow/tfjs-backend-wasm 4.22.0, found ${version}`);
+if (version !== '4.22.0')
+  throw new Error(`build-threaded-glue: written for @tensorflow/tfjs-backend-wasm 4.22.0, found ${version}`);
 
 function edit(text, what, from, to) {
   const n = text.split(from).length - 1;
@@ -50,7 +51,12 @@ glue = edit(
   'function _emscripten_num_logical_cores(){return Module["cnnLogicalCores"]}',
 );
 glue = edit(glue, 'worker creation', 'worker=new Worker(pthreadMainJs)', 'worker=Module["cnnNewWorker"]()');
-glue = edit(glue, 'worker script', '"urlOrBlob":Module["mainScriptUrlOrBlob"]||_scriptDir,', '"cnnGlue":Module["cnnGlue"],');
+glue = edit(
+  glue,
+  'worker script',
+  '"urlOrBlob":Module["mainScriptUrlOrBlob"]||_scriptDir,',
+  '"cnnGlue":Module["cnnGlue"],',
+);
 glue = edit(glue, 'worker ref', 'if(ENVIRONMENT_IS_NODE){worker.ref()}', '');
 glue = edit(glue, 'global Worker', 'global.Worker=nodeWorkerThreads.Worker', 'void nodeWorkerThreads');
 glue = edit(
@@ -68,7 +74,10 @@ glue = edit(
 
 // The worker script ships as a CommonJS module exporting its source as a template string, in which
 // the template's escapes turned the "\n" of its string literals into real line breaks: put them back.
-let worker = require(join(pkgDir, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.worker.js')).wasmWorkerContents.replace(/\n/g, '\\n');
+let worker = require(join(pkgDir, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.worker.js')).wasmWorkerContents.replace(
+  /\n/g,
+  '\\n',
+);
 worker = edit(
   worker,
   'worker import',
@@ -94,10 +103,12 @@ export const TFJS_PTHREAD_WORKER = ${JSON.stringify(worker)};
 
 if (process.argv.includes('--check')) {
   if (readFileSync(out, 'utf8') !== text) {
-    console.error('src/wasm/tfjs-threaded-glue.ts is out of date: run `node packages/tensor/scripts/build-threaded-glue.mjs` and commit it');
+    console.error(
+      'src/wasm/tfjs-threaded-glue.ts is out of date: run `node packages/tensor/scripts/build-threaded-glue.mjs` and commit it',
+    );
     process.exit(1);
   }
-  console.log('tfjs-threaded-glue.ts matches a fresh transformation of tfjs-backend-wasm ' + version);
+  console.log(`tfjs-threaded-glue.ts matches a fresh transformation of tfjs-backend-wasm ${version}`);
 } else {
   writeFileSync(out, text);
   console.log(`wrote ${out} (${text.length} characters)`);

@@ -43,7 +43,9 @@ let cudaDevice = '';
  */
 export async function setBackend(name: BackendName = 'wasm'): Promise<Exclude<BackendName, 'auto'>> {
   if (!KNOWN.includes(name)) {
-    throw new Error(`setBackend: unknown backend '${String(name)}'; expected one of ${KNOWN.map((k) => `'${k}'`).join(', ')}`);
+    throw new Error(
+      `setBackend: unknown backend '${String(name)}'; expected one of ${KNOWN.map((k) => `'${k}'`).join(', ')}`,
+    );
   }
   if (name === 'auto') {
     try {
@@ -105,11 +107,15 @@ async function activateWasm(): Promise<void> {
     if (module) {
       if (tf.findBackendFactory('wasm')) tf.removeBackend('wasm');
       let preloaded: ThreadedModule | undefined = module;
-      tf.registerBackend('wasm', async () => {
-        const m = preloaded ?? (await loadThreadedWasm(want));
-        preloaded = undefined;
-        return new ThreadedBackendWasm(m as unknown as ConstructorParameters<typeof BackendWasm>[0]);
-      }, 2);
+      tf.registerBackend(
+        'wasm',
+        async () => {
+          const m = preloaded ?? (await loadThreadedWasm(want));
+          preloaded = undefined;
+          return new ThreadedBackendWasm(m as unknown as ConstructorParameters<typeof BackendWasm>[0]);
+        },
+        2,
+      );
       registeredThreads = want;
     } else if (registeredThreads) {
       throw new Error(`setBackend: cannot start the wasm backend with ${want} threads (${why})`);
@@ -144,14 +150,16 @@ async function activateWasm(): Promise<void> {
  */
 export async function setThreads(threads: number | 'auto'): Promise<number> {
   if (threads !== 'auto' && !(Number.isInteger(threads) && threads >= 1 && threads <= 1024)) {
-    throw new Error(`setThreads: expected a whole number of threads from 1 to 1024, or 'auto'; got ${typeof threads === 'number' ? threads : JSON.stringify(threads)}`);
+    throw new Error(
+      `setThreads: expected a whole number of threads from 1 to 1024, or 'auto'; got ${typeof threads === 'number' ? threads : JSON.stringify(threads)}`,
+    );
   }
   requestedThreads = threads === 'auto' ? undefined : threads;
   if (tf.getBackend() === 'wasm') {
     await setBackend('wasm');
     return backendInfo().threads;
   }
-  return threadsOff ? 1 : requestedThreads ?? (await getPlatform()).cores;
+  return threadsOff ? 1 : (requestedThreads ?? (await getPlatform()).cores);
 }
 
 async function activate(tfjsName: string): Promise<void> {
@@ -172,10 +180,16 @@ export function backendInfo(): BackendInfo {
   const backend = getBackend();
   if (tfjsBackend === 'wasm') {
     // cnn's threaded backend always runs tfjs's threaded-SIMD build.
-    const simd = tf.backend() instanceof ThreadedBackendWasm || Boolean(tf.env().features['WASM_HAS_SIMD_SUPPORT']);
+    const simd = tf.backend() instanceof ThreadedBackendWasm || Boolean(tf.env().features.WASM_HAS_SIMD_SUPPORT);
     const wasm = (tf.backend() as unknown as { wasm: { _get_threads_count?: () => number } }).wasm;
     const threads = typeof wasm._get_threads_count === 'function' ? wasm._get_threads_count() : 1;
-    return { backend, tfjsBackend, simd, threads, device: `WebAssembly${simd ? ' SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'}` };
+    return {
+      backend,
+      tfjsBackend,
+      simd,
+      threads,
+      device: `WebAssembly${simd ? ' SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'}`,
+    };
   }
   if (backend === 'cuda') return { backend, tfjsBackend, simd: false, threads: 1, device: cudaDevice || 'CUDA' };
   return { backend, tfjsBackend, simd: false, threads: 1, device: 'JavaScript (main thread)' };

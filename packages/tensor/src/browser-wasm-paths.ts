@@ -26,7 +26,10 @@ declare const __CNN_BROWSER_BUILD__: boolean | undefined;
 
 /** The classic script that evaluated this bundle (tfjs's glue resolves against it too); '' for module scripts. */
 const loadingScript =
-  typeof __CNN_BROWSER_BUILD__ !== 'undefined' && __CNN_BROWSER_BUILD__ && typeof document !== 'undefined' && document.currentScript instanceof HTMLScriptElement
+  typeof __CNN_BROWSER_BUILD__ !== 'undefined' &&
+  __CNN_BROWSER_BUILD__ &&
+  typeof document !== 'undefined' &&
+  document.currentScript instanceof HTMLScriptElement
     ? document.currentScript.src
     : '';
 
@@ -69,7 +72,8 @@ function requestedUrl(input: RequestInfo | URL): string | undefined {
  */
 export function withBundledWasmBinaries<T>(activate: () => Promise<T>): Promise<T> {
   // Spelled out (not a variable) so that esbuild drops the browser-only code from the Node builds.
-  if (typeof __CNN_BROWSER_BUILD__ !== 'undefined' && __CNN_BROWSER_BUILD__) return redirectingDefaultRequests(activate);
+  if (typeof __CNN_BROWSER_BUILD__ !== 'undefined' && __CNN_BROWSER_BUILD__)
+    return redirectingDefaultRequests(activate);
   return activate();
 }
 
@@ -112,6 +116,6 @@ export function setWasmPaths(prefixOrFileMap: string | Record<string, string>, u
 export function threadedBinaryUrl(): string {
   const name = 'tfjs-backend-wasm-threaded-simd.wasm';
   if (typeof userPaths === 'string') return userPaths + name;
-  if (userPaths && userPaths[name]) return userPaths[name];
+  if (userPaths?.[name]) return userPaths[name];
   return bundledBinaries()[name];
 }

@@ -41,25 +41,40 @@ function pair(op: string, what: string, v: number | [number, number] | undefined
 function normalisePad(op: string, pad: Padding | undefined): TfjsPad {
   if (pad === undefined || pad === 'valid' || pad === 'same') return pad ?? 'valid';
   let sides: [[number, number], [number, number]];
-  if (typeof pad === 'number') sides = [[pad, pad], [pad, pad]];
+  if (typeof pad === 'number')
+    sides = [
+      [pad, pad],
+      [pad, pad],
+    ];
   else if (Array.isArray(pad) && pad.length === 2 && typeof pad[0] === 'number' && typeof pad[1] === 'number') {
-    sides = [[pad[0], pad[0]], [pad[1], pad[1]]];
+    sides = [
+      [pad[0], pad[0]],
+      [pad[1], pad[1]],
+    ];
   } else if (Array.isArray(pad) && pad.length === 2 && Array.isArray(pad[0]) && Array.isArray(pad[1])) {
     sides = pad as [[number, number], [number, number]];
   } else {
-    throw new Error(`${op}: pad must be 'valid', 'same', a number, [h, w] or [[top, bottom], [left, right]], got ${JSON.stringify(pad)}`);
+    throw new Error(
+      `${op}: pad must be 'valid', 'same', a number, [h, w] or [[top, bottom], [left, right]], got ${JSON.stringify(pad)}`,
+    );
   }
   const flat = [...sides[0], ...sides[1]];
   if (flat.length !== 4 || !flat.every((e) => Number.isInteger(e) && e >= 0)) {
     throw new Error(`${op}: padding must be non-negative integers, got ${JSON.stringify(pad)}`);
   }
-  return [[0, 0], [sides[0][0], sides[0][1]], [sides[1][0], sides[1][1]], [0, 0]];
+  return [
+    [0, 0],
+    [sides[0][0], sides[0][1]],
+    [sides[1][0], sides[1][1]],
+    [0, 0],
+  ];
 }
 
 /** Checks and normalises the options of a convolution op, naming the op in every error. */
 export function convAttrs(op: string, opts: ConvOptions = {}): ConvAttrs {
   const groups = opts.groups ?? 1;
-  if (!Number.isInteger(groups) || groups < 1) throw new Error(`${op}: groups must be a positive integer, got ${String(groups)}`);
+  if (!Number.isInteger(groups) || groups < 1)
+    throw new Error(`${op}: groups must be a positive integer, got ${String(groups)}`);
   return {
     strides: pair(op, 'strides', opts.strides, 1),
     dilations: pair(op, 'dilations', opts.dilations, 1),
@@ -98,15 +113,24 @@ export function convInfo(
 }
 
 /** Checks shapes of x [n, h, w, c] and filter [kh, kw, c / groups, cout] for a grouped convolution. */
-export function checkConvShapes(op: string, xShape: readonly number[], filterShape: readonly number[], groups: number): void {
-  if (xShape.length !== 4) throw new Error(`${op}: input must be rank 4 (NHWC), got rank ${xShape.length} with shape [${xShape.join(', ')}]`);
+export function checkConvShapes(
+  op: string,
+  xShape: readonly number[],
+  filterShape: readonly number[],
+  groups: number,
+): void {
+  if (xShape.length !== 4)
+    throw new Error(`${op}: input must be rank 4 (NHWC), got rank ${xShape.length} with shape [${xShape.join(', ')}]`);
   if (filterShape.length !== 4) {
-    throw new Error(`${op}: filter must be rank 4 ([kh, kw, in/groups, out]), got rank ${filterShape.length} with shape [${filterShape.join(', ')}]`);
+    throw new Error(
+      `${op}: filter must be rank 4 ([kh, kw, in/groups, out]), got rank ${filterShape.length} with shape [${filterShape.join(', ')}]`,
+    );
   }
   const c = xShape[3];
   const [, , fin, cout] = filterShape;
   if (c % groups !== 0) throw new Error(`${op}: input has ${c} channels, which groups=${groups} does not divide`);
-  if (cout % groups !== 0) throw new Error(`${op}: filter has ${cout} output channels, which groups=${groups} does not divide`);
+  if (cout % groups !== 0)
+    throw new Error(`${op}: filter has ${cout} output channels, which groups=${groups} does not divide`);
   if (fin !== c / groups) {
     throw new Error(
       groups === 1
@@ -124,12 +148,21 @@ export function attrsFromKernel(op: string, a: NamedAttrMap, groups?: number): C
   if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC' && a.dataFormat !== 'channelsLast') {
     throw new Error(`${op}: only NHWC data is supported, got dataFormat '${String(a.dataFormat)}'`);
   }
-  const pair = (v: unknown): [number, number] => (typeof v === 'number' ? [v, v] : ((v as [number, number] | undefined) ?? [1, 1]));
+  const pair = (v: unknown): [number, number] =>
+    typeof v === 'number' ? [v, v] : ((v as [number, number] | undefined) ?? [1, 1]);
   const pad = a.pad as TfjsPad | number;
   return {
     strides: pair(a.strides),
     dilations: pair(a.dilations),
-    pad: typeof pad === 'number' ? [[0, 0], [pad, pad], [pad, pad], [0, 0]] : pad,
-    groups: groups ?? ((a.groups as number | undefined) ?? 1),
+    pad:
+      typeof pad === 'number'
+        ? [
+            [0, 0],
+            [pad, pad],
+            [pad, pad],
+            [0, 0],
+          ]
+        : pad,
+    groups: groups ?? (a.groups as number | undefined) ?? 1,
   };
 }

@@ -15,7 +15,14 @@ import {
   type Tensor4D,
 } from '@tensorflow/tfjs-core';
 import { tf } from './tf';
-import { attrsFromKernel, checkConvShapes, convAttrs, convInfo, type ConvAttrs, type ConvOptions } from './conv-options';
+import {
+  attrsFromKernel,
+  checkConvShapes,
+  convAttrs,
+  convInfo,
+  type ConvAttrs,
+  type ConvOptions,
+} from './conv-options';
 import {
   GROUPED_CONV,
   GROUPED_CONV_BACKPROP_FILTER,
@@ -98,14 +105,22 @@ function composedGroupedConv(x: Tensor4D, filter: Tensor4D, attrs: ConvAttrs): T
   }
   const xs = tf.split(x, groups, 3) as Tensor4D[];
   const fs = tf.split(filter, groups, 3) as Tensor4D[];
-  return tf.concat(xs.map((xg, i) => tf.conv2d(xg, fs[i], strides, pad, 'NHWC', dilations)), 3) as Tensor4D;
+  return tf.concat(
+    xs.map((xg, i) => tf.conv2d(xg, fs[i], strides, pad, 'NHWC', dilations)),
+    3,
+  ) as Tensor4D;
 }
 
 /**
  * Gradient of {@link conv2d} with respect to its input: given dy [n, oh, ow, cout] and the filter,
  * returns dx with `inputShape`. Works for every stride, dilation, padding and group count.
  */
-export function conv2dBackpropInput(inputShape: Shape4, dyIn: Tensor, weight: Tensor, opts: ConvOptions = {}): Tensor4D {
+export function conv2dBackpropInput(
+  inputShape: Shape4,
+  dyIn: Tensor,
+  weight: Tensor,
+  opts: ConvOptions = {},
+): Tensor4D {
   const op = 'conv2dBackpropInput';
   const dy = asTensor(op, 'dy', dyIn);
   const filter = asTensor(op, 'filter', weight);
@@ -123,7 +138,12 @@ export function conv2dBackpropInput(inputShape: Shape4, dyIn: Tensor, weight: Te
  * Gradient of {@link conv2d} with respect to its filter: given the input x and dy, returns the
  * filter gradient with `filterShape` ([kh, kw, cin / groups, cout]).
  */
-export function conv2dBackpropFilter(input: Tensor, dyIn: Tensor, filterShape: Shape4, opts: ConvOptions = {}): Tensor4D {
+export function conv2dBackpropFilter(
+  input: Tensor,
+  dyIn: Tensor,
+  filterShape: Shape4,
+  opts: ConvOptions = {},
+): Tensor4D {
   const op = 'conv2dBackpropFilter';
   const x = asTensor(op, 'input', input);
   const dy = asTensor(op, 'dy', dyIn);
@@ -137,18 +157,33 @@ export function conv2dBackpropFilter(input: Tensor, dyIn: Tensor, filterShape: S
   return composedGrad(x.shape as Shape4, filterShape, attrs, dy, x, 'filter');
 }
 
-function checkDy(op: string, xShape: readonly number[], fShape: readonly number[], dy: Tensor4D, attrs: ConvAttrs): void {
+function checkDy(
+  op: string,
+  xShape: readonly number[],
+  fShape: readonly number[],
+  dy: Tensor4D,
+  attrs: ConvAttrs,
+): void {
   const info = convInfo(op, xShape, fShape, attrs);
   const want = info.outShape;
   if (dy.rank !== 4 || dy.shape.some((d, i) => d !== want[i])) {
-    throw new Error(`${op}: dy has shape [${dy.shape.join(', ')}], but the convolution's output is [${want.join(', ')}]`);
+    throw new Error(
+      `${op}: dy has shape [${dy.shape.join(', ')}], but the convolution's output is [${want.join(', ')}]`,
+    );
   }
 }
 
 // The gradient through tfjs's ops where cnn's kernels are not registered: differentiate the
 // composed forward with tf.grad (dy is the upstream gradient). Dilated plain convolutions go
 // through a zero-inserted filter, since tfjs's Conv2D gradient kernels take no dilation.
-function composedGrad(xShape: Shape4, fShape: Shape4, attrs: ConvAttrs, dy: Tensor4D, other: Tensor4D, wrt: 'input' | 'filter'): Tensor4D {
+function composedGrad(
+  xShape: Shape4,
+  fShape: Shape4,
+  attrs: ConvAttrs,
+  dy: Tensor4D,
+  other: Tensor4D,
+  wrt: 'input' | 'filter',
+): Tensor4D {
   return tf.tidy(() => {
     if (wrt === 'input') {
       const f = other;
@@ -164,7 +199,14 @@ function composedGrad(xShape: Shape4, fShape: Shape4, attrs: ConvAttrs, dy: Tens
 /** Inserts dilation - 1 zeros between filter taps: a [kh, kw, i, o] filter becomes [(kh-1)dh+1, (kw-1)dw+1, i, o]. */
 function dilateFilter(f: Tensor4D, [dh, dw]: [number, number]): Tensor4D {
   const [kh, kw, i, o] = f.shape;
-  const spread = tf.pad(f.reshape([kh, 1, kw, 1, i, o]), [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0], [0, 0]]);
+  const spread = tf.pad(f.reshape([kh, 1, kw, 1, i, o]), [
+    [0, 0],
+    [0, dh - 1],
+    [0, 0],
+    [0, dw - 1],
+    [0, 0],
+    [0, 0],
+  ]);
   return spread.reshape([kh * dh, kw * dw, i, o]).slice([0, 0, 0, 0], dilatedShape(f.shape, [dh, dw])) as Tensor4D;
 }
 
@@ -183,7 +225,8 @@ function undilate(g: Tensor4D, dilations: [number, number]): Tensor4D {
 function kernelGrads(dy: Tensor, x: Tensor4D, filter: Tensor4D, attrs: ConvAttrs) {
   return {
     x: (): Tensor => runCnnKernel(GROUPED_CONV_BACKPROP_INPUT, { dy, filter }, { ...attrs, inputShape: x.shape }),
-    filter: (): Tensor => runCnnKernel(GROUPED_CONV_BACKPROP_FILTER, { x, dy }, { ...attrs, filterShape: filter.shape }),
+    filter: (): Tensor =>
+      runCnnKernel(GROUPED_CONV_BACKPROP_FILTER, { x, dy }, { ...attrs, filterShape: filter.shape }),
   };
 }
 
@@ -200,17 +243,32 @@ const conv2dGrad: GradConfig = {
     // Elsewhere: tfjs's gradient kernels, which take no dilation, on a zero-inserted filter.
     const { strides, dilations } = a;
     return {
-      x: () => tf.tidy(() => {
-        const f = isOne(dilations) ? filter : dilateFilter(filter, dilations);
-        return stockKernel(Conv2DBackpropInput, { dy: dy4, filter: f }, { strides, pad: a.pad, inputShape: x.shape });
-      }),
-      filter: () => tf.tidy(() => undilate(stockKernel(Conv2DBackpropFilter, { x, dy: dy4 }, { strides, pad: a.pad, filterShape: dilatedShape(filter.shape, dilations) }), dilations)),
+      x: () =>
+        tf.tidy(() => {
+          const f = isOne(dilations) ? filter : dilateFilter(filter, dilations);
+          return stockKernel(Conv2DBackpropInput, { dy: dy4, filter: f }, { strides, pad: a.pad, inputShape: x.shape });
+        }),
+      filter: () =>
+        tf.tidy(() =>
+          undilate(
+            stockKernel(
+              Conv2DBackpropFilter,
+              { x, dy: dy4 },
+              { strides, pad: a.pad, filterShape: dilatedShape(filter.shape, dilations) },
+            ),
+            dilations,
+          ),
+        ),
     };
   },
 };
 
 function stockKernel(name: string, inputs: Record<string, Tensor>, attrs: Record<string, unknown>): Tensor4D {
-  return engine().runKernel(name, inputs, { dataFormat: 'NHWC', dimRoundingMode: undefined, ...attrs } as unknown as NamedAttrMap) as Tensor4D;
+  return engine().runKernel(name, inputs, {
+    dataFormat: 'NHWC',
+    dimRoundingMode: undefined,
+    ...attrs,
+  } as unknown as NamedAttrMap) as Tensor4D;
 }
 
 // tfjs's gradient of DepthwiseConv2dNative refuses dilation > 1. On wasm cnn's kernels take the dilation;
@@ -232,8 +290,25 @@ const depthwiseGrad: GradConfig = {
       };
     }
     return {
-      x: () => tf.tidy(() => run(DepthwiseConv2dNativeBackpropInput, { dy: d, filter: dilateFilter(filter, dilations) }, { dilations: [1, 1], inputShape: x.shape })),
-      filter: () => tf.tidy(() => undilate(run(DepthwiseConv2dNativeBackpropFilter, { x, dy: d }, { dilations: [1, 1], filterShape: dilatedShape(filter.shape, dilations) }), dilations)),
+      x: () =>
+        tf.tidy(() =>
+          run(
+            DepthwiseConv2dNativeBackpropInput,
+            { dy: d, filter: dilateFilter(filter, dilations) },
+            { dilations: [1, 1], inputShape: x.shape },
+          ),
+        ),
+      filter: () =>
+        tf.tidy(() =>
+          undilate(
+            run(
+              DepthwiseConv2dNativeBackpropFilter,
+              { x, dy: d },
+              { dilations: [1, 1], filterShape: dilatedShape(filter.shape, dilations) },
+            ),
+            dilations,
+          ),
+        ),
     };
   },
 };

@@ -53,7 +53,12 @@ describe.each([1, 2])('wasm backend with %i thread(s)', (threads) => {
   it('frees unchanged a pointer that it did not hand out (non-max suppression result)', async () => {
     await setThreads(threads);
     await setBackend('wasm');
-    const boxes = tf.tensor2d([[0, 0, 1, 1], [0, 0.1, 1, 1.1], [0, 2, 1, 3], [0, 2.05, 1, 3.05]]);
+    const boxes = tf.tensor2d([
+      [0, 0, 1, 1],
+      [0, 0.1, 1, 1.1],
+      [0, 2, 1, 3],
+      [0, 2.05, 1, 3.05],
+    ]);
     const scores = tf.tensor1d([0.9, 0.8, 0.7, 0.95]);
     for (let i = 0; i < 50; i++) {
       const keep = tf.image.nonMaxSuppression(boxes, scores, 4, 0.5);

@@ -10,14 +10,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { serveStatic, type Served } from '../../../test-support/static-server';
 import { relErr } from '../../../test-support/fixtures';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { conv2d, setBackend, tf } from '../src/index';
 
@@ -49,7 +47,12 @@ function compute(tf, conv2d) {
 }
 `;
 type Grad = { shape: number[]; values: number[] };
-interface Computed { dx: Grad; df: Grad; squared: number[]; cloned: number[] }
+interface Computed {
+  dx: Grad;
+  df: Grad;
+  squared: number[];
+  cloned: number[];
+}
 const compute = new Function(`${COMPUTE}\nreturn compute;`)() as (t: typeof tf, c: typeof conv2d) => Computed;
 
 /** Checks shared by the Node consumers, run inside them (`core` is the CJS require of tfjs-core). */
@@ -168,13 +171,24 @@ async function consumerDir(name: string): Promise<string> {
   return dir;
 }
 
-interface Exit { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number; timedOut: boolean }
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  timedOut: boolean;
+}
 
 /** Runs `node file` and waits for it to exit by itself (it is killed after `timeoutMs`). */
 function runNode(cwd: string, file: string, timeoutMs = 30_000): Promise<Exit> {
   return new Promise((resolvePromise, reject) => {
     const start = Date.now();
-    const child = spawn(process.execPath, [file], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+    const child = spawn(process.execPath, [file], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -194,7 +208,8 @@ function runNode(cwd: string, file: string, timeoutMs = 30_000): Promise<Exit> {
 
 function parseResult(out: Exit): Record<string, any> {
   const line = out.stdout.split('\n').find((l) => l.startsWith('CNN_RESULT '));
-  if (!line) throw new Error(`no result line; exit ${out.code} ${out.signal}\nstdout:\n${out.stdout}\nstderr:\n${out.stderr}`);
+  if (!line)
+    throw new Error(`no result line; exit ${out.code} ${out.signal}\nstdout:\n${out.stdout}\nstderr:\n${out.stderr}`);
   return JSON.parse(line.slice('CNN_RESULT '.length));
 }
 
@@ -209,8 +224,14 @@ function expectMatchesReference(r: Computed): void {
 }
 
 beforeAll(async () => {
-  for (const f of ['dist/index.js', 'dist/index.cjs', 'dist/browser/index.js', ...WASM_NAMES.map((n) => `dist/browser/${n}`)]) {
-    if (!existsSync(join(PKG, f))) throw new Error(`${f} is missing: build @cnn/tensor first (npx turbo run build --filter=@cnn/tensor)`);
+  for (const f of [
+    'dist/index.js',
+    'dist/index.cjs',
+    'dist/browser/index.js',
+    ...WASM_NAMES.map((n) => `dist/browser/${n}`),
+  ]) {
+    if (!existsSync(join(PKG, f)))
+      throw new Error(`${f} is missing: build @cnn/tensor first (npx turbo run build --filter=@cnn/tensor)`);
   }
   work = await mkdtemp(join(tmpdir(), 'cnn-consumers-'));
   // The reference: the same computation on tfjs's pure-JS cpu backend, from the sources.
@@ -261,7 +282,8 @@ describe('a Vite-built page in headless Chromium', () => {
   let context: import('playwright-core').BrowserContext;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CNN_CHROMIUM)`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CNN_CHROMIUM)`);
     const app = await consumerDir('vite-app');
     await writeFile(join(app, 'index.html'), BROWSER_HTML);
     await writeFile(join(app, 'main.js'), BROWSER_MAIN);
@@ -274,7 +296,16 @@ describe('a Vite-built page in headless Chromium', () => {
     context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
 
@@ -299,7 +330,9 @@ describe('a Vite-built page in headless Chromium', () => {
     const before = server.requests.length;
     try {
       await page.goto(server.url + query);
-      await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'pending', undefined, { timeout: 30_000 });
+      await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'pending', undefined, {
+        timeout: 30_000,
+      });
       const r = JSON.parse((await page.textContent('#out')) ?? '{}');
       const mine = server.requests.slice(before);
       expect(mine.filter((q) => q.status !== 200)).toEqual([]);

@@ -67,8 +67,6 @@ function fixture(name: string): FixtureCase {
   return c;
 }
 
-
-
 function expected(c: FixtureCase) {
   const part = (offset: number, shape: readonly number[]) => fixtureData.subarray(offset, offset + size(shape));
   return { y: part(c.yOffset, c.y), dx: part(c.dxOffset, c.x), dw: part(c.dwOffset, c.w) };
@@ -82,7 +80,12 @@ function expectClose(what: string, got: ArrayLike<number>, want: ArrayLike<numbe
   expect(got.length, `${what}: length`).toBe(want.length);
   const e = relErr(got, want);
   // Soft, so that a failure reports each of y, dx and dw.
-  expect.soft(e.rel, `${what}: rel err ${e.rel.toExponential(3)} (worst at flat index ${e.at}: got ${e.got}, want ${e.want})`).toBeLessThanOrEqual(tol);
+  expect
+    .soft(
+      e.rel,
+      `${what}: rel err ${e.rel.toExponential(3)} (worst at flat index ${e.at}: got ${e.got}, want ${e.want})`,
+    )
+    .toBeLessThanOrEqual(tol);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -101,10 +104,22 @@ function t4(data: Float32Array | Float64Array, shape: readonly number[]): Tensor
   return tf.tensor4d(Float32Array.from(data), shape as Shape4);
 }
 
-interface Outputs { y: Float32Array; dx: Float32Array; dw: Float32Array; yShape: number[] }
+interface Outputs {
+  y: Float32Array;
+  dx: Float32Array;
+  dw: Float32Array;
+  yShape: number[];
+}
 
 /** y, dx, dw of conv2d via tf.grads with upstream gradient dy. */
-function convWithGrads(x: Float32Array, xShape: readonly number[], w: Float32Array, wShape: readonly number[], opts: ConvOptions, dyOf: (yShape: number[]) => Float32Array): Outputs {
+function convWithGrads(
+  x: Float32Array,
+  xShape: readonly number[],
+  w: Float32Array,
+  wShape: readonly number[],
+  opts: ConvOptions,
+  dyOf: (yShape: number[]) => Float32Array,
+): Outputs {
   return tf.tidy(() => {
     const xt = t4(x, xShape);
     const wt = t4(w, wShape);
@@ -113,7 +128,12 @@ function convWithGrads(x: Float32Array, xShape: readonly number[], w: Float32Arr
     const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv2d(a as Tensor4D, b as Tensor4D, opts))([xt, wt], dy);
     expect(dx.shape).toEqual([...xShape]);
     expect(dw.shape).toEqual([...wShape]);
-    return { y: (y.dataSync() as Float32Array).slice(), dx: (dx.dataSync() as Float32Array).slice(), dw: (dw.dataSync() as Float32Array).slice(), yShape: y.shape };
+    return {
+      y: (y.dataSync() as Float32Array).slice(),
+      dx: (dx.dataSync() as Float32Array).slice(),
+      dw: (dw.dataSync() as Float32Array).slice(),
+      yShape: y.shape,
+    };
   });
 }
 
@@ -154,9 +174,13 @@ for (const backend of BACKENDS) {
       if (backend === 'cpu' && c.wasmOnly) {
         test(`${label}: refused on cpu (stride > 1 with dilation > 1 needs cnn's wasm kernel)`, () => {
           const inp = inputsOf(c);
-          leakCheck(() => tf.tidy(() => {
-            expect(() => conv2d(t4(inp.x, c.x), t4(inp.w, c.w), optsOf(c))).toThrow(/^conv2d: stride .* together with dilation .* is supported only on the wasm backend, not on 'cpu'$/);
-          }));
+          leakCheck(() =>
+            tf.tidy(() => {
+              expect(() => conv2d(t4(inp.x, c.x), t4(inp.w, c.w), optsOf(c))).toThrow(
+                /^conv2d: stride .* together with dilation .* is supported only on the wasm backend, not on 'cpu'$/,
+              );
+            }),
+          );
         });
         continue;
       }
@@ -193,25 +217,37 @@ for (const backend of BACKENDS) {
       if (backend === 'cpu' && c.wasmOnly) {
         test(`${name}: refused on cpu (stride > 1 with dilation > 1 needs cnn's wasm kernel)`, () => {
           const inp = inputsOf(c);
-          leakCheck(() => tf.tidy(() => {
-            const x = t4(inp.x, c.x), w = t4(inp.w, c.w), dy = t4(inp.dy, c.y);
-            expect(() => conv2dBackpropInput(c.x, dy, w, optsOf(c))).toThrow(/^conv2dBackpropInput: stride .* supported only on the wasm backend/);
-            expect(() => conv2dBackpropFilter(x, dy, c.w, optsOf(c))).toThrow(/^conv2dBackpropFilter: stride .* supported only on the wasm backend/);
-          }));
+          leakCheck(() =>
+            tf.tidy(() => {
+              const x = t4(inp.x, c.x),
+                w = t4(inp.w, c.w),
+                dy = t4(inp.dy, c.y);
+              expect(() => conv2dBackpropInput(c.x, dy, w, optsOf(c))).toThrow(
+                /^conv2dBackpropInput: stride .* supported only on the wasm backend/,
+              );
+              expect(() => conv2dBackpropFilter(x, dy, c.w, optsOf(c))).toThrow(
+                /^conv2dBackpropFilter: stride .* supported only on the wasm backend/,
+              );
+            }),
+          );
         });
         continue;
       }
       test(name, () => {
         const inp = inputsOf(c);
         const want = expected(c);
-        const { dx, dw } = leakCheck(() => tf.tidy(() => {
-          const x = t4(inp.x, c.x), w = t4(inp.w, c.w), dy = t4(inp.dy, c.y);
-          const dxT = conv2dBackpropInput(c.x, dy, w, optsOf(c));
-          const dwT = conv2dBackpropFilter(x, dy, c.w, optsOf(c));
-          expect(dxT.shape).toEqual(c.x);
-          expect(dwT.shape).toEqual(c.w);
-          return { dx: (dxT.dataSync() as Float32Array).slice(), dw: (dwT.dataSync() as Float32Array).slice() };
-        }));
+        const { dx, dw } = leakCheck(() =>
+          tf.tidy(() => {
+            const x = t4(inp.x, c.x),
+              w = t4(inp.w, c.w),
+              dy = t4(inp.dy, c.y);
+            const dxT = conv2dBackpropInput(c.x, dy, w, optsOf(c));
+            const dwT = conv2dBackpropFilter(x, dy, c.w, optsOf(c));
+            expect(dxT.shape).toEqual(c.x);
+            expect(dwT.shape).toEqual(c.w);
+            return { dx: (dxT.dataSync() as Float32Array).slice(), dw: (dwT.dataSync() as Float32Array).slice() };
+          }),
+        );
         expectClose('dx', dx, want.dx);
         expectClose('dw', dw, want.dw);
       });
@@ -220,20 +256,47 @@ for (const backend of BACKENDS) {
 }
 
 // (a) wasm against cpu on larger cases (inputs from the same formula).
-interface BigCase { name: string; x: Shape4; w: Shape4; opts: ConvOptions }
+interface BigCase {
+  name: string;
+  x: Shape4;
+  w: Shape4;
+  opts: ConvOptions;
+}
 const BIG: BigCase[] = [
   { name: 'groups4 k3 s2 same', x: [2, 24, 24, 16], w: [3, 3, 4, 32], opts: { groups: 4, strides: 2, pad: 'same' } },
   { name: 'groups32 c64 k3 pad 1', x: [1, 20, 20, 64], w: [3, 3, 2, 64], opts: { groups: 32, pad: 1 } },
-  { name: 'depthwise c32 k5 d2 same', x: [2, 20, 18, 32], w: [5, 5, 1, 32], opts: { groups: 32, dilations: 2, pad: 'same' } },
+  {
+    name: 'depthwise c32 k5 d2 same',
+    x: [2, 20, 18, 32],
+    w: [5, 5, 1, 32],
+    opts: { groups: 32, dilations: 2, pad: 'same' },
+  },
   { name: 'depthwise mult2 c8 k3 s2 valid', x: [1, 21, 20, 8], w: [3, 3, 1, 16], opts: { groups: 8, strides: 2 } },
   { name: 'plain k7 s2 same c24', x: [1, 24, 23, 24], w: [7, 7, 24, 16], opts: { strides: 2, pad: 'same' } },
-  { name: 'plain k3 d2 pad[[2,1],[0,3]] c12', x: [2, 22, 22, 12], w: [3, 3, 12, 20], opts: { dilations: 2, pad: [[2, 1], [0, 3]] } },
-  { name: 'groups2 k5 d[1,2] pad[2,4] c10', x: [1, 19, 21, 10], w: [5, 5, 5, 14], opts: { groups: 2, dilations: [1, 2], pad: [2, 4] } },
+  {
+    name: 'plain k3 d2 pad[[2,1],[0,3]] c12',
+    x: [2, 22, 22, 12],
+    w: [3, 3, 12, 20],
+    opts: {
+      dilations: 2,
+      pad: [
+        [2, 1],
+        [0, 3],
+      ],
+    },
+  },
+  {
+    name: 'groups2 k5 d[1,2] pad[2,4] c10',
+    x: [1, 19, 21, 10],
+    w: [5, 5, 5, 14],
+    opts: { groups: 2, dilations: [1, 2], pad: [2, 4] },
+  },
 ];
 describe('wasm against cpu on larger cases', () => {
   for (const [i, b] of BIG.entries()) {
     test(`${b.name}: x ${b.x.join('x')}, w ${b.w.join('x')}, ${JSON.stringify(b.opts)}`, async () => {
-      const x = formula(size(b.x), 1000 + 3 * i), w = formula(size(b.w), 1001 + 3 * i);
+      const x = formula(size(b.x), 1000 + 3 * i),
+        w = formula(size(b.w), 1001 + 3 * i);
       const dyOf = (s: number[]) => formula(size(s), 1002 + 3 * i);
       await useBackend('wasm');
       const a = leakCheck(() => convWithGrads(x, b.x, w, b.w, b.opts, dyOf));
@@ -271,22 +334,103 @@ describe('naive float64 reference', () => {
   }
 });
 
-interface ExtraCase { name: string; x: Shape4; w: Shape4; opts: ConvOptions; wasmOnly?: boolean }
+interface ExtraCase {
+  name: string;
+  x: Shape4;
+  w: Shape4;
+  opts: ConvOptions;
+  wasmOnly?: boolean;
+}
 const EXTRA: ExtraCase[] = [
-  { name: 'batch 2, kernel 2x4, stride [1,2], same (even kernel: asymmetric pads)', x: [2, 9, 12, 5], w: [2, 4, 5, 6], opts: { strides: [1, 2], pad: 'same' } },
+  {
+    name: 'batch 2, kernel 2x4, stride [1,2], same (even kernel: asymmetric pads)',
+    x: [2, 9, 12, 5],
+    w: [2, 4, 5, 6],
+    opts: { strides: [1, 2], pad: 'same' },
+  },
   { name: 'batch 2, kernel 4x2, stride [2,1], valid', x: [2, 10, 7, 3], w: [4, 2, 3, 4], opts: { strides: [2, 1] } },
-  { name: 'kernel 2x3, dilation [1,3], pad [[0,1],[2,0]]', x: [1, 8, 11, 6], w: [2, 3, 6, 5], opts: { dilations: [1, 3], pad: [[0, 1], [2, 0]] } },
-  { name: 'groups 3, kernel 3x2, stride [2,1], pad [[2,0],[0,1]]', x: [2, 9, 8, 6], w: [3, 2, 2, 9], opts: { groups: 3, strides: [2, 1], pad: [[2, 0], [0, 1]] } },
-  { name: 'groups 3, kernel 4x4, dilation 2, same', x: [1, 11, 10, 9], w: [4, 4, 3, 6], opts: { groups: 3, dilations: 2, pad: 'same' } },
+  {
+    name: 'kernel 2x3, dilation [1,3], pad [[0,1],[2,0]]',
+    x: [1, 8, 11, 6],
+    w: [2, 3, 6, 5],
+    opts: {
+      dilations: [1, 3],
+      pad: [
+        [0, 1],
+        [2, 0],
+      ],
+    },
+  },
+  {
+    name: 'groups 3, kernel 3x2, stride [2,1], pad [[2,0],[0,1]]',
+    x: [2, 9, 8, 6],
+    w: [3, 2, 2, 9],
+    opts: {
+      groups: 3,
+      strides: [2, 1],
+      pad: [
+        [2, 0],
+        [0, 1],
+      ],
+    },
+  },
+  {
+    name: 'groups 3, kernel 4x4, dilation 2, same',
+    x: [1, 11, 10, 9],
+    w: [4, 4, 3, 6],
+    opts: { groups: 3, dilations: 2, pad: 'same' },
+  },
   { name: 'stride 3, kernel 4, valid', x: [2, 13, 11, 4], w: [4, 4, 4, 3], opts: { strides: 3 } },
   { name: 'stride 3, same, groups 2', x: [1, 10, 8, 4], w: [3, 3, 2, 6], opts: { strides: 3, pad: 'same', groups: 2 } },
   { name: 'kernel 5 wider than the 3x4 input, pad 2', x: [2, 3, 4, 3], w: [5, 5, 3, 2], opts: { pad: 2 } },
   { name: '1x1 input, kernel 1', x: [3, 1, 1, 7], w: [1, 1, 7, 5], opts: {} },
-  { name: 'depthwise mult 3, kernel 2x3, stride [1,2], same', x: [2, 7, 9, 5], w: [2, 3, 1, 15], opts: { groups: 5, strides: [1, 2], pad: 'same' } },
-  { name: 'depthwise, kernel 3x1, dilation [3,1], pad [[3,3],[0,0]]', x: [1, 10, 6, 7], w: [3, 1, 1, 7], opts: { groups: 7, dilations: [3, 1], pad: [[3, 3], [0, 0]] } },
-  { name: 'groups 2, stride [1,2] with dilation [2,1]', x: [1, 10, 11, 6], w: [3, 3, 3, 4], opts: { groups: 2, strides: [1, 2], dilations: [2, 1], pad: 1 }, wasmOnly: true },
-  { name: 'kernel 2x4, stride [2,3] with dilation [3,2], pad [[1,0],[2,1]]', x: [2, 12, 13, 5], w: [2, 4, 5, 3], opts: { strides: [2, 3], dilations: [3, 2], pad: [[1, 0], [2, 1]] }, wasmOnly: true },
-  { name: 'depthwise mult 2, stride 2 with dilation 3, same', x: [1, 13, 12, 4], w: [3, 3, 1, 8], opts: { groups: 4, strides: 2, dilations: 3, pad: 'same' }, wasmOnly: true },
+  {
+    name: 'depthwise mult 3, kernel 2x3, stride [1,2], same',
+    x: [2, 7, 9, 5],
+    w: [2, 3, 1, 15],
+    opts: { groups: 5, strides: [1, 2], pad: 'same' },
+  },
+  {
+    name: 'depthwise, kernel 3x1, dilation [3,1], pad [[3,3],[0,0]]',
+    x: [1, 10, 6, 7],
+    w: [3, 1, 1, 7],
+    opts: {
+      groups: 7,
+      dilations: [3, 1],
+      pad: [
+        [3, 3],
+        [0, 0],
+      ],
+    },
+  },
+  {
+    name: 'groups 2, stride [1,2] with dilation [2,1]',
+    x: [1, 10, 11, 6],
+    w: [3, 3, 3, 4],
+    opts: { groups: 2, strides: [1, 2], dilations: [2, 1], pad: 1 },
+    wasmOnly: true,
+  },
+  {
+    name: 'kernel 2x4, stride [2,3] with dilation [3,2], pad [[1,0],[2,1]]',
+    x: [2, 12, 13, 5],
+    w: [2, 4, 5, 3],
+    opts: {
+      strides: [2, 3],
+      dilations: [3, 2],
+      pad: [
+        [1, 0],
+        [2, 1],
+      ],
+    },
+    wasmOnly: true,
+  },
+  {
+    name: 'depthwise mult 2, stride 2 with dilation 3, same',
+    x: [1, 13, 12, 4],
+    w: [3, 3, 1, 8],
+    opts: { groups: 4, strides: 2, dilations: 3, pad: 'same' },
+    wasmOnly: true,
+  },
 ];
 for (const backend of BACKENDS) {
   describe(`extra cases against the naive reference on ${backend}`, () => {
@@ -295,16 +439,29 @@ for (const backend of BACKENDS) {
       const label = `${e.name}: x ${e.x.join('x')}, w ${e.w.join('x')}, ${JSON.stringify(e.opts)}`;
       if (backend === 'cpu' && e.wasmOnly) {
         test(`${label}: refused on cpu (stride > 1 with dilation > 1 needs cnn's wasm kernel)`, () => {
-          const x = formula(size(e.x), 2000 + 3 * i), w = formula(size(e.w), 2001 + 3 * i);
-          leakCheck(() => tf.tidy(() => {
-            expect(() => conv2d(t4(x, e.x), t4(w, e.w), e.opts)).toThrow(/^conv2d: stride .* supported only on the wasm backend, not on 'cpu'$/);
-          }));
+          const x = formula(size(e.x), 2000 + 3 * i),
+            w = formula(size(e.w), 2001 + 3 * i);
+          leakCheck(() =>
+            tf.tidy(() => {
+              expect(() => conv2d(t4(x, e.x), t4(w, e.w), e.opts)).toThrow(
+                /^conv2d: stride .* supported only on the wasm backend, not on 'cpu'$/,
+              );
+            }),
+          );
         });
         continue;
       }
       test(label, () => {
-        const x = formula(size(e.x), 2000 + 3 * i), w = formula(size(e.w), 2001 + 3 * i);
-        const ref = naiveConv(x, e.x, w, e.w, e.opts, formula(size(naiveConv(x, e.x, w, e.w, e.opts).yShape), 2002 + 3 * i));
+        const x = formula(size(e.x), 2000 + 3 * i),
+          w = formula(size(e.w), 2001 + 3 * i);
+        const ref = naiveConv(
+          x,
+          e.x,
+          w,
+          e.w,
+          e.opts,
+          formula(size(naiveConv(x, e.x, w, e.w, e.opts).yShape), 2002 + 3 * i),
+        );
         const got = leakCheck(() => convWithGrads(x, e.x, w, e.w, e.opts, (s) => formula(size(s), 2002 + 3 * i)));
         expect(got.yShape).toEqual(ref.yShape);
         expectClose('y', got.y, ref.y);
@@ -332,12 +489,55 @@ function randomArray(n: number, rnd: () => number): Float32Array {
 
 const FD: ExtraCase[] = [
   { name: 'groups 4, k3, same', x: [1, 8, 8, 16], w: [3, 3, 4, 8], opts: { groups: 4, pad: 'same' } },
-  { name: 'groups 2, k3, stride 2 with dilation 2, same', x: [2, 11, 11, 8], w: [3, 3, 4, 8], opts: { groups: 2, strides: 2, dilations: 2, pad: 'same' } },
-  { name: 'groups 32 (c64), k3, dilation 2, pad [[1,2],[0,3]]', x: [1, 9, 10, 64], w: [3, 3, 2, 64], opts: { groups: 32, dilations: 2, pad: [[1, 2], [0, 3]] } },
-  { name: 'plain, k3, dilation 2, pad [[1,2],[0,3]]', x: [1, 10, 10, 6], w: [3, 3, 6, 5], opts: { dilations: 2, pad: [[1, 2], [0, 3]] } },
-  { name: 'plain, k5, dilation [2,1], stride 1, same', x: [2, 9, 8, 3], w: [5, 5, 3, 4], opts: { dilations: [2, 1], pad: 'same' } },
-  { name: 'depthwise mult 2, k3, dilation 2, same', x: [1, 10, 10, 4], w: [3, 3, 1, 8], opts: { groups: 4, dilations: 2, pad: 'same' } },
-  { name: 'depthwise, k3, stride 2 with dilation 2, valid', x: [1, 12, 11, 5], w: [3, 3, 1, 5], opts: { groups: 5, strides: 2, dilations: 2 } },
+  {
+    name: 'groups 2, k3, stride 2 with dilation 2, same',
+    x: [2, 11, 11, 8],
+    w: [3, 3, 4, 8],
+    opts: { groups: 2, strides: 2, dilations: 2, pad: 'same' },
+  },
+  {
+    name: 'groups 32 (c64), k3, dilation 2, pad [[1,2],[0,3]]',
+    x: [1, 9, 10, 64],
+    w: [3, 3, 2, 64],
+    opts: {
+      groups: 32,
+      dilations: 2,
+      pad: [
+        [1, 2],
+        [0, 3],
+      ],
+    },
+  },
+  {
+    name: 'plain, k3, dilation 2, pad [[1,2],[0,3]]',
+    x: [1, 10, 10, 6],
+    w: [3, 3, 6, 5],
+    opts: {
+      dilations: 2,
+      pad: [
+        [1, 2],
+        [0, 3],
+      ],
+    },
+  },
+  {
+    name: 'plain, k5, dilation [2,1], stride 1, same',
+    x: [2, 9, 8, 3],
+    w: [5, 5, 3, 4],
+    opts: { dilations: [2, 1], pad: 'same' },
+  },
+  {
+    name: 'depthwise mult 2, k3, dilation 2, same',
+    x: [1, 10, 10, 4],
+    w: [3, 3, 1, 8],
+    opts: { groups: 4, dilations: 2, pad: 'same' },
+  },
+  {
+    name: 'depthwise, k3, stride 2 with dilation 2, valid',
+    x: [1, 12, 11, 5],
+    w: [3, 3, 1, 5],
+    opts: { groups: 5, strides: 2, dilations: 2 },
+  },
 ];
 describe('finite differences on wasm (eps 1e-2, tolerance 1e-3 relative)', () => {
   beforeAll(() => useBackend('wasm'));
@@ -345,27 +545,32 @@ describe('finite differences on wasm (eps 1e-2, tolerance 1e-3 relative)', () =>
     for (const wrt of ['x', 'w'] as const) {
       test(`${f.name}: d/d${wrt}, x ${f.x.join('x')}, w ${f.w.join('x')}, ${JSON.stringify(f.opts)}`, () => {
         const rnd = mulberry32(7919 * (i + 1) + (wrt === 'x' ? 0 : 1));
-        const x = randomArray(size(f.x), rnd), w = randomArray(size(f.w), rnd);
+        const x = randomArray(size(f.x), rnd),
+          w = randomArray(size(f.w), rnd);
         const yShape = naiveConv(x, f.x, w, f.w, f.opts).yShape;
         const r = randomArray(size(yShape), rnd);
         const v = randomArray(wrt === 'x' ? x.length : w.length, rnd);
         const eps = 1e-2;
-        const loss = (xs: Float32Array, ws: Float32Array): number => tf.tidy(() => {
-          const y = conv2d(t4(xs, f.x), t4(ws, f.w), f.opts).dataSync();
-          let s = 0;
-          for (let k = 0; k < y.length; k++) s += y[k] * r[k];
-          return s;
-        });
+        const loss = (xs: Float32Array, ws: Float32Array): number =>
+          tf.tidy(() => {
+            const y = conv2d(t4(xs, f.x), t4(ws, f.w), f.opts).dataSync();
+            let s = 0;
+            for (let k = 0; k < y.length; k++) s += y[k] * r[k];
+            return s;
+          });
         const shift = (p: Float32Array, sign: number) => Float32Array.from(p, (e, k) => e + sign * eps * v[k]);
-        const fd = wrt === 'x'
-          ? (loss(shift(x, 1), w) - loss(shift(x, -1), w)) / (2 * eps)
-          : (loss(x, shift(w, 1)) - loss(x, shift(w, -1))) / (2 * eps);
-        const grad = leakCheck(() => tf.tidy(() => {
-          const rT = tf.tensor(r, yShape);
-          const L = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv2d(a as Tensor4D, b as Tensor4D, f.opts), rT));
-          const [gx, gw] = tf.grads(L)([t4(x, f.x), t4(w, f.w)]);
-          return ((wrt === 'x' ? gx : gw).dataSync() as Float32Array).slice();
-        }));
+        const fd =
+          wrt === 'x'
+            ? (loss(shift(x, 1), w) - loss(shift(x, -1), w)) / (2 * eps)
+            : (loss(x, shift(w, 1)) - loss(x, shift(w, -1))) / (2 * eps);
+        const grad = leakCheck(() =>
+          tf.tidy(() => {
+            const rT = tf.tensor(r, yShape);
+            const L = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv2d(a as Tensor4D, b as Tensor4D, f.opts), rT));
+            const [gx, gw] = tf.grads(L)([t4(x, f.x), t4(w, f.w)]);
+            return ((wrt === 'x' ? gx : gw).dataSync() as Float32Array).slice();
+          }),
+        );
         let gv = 0;
         for (let k = 0; k < v.length; k++) gv += grad[k] * v[k];
         const rel = Math.abs(fd - gv) / Math.abs(gv);
@@ -376,39 +581,118 @@ describe('finite differences on wasm (eps 1e-2, tolerance 1e-3 relative)', () =>
 });
 
 // (d) tfjs's own tf.conv2d and tf.depthwiseConv2d, now differentiable with dilation > 1.
-interface StockCase { name: string; op: 'conv2d' | 'depthwise'; x: Shape4; w: Shape4; strides: number | [number, number]; pad: 'valid' | 'same' | [[number, number], [number, number]]; dilations: number | [number, number] }
+interface StockCase {
+  name: string;
+  op: 'conv2d' | 'depthwise';
+  x: Shape4;
+  w: Shape4;
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | [[number, number], [number, number]];
+  dilations: number | [number, number];
+}
 const STOCK: StockCase[] = [
-  { name: 'tf.conv2d dilations 2, same', op: 'conv2d', x: [2, 9, 10, 5], w: [3, 3, 5, 6], strides: 1, pad: 'same', dilations: 2 },
-  { name: 'tf.conv2d dilations 2, explicit [[1,2],[0,3]]', op: 'conv2d', x: [1, 10, 9, 8], w: [3, 3, 8, 4], strides: 1, pad: [[1, 2], [0, 3]], dilations: 2 },
-  { name: 'tf.conv2d dilations [2,3], k5x3, valid', op: 'conv2d', x: [1, 12, 11, 3], w: [5, 3, 3, 4], strides: 1, pad: 'valid', dilations: [2, 3] },
-  { name: 'tf.depthwiseConv2d dilations 2, same', op: 'depthwise', x: [2, 9, 9, 6], w: [3, 3, 6, 1], strides: 1, pad: 'same', dilations: 2 },
-  { name: 'tf.depthwiseConv2d multiplier 2, dilations 2, valid', op: 'depthwise', x: [1, 10, 11, 5], w: [3, 3, 5, 2], strides: 1, pad: 'valid', dilations: 2 },
-  { name: 'tf.depthwiseConv2d k5, dilations 2, explicit [[1,2],[0,3]]', op: 'depthwise', x: [1, 11, 10, 4], w: [5, 5, 4, 1], strides: 1, pad: [[1, 2], [0, 3]], dilations: 2 },
+  {
+    name: 'tf.conv2d dilations 2, same',
+    op: 'conv2d',
+    x: [2, 9, 10, 5],
+    w: [3, 3, 5, 6],
+    strides: 1,
+    pad: 'same',
+    dilations: 2,
+  },
+  {
+    name: 'tf.conv2d dilations 2, explicit [[1,2],[0,3]]',
+    op: 'conv2d',
+    x: [1, 10, 9, 8],
+    w: [3, 3, 8, 4],
+    strides: 1,
+    pad: [
+      [1, 2],
+      [0, 3],
+    ],
+    dilations: 2,
+  },
+  {
+    name: 'tf.conv2d dilations [2,3], k5x3, valid',
+    op: 'conv2d',
+    x: [1, 12, 11, 3],
+    w: [5, 3, 3, 4],
+    strides: 1,
+    pad: 'valid',
+    dilations: [2, 3],
+  },
+  {
+    name: 'tf.depthwiseConv2d dilations 2, same',
+    op: 'depthwise',
+    x: [2, 9, 9, 6],
+    w: [3, 3, 6, 1],
+    strides: 1,
+    pad: 'same',
+    dilations: 2,
+  },
+  {
+    name: 'tf.depthwiseConv2d multiplier 2, dilations 2, valid',
+    op: 'depthwise',
+    x: [1, 10, 11, 5],
+    w: [3, 3, 5, 2],
+    strides: 1,
+    pad: 'valid',
+    dilations: 2,
+  },
+  {
+    name: 'tf.depthwiseConv2d k5, dilations 2, explicit [[1,2],[0,3]]',
+    op: 'depthwise',
+    x: [1, 11, 10, 4],
+    w: [5, 5, 4, 1],
+    strides: 1,
+    pad: [
+      [1, 2],
+      [0, 3],
+    ],
+    dilations: 2,
+  },
 ];
 for (const backend of BACKENDS) {
   describe(`stock tfjs conv ops with dilation, differentiated on ${backend}`, () => {
     beforeAll(() => useBackend(backend));
     for (const [i, s] of STOCK.entries()) {
       test(`${s.name}: x ${s.x.join('x')}, w ${s.w.join('x')}`, () => {
-        const x = formula(size(s.x), 3000 + 3 * i), w = formula(size(s.w), 3001 + 3 * i);
-        const tfPad = Array.isArray(s.pad) ? ([[0, 0], s.pad[0], s.pad[1], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]) : s.pad;
+        const x = formula(size(s.x), 3000 + 3 * i),
+          w = formula(size(s.w), 3001 + 3 * i);
+        const tfPad = Array.isArray(s.pad)
+          ? ([[0, 0], s.pad[0], s.pad[1], [0, 0]] as [
+              [number, number],
+              [number, number],
+              [number, number],
+              [number, number],
+            ])
+          : s.pad;
         // Depthwise [kh, kw, c, mult] is, in memory, the grouped [kh, kw, 1, c * mult].
         const gShape: Shape4 = s.op === 'depthwise' ? [s.w[0], s.w[1], 1, s.w[2] * s.w[3]] : s.w;
-        const nOpts = { strides: s.strides, dilations: s.dilations, pad: s.pad, groups: s.op === 'depthwise' ? s.x[3] : 1 };
+        const nOpts = {
+          strides: s.strides,
+          dilations: s.dilations,
+          pad: s.pad,
+          groups: s.op === 'depthwise' ? s.x[3] : 1,
+        };
         const yShape = naiveConv(x, s.x, w, gShape, nOpts).yShape;
         const dy = formula(size(yShape), 3002 + 3 * i);
         const ref = naiveConv(x, s.x, w, gShape, nOpts, dy);
-        const got = leakCheck(() => tf.tidy(() => {
-          const f = (a: tf.Tensor, b: tf.Tensor) => s.op === 'conv2d'
-            ? tf.conv2d(a as Tensor4D, b as Tensor4D, s.strides, tfPad, 'NHWC', s.dilations)
-            : tf.depthwiseConv2d(a as Tensor4D, b as Tensor4D, s.strides, tfPad, 'NHWC', s.dilations);
-          const xt = t4(x, s.x), wt = t4(w, s.w);
-          const y = f(xt, wt);
-          const [dx, dw] = tf.grads(f)([xt, wt], tf.tensor(dy, y.shape));
-          expect(y.shape).toEqual(yShape);
-          expect(dw.shape).toEqual(s.w);
-          return { y: y.dataSync().slice(), dx: dx.dataSync().slice(), dw: dw.dataSync().slice() };
-        }));
+        const got = leakCheck(() =>
+          tf.tidy(() => {
+            const f = (a: tf.Tensor, b: tf.Tensor) =>
+              s.op === 'conv2d'
+                ? tf.conv2d(a as Tensor4D, b as Tensor4D, s.strides, tfPad, 'NHWC', s.dilations)
+                : tf.depthwiseConv2d(a as Tensor4D, b as Tensor4D, s.strides, tfPad, 'NHWC', s.dilations);
+            const xt = t4(x, s.x),
+              wt = t4(w, s.w);
+            const y = f(xt, wt);
+            const [dx, dw] = tf.grads(f)([xt, wt], tf.tensor(dy, y.shape));
+            expect(y.shape).toEqual(yShape);
+            expect(dw.shape).toEqual(s.w);
+            return { y: y.dataSync().slice(), dx: dx.dataSync().slice(), dw: dw.dataSync().slice() };
+          }),
+        );
         expectClose('y', got.y, ref.y);
         expectClose('dx', got.dx, ref.dx!);
         expectClose('dw', got.dw, ref.dw!);
@@ -426,53 +710,104 @@ for (const backend of BACKENDS) {
     const w = () => zeros([3, 3, 6, 4]);
 
     test('wrong rank of input or filter', () => {
-      expect(() => conv2d(tf.zeros([8, 8, 6]) as unknown as Tensor4D, w())).toThrow(/^conv2d: input must be rank 4 \(NHWC\), got rank 3 with shape \[8, 8, 6\]$/);
-      expect(() => conv2d(x(), tf.zeros([3, 6, 4]) as unknown as Tensor4D)).toThrow(/^conv2d: filter must be rank 4 \(\[kh, kw, in\/groups, out\]\), got rank 3 with shape \[3, 6, 4\]$/);
-      expect(() => conv2dBackpropInput([8, 8, 6] as unknown as Shape4, zeros([1, 6, 6, 4]), w())).toThrow(/^conv2dBackpropInput: input must be rank 4 \(NHWC\), got rank 3/);
-      expect(() => conv2dBackpropFilter(x(), zeros([1, 6, 6, 4]), [3, 3, 6] as unknown as Shape4)).toThrow(/^conv2dBackpropFilter: filter must be rank 4 .*got rank 3 with shape \[3, 3, 6\]$/);
+      expect(() => conv2d(tf.zeros([8, 8, 6]) as unknown as Tensor4D, w())).toThrow(
+        /^conv2d: input must be rank 4 \(NHWC\), got rank 3 with shape \[8, 8, 6\]$/,
+      );
+      expect(() => conv2d(x(), tf.zeros([3, 6, 4]) as unknown as Tensor4D)).toThrow(
+        /^conv2d: filter must be rank 4 \(\[kh, kw, in\/groups, out\]\), got rank 3 with shape \[3, 6, 4\]$/,
+      );
+      expect(() => conv2dBackpropInput([8, 8, 6] as unknown as Shape4, zeros([1, 6, 6, 4]), w())).toThrow(
+        /^conv2dBackpropInput: input must be rank 4 \(NHWC\), got rank 3/,
+      );
+      expect(() => conv2dBackpropFilter(x(), zeros([1, 6, 6, 4]), [3, 3, 6] as unknown as Shape4)).toThrow(
+        /^conv2dBackpropFilter: filter must be rank 4 .*got rank 3 with shape \[3, 3, 6\]$/,
+      );
     });
 
     test('channels not divisible by groups', () => {
-      expect(() => conv2d(x(), zeros([3, 3, 1, 8]), { groups: 4 })).toThrow(/^conv2d: input has 6 channels, which groups=4 does not divide$/);
-      expect(() => conv2d(x(), zeros([3, 3, 3, 5]), { groups: 2 })).toThrow(/^conv2d: filter has 5 output channels, which groups=2 does not divide$/);
-      expect(() => conv2dBackpropFilter(x(), zeros([1, 6, 6, 8]), [3, 3, 1, 8], { groups: 4 })).toThrow(/^conv2dBackpropFilter: input has 6 channels, which groups=4 does not divide$/);
+      expect(() => conv2d(x(), zeros([3, 3, 1, 8]), { groups: 4 })).toThrow(
+        /^conv2d: input has 6 channels, which groups=4 does not divide$/,
+      );
+      expect(() => conv2d(x(), zeros([3, 3, 3, 5]), { groups: 2 })).toThrow(
+        /^conv2d: filter has 5 output channels, which groups=2 does not divide$/,
+      );
+      expect(() => conv2dBackpropFilter(x(), zeros([1, 6, 6, 8]), [3, 3, 1, 8], { groups: 4 })).toThrow(
+        /^conv2dBackpropFilter: input has 6 channels, which groups=4 does not divide$/,
+      );
     });
 
     test('filter in-channels mismatch', () => {
       expect(() => conv2d(x(), zeros([3, 3, 4, 4]))).toThrow(/^conv2d: input has 6 channels, filter expects 4$/);
-      expect(() => conv2d(x(), zeros([3, 3, 6, 4]), { groups: 2 })).toThrow(/^conv2d: input has 6 channels in 2 groups, so the filter needs 3 input channels per group, got 6$/);
-      expect(() => conv2dBackpropInput([1, 8, 8, 6], zeros([1, 6, 6, 4]), zeros([3, 3, 2, 4]), { groups: 2 })).toThrow(/^conv2dBackpropInput: input has 6 channels in 2 groups, so the filter needs 3 input channels per group, got 2$/);
+      expect(() => conv2d(x(), zeros([3, 3, 6, 4]), { groups: 2 })).toThrow(
+        /^conv2d: input has 6 channels in 2 groups, so the filter needs 3 input channels per group, got 6$/,
+      );
+      expect(() => conv2dBackpropInput([1, 8, 8, 6], zeros([1, 6, 6, 4]), zeros([3, 3, 2, 4]), { groups: 2 })).toThrow(
+        /^conv2dBackpropInput: input has 6 channels in 2 groups, so the filter needs 3 input channels per group, got 2$/,
+      );
     });
 
     test('negative or malformed padding', () => {
       expect(() => conv2d(x(), w(), { pad: -1 })).toThrow(/^conv2d: padding must be non-negative integers, got -1$/);
-      expect(() => conv2d(x(), w(), { pad: [[1, -2], [0, 0]] })).toThrow(/^conv2d: padding must be non-negative integers, got \[\[1,-2\],\[0,0\]\]$/);
-      expect(() => conv2d(x(), w(), { pad: [1, 0.5] })).toThrow(/^conv2d: padding must be non-negative integers, got \[1,0.5\]$/);
-      expect(() => conv2d(x(), w(), { pad: 'full' as never })).toThrow(/^conv2d: pad must be 'valid', 'same', a number, \[h, w\] or \[\[top, bottom\], \[left, right\]\], got "full"$/);
-      expect(() => conv2dBackpropFilter(x(), zeros([1, 6, 6, 4]), [3, 3, 6, 4], { pad: -3 })).toThrow(/^conv2dBackpropFilter: padding must be non-negative integers, got -3$/);
+      expect(() =>
+        conv2d(x(), w(), {
+          pad: [
+            [1, -2],
+            [0, 0],
+          ],
+        }),
+      ).toThrow(/^conv2d: padding must be non-negative integers, got \[\[1,-2\],\[0,0\]\]$/);
+      expect(() => conv2d(x(), w(), { pad: [1, 0.5] })).toThrow(
+        /^conv2d: padding must be non-negative integers, got \[1,0.5\]$/,
+      );
+      expect(() => conv2d(x(), w(), { pad: 'full' as never })).toThrow(
+        /^conv2d: pad must be 'valid', 'same', a number, \[h, w\] or \[\[top, bottom\], \[left, right\]\], got "full"$/,
+      );
+      expect(() => conv2dBackpropFilter(x(), zeros([1, 6, 6, 4]), [3, 3, 6, 4], { pad: -3 })).toThrow(
+        /^conv2dBackpropFilter: padding must be non-negative integers, got -3$/,
+      );
     });
 
     test('zero or negative stride and dilation', () => {
-      expect(() => conv2d(x(), w(), { strides: 0 })).toThrow(/^conv2d: strides must be a positive integer or a pair of them, got 0$/);
-      expect(() => conv2d(x(), w(), { strides: [1, -2] })).toThrow(/^conv2d: strides must be a positive integer or a pair of them, got \[1,-2\]$/);
-      expect(() => conv2d(x(), w(), { dilations: 0 })).toThrow(/^conv2d: dilations must be a positive integer or a pair of them, got 0$/);
-      expect(() => conv2dBackpropInput([1, 8, 8, 6], zeros([1, 6, 6, 4]), w(), { strides: -1 })).toThrow(/^conv2dBackpropInput: strides must be a positive integer or a pair of them, got -1$/);
+      expect(() => conv2d(x(), w(), { strides: 0 })).toThrow(
+        /^conv2d: strides must be a positive integer or a pair of them, got 0$/,
+      );
+      expect(() => conv2d(x(), w(), { strides: [1, -2] })).toThrow(
+        /^conv2d: strides must be a positive integer or a pair of them, got \[1,-2\]$/,
+      );
+      expect(() => conv2d(x(), w(), { dilations: 0 })).toThrow(
+        /^conv2d: dilations must be a positive integer or a pair of them, got 0$/,
+      );
+      expect(() => conv2dBackpropInput([1, 8, 8, 6], zeros([1, 6, 6, 4]), w(), { strides: -1 })).toThrow(
+        /^conv2dBackpropInput: strides must be a positive integer or a pair of them, got -1$/,
+      );
     });
 
     test('groups 0 or 1.5', () => {
       expect(() => conv2d(x(), w(), { groups: 0 })).toThrow(/^conv2d: groups must be a positive integer, got 0$/);
       expect(() => conv2d(x(), w(), { groups: 1.5 })).toThrow(/^conv2d: groups must be a positive integer, got 1.5$/);
-      expect(() => conv2dBackpropFilter(x(), zeros([1, 6, 6, 4]), [3, 3, 6, 4], { groups: -2 })).toThrow(/^conv2dBackpropFilter: groups must be a positive integer, got -2$/);
+      expect(() => conv2dBackpropFilter(x(), zeros([1, 6, 6, 4]), [3, 3, 6, 4], { groups: -2 })).toThrow(
+        /^conv2dBackpropFilter: groups must be a positive integer, got -2$/,
+      );
     });
 
     test('empty output', () => {
       expect(() => conv2d(zeros([1, 3, 3, 6]), zeros([5, 5, 6, 4]))).toThrow(
         /^conv2d: output would be empty: a 5x5 kernel with dilation 1x1 spans 5x5 pixels, but the input is 3x3 with padding 0\/0 rows and 0\/0 columns$/,
       );
-      expect(() => conv2d(zeros([1, 4, 9, 6]), w(), { dilations: 2, pad: [[0, 0], [1, 2]] })).toThrow(
+      expect(() =>
+        conv2d(zeros([1, 4, 9, 6]), w(), {
+          dilations: 2,
+          pad: [
+            [0, 0],
+            [1, 2],
+          ],
+        }),
+      ).toThrow(
         /^conv2d: output would be empty: a 3x3 kernel with dilation 2x2 spans 5x5 pixels, but the input is 4x9 with padding 0\/0 rows and 1\/2 columns$/,
       );
-      expect(() => conv2dBackpropInput([1, 3, 3, 6], zeros([1, 1, 1, 4]), zeros([5, 5, 6, 4]))).toThrow(/^conv2dBackpropInput: output would be empty: a 5x5 kernel/);
+      expect(() => conv2dBackpropInput([1, 3, 3, 6], zeros([1, 1, 1, 4]), zeros([5, 5, 6, 4]))).toThrow(
+        /^conv2dBackpropInput: output would be empty: a 5x5 kernel/,
+      );
     });
 
     test('dy of the wrong shape', () => {
@@ -485,11 +820,21 @@ for (const backend of BACKENDS) {
     });
 
     test('non-float32 or non-tensor input', () => {
-      expect(() => conv2d(tf.zeros([1, 8, 8, 6], 'int32') as Tensor4D, w())).toThrow(/^conv2d: input must be float32, got int32$/);
-      expect(() => conv2d(x(), tf.zeros([3, 3, 6, 4], 'bool') as Tensor4D)).toThrow(/^conv2d: filter must be float32, got bool$/);
-      expect(() => conv2dBackpropInput([1, 8, 8, 6], tf.zeros([1, 6, 6, 4], 'int32') as Tensor4D, w())).toThrow(/^conv2dBackpropInput: dy must be float32, got int32$/);
-      expect(() => conv2dBackpropFilter(tf.zeros([1, 8, 8, 6], 'int32') as Tensor4D, zeros([1, 6, 6, 4]), [3, 3, 6, 4])).toThrow(/^conv2dBackpropFilter: input must be float32, got int32$/);
-      expect(() => conv2d([[[[1]]]] as unknown as Tensor4D, w())).toThrow(/^conv2d: input must be a tf\.Tensor, got object$/);
+      expect(() => conv2d(tf.zeros([1, 8, 8, 6], 'int32') as Tensor4D, w())).toThrow(
+        /^conv2d: input must be float32, got int32$/,
+      );
+      expect(() => conv2d(x(), tf.zeros([3, 3, 6, 4], 'bool') as Tensor4D)).toThrow(
+        /^conv2d: filter must be float32, got bool$/,
+      );
+      expect(() => conv2dBackpropInput([1, 8, 8, 6], tf.zeros([1, 6, 6, 4], 'int32') as Tensor4D, w())).toThrow(
+        /^conv2dBackpropInput: dy must be float32, got int32$/,
+      );
+      expect(() =>
+        conv2dBackpropFilter(tf.zeros([1, 8, 8, 6], 'int32') as Tensor4D, zeros([1, 6, 6, 4]), [3, 3, 6, 4]),
+      ).toThrow(/^conv2dBackpropFilter: input must be float32, got int32$/);
+      expect(() => conv2d([[[[1]]]] as unknown as Tensor4D, w())).toThrow(
+        /^conv2d: input must be a tf\.Tensor, got object$/,
+      );
     });
 
     if (backend === 'cpu') {

@@ -86,7 +86,7 @@ describe('CudaBackendError', () => {
     expect(new CudaBackendError('no-gpu', 'x').cause).toBeUndefined();
   });
 
-  it('uses tfjs-node-gpu\'s backend name', () => {
+  it("uses tfjs-node-gpu's backend name", () => {
     expect(CUDA_TFJS_BACKEND).toBe('tensorflow');
   });
 });
@@ -341,7 +341,7 @@ describe('listNvidiaGpus', () => {
     return path;
   }
 
-  it('reads the Model lines of the driver\'s /proc files, in bus order', async () => {
+  it("reads the Model lines of the driver's /proc files, in bus order", async () => {
     await procGpu('0000:c1:00.0', 'NVIDIA A100-SXM4-40GB', 'GPU-bbbb2222-0000-0000-0000-000000000000');
     await procGpu('0000:41:00.0', 'NVIDIA H100 80GB HBM3', 'GPU-aaaa1111-0000-0000-0000-000000000000');
     const procDir = join(dir, 'gpus');

@@ -42,7 +42,7 @@ function run(op: Op): { shape: number[]; dtype: string; values: number[] } {
 }
 
 describe('zero-size inputs on wasm', () => {
-  it('tfjs kernels that trapped or returned garbage give the cpu backend\'s shape, dtype and values', async () => {
+  it("tfjs kernels that trapped or returned garbage give the cpu backend's shape, dtype and values", async () => {
     await setBackend('cpu');
     const want = OPS.map(([, op]) => run(op));
     await setBackend('wasm');
@@ -54,13 +54,25 @@ describe('zero-size inputs on wasm', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('nonempty inputs still go to tfjs\'s kernels', async () => {
+  it("nonempty inputs still go to tfjs's kernels", async () => {
     await setBackend('wasm');
     tf.tidy(() => {
       const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2, 1]);
       expect(Array.from(tf.mean(x, [1, 2]).dataSync())).toEqual([2.5, 6.5]);
       expect(Array.from(tf.transpose(x, [3, 1, 2, 0]).dataSync())).toEqual([1, 5, 2, 6, 3, 7, 4, 8]);
-      expect(Array.from(tf.max(tf.tensor2d([[1, 9], [4, 2]]), 0).dataSync())).toEqual([4, 9]);
+      expect(
+        Array.from(
+          tf
+            .max(
+              tf.tensor2d([
+                [1, 9],
+                [4, 2],
+              ]),
+              0,
+            )
+            .dataSync(),
+        ),
+      ).toEqual([4, 9]);
     });
   });
 

@@ -50,8 +50,10 @@ describe('kernel contract (kernels.c <-> src/wasm/kernel-abi.ts)', () => {
   });
 
   it('catches a field added with the size check updated (the TypeScript side is then stale)', () => {
-    const added = edited('  int slots;', '  int extra;\n  int slots;')
-      .replace(`sizeof(conv) == ${PARAM_WORDS} * 4`, `sizeof(conv) == ${PARAM_WORDS + 1} * 4`);
+    const added = edited('  int slots;', '  int extra;\n  int slots;').replace(
+      `sizeof(conv) == ${PARAM_WORDS} * 4`,
+      `sizeof(conv) == ${PARAM_WORDS + 1} * 4`,
+    );
     const text = generate(added);
     expect(text).not.toBe(committed);
     expect(text).toContain(`export const PARAM_WORDS = ${PARAM_WORDS + 1};`);
@@ -59,7 +61,9 @@ describe('kernel contract (kernels.c <-> src/wasm/kernel-abi.ts)', () => {
 
   it('refuses a field that is not one 4-byte word, naming its line', () => {
     const wide = edited('  int slots;', '  double slots;');
-    expect(() => parseKernelAbi(wide)).toThrow(/kernels\.c:\d+: struct conv field 'double slots;' is not an int or a pointer/);
+    expect(() => parseKernelAbi(wide)).toThrow(
+      /kernels\.c:\d+: struct conv field 'double slots;' is not an int or a pointer/,
+    );
     const narrow = edited('  int slots;', '  char slots;');
     expect(() => parseKernelAbi(narrow)).toThrow(/kernels\.c:\d+: .*'char slots;' is not an int or a pointer/);
     const scalar = edited('  float* scratch;', '  float scratch;');
@@ -73,8 +77,12 @@ describe('kernel contract (kernels.c <-> src/wasm/kernel-abi.ts)', () => {
   });
 
   it('refuses a kernels.c without the size check or the struct', () => {
-    expect(() => parseKernelAbi(edited('_Static_assert(sizeof(conv)', '// (sizeof(conv)'))).toThrow(/missing _Static_assert\(sizeof\(conv\)/);
-    expect(() => parseKernelAbi(edited('} conv;', '} conv_params;'))).toThrow(/cannot find 'typedef struct \{ \.\.\. \} conv;'/);
+    expect(() => parseKernelAbi(edited('_Static_assert(sizeof(conv)', '// (sizeof(conv)'))).toThrow(
+      /missing _Static_assert\(sizeof\(conv\)/,
+    );
+    expect(() => parseKernelAbi(edited('} conv;', '} conv_params;'))).toThrow(
+      /cannot find 'typedef struct \{ \.\.\. \} conv;'/,
+    );
   });
 });
 

@@ -7,11 +7,28 @@ import { memoryOffset as offset } from './wasm-internals';
 
 function gradients(): { at: number; values: Float32Array[] } {
   return tf.tidy(() => {
-    const x = tf.tensor(Float32Array.from({ length: 2 * 9 * 9 * 8 }, (_, i) => Math.sin(i * 0.37)), [2, 9, 9, 8]) as Tensor4D;
-    const f = tf.tensor(Float32Array.from({ length: 3 * 3 * 4 * 8 }, (_, i) => Math.cos(i * 0.11)), [3, 3, 4, 8]) as Tensor4D;
-    const d = tf.tensor(Float32Array.from({ length: 3 * 3 * 1 * 8 }, (_, i) => Math.cos(i * 0.7)), [3, 3, 1, 8]) as Tensor4D;
-    const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv2d(a as Tensor4D, b as Tensor4D, { pad: 1, strides: 2, groups: 2 }).square().sum())([x, f]);
-    const [dx2, dd] = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv2d(a as Tensor4D, b as Tensor4D, { pad: 1, groups: 8 }).square().sum())([x, d]);
+    const x = tf.tensor(
+      Float32Array.from({ length: 2 * 9 * 9 * 8 }, (_, i) => Math.sin(i * 0.37)),
+      [2, 9, 9, 8],
+    ) as Tensor4D;
+    const f = tf.tensor(
+      Float32Array.from({ length: 3 * 3 * 4 * 8 }, (_, i) => Math.cos(i * 0.11)),
+      [3, 3, 4, 8],
+    ) as Tensor4D;
+    const d = tf.tensor(
+      Float32Array.from({ length: 3 * 3 * 1 * 8 }, (_, i) => Math.cos(i * 0.7)),
+      [3, 3, 1, 8],
+    ) as Tensor4D;
+    const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      conv2d(a as Tensor4D, b as Tensor4D, { pad: 1, strides: 2, groups: 2 })
+        .square()
+        .sum(),
+    )([x, f]);
+    const [dx2, dd] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      conv2d(a as Tensor4D, b as Tensor4D, { pad: 1, groups: 8 })
+        .square()
+        .sum(),
+    )([x, d]);
     return { at: offset(x), values: [dx, df, dx2, dd].map((t) => t.dataSync() as Float32Array) };
   });
 }

@@ -3,10 +3,23 @@
 import { describe, expect, it } from 'vitest';
 import { tf, setBackend } from '../src/index';
 
-function grad(x: number[], shape: [number, number, number, number], k: number, s: number, pad: 'valid' | 'same'): number[] {
+function grad(
+  x: number[],
+  shape: [number, number, number, number],
+  k: number,
+  s: number,
+  pad: 'valid' | 'same',
+): number[] {
   return tf.tidy(() => {
     const t = tf.tensor4d(x, shape);
-    const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, k, s, pad), tf.range(1, 1 + tf.maxPool(t, k, s, pad).size).reshape(tf.maxPool(t, k, s, pad).shape))))(t);
+    const g = tf.grad((a: tf.Tensor) =>
+      tf.sum(
+        tf.mul(
+          tf.maxPool(a as tf.Tensor4D, k, s, pad),
+          tf.range(1, 1 + tf.maxPool(t, k, s, pad).size).reshape(tf.maxPool(t, k, s, pad).shape),
+        ),
+      ),
+    )(t);
     return Array.from(g.dataSync());
   });
 }
@@ -17,7 +30,12 @@ describe('max pooling gradient on wasm', () => {
     expect(grad([-0.9, -0.6, -0.7, -0.8], [1, 2, 2, 1], 2, 2, 'valid')).toEqual([0, 1, 0, 0]);
   });
 
-  for (const [k, s, pad, shape] of [[2, 2, 'valid', [2, 6, 6, 5]], [3, 2, 'same', [1, 7, 9, 8]], [3, 1, 'same', [2, 5, 5, 3]], [3, 2, 'valid', [1, 9, 8, 12]]] as const) {
+  for (const [k, s, pad, shape] of [
+    [2, 2, 'valid', [2, 6, 6, 5]],
+    [3, 2, 'same', [1, 7, 9, 8]],
+    [3, 1, 'same', [2, 5, 5, 3]],
+    [3, 2, 'valid', [1, 9, 8, 12]],
+  ] as const) {
     it(`matches the cpu backend: ${k}x${k} stride ${s} ${pad} on ${shape.join('x')}`, async () => {
       const n = (shape as readonly number[]).reduce((a, b) => a * b, 1);
       // Distinct values (no ties), half of them negative.

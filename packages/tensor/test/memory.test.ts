@@ -6,13 +6,28 @@ import { tf, setBackend, conv2d, type Tensor4D } from '../src/index';
 
 function net(seed: number) {
   const v = (shape: number[], i: number) => tf.variable(tf.randomUniform(shape, -0.3, 0.3, 'float32', seed + i));
-  return { w1: v([3, 3, 3, 8], 0), w2: v([3, 3, 4, 16], 1), w3: v([3, 3, 1, 16], 2), w4: v([1, 1, 16, 16], 3), fc: v([16, 4], 4) };
+  return {
+    w1: v([3, 3, 3, 8], 0),
+    w2: v([3, 3, 4, 16], 1),
+    w3: v([3, 3, 1, 16], 2),
+    w4: v([1, 1, 16, 16], 3),
+    fc: v([16, 4], 4),
+  };
 }
 
 function loss(p: ReturnType<typeof net>, x: Tensor4D, y: tf.Tensor) {
   let h = tf.relu(conv2d(x, p.w1, { pad: 1 }));
   h = tf.relu(conv2d(h, p.w2, { pad: 2, dilations: 2, groups: 2 }));
-  h = tf.relu(conv2d(h, p.w3, { pad: [[0, 1], [0, 1]], strides: 2, groups: 16 }));
+  h = tf.relu(
+    conv2d(h, p.w3, {
+      pad: [
+        [0, 1],
+        [0, 1],
+      ],
+      strides: 2,
+      groups: 16,
+    }),
+  );
   h = tf.relu(conv2d(h, p.w4, { strides: 1 }));
   return tf.losses.softmaxCrossEntropy(y, tf.matMul(tf.mean(h, [1, 2]), p.fc)) as tf.Scalar;
 }

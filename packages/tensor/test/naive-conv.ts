@@ -19,20 +19,42 @@ export interface NaiveOptions {
 }
 
 export interface NaiveGeometry {
-  n: number; h: number; w: number; c: number;
-  kh: number; kw: number; cig: number; cout: number;
-  sh: number; sw: number; dh: number; dw: number;
-  pads: Pads; oh: number; ow: number; groups: number;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  kh: number;
+  kw: number;
+  cig: number;
+  cout: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  pads: Pads;
+  oh: number;
+  ow: number;
+  groups: number;
 }
 
 const pairOf = (v: number | [number, number] | undefined): [number, number] =>
   v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
 
 /** Per-side padding and output size by TensorFlow's rules ('same': out = ceil(in / stride), the odd pixel after). */
-export function resolvePads(pad: PadSpec, size: [number, number], kernel: [number, number], strides: [number, number], dilations: [number, number]): { pads: Pads; out: [number, number] } {
+export function resolvePads(
+  pad: PadSpec,
+  size: [number, number],
+  kernel: [number, number],
+  strides: [number, number],
+  dilations: [number, number],
+): { pads: Pads; out: [number, number] } {
   const eff = [0, 1].map((a) => (kernel[a] - 1) * dilations[a] + 1);
   let pads: Pads;
-  if (pad === 'valid') pads = [[0, 0], [0, 0]];
+  if (pad === 'valid')
+    pads = [
+      [0, 0],
+      [0, 0],
+    ];
   else if (pad === 'same') {
     const sides = [0, 1].map((a) => {
       const out = Math.ceil(size[a] / strides[a]);
@@ -40,14 +62,29 @@ export function resolvePads(pad: PadSpec, size: [number, number], kernel: [numbe
       return [Math.floor(total / 2), total - Math.floor(total / 2)] as [number, number];
     });
     pads = [sides[0], sides[1]];
-  } else if (typeof pad === 'number') pads = [[pad, pad], [pad, pad]];
-  else if (typeof pad[0] === 'number') pads = [[pad[0], pad[0]], [pad[1] as number, pad[1] as number]];
+  } else if (typeof pad === 'number')
+    pads = [
+      [pad, pad],
+      [pad, pad],
+    ];
+  else if (typeof pad[0] === 'number')
+    pads = [
+      [pad[0], pad[0]],
+      [pad[1] as number, pad[1] as number],
+    ];
   else pads = [[...(pad[0] as [number, number])], [...(pad[1] as [number, number])]] as Pads;
-  const out = [0, 1].map((a) => Math.floor((size[a] + pads[a][0] + pads[a][1] - eff[a]) / strides[a]) + 1) as [number, number];
+  const out = [0, 1].map((a) => Math.floor((size[a] + pads[a][0] + pads[a][1] - eff[a]) / strides[a]) + 1) as [
+    number,
+    number,
+  ];
   return { pads, out };
 }
 
-export function naiveGeometry(xShape: readonly number[], wShape: readonly number[], opts: NaiveOptions = {}): NaiveGeometry {
+export function naiveGeometry(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  opts: NaiveOptions = {},
+): NaiveGeometry {
   const [n, h, w, c] = xShape;
   const [kh, kw, cig, cout] = wShape;
   const groups = opts.groups ?? 1;
@@ -101,8 +138,10 @@ export interface NaiveResult {
  * x is NHWC, w is [kh, kw, c / groups, cout], dy has y's shape [n, oh, ow, cout].
  */
 export function naiveConv(
-  x: ArrayLike<number>, xShape: readonly number[],
-  w: ArrayLike<number>, wShape: readonly number[],
+  x: ArrayLike<number>,
+  xShape: readonly number[],
+  w: ArrayLike<number>,
+  wShape: readonly number[],
   opts: NaiveOptions = {},
   dy?: ArrayLike<number>,
 ): NaiveResult {
@@ -111,7 +150,9 @@ export function naiveConv(
   const y = new Float64Array(g.n * g.oh * g.ow * g.cout);
   if (g.oh < 1 || g.ow < 1) throw new Error(`naive conv: empty output ${yShape.join('x')}`);
   if (dy === undefined) {
-    forEachTap(g, (xi, wi, yi) => { y[yi] += x[xi] * w[wi]; });
+    forEachTap(g, (xi, wi, yi) => {
+      y[yi] += x[xi] * w[wi];
+    });
     return { geometry: g, yShape, y };
   }
   if (dy.length !== y.length) throw new Error(`naive conv: dy has ${dy.length} elements, y has ${y.length}`);

@@ -27,9 +27,15 @@ describe('wasm kernels copy nothing out of the backend and back', () => {
       };
     }
     try {
-      const g = (f: Tensor4D, groups: number) =>
-        tf.grads((a: tf.Tensor, b: tf.Tensor) => conv2d(a as Tensor4D, b as Tensor4D, { pad: 2, dilations: 2, strides: 1, groups }));
-      const outs = [g(filters.plain, 1)([x, filters.plain]), g(filters.grouped, 4)([x, filters.grouped]), g(filters.depthwise, 8)([x, filters.depthwise])];
+      const g = (_filter: Tensor4D, groups: number) =>
+        tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          conv2d(a as Tensor4D, b as Tensor4D, { pad: 2, dilations: 2, strides: 1, groups }),
+        );
+      const outs = [
+        g(filters.plain, 1)([x, filters.plain]),
+        g(filters.grouped, 4)([x, filters.grouped]),
+        g(filters.depthwise, 8)([x, filters.depthwise]),
+      ];
       expect(calls).toEqual([]);
       for (const o of outs) tf.dispose(o);
     } finally {
@@ -40,11 +46,15 @@ describe('wasm kernels copy nothing out of the backend and back', () => {
 
   it('no kernel source reads tensors back into JavaScript', () => {
     const dir = join(__dirname, '..', 'src', 'wasm');
-    const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'kernels-binary.ts' && f !== 'tfjs-threaded-glue.ts'); // generated: our binary, tfjs's runtime
+    const files = readdirSync(dir).filter(
+      (f) => f.endsWith('.ts') && f !== 'kernels-binary.ts' && f !== 'tfjs-threaded-glue.ts',
+    ); // generated: our binary, tfjs's runtime
     expect(files.length).toBeGreaterThan(1);
     for (const f of files) {
       const text = readFileSync(join(dir, f), 'utf8');
-      expect({ file: f, found: text.match(/\b(dataSync|arraySync|readSync|HEAPF32|\.data\(\)|\.array\(\))/g) }).toEqual({ file: f, found: null });
+      expect({ file: f, found: text.match(/\b(dataSync|arraySync|readSync|HEAPF32|\.data\(\)|\.array\(\))/g) }).toEqual(
+        { file: f, found: null },
+      );
     }
   });
 });

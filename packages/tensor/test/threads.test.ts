@@ -13,7 +13,16 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendInfo, conv2d, conv2dBackpropFilter, conv2dBackpropInput, setBackend, setThreads, tf, type Tensor4D } from '../src/index';
+import {
+  backendInfo,
+  conv2d,
+  conv2dBackpropFilter,
+  conv2dBackpropInput,
+  setBackend,
+  setThreads,
+  tf,
+  type Tensor4D,
+} from '../src/index';
 import { relErr } from '../../../test-support/fixtures';
 
 const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,7 +33,10 @@ const ALL = Math.max(2, availableParallelism());
 
 function fill(shape: number[], seed: number): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 0.5), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 0.5),
+    shape,
+  );
 }
 
 /** Every kernel family the threads split: tfjs's (XNNPACK) and cnn's own, forward and backward. */
@@ -49,9 +61,21 @@ function computeAll(): Record<string, Float32Array> {
     }
     const dwFilter = fill([3, 3, 16, 2], 4) as Tensor4D;
     out['depthwise multiplier 2 gradients'] = tf.concat(
-      tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.depthwiseConv2d(a as Tensor4D, b as Tensor4D, 1, 'same').square().sum())([x, dwFilter]).map((g) => g.flatten()),
+      tf
+        .grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf
+            .depthwiseConv2d(a as Tensor4D, b as Tensor4D, 1, 'same')
+            .square()
+            .sum(),
+        )([x, dwFilter])
+        .map((g) => g.flatten()),
     );
-    out['max pool gradient'] = tf.grad((a: tf.Tensor) => tf.maxPool(a as Tensor4D, 3, 2, 'same').square().sum())(x);
+    out['max pool gradient'] = tf.grad((a: tf.Tensor) =>
+      tf
+        .maxPool(a as Tensor4D, 3, 2, 'same')
+        .square()
+        .sum(),
+    )(x);
     out.matmul = tf.matMul(fill([96, 200], 5), fill([200, 72], 6));
     const values: Record<string, Float32Array> = {};
     for (const [k, t] of Object.entries(out)) values[k] = t.dataSync() as Float32Array;
@@ -61,19 +85,23 @@ function computeAll(): Record<string, Float32Array> {
 
 /** Runs `code` as an ES module (or a CJS script) in a fresh Node; resolves with its exit code and output. */
 function runNode(code: string, { cjs = false, args = [] as string[], timeoutMs = 60_000 } = {}) {
-  return new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; ms: number }>((done) => {
-    const t0 = Date.now();
-    const child = spawn(process.execPath, [...args, ...(cjs ? [] : ['--input-type=module']), '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      done({ code, signal, stdout, stderr, ms: Date.now() - t0 });
-    });
-  });
+  return new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; ms: number }>(
+    (done) => {
+      const t0 = Date.now();
+      const child = spawn(process.execPath, [...args, ...(cjs ? [] : ['--input-type=module']), '-e', code], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        done({ code, signal, stdout, stderr, ms: Date.now() - t0 });
+      });
+    },
+  );
 }
 
 /** tfjs's advice to install tfjs-node, printed on every Node start, is not ours. */
@@ -98,7 +126,9 @@ describe('wasm threads in Node', () => {
 
   it('setThreads rejects a count that is not a whole number from 1 to 1024', async () => {
     for (const bad of [0, -1, 1.5, Number.NaN, 1025, '2' as unknown as number]) {
-      await expect(setThreads(bad)).rejects.toThrow(/setThreads: expected a whole number of threads from 1 to 1024, or 'auto'; got/);
+      await expect(setThreads(bad)).rejects.toThrow(
+        /setThreads: expected a whole number of threads from 1 to 1024, or 'auto'; got/,
+      );
     }
   });
 
@@ -123,7 +153,8 @@ describe('wasm threads in Node', () => {
 describe('the built package in a child process', () => {
   beforeAll(() => {
     for (const f of [DIST_ESM, DIST_CJS]) {
-      if (!existsSync(f)) throw new Error(`${f} is missing: build @cnn/tensor first (npx turbo run build --filter=@cnn/tensor)`);
+      if (!existsSync(f))
+        throw new Error(`${f} is missing: build @cnn/tensor first (npx turbo run build --filter=@cnn/tensor)`);
     }
   });
 
@@ -135,7 +166,8 @@ describe('the built package in a child process', () => {
   `;
 
   it('an ESM and a CJS program that used every thread exit by themselves', async () => {
-    const esm = runNode(`import { tf, setBackend, backendInfo, conv2d } from ${JSON.stringify(pathToFileURL(DIST_ESM).href)};
+    const esm =
+      runNode(`import { tf, setBackend, backendInfo, conv2d } from ${JSON.stringify(pathToFileURL(DIST_ESM).href)};
       await setBackend('wasm');
       ${work('esm')}`);
     const cjs = runNode(
@@ -160,17 +192,36 @@ describe('the built package in a child process', () => {
       // The app's node_modules, as a deployed app has them (tfjs's .wasm binaries are read from there).
       await mkdir(join(dir, 'node_modules', '@cnn'), { recursive: true });
       await symlink(PKG, join(dir, 'node_modules', '@cnn', 'tensor'), 'dir');
-      await symlink(dirname(dirname(createRequire(DIST_ESM).resolve('@tensorflow/tfjs-core/package.json'))), join(dir, 'node_modules', '@tensorflow'), 'dir');
-      await writeFile(join(dir, 'app.mjs'), `import { tf, setBackend, backendInfo, conv2d } from '@cnn/tensor';\nawait setBackend('wasm');\n${work('bundle')}`);
+      await symlink(
+        dirname(dirname(createRequire(DIST_ESM).resolve('@tensorflow/tfjs-core/package.json'))),
+        join(dir, 'node_modules', '@tensorflow'),
+        'dir',
+      );
+      await writeFile(
+        join(dir, 'app.mjs'),
+        `import { tf, setBackend, backendInfo, conv2d } from '@cnn/tensor';\nawait setBackend('wasm');\n${work('bundle')}`,
+      );
       const { build } = await import('esbuild');
       await build({
-        entryPoints: [join(dir, 'app.mjs')], bundle: true, platform: 'node', format: 'esm', outfile: join(dir, 'bundle.mjs'), logLevel: 'silent',
-        banner: { js: "import { createRequire as __cnnRequire } from 'node:module'; const require = __cnnRequire(import.meta.url);" },
+        entryPoints: [join(dir, 'app.mjs')],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        outfile: join(dir, 'bundle.mjs'),
+        logLevel: 'silent',
+        banner: {
+          js: "import { createRequire as __cnnRequire } from 'node:module'; const require = __cnnRequire(import.meta.url);",
+        },
       });
       const r = await runNode(`await import(${JSON.stringify(pathToFileURL(join(dir, 'bundle.mjs')).href)});`);
       expect(r.signal, r.stderr).toBeNull();
       expect(r.code, r.stderr).toBe(0);
-      const out = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('CNN '))!.slice(4));
+      const out = JSON.parse(
+        r.stdout
+          .split('\n')
+          .find((l) => l.startsWith('CNN '))!
+          .slice(4),
+      );
       expect(out.info.threads).toBe(availableParallelism());
       expect(ourLines(r.stderr)).toEqual([]);
     } finally {
@@ -187,11 +238,18 @@ describe('the built package in a child process', () => {
       { args: ['--experimental-permission', '--allow-fs-read=*'] },
     );
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('CNN '))!.slice(4));
+    const out = JSON.parse(
+      r.stdout
+        .split('\n')
+        .find((l) => l.startsWith('CNN '))!
+        .slice(4),
+    );
     expect(out.info).toMatchObject({ backend: 'wasm', threads: 1 });
     expect(out.dx).toEqual([4, 32, 32, 16]);
     expect(ourLines(r.stderr)).toEqual([
-      expect.stringMatching(/^cnn: wasm threads unavailable \(the threaded module did not start: .*\); using one thread$/),
+      expect.stringMatching(
+        /^cnn: wasm threads unavailable \(the threaded module did not start: .*\); using one thread$/,
+      ),
     ]);
   });
 
@@ -207,8 +265,15 @@ describe('the built package in a child process', () => {
       { args: ['--no-harmony-sharedarraybuffer'] },
     );
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('CNN '))!.slice(4));
+    const out = JSON.parse(
+      r.stdout
+        .split('\n')
+        .find((l) => l.startsWith('CNN '))!
+        .slice(4),
+    );
     expect(out.info).toMatchObject({ backend: 'wasm', threads: 1 });
-    expect(ourLines(r.stderr)).toEqual(['cnn: wasm threads unavailable (SharedArrayBuffer is not available); using one thread']);
+    expect(ourLines(r.stderr)).toEqual([
+      'cnn: wasm threads unavailable (SharedArrayBuffer is not available); using one thread',
+    ]);
   });
 });

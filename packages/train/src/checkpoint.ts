@@ -2,8 +2,17 @@
 // file also loads as plain weights), the optimizer's buffers under `__optimizer__/`, and the rest of the training
 // state (epoch, step, schedule, random state, the caller's extras) as JSON in the header. Written atomically in Node.
 import {
-  CheckpointError, checkWeights, clipText, jsonPreview, jsonTooDeepAt, readFileBytes, readSafetensors, saveWeights, writeSafetensors,
-  type Module, type RawTensor,
+  CheckpointError,
+  checkWeights,
+  clipText,
+  jsonPreview,
+  jsonTooDeepAt,
+  readFileBytes,
+  readSafetensors,
+  saveWeights,
+  writeSafetensors,
+  type Module,
+  type RawTensor,
 } from '@cnn/layers';
 import type { Optimizer, OptimizerStateDict, ParamState } from './optim/optimizer';
 import { schedulerStateProblem, type LRScheduler, type LRSchedulerState } from './schedule';
@@ -75,7 +84,8 @@ interface StoredState {
 }
 
 function checkEpoch(op: string, epoch: unknown): void {
-  if (!Number.isSafeInteger(epoch) || (epoch as number) < 0) throw new Error(`${op}: epoch must be a non-negative integer, got ${jsonPreview(epoch)}`);
+  if (!Number.isSafeInteger(epoch) || (epoch as number) < 0)
+    throw new Error(`${op}: epoch must be a non-negative integer, got ${jsonPreview(epoch)}`);
 }
 
 /**
@@ -85,7 +95,8 @@ function checkEpoch(op: string, epoch: unknown): void {
  * file as plain weights; PyTorch's `load_state_dict(strict=False)` does too.
  */
 export function encodeCheckpoint(parts: CheckpointParts): Uint8Array {
-  if (!parts || !parts.model || typeof parts.model.stateDict !== 'function') throw new Error('encodeCheckpoint: model must be a Module');
+  if (!parts?.model || typeof parts.model.stateDict !== 'function')
+    throw new Error('encodeCheckpoint: model must be a Module');
   checkEpoch('encodeCheckpoint', parts.epoch);
   const weights = readSafetensors(saveWeights(parts.model));
   const tensors = new Map<string, RawTensor>(weights.tensors);
@@ -103,14 +114,21 @@ export function encodeCheckpoint(parts: CheckpointParts): Uint8Array {
     for (const [name, s] of Object.entries(dict.state)) {
       stored[name] = { step: s.step, buffers: Object.keys(s.buffers) };
       for (const [k, b] of Object.entries(s.buffers)) {
-        tensors.set(`${OPTIMIZER_PREFIX}${name}/${k}`, { dtype: 'float32', shape: [...b.shape], data: Float32Array.from(b.data) });
+        tensors.set(`${OPTIMIZER_PREFIX}${name}/${k}`, {
+          dtype: 'float32',
+          shape: [...b.shape],
+          data: Float32Array.from(b.data),
+        });
       }
     }
     state.optimizer = { ...dict, state: stored };
   }
   const json = JSON.stringify(state);
   const deep = jsonTooDeepAt(json, CHECKPOINT_MAX_STATE_DEPTH);
-  if (deep >= 0) throw new CheckpointError(`encodeCheckpoint: the training state nests deeper than ${CHECKPOINT_MAX_STATE_DEPTH} levels (CHECKPOINT_MAX_STATE_DEPTH); flatten extra`);
+  if (deep >= 0)
+    throw new CheckpointError(
+      `encodeCheckpoint: the training state nests deeper than ${CHECKPOINT_MAX_STATE_DEPTH} levels (CHECKPOINT_MAX_STATE_DEPTH); flatten extra`,
+    );
   const metadata: Record<string, string> = { ...weights.metadata, ...parts.metadata, [CHECKPOINT_META_KEY]: json };
   return writeSafetensors(tensors, metadata);
 }
@@ -125,10 +143,16 @@ function storedState(metadata: Record<string, string>, where: string): StoredSta
     throw new CheckpointError(`${where}: ${message}`, cause === undefined ? {} : { cause });
   };
   const raw = metadata[CHECKPOINT_META_KEY];
-  if (raw === undefined) fail(`not a training checkpoint (no '${CHECKPOINT_META_KEY}' entry in its header); plain weights load with loadWeights()`);
+  if (raw === undefined)
+    fail(
+      `not a training checkpoint (no '${CHECKPOINT_META_KEY}' entry in its header); plain weights load with loadWeights()`,
+    );
   const entry = `the '${CHECKPOINT_META_KEY}' header entry`;
   const deep = jsonTooDeepAt(raw, CHECKPOINT_MAX_STATE_DEPTH);
-  if (deep >= 0) fail(`${entry} nests deeper than ${CHECKPOINT_MAX_STATE_DEPTH} levels (at character ${deep}), the CHECKPOINT_MAX_STATE_DEPTH limit`);
+  if (deep >= 0)
+    fail(
+      `${entry} nests deeper than ${CHECKPOINT_MAX_STATE_DEPTH} levels (at character ${deep}), the CHECKPOINT_MAX_STATE_DEPTH limit`,
+    );
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -137,9 +161,12 @@ function storedState(metadata: Record<string, string>, where: string): StoredSta
   }
   if (!isRecord(parsed)) return fail(`${entry} is ${jsonPreview(parsed)}, not a JSON object`);
   const s = parsed;
-  if (s.version !== 1) fail(`checkpoint format version ${jsonPreview(s.version)} is not supported (this build reads version 1)`);
-  const field = (name: string, what: string): never => fail(`${entry} has ${name} ${jsonPreview(s[name])}, not ${what}`);
-  for (const name of ['epoch', 'globalStep']) if (!Number.isSafeInteger(s[name]) || (s[name] as number) < 0) field(name, 'a non-negative integer');
+  if (s.version !== 1)
+    fail(`checkpoint format version ${jsonPreview(s.version)} is not supported (this build reads version 1)`);
+  const field = (name: string, what: string): never =>
+    fail(`${entry} has ${name} ${jsonPreview(s[name])}, not ${what}`);
+  for (const name of ['epoch', 'globalStep'])
+    if (!Number.isSafeInteger(s[name]) || (s[name] as number) < 0) field(name, 'a non-negative integer');
   if (s.randomState !== undefined && !Number.isSafeInteger(s.randomState)) field('randomState', 'an integer');
   if (s.extra !== undefined && !isRecord(s.extra)) field('extra', 'an object');
   if (s.scheduler !== undefined) {
@@ -153,7 +180,9 @@ function storedState(metadata: Record<string, string>, where: string): StoredSta
     }
     for (const [name, p] of Object.entries((o as Record<string, unknown>).state as Record<string, unknown>)) {
       if (!isRecord(p) || !Array.isArray(p.buffers) || !p.buffers.every((b) => typeof b === 'string')) {
-        fail(`${entry} has optimizer state ${jsonPreview(p)} for '${clipText(name, 120)}', not { step, buffers: [names] }`);
+        fail(
+          `${entry} has optimizer state ${jsonPreview(p)} for '${clipText(name, 120)}', not { step, buffers: [names] }`,
+        );
       }
     }
   }
@@ -171,7 +200,13 @@ export function checkpointInfo(bytes: Uint8Array | ArrayBuffer): CheckpointInfo 
 }
 
 function infoOf(s: StoredState, metadata: Record<string, string>): CheckpointInfo {
-  const info: CheckpointInfo = { version: s.version, epoch: s.epoch, globalStep: s.globalStep, extra: s.extra ?? {}, metadata };
+  const info: CheckpointInfo = {
+    version: s.version,
+    epoch: s.epoch,
+    globalStep: s.globalStep,
+    extra: s.extra ?? {},
+    metadata,
+  };
   if (s.randomState !== undefined) info.randomState = s.randomState;
   if (s.scheduler) info.scheduler = s.scheduler;
   if (s.optimizer) info.optimizer = s.optimizer.optimizer;
@@ -200,8 +235,12 @@ export interface RestoreTargets {
  * missing / unexpected / mis-shaped weights, another optimizer, a missing or mis-shaped optimizer buffer, another
  * schedule unit.
  */
-export async function restoreCheckpoint(bytes: Uint8Array | ArrayBuffer, targets: RestoreTargets): Promise<CheckpointInfo> {
-  if (!targets || !targets.model || typeof targets.model.checkStateDict !== 'function') throw new Error('restoreCheckpoint: targets.model must be a Module');
+export async function restoreCheckpoint(
+  bytes: Uint8Array | ArrayBuffer,
+  targets: RestoreTargets,
+): Promise<CheckpointInfo> {
+  if (!targets?.model || typeof targets.model.checkStateDict !== 'function')
+    throw new Error('restoreCheckpoint: targets.model must be a Module');
   const where = 'restoreCheckpoint';
   const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   const file = readSafetensors(view);
@@ -216,8 +255,16 @@ export async function restoreCheckpoint(bytes: Uint8Array | ArrayBuffer, targets
       for (const k of p.buffers) {
         const key = `${OPTIMIZER_PREFIX}${name}/${k}`;
         const t = file.tensors.get(key);
-        if (!t) throw new CheckpointError(`${where}: the optimizer buffer '${clipText(name, 120)}'.${clipText(k, 40)} is missing from the checkpoint`, { key });
-        if (t.dtype !== 'float32') throw new CheckpointError(`${where}: the optimizer buffer '${clipText(name, 120)}'.${clipText(k, 40)} is ${t.dtype}, not float32`, { key });
+        if (!t)
+          throw new CheckpointError(
+            `${where}: the optimizer buffer '${clipText(name, 120)}'.${clipText(k, 40)} is missing from the checkpoint`,
+            { key },
+          );
+        if (t.dtype !== 'float32')
+          throw new CheckpointError(
+            `${where}: the optimizer buffer '${clipText(name, 120)}'.${clipText(k, 40)} is ${t.dtype}, not float32`,
+            { key },
+          );
         buffers[k] = { shape: [...t.shape], data: Array.from(t.data as Float32Array) };
       }
       state[name] = { step: p.step, buffers };
@@ -241,7 +288,8 @@ type NodeFs = typeof import('node:fs/promises');
 type NodePath = typeof import('node:path');
 
 async function nodeModules(op: string): Promise<{ fs: NodeFs; path: NodePath }> {
-  if (typeof process === 'undefined' || !process.versions?.node) throw new Error(`${op}: writing files needs Node; in a browser use encodeCheckpoint() and store the bytes`);
+  if (typeof process === 'undefined' || !process.versions?.node)
+    throw new Error(`${op}: writing files needs Node; in a browser use encodeCheckpoint() and store the bytes`);
   const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
   return { fs, path };
 }
@@ -275,7 +323,11 @@ export function isTempFileName(name: string): boolean {
  * file or the new one, never a torn one; what it can leave besides is the temporary file, which
  * {@link removeTempFiles} removes.
  */
-export async function writeFileAtomic(file: string, bytes: Uint8Array | string, options: WriteFileAtomicOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  bytes: Uint8Array | string,
+  options: WriteFileAtomicOptions = {},
+): Promise<void> {
   const { fs, path } = await nodeModules('writeFileAtomic');
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${++tmpCounter}.tmp`);
@@ -329,7 +381,11 @@ export async function removeTempFiles(dir: string): Promise<string[]> {
 }
 
 /** Saves a checkpoint to `file` (Node), atomically (see {@link writeFileAtomic}). */
-export async function saveCheckpoint(file: string, parts: CheckpointParts, options?: WriteFileAtomicOptions): Promise<void> {
+export async function saveCheckpoint(
+  file: string,
+  parts: CheckpointParts,
+  options?: WriteFileAtomicOptions,
+): Promise<void> {
   await writeFileAtomic(file, encodeCheckpoint(parts), options);
 }
 

@@ -28,9 +28,15 @@ export interface ClipGradNormOptions {
  */
 export function clipGradNorm(grads: GradientSet, maxNorm: number, opts: ClipGradNormOptions = {}): number {
   const normType = opts.normType ?? 2;
-  if (!(typeof maxNorm === 'number' && maxNorm >= 0)) throw new Error(`clipGradNorm: maxNorm must be a number >= 0, got ${String(maxNorm)}`);
-  if (!(typeof normType === 'number' && normType > 0)) throw new Error(`clipGradNorm: normType must be > 0 or Infinity, got ${String(normType)}`);
-  const keys: Array<string | number> = Array.isArray(grads) ? grads.map((_, i) => i) : grads instanceof Map ? [...grads.keys()] : Object.keys(grads);
+  if (!(typeof maxNorm === 'number' && maxNorm >= 0))
+    throw new Error(`clipGradNorm: maxNorm must be a number >= 0, got ${String(maxNorm)}`);
+  if (!(typeof normType === 'number' && normType > 0))
+    throw new Error(`clipGradNorm: normType must be > 0 or Infinity, got ${String(normType)}`);
+  const keys: Array<string | number> = Array.isArray(grads)
+    ? grads.map((_, i) => i)
+    : grads instanceof Map
+      ? [...grads.keys()]
+      : Object.keys(grads);
   const get = (k: string | number): Tensor | null | undefined =>
     Array.isArray(grads) ? grads[k as number] : grads instanceof Map ? grads.get(k as string) : grads[k as string];
   const present = keys.filter((k) => get(k));

@@ -37,12 +37,16 @@ export function readLabels(op: string, labels: Labels, numClasses: number, n?: n
   if (labels instanceof tf.Tensor) {
     if (labels.rank === 2 && softOk) {
       if (labels.shape[1] !== numClasses) {
-        throw new Error(`${op}: soft targets ${fmtShape(labels.shape)} have ${labels.shape[1]} classes, expected ${numClasses}`);
+        throw new Error(
+          `${op}: soft targets ${fmtShape(labels.shape)} have ${labels.shape[1]} classes, expected ${numClasses}`,
+        );
       }
       out = argmaxRows(labels.dataSync() as Float32Array, labels.shape[0], numClasses);
     } else {
       if (labels.rank !== 1) {
-        throw new Error(`${op}: labels must be class indices [n]${softOk ? ' or soft targets [n, c]' : ''}, got shape ${fmtShape(labels.shape)}`);
+        throw new Error(
+          `${op}: labels must be class indices [n]${softOk ? ' or soft targets [n, c]' : ''}, got shape ${fmtShape(labels.shape)}`,
+        );
       }
       if (labels.dtype !== 'int32') throw new Error(`${op}: class indices must be int32, got ${labels.dtype}`);
       out = labels.dataSync() as Int32Array;

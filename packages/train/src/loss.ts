@@ -104,8 +104,16 @@ function reduce(perSample: Tensor, reduction: Reduction, denominator: number): T
 }
 
 function readWeight(op: string, weight: ArrayLike<number> | Tensor, c: number): Float32Array {
-  const values = weight instanceof tf.Tensor ? (weight.rank === 1 ? Float32Array.from(weight.dataSync()) : null) : Float32Array.from(weight);
-  if (!values) throw new Error(`${op}: weight must be one value per class [${c}], got shape ${fmtShape((weight as Tensor).shape)}`);
+  const values =
+    weight instanceof tf.Tensor
+      ? weight.rank === 1
+        ? Float32Array.from(weight.dataSync())
+        : null
+      : Float32Array.from(weight);
+  if (!values)
+    throw new Error(
+      `${op}: weight must be one value per class [${c}], got shape ${fmtShape((weight as Tensor).shape)}`,
+    );
   if (values.length !== c) throw new Error(`${op}: weight has ${values.length} values for ${c} classes`);
   for (let j = 0; j < c; j++) {
     if (!Number.isFinite(values[j])) throw new Error(`${op}: weight[${j}] is ${values[j]}, not a finite number`);

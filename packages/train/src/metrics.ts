@@ -15,7 +15,9 @@ import { argmaxRows, fmtShape, readLabels, type Labels } from './host';
 export function topkCorrect(logits: Tensor, labels: Labels, topk: number[] = [1, 5]): number[] {
   const op = 'topkCorrect';
   if (!(logits instanceof tf.Tensor) || logits.rank !== 2) {
-    throw new Error(`${op}: logits must be a tensor [n, c], got ${logits instanceof tf.Tensor ? fmtShape(logits.shape) : typeof logits}`);
+    throw new Error(
+      `${op}: logits must be a tensor [n, c], got ${logits instanceof tf.Tensor ? fmtShape(logits.shape) : typeof logits}`,
+    );
   }
   topk.forEach((k) => {
     if (!Number.isInteger(k) || k < 1) throw new Error(`${op}: every k must be a positive integer, got ${k}`);
@@ -90,7 +92,8 @@ export class ConfusionMatrix {
 
   /** An empty `numClasses` x `numClasses` matrix. */
   constructor(numClasses: number, opts: ConfusionMatrixOptions = {}) {
-    if (!Number.isInteger(numClasses) || numClasses < 1) throw new Error(`ConfusionMatrix: numClasses must be a positive integer, got ${numClasses}`);
+    if (!Number.isInteger(numClasses) || numClasses < 1)
+      throw new Error(`ConfusionMatrix: numClasses must be a positive integer, got ${numClasses}`);
     if (opts.classNames && opts.classNames.length !== numClasses) {
       throw new Error(`ConfusionMatrix: ${opts.classNames.length} class names for ${numClasses} classes`);
     }
@@ -110,7 +113,9 @@ export class ConfusionMatrix {
     const c = this.numClasses;
     const isLogits = predictions instanceof tf.Tensor && predictions.rank === 2;
     if (isLogits && predictions.shape[1] !== c) {
-      throw new Error(`ConfusionMatrix.update: logits ${fmtShape(predictions.shape)} have ${predictions.shape[1]} classes, the matrix ${c}`);
+      throw new Error(
+        `ConfusionMatrix.update: logits ${fmtShape(predictions.shape)} have ${predictions.shape[1]} classes, the matrix ${c}`,
+      );
     }
     const pred = isLogits
       ? argmaxRows(predictions.dataSync(), predictions.shape[0], c)

@@ -59,7 +59,10 @@ export function lineChartSvg(series: ChartSeries[], opts: LineChartOptions): str
   const W = opts.width ?? 640;
   const H = opts.height ?? 400;
   const m = { l: 64, r: 20, t: 40, b: 52 };
-  const pts = series.map((s) => ({ name: s.name, points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)) }));
+  const pts = series.map((s) => ({
+    name: s.name,
+    points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)),
+  }));
   const all = pts.flatMap((s) => s.points);
   let [x0, x1] = all.length ? [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))] : [0, 1];
   if (x1 === x0) [x0, x1] = [x0 - 1, x1 + 1];
@@ -87,14 +90,23 @@ export function lineChartSvg(series: ChartSeries[], opts: LineChartOptions): str
   }
   out.push(`<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${H - m.b}" stroke="#333"/>`);
   out.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" stroke="#333"/>`);
-  if (opts.xLabel) out.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 12}" text-anchor="middle">${esc(opts.xLabel)}</text>`);
-  if (opts.yLabel) out.push(`<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel)}</text>`);
+  if (opts.xLabel)
+    out.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 12}" text-anchor="middle">${esc(opts.xLabel)}</text>`);
+  if (opts.yLabel)
+    out.push(
+      `<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel)}</text>`,
+    );
   pts.forEach((s, i) => {
     const c = COLOURS[i % COLOURS.length];
     if (s.points.length > 1) {
-      out.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${s.points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`);
+      out.push(
+        `<polyline fill="none" stroke="${c}" stroke-width="2" points="${s.points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`,
+      );
     }
-    for (const [x, y] of s.points) out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${c}"><title>${esc(s.name)} ${num(x)}: ${y.toFixed(4)}</title></circle>`);
+    for (const [x, y] of s.points)
+      out.push(
+        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${c}"><title>${esc(s.name)} ${num(x)}: ${y.toFixed(4)}</title></circle>`,
+      );
     const ly = m.t + 6 + i * 18;
     out.push(`<rect x="${W - m.r - 130}" y="${ly}" width="14" height="4" fill="${c}"/>`);
     out.push(`<text x="${W - m.r - 110}" y="${ly + 6}">${esc(s.name)}</text>`);
@@ -107,10 +119,16 @@ export function lineChartSvg(series: ChartSeries[], opts: LineChartOptions): str
  * A confusion matrix (rows true class, columns predicted) as an SVG heat map: each cell shaded by its share of its
  * row, with the count written in it, class names on both axes, and per-class recall on the right.
  */
-export function confusionMatrixSvg(matrix: number[][], classNames?: readonly string[], title = 'Confusion matrix'): string {
+export function confusionMatrixSvg(
+  matrix: number[][],
+  classNames?: readonly string[],
+  title = 'Confusion matrix',
+): string {
   const n = matrix.length;
-  if (n === 0 || matrix.some((r) => !Array.isArray(r) || r.length !== n)) throw new Error(`confusionMatrixSvg: matrix must be square and non-empty, got ${n} rows`);
-  if (classNames && classNames.length !== n) throw new Error(`confusionMatrixSvg: ${classNames.length} class names for ${n} classes`);
+  if (n === 0 || matrix.some((r) => !Array.isArray(r) || r.length !== n))
+    throw new Error(`confusionMatrixSvg: matrix must be square and non-empty, got ${n} rows`);
+  if (classNames && classNames.length !== n)
+    throw new Error(`confusionMatrixSvg: ${classNames.length} class names for ${n} classes`);
   const names = classNames ? [...classNames] : matrix.map((_, i) => String(i));
   const cell = Math.max(28, Math.min(48, Math.floor(560 / n)));
   const label = Math.min(140, 8 + 7 * Math.max(...names.map((s) => s.length)));
@@ -133,14 +151,24 @@ export function confusionMatrixSvg(matrix: number[][], classNames?: readonly str
     const total = row.reduce((a, b) => a + b, 0);
     row.forEach((v, j) => {
       const share = total > 0 ? v / total : 0;
-      const fill = i === j ? `rgba(31,119,180,${(0.08 + 0.92 * share).toFixed(3)})` : `rgba(214,39,40,${(share === 0 ? 0 : 0.08 + 0.92 * share).toFixed(3)})`;
+      const fill =
+        i === j
+          ? `rgba(31,119,180,${(0.08 + 0.92 * share).toFixed(3)})`
+          : `rgba(214,39,40,${(share === 0 ? 0 : 0.08 + 0.92 * share).toFixed(3)})`;
       const x = label + j * cell;
       const y = top + i * cell;
-      out.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${fill}" stroke="#ddd"><title>true ${esc(names[i])}, predicted ${esc(names[j])}: ${v}</title></rect>`);
-      if (v > 0) out.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" fill="${share > 0.6 ? '#fff' : '#000'}">${v}</text>`);
+      out.push(
+        `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${fill}" stroke="#ddd"><title>true ${esc(names[i])}, predicted ${esc(names[j])}: ${v}</title></rect>`,
+      );
+      if (v > 0)
+        out.push(
+          `<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" fill="${share > 0.6 ? '#fff' : '#000'}">${v}</text>`,
+        );
     });
     const recall = total > 0 ? row[i] / total : 0;
-    out.push(`<text x="${W - 40}" y="${top + i * cell + cell / 2 + 4}" text-anchor="middle">${recall.toFixed(3)}</text>`);
+    out.push(
+      `<text x="${W - 40}" y="${top + i * cell + cell / 2 + 4}" text-anchor="middle">${recall.toFixed(3)}</text>`,
+    );
   });
   out.push('</svg>');
   return out.join('\n');

@@ -170,16 +170,21 @@ export class SequentialLR implements LRSchedule {
    * @param milestones one fewer than the schedules, strictly increasing positive integers.
    */
   constructor(schedules: LRSchedule[], milestones: number[]) {
-    if (!Array.isArray(schedules) || schedules.length === 0) throw new Error('SequentialLR: needs at least one schedule');
+    if (!Array.isArray(schedules) || schedules.length === 0)
+      throw new Error('SequentialLR: needs at least one schedule');
     schedules.forEach((s, i) => {
-      if (!s || typeof s.lrAt !== 'function') throw new Error(`SequentialLR: schedules[${i}] is not a schedule (no lrAt)`);
+      if (!s || typeof s.lrAt !== 'function')
+        throw new Error(`SequentialLR: schedules[${i}] is not a schedule (no lrAt)`);
     });
     if (!Array.isArray(milestones) || milestones.length !== schedules.length - 1) {
-      throw new Error(`SequentialLR: ${schedules.length} schedules need ${schedules.length - 1} milestones, got ${Array.isArray(milestones) ? milestones.length : String(milestones)}`);
+      throw new Error(
+        `SequentialLR: ${schedules.length} schedules need ${schedules.length - 1} milestones, got ${Array.isArray(milestones) ? milestones.length : String(milestones)}`,
+      );
     }
     milestones.forEach((m, i) => {
       positiveInt('SequentialLR', `milestones[${i}]`, m);
-      if (i > 0 && m <= milestones[i - 1]) throw new Error(`SequentialLR: milestones must increase, got [${milestones.join(', ')}]`);
+      if (i > 0 && m <= milestones[i - 1])
+        throw new Error(`SequentialLR: milestones must increase, got [${milestones.join(', ')}]`);
     });
     this.schedules = [...schedules];
     this.milestones = [...milestones];
@@ -200,8 +205,14 @@ export class SequentialLR implements LRSchedule {
  * The main schedule starts at its own t = 0 when the warm-up ends (so give it the remaining length, e.g. a
  * cosine's `tMax` = total - warm-up).
  */
-export function withWarmup(main: LRSchedule, warmup: Pick<LinearWarmupOptions, 'length' | 'startFactor'>): SequentialLR {
-  return new SequentialLR([new LinearWarmup({ length: warmup.length, startFactor: warmup.startFactor }), main], [warmup.length]);
+export function withWarmup(
+  main: LRSchedule,
+  warmup: Pick<LinearWarmupOptions, 'length' | 'startFactor'>,
+): SequentialLR {
+  return new SequentialLR(
+    [new LinearWarmup({ length: warmup.length, startFactor: warmup.startFactor }), main],
+    [warmup.length],
+  );
 }
 
 /** The part of an optimizer a scheduler drives: parameter groups with a settable `lr`. */
@@ -253,10 +264,13 @@ export class LRScheduler {
 
   /** Binds `schedule` to `optimizer`'s parameter groups and applies its t = 0 learning rate. */
   constructor(optimizer: LRTarget, schedule: LRSchedule, opts: LRSchedulerOptions = {}) {
-    if (!optimizer || !Array.isArray(optimizer.paramGroups)) throw new Error('LRScheduler: optimizer has no paramGroups');
-    if (!schedule || typeof schedule.lrAt !== 'function') throw new Error('LRScheduler: schedule has no lrAt(t, baseLr)');
+    if (!optimizer || !Array.isArray(optimizer.paramGroups))
+      throw new Error('LRScheduler: optimizer has no paramGroups');
+    if (!schedule || typeof schedule.lrAt !== 'function')
+      throw new Error('LRScheduler: schedule has no lrAt(t, baseLr)');
     this.by = opts.by ?? 'epoch';
-    if (this.by !== 'epoch' && this.by !== 'iter') throw new Error(`LRScheduler: by must be 'epoch' or 'iter', got '${String(this.by)}'`);
+    if (this.by !== 'epoch' && this.by !== 'iter')
+      throw new Error(`LRScheduler: by must be 'epoch' or 'iter', got '${String(this.by)}'`);
     this.optimizer = optimizer;
     this.schedule = schedule;
     this.baseLrs = optimizer.paramGroups.map((g) => g.lr);
@@ -330,9 +344,12 @@ export class LRScheduler {
   private stateProblem(state: LRSchedulerState, where: string): void {
     const problem = schedulerStateProblem(state);
     if (problem !== null) throw new CheckpointError(`${where}: ${problem}`);
-    if (state.by !== this.by) throw new CheckpointError(`${where}: state steps by '${state.by}', this scheduler by '${this.by}'`);
+    if (state.by !== this.by)
+      throw new CheckpointError(`${where}: state steps by '${state.by}', this scheduler by '${this.by}'`);
     if (state.baseLrs.length !== this.optimizer.paramGroups.length) {
-      throw new CheckpointError(`${where}: state has ${state.baseLrs.length} base learning rates, the optimizer ${this.optimizer.paramGroups.length} groups`);
+      throw new CheckpointError(
+        `${where}: state has ${state.baseLrs.length} base learning rates, the optimizer ${this.optimizer.paramGroups.length} groups`,
+      );
     }
   }
 
@@ -349,7 +366,8 @@ export class LRScheduler {
  * {@link LRScheduler.check}'s part.
  */
 export function schedulerStateProblem(state: unknown): string | null {
-  if (state === null || typeof state !== 'object' || Array.isArray(state)) return `the state is ${jsonPreview(state)}, not { by, t, baseLrs }`;
+  if (state === null || typeof state !== 'object' || Array.isArray(state))
+    return `the state is ${jsonPreview(state)}, not { by, t, baseLrs }`;
   const { by, t, baseLrs } = state as Record<string, unknown>;
   if (by !== 'epoch' && by !== 'iter') return `by must be 'epoch' or 'iter', got ${jsonPreview(by)}`;
   if (!Number.isSafeInteger(t) || (t as number) < 0) return `t must be a non-negative integer, got ${jsonPreview(t)}`;
@@ -360,9 +378,11 @@ export function schedulerStateProblem(state: unknown): string | null {
 }
 
 function positiveInt(op: string, what: string, v: unknown): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`${op}: ${what} must be a positive integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw new Error(`${op}: ${what} must be a positive integer, got ${String(v)}`);
 }
 
 function nonNegativeInt(op: string, what: string, v: unknown): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`${op}: ${what} must be a non-negative integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+    throw new Error(`${op}: ${what} must be a non-negative integer, got ${String(v)}`);
 }

@@ -46,12 +46,20 @@ export function formatBar(s: ProgressState): string {
   if (s.total !== undefined && s.total > 0) {
     const frac = Math.min(1, s.step / s.total);
     const filled = Math.round(frac * BAR_WIDTH);
-    const bar = filled >= BAR_WIDTH ? '='.repeat(BAR_WIDTH) : '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? '>' : '') + ' '.repeat(BAR_WIDTH - filled);
+    const bar =
+      filled >= BAR_WIDTH
+        ? '='.repeat(BAR_WIDTH)
+        : '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? '>' : '') + ' '.repeat(BAR_WIDTH - filled);
     head += `[${bar}] ${s.step}/${s.total}`;
   } else {
     head += `step ${s.step}`;
   }
-  const parts = [head, `loss ${s.loss.toFixed(4)}`, `acc ${s.acc.toFixed(4)}`, `${Math.round(s.imagesPerSecond)} img/s`];
+  const parts = [
+    head,
+    `loss ${s.loss.toFixed(4)}`,
+    `acc ${s.acc.toFixed(4)}`,
+    `${Math.round(s.imagesPerSecond)} img/s`,
+  ];
   if (s.total !== undefined && s.step > 0) {
     const eta = Math.max(0, ((s.total - s.step) * s.elapsed) / s.step);
     parts.push(`ETA ${fmtDuration(eta)}`);

@@ -199,8 +199,9 @@ export class Trainer {
 
   /** A trainer; nothing runs until {@link Trainer.fit} or {@link Trainer.evaluate}. */
   constructor(opts: TrainerOptions) {
-    if (!opts || !opts.model || typeof opts.model.call !== 'function') throw new Error('Trainer: model must be a Module');
-    if (!opts.optimizer || typeof opts.optimizer.step !== 'function') throw new Error('Trainer: optimizer must be an Optimizer');
+    if (!opts?.model || typeof opts.model.call !== 'function') throw new Error('Trainer: model must be a Module');
+    if (!opts.optimizer || typeof opts.optimizer.step !== 'function')
+      throw new Error('Trainer: optimizer must be an Optimizer');
     if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1) {
       throw new Error(`Trainer: numClasses must be a positive integer, got ${String(opts.numClasses)}`);
     }
@@ -208,7 +209,8 @@ export class Trainer {
       throw new Error(`Trainer: clipGradNorm must be a number > 0, got ${String(opts.clipGradNorm)}`);
     }
     const log = opts.log ?? defaultLog();
-    if (log !== 'bar' && log !== 'lines' && log !== 'quiet') throw new Error(`Trainer: log must be 'bar', 'lines' or 'quiet', got ${String(log)}`);
+    if (log !== 'bar' && log !== 'lines' && log !== 'quiet')
+      throw new Error(`Trainer: log must be 'bar', 'lines' or 'quiet', got ${String(log)}`);
     this.model = opts.model;
     this.optimizer = opts.optimizer;
     this.scheduler = opts.scheduler;
@@ -234,10 +236,13 @@ export class Trainer {
    */
   async fit(trainLoader: BatchSource, opts: FitOptions): Promise<EpochRecord[]> {
     const epochs = opts?.epochs;
-    if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`Trainer.fit: epochs must be a positive integer, got ${String(epochs)}`);
+    if (!Number.isInteger(epochs) || epochs < 1)
+      throw new Error(`Trainer.fit: epochs must be a positive integer, got ${String(epochs)}`);
     const initialEpoch = opts.initialEpoch ?? 0;
     if (!Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch > epochs) {
-      throw new Error(`Trainer.fit: initialEpoch must be an integer in [0, epochs = ${epochs}], got ${String(opts.initialEpoch)}`);
+      throw new Error(
+        `Trainer.fit: initialEpoch must be an integer in [0, epochs = ${epochs}], got ${String(opts.initialEpoch)}`,
+      );
     }
     const history: EpochRecord[] = [];
     this.stopRequested = false;
@@ -369,7 +374,15 @@ export class Trainer {
         images += n;
         lossSum += lossValue * n;
         correct += batchCorrect;
-        info = { epoch, step, globalStep: this.globalStep, loss: lossValue, acc: n === 0 ? 0 : batchCorrect / n, batchSize: n, lr };
+        info = {
+          epoch,
+          step,
+          globalStep: this.globalStep,
+          loss: lossValue,
+          acc: n === 0 ? 0 : batchCorrect / n,
+          batchSize: n,
+          lr,
+        };
         if (gradNorm !== undefined) info.gradNorm = gradNorm;
       } finally {
         batch.dispose?.();

@@ -4,7 +4,10 @@ import { tf, setBackend, type Tensor } from '@cnn/tensor';
 import { clipGradNorm, type HostArray } from '../src/index';
 import { expectClose, fixture, tensorOf } from './helpers';
 
-const F = fixture<{ grads: HostArray[]; cases: Array<{ maxNorm: number; normType: number | 'inf'; totalNorm: number; clipped: HostArray[] }> }>('clip');
+const F = fixture<{
+  grads: HostArray[];
+  cases: Array<{ maxNorm: number; normType: number | 'inf'; totalNorm: number; clipped: HostArray[] }>;
+}>('clip');
 
 describe('clipGradNorm (wasm)', () => {
   for (const c of F.cases) {
@@ -20,7 +23,11 @@ describe('clipGradNorm (wasm)', () => {
       for (const grads of [arr, map, rec]) {
         const total = clipGradNorm(grads, c.maxNorm, { normType });
         expectClose(total, c.totalNorm, 1e-5 * c.totalNorm, 'total norm');
-        const values = Array.isArray(grads) ? grads : grads instanceof Map ? [...grads.values()] : F.grads.map((_, i) => grads[`p${i}`]);
+        const values = Array.isArray(grads)
+          ? grads
+          : grads instanceof Map
+            ? [...grads.values()]
+            : F.grads.map((_, i) => grads[`p${i}`]);
         values.forEach((g, i) => expectClose(g!.dataSync(), c.clipped[i].data, 1e-6, `gradient ${i}`));
       }
       tf.dispose([...(arr as Tensor[]), ...map.values(), ...F.grads.map((_, i) => rec[`p${i}`] as Tensor)]);
@@ -32,7 +39,9 @@ describe('clipGradNorm (wasm)', () => {
     await setBackend('wasm');
     expect(clipGradNorm({}, 1)).toBe(0);
     const g = [tf.tensor1d([1, NaN])];
-    expect(() => clipGradNorm(g, 1, { errorIfNonfinite: true })).toThrow(/total norm of order 2 of the gradients is NaN/);
+    expect(() => clipGradNorm(g, 1, { errorIfNonfinite: true })).toThrow(
+      /total norm of order 2 of the gradients is NaN/,
+    );
     expect(() => clipGradNorm(g, -1)).toThrow(/maxNorm must be a number >= 0/);
     g[0].dispose();
   });

@@ -15,7 +15,12 @@ export function tensorOf(h: HostArray): Tensor {
 }
 
 /** Expects every value within `tol` (absolute) of the expected one. */
-export function expectClose(actual: ArrayLike<number> | number, expected: ArrayLike<number> | number, tol: number, what: string): void {
+export function expectClose(
+  actual: ArrayLike<number> | number,
+  expected: ArrayLike<number> | number,
+  tol: number,
+  what: string,
+): void {
   const a = typeof actual === 'number' ? [actual] : Array.from(actual);
   const e = typeof expected === 'number' ? [expected] : Array.from(expected);
   expect(a.length, `${what}: length`).toBe(e.length);
@@ -28,5 +33,7 @@ export function expectClose(actual: ArrayLike<number> | number, expected: ArrayL
       at = i;
     }
   }
-  expect(worst, `${what}: largest difference ${worst} at ${at} (got ${a[at]}, expected ${e[at]})`).toBeLessThanOrEqual(tol);
+  expect(worst, `${what}: largest difference ${worst} at ${at} (got ${a[at]}, expected ${e[at]})`).toBeLessThanOrEqual(
+    tol,
+  );
 }

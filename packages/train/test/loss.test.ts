@@ -38,7 +38,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
     it('takes class indices as an int32 tensor, a number array or an Int32Array alike', async () => {
       await setBackend(backend);
-      const c = F.cases.find((k) => Array.isArray(k.target) && k.weight && k.labelSmoothing > 0 && k.reduction === 'mean')!;
+      const c = F.cases.find(
+        (k) => Array.isArray(k.target) && k.weight && k.labelSmoothing > 0 && k.reduction === 'mean',
+      )!;
       const logits = tensorOf(F.logits);
       const labels = c.target as number[];
       const t = tf.tensor1d(labels, 'int32');
@@ -68,7 +70,10 @@ describe('crossEntropy errors name the problem', () => {
       [() => crossEntropy(logits, [0, 1, 2], { weight: [1, 2, 3] }), /weight has 3 values for 4 classes/],
       [() => crossEntropy(logits, [0, 1, 2], { weight: [1, 2, NaN, 1] }), /weight\[2\] is NaN/],
       [() => crossEntropy(logits, [0, 1, 2], { labelSmoothing: 1.5 }), /labelSmoothing must be in \[0, 1\], got 1.5/],
-      [() => crossEntropy(logits, [0, 1, 2], { reduction: 'avg' as Reduction }), /reduction must be 'mean', 'sum' or 'none'/],
+      [
+        () => crossEntropy(logits, [0, 1, 2], { reduction: 'avg' as Reduction }),
+        /reduction must be 'mean', 'sum' or 'none'/,
+      ],
     ];
     const before = tf.memory().numTensors;
     for (const [f, message] of cases) expect(f).toThrow(message);

@@ -29,9 +29,17 @@ describe('accuracy', () => {
   });
 
   it('ties go to the label; a NaN label score is never correct; soft targets use their argmax', () => {
-    const x = tf.tensor2d([[1, 1, 0], [NaN, 0, 0], [0, 2, 1]]);
+    const x = tf.tensor2d([
+      [1, 1, 0],
+      [NaN, 0, 0],
+      [0, 2, 1],
+    ]);
     expect(topkCorrect(x, [1, 0, 2], [1, 2])).toEqual([1, 2]); // sample 0 tied at top: correct; sample 2: rank 1
-    const soft = tf.tensor2d([[0.3, 0.7, 0], [0.6, 0.4, 0], [0.1, 0.2, 0.7]]);
+    const soft = tf.tensor2d([
+      [0.3, 0.7, 0],
+      [0.6, 0.4, 0],
+      [0.1, 0.2, 0.7],
+    ]);
     expect(topkCorrect(x, soft, [1, 2])).toEqual([1, 2]);
     expect(() => accuracy(x, [0, 1])).toThrow(/2 labels for 3 samples/);
     expect(() => accuracy(x, [0, 1, 3])).toThrow(/class index 3 \(sample 2\) is out of range for 3 classes/);
@@ -62,7 +70,11 @@ describe('ConfusionMatrix', () => {
 
   it('accumulates batches into counts, rows true and columns predicted', () => {
     const cm = filled();
-    expect(cm.toArray()).toEqual([[3, 1, 0], [1, 2, 0], [2, 1, 0]]);
+    expect(cm.toArray()).toEqual([
+      [3, 1, 0],
+      [1, 2, 0],
+      [2, 1, 0],
+    ]);
     expect(cm.total).toBe(10);
     expect(cm.support()).toEqual([4, 3, 3]);
     expect(cm.accuracy()).toBeCloseTo(0.5, 12);
@@ -106,7 +118,9 @@ describe('ConfusionMatrix', () => {
   it('rejects bad input, naming it', () => {
     const cm = new ConfusionMatrix(3);
     expect(() => cm.update([0, 1], [0])).toThrow(/1 labels for 2 samples/);
-    expect(() => cm.update([0, 3], [0, 1])).toThrow(/\(predictions\): class index 3 \(sample 1\) is out of range for 3 classes/);
+    expect(() => cm.update([0, 3], [0, 1])).toThrow(
+      /\(predictions\): class index 3 \(sample 1\) is out of range for 3 classes/,
+    );
     const logits = tf.zeros([2, 4]);
     expect(() => cm.update(logits, [0, 1])).toThrow(/logits \[2, 4\] have 4 classes, the matrix 3/);
     logits.dispose();

@@ -4,8 +4,18 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tf, setBackend, type Tensor } from '@cnn/tensor';
 import { BatchNorm2d, CheckpointError, Conv2d, Flatten, Linear, manualSeed, Sequential } from '@cnn/layers';
 import {
-  Adam, AdamW, SGD, LRScheduler, MultiStepLR, clipGradNorm, crossEntropy, withWarmup, CosineAnnealingLR,
-  type HostArray, type Optimizer, type OptimizerStateDict,
+  Adam,
+  AdamW,
+  SGD,
+  LRScheduler,
+  MultiStepLR,
+  clipGradNorm,
+  crossEntropy,
+  withWarmup,
+  CosineAnnealingLR,
+  type HostArray,
+  type Optimizer,
+  type OptimizerStateDict,
 } from '../src/index';
 import { expectClose, fixture, tensorOf } from './helpers';
 
@@ -37,15 +47,28 @@ function makeOptimizer(c: Config, params: Array<[string, tf.Variable]>): Optimiz
     noDecayOn: c.noDecayBnBias ? ('bn_bias' as const) : undefined,
   };
   if (c.optimizer === 'SGD') {
-    return new SGD(params, { ...common, momentum: o.momentum as number, dampening: o.dampening as number, nesterov: o.nesterov as boolean });
+    return new SGD(params, {
+      ...common,
+      momentum: o.momentum as number,
+      dampening: o.dampening as number,
+      nesterov: o.nesterov as boolean,
+    });
   }
-  const adam = { ...common, betas: o.betas as [number, number] | undefined, eps: o.eps as number | undefined, amsgrad: o.amsgrad as boolean };
+  const adam = {
+    ...common,
+    betas: o.betas as [number, number] | undefined,
+    eps: o.eps as number | undefined,
+    amsgrad: o.amsgrad as boolean,
+  };
   return c.optimizer === 'Adam' ? new Adam(params, adam) : new AdamW(params, adam);
 }
 
 /** The fixture's loss: mean((bn.weight * (x @ fc.weight^T + fc.bias) + bn.bias - y)^2). */
 function tinyLoss(p: Map<string, tf.Variable>, x: Tensor, y: Tensor): Tensor {
-  const out = tf.add(tf.mul(tf.add(tf.matMul(x, p.get('fc.weight')!, false, true), p.get('fc.bias')!), p.get('bn.weight')!), p.get('bn.bias')!);
+  const out = tf.add(
+    tf.mul(tf.add(tf.matMul(x, p.get('fc.weight')!, false, true), p.get('fc.bias')!), p.get('bn.weight')!),
+    p.get('bn.bias')!,
+  );
   return tf.mean(tf.square(tf.sub(out, y)));
 }
 
@@ -94,7 +117,10 @@ describe('optimizers against PyTorch (wasm)', () => {
 
 describe('state dicts', () => {
   const RUNS: Array<[string, (p: Array<[string, tf.Variable]>) => Optimizer]> = [
-    ['SGD nesterov, weight decay, no-decay group', (p) => new SGD(p, { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.05, noDecayOn: 'bn_bias' })],
+    [
+      'SGD nesterov, weight decay, no-decay group',
+      (p) => new SGD(p, { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.05, noDecayOn: 'bn_bias' }),
+    ],
     ['Adam amsgrad, weight decay', (p) => new Adam(p, { lr: 0.05, weightDecay: 0.1, amsgrad: true })],
     ['AdamW, no-decay group', (p) => new AdamW(p, { lr: 0.05, weightDecay: 0.1, noDecayOn: 'bn_bias' })],
   ];
@@ -103,7 +129,12 @@ describe('state dicts', () => {
       const x = tensorOf(F.x);
       const y = tensorOf(F.y);
       const schedule = withWarmup(new CosineAnnealingLR({ tMax: 7 }), { length: 3, startFactor: 0.1 });
-      const run = (params: Array<[string, tf.Variable]>, opt: Optimizer, scheduler: LRScheduler, steps: number): void => {
+      const run = (
+        params: Array<[string, tf.Variable]>,
+        opt: Optimizer,
+        scheduler: LRScheduler,
+        steps: number,
+      ): void => {
         const byName = new Map(params);
         for (let i = 0; i < steps; i++) {
           opt.minimize(() => tinyLoss(byName, x, y));
@@ -119,14 +150,22 @@ describe('state dicts', () => {
       const optB = build(b);
       const schedB = new LRScheduler(optB, schedule, { by: 'iter' });
       run(b, optB, schedB, 5);
-      const checkpoint = JSON.parse(JSON.stringify({
-        params: b.map(([n, v]) => [n, Array.from(v.dataSync())]),
-        optimizer: optB.stateDict(),
-        scheduler: schedB.state(),
-      })) as { params: Array<[string, number[]]>; optimizer: OptimizerStateDict; scheduler: ReturnType<LRScheduler['state']> };
+      const checkpoint = JSON.parse(
+        JSON.stringify({
+          params: b.map(([n, v]) => [n, Array.from(v.dataSync())]),
+          optimizer: optB.stateDict(),
+          scheduler: schedB.state(),
+        }),
+      ) as {
+        params: Array<[string, number[]]>;
+        optimizer: OptimizerStateDict;
+        scheduler: ReturnType<LRScheduler['state']>;
+      };
       optB.dispose();
       dispose(b);
-      const c = checkpoint.params.map(([n, data]) => [n, tf.variable(tf.tensor(data, F.init[n].shape), true)] as [string, tf.Variable]);
+      const c = checkpoint.params.map(
+        ([n, data]) => [n, tf.variable(tf.tensor(data, F.init[n].shape), true)] as [string, tf.Variable],
+      );
       const optC = build(c);
       const schedC = new LRScheduler(optC, schedule, { by: 'iter' });
       optC.loadStateDict(checkpoint.optimizer);
@@ -160,11 +199,15 @@ describe('state dicts', () => {
     ]);
     expect(sd.state['fc.bias']).toEqual({ step: 1, buffers: { momentum_buffer: { shape: [3], data: [1, 1, 1] } } });
     const adam = new Adam(params, { lr: 0.1 });
-    expect(() => adam.loadStateDict(sd)).toThrow(/state is from SGD, this optimizer is Adam.*state has 2 parameter groups, this optimizer 1/);
+    expect(() => adam.loadStateDict(sd)).toThrow(
+      /state is from SGD, this optimizer is Adam.*state has 2 parameter groups, this optimizer 1/,
+    );
     const bad = structuredClone(sd);
     bad.state['fc.weight'].buffers.momentum_buffer.shape = [4, 3];
-    bad.state['nope'] = { step: 1, buffers: {} };
-    expect(() => opt.loadStateDict(bad)).toThrow(/'fc.weight'.momentum_buffer has shape \[4, 3\] \(12 values\), the parameter \[3, 4\]; unknown parameter 'nope'/);
+    bad.state.nope = { step: 1, buffers: {} };
+    expect(() => opt.loadStateDict(bad)).toThrow(
+      /'fc.weight'.momentum_buffer has shape \[4, 3\] \(12 values\), the parameter \[3, 4\]; unknown parameter 'nope'/,
+    );
 
     // Whatever is wrong, a refused state dict changes nothing (the hyperparameters are checked before the first change,
     // the new buffers made before the old ones go) and leaks no tensor; checkStateDict refuses the same without loading.
@@ -173,28 +216,78 @@ describe('state dicts', () => {
     const hyper = [opt.momentum, opt.dampening, opt.nesterov];
     const tensors = tf.memory().numTensors;
     const refusals: Array<[(d: Record<string, any>) => void, RegExp]> = [
-      [(d) => { d.options.momentum = -1; d.groups[0].lr = 9; }, /options: momentum must be a number >= 0, got -1/],
-      [(d) => { d.options.nesterov = 'yes'; }, /options: nesterov must be true or false, got "yes"/],
-      [(d) => { d.steps = 1.5; }, /steps is 1\.5, not a non-negative integer/],
-      [(d) => { d.groups[1].weightDecay = null; }, /group 1: weightDecay must be a number >= 0, got null/],
-      [(d) => { d.groups[0] = 'all'; }, /group 0 is "all", not an object/],
-      [(d) => { d.state['fc.bias'].step = 'one'; }, /'fc\.bias' has step "one", not a non-negative integer/],
-      [(d) => { d.state['fc.bias'].buffers.exp_avg = d.state['fc.bias'].buffers.momentum_buffer; }, /'fc\.bias'\.exp_avg is not a buffer of SGD \(momentum_buffer\)/],
-      [(d) => { d.state['fc.bias'].buffers.momentum_buffer.data = ['x', 1, 1]; }, /'fc\.bias'\.momentum_buffer is \{"shape":\[3\],"data":\["x",1,1\]\}, not \{ shape, data \} of numbers/],
-      [(d) => { d.state = null; }, /state is null, not an object of parameter states/],
+      [
+        (d) => {
+          d.options.momentum = -1;
+          d.groups[0].lr = 9;
+        },
+        /options: momentum must be a number >= 0, got -1/,
+      ],
+      [
+        (d) => {
+          d.options.nesterov = 'yes';
+        },
+        /options: nesterov must be true or false, got "yes"/,
+      ],
+      [
+        (d) => {
+          d.steps = 1.5;
+        },
+        /steps is 1\.5, not a non-negative integer/,
+      ],
+      [
+        (d) => {
+          d.groups[1].weightDecay = null;
+        },
+        /group 1: weightDecay must be a number >= 0, got null/,
+      ],
+      [
+        (d) => {
+          d.groups[0] = 'all';
+        },
+        /group 0 is "all", not an object/,
+      ],
+      [
+        (d) => {
+          d.state['fc.bias'].step = 'one';
+        },
+        /'fc\.bias' has step "one", not a non-negative integer/,
+      ],
+      [
+        (d) => {
+          d.state['fc.bias'].buffers.exp_avg = d.state['fc.bias'].buffers.momentum_buffer;
+        },
+        /'fc\.bias'\.exp_avg is not a buffer of SGD \(momentum_buffer\)/,
+      ],
+      [
+        (d) => {
+          d.state['fc.bias'].buffers.momentum_buffer.data = ['x', 1, 1];
+        },
+        /'fc\.bias'\.momentum_buffer is \{"shape":\[3\],"data":\["x",1,1\]\}, not \{ shape, data \} of numbers/,
+      ],
+      [
+        (d) => {
+          d.state = null;
+        },
+        /state is null, not an object of parameter states/,
+      ],
     ];
     for (const [edit, message] of refusals) {
       const dict = structuredClone(before) as unknown as Record<string, any>;
       edit(dict);
       expect(() => opt.checkStateDict(dict as OptimizerStateDict), String(message)).toThrow(message);
       expect(() => opt.loadStateDict(dict as OptimizerStateDict), String(message)).toThrow(CheckpointError);
-      expect(() => opt.loadStateDict(dict as OptimizerStateDict), String(message)).toThrow(new RegExp(`^SGD\\.loadStateDict: .*${message.source}`));
+      expect(() => opt.loadStateDict(dict as OptimizerStateDict), String(message)).toThrow(
+        new RegExp(`^SGD\\.loadStateDict: .*${message.source}`),
+      );
       expect(opt.stateDict()).toEqual(before);
       expect(opt.paramGroups.map((g) => [g.lr, g.weightDecay])).toEqual(lrs);
       expect([opt.momentum, opt.dampening, opt.nesterov]).toEqual(hyper);
       expect(tf.memory().numTensors).toBe(tensors);
     }
-    expect(() => opt.loadStateDict(null as unknown as OptimizerStateDict)).toThrow(/SGD\.loadStateDict: the state dict is null, not an object/);
+    expect(() => opt.loadStateDict(null as unknown as OptimizerStateDict)).toThrow(
+      /SGD\.loadStateDict: the state dict is null, not an object/,
+    );
     // A valid one still loads, replacing the buffers without a leak.
     const changed = structuredClone(before);
     changed.state['fc.bias'].buffers.momentum_buffer.data = [7, 8, 9];
@@ -216,10 +309,16 @@ describe('parameters, groups and gradients', () => {
   it("noDecayOn: 'bn_bias' on a Module leaves out BatchNorm weights and biases and every bias", () => {
     const m = model();
     const opt = new SGD(m, { lr: 0.1, weightDecay: 5e-4, noDecayOn: 'bn_bias' });
-    expect(opt.paramGroups.map((g) => [...g.params])).toEqual([['0.weight', '3.weight'], ['0.bias', '1.weight', '1.bias', '3.bias']]);
+    expect(opt.paramGroups.map((g) => [...g.params])).toEqual([
+      ['0.weight', '3.weight'],
+      ['0.bias', '1.weight', '1.bias', '3.bias'],
+    ]);
     expect(opt.paramGroups.map((g) => g.weightDecay)).toEqual([5e-4, 0]);
     const custom = new AdamW(m.namedParameters(), { lr: 1e-3, noDecayOn: (name) => name.startsWith('3.') });
-    expect(custom.paramGroups.map((g) => [...g.params])).toEqual([['0.weight', '0.bias', '1.weight', '1.bias'], ['3.weight', '3.bias']]);
+    expect(custom.paramGroups.map((g) => [...g.params])).toEqual([
+      ['0.weight', '0.bias', '1.weight', '1.bias'],
+      ['3.weight', '3.bias'],
+    ]);
     const plain = new Adam(m.parameters(), { lr: 1e-3 });
     expect(plain.paramGroups.map((g) => [...g.params])).toEqual([['0', '1', '2', '3', '4', '5']]);
     m.dispose();
@@ -232,16 +331,28 @@ describe('parameters, groups and gradients', () => {
     const w0 = Array.from(w.dataSync());
     const b0 = Array.from(b.dataSync());
     const g = tf.onesLike(w);
-    opt.step({ [w.name]: g });           // by tf name, as tf.variableGrads returns
-    expectClose(w.dataSync(), w0.map((v) => v - 0.5 * (1 + 0.1 * v)), 1e-6, wName);
+    opt.step({ [w.name]: g }); // by tf name, as tf.variableGrads returns
+    expectClose(
+      w.dataSync(),
+      w0.map((v) => v - 0.5 * (1 + 0.1 * v)),
+      1e-6,
+      wName,
+    );
     expect(Array.from(b.dataSync())).toEqual(b0); // no gradient: untouched
     opt.lr = 0.25;
     expect(opt.paramGroups.map((p) => p.lr)).toEqual([0.25, 0.25]);
     const gb = tf.onesLike(b);
-    opt.step(new Map([[bName, gb]]));    // by parameter name; biases have no decay
-    expectClose(b.dataSync(), b0.map((v) => v - 0.25), 1e-6, bName);
+    opt.step(new Map([[bName, gb]])); // by parameter name; biases have no decay
+    expectClose(
+      b.dataSync(),
+      b0.map((v) => v - 0.25),
+      1e-6,
+      bName,
+    );
     expect(() => opt.step({ nope: g })).toThrow(/none of the 1 gradients \(nope\) matches a parameter/);
-    expect(() => opt.step({ [w.name]: gb })).toThrow(/gradient of '0.weight' has shape \[2\], the parameter \[3, 3, 1, 2\]/);
+    expect(() => opt.step({ [w.name]: gb })).toThrow(
+      /gradient of '0.weight' has shape \[2\], the parameter \[3, 3, 1, 2\]/,
+    );
     expect(() => new SGD(m, { lr: -1 })).toThrow(/SGD: lr must be a number >= 0, got -1/);
     expect(() => new SGD(m, { lr: 0.1, nesterov: true })).toThrow(/Nesterov momentum requires momentum > 0/);
     expect(() => new Adam(m, { lr: 0.1, betas: [0.9, 1] })).toThrow(/betas must be < 1/);
@@ -251,7 +362,11 @@ describe('parameters, groups and gradients', () => {
   });
 
   for (const [name, build] of [
-    ['SGD', (m: Sequential) => new SGD(m, { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4, noDecayOn: 'bn_bias' })],
+    [
+      'SGD',
+      (m: Sequential) =>
+        new SGD(m, { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4, noDecayOn: 'bn_bias' }),
+    ],
     ['Adam', (m: Sequential) => new Adam(m, { lr: 1e-3, amsgrad: true, weightDecay: 1e-4 })],
     ['AdamW', (m: Sequential) => new AdamW(m, { lr: 1e-3, noDecayOn: 'bn_bias' })],
   ] as const) {
@@ -264,7 +379,10 @@ describe('parameters, groups and gradients', () => {
       const params = m.parameters();
       const counts: number[] = [];
       for (let i = 0; i < 50; i++) {
-        const { value, grads } = tf.variableGrads(() => crossEntropy(m.call(x), y, { labelSmoothing: 0.1 }) as tf.Scalar, params);
+        const { value, grads } = tf.variableGrads(
+          () => crossEntropy(m.call(x), y, { labelSmoothing: 0.1 }) as tf.Scalar,
+          params,
+        );
         clipGradNorm(grads, 0.5);
         opt.step(grads);
         scheduler.onIterationEnd();

@@ -3,7 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import { CheckpointError } from '@cnn/layers';
 import {
-  CosineAnnealingLR, LinearWarmup, LRScheduler, MultiStepLR, SequentialLR, StepLR, withWarmup, type LRSchedule,
+  CosineAnnealingLR,
+  LinearWarmup,
+  LRScheduler,
+  MultiStepLR,
+  SequentialLR,
+  StepLR,
+  withWarmup,
+  type LRSchedule,
 } from '../src/index';
 import { expectClose, fixture } from './helpers';
 
@@ -13,15 +20,22 @@ type Spec =
   | { type: 'cosine'; tMax: number; etaMin: number }
   | { type: 'linear'; startFactor: number; endFactor?: number; length: number }
   | { type: 'sequential'; milestones: number[]; schedules: Spec[] };
-const F = fixture<{ baseLrs: number[]; steps: number; cases: Array<{ name: string; spec: Spec; lrs: number[][] }> }>('schedulers');
+const F = fixture<{ baseLrs: number[]; steps: number; cases: Array<{ name: string; spec: Spec; lrs: number[][] }> }>(
+  'schedulers',
+);
 
 function build(s: Spec): LRSchedule {
   switch (s.type) {
-    case 'step': return new StepLR(s);
-    case 'multistep': return new MultiStepLR(s);
-    case 'cosine': return new CosineAnnealingLR(s);
-    case 'linear': return new LinearWarmup(s);
-    case 'sequential': return new SequentialLR(s.schedules.map(build), s.milestones);
+    case 'step':
+      return new StepLR(s);
+    case 'multistep':
+      return new MultiStepLR(s);
+    case 'cosine':
+      return new CosineAnnealingLR(s);
+    case 'linear':
+      return new LinearWarmup(s);
+    case 'sequential':
+      return new SequentialLR(s.schedules.map(build), s.milestones);
   }
 }
 
@@ -65,7 +79,10 @@ describe('driving and composing', () => {
 
   it('withWarmup is SequentialLR([LinearWarmup, main], [length]); schedules work without an optimizer', () => {
     const a = withWarmup(new CosineAnnealingLR({ tMax: 10 }), { length: 4, startFactor: 0.25 });
-    const b = new SequentialLR([new LinearWarmup({ length: 4, startFactor: 0.25 }), new CosineAnnealingLR({ tMax: 10 })], [4]);
+    const b = new SequentialLR(
+      [new LinearWarmup({ length: 4, startFactor: 0.25 }), new CosineAnnealingLR({ tMax: 10 })],
+      [4],
+    );
     for (let t = 0; t < 20; t++) expect(a.lrAt(t, 0.1)).toBe(b.lrAt(t, 0.1));
     expect(a.lrAt(0, 0.1)).toBeCloseTo(0.025, 12);
     expect(a.lrAt(4, 0.1)).toBe(0.1);
@@ -112,11 +129,25 @@ describe('driving and composing', () => {
 
   it('rejects bad settings, naming them', () => {
     expect(() => new StepLR({ stepSize: 0 })).toThrow(/StepLR: stepSize must be a positive integer, got 0/);
-    expect(() => new MultiStepLR({ milestones: [3, -1] })).toThrow(/milestones\[1\] must be a non-negative integer, got -1/);
+    expect(() => new MultiStepLR({ milestones: [3, -1] })).toThrow(
+      /milestones\[1\] must be a non-negative integer, got -1/,
+    );
     expect(() => new CosineAnnealingLR({ tMax: 2.5 })).toThrow(/tMax must be a positive integer/);
-    expect(() => new LinearWarmup({ length: 5, startFactor: 2 })).toThrow(/startFactor must be a number in \[0, 1\], got 2/);
-    expect(() => new SequentialLR([new StepLR({ stepSize: 1 }), new StepLR({ stepSize: 1 })], [])).toThrow(/2 schedules need 1 milestones, got 0/);
-    expect(() => new SequentialLR([new StepLR({ stepSize: 1 }), new StepLR({ stepSize: 1 }), new StepLR({ stepSize: 1 })], [5, 5])).toThrow(/milestones must increase/);
-    expect(() => new LRScheduler({ paramGroups: [{ lr: 1 }] }, new StepLR({ stepSize: 1 }), { by: 'batch' as 'iter' })).toThrow(/by must be 'epoch' or 'iter'/);
+    expect(() => new LinearWarmup({ length: 5, startFactor: 2 })).toThrow(
+      /startFactor must be a number in \[0, 1\], got 2/,
+    );
+    expect(() => new SequentialLR([new StepLR({ stepSize: 1 }), new StepLR({ stepSize: 1 })], [])).toThrow(
+      /2 schedules need 1 milestones, got 0/,
+    );
+    expect(
+      () =>
+        new SequentialLR(
+          [new StepLR({ stepSize: 1 }), new StepLR({ stepSize: 1 }), new StepLR({ stepSize: 1 })],
+          [5, 5],
+        ),
+    ).toThrow(/milestones must increase/);
+    expect(
+      () => new LRScheduler({ paramGroups: [{ lr: 1 }] }, new StepLR({ stepSize: 1 }), { by: 'batch' as 'iter' }),
+    ).toThrow(/by must be 'epoch' or 'iter'/);
   });
 });

@@ -5,15 +5,33 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tf, setBackend, type Tensor } from '@cnn/tensor';
 import { AvgPool2d, Conv2d, Flatten, Linear, manualSeed, Sequential, Tanh } from '@cnn/layers';
 import { Compose, DataLoader, FashionMNIST, Normalize, ToTensor, type Dataset, type Sample } from '@cnn/datasets';
-import { Adam, LRScheduler, SGD, StepLR, Trainer, crossEntropy, formatBar, type EpochRecord, type TrainerBatch } from '../src/index';
+import {
+  Adam,
+  LRScheduler,
+  SGD,
+  StepLR,
+  Trainer,
+  crossEntropy,
+  formatBar,
+  type EpochRecord,
+  type TrainerBatch,
+} from '../src/index';
 
 /** LeNet-5 for 28x28 inputs, as `@cnn/models-classic`'s `lenet5({ inputSize: 28 })`. */
 function lenet5(): Sequential {
   return new Sequential(
-    new Conv2d(1, 6, 5, { padding: 2 }), new Tanh(), new AvgPool2d(2),
-    new Conv2d(6, 16, 5), new Tanh(), new AvgPool2d(2),
-    new Conv2d(16, 120, 5), new Tanh(), new Flatten(),
-    new Linear(120, 84), new Tanh(), new Linear(84, 10),
+    new Conv2d(1, 6, 5, { padding: 2 }),
+    new Tanh(),
+    new AvgPool2d(2),
+    new Conv2d(6, 16, 5),
+    new Tanh(),
+    new AvgPool2d(2),
+    new Conv2d(16, 120, 5),
+    new Tanh(),
+    new Flatten(),
+    new Linear(120, 84),
+    new Tanh(),
+    new Linear(84, 10),
   );
 }
 
@@ -61,7 +79,14 @@ describe('Trainer on LeNet-5 and the Fashion-MNIST sample', () => {
     const model = lenet5();
     const optimizer = new Adam(model, { lr: 2e-3 });
     const out: string[] = [];
-    const trainer = new Trainer({ model, optimizer, numClasses: 10, log: 'lines', write: (s) => out.push(s), classNames: [...train.classes] });
+    const trainer = new Trainer({
+      model,
+      optimizer,
+      numClasses: 10,
+      log: 'lines',
+      write: (s) => out.push(s),
+      classNames: [...train.classes],
+    });
     const trainLoader = new DataLoader(train, { batchSize: 32, shuffle: true, seed: 1 });
     const valLoader = new DataLoader(test, { batchSize: 250 });
     const history = await trainer.fit(trainLoader, { epochs: 2, valLoader });
@@ -121,7 +146,7 @@ describe('Trainer on LeNet-5 and the Fashion-MNIST sample', () => {
     const b = await run();
     expect(a.length).toBeGreaterThan(0);
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
-    const other = await run(8);                           // another order: the comparison is not vacuous
+    const other = await run(8); // another order: the comparison is not vacuous
     expect(Buffer.from(a).equals(Buffer.from(other))).toBe(false);
   });
 });
@@ -134,7 +159,13 @@ describe('Trainer on a tiny problem', () => {
     const scheduler = new LRScheduler(optimizer, new StepLR({ stepSize: 3, gamma: 0.5 }), { by: 'iter' });
     const counts: number[] = [];
     const trainer = new Trainer({
-      model, optimizer, scheduler, numClasses: 3, clipGradNorm: 0.1, labelSmoothing: 0.1, log: 'quiet',
+      model,
+      optimizer,
+      scheduler,
+      numClasses: 3,
+      clipGradNorm: 0.1,
+      labelSmoothing: 0.1,
+      log: 'quiet',
       callbacks: { onEpochEnd: () => void counts.push(tf.memory().numTensors) },
     });
     const history = await trainer.fit(batches, { epochs: 4, valLoader: batches });
@@ -156,11 +187,15 @@ describe('Trainer on a tiny problem', () => {
       const loss = (logits: Tensor, y: Tensor): Tensor => {
         calls++;
         const l = crossEntropy(logits, y);
-        return calls === 7 ? tf.mul(l, bad) : l;      // epoch 2, step 3
+        return calls === 7 ? tf.mul(l, bad) : l; // epoch 2, step 3
       };
       const steps: string[] = [];
       const trainer = new Trainer({
-        model, optimizer, loss, numClasses: 3, log: 'quiet',
+        model,
+        optimizer,
+        loss,
+        numClasses: 3,
+        log: 'quiet',
         callbacks: { onStepEnd: (s) => void steps.push(`${s.epoch}:${s.step}`) },
       });
       const before = tf.memory().numTensors;
@@ -183,7 +218,10 @@ describe('Trainer on a tiny problem', () => {
     const optimizer = new SGD(model, { lr: 0.1 });
     const events: string[] = [];
     const trainer: Trainer = new Trainer({
-      model, optimizer, numClasses: 3, log: 'quiet',
+      model,
+      optimizer,
+      numClasses: 3,
+      log: 'quiet',
       callbacks: {
         onTrainBegin: ({ epochs }) => void events.push(`trainBegin ${epochs}`),
         onEpochBegin: ({ epoch }) => void events.push(`epochBegin ${epoch}`),
@@ -202,8 +240,14 @@ describe('Trainer on a tiny problem', () => {
     expect(history).toHaveLength(2);
     expect(events).toEqual([
       'trainBegin 5',
-      'epochBegin 1', 'step 1.1 #1 n=8', 'step 1.2 #2 n=8', 'epochEnd 1',
-      'epochBegin 2', 'step 2.1 #3 n=8', 'step 2.2 #4 n=8', 'epochEnd 2',
+      'epochBegin 1',
+      'step 1.1 #1 n=8',
+      'step 1.2 #2 n=8',
+      'epochEnd 1',
+      'epochBegin 2',
+      'step 2.1 #3 n=8',
+      'step 2.2 #4 n=8',
+      'epochEnd 2',
       'trainEnd 2',
     ]);
     tf.dispose(batches.flatMap((b) => [b.x, b.y]));
@@ -231,7 +275,9 @@ describe('Trainer on a tiny problem', () => {
     const optimizer = new SGD(model, { lr: 0.1 });
     const source = Object.assign(batches.slice(), { length: 3 });
     let out = '';
-    await new Trainer({ model, optimizer, numClasses: 3, log: 'bar', write: (s) => (out += s) }).fit(source, { epochs: 2 });
+    await new Trainer({ model, optimizer, numClasses: 3, log: 'bar', write: (s) => (out += s) }).fit(source, {
+      epochs: 2,
+    });
     expect(out.startsWith('\repoch 1/2 [')).toBe(true);
     expect(out).toMatch(/\repoch 1\/2 \[=+\] 3\/3 {2}loss \d\.\d{4} {2}acc \d\.\d{4} {2}\d+ img\/s {2}ETA 0:00/);
     expect(out).toMatch(/\repoch 1\/2 {2}loss .* {2}\d+\.\ds *\n\repoch 2\/2 \[/);
@@ -239,23 +285,26 @@ describe('Trainer on a tiny problem', () => {
     expect(out.split('\n')).toHaveLength(3);
 
     let quiet = '';
-    await new Trainer({ model, optimizer, numClasses: 3, log: 'quiet', write: (s) => (quiet += s) }).fit(batches, { epochs: 1 });
+    await new Trainer({ model, optimizer, numClasses: 3, log: 'quiet', write: (s) => (quiet += s) }).fit(batches, {
+      epochs: 1,
+    });
     expect(quiet).toBe('');
     tf.dispose(batches.flatMap((b) => [b.x, b.y]));
     optimizer.dispose();
     model.dispose();
   });
 
-  it("ends a half-drawn bar with a newline when training fails", async () => {
+  it('ends a half-drawn bar with a newline when training fails', async () => {
     const batches = tinyBatches(2);
     const model = tinyModel();
     const optimizer = new SGD(model, { lr: 0.1 });
     let calls = 0;
-    const loss = (logits: Tensor, y: Tensor): Tensor => (++calls === 2 ? tf.mul(crossEntropy(logits, y), NaN) : crossEntropy(logits, y));
+    const loss = (logits: Tensor, y: Tensor): Tensor =>
+      ++calls === 2 ? tf.mul(crossEntropy(logits, y), NaN) : crossEntropy(logits, y);
     let out = '';
     const trainer = new Trainer({ model, optimizer, loss, numClasses: 3, log: 'bar', write: (s) => (out += s) });
     await expect(trainer.fit(batches, { epochs: 1 })).rejects.toThrow(/epoch 1, step 2/);
-    expect(out).toMatch(/^\repoch 1\/1 \[=+> +\] 1\/2 {2}loss .*ETA \d+:\d\d\n$/);   // an array's length is the total
+    expect(out).toMatch(/^\repoch 1\/1 \[=+> +\] 1\/2 {2}loss .*ETA \d+:\d\d\n$/); // an array's length is the total
     tf.dispose(batches.flatMap((b) => [b.x, b.y]));
     optimizer.dispose();
     model.dispose();
@@ -265,8 +314,19 @@ describe('Trainer on a tiny problem', () => {
     expect(formatBar({ epoch: 1, epochs: 3, step: 5, loss: 1, acc: 0.5, imagesPerSecond: 100.4, elapsed: 2 })).toBe(
       'epoch 1/3 step 5  loss 1.0000  acc 0.5000  100 img/s',
     );
-    const half = formatBar({ epoch: 2, epochs: 3, step: 10, total: 20, loss: 0.5, acc: 0.75, imagesPerSecond: 64, elapsed: 30 });
-    expect(half).toBe(`epoch 2/3 [${'='.repeat(11)}>${' '.repeat(12)}] 10/20  loss 0.5000  acc 0.7500  64 img/s  ETA 0:30`);
+    const half = formatBar({
+      epoch: 2,
+      epochs: 3,
+      step: 10,
+      total: 20,
+      loss: 0.5,
+      acc: 0.75,
+      imagesPerSecond: 64,
+      elapsed: 30,
+    });
+    expect(half).toBe(
+      `epoch 2/3 [${'='.repeat(11)}>${' '.repeat(12)}] 10/20  loss 0.5000  acc 0.7500  64 img/s  ETA 0:30`,
+    );
   });
 
   it('rejects bad options', () => {

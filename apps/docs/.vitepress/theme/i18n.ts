@@ -48,7 +48,8 @@ const en = {
   block: 'block',
   layerTypes: 'layers',
   outputShape: 'output shape',
-  summaryTotals: (params: string, macs: string, layers: number) => `${params} parameters, ${macs} MACs, ${layers} computing layers`,
+  summaryTotals: (params: string, macs: string, layers: number) =>
+    `${params} parameters, ${macs} MACs, ${layers} computing layers`,
   fullTable: (layers: number) => `The full table (${layers} layers), as String(summary(...)) prints it`,
 };
 
@@ -100,7 +101,8 @@ const zh: Strings = {
   block: '模块',
   layerTypes: '层',
   outputShape: '输出形状',
-  summaryTotals: (params: string, macs: string, layers: number) => `参数 ${params} 个，乘加 ${macs} 次，计算层 ${layers} 个`,
+  summaryTotals: (params: string, macs: string, layers: number) =>
+    `参数 ${params} 个，乘加 ${macs} 次，计算层 ${layers} 个`,
   fullTable: (layers: number) => `完整的逐层表格（${layers} 层），即 String(summary(...)) 的输出`,
 };
 

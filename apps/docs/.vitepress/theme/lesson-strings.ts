@@ -18,7 +18,8 @@ const en = {
   step: 'step',
   epochOf: (e: number, n: number) => `epoch ${e}/${n}`,
   result: (acc: string, s: string, imgs: string) => `test top-1 ${acc} after ${s} s of training (${imgs} images/s)`,
-  on: (backend: string, simd: boolean, threads: number) => `on ${backend}, SIMD ${simd ? 'on' : 'off'}, ${threads} thread${threads === 1 ? '' : 's'}`,
+  on: (backend: string, simd: boolean, threads: number) =>
+    `on ${backend}, SIMD ${simd ? 'on' : 'off'}, ${threads} thread${threads === 1 ? '' : 's'}`,
   confusion: 'Confusion matrix (rows: true class, columns: predicted)',
   predictions: 'Test images and predictions (click one to see its feature maps)',
   filters: 'First-layer filters (conv1, 6 of 5x5; red positive, blue negative)',
@@ -43,8 +44,16 @@ type Strings = typeof en;
 
 /** Fashion-MNIST's classes in Chinese. */
 const FASHION_ZH: Record<string, string> = {
-  'T-shirt/top': 'T 恤/上衣', Trouser: '裤子', Pullover: '套头衫', Dress: '连衣裙', Coat: '外套',
-  Sandal: '凉鞋', Shirt: '衬衫', Sneaker: '运动鞋', Bag: '包', 'Ankle boot': '短靴',
+  'T-shirt/top': 'T 恤/上衣',
+  Trouser: '裤子',
+  Pullover: '套头衫',
+  Dress: '连衣裙',
+  Coat: '外套',
+  Sandal: '凉鞋',
+  Shirt: '衬衫',
+  Sneaker: '运动鞋',
+  Bag: '包',
+  'Ankle boot': '短靴',
 };
 
 const zh: Strings = {
@@ -62,7 +71,8 @@ const zh: Strings = {
   step: '步',
   epochOf: (e: number, n: number) => `第 ${e}/${n} 轮`,
   result: (acc: string, s: string, imgs: string) => `训练 ${s} 秒后测试 top-1 为 ${acc}（每秒 ${imgs} 张图像）`,
-  on: (backend: string, simd: boolean, threads: number) => `后端 ${backend}，SIMD ${simd ? '开启' : '关闭'}，${threads} 个线程`,
+  on: (backend: string, simd: boolean, threads: number) =>
+    `后端 ${backend}，SIMD ${simd ? '开启' : '关闭'}，${threads} 个线程`,
   confusion: '混淆矩阵（行：真实类别，列：预测类别）',
   predictions: '测试图像与预测（点击一张查看它的特征图）',
   filters: '第一层卷积核（conv1，6 个 5x5；红为正，蓝为负）',

@@ -24,16 +24,20 @@ const say = (line) => writeSync(1, `@@fuzz ${line}\n`); // synchronous, so a han
 // Every error class the packages export is a "named" error.
 const NAMED = [];
 for (const ns of [tensor, layers, datasets, train, classic, efficient]) {
-  for (const v of Object.values(ns)) if (typeof v === 'function' && v.prototype instanceof Error && !NAMED.includes(v)) NAMED.push(v);
+  for (const v of Object.values(ns))
+    if (typeof v === 'function' && v.prototype instanceof Error && !NAMED.includes(v)) NAMED.push(v);
 }
 
 // The fixture network of packages/layers/test/fixtures/checkpoint (net.pth and net.safetensors hold its weights).
 class Net extends Module {
   stem = this.registerModule('stem', new Conv2d(3, 4, 3, { padding: 1 }));
-  blocks = this.registerModule('blocks', new Sequential(
-    new Sequential(new Conv2d(4, 8, 3, { padding: 1, bias: false }), new BatchNorm2d(8), new ReLU()),
-    new Sequential(new Conv2d(8, 8, 3, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(8), new ReLU()),
-  ));
+  blocks = this.registerModule(
+    'blocks',
+    new Sequential(
+      new Sequential(new Conv2d(4, 8, 3, { padding: 1, bias: false }), new BatchNorm2d(8), new ReLU()),
+      new Sequential(new Conv2d(8, 8, 3, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(8), new ReLU()),
+    ),
+  );
   head = this.registerModule('head', new Linear(8, 5));
   forward(x) {
     return this.head.call(tf.mean(this.blocks.call(this.stem.call(x)), [1, 2]));
@@ -51,7 +55,8 @@ function fingerprint(model) {
   return h >>> 0;
 }
 
-const OVERFLOW = /Maximum call stack size exceeded|allocation failed|out of memory|Insufficient memory|Invalid (typed )?array length|Invalid string length|Cannot create a Buffer larger|Array buffer allocation|RuntimeError|unreachable|memory access out of bounds/i;
+const OVERFLOW =
+  /Maximum call stack size exceeded|allocation failed|out of memory|Insufficient memory|Invalid (typed )?array length|Invalid string length|Cannot create a Buffer larger|Array buffer allocation|RuntimeError|unreachable|memory access out of bounds/i;
 
 function causes(err) {
   const out = [];
@@ -61,7 +66,11 @@ function causes(err) {
 
 /** The first stack frame outside node internals: where a raw error was thrown. */
 function thrownAt(err) {
-  const frames = String(err?.stack ?? '').split('\n').slice(1).map((s) => s.trim()).filter((s) => s.startsWith('at ') && !s.includes('node:internal'));
+  const frames = String(err?.stack ?? '')
+    .split('\n')
+    .slice(1)
+    .map((s) => s.trim())
+    .filter((s) => s.startsWith('at ') && !s.includes('node:internal'));
   const f = frames.find((s) => s.includes('/packages/') && !s.includes('/test/fuzz/')) ?? frames[0];
   if (!f) return undefined;
   return f.replace(/file:\/\/\S*?\/(packages|node_modules)\//, '$1/').slice(0, 160);
@@ -72,12 +81,21 @@ function describeError(err) {
   const message = String(err?.message ?? err);
   const res = { cls, msg: message.slice(0, 200), msgLength: message.length };
   if (NAMED.some((C) => err instanceof C)) {
-    const bad = causes(err).find((e) => e instanceof RangeError || e instanceof WebAssembly.RuntimeError || OVERFLOW.test(String(e?.message ?? e)))
-      ?? (OVERFLOW.test(message) ? err : undefined);
-    if (bad) return { ...res, outcome: 'wrapped', cause: `${bad?.constructor?.name}: ${String(bad?.message ?? bad).slice(0, 120)}` };
+    const bad =
+      causes(err).find(
+        (e) =>
+          e instanceof RangeError || e instanceof WebAssembly.RuntimeError || OVERFLOW.test(String(e?.message ?? e)),
+      ) ?? (OVERFLOW.test(message) ? err : undefined);
+    if (bad)
+      return {
+        ...res,
+        outcome: 'wrapped',
+        cause: `${bad?.constructor?.name}: ${String(bad?.message ?? bad).slice(0, 120)}`,
+      };
     return { ...res, outcome: 'named' };
   }
-  if (/allocation failed|out of memory|Array buffer allocation/i.test(message)) return { ...res, outcome: 'oom', at: thrownAt(err) };
+  if (/allocation failed|out of memory|Array buffer allocation/i.test(message))
+    return { ...res, outcome: 'oom', at: thrownAt(err) };
   return { ...res, outcome: 'raw', at: thrownAt(err) };
 }
 
@@ -121,10 +139,14 @@ async function run(job) {
     case 'efficient.loadImage(path)':
     case 'efficient.loadImage(bytes)': {
       const path = file(job, names[0]);
-      const img = job.target === 'decodeImage(bytes)' ? await datasets.decodeImage(readBytes(path), names[0], job.channels ?? 3)
-        : job.target === 'loadImage(path)' ? await datasets.loadImage(path, job.channels ?? 3)
-          : job.target === 'efficient.loadImage(path)' ? await efficient.loadImage(path)
-            : await efficient.loadImage(readBytes(path));
+      const img =
+        job.target === 'decodeImage(bytes)'
+          ? await datasets.decodeImage(readBytes(path), names[0], job.channels ?? 3)
+          : job.target === 'loadImage(path)'
+            ? await datasets.loadImage(path, job.channels ?? 3)
+            : job.target === 'efficient.loadImage(path)'
+              ? await efficient.loadImage(path)
+              : await efficient.loadImage(readBytes(path));
       return `${img.width}x${img.height}x${img.channels}`;
     }
     default:

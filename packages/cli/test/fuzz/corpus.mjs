@@ -87,7 +87,7 @@ const INTERESTING32 = [0, 1, 0x7f, 0x80, 0xff, 0xffff, 0x10000, 16000, 0x7ffffff
 
 function position(rng, length, hot) {
   if (length === 0) return 0;
-  if (hot && hot.length && rng.chance(0.5)) {
+  if (hot?.length && rng.chance(0.5)) {
     const [s, e] = rng.pick(hot);
     const lo = Math.min(s, length - 1);
     const hi = Math.min(e, length);
@@ -120,7 +120,12 @@ function byteMutation(rng, b, hot, others = []) {
       const size = rng.pick([2, 4, 8]);
       const p = Math.max(0, Math.min(position(rng, out.length, hot), out.length - size));
       const big = rng.chance(0.5);
-      const v = size === 2 ? rng.pick(INTERESTING16) : size === 4 ? rng.pick(INTERESTING32) : rng.pick([0n, 2n ** 63n - 1n, 2n ** 64n - 1n, 2n ** 53n, 2n ** 32n]);
+      const v =
+        size === 2
+          ? rng.pick(INTERESTING16)
+          : size === 4
+            ? rng.pick(INTERESTING32)
+            : rng.pick([0n, 2n ** 63n - 1n, 2n ** 64n - 1n, 2n ** 53n, 2n ** 32n]);
       const w = (big ? be : le)(v, size);
       out.set(w.subarray(0, Math.min(size, out.length - p)), p);
       return { bytes: out, desc: `${size * 8}-bit ${big ? 'BE' : 'LE'} word at ${p} := ${hex(BigInt(v))}` };
@@ -143,7 +148,10 @@ function byteMutation(rng, b, hot, others = []) {
       const at = position(rng, b.length, hot);
       const times = rng.pick([1, 1, 2, 16]);
       const chunk = b.subarray(s, s + n);
-      return { bytes: concat(b.subarray(0, at), ...Array(times).fill(chunk), b.subarray(at)), desc: `duplicate ${n} bytes from ${s} x${times} at ${at}` };
+      return {
+        bytes: concat(b.subarray(0, at), ...Array(times).fill(chunk), b.subarray(at)),
+        desc: `duplicate ${n} bytes from ${s} x${times} at ${at}`,
+      };
     }
     case 'delete': {
       const s = position(rng, b.length, hot);
@@ -154,7 +162,10 @@ function byteMutation(rng, b, hot, others = []) {
       const other = others.length ? rng.pick(others) : b;
       const p = position(rng, b.length, hot);
       const q = rng.int(other.length);
-      return { bytes: concat(b.subarray(0, p), other.subarray(q)), desc: `splice: first ${p} bytes + another seed from ${q}` };
+      return {
+        bytes: concat(b.subarray(0, p), other.subarray(q)),
+        desc: `splice: first ${p} bytes + another seed from ${q}`,
+      };
     }
   }
   throw new Error(kind);
@@ -168,13 +179,19 @@ function byteMutation(rng, b, hot, others = []) {
 const zeroBlocks = new Map();
 function deflatedZeros(n) {
   let b = zeroBlocks.get(n);
-  if (!b) zeroBlocks.set(n, (b = zlib.deflateRawSync(Buffer.alloc(n), { level: 9, finishFlush: zlib.constants.Z_FULL_FLUSH })));
+  if (!b)
+    zeroBlocks.set(
+      n,
+      (b = zlib.deflateRawSync(Buffer.alloc(n), { level: 9, finishFlush: zlib.constants.Z_FULL_FLUSH })),
+    );
   return b;
 }
 /** Raw deflate of `prefix` then `zeros` zero bytes; `zeros` must be a multiple of `block` once the first block is full. */
 function rawDeflateBomb(prefix, zeros, block = 16_000_000) {
   const first = Math.min(zeros, block);
-  const parts = [zlib.deflateRawSync(concat(prefix, new Uint8Array(first)), { level: 9, finishFlush: zlib.constants.Z_FULL_FLUSH })];
+  const parts = [
+    zlib.deflateRawSync(concat(prefix, new Uint8Array(first)), { level: 9, finishFlush: zlib.constants.Z_FULL_FLUSH }),
+  ];
   let left = zeros - first;
   while (left >= block) {
     parts.push(deflatedZeros(block));
@@ -202,11 +219,16 @@ function crcOfZeros(prefix, zeros, block = 16_000_000) {
 export function gzipBomb(prefix, zeros) {
   const raw = rawDeflateBomb(prefix, zeros);
   const total = prefix.length + zeros;
-  return concat(new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), raw, le(crcOfZeros(prefix, zeros), 4), le(total % 2 ** 32, 4));
+  return concat(
+    new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]),
+    raw,
+    le(crcOfZeros(prefix, zeros), 4),
+    le(total % 2 ** 32, 4),
+  );
 }
 /** A zlib stream of `zeros` zero bytes (the Adler-32 of n zeros is (n mod 65521) << 16 | 1). */
 function zlibZeros(zeros) {
-  const adler = ((((zeros % 65521) << 16) | 1) >>> 0);
+  const adler = (((zeros % 65521) << 16) | 1) >>> 0;
   return concat(new Uint8Array([0x78, 0xda]), rawDeflateBomb(new Uint8Array(0), zeros, 16_001_000), be(adler, 4));
 }
 
@@ -221,15 +243,58 @@ export function makeZip(entries) {
   for (const e of entries) {
     const name = enc.encode(e.name);
     const crc = crc32(e.data);
-    const local = concat(le(0x04034b50, 4), le(20, 2), le(0x800, 2), le(0, 2), le(0, 2), le(0x21, 2), le(crc, 4),
-      le(e.data.length, 4), le(e.data.length, 4), le(name.length, 2), le(0, 2), name);
-    central.push(concat(le(0x02014b50, 4), le(20, 2), le(20, 2), le(0x800, 2), le(0, 2), le(0, 2), le(0x21, 2), le(crc, 4),
-      le(e.data.length, 4), le(e.data.length, 4), le(name.length, 2), le(0, 2), le(0, 2), le(0, 2), le(0, 2), le(0, 4), le(offset, 4), name));
+    const local = concat(
+      le(0x04034b50, 4),
+      le(20, 2),
+      le(0x800, 2),
+      le(0, 2),
+      le(0, 2),
+      le(0x21, 2),
+      le(crc, 4),
+      le(e.data.length, 4),
+      le(e.data.length, 4),
+      le(name.length, 2),
+      le(0, 2),
+      name,
+    );
+    central.push(
+      concat(
+        le(0x02014b50, 4),
+        le(20, 2),
+        le(20, 2),
+        le(0x800, 2),
+        le(0, 2),
+        le(0, 2),
+        le(0x21, 2),
+        le(crc, 4),
+        le(e.data.length, 4),
+        le(e.data.length, 4),
+        le(name.length, 2),
+        le(0, 2),
+        le(0, 2),
+        le(0, 2),
+        le(0, 2),
+        le(0, 4),
+        le(offset, 4),
+        name,
+      ),
+    );
     chunks.push(local, e.data);
     offset += local.length + e.data.length;
   }
   const cd = concat(...central);
-  return concat(...chunks, cd, le(0x06054b50, 4), le(0, 2), le(0, 2), le(entries.length, 2), le(entries.length, 2), le(cd.length, 4), le(offset, 4), le(0, 2));
+  return concat(
+    ...chunks,
+    cd,
+    le(0x06054b50, 4),
+    le(0, 2),
+    le(0, 2),
+    le(entries.length, 2),
+    le(entries.length, 2),
+    le(cd.length, 4),
+    le(offset, 4),
+    le(0, 2),
+  );
 }
 
 /** The editable header fields of a zip (name, offset, size) and its header ranges. */
@@ -245,7 +310,13 @@ function zipFields(b) {
   }
   if (eocd < 0) return { fields, hot };
   hot.push([eocd, b.length]);
-  fields.push(['EOCD.entries', eocd + 8, 2], ['EOCD.total', eocd + 10, 2], ['EOCD.cdSize', eocd + 12, 4], ['EOCD.cdOffset', eocd + 16, 4], ['EOCD.commentLength', eocd + 20, 2]);
+  fields.push(
+    ['EOCD.entries', eocd + 8, 2],
+    ['EOCD.total', eocd + 10, 2],
+    ['EOCD.cdSize', eocd + 12, 4],
+    ['EOCD.cdOffset', eocd + 16, 4],
+    ['EOCD.commentLength', eocd + 20, 2],
+  );
   const count = u16le(b, eocd + 10);
   let p = u32le(b, eocd + 16);
   hot.push([p, eocd]);
@@ -253,12 +324,25 @@ function zipFields(b) {
     const n = u16le(b, p + 28);
     const m = u16le(b, p + 30);
     const k = u16le(b, p + 32);
-    fields.push([`CD[${i}].method`, p + 10, 2], [`CD[${i}].crc`, p + 16, 4], [`CD[${i}].compressedSize`, p + 20, 4], [`CD[${i}].size`, p + 24, 4],
-      [`CD[${i}].nameLength`, p + 28, 2], [`CD[${i}].extraLength`, p + 30, 2], [`CD[${i}].localOffset`, p + 42, 4]);
+    fields.push(
+      [`CD[${i}].method`, p + 10, 2],
+      [`CD[${i}].crc`, p + 16, 4],
+      [`CD[${i}].compressedSize`, p + 20, 4],
+      [`CD[${i}].size`, p + 24, 4],
+      [`CD[${i}].nameLength`, p + 28, 2],
+      [`CD[${i}].extraLength`, p + 30, 2],
+      [`CD[${i}].localOffset`, p + 42, 4],
+    );
     const lh = u32le(b, p + 42);
     if (lh + 30 <= b.length && u32le(b, lh) === 0x04034b50) {
       hot.push([lh, lh + 30 + u16le(b, lh + 26) + u16le(b, lh + 28)]);
-      fields.push([`LH[${i}].method`, lh + 8, 2], [`LH[${i}].compressedSize`, lh + 18, 4], [`LH[${i}].size`, lh + 22, 4], [`LH[${i}].nameLength`, lh + 26, 2], [`LH[${i}].extraLength`, lh + 28, 2]);
+      fields.push(
+        [`LH[${i}].method`, lh + 8, 2],
+        [`LH[${i}].compressedSize`, lh + 18, 4],
+        [`LH[${i}].size`, lh + 22, 4],
+        [`LH[${i}].nameLength`, lh + 26, 2],
+        [`LH[${i}].extraLength`, lh + 28, 2],
+      );
     }
     p += 46 + n + m + k;
   }
@@ -268,7 +352,11 @@ function zipFields(b) {
 function zipFieldEdit(rng, b) {
   const { fields } = zipFields(b);
   const [name, at, size] = rng.pick(fields);
-  const v = rng.chance(0.2) ? b.length + rng.range(-64, 64) : size === 2 ? rng.pick(INTERESTING16) : rng.pick(INTERESTING32);
+  const v = rng.chance(0.2)
+    ? b.length + rng.range(-64, 64)
+    : size === 2
+      ? rng.pick(INTERESTING16)
+      : rng.pick(INTERESTING32);
   const out = b.slice();
   out.set(le(BigInt.asUintN(size * 8, BigInt(v)), size), at);
   return { bytes: out, desc: `zip ${name} := ${hex(BigInt.asUintN(size * 8, BigInt(v)))}` };
@@ -277,18 +365,34 @@ function zipFieldEdit(rng, b) {
 // ---------------------------------------------------------------------------------------------------------
 // Pickles (protocol 2 as torch.save writes them, or protocol 4), written by hand
 
-const STORAGE = { float32: 'FloatStorage', float64: 'DoubleStorage', int64: 'LongStorage', int32: 'IntStorage', uint8: 'ByteStorage' };
+const STORAGE = {
+  float32: 'FloatStorage',
+  float64: 'DoubleStorage',
+  int64: 'LongStorage',
+  int32: 'IntStorage',
+  uint8: 'ByteStorage',
+};
 
 /** Pickle opcodes for plain values, and the hostile expressions the mutants inject. */
 const PK = {
-  int: (n) => (n >= 0 && n < 256 ? [0x4b, n] : n >= 0 && n < 65536 ? [0x4d, ...le(n, 2)] : n >= -(2 ** 31) && n < 2 ** 31 ? [0x4a, ...le(BigInt.asUintN(32, BigInt(n)), 4)] : PK.long(BigInt(n))),
+  int: (n) =>
+    n >= 0 && n < 256
+      ? [0x4b, n]
+      : n >= 0 && n < 65536
+        ? [0x4d, ...le(n, 2)]
+        : n >= -(2 ** 31) && n < 2 ** 31
+          ? [0x4a, ...le(BigInt.asUintN(32, BigInt(n)), 4)]
+          : PK.long(BigInt(n)),
   long: (n) => {
     const bytes = [];
     let v = n;
     do {
       bytes.push(Number(v & 0xffn));
       v >>= 8n;
-    } while (!(v === 0n && (bytes[bytes.length - 1] & 0x80) === 0) && !(v === -1n && (bytes[bytes.length - 1] & 0x80) !== 0));
+    } while (
+      !(v === 0n && (bytes[bytes.length - 1] & 0x80) === 0) &&
+      !(v === -1n && (bytes[bytes.length - 1] & 0x80) !== 0)
+    );
     return [0x8a, bytes.length, ...bytes];
   },
   put: (i) => [0x72, ...le(i, 4)],
@@ -328,7 +432,6 @@ const PK = {
  */
 function statePickle(tensors, shape = 'torch', inject) {
   const p4 = shape === 'p4';
-  const out = [];
   let memo = 0;
   const memoized = new Map();
   const str = (s) => {
@@ -348,8 +451,14 @@ function statePickle(tensors, shape = 'torch', inject) {
     memo++;
     return r;
   };
-  const tuple = (items) => (items.length === 0 ? [0x29] : items.length <= 3 ? [...items.flat(), 0x84 + items.length] : [0x28, ...items.flat(), 0x74]);
-  const injected = (where, normal) => (inject && inject.where === where && (inject.tensor ?? 0) === tensorIndex ? [...inject.bytes] : normal);
+  const tuple = (items) =>
+    items.length === 0
+      ? [0x29]
+      : items.length <= 3
+        ? [...items.flat(), 0x84 + items.length]
+        : [0x28, ...items.flat(), 0x74];
+  const injected = (where, normal) =>
+    inject && inject.where === where && (inject.tensor ?? 0) === tensorIndex ? [...inject.bytes] : normal;
   let tensorIndex = 0;
   const tensorExpr = (t, key) => {
     const stride = [];
@@ -358,11 +467,28 @@ function statePickle(tensors, shape = 'torch', inject) {
       m *= t.shape[d];
     }
     const numel = t.shape.reduce((a, b) => a * b, 1);
-    const pid = [0x28, ...str('storage'), ...global('torch', STORAGE[t.dtype]), ...str(key), ...str('cpu'), ...injected('numel', PK.int(numel)), 0x74, 0x51];
+    const pid = [
+      0x28,
+      ...str('storage'),
+      ...global('torch', STORAGE[t.dtype]),
+      ...str(key),
+      ...str('cpu'),
+      ...injected('numel', PK.int(numel)),
+      0x74,
+      0x51,
+    ];
     return [
       ...global('torch._utils', '_rebuild_tensor_v2'),
-      0x28, ...pid, ...injected('offset', PK.int(0)), ...injected('size', tuple(t.shape.map(PK.int))), ...injected('stride', tuple(stride.map(PK.int))),
-      0x89, ...global('collections', 'OrderedDict'), 0x29, 0x52, 0x74,
+      0x28,
+      ...pid,
+      ...injected('offset', PK.int(0)),
+      ...injected('size', tuple(t.shape.map(PK.int))),
+      ...injected('stride', tuple(stride.map(PK.int))),
+      0x89,
+      ...global('collections', 'OrderedDict'),
+      0x29,
+      0x52,
+      0x74,
       0x52,
     ];
   };
@@ -382,9 +508,24 @@ function statePickle(tensors, shape = 'torch', inject) {
   if (inject?.where === 'key') append([...inject.bytes, 0x4b, 0]);
   if (inject?.where === 'value') append([...str('fuzz.extra'), ...inject.bytes]);
   const dict = [...dictHead, ...items, 0x75];
-  const body = shape === 'training'
-    ? [0x7d, 0x28, ...str('meta'), 0x7d, 0x28, ...str('epoch'), ...PK.int(3), ...str('lr'), ...PK.float(0.1), 0x75, ...str('state_dict'), ...dict, 0x75]
-    : dict;
+  const body =
+    shape === 'training'
+      ? [
+          0x7d,
+          0x28,
+          ...str('meta'),
+          0x7d,
+          0x28,
+          ...str('epoch'),
+          ...PK.int(3),
+          ...str('lr'),
+          ...PK.float(0.1),
+          0x75,
+          ...str('state_dict'),
+          ...dict,
+          0x75,
+        ]
+      : dict;
   const root = inject?.where === 'root' ? [...inject.bytes] : body;
   if (!p4) return new Uint8Array([0x80, 2, ...root, 0x2e]);
   const framed = [...root, 0x2e];
@@ -407,7 +548,19 @@ function torchZip(pkl, tensors) {
 
 /** A hostile expression for the pickle mutants, with its description. */
 function pickleBomb(rng) {
-  const kind = rng.pick(['deepTuple', 'sharedTuple', 'deepListInTuple', 'cyclicList', 'long4', 'bigString', 'wideTuple', 'marks', 'hugeInt', 'float', 'missingMemo']);
+  const kind = rng.pick([
+    'deepTuple',
+    'sharedTuple',
+    'deepListInTuple',
+    'cyclicList',
+    'long4',
+    'bigString',
+    'wideTuple',
+    'marks',
+    'hugeInt',
+    'float',
+    'missingMemo',
+  ]);
   switch (kind) {
     case 'deepTuple': {
       const d = rng.pick([100, 5000, 20000, 100000]);
@@ -471,7 +624,19 @@ function safetensorsMutation(rng, b) {
   const json = JSON.parse(header);
   const keys = Object.keys(json).filter((k) => k !== '__metadata__');
   const key = rng.pick(keys);
-  const kind = rng.pick(['shape', 'offsets', 'dtype', 'deepShape', 'deepMetadata', 'metadata', 'length', 'notObject', 'duplicate', 'many', 'drop']);
+  const kind = rng.pick([
+    'shape',
+    'offsets',
+    'dtype',
+    'deepShape',
+    'deepMetadata',
+    'metadata',
+    'length',
+    'notObject',
+    'duplicate',
+    'many',
+    'drop',
+  ]);
   const t = json[key];
   switch (kind) {
     case 'shape': {
@@ -483,9 +648,23 @@ function safetensorsMutation(rng, b) {
     }
     case 'offsets': {
       const [a, z] = t.data_offsets;
-      const v = rng.pick([[z, a], [-1, z], [a, 2 ** 53], [a, body.length + 1], [0, 2 ** 64], [a + 0.5, z], [a], [a, z, 0], 'x', [2 ** 31, 2 ** 31 + (z - a)]]);
+      const v = rng.pick([
+        [z, a],
+        [-1, z],
+        [a, 2 ** 53],
+        [a, body.length + 1],
+        [0, 2 ** 64],
+        [a + 0.5, z],
+        [a],
+        [a, z, 0],
+        'x',
+        [2 ** 31, 2 ** 31 + (z - a)],
+      ]);
       t.data_offsets = v;
-      return { bytes: safetensorsOf(JSON.stringify(json), body), desc: `'${key}' data_offsets := ${JSON.stringify(v)}` };
+      return {
+        bytes: safetensorsOf(JSON.stringify(json), body),
+        desc: `'${key}' data_offsets := ${JSON.stringify(v)}`,
+      };
     }
     case 'dtype': {
       const v = rng.pick(['F64', 'F16', 'BF16', 'I8', 'U8', 'BOOL', 'I64', 'F8_E4M3', 'BOGUS', '', 7, null]);
@@ -504,13 +683,33 @@ function safetensorsMutation(rng, b) {
       return { bytes: safetensorsOf(text, body), desc: `__metadata__ value nested ${d} deep` };
     }
     case 'metadata': {
-      const v = rng.pick([{ format: 7 }, { layout: 'cnn' }, [], 'x', { big: 'x'.repeat(100000) }, { 'cnn.training': '{' }]);
+      const v = rng.pick([
+        { format: 7 },
+        { layout: 'cnn' },
+        [],
+        'x',
+        { big: 'x'.repeat(100000) },
+        { 'cnn.training': '{' },
+      ]);
       json.__metadata__ = v;
-      return { bytes: safetensorsOf(JSON.stringify(json), body), desc: `__metadata__ := ${JSON.stringify(v).slice(0, 40)}` };
+      return {
+        bytes: safetensorsOf(JSON.stringify(json), body),
+        desc: `__metadata__ := ${JSON.stringify(v).slice(0, 40)}`,
+      };
     }
     case 'length': {
       const h = enc.encode(header);
-      const v = rng.pick([0n, 1n, BigInt(h.length - 1), BigInt(h.length + 1), BigInt(b.length), 100_000_000n, 2n ** 32n, 2n ** 53n, 2n ** 64n - 1n]);
+      const v = rng.pick([
+        0n,
+        1n,
+        BigInt(h.length - 1),
+        BigInt(h.length + 1),
+        BigInt(b.length),
+        100_000_000n,
+        2n ** 32n,
+        2n ** 53n,
+        2n ** 64n - 1n,
+      ]);
       return { bytes: concat(le(v, 8), b.subarray(8)), desc: `header length := ${v}` };
     }
     case 'notObject': {
@@ -592,10 +791,16 @@ function gzipMutation(rng, files) {
     }
     case 'bomb': {
       const mb = rng.pick([16, 128, 512]);
-      return { files: { ...files, [which]: concat(b, gzipBomb(new Uint8Array(0), mb * 1_000_000)) }, desc: `${which}.gz with a second member of ${mb} MB of zeros` };
+      return {
+        files: { ...files, [which]: concat(b, gzipBomb(new Uint8Array(0), mb * 1_000_000)) },
+        desc: `${which}.gz with a second member of ${mb} MB of zeros`,
+      };
     }
     default: {
-      const m = byteMutation(rng, b, [[0, 12], [b.length - 8, b.length]]);
+      const m = byteMutation(rng, b, [
+        [0, 12],
+        [b.length - 8, b.length],
+      ]);
       return { files: { ...files, [which]: m.bytes }, desc: `${which}.gz: ${m.desc}` };
     }
   }
@@ -612,9 +817,16 @@ function cifarMutation(rng, b) {
   if (kind === 'record') {
     const times = rng.pick([0, 2, 100]);
     const rec = b.subarray(0, 3073);
-    return { bytes: times === 0 ? new Uint8Array(0) : concat(b, ...Array(times).fill(rec)), desc: times === 0 ? 'empty file' : `${times} more records` };
+    return {
+      bytes: times === 0 ? new Uint8Array(0) : concat(b, ...Array(times).fill(rec)),
+      desc: times === 0 ? 'empty file' : `${times} more records`,
+    };
   }
-  const m = byteMutation(rng, b, [[0, 1], [3073, 3074], [6146, 6147]]);
+  const m = byteMutation(rng, b, [
+    [0, 1],
+    [3073, 3074],
+    [6146, 6147],
+  ]);
   return { bytes: m.bytes, desc: m.desc };
 }
 
@@ -642,8 +854,12 @@ const pngOf = (chunks) => concat(PNG_SIGNATURE, ...chunks.map((c) => (c.raw ? c.
 /** A PNG of width x height, 8-bit grey, all black: small on disk, width*height bytes once inflated (x3 as RGB). */
 export function pngBomb(width, height) {
   const ihdr = concat(be(width, 4), be(height, 4), new Uint8Array([8, 0, 0, 0, 0]));
-  if ((height % 1000) !== 0) throw new Error('pngBomb: height must be a multiple of 1000');
-  return pngOf([{ type: 'IHDR', data: ihdr }, { type: 'IDAT', data: zlibZeros((width + 1) * height) }, { type: 'IEND', data: new Uint8Array(0) }]);
+  if (height % 1000 !== 0) throw new Error('pngBomb: height must be a multiple of 1000');
+  return pngOf([
+    { type: 'IHDR', data: ihdr },
+    { type: 'IDAT', data: zlibZeros((width + 1) * height) },
+    { type: 'IEND', data: new Uint8Array(0) },
+  ]);
 }
 
 function pngMutation(rng, b) {
@@ -694,10 +910,14 @@ function pngMutation(rng, b) {
     }
     case 'extra': {
       const v = rng.pick(['tEXt', 'zTXt', 'iCCP', 'IDAT']);
-      const data = v === 'tEXt' ? concat(enc.encode('Comment\0'), new Uint8Array(200000).fill(0x41))
-        : v === 'zTXt' ? concat(enc.encode('Comment\0\0'), zlibZeros(50_000_000))
-          : v === 'iCCP' ? concat(enc.encode('icc\0\0'), zlib.deflateSync(new Uint8Array(5000).fill(0xff)))
-            : zlib.deflateSync(new Uint8Array(100000));
+      const data =
+        v === 'tEXt'
+          ? concat(enc.encode('Comment\0'), new Uint8Array(200000).fill(0x41))
+          : v === 'zTXt'
+            ? concat(enc.encode('Comment\0\0'), zlibZeros(50_000_000))
+            : v === 'iCCP'
+              ? concat(enc.encode('icc\0\0'), zlib.deflateSync(new Uint8Array(5000).fill(0xff)))
+              : zlib.deflateSync(new Uint8Array(100000));
       chunks.splice(1, 0, { type: v, data });
       return { bytes: pngOf(chunks), desc: `extra ${v} chunk of ${data.length} bytes after IHDR` };
     }
@@ -792,16 +1012,44 @@ async function makeSeeds() {
     { name: 'net.pth (torch, protocol 2)', bytes: netPth },
     { name: 'net-p4.pth (torch, protocol 4)', bytes: new Uint8Array(readFileSync(`${FIXTURES}net-p4.pth`)) },
   ];
-  seeds.pickle = ['torch', 'p4', 'training'].map((shape) => ({ name: `hand-made ${shape} pickle`, shape, tensors: net, bytes: torchZip(statePickle(net, shape), net) }));
+  seeds.pickle = ['torch', 'p4', 'training'].map((shape) => ({
+    name: `hand-made ${shape} pickle`,
+    shape,
+    tensors: net,
+    bytes: torchZip(statePickle(net, shape), net),
+  }));
   // torch.save before 1.6: a magic number, protocol version and system info pickled one after another, then the
   // state dict, the storage keys and the raw storages. The loader refuses the format by name.
-  const legacyMagic = new Uint8Array([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
-  const sysInfo = new Uint8Array([0x80, 0x02, 0x7d, 0x71, 0x00, 0x28, 0x58, ...le(13, 4), ...enc.encode('little_endian'), 0x88, 0x75, 0x2e]);
-  seeds['pth-legacy'] = [{
-    name: 'legacy torch.save',
-    bytes: concat(legacyMagic, new Uint8Array([0x80, 0x02, 0x4d, 0xe9, 0x03, 0x2e]), sysInfo, statePickle(net, 'torch'),
-      new Uint8Array([0x80, 0x02, 0x5d, 0x2e]), ...[...net.values()].flatMap((t) => [le(t.data.length, 8), storageBytes(t)])),
-  }];
+  const legacyMagic = new Uint8Array([
+    0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e,
+  ]);
+  const sysInfo = new Uint8Array([
+    0x80,
+    0x02,
+    0x7d,
+    0x71,
+    0x00,
+    0x28,
+    0x58,
+    ...le(13, 4),
+    ...enc.encode('little_endian'),
+    0x88,
+    0x75,
+    0x2e,
+  ]);
+  seeds['pth-legacy'] = [
+    {
+      name: 'legacy torch.save',
+      bytes: concat(
+        legacyMagic,
+        new Uint8Array([0x80, 0x02, 0x4d, 0xe9, 0x03, 0x2e]),
+        sysInfo,
+        statePickle(net, 'torch'),
+        new Uint8Array([0x80, 0x02, 0x5d, 0x2e]),
+        ...[...net.values()].flatMap((t) => [le(t.data.length, 8), storageBytes(t)]),
+      ),
+    },
+  ];
   // Four 28x28 images and their labels.
   const pixels = new Uint8Array(4 * 28 * 28);
   const r = new Prng('idx pixels');
@@ -818,15 +1066,65 @@ async function makeSeeds() {
   const raw = (w, h, c) => ({ raw: { width: w, height: h, channels: c } });
   const ga = new Uint8Array(9 * 7 * 2).map((_, i) => (i * 53) & 0xff);
   seeds.png = [
-    { name: 'png 16x12 rgb', bytes: new Uint8Array(await sharp(rgb, raw(16, 12, 3)).png().toBuffer()) },
-    { name: 'png 9x7 grey+alpha', bytes: new Uint8Array(await sharp(ga, raw(9, 7, 2)).png().toBuffer()) },
-    { name: 'png 16x12 palette', bytes: new Uint8Array(await sharp(rgb, raw(16, 12, 3)).png({ palette: true, colours: 16 }).toBuffer()) },
-    { name: 'png 16x12 interlaced', bytes: new Uint8Array(await sharp(rgb, raw(16, 12, 3)).png({ progressive: true }).toBuffer()) },
+    {
+      name: 'png 16x12 rgb',
+      bytes: new Uint8Array(
+        await sharp(rgb, raw(16, 12, 3))
+          .png()
+          .toBuffer(),
+      ),
+    },
+    {
+      name: 'png 9x7 grey+alpha',
+      bytes: new Uint8Array(
+        await sharp(ga, raw(9, 7, 2))
+          .png()
+          .toBuffer(),
+      ),
+    },
+    {
+      name: 'png 16x12 palette',
+      bytes: new Uint8Array(
+        await sharp(rgb, raw(16, 12, 3))
+          .png({ palette: true, colours: 16 })
+          .toBuffer(),
+      ),
+    },
+    {
+      name: 'png 16x12 interlaced',
+      bytes: new Uint8Array(
+        await sharp(rgb, raw(16, 12, 3))
+          .png({ progressive: true })
+          .toBuffer(),
+      ),
+    },
   ];
   seeds.jpeg = [
-    { name: 'jpeg 16x12 baseline', bytes: new Uint8Array(await sharp(rgb, raw(16, 12, 3)).jpeg({ quality: 80 }).toBuffer()) },
-    { name: 'jpeg 16x12 progressive', bytes: new Uint8Array(await sharp(rgb, raw(16, 12, 3)).jpeg({ progressive: true }).toBuffer()) },
-    { name: 'jpeg 16x12 grey', bytes: new Uint8Array(await sharp(rgb, raw(16, 12, 3)).grayscale().jpeg().toBuffer()) },
+    {
+      name: 'jpeg 16x12 baseline',
+      bytes: new Uint8Array(
+        await sharp(rgb, raw(16, 12, 3))
+          .jpeg({ quality: 80 })
+          .toBuffer(),
+      ),
+    },
+    {
+      name: 'jpeg 16x12 progressive',
+      bytes: new Uint8Array(
+        await sharp(rgb, raw(16, 12, 3))
+          .jpeg({ progressive: true })
+          .toBuffer(),
+      ),
+    },
+    {
+      name: 'jpeg 16x12 grey',
+      bytes: new Uint8Array(
+        await sharp(rgb, raw(16, 12, 3))
+          .grayscale()
+          .jpeg()
+          .toBuffer(),
+      ),
+    },
   ];
   return seeds;
 }
@@ -840,7 +1138,12 @@ async function makeSeeds() {
  * `expect` is 'any' (a named error or success) or 'named' (it must be refused by name).
  */
 const WEIGHT_TARGETS = ['loadWeights(path)', 'loadWeights(path)', 'loadWeights(bytes)'];
-const IMAGE_TARGETS = ['decodeImage(bytes)', 'loadImage(path)', 'efficient.loadImage(path)', 'efficient.loadImage(bytes)'];
+const IMAGE_TARGETS = [
+  'decodeImage(bytes)',
+  'loadImage(path)',
+  'efficient.loadImage(path)',
+  'efficient.loadImage(bytes)',
+];
 
 function weightCase(rng, bytes, ext) {
   return { target: rng.pick(WEIGHT_TARGETS), files: { [`model.${ext}`]: bytes } };
@@ -850,7 +1153,10 @@ function imageCase(rng, bytes, ext) {
 }
 const idxCase = (files, gz) => ({
   target: 'MNIST.fromFiles',
-  files: { [`train-images-idx3-ubyte${gz ? '.gz' : ''}`]: files.images, [`train-labels-idx1-ubyte${gz ? '.gz' : ''}`]: files.labels },
+  files: {
+    [`train-images-idx3-ubyte${gz ? '.gz' : ''}`]: files.images,
+    [`train-labels-idx1-ubyte${gz ? '.gz' : ''}`]: files.labels,
+  },
 });
 const cifarCase = (bytes) => ({ target: 'CIFAR10.load', files: { 'test_batch.bin': bytes } });
 
@@ -865,10 +1171,22 @@ export async function seedCases() {
       if (format === 'idx' || format === 'idx-gz') out.push({ ...base, ...idxCase(s.files, format === 'idx-gz') });
       else if (format === 'cifar') out.push({ ...base, ...cifarCase(s.bytes) });
       else if (format === 'png' || format === 'jpeg') {
-        for (const target of IMAGE_TARGETS) out.push({ ...base, id: `${id}-${target.replace(/[^a-z]/gi, '')}`, target, channels: 3, files: { [`image.${format}`]: s.bytes } });
+        for (const target of IMAGE_TARGETS)
+          out.push({
+            ...base,
+            id: `${id}-${target.replace(/[^a-z]/gi, '')}`,
+            target,
+            channels: 3,
+            files: { [`image.${format}`]: s.bytes },
+          });
       } else if (format === 'pth-legacy') {
         // Not a seed that loads: the format is refused by name, which the mutants' table shows.
-      } else out.push({ ...base, target: 'loadWeights(path)', files: { [`model.${format === 'safetensors' ? 'safetensors' : 'pth'}`]: s.bytes } });
+      } else
+        out.push({
+          ...base,
+          target: 'loadWeights(path)',
+          files: { [`model.${format === 'safetensors' ? 'safetensors' : 'pth'}`]: s.bytes },
+        });
     });
   }
   return out;
@@ -881,7 +1199,10 @@ export async function mutant(format, index) {
   const rng = new Prng(id);
   const list = seeds[format];
   const seed = rng.pick(list);
-  const others = list.filter((s) => s !== seed).map((s) => s.bytes).filter(Boolean);
+  const others = list
+    .filter((s) => s !== seed)
+    .map((s) => s.bytes)
+    .filter(Boolean);
   const stack = rng.chance(0.25) ? rng.range(2, 3) : 1; // how many mutations are applied on top of each other
   const descs = [];
   let c;
@@ -889,8 +1210,12 @@ export async function mutant(format, index) {
     case 'safetensors': {
       let b = seed.bytes;
       for (let k = 0; k < stack; k++) {
-        const headerEnd = Math.min(b.length, 8 + Number(new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(0, true) & 0xffffffffn));
-        const m = k === 0 && rng.chance(0.5) ? safetensorsMutation(rng, b) : byteMutation(rng, b, [[0, headerEnd]], others);
+        const headerEnd = Math.min(
+          b.length,
+          8 + Number(new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(0, true) & 0xffffffffn),
+        );
+        const m =
+          k === 0 && rng.chance(0.5) ? safetensorsMutation(rng, b) : byteMutation(rng, b, [[0, headerEnd]], others);
         b = m.bytes;
         descs.push(m.desc);
         if (b.length < 9) break;
@@ -917,7 +1242,9 @@ export async function mutant(format, index) {
         const where = rng.pick(['key', 'key', 'key', 'value', 'value', 'root', 'size', 'stride', 'offset', 'numel']);
         const tensor = rng.int(seed.tensors.size);
         pkl = statePickle(seed.tensors, seed.shape, { where, tensor, bytes: bomb.bytes });
-        descs.push(`${bomb.desc} as ${where === 'key' || where === 'value' || where === 'root' ? `the ${where}` : `tensor ${tensor}'s ${where}`}`);
+        descs.push(
+          `${bomb.desc} as ${where === 'key' || where === 'value' || where === 'root' ? `the ${where}` : `tensor ${tensor}'s ${where}`}`,
+        );
       } else {
         pkl = statePickle(seed.tensors, seed.shape);
         for (let k = 0; k < stack; k++) {
@@ -954,7 +1281,10 @@ export async function mutant(format, index) {
       // half mutate the gzip stream itself.
       let m;
       if (rng.chance(0.5)) {
-        const e = idxMutation(rng, { images: new Uint8Array(zlib.gunzipSync(seed.files.images)), labels: new Uint8Array(zlib.gunzipSync(seed.files.labels)) });
+        const e = idxMutation(rng, {
+          images: new Uint8Array(zlib.gunzipSync(seed.files.images)),
+          labels: new Uint8Array(zlib.gunzipSync(seed.files.labels)),
+        });
         m = { files: { images: gz(e.files.images), labels: gz(e.files.labels) }, desc: `${e.desc}, gzipped` };
       } else m = gzipMutation(rng, seed.files);
       descs.push(m.desc);
@@ -976,7 +1306,14 @@ export async function mutant(format, index) {
     case 'jpeg': {
       let b = seed.bytes;
       for (let k = 0; k < stack; k++) {
-        const m = format === 'png' ? (k === 0 ? pngMutation(rng, b) : byteMutation(rng, b, [[0, 64]], others)) : k === 0 ? jpegMutation(rng, b) : byteMutation(rng, b, [[0, 64]], others);
+        const m =
+          format === 'png'
+            ? k === 0
+              ? pngMutation(rng, b)
+              : byteMutation(rng, b, [[0, 64]], others)
+            : k === 0
+              ? jpegMutation(rng, b)
+              : byteMutation(rng, b, [[0, 64]], others);
         b = m.bytes;
         descs.push(m.desc);
       }
@@ -996,17 +1333,60 @@ export async function fixedCases() {
   const torchWith = (where, bytes) => torchZip(statePickle(net, 'torch', { where, bytes }), net);
   const special = (kind) => ({ special: kind });
   const out = [
-    { id: 'fixed-pickle-long4-1mb', format: 'pickle', desc: 'a LONG4 integer of 1 MB as a state-dict value', target: 'loadWeights(path)', files: { 'model.pth': torchWith('value', PK.long4(1_000_000)) } },
-    { id: 'fixed-pickle-shared-key-2e40', format: 'pickle', desc: 'a dict key of shared sub-tuples, 2^40 leaves (~450 bytes)', target: 'loadWeights(path)', files: { 'model.pth': torchWith('key', PK.sharedTuple(40)) } },
-    { id: 'fixed-pickle-deep-key-100000', format: 'pickle', desc: 'a tuple nested 100,000 deep as a dict key', target: 'loadWeights(path)', files: { 'model.pth': torchWith('key', PK.deepTuple(100000)) } },
     {
-      id: 'fixed-safetensors-deep-shape-200000', format: 'safetensors', desc: "a tensor 'shape' nested 200,000 deep", target: 'loadWeights(path)',
-      files: { 'model.safetensors': safetensorsOf(`{"w":{"dtype":"F32","shape":${nested(200000)},"data_offsets":[0,4]}}`, new Uint8Array(4)) },
+      id: 'fixed-pickle-long4-1mb',
+      format: 'pickle',
+      desc: 'a LONG4 integer of 1 MB as a state-dict value',
+      target: 'loadWeights(path)',
+      files: { 'model.pth': torchWith('value', PK.long4(1_000_000)) },
     },
-    { id: 'fixed-png-16000x16000-decodeImage', format: 'png', desc: 'a 249 kB PNG of 16000x16000 (768 MB as RGB)', target: 'decodeImage(bytes)', channels: 3, files: { 'image.png': pngBomb(16000, 16000) } },
-    { id: 'fixed-png-16000x16000-efficient', format: 'png', desc: 'a 249 kB PNG of 16000x16000 (768 MB as RGB)', target: 'efficient.loadImage(path)', channels: 3, files: { 'image.png': pngBomb(16000, 16000) } },
     {
-      id: 'fixed-idx-gz-784mb', format: 'idx-gz', desc: 'a 762 kB gzip IDX declaring 10x28x28 that inflates to 784 MB', target: 'MNIST.fromFiles',
+      id: 'fixed-pickle-shared-key-2e40',
+      format: 'pickle',
+      desc: 'a dict key of shared sub-tuples, 2^40 leaves (~450 bytes)',
+      target: 'loadWeights(path)',
+      files: { 'model.pth': torchWith('key', PK.sharedTuple(40)) },
+    },
+    {
+      id: 'fixed-pickle-deep-key-100000',
+      format: 'pickle',
+      desc: 'a tuple nested 100,000 deep as a dict key',
+      target: 'loadWeights(path)',
+      files: { 'model.pth': torchWith('key', PK.deepTuple(100000)) },
+    },
+    {
+      id: 'fixed-safetensors-deep-shape-200000',
+      format: 'safetensors',
+      desc: "a tensor 'shape' nested 200,000 deep",
+      target: 'loadWeights(path)',
+      files: {
+        'model.safetensors': safetensorsOf(
+          `{"w":{"dtype":"F32","shape":${nested(200000)},"data_offsets":[0,4]}}`,
+          new Uint8Array(4),
+        ),
+      },
+    },
+    {
+      id: 'fixed-png-16000x16000-decodeImage',
+      format: 'png',
+      desc: 'a 249 kB PNG of 16000x16000 (768 MB as RGB)',
+      target: 'decodeImage(bytes)',
+      channels: 3,
+      files: { 'image.png': pngBomb(16000, 16000) },
+    },
+    {
+      id: 'fixed-png-16000x16000-efficient',
+      format: 'png',
+      desc: 'a 249 kB PNG of 16000x16000 (768 MB as RGB)',
+      target: 'efficient.loadImage(path)',
+      channels: 3,
+      files: { 'image.png': pngBomb(16000, 16000) },
+    },
+    {
+      id: 'fixed-idx-gz-784mb',
+      format: 'idx-gz',
+      desc: 'a 762 kB gzip IDX declaring 10x28x28 that inflates to 784 MB',
+      target: 'MNIST.fromFiles',
       files: {
         'train-images-idx3-ubyte.gz': gzipBomb(idxFile(3, [10, 28, 28], new Uint8Array(0)), 784_000_000),
         'train-labels-idx1-ubyte.gz': gz(idxFile(1, [10], new Uint8Array(10))),
@@ -1015,14 +1395,32 @@ export async function fixedCases() {
   ];
   const devTargets = [
     ['loadWeights', 'pth-zip', { target: 'loadWeights(path)', file: 'model.pth' }],
-    ['mnist', 'idx', { target: 'MNIST.fromFiles', file: 'train-images-idx3-ubyte', extra: { 'train-labels-idx1-ubyte': seeds.idx[0].files.labels } }],
+    [
+      'mnist',
+      'idx',
+      {
+        target: 'MNIST.fromFiles',
+        file: 'train-images-idx3-ubyte',
+        extra: { 'train-labels-idx1-ubyte': seeds.idx[0].files.labels },
+      },
+    ],
     ['cifar', 'cifar', { target: 'CIFAR10.load', file: 'test_batch.bin' }],
     ['loadImage', 'png', { target: 'loadImage(path)', file: 'image.png', channels: 3 }],
     ['efficient', 'png', { target: 'efficient.loadImage(path)', file: 'image.png', channels: 3 }],
   ];
-  for (const [kind, what] of [['devzero', '/dev/zero'], ['fifo', 'a FIFO nobody writes to']]) {
+  for (const [kind, what] of [
+    ['devzero', '/dev/zero'],
+    ['fifo', 'a FIFO nobody writes to'],
+  ]) {
     for (const [name, format, t] of devTargets) {
-      out.push({ id: `fixed-${kind}-${name}`, format, desc: `${what} as the input file`, target: t.target, channels: t.channels, files: { [t.file]: special(kind), ...t.extra } });
+      out.push({
+        id: `fixed-${kind}-${name}`,
+        format,
+        desc: `${what} as the input file`,
+        target: t.target,
+        channels: t.channels,
+        files: { [t.file]: special(kind), ...t.extra },
+      });
     }
   }
   return out.map((c) => ({ seed: 'fixed', expect: 'named', ...c }));

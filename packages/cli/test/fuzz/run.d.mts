@@ -67,6 +67,8 @@ export interface FuzzReport {
 export const OUTCOMES: readonly string[];
 /** The formats mutated, in report order. */
 export const FORMATS: readonly string[];
-export function defaults(env?: Record<string, string | undefined>): Required<Pick<FuzzOptions, 'count' | 'timeoutMs' | 'budgetMB' | 'batch' | 'deadlineMs'>>;
+export function defaults(
+  env?: Record<string, string | undefined>,
+): Required<Pick<FuzzOptions, 'count' | 'timeoutMs' | 'budgetMB' | 'batch' | 'deadlineMs'>>;
 export function runFuzz(opts?: FuzzOptions): Promise<FuzzReport>;
 export function formatFailures(failures: FuzzFailure[]): string;

@@ -54,7 +54,11 @@ export const OUTCOMES = ['ok', 'named', 'raw', 'wrapped', 'oom', 'hang', 'crash'
 
 const num = (v, d) => (v === undefined || v === '' ? d : Number(v));
 // One printable line: a mutated file's bytes can reach a message.
-const oneLine = (s) => String(s).replace(/\s*\n\s*/g, ' | ').replace(/[\x00-\x1f\x7f-\x9f\ufffd]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+const oneLine = (s) =>
+  String(s)
+    .replace(/\s*\n\s*/g, ' | ')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control bytes are what this escapes
+    .replace(/[\x00-\x1f\x7f-\x9f\ufffd]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 /** Settings from the environment, with their defaults. */
 export function defaults(env = process.env) {
@@ -99,9 +103,22 @@ function runChild(jobsFile, from, to, { capKB, timeoutMs, verbose }) {
     if (verbose) env.CNN_FUZZ_VERBOSE = '1';
     const args = [CHILD, jobsFile, String(from), String(to)];
     const child = capKB
-      ? spawn('/bin/sh', ['-c', 'ulimit -v "$1" || exit 97; shift; exec "$@"', 'sh', String(capKB), process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+      ? spawn(
+          '/bin/sh',
+          ['-c', 'ulimit -v "$1" || exit 97; shift; exec "$@"', 'sh', String(capKB), process.execPath, ...args],
+          { env, stdio: ['ignore', 'pipe', 'pipe'] },
+        )
       : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = { results: [], strays: [], current: null, killedFor: null, stderr: '', vmpeakKB: 0, code: null, signal: null };
+    const out = {
+      results: [],
+      strays: [],
+      current: null,
+      killedFor: null,
+      stderr: '',
+      vmpeakKB: 0,
+      code: null,
+      signal: null,
+    };
     let timer;
     const arm = (ms) => {
       clearTimeout(timer);
@@ -150,13 +167,24 @@ function runChild(jobsFile, from, to, { capKB, timeoutMs, verbose }) {
   });
 }
 
-const OOM_TEXT = /out of memory|Allocation failed|Cannot allocate|bad_alloc|Failed to reserve|heap limit|mmap|Insufficient memory/i;
+const OOM_TEXT =
+  /out of memory|Allocation failed|Cannot allocate|bad_alloc|Failed to reserve|heap limit|mmap|Insufficient memory/i;
 
 /** Why a child died, in one line. */
 function death(out) {
-  const lines = out.stderr.split('\n').map((s) => s.trim()).filter((s) => s && !/^(=+|Hi, looks like|Node\.js v|#\s*$)/.test(s));
-  const telling = lines.find((s) => OOM_TEXT.test(s)) ?? lines.find((s) => /Error|error|fatal|Fatal|abort/i.test(s)) ?? lines[lines.length - 1] ?? '';
-  const code = out.code === 13 ? 'exit code 13 (a promise never settled: the event loop ran dry, e.g. after a failed native allocation)' : `exit code ${out.code}`;
+  const lines = out.stderr
+    .split('\n')
+    .map((s) => s.trim())
+    .filter((s) => s && !/^(=+|Hi, looks like|Node\.js v|#\s*$)/.test(s));
+  const telling =
+    lines.find((s) => OOM_TEXT.test(s)) ??
+    lines.find((s) => /Error|error|fatal|Fatal|abort/i.test(s)) ??
+    lines[lines.length - 1] ??
+    '';
+  const code =
+    out.code === 13
+      ? 'exit code 13 (a promise never settled: the event loop ran dry, e.g. after a failed native allocation)'
+      : `exit code ${out.code}`;
   return `${out.signal ? `killed by ${out.signal}` : code}${telling ? `: ${telling.slice(0, 160)}` : ''}`;
 }
 
@@ -170,28 +198,54 @@ async function runJobs(jobsFile, jobs, { capKB, timeoutMs, batch, deadline, verb
     let failedStarts = 0;
     while (i < end) {
       if (performance.now() > deadline) {
-        for (; i < jobs.length; i++) results.set(jobs[i].id, { id: jobs[i].id, outcome: 'crash', reason: 'not run: the fuzz run passed its deadline (CNN_FUZZ_DEADLINE_MS)' });
+        for (; i < jobs.length; i++)
+          results.set(jobs[i].id, {
+            id: jobs[i].id,
+            outcome: 'crash',
+            reason: 'not run: the fuzz run passed its deadline (CNN_FUZZ_DEADLINE_MS)',
+          });
         return results;
       }
       const out = await runChild(jobsFile, i, end, { capKB, timeoutMs, verbose });
       for (const r of out.results) results.set(r.id, r);
       for (const s of out.strays) {
         const prev = results.get(s.id);
-        results.set(s.id, { ...(prev ?? {}), ...s, outcome: 'raw', stray: `${s.stray} after the case: ${s.cls}: ${s.msg}` });
+        results.set(s.id, {
+          ...(prev ?? {}),
+          ...s,
+          outcome: 'raw',
+          stray: `${s.stray} after the case: ${s.cls}: ${s.msg}`,
+        });
       }
       const lastDone = out.results.length ? index.get(out.results[out.results.length - 1].id) : i - 1;
       if (out.current) {
         const id = out.current.id;
-        const r = out.killedFor === id
-          ? { id, outcome: 'hang', ms: out.current.ms, reason: `no result after ${out.current.ms} ms (time cap ${timeoutMs} ms): killed` }
-          : { id, outcome: out.signal || OOM_TEXT.test(out.stderr) ? 'oom' : 'crash', ms: out.current.ms, reason: `the child died after ${out.current.ms} ms: ${death(out)}` };
+        const r =
+          out.killedFor === id
+            ? {
+                id,
+                outcome: 'hang',
+                ms: out.current.ms,
+                reason: `no result after ${out.current.ms} ms (time cap ${timeoutMs} ms): killed`,
+              }
+            : {
+                id,
+                outcome: out.signal || OOM_TEXT.test(out.stderr) ? 'oom' : 'crash',
+                ms: out.current.ms,
+                reason: `the child died after ${out.current.ms} ms: ${death(out)}`,
+              };
         results.set(id, r);
         log?.(`  ${id}: ${r.outcome} (${r.reason})`);
         i = index.get(id) + 1;
       } else if (lastDone + 1 < end) {
         // Died (or was killed) before its first case or between cases.
         if (++failedStarts >= 2) {
-          for (; i < end; i++) results.set(jobs[i].id, { id: jobs[i].id, outcome: 'crash', reason: `the child could not run: ${death(out)}` });
+          for (; i < end; i++)
+            results.set(jobs[i].id, {
+              id: jobs[i].id,
+              outcome: 'crash',
+              reason: `the child could not run: ${death(out)}`,
+            });
         } else i = lastDone + 1;
       } else i = end;
     }
@@ -214,11 +268,16 @@ function verdict(c, r) {
   const error = r.cls ? `${r.cls}: ${r.msg?.slice(0, 140)}${r.msgLength > 140 ? '...' : ''}` : '';
   switch (r.outcome) {
     case 'ok':
-      if (c.expect === 'named') return { kind: 'accepted', reason: `loaded (${r.detail}) in ${r.ms} ms where a named error was expected` };
+      if (c.expect === 'named')
+        return { kind: 'accepted', reason: `loaded (${r.detail}) in ${r.ms} ms where a named error was expected` };
       break;
     case 'named':
       if (c.expect === 'ok') return { kind: 'seed', reason: `the unmutated seed does not load: ${error}` };
-      if (r.msgLength > MAX_MESSAGE) return { kind: 'long-message', reason: `a ${r.msgLength}-character message (more than ${MAX_MESSAGE}): ${error}` };
+      if (r.msgLength > MAX_MESSAGE)
+        return {
+          kind: 'long-message',
+          reason: `a ${r.msgLength}-character message (more than ${MAX_MESSAGE}): ${error}`,
+        };
       break;
     case 'raw':
       return { kind: 'raw', reason: `${error}${r.at ? ` [${r.at}]` : ''}` };
@@ -229,30 +288,44 @@ function verdict(c, r) {
     default:
       return { kind: r.outcome, reason: r.reason ?? error };
   }
-  if (c.expect === 'ok' && r.outcome !== 'ok') return { kind: 'seed', reason: `the unmutated seed does not load: ${error}` };
-  if (flags.length) return { kind: r.changed ? 'changed' : 'leak', reason: `${flags.join('; ')} (${error || r.outcome})` };
+  if (c.expect === 'ok' && r.outcome !== 'ok')
+    return { kind: 'seed', reason: `the unmutated seed does not load: ${error}` };
+  if (flags.length)
+    return { kind: r.changed ? 'changed' : 'leak', reason: `${flags.join('; ')} (${error || r.outcome})` };
   return null;
 }
 
 /** The summary: outcomes per format, the issue's cases, the slowest case and the biggest memory peak. */
 function table(cases, results) {
-  const rows = [...FORMATS.map((f) => [f, cases.filter((c) => c.format === f && c.expect === 'any')]), ["issue's files", cases.filter((c) => c.expect === 'named')]];
+  const rows = [
+    ...FORMATS.map((f) => [f, cases.filter((c) => c.format === f && c.expect === 'any')]),
+    ["issue's files", cases.filter((c) => c.expect === 'named')],
+  ];
   const head = ['format', 'cases', ...OUTCOMES, 'flagged'];
-  const body = rows.filter(([, cs]) => cs.length).map(([name, cs]) => {
-    const counts = OUTCOMES.map((o) => cs.filter((c) => results.get(c.id)?.outcome === o).length);
-    const flagged = cs.filter((c) => { const r = results.get(c.id); return r && (r.changed || r.leaked || r.stray); }).length;
-    return [name, cs.length, ...counts, flagged];
-  });
+  const body = rows
+    .filter(([, cs]) => cs.length)
+    .map(([name, cs]) => {
+      const counts = OUTCOMES.map((o) => cs.filter((c) => results.get(c.id)?.outcome === o).length);
+      const flagged = cs.filter((c) => {
+        const r = results.get(c.id);
+        return r && (r.changed || r.leaked || r.stray);
+      }).length;
+      return [name, cs.length, ...counts, flagged];
+    });
   const widths = head.map((h, i) => Math.max(String(h).length, ...body.map((r) => String(r[i]).length)));
-  const fmt = (r) => r.map((v, i) => (i === 0 ? String(v).padEnd(widths[i]) : String(v).padStart(widths[i]))).join('  ');
+  const fmt = (r) =>
+    r.map((v, i) => (i === 0 ? String(v).padEnd(widths[i]) : String(v).padStart(widths[i]))).join('  ');
   const ran = cases.map((c) => results.get(c.id)).filter((r) => r && typeof r.ms === 'number');
   const slowest = ran.filter((r) => r.outcome === 'ok' || r.outcome === 'named').sort((a, b) => b.ms - a.ms)[0];
   const biggest = ran.filter((r) => r.maxRssMB).sort((a, b) => b.maxRssMB - a.maxRssMB)[0];
   return [
-    fmt(head), ...body.map(fmt),
+    fmt(head),
+    ...body.map(fmt),
     slowest ? `slowest case that loaded or was refused: ${slowest.id} ${slowest.ms} ms (${slowest.outcome})` : '',
     biggest ? `highest child peak RSS: ${biggest.maxRssMB} MB after ${biggest.id}` : '',
-  ].filter(Boolean).join('\n');
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 /**
@@ -269,7 +342,10 @@ export async function runFuzz(opts = {}) {
     cases = [];
     for (const id of o.only) {
       const c = await caseById(id);
-      if (!c) throw new Error(`fuzz: no case '${id}' (ids look like png-017, fixed-fifo-mnist or seed-png-0-decodeImagebytes; --list shows them)`);
+      if (!c)
+        throw new Error(
+          `fuzz: no case '${id}' (ids look like png-017, fixed-fifo-mnist or seed-png-0-decodeImagebytes; --list shows them)`,
+        );
       cases.push(c);
     }
   } else cases = [...(await mutants(o.count)), ...(await fixedCases())];
@@ -287,20 +363,47 @@ export async function runFuzz(opts = {}) {
     const cal = await runChild(seedFile, 0, seedJobs.length, { timeoutMs: o.timeoutMs });
     const seedResults = new Map(cal.results.map((r) => [r.id, r]));
     const capKB = Math.round(cal.vmpeakKB + o.budgetMB * 1024);
-    log?.(`fuzz: seeds loaded with a peak virtual size of ${Math.round(cal.vmpeakKB / 1024)} MB; cap ${Math.round(capKB / 1024)} MB (budget ${o.budgetMB} MB), time cap ${o.timeoutMs} ms per case`);
+    log?.(
+      `fuzz: seeds loaded with a peak virtual size of ${Math.round(cal.vmpeakKB / 1024)} MB; cap ${Math.round(capKB / 1024)} MB (budget ${o.budgetMB} MB), time cap ${o.timeoutMs} ms per case`,
+    );
     if (!cal.vmpeakKB) throw new Error(`fuzz: the calibration child did not finish (${death(cal)})`);
 
     const results = await runJobs(jobsFile, jobs, {
-      capKB, timeoutMs: o.timeoutMs, batch: o.batch, deadline: started + o.deadlineMs, verbose: !!o.only?.length, log, progress: o.progress,
+      capKB,
+      timeoutMs: o.timeoutMs,
+      batch: o.batch,
+      deadline: started + o.deadlineMs,
+      verbose: !!o.only?.length,
+      log,
+      progress: o.progress,
     });
     const failures = [];
-    for (const c of [...seeds.map((s) => ({ ...s, r: seedResults.get(s.id) })), ...cases.map((c) => ({ ...c, r: results.get(c.id) }))]) {
+    for (const c of [
+      ...seeds.map((s) => ({ ...s, r: seedResults.get(s.id) })),
+      ...cases.map((c) => ({ ...c, r: results.get(c.id) })),
+    ]) {
       const v = verdict(c, c.r);
-      if (v) failures.push({ id: c.id, format: c.format, target: c.target, desc: c.desc, kind: v.kind, reason: oneLine(v.reason), repro: `${REPRO} ${c.id}` });
+      if (v)
+        failures.push({
+          id: c.id,
+          format: c.format,
+          target: c.target,
+          desc: c.desc,
+          kind: v.kind,
+          reason: oneLine(v.reason),
+          repro: `${REPRO} ${c.id}`,
+        });
     }
     return {
-      cases, results, seedResults, failures, capMB: Math.round(capKB / 1024), vmpeakMB: Math.round(cal.vmpeakKB / 1024),
-      seconds: Math.round((performance.now() - started) / 1000), table: table(cases, results), dir: o.keep ? root : undefined,
+      cases,
+      results,
+      seedResults,
+      failures,
+      capMB: Math.round(capKB / 1024),
+      vmpeakMB: Math.round(cal.vmpeakKB / 1024),
+      seconds: Math.round((performance.now() - started) / 1000),
+      table: table(cases, results),
+      dir: o.keep ? root : undefined,
     };
   } finally {
     if (!o.keep) rmSync(root, { recursive: true, force: true });
@@ -309,7 +412,12 @@ export async function runFuzz(opts = {}) {
 
 /** The failures as lines: id, kind, reason, what was mutated, and the command that reproduces it. */
 export function formatFailures(failures) {
-  return failures.map((f) => `${f.id} [${f.format}, ${f.target}] ${f.kind.toUpperCase()}: ${f.reason}\n    mutation: ${f.desc}\n    reproduce: ${f.repro}`).join('\n');
+  return failures
+    .map(
+      (f) =>
+        `${f.id} [${f.format}, ${f.target}] ${f.kind.toUpperCase()}: ${f.reason}\n    mutation: ${f.desc}\n    reproduce: ${f.repro}`,
+    )
+    .join('\n');
 }
 
 async function main(argv) {
@@ -341,7 +449,10 @@ async function main(argv) {
   }
   if (opts.json) {
     const all = report.cases.map((c) => ({ ...c, files: Object.keys(c.files), result: report.results.get(c.id) }));
-    writeFileSync(opts.json, JSON.stringify({ capMB: report.capMB, seconds: report.seconds, cases: all, failures: report.failures }, null, 1));
+    writeFileSync(
+      opts.json,
+      JSON.stringify({ capMB: report.capMB, seconds: report.seconds, cases: all, failures: report.failures }, null, 1),
+    );
   }
   console.log(`\n${report.table}\n(${report.seconds} s, address-space cap ${report.capMB} MB)`);
   if (report.dir) console.log(`files kept in ${report.dir}`);
@@ -354,8 +465,11 @@ async function main(argv) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
-    console.error(err);
-    process.exit(2);
-  });
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err);
+      process.exit(2);
+    },
+  );
 }

@@ -32,7 +32,11 @@ async function fetchOk(url: string, method: 'GET' | 'HEAD'): Promise<Response> {
   } catch (err) {
     throw new DatasetError(url, `cannot be fetched (${describe(err)})`, { cause: err });
   }
-  if (!res.ok) throw new DatasetError(url, res.status === 404 ? 'no such file (HTTP 404)' : `cannot be fetched (HTTP ${res.status})`);
+  if (!res.ok)
+    throw new DatasetError(
+      url,
+      res.status === 404 ? 'no such file (HTTP 404)' : `cannot be fetched (HTTP ${res.status})`,
+    );
   return res;
 }
 
@@ -43,7 +47,11 @@ export const platform: Platform = {
   async readFile(path: string, limit?: ReadLimit): Promise<Uint8Array> {
     const res = await fetchOk(path, 'GET');
     if (!limit || !res.body) return new Uint8Array(await res.arrayBuffer());
-    const over = (n: number) => new DatasetError(path, `is ${n > limit.maxBytes ? 'more than ' : ''}${count(n)} bytes, over the limit of ${count(limit.maxBytes)} bytes${limit.hint}`);
+    const over = (n: number) =>
+      new DatasetError(
+        path,
+        `is ${n > limit.maxBytes ? 'more than ' : ''}${count(n)} bytes, over the limit of ${count(limit.maxBytes)} bytes${limit.hint}`,
+      );
     const announced = Number(res.headers.get('content-length'));
     if (announced > limit.maxBytes) {
       await res.body.cancel().catch(() => undefined);
@@ -117,13 +125,21 @@ export const platform: Platform = {
     }
   },
 
-  async decodeImage(bytes: Uint8Array, file: string, channels: 1 | 3, maxPixels: number): Promise<ImageHWC<Uint8Array>> {
+  async decodeImage(
+    bytes: Uint8Array,
+    file: string,
+    channels: 1 | 3,
+    maxPixels: number,
+  ): Promise<ImageHWC<Uint8Array>> {
     // PNG, JPEG, GIF, WebP and BMP: the budget is checked from the header, before the browser decodes.
     const announced = imageHeaderSize(bytes);
     if (announced) checkPixelBudget(file, announced.width, announced.height, maxPixels);
     let bitmap: ImageBitmap;
     try {
-      bitmap = await createImageBitmap(new Blob([bytes as BlobPart]), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+      bitmap = await createImageBitmap(new Blob([bytes as BlobPart]), {
+        premultiplyAlpha: 'none',
+        colorSpaceConversion: 'none',
+      });
     } catch (err) {
       throw new DatasetError(file, `cannot be decoded as an image (${describe(err)})`, { cause: err });
     }

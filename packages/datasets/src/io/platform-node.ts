@@ -53,10 +53,16 @@ function checkStatus(path: string, s: Stats, limit: ReadLimit | undefined): void
   const why = notRegular(s);
   if (why) throw new DatasetError(path, why);
   if (limit && s.size > limit.maxBytes) {
-    throw new DatasetError(path, `is ${count(s.size)} bytes, over the limit of ${count(limit.maxBytes)} bytes${limit.hint}`);
+    throw new DatasetError(
+      path,
+      `is ${count(s.size)} bytes, over the limit of ${count(limit.maxBytes)} bytes${limit.hint}`,
+    );
   }
   if (s.size > bufferConstants.MAX_LENGTH) {
-    throw new DatasetError(path, `is ${count(s.size)} bytes, more than one buffer can hold (${count(bufferConstants.MAX_LENGTH)})`);
+    throw new DatasetError(
+      path,
+      `is ${count(s.size)} bytes, more than one buffer can hold (${count(bufferConstants.MAX_LENGTH)})`,
+    );
   }
 }
 
@@ -78,7 +84,9 @@ function sampleDir(): string {
     if (existsSync(join(candidate, 'train-labels-idx1-ubyte.gz'))) return (sampleDirCache = candidate);
     dir = dirname(dir);
   }
-  throw new Error(`@cnn/datasets: the embedded Fashion-MNIST sample is missing (no data/fashion-mnist-sample above ${fileURLToPath(import.meta.url)}); reinstall @cnn/datasets`);
+  throw new Error(
+    `@cnn/datasets: the embedded Fashion-MNIST sample is missing (no data/fashion-mnist-sample above ${fileURLToPath(import.meta.url)}); reinstall @cnn/datasets`,
+  );
 }
 
 /** Node: files from disk, node:zlib, sharp (libvips) for images. */
@@ -129,7 +137,12 @@ export const platform: Platform = {
       entries = await readdir(path, { withFileTypes: true });
     } catch (err) {
       const code = (err as { code?: string }).code;
-      const why = code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'is a file, not a folder' : `cannot be listed (${describe(err)})`;
+      const why =
+        code === 'ENOENT'
+          ? 'no such folder'
+          : code === 'ENOTDIR'
+            ? 'is a file, not a folder'
+            : `cannot be listed (${describe(err)})`;
       throw new DatasetError(path, why, { cause: err });
     }
     return Promise.all(
@@ -160,7 +173,9 @@ export const platform: Platform = {
           next = await chunks.next();
         } catch (err) {
           const why = describe(err);
-          const reason = /unexpected end/i.test(why) ? 'truncated gzip stream (unexpected end of file)' : `corrupt gzip stream (${why})`;
+          const reason = /unexpected end/i.test(why)
+            ? 'truncated gzip stream (unexpected end of file)'
+            : `corrupt gzip stream (${why})`;
           throw new DatasetError(file, reason, { cause: err });
         }
         if (next.done) return;
@@ -172,7 +187,12 @@ export const platform: Platform = {
     }
   },
 
-  async decodeImage(bytes: Uint8Array, file: string, channels: 1 | 3, maxPixels: number): Promise<ImageHWC<Uint8Array>> {
+  async decodeImage(
+    bytes: Uint8Array,
+    file: string,
+    channels: 1 | 3,
+    maxPixels: number,
+  ): Promise<ImageHWC<Uint8Array>> {
     const sharp = await loadSharp();
     let out;
     try {
@@ -193,7 +213,12 @@ export const platform: Platform = {
     if (info.channels !== channels) {
       throw new DatasetError(file, `decoded to ${info.channels} channels where ${channels} were asked for`);
     }
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), height: info.height, width: info.width, channels };
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      height: info.height,
+      width: info.width,
+      channels,
+    };
   },
 
   async probeImage(bytes: Uint8Array, file: string, maxPixels: number) {
@@ -205,7 +230,10 @@ export const platform: Platform = {
       throw new DatasetError(file, `is not a readable image (${describe(err)})`, { cause: err });
     }
     if (!meta.format || !FORMATS.has(meta.format) || !meta.width || !meta.height) {
-      throw new DatasetError(file, `is not a readable image (format ${meta.format ?? 'unknown'}, ${meta.width ?? '?'}x${meta.height ?? '?'})`);
+      throw new DatasetError(
+        file,
+        `is not a readable image (format ${meta.format ?? 'unknown'}, ${meta.width ?? '?'}x${meta.height ?? '?'})`,
+      );
     }
     checkPixelBudget(file, meta.width, meta.height, maxPixels);
     return { format: meta.format, width: meta.width, height: meta.height };

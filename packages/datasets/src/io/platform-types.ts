@@ -56,7 +56,11 @@ export interface Platform {
    * Checks an image as cheaply as the platform can (Node: its header only) and returns its format and
    * size; throws a DatasetError when it is not a readable image or is over `maxPixels`.
    */
-  probeImage(bytes: Uint8Array, file: string, maxPixels: number): Promise<{ format: string; width: number; height: number }>;
+  probeImage(
+    bytes: Uint8Array,
+    file: string,
+    maxPixels: number,
+  ): Promise<{ format: string; width: number; height: number }>;
   /** Where the embedded Fashion-MNIST sample's file of that name is (a path or a URL). */
   sampleFile(name: string): string;
   /** Debian's Fashion-MNIST folder, or null where there is no file system. */

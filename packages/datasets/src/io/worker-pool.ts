@@ -60,11 +60,18 @@ function spawn(script: string): Slot {
     slot.pending.delete(reply.id);
     if (slot.pending.size === 0) worker.unref();
     if (reply.ok) {
-      p.resolve({ image: { data: reply.data, height: reply.height, width: reply.width, channels: reply.channels }, rng: reply.rng });
+      p.resolve({
+        image: { data: reply.data, height: reply.height, width: reply.width, channels: reply.channels },
+        rng: reply.rng,
+      });
     } else {
       const e = reply.error;
       p.reject(
-        e.name === 'DatasetError' ? new DatasetError(e.file, e.reason) : e.name === 'DatasetUsageError' ? new DatasetUsageError(e.op, e.reason) : new Error(e.message),
+        e.name === 'DatasetError'
+          ? new DatasetError(e.file, e.reason)
+          : e.name === 'DatasetUsageError'
+            ? new DatasetUsageError(e.op, e.reason)
+            : new Error(e.message),
       );
     }
   });
@@ -80,12 +87,17 @@ function spawn(script: string): Slot {
  * Reads, decodes and transforms one image in a worker thread of a pool of `size`, or returns null
  * when the worker script is missing (then the caller does the work on this thread).
  */
-export function runInWorker(job: Omit<WorkerJob, 'id'>, size: number): Promise<{ image: ImageHWC; rng: number[] | null }> | null {
+export function runInWorker(
+  job: Omit<WorkerJob, 'id'>,
+  size: number,
+): Promise<{ image: ImageHWC; rng: number[] | null }> | null {
   const script = workerScript();
   if (!script) {
     if (!warned) {
       warned = true;
-      console.warn('@cnn/datasets: dist/decode-worker.js is missing (build the package); decoding on the main thread instead');
+      console.warn(
+        '@cnn/datasets: dist/decode-worker.js is missing (build the package); decoding on the main thread instead',
+      );
     }
     return null;
   }

@@ -5,7 +5,16 @@ import { emptyLike, type ImageHWC, type PixelArray } from '../image';
 import { MAX_SIDE } from '../limits';
 import type { Rng } from '../rng';
 import { resizeRegion } from './resample';
-import { checkOutputSize, checkProbability, checkRange, roundHalfEven, shown, toSize, type Transform, type TransformSpec } from './transform';
+import {
+  checkOutputSize,
+  checkProbability,
+  checkRange,
+  roundHalfEven,
+  shown,
+  toSize,
+  type Transform,
+  type TransformSpec,
+} from './transform';
 
 /** How pixels outside an image are made up when a crop reaches past its border. */
 export type PaddingMode = 'constant' | 'edge' | 'reflect' | 'symmetric';
@@ -49,11 +58,15 @@ export function cropPad<T extends PixelArray>(
 ): ImageHWC<T> {
   const c = img.channels;
   if (![top, left].every(Number.isInteger) || ![height, width].every((v) => Number.isInteger(v) && v >= 1)) {
-    throw new DatasetUsageError('crop', `window ${height}x${width} at (${top}, ${left}) must be positive integer sizes at an integer position`);
+    throw new DatasetUsageError(
+      'crop',
+      `window ${height}x${width} at (${top}, ${left}) must be positive integer sizes at an integer position`,
+    );
   }
   checkOutputSize(height, width, 'crop');
   const fills = typeof fill === 'number' ? new Array<number>(c).fill(fill) : fill;
-  if (fills.length !== c) throw new DatasetUsageError('crop', `fill has ${fills.length} values for a ${c}-channel image`);
+  if (fills.length !== c)
+    throw new DatasetUsageError('crop', `fill has ${fills.length} values for a ${c}-channel image`);
   const out = emptyLike(img.data, height, width, c);
   const src = img.data;
   const dst = out.data;
@@ -67,7 +80,8 @@ export function cropPad<T extends PixelArray>(
     const sy = mapIndex(top + y, img.height, mode);
     const rowOut = y * width * c;
     if (sy < 0) {
-      if (needsFill) for (let x = 0; x < width; x++) for (let ch = 0; ch < c; ch++) dst[rowOut + x * c + ch] = fills[ch];
+      if (needsFill)
+        for (let x = 0; x < width; x++) for (let ch = 0; ch < c; ch++) dst[rowOut + x * c + ch] = fills[ch];
       continue;
     }
     const rowIn = sy * img.width * c;
@@ -214,9 +228,21 @@ export class RandomCrop implements Transform {
     this.spec = { type: 'RandomCrop', args: [size, options] };
     this.size = toSize(size, 'RandomCrop');
     const p = options.padding ?? 0;
-    const pad = typeof p === 'number' ? [p, p, p, p] : !Array.isArray(p) ? [] : p.length === 2 ? [p[0], p[1], p[0], p[1]] : p.length === 4 ? [p[0], p[1], p[2], p[3]] : [];
+    const pad =
+      typeof p === 'number'
+        ? [p, p, p, p]
+        : !Array.isArray(p)
+          ? []
+          : p.length === 2
+            ? [p[0], p[1], p[0], p[1]]
+            : p.length === 4
+              ? [p[0], p[1], p[2], p[3]]
+              : [];
     if (pad.length !== 4 || !pad.every((v) => Number.isInteger(v) && v >= 0 && v <= MAX_SIDE)) {
-      throw new DatasetUsageError('RandomCrop', `padding must be non-negative integers up to ${MAX_SIDE}: one, [leftRight, topBottom] or [left, top, right, bottom], got ${shown(p)}`);
+      throw new DatasetUsageError(
+        'RandomCrop',
+        `padding must be non-negative integers up to ${MAX_SIDE}: one, [leftRight, topBottom] or [left, top, right, bottom], got ${shown(p)}`,
+      );
     }
     this.pad = pad as [number, number, number, number];
     this.padIfNeeded = options.padIfNeeded ?? false;
@@ -248,7 +274,10 @@ export class RandomCrop implements Transform {
     const h = img.height + pt + pb;
     const w = img.width + pl + pr;
     if (h < th || w < tw) {
-      throw new DatasetUsageError('RandomCrop', `crop ${th}x${tw} is larger than the (padded) image ${h}x${w}; use padIfNeeded`);
+      throw new DatasetUsageError(
+        'RandomCrop',
+        `crop ${th}x${tw} is larger than the (padded) image ${h}x${w}; use padIfNeeded`,
+      );
     }
     if (h === th && w === tw && pt === 0 && pl === 0) return img;
     const i = h === th && w === tw ? 0 : rng.int(0, h - th + 1);
@@ -381,7 +410,8 @@ export function hflip<T extends PixelArray>(img: ImageHWC<T>): ImageHWC<T> {
         dst[d + 2] = src[s + 2];
       }
     } else {
-      for (let x = 0; x < width; x++) for (let ch = 0; ch < c; ch++) dst[base + x * c + ch] = src[base + (width - 1 - x) * c + ch];
+      for (let x = 0; x < width; x++)
+        for (let ch = 0; ch < c; ch++) dst[base + x * c + ch] = src[base + (width - 1 - x) * c + ch];
     }
   }
   return out;

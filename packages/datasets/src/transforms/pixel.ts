@@ -62,8 +62,10 @@ export class Normalize implements Transform {
   /** @param mean - one value per channel. @param std - one positive value per channel. */
   constructor(mean: readonly number[], std: readonly number[]) {
     this.spec = { type: 'Normalize', args: [[...mean], [...std]] };
-    if (mean.length === 0 || mean.length !== std.length) throw new DatasetUsageError('Normalize', `mean has ${mean.length} values, std ${std.length}`);
-    if (!std.every((s) => s > 0)) throw new DatasetUsageError('Normalize', `std must be positive, got [${std.join(', ')}]`);
+    if (mean.length === 0 || mean.length !== std.length)
+      throw new DatasetUsageError('Normalize', `mean has ${mean.length} values, std ${std.length}`);
+    if (!std.every((s) => s > 0))
+      throw new DatasetUsageError('Normalize', `std must be positive, got [${std.join(', ')}]`);
     this.mean = [...mean];
     this.std = [...std];
     // The same arithmetic as the float path on ToTensor's output, so both give identical values.
@@ -86,7 +88,8 @@ export class Normalize implements Transform {
   /** Normalises every channel. */
   apply(img: ImageHWC, _rng: Rng): ImageHWC<Float32Array> {
     const c = img.channels;
-    if (this.mean.length !== c) throw new DatasetUsageError('Normalize', `${this.mean.length} means for a ${c}-channel image`);
+    if (this.mean.length !== c)
+      throw new DatasetUsageError('Normalize', `${this.mean.length} means for a ${c}-channel image`);
     const out = new Float32Array(img.data.length);
     if (img.data instanceof Uint8Array) this.fromBytes(img.data, c, out);
     else this.fromFloats(img.data, c, out);
@@ -133,7 +136,13 @@ export interface ColorJitterOptions {
   hue?: number | readonly [number, number];
 }
 
-function factorRange(v: number | readonly [number, number] | undefined, what: string, centre: number, lo: number, hi: number): [number, number] | null {
+function factorRange(
+  v: number | readonly [number, number] | undefined,
+  what: string,
+  centre: number,
+  lo: number,
+  hi: number,
+): [number, number] | null {
   if (v === undefined) return null;
   let r: [number, number];
   if (typeof v === 'number') {
@@ -229,7 +238,7 @@ export class ColorJitter implements Transform {
 }
 
 function clamp01(v: number): number {
-  return v < 0 ? 0 : v > 1 ? 1 : v;
+  return v < 0 ? 0 : Math.min(v, 1);
 }
 
 /** x * f, clamped. */

@@ -75,7 +75,10 @@ export class RandomErasing implements Transform {
     const c = img.channels;
     const values = this.value;
     if (values === 'random' && !(img.data instanceof Float32Array)) {
-      throw new DatasetUsageError('RandomErasing', "value 'random' needs float pixels; put ToTensor() (and Normalize) before it");
+      throw new DatasetUsageError(
+        'RandomErasing',
+        "value 'random' needs float pixels; put ToTensor() (and Normalize) before it",
+      );
     }
     if (typeof values !== 'number' && values !== 'random' && values.length !== c) {
       throw new DatasetUsageError('RandomErasing', `${values.length} fill values for a ${c}-channel image`);

@@ -6,6 +6,7 @@ import { ColorJitter, Normalize, ToTensor } from './pixel';
 import { RandomErasing } from './random-erasing';
 import { Compose, type Transform, type TransformSpec } from './transform';
 
+// biome-ignore lint/suspicious/noExplicitAny: a constructor of any transform, whatever its arguments
 type AnyConstructor = new (...args: any[]) => Transform;
 
 const CLASSES: Record<string, AnyConstructor> = {
@@ -29,6 +30,7 @@ const CLASSES: Record<string, AnyConstructor> = {
 export function transformFromSpec(spec: TransformSpec): Transform {
   if (spec.type === 'Compose') return new Compose((spec.args[0] as TransformSpec[]).map(transformFromSpec));
   const Cls = CLASSES[spec.type];
-  if (!Cls) throw new DatasetUsageError('transformFromSpec', `'${String(spec.type).slice(0, 60)}' is not a built-in transform`);
+  if (!Cls)
+    throw new DatasetUsageError('transformFromSpec', `'${String(spec.type).slice(0, 60)}' is not a built-in transform`);
   return new Cls(...spec.args);
 }

@@ -63,8 +63,19 @@ export function resizeRegion<T extends PixelArray>(
   antialias = true,
 ): ImageHWC<T> {
   const c = img.channels;
-  if (![top, left, height, width].every(Number.isInteger) || top < 0 || left < 0 || height < 1 || width < 1 || top + height > img.height || left + width > img.width) {
-    throw new DatasetUsageError('resize', `region ${height}x${width} at (${top}, ${left}) is not inside the ${img.height}x${img.width} image`);
+  if (
+    ![top, left, height, width].every(Number.isInteger) ||
+    top < 0 ||
+    left < 0 ||
+    height < 1 ||
+    width < 1 ||
+    top + height > img.height ||
+    left + width > img.width
+  ) {
+    throw new DatasetUsageError(
+      'resize',
+      `region ${height}x${width} at (${top}, ${left}) is not inside the ${img.height}x${img.width} image`,
+    );
   }
   if (!Number.isInteger(outHeight) || !Number.isInteger(outWidth) || outHeight < 1 || outWidth < 1) {
     throw new DatasetUsageError('resize', `output size must be positive integers, got ${outHeight}x${outWidth}`);
@@ -73,7 +84,8 @@ export function resizeRegion<T extends PixelArray>(
   const rowLen = outWidth * c;
   // Horizontal pass: every row of the region, resampled to outWidth, as floats.
   const tmp = scratchBuffer(height * rowLen);
-  if (img.data instanceof Uint8Array) horizontal(img.data, img.width, c, top, left, height, width, outWidth, antialias, tmp);
+  if (img.data instanceof Uint8Array)
+    horizontal(img.data, img.width, c, top, left, height, width, outWidth, antialias, tmp);
   else horizontal(img.data as Float32Array, img.width, c, top, left, height, width, outWidth, antialias, tmp);
   // Vertical pass: rows of tmp combined into each output row. Uint8ClampedArray rounds and clamps.
   const isByte = img.data instanceof Uint8Array;
@@ -148,7 +160,14 @@ function horizontal(
   }
 }
 
-function vertical(tmp: Float32Array, rowLen: number, height: number, outHeight: number, antialias: boolean, out: Uint8ClampedArray | Float32Array): void {
+function vertical(
+  tmp: Float32Array,
+  rowLen: number,
+  height: number,
+  outHeight: number,
+  antialias: boolean,
+  out: Uint8ClampedArray | Float32Array,
+): void {
   if (height === outHeight) {
     out.set(tmp.subarray(0, out.length));
     return;

@@ -109,9 +109,26 @@ export function checkProbability(p: number, op: string): void {
 }
 
 /** Throws a {@link DatasetUsageError} unless `[lo, hi]` is an ordered pair of finite numbers (within `[min, max]` when given). */
-export function checkRange(r: readonly [number, number], op: string, what: string, min = -Infinity, max = Infinity): void {
-  if (!Array.isArray(r) || r.length !== 2 || !(r[0] <= r[1]) || r[0] < min || r[1] > max || !Number.isFinite(r[0]) || !Number.isFinite(r[1])) {
-    throw new DatasetUsageError(op, `${what} must be an ordered pair [lo, hi] within [${min}, ${max}], got ${shown(r)}`);
+export function checkRange(
+  r: readonly [number, number],
+  op: string,
+  what: string,
+  min = -Infinity,
+  max = Infinity,
+): void {
+  if (
+    !Array.isArray(r) ||
+    r.length !== 2 ||
+    !(r[0] <= r[1]) ||
+    r[0] < min ||
+    r[1] > max ||
+    !Number.isFinite(r[0]) ||
+    !Number.isFinite(r[1])
+  ) {
+    throw new DatasetUsageError(
+      op,
+      `${what} must be an ordered pair [lo, hi] within [${min}, ${max}], got ${shown(r)}`,
+    );
   }
 }
 
@@ -121,9 +138,13 @@ export function checkRange(r: readonly [number, number], op: string, what: strin
  * {@link DatasetUsageError} naming `op`.
  */
 export function toSize(size: number | readonly [number, number], op: string): [number, number] {
-  const hw = typeof size === 'number' ? [size, size] : Array.isArray(size) && size.length === 2 ? [size[0], size[1]] : null;
-  if (!hw || !hw.every((v) => Number.isInteger(v) && v >= 1 && v <= MAX_SIDE)) {
-    throw new DatasetUsageError(op, `size must be an integer from 1 to ${MAX_SIDE}, or [height, width] of two, got ${shown(size)}`);
+  const hw =
+    typeof size === 'number' ? [size, size] : Array.isArray(size) && size.length === 2 ? [size[0], size[1]] : null;
+  if (!hw?.every((v) => Number.isInteger(v) && v >= 1 && v <= MAX_SIDE)) {
+    throw new DatasetUsageError(
+      op,
+      `size must be an integer from 1 to ${MAX_SIDE}, or [height, width] of two, got ${shown(size)}`,
+    );
   }
   checkOutputSize(hw[0], hw[1], op);
   return [hw[0], hw[1]];
@@ -132,7 +153,10 @@ export function toSize(size: number | readonly [number, number], op: string): [n
 /** Throws a {@link DatasetUsageError} when an output of `height x width` would be over {@link MAX_OUTPUT_PIXELS}. */
 export function checkOutputSize(height: number, width: number, op: string, context = ''): void {
   if (height * width > MAX_OUTPUT_PIXELS) {
-    throw new DatasetUsageError(op, `${context}an output of ${height}x${width} = ${count(height * width)} pixels is over the ${count(MAX_OUTPUT_PIXELS)} a transform may produce`);
+    throw new DatasetUsageError(
+      op,
+      `${context}an output of ${height}x${width} = ${count(height * width)} pixels is over the ${count(MAX_OUTPUT_PIXELS)} a transform may produce`,
+    );
   }
 }
 

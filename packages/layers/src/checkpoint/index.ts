@@ -60,7 +60,8 @@ export type CheckpointFormat = 'safetensors' | 'torch';
  */
 export function detectFormat(bytes: Uint8Array | ArrayBuffer): CheckpointFormat {
   const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  if (b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && ((b[2] === 3 && b[3] === 4) || (b[2] === 5 && b[3] === 6))) return 'torch';
+  if (b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && ((b[2] === 3 && b[3] === 4) || (b[2] === 5 && b[3] === 6)))
+    return 'torch';
   if (b.length >= 9) {
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const n = dv.getUint32(0, true) + dv.getUint32(4, true) * 2 ** 32;
@@ -68,7 +69,9 @@ export function detectFormat(bytes: Uint8Array | ArrayBuffer): CheckpointFormat 
     if (n <= SAFETENSORS_MAX_HEADER_BYTES && b[8] === 0x7b) return 'safetensors';
   }
   if (b.length >= 2 && b[0] === 0x80 && b[1] <= 5) {
-    throw new CheckpointError('checkpoint: this is a bare pickle, such as the legacy torch.save format (PyTorch < 1.6), which is not supported; re-save it with a newer PyTorch');
+    throw new CheckpointError(
+      'checkpoint: this is a bare pickle, such as the legacy torch.save format (PyTorch < 1.6), which is not supported; re-save it with a newer PyTorch',
+    );
   }
   if (b.length === 0) throw new CheckpointError('checkpoint: the file is empty');
   throw new CheckpointError('checkpoint: unknown format (neither a torch.save zip archive nor safetensors)');
@@ -90,10 +93,18 @@ export interface Checkpoint {
  * `'state_dict'` / `'model'` entry of a training checkpoint). Errors are {@link CheckpointError}s; when a
  * path was given, their `file` is set and their message starts with it.
  */
-export async function readCheckpoint(input: Uint8Array | ArrayBuffer | string, options: TorchReadOptions = {}): Promise<Checkpoint> {
+export async function readCheckpoint(
+  input: Uint8Array | ArrayBuffer | string,
+  options: TorchReadOptions = {},
+): Promise<Checkpoint> {
   const file = typeof input === 'string' ? input : undefined;
   try {
-    const bytes = file !== undefined ? await readFileBytes(file) : input instanceof Uint8Array ? input : new Uint8Array(input as ArrayBuffer);
+    const bytes =
+      file !== undefined
+        ? await readFileBytes(file)
+        : input instanceof Uint8Array
+          ? input
+          : new Uint8Array(input as ArrayBuffer);
     const format = detectFormat(bytes);
     if (format === 'safetensors') return { format, ...readSafetensors(bytes) };
     return { format, tensors: readTorch(bytes, options), metadata: {} };

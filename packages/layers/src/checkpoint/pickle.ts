@@ -63,17 +63,74 @@ export interface UnpicklerHooks {
 
 // Names of every pickle opcode (protocols 0-5), for messages about the ones this VM refuses.
 const OPCODE_NAMES: Record<number, string> = {
-  0x28: 'MARK', 0x2e: 'STOP', 0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP', 0x46: 'FLOAT', 0x49: 'INT', 0x4a: 'BININT',
-  0x4b: 'BININT1', 0x4c: 'LONG', 0x4d: 'BININT2', 0x4e: 'NONE', 0x50: 'PERSID', 0x51: 'BINPERSID', 0x52: 'REDUCE',
-  0x53: 'STRING', 0x54: 'BINSTRING', 0x55: 'SHORT_BINSTRING', 0x56: 'UNICODE', 0x58: 'BINUNICODE', 0x61: 'APPEND',
-  0x62: 'BUILD', 0x63: 'GLOBAL', 0x64: 'DICT', 0x7d: 'EMPTY_DICT', 0x65: 'APPENDS', 0x67: 'GET', 0x68: 'BINGET',
-  0x69: 'INST', 0x6a: 'LONG_BINGET', 0x6c: 'LIST', 0x5d: 'EMPTY_LIST', 0x6f: 'OBJ', 0x70: 'PUT', 0x71: 'BINPUT',
-  0x72: 'LONG_BINPUT', 0x73: 'SETITEM', 0x74: 'TUPLE', 0x29: 'EMPTY_TUPLE', 0x75: 'SETITEMS', 0x47: 'BINFLOAT',
-  0x80: 'PROTO', 0x81: 'NEWOBJ', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x85: 'TUPLE1', 0x86: 'TUPLE2',
-  0x87: 'TUPLE3', 0x88: 'NEWTRUE', 0x89: 'NEWFALSE', 0x8a: 'LONG1', 0x8b: 'LONG4', 0x42: 'BINBYTES',
-  0x43: 'SHORT_BINBYTES', 0x8c: 'SHORT_BINUNICODE', 0x8d: 'BINUNICODE8', 0x8e: 'BINBYTES8', 0x8f: 'EMPTY_SET',
-  0x90: 'ADDITEMS', 0x91: 'FROZENSET', 0x92: 'NEWOBJ_EX', 0x93: 'STACK_GLOBAL', 0x94: 'MEMOIZE', 0x95: 'FRAME',
-  0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
+  0x28: 'MARK',
+  0x2e: 'STOP',
+  0x30: 'POP',
+  0x31: 'POP_MARK',
+  0x32: 'DUP',
+  0x46: 'FLOAT',
+  0x49: 'INT',
+  0x4a: 'BININT',
+  0x4b: 'BININT1',
+  0x4c: 'LONG',
+  0x4d: 'BININT2',
+  0x4e: 'NONE',
+  0x50: 'PERSID',
+  0x51: 'BINPERSID',
+  0x52: 'REDUCE',
+  0x53: 'STRING',
+  0x54: 'BINSTRING',
+  0x55: 'SHORT_BINSTRING',
+  0x56: 'UNICODE',
+  0x58: 'BINUNICODE',
+  0x61: 'APPEND',
+  0x62: 'BUILD',
+  0x63: 'GLOBAL',
+  0x64: 'DICT',
+  0x7d: 'EMPTY_DICT',
+  0x65: 'APPENDS',
+  0x67: 'GET',
+  0x68: 'BINGET',
+  0x69: 'INST',
+  0x6a: 'LONG_BINGET',
+  0x6c: 'LIST',
+  0x5d: 'EMPTY_LIST',
+  0x6f: 'OBJ',
+  0x70: 'PUT',
+  0x71: 'BINPUT',
+  0x72: 'LONG_BINPUT',
+  0x73: 'SETITEM',
+  0x74: 'TUPLE',
+  0x29: 'EMPTY_TUPLE',
+  0x75: 'SETITEMS',
+  0x47: 'BINFLOAT',
+  0x80: 'PROTO',
+  0x81: 'NEWOBJ',
+  0x82: 'EXT1',
+  0x83: 'EXT2',
+  0x84: 'EXT4',
+  0x85: 'TUPLE1',
+  0x86: 'TUPLE2',
+  0x87: 'TUPLE3',
+  0x88: 'NEWTRUE',
+  0x89: 'NEWFALSE',
+  0x8a: 'LONG1',
+  0x8b: 'LONG4',
+  0x42: 'BINBYTES',
+  0x43: 'SHORT_BINBYTES',
+  0x8c: 'SHORT_BINUNICODE',
+  0x8d: 'BINUNICODE8',
+  0x8e: 'BINBYTES8',
+  0x8f: 'EMPTY_SET',
+  0x90: 'ADDITEMS',
+  0x91: 'FROZENSET',
+  0x92: 'NEWOBJ_EX',
+  0x93: 'STACK_GLOBAL',
+  0x94: 'MEMOIZE',
+  0x95: 'FRAME',
+  0x96: 'BYTEARRAY8',
+  0x97: 'NEXT_BUFFER',
+  0x98: 'READONLY_BUFFER',
 };
 
 /** Whether `value` is a pickled tuple (this VM freezes tuples; lists stay mutable). */
@@ -140,7 +197,10 @@ export function unpickle(
   const contained = new Set<object>();
 
   const fail = (message: string): never => {
-    throw new CheckpointError(`${label}: ${message}; at byte ${op}${entry ? ` of '${entry}'` : ''}`, { entry, offset: op });
+    throw new CheckpointError(`${label}: ${message}; at byte ${op}${entry ? ` of '${entry}'` : ''}`, {
+      entry,
+      offset: op,
+    });
   };
   const need = (n: number, what: string): void => {
     if (n > end - pos) fail(`${what} needs ${n} bytes but only ${end - pos} remain (truncated?)`);
@@ -198,7 +258,7 @@ export function unpickle(
   };
   const isContainer = (v: unknown): v is unknown[] | Map<unknown, unknown> => Array.isArray(v) || v instanceof Map;
   // A container's depth is 1 unless recorded otherwise (so an empty one costs no entry).
-  const depthOf = (v: unknown): number => (isContainer(v) ? depths.get(v) ?? 1 : 0);
+  const depthOf = (v: unknown): number => (isContainer(v) ? (depths.get(v) ?? 1) : 0);
   /** Records that `child` now sits inside `parent` (one level down) and checks the depth limit. */
   const place = (parent: object, child: unknown): void => {
     if (!isContainer(child)) return;
@@ -214,7 +274,10 @@ export function unpickle(
     return container;
   };
   const mutable = (c: object, what: string): void => {
-    if (contained.has(c)) fail(`${OPCODE_NAMES[bytes[op]]} changes a ${what} that is already inside another container (a self-referencing value?); only plain data is read`);
+    if (contained.has(c))
+      fail(
+        `${OPCODE_NAMES[bytes[op]]} changes a ${what} that is already inside another container (a self-referencing value?); only plain data is read`,
+      );
   };
   const push = (v: unknown): void => {
     if (++objects > maxObjects) fail(`the pickle pushes more than ${maxObjects} values, the maxObjects limit`);
@@ -276,7 +339,8 @@ export function unpickle(
     op = pos;
     const code = bytes[pos++];
     switch (code) {
-      case 0x80: { // PROTO
+      case 0x80: {
+        // PROTO
         const proto = u8();
         if (proto > 5) fail(`unsupported pickle protocol ${proto}`);
         break;
@@ -300,14 +364,16 @@ export function unpickle(
       case 0x29: // EMPTY_TUPLE
         push(Object.freeze([]));
         break;
-      case 0x74: { // TUPLE
+      case 0x74: {
+        // TUPLE
         const items = popMark(); // before reading `stack`: popping the mark replaces it
         push(built(Object.freeze(items), items));
         break;
       }
       case 0x85: // TUPLE1
       case 0x86: // TUPLE2
-      case 0x87: { // TUPLE3
+      case 0x87: {
+        // TUPLE3
         const n = code - 0x84;
         if (stack.length < n) fail(`${OPCODE_NAMES[code]} needs ${n} items on the stack, found ${stack.length}`);
         const items = stack.splice(stack.length - n, n);
@@ -375,7 +441,8 @@ export function unpickle(
       case 0x4e: // NONE
         push(null);
         break;
-      case 0x73: { // SETITEM
+      case 0x73: {
+        // SETITEM
         const value = pop();
         const key = checkKey(pop());
         const d = dictOnTop();
@@ -385,7 +452,8 @@ export function unpickle(
         d.set(key, value);
         break;
       }
-      case 0x75: { // SETITEMS
+      case 0x75: {
+        // SETITEMS
         const items = popMark();
         if (items.length % 2 !== 0) fail('SETITEMS with an odd number of items');
         const d = dictOnTop();
@@ -398,7 +466,8 @@ export function unpickle(
         }
         break;
       }
-      case 0x61: { // APPEND
+      case 0x61: {
+        // APPEND
         const value = pop();
         const l = listOnTop();
         mutable(l, 'list');
@@ -406,7 +475,8 @@ export function unpickle(
         l.push(value);
         break;
       }
-      case 0x65: { // APPENDS
+      case 0x65: {
+        // APPENDS
         const items = popMark();
         const l = listOnTop();
         mutable(l, 'list');
@@ -416,27 +486,31 @@ export function unpickle(
         }
         break;
       }
-      case 0x63: { // GLOBAL
+      case 0x63: {
+        // GLOBAL
         const module = line('GLOBAL module name');
         const name = line('GLOBAL name');
         push(hooks.findGlobal(module, name, op));
         break;
       }
-      case 0x93: { // STACK_GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
         push(hooks.findGlobal(module as string, name as string, op));
         break;
       }
-      case 0x52: { // REDUCE
+      case 0x52: {
+        // REDUCE
         const args = pop();
         const callable = pop();
         if (!isTuple(args)) fail(`REDUCE arguments are a ${pyTypeName(args)}, not a tuple`);
         push(adopt(hooks.reduce(callable, args as readonly unknown[], op)));
         break;
       }
-      case 0x62: { // BUILD
+      case 0x62: {
+        // BUILD
         const state = pop();
         hooks.build(top(), state, op);
         break;
@@ -446,7 +520,9 @@ export function unpickle(
         break;
       default: {
         const name = OPCODE_NAMES[code];
-        fail(`unsupported opcode 0x${code.toString(16).padStart(2, '0')}${name ? ` (${name})` : ' (not a pickle opcode)'}; only the opcodes of a state dict are read`);
+        fail(
+          `unsupported opcode 0x${code.toString(16).padStart(2, '0')}${name ? ` (${name})` : ' (not a pickle opcode)'}; only the opcodes of a state dict are read`,
+        );
       }
     }
   }

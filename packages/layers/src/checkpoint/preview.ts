@@ -129,7 +129,7 @@ export function jsonPreview(value: unknown, max = PREVIEW_CHARS): string {
       let first = true;
       for (const k in v as Record<string, unknown>) {
         if (out.full) break;
-        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+        if (!Object.hasOwn(v, k)) continue;
         if (!first) out.add(',');
         first = false;
         walk(k, depth + 1);
@@ -138,7 +138,9 @@ export function jsonPreview(value: unknown, max = PREVIEW_CHARS): string {
       }
       out.add('}');
     } else if (ArrayBuffer.isView(v)) {
-      out.add(`${(v as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag] ?? 'view'}(${(v as { length?: number }).length ?? v.byteLength})`);
+      out.add(
+        `${(v as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag] ?? 'view'}(${(v as { length?: number }).length ?? v.byteLength})`,
+      );
     } else {
       let s: string;
       try {

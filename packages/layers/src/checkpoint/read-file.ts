@@ -32,21 +32,33 @@ function kindOf(st: import('node:fs').Stats): string {
  */
 export async function readFileBytes(path: string): Promise<Uint8Array> {
   if (!isNode()) {
-    throw new CheckpointError(`cannot read '${path}': reading a path needs Node; in a browser, fetch the file and pass its bytes`, { file: path });
+    throw new CheckpointError(
+      `cannot read '${path}': reading a path needs Node; in a browser, fetch the file and pass its bytes`,
+      { file: path },
+    );
   }
   // A variable specifier keeps bundlers from trying to resolve (or polyfill) node:fs for browser builds.
   const specifier = 'node:fs';
   const fs = (await import(/* @vite-ignore */ specifier)) as typeof import('node:fs');
   const systemError = (cause: unknown): CheckpointError => {
     const code = (cause as { code?: string }).code;
-    return new CheckpointError(`cannot read '${path}'${code ? ` (${code})` : ''}: ${(cause as Error).message}`, { file: path, cause });
+    return new CheckpointError(`cannot read '${path}'${code ? ` (${code})` : ''}: ${(cause as Error).message}`, {
+      file: path,
+      cause,
+    });
   };
   const check = (st: import('node:fs').Stats): void => {
     if (!st.isFile()) {
-      throw new CheckpointError(`cannot read '${path}': it is ${kindOf(st)}, and only regular files are read as checkpoints`, { file: path });
+      throw new CheckpointError(
+        `cannot read '${path}': it is ${kindOf(st)}, and only regular files are read as checkpoints`,
+        { file: path },
+      );
     }
     if (st.size > READ_FILE_MAX_BYTES) {
-      throw new CheckpointError(`cannot read '${path}': it is ${st.size} bytes, over the ${READ_FILE_MAX_BYTES}-byte limit of a checkpoint file`, { file: path });
+      throw new CheckpointError(
+        `cannot read '${path}': it is ${st.size} bytes, over the ${READ_FILE_MAX_BYTES}-byte limit of a checkpoint file`,
+        { file: path },
+      );
     }
   };
   // stat first: opening a FIFO blocks until a writer comes, reading a device never ends.

@@ -32,15 +32,42 @@ export const SAFETENSORS_MAX_HEADER_DEPTH = 16;
 const METADATA_KEY = '__metadata__';
 
 const DTYPE_FROM_CODE: Record<string, DType> = {
-  F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64',
-  I64: 'int64', I32: 'int32', I16: 'int16', I8: 'int8', U8: 'uint8', BOOL: 'bool',
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  F64: 'float64',
+  I64: 'int64',
+  I32: 'int32',
+  I16: 'int16',
+  I8: 'int8',
+  U8: 'uint8',
+  BOOL: 'bool',
 };
 const CODE_FROM_DTYPE: Record<DType, string> = {
-  float32: 'F32', float16: 'F16', bfloat16: 'BF16', float64: 'F64',
-  int64: 'I64', int32: 'I32', int16: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL',
+  float32: 'F32',
+  float16: 'F16',
+  bfloat16: 'BF16',
+  float64: 'F64',
+  int64: 'I64',
+  int32: 'I32',
+  int16: 'I16',
+  int8: 'I8',
+  uint8: 'U8',
+  bool: 'BOOL',
 };
 /** Dtypes the format defines that a {@link RawTensor} cannot hold. */
-const UNSUPPORTED_CODES = new Set(['U16', 'U32', 'U64', 'F8_E4M3', 'F8_E5M2', 'F8_E8M0', 'F6_E2M3', 'F6_E3M2', 'F4', 'C64']);
+const UNSUPPORTED_CODES = new Set([
+  'U16',
+  'U32',
+  'U64',
+  'F8_E4M3',
+  'F8_E5M2',
+  'F8_E8M0',
+  'F6_E2M3',
+  'F6_E3M2',
+  'F4',
+  'C64',
+]);
 
 /** What {@link readSafetensors} returns. */
 export interface SafetensorsFile {
@@ -84,10 +111,12 @@ export function jsonTooDeepAt(text: string, maxDepth: number): number {
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x22) { // a string: skip to its closing quote
+    if (c === 0x22) {
+      // a string: skip to its closing quote
       for (i++; i < text.length; i++) {
         const d = text.charCodeAt(i);
-        if (d === 0x5c) i++; // a backslash escapes the next character
+        if (d === 0x5c)
+          i++; // a backslash escapes the next character
         else if (d === 0x22) break;
       }
     } else if (c === 0x5b || c === 0x7b) {
@@ -101,32 +130,48 @@ export function jsonTooDeepAt(text: string, maxDepth: number): number {
 
 function parseEntry(key: string, value: unknown, bodyLength: number): HeaderEntry {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    fail(`header entry '${name(key)}' is ${describe(value)}, not an object with dtype, shape and data_offsets`, { key });
+    fail(`header entry '${name(key)}' is ${describe(value)}, not an object with dtype, shape and data_offsets`, {
+      key,
+    });
   }
   const { dtype: code, shape, data_offsets: offsets } = value as Record<string, unknown>;
   if (typeof code !== 'string') fail(`tensor '${name(key)}' has no dtype string (dtype: ${describe(code)})`, { key });
-  const dtype = Object.prototype.hasOwnProperty.call(DTYPE_FROM_CODE, code) ? DTYPE_FROM_CODE[code] : undefined;
+  const dtype = Object.hasOwn(DTYPE_FROM_CODE, code) ? DTYPE_FROM_CODE[code] : undefined;
   if (dtype === undefined) {
     const known = Object.keys(DTYPE_FROM_CODE).join(', ');
-    if (UNSUPPORTED_CODES.has(code)) fail(`tensor '${name(key)}' has dtype '${clipText(code, 40)}', which is not supported (supported: ${known})`, { key });
+    if (UNSUPPORTED_CODES.has(code))
+      fail(`tensor '${name(key)}' has dtype '${clipText(code, 40)}', which is not supported (supported: ${known})`, {
+        key,
+      });
     fail(`tensor '${name(key)}' has unknown dtype '${clipText(code, 40)}' (supported: ${known})`, { key });
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    fail(`tensor '${name(key)}' has an invalid shape ${describe(shape)} (want an array of non-negative integers)`, { key });
+    fail(`tensor '${name(key)}' has an invalid shape ${describe(shape)} (want an array of non-negative integers)`, {
+      key,
+    });
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-    fail(`tensor '${name(key)}' has invalid data_offsets ${describe(offsets)} (want [begin, end], non-negative integers)`, { key });
+    fail(
+      `tensor '${name(key)}' has invalid data_offsets ${describe(offsets)} (want [begin, end], non-negative integers)`,
+      { key },
+    );
   }
   const [begin, end] = offsets as [number, number];
   if (begin > end) fail(`tensor '${name(key)}' has data_offsets [${begin}, ${end}] with begin after end`, { key });
   if (end > bodyLength) {
-    fail(`tensor '${name(key)}' has data_offsets [${begin}, ${end}] but the data section holds only ${bodyLength} bytes (file truncated?)`, { key });
+    fail(
+      `tensor '${name(key)}' has data_offsets [${begin}, ${end}] but the data section holds only ${bodyLength} bytes (file truncated?)`,
+      { key },
+    );
   }
   const numel = shapeNumel(shape);
   const nbytes = numel * dtypeItemSize(dtype);
   if (nbytes !== end - begin) {
     const size = Number.isSafeInteger(nbytes) ? `${numel} ${dtype} = ${nbytes} bytes` : `over 2^53 bytes of ${dtype}`;
-    fail(`tensor '${name(key)}' has shape ${formatShape(shape)} (${size}) but its data_offsets span ${end - begin} bytes`, { key });
+    fail(
+      `tensor '${name(key)}' has shape ${formatShape(shape)} (${size}) but its data_offsets span ${end - begin} bytes`,
+      { key },
+    );
   }
   return { key, dtype, shape: shape.slice(), begin, end };
 }
@@ -161,10 +206,15 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFil
   const hi = dv.getUint32(4, true);
   const headerLength = hi * 2 ** 32 + lo;
   if (headerLength > SAFETENSORS_MAX_HEADER_BYTES) {
-    fail(`header length ${hi >= 2 ** 21 ? `${BigInt(hi) * 2n ** 32n + BigInt(lo)}` : headerLength} exceeds the ${SAFETENSORS_MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`, { offset: 0 });
+    fail(
+      `header length ${hi >= 2 ** 21 ? `${BigInt(hi) * 2n ** 32n + BigInt(lo)}` : headerLength} exceeds the ${SAFETENSORS_MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`,
+      { offset: 0 },
+    );
   }
   if (8 + headerLength > buf.length) {
-    fail(`header length ${headerLength} exceeds the ${buf.length - 8} bytes after the length field (file truncated?)`, { offset: 0 });
+    fail(`header length ${headerLength} exceeds the ${buf.length - 8} bytes after the length field (file truncated?)`, {
+      offset: 0,
+    });
   }
   let text: string;
   try {
@@ -174,7 +224,10 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFil
   }
   const deep = jsonTooDeepAt(text, SAFETENSORS_MAX_HEADER_DEPTH);
   if (deep >= 0) {
-    fail(`header nests deeper than ${SAFETENSORS_MAX_HEADER_DEPTH} levels (at character ${deep} of the header), the SAFETENSORS_MAX_HEADER_DEPTH limit; a valid header nests 3 deep`, { offset: 8 });
+    fail(
+      `header nests deeper than ${SAFETENSORS_MAX_HEADER_DEPTH} levels (at character ${deep} of the header), the SAFETENSORS_MAX_HEADER_DEPTH limit; a valid header nests 3 deep`,
+      { offset: 8 },
+    );
   }
   let header: unknown;
   try {
@@ -201,16 +254,24 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFil
   let previous: HeaderEntry | undefined;
   for (const e of order) {
     if (e.begin < cursor) {
-      fail(`tensors '${name(previous!.key)}' (bytes ${previous!.begin}-${previous!.end}) and '${name(e.key)}' (bytes ${e.begin}-${e.end}) overlap`, { key: e.key });
+      fail(
+        `tensors '${name(previous!.key)}' (bytes ${previous!.begin}-${previous!.end}) and '${name(e.key)}' (bytes ${e.begin}-${e.end}) overlap`,
+        { key: e.key },
+      );
     }
     if (e.begin > cursor) {
-      fail(`data bytes ${cursor}-${e.begin} (before tensor '${name(e.key)}') belong to no tensor; the format requires the data section to be fully covered`, { key: e.key });
+      fail(
+        `data bytes ${cursor}-${e.begin} (before tensor '${name(e.key)}') belong to no tensor; the format requires the data section to be fully covered`,
+        { key: e.key },
+      );
     }
     cursor = e.end;
     previous = e;
   }
   if (cursor !== bodyLength) {
-    fail(`the last ${bodyLength - cursor} bytes of the data section (bytes ${cursor}-${bodyLength}) belong to no tensor`);
+    fail(
+      `the last ${bodyLength - cursor} bytes of the data section (bytes ${cursor}-${bodyLength}) belong to no tensor`,
+    );
   }
 
   // Valid: now copy the data out, in file order (empty tensors keep their header position among equals).
@@ -221,7 +282,11 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFil
   const tensors: StateDict = new Map();
   for (const e of fileOrder) {
     const numel = (e.end - e.begin) / dtypeItemSize(e.dtype);
-    tensors.set(e.key, { dtype: e.dtype, shape: e.shape, data: typedArrayFromBytes(e.dtype, buf, bodyStart + e.begin, numel) });
+    tensors.set(e.key, {
+      dtype: e.dtype,
+      shape: e.shape,
+      data: typedArrayFromBytes(e.dtype, buf, bodyStart + e.begin, numel),
+    });
   }
   return { tensors, metadata };
 }
@@ -235,7 +300,10 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsFil
  *
  * Every tensor is checked first ({@link validateRawTensor}); a bad one throws a {@link CheckpointError}.
  */
-export function writeSafetensors(dict: StateDict | Record<string, RawTensor>, metadata?: Record<string, string>): Uint8Array {
+export function writeSafetensors(
+  dict: StateDict | Record<string, RawTensor>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   const items: [string, RawTensor][] = dict instanceof Map ? [...dict.entries()] : Object.entries(dict);
   const parts: string[] = [];
   if (metadata !== undefined) {
@@ -254,11 +322,14 @@ export function writeSafetensors(dict: StateDict | Record<string, RawTensor>, me
     validateRawTensor(t, key, 'safetensors');
     const begin = offset;
     offset += t.data.byteLength;
-    parts.push(`${JSON.stringify(key)}:{"dtype":"${CODE_FROM_DTYPE[t.dtype]}","shape":[${t.shape.join(',')}],"data_offsets":[${begin},${offset}]}`);
+    parts.push(
+      `${JSON.stringify(key)}:{"dtype":"${CODE_FROM_DTYPE[t.dtype]}","shape":[${t.shape.join(',')}],"data_offsets":[${begin},${offset}]}`,
+    );
   }
   const json = new TextEncoder().encode(`{${parts.join(',')}}`);
   const headerLength = json.length + ((8 - ((8 + json.length) % 8)) % 8);
-  if (headerLength > SAFETENSORS_MAX_HEADER_BYTES) fail(`header would be ${headerLength} bytes, over the ${SAFETENSORS_MAX_HEADER_BYTES}-byte limit`);
+  if (headerLength > SAFETENSORS_MAX_HEADER_BYTES)
+    fail(`header would be ${headerLength} bytes, over the ${SAFETENSORS_MAX_HEADER_BYTES}-byte limit`);
   const out = new Uint8Array(8 + headerLength + offset);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, headerLength, true);

@@ -134,25 +134,55 @@ interface OpenedArchive {
 
 function openArchive(bytes: Uint8Array, verifyCrc: boolean): OpenedArchive {
   if (bytes.length >= LEGACY_MAGIC.length && LEGACY_MAGIC.every((b, i) => bytes[i] === b)) {
-    refuse('this is the legacy torch.save format (PyTorch < 1.6), which is not supported; re-save it with a newer PyTorch (the zip format is the default since 1.6)');
+    refuse(
+      'this is the legacy torch.save format (PyTorch < 1.6), which is not supported; re-save it with a newer PyTorch (the zip format is the default since 1.6)',
+    );
   }
-  const pk = bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 3 || bytes[2] === 5) && bytes[3] === bytes[2] + 1;
-  if (!pk) refuse(`not a zip archive (torch.save writes one since PyTorch 1.6; this file is ${bytes.length} bytes and does not start with 'PK')`);
+  const pk =
+    bytes.length >= 4 &&
+    bytes[0] === 0x50 &&
+    bytes[1] === 0x4b &&
+    (bytes[2] === 3 || bytes[2] === 5) &&
+    bytes[3] === bytes[2] + 1;
+  if (!pk)
+    refuse(
+      `not a zip archive (torch.save writes one since PyTorch 1.6; this file is ${bytes.length} bytes and does not start with 'PK')`,
+    );
   const archive = readZip(bytes, 'torch zip');
   const pickles = archive.entries.filter((e) => /^[^/]+\/data\.pkl$/.test(e.name));
   if (pickles.length === 0) {
     if (archive.entries.some((e) => /(^|\/)constants\.pkl$/.test(e.name) || /^[^/]+\/code\//.test(e.name))) {
-      refuse('this is a TorchScript archive (torch.jit.save), not a torch.save checkpoint; save model.state_dict() with torch.save instead');
+      refuse(
+        'this is a TorchScript archive (torch.jit.save), not a torch.save checkpoint; save model.state_dict() with torch.save instead',
+      );
     }
-    refuse(`the archive has no '<archive>/data.pkl' entry, so it is not a torch.save checkpoint (entries: ${clip(archive.entries.slice(0, 8).map((e) => clip(e.name)).join(', '))})`);
+    refuse(
+      `the archive has no '<archive>/data.pkl' entry, so it is not a torch.save checkpoint (entries: ${clip(
+        archive.entries
+          .slice(0, 8)
+          .map((e) => clip(e.name))
+          .join(', '),
+      )})`,
+    );
   }
-  if (pickles.length > 1) refuse(`the archive has ${pickles.length} '<archive>/data.pkl' entries (${clip(pickles.slice(0, 4).map((e) => clip(e.name)).join(', '))})`);
+  if (pickles.length > 1)
+    refuse(
+      `the archive has ${pickles.length} '<archive>/data.pkl' entries (${clip(
+        pickles
+          .slice(0, 4)
+          .map((e) => clip(e.name))
+          .join(', '),
+      )})`,
+    );
   const pickleEntry = pickles[0].name;
   const prefix = pickleEntry.slice(0, -'data.pkl'.length);
   const byteorder = archive.get(`${prefix}byteorder`);
   if (byteorder) {
     const order = new TextDecoder('latin1').decode(archive.read(byteorder, verifyCrc)).trim();
-    if (order !== 'little') refuse(`the archive stores its tensors in '${clip(order)}' byte order; only 'little' is supported`, { entry: byteorder.name });
+    if (order !== 'little')
+      refuse(`the archive stores its tensors in '${clip(order)}' byte order; only 'little' is supported`, {
+        entry: byteorder.name,
+      });
   }
   return { archive, prefix, pickleEntry };
 }
@@ -169,7 +199,8 @@ function rebuildTensor(
 ): RawTensor {
   if (!isCount(offset)) fail(`tensor storage_offset ${show(offset)} is not a non-negative integer`);
   if (!isTuple(size) || !size.every(isCount)) fail(`tensor size ${show(size)} is not a tuple of non-negative integers`);
-  if (!isTuple(stride) || !stride.every(isCount)) fail(`tensor stride ${show(stride)} is not a tuple of non-negative integers`);
+  if (!isTuple(stride) || !stride.every(isCount))
+    fail(`tensor stride ${show(stride)} is not a tuple of non-negative integers`);
   const shape = (size as readonly number[]).slice();
   const strides = stride as readonly number[];
   const off = offset as number;
@@ -186,11 +217,15 @@ function rebuildTensor(
   let last = off;
   for (let d = 0; d < shape.length; d++) last += (shape[d] - 1) * strides[d];
   if (!Number.isSafeInteger(last) || last >= src.length) {
-    fail(`tensor of size ${formatShape(shape)}, stride ${formatShape(strides as number[])} and offset ${off} reaches element ${last}, beyond the end of ${where}`);
+    fail(
+      `tensor of size ${formatShape(shape)}, stride ${formatShape(strides as number[])} and offset ${off} reaches element ${last}, beyond the end of ${where}`,
+    );
   }
   const nbytes = numel * dtypeItemSize(storage.dtype);
   if (nbytes > budget.left) {
-    fail(`tensor of size ${formatShape(shape)} (${nbytes} bytes, a view of ${where}) would take the checkpoint's tensors past ${budget.max} bytes, the maxTensorBytes limit (many or expanded views of one storage?)`);
+    fail(
+      `tensor of size ${formatShape(shape)} (${nbytes} bytes, a view of ${where}) would take the checkpoint's tensors past ${budget.max} bytes, the maxTensorBytes limit (many or expanded views of one storage?)`,
+    );
   }
   budget.left -= nbytes;
   let contiguous = true;
@@ -228,20 +263,31 @@ function rebuildTensor(
   return { dtype: storage.dtype, shape, data: out as TensorData };
 }
 
-function runPickle(bytes: Uint8Array, opened: OpenedArchive, verifyCrc: boolean, maxTensorBytes: number, limits: Partial<PickleLimits> = {}): TorchValue {
+function runPickle(
+  bytes: Uint8Array,
+  opened: OpenedArchive,
+  verifyCrc: boolean,
+  maxTensorBytes: number,
+  limits: Partial<PickleLimits> = {},
+): TorchValue {
   const { archive, prefix, pickleEntry } = opened;
   const budget = { left: maxTensorBytes, max: maxTensorBytes };
   const claimed = new WeakSet<TorchStorage>(); // storages whose array a tensor took over
   const storages = new Map<string, TorchStorage>();
   const label = 'torch pickle';
-  const failAt = (offset: number) => (message: string): never => {
-    throw new CheckpointError(`${label}: ${message}; at byte ${offset} of '${pickleEntry}'`, { entry: pickleEntry, offset });
-  };
+  const failAt =
+    (offset: number) =>
+    (message: string): never => {
+      throw new CheckpointError(`${label}: ${message}; at byte ${offset} of '${pickleEntry}'`, {
+        entry: pickleEntry,
+        offset,
+      });
+    };
 
   const hooks: UnpicklerHooks = {
     findGlobal(module, name, offset) {
       const full = `${module}.${name}`;
-      if ((module === 'torch' && Object.prototype.hasOwnProperty.call(STORAGE_TYPES, name)) || CALLABLES.has(full)) {
+      if ((module === 'torch' && Object.hasOwn(STORAGE_TYPES, name)) || CALLABLES.has(full)) {
         return { kind: 'global', module, name } satisfies PickleGlobal;
       }
       return failAt(offset)(`refusing global '${clip(full)}' (only state dicts can be loaded)`);
@@ -253,10 +299,13 @@ function runPickle(bytes: Uint8Array, opened: OpenedArchive, verifyCrc: boolean,
         fail(`persistent id is a ${pyTypeName(pid)}, not a ('storage', type, key, location, numel) tuple`);
       }
       const [, type, key, location, numel] = pid as readonly unknown[];
-      if (!isGlobal(type) || type.module !== 'torch' || !Object.prototype.hasOwnProperty.call(STORAGE_TYPES, type.name)) {
-        fail(`persistent id names storage type ${isGlobal(type) ? `'${qualified(type)}'` : `a ${pyTypeName(type)}`}, not a torch storage type`);
+      if (!isGlobal(type) || type.module !== 'torch' || !Object.hasOwn(STORAGE_TYPES, type.name)) {
+        fail(
+          `persistent id names storage type ${isGlobal(type) ? `'${qualified(type)}'` : `a ${pyTypeName(type)}`}, not a torch storage type`,
+        );
       }
-      if (typeof key !== 'string' || typeof location !== 'string') fail('persistent id has a non-string storage key or location');
+      if (typeof key !== 'string' || typeof location !== 'string')
+        fail('persistent id has a non-string storage key or location');
       if (!isCount(numel)) fail(`storage '${clip(String(key))}' declares ${show(numel)} elements`);
       const dtype = STORAGE_TYPES[(type as PickleGlobal).name];
       const k = key as string;
@@ -272,7 +321,9 @@ function runPickle(bytes: Uint8Array, opened: OpenedArchive, verifyCrc: boolean,
       if (!entry) fail(`storage '${clip(k)}' has no entry '${clip(name)}' in the archive`);
       const nbytes = (numel as number) * dtypeItemSize(dtype);
       if (entry!.size !== nbytes) {
-        fail(`storage '${clip(k)}' declares ${numel} ${dtype} (${nbytes} bytes) but '${clip(name)}' holds ${entry!.size} bytes`);
+        fail(
+          `storage '${clip(k)}' declares ${numel} ${dtype} (${nbytes} bytes) but '${clip(name)}' holds ${entry!.size} bytes`,
+        );
       }
       const data = typedArrayFromBytes(dtype, archive.read(entry!, verifyCrc), 0, numel as number);
       const storage: TorchStorage = { kind: 'storage', dtype, key: k, location: location as string, data };
@@ -299,13 +350,15 @@ function runPickle(bytes: Uint8Array, opened: OpenedArchive, verifyCrc: boolean,
           return fail(`OrderedDict called with ${args.length} arguments it does not take`);
         }
         case REBUILD_TENSOR: {
-          if (args.length !== 6 && args.length !== 7) fail(`_rebuild_tensor_v2 takes 6 or 7 arguments, got ${args.length}`);
+          if (args.length !== 6 && args.length !== 7)
+            fail(`_rebuild_tensor_v2 takes 6 or 7 arguments, got ${args.length}`);
           const [storage, storageOffset, size, stride] = args;
           if (!isStorage(storage)) fail(`_rebuild_tensor_v2 got a ${pyTypeName(storage)} where a storage belongs`);
           return rebuildTensor(storage as TorchStorage, storageOffset, size, stride, budget, claimed, fail);
         }
         case REBUILD_PARAMETER: {
-          if (args.length !== 3 || !isRawTensor(args[0])) fail('_rebuild_parameter takes (tensor, requires_grad, backward_hooks)');
+          if (args.length !== 3 || !isRawTensor(args[0]))
+            fail('_rebuild_parameter takes (tensor, requires_grad, backward_hooks)');
           return args[0];
         }
         default:
@@ -350,8 +403,10 @@ export function readTorchObject(bytes: Uint8Array | ArrayBuffer, options: TorchR
 function toStateDict(value: Map<TorchValue, TorchValue>, where: string): StateDict {
   const out: StateDict = new Map();
   for (const [key, t] of value) {
-    if (typeof key !== 'string') refuse(`${where} has a key of type ${pyTypeName(key)} (${show(key)}); state-dict keys are strings`);
-    if (!isRawTensor(t)) refuse(`${where} entry '${clip(key)}' is not a tensor (it is a Python ${pyTypeName(t)})`, { key });
+    if (typeof key !== 'string')
+      refuse(`${where} has a key of type ${pyTypeName(key)} (${show(key)}); state-dict keys are strings`);
+    if (!isRawTensor(t))
+      refuse(`${where} entry '${clip(key)}' is not a tensor (it is a Python ${pyTypeName(t)})`, { key });
     out.set(key, t);
   }
   return out;
@@ -373,8 +428,13 @@ export function readTorch(bytes: Uint8Array | ArrayBuffer, options: TorchReadOpt
   }
   const keys = [...root.keys()];
   if (keys.some((k) => !isRawTensor(root.get(k))) && !keys.some((k) => isRawTensor(root.get(k)))) {
-    const listed = keys.slice(0, 8).map((k) => (typeof k === 'string' ? clip(k) : show(k))).join(', ');
-    refuse(`the checkpoint is a dict without tensors and without a 'state_dict' or 'model' entry (keys: ${clip(listed)}${keys.length > 8 ? ', ...' : ''})`);
+    const listed = keys
+      .slice(0, 8)
+      .map((k) => (typeof k === 'string' ? clip(k) : show(k)))
+      .join(', ');
+    refuse(
+      `the checkpoint is a dict without tensors and without a 'state_dict' or 'model' entry (keys: ${clip(listed)}${keys.length > 8 ? ', ...' : ''})`,
+    );
   }
   return toStateDict(root, 'the state dict');
 }

@@ -55,7 +55,7 @@ export const DTYPES: readonly DType[] = Object.freeze(Object.keys(DTYPE_INFO) as
 
 /** Whether `value` names a supported dtype. */
 export function isDType(value: unknown): value is DType {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_INFO, value);
+  return typeof value === 'string' && Object.hasOwn(DTYPE_INFO, value);
 }
 
 /** Bytes per element of a dtype (float16: 2, int64: 8, bool: 1, ...). */
@@ -144,11 +144,15 @@ export function validateRawTensor(t: unknown, key: string, where = 'checkpoint')
     fail(`has an invalid shape ${jsonPreview(shape)} (want an array of non-negative integers)`);
   }
   const info = DTYPE_INFO[dtype as DType];
-  const tag = ArrayBuffer.isView(data) ? String((data as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag]) : typeof data;
+  const tag = ArrayBuffer.isView(data)
+    ? String((data as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag])
+    : typeof data;
   if (tag !== info.arrayTag) fail(`of dtype ${dtype} must hold its data in a ${info.arrayTag}, not a ${tag}`);
   const numel = shapeNumel(shape as number[]);
   if ((data as TensorData).length !== numel) {
-    fail(`has shape ${formatShape(shape as number[])} (${numel} elements) but its data holds ${(data as TensorData).length}`);
+    fail(
+      `has shape ${formatShape(shape as number[])} (${numel} elements) but its data holds ${(data as TensorData).length}`,
+    );
   }
 }
 
@@ -170,7 +174,7 @@ function halfToFloat32(src: Uint16Array, out: Float32Array): void {
     const exp = (h >> 10) & 0x1f;
     const man = h & 0x3ff;
     if (exp === 0) {
-      out[i] = (sign ? -man : man) * 5.960464477539063e-8; // 2^-24; gives -0 for a negative zero
+      out[i] = (sign ? -man : man) * 2 ** -24; // gives -0 for a negative zero
     } else if (exp === 0x1f) {
       bits[i] = (sign | 0x7f800000 | (man << 13)) >>> 0;
     } else {
@@ -208,7 +212,9 @@ export function toFloat32(t: RawTensor): Float32Array {
       for (let i = 0; i < n; i++) {
         const v = src[i];
         if (v > max || v < -max) {
-          throw new CheckpointError(`toFloat32: int64 value ${v} at index ${i} is outside ±(2^53 - 1) and cannot be converted exactly to a Number`);
+          throw new CheckpointError(
+            `toFloat32: int64 value ${v} at index ${i} is outside ±(2^53 - 1) and cannot be converted exactly to a Number`,
+          );
         }
         out[i] = Number(v);
       }
@@ -230,12 +236,15 @@ export function toFloat32(t: RawTensor): Float32Array {
  * Every tensor of a state dict as float32 `{ shape, data }` (see {@link toFloat32}), same keys, same order:
  * the form a model's `loadStateDict` takes.
  */
-export function toFloat32StateDict(dict: StateDict): Map<string, {
-  /** Dimensions, in PyTorch's layout. */
-  shape: number[];
-  /** The values as float32, row-major. */
-  data: Float32Array;
-}> {
+export function toFloat32StateDict(dict: StateDict): Map<
+  string,
+  {
+    /** Dimensions, in PyTorch's layout. */
+    shape: number[];
+    /** The values as float32, row-major. */
+    data: Float32Array;
+  }
+> {
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [key, t] of dict) {
     try {

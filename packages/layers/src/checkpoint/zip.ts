@@ -16,7 +16,15 @@ const EOCD_SIZE = 22;
 const CENTRAL_SIZE = 46;
 const LOCAL_SIZE = 30;
 
-const METHOD_NAMES: Record<number, string> = { 8: 'deflate', 9: 'deflate64', 12: 'bzip2', 14: 'lzma', 93: 'zstd', 95: 'xz', 99: 'AES' };
+const METHOD_NAMES: Record<number, string> = {
+  8: 'deflate',
+  9: 'deflate64',
+  12: 'bzip2',
+  14: 'lzma',
+  93: 'zstd',
+  95: 'xz',
+  99: 'AES',
+};
 
 /** One member of a ZIP archive, as its central directory describes it. */
 export interface ZipEntry {
@@ -70,8 +78,14 @@ export function crc32(bytes: Uint8Array): number {
   for (; i < n8; i += 8) {
     c ^= bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
     c =
-      t[1792 + (c & 0xff)] ^ t[1536 + ((c >>> 8) & 0xff)] ^ t[1280 + ((c >>> 16) & 0xff)] ^ t[1024 + (c >>> 24)] ^
-      t[768 + bytes[i + 4]] ^ t[512 + bytes[i + 5]] ^ t[256 + bytes[i + 6]] ^ t[bytes[i + 7]];
+      t[1792 + (c & 0xff)] ^
+      t[1536 + ((c >>> 8) & 0xff)] ^
+      t[1280 + ((c >>> 16) & 0xff)] ^
+      t[1024 + (c >>> 24)] ^
+      t[768 + bytes[i + 4]] ^
+      t[512 + bytes[i + 5]] ^
+      t[256 + bytes[i + 6]] ^
+      t[bytes[i + 7]];
   }
   for (; i < bytes.length; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
@@ -95,7 +109,8 @@ export function readZip(bytes: Uint8Array, label = 'zip'): ZipArchive {
   const u64 = (p: number, what: string): number => {
     const lo = dv.getUint32(p, true);
     const hi = dv.getUint32(p + 4, true);
-    if (hi >= 2 ** 21) fail(`${what} ${BigInt(hi) * 2n ** 32n + BigInt(lo)} is beyond any file this reader can hold`, { offset: p });
+    if (hi >= 2 ** 21)
+      fail(`${what} ${BigInt(hi) * 2n ** 32n + BigInt(lo)} is beyond any file this reader can hold`, { offset: p });
     return hi * 2 ** 32 + lo;
   };
 
@@ -109,22 +124,28 @@ export function readZip(bytes: Uint8Array, label = 'zip'): ZipArchive {
     }
   }
   if (eocd < 0) fail(`no end-of-central-directory record (not a zip archive, or truncated: ${len} bytes)`);
-  if (u16(eocd + 4) !== 0 || u16(eocd + 6) !== 0) fail('multi-disk (split) archives are not supported', { offset: eocd });
+  if (u16(eocd + 4) !== 0 || u16(eocd + 6) !== 0)
+    fail('multi-disk (split) archives are not supported', { offset: eocd });
   let count = u16(eocd + 10);
   let cdSize = u32(eocd + 12);
   let cdOffset = u32(eocd + 16);
-  if (u16(eocd + 8) !== count) fail(`end record counts ${u16(eocd + 8)} entries on this disk but ${count} in all`, { offset: eocd });
+  if (u16(eocd + 8) !== count)
+    fail(`end record counts ${u16(eocd + 8)} entries on this disk but ${count} in all`, { offset: eocd });
   let cdLimit = eocd; // the central directory must end before this offset
 
   const locator = eocd - 20;
   if (locator >= 0 && u32(locator) === SIG_ZIP64_LOCATOR) {
-    if (u32(locator + 4) !== 0 || u32(locator + 16) > 1) fail('multi-disk (split) ZIP64 archives are not supported', { offset: locator });
+    if (u32(locator + 4) !== 0 || u32(locator + 16) > 1)
+      fail('multi-disk (split) ZIP64 archives are not supported', { offset: locator });
     const rec = u64(locator + 8, 'ZIP64 end record offset');
-    if (rec + 56 > locator) fail(`ZIP64 end record offset ${rec} is not before its locator at ${locator}`, { offset: locator });
+    if (rec + 56 > locator)
+      fail(`ZIP64 end record offset ${rec} is not before its locator at ${locator}`, { offset: locator });
     if (u32(rec) !== SIG_ZIP64_EOCD) fail(`no ZIP64 end record at offset ${rec}`, { offset: rec });
-    if (u32(rec + 16) !== 0 || u32(rec + 20) !== 0) fail('multi-disk (split) ZIP64 archives are not supported', { offset: rec });
+    if (u32(rec + 16) !== 0 || u32(rec + 20) !== 0)
+      fail('multi-disk (split) ZIP64 archives are not supported', { offset: rec });
     const count64 = u64(rec + 32, 'ZIP64 entry count');
-    if (u64(rec + 24, 'ZIP64 entry count') !== count64) fail('ZIP64 end record counts differ between this disk and the archive', { offset: rec });
+    if (u64(rec + 24, 'ZIP64 entry count') !== count64)
+      fail('ZIP64 end record counts differ between this disk and the archive', { offset: rec });
     count = count64;
     cdSize = u64(rec + 40, 'ZIP64 central directory size');
     cdOffset = u64(rec + 48, 'ZIP64 central directory offset');
@@ -133,9 +154,13 @@ export function readZip(bytes: Uint8Array, label = 'zip'): ZipArchive {
     fail('end record defers to ZIP64 records that are missing (truncated archive?)', { offset: eocd });
   }
   if (cdOffset + cdSize > cdLimit) {
-    fail(`central directory (offset ${cdOffset}, ${cdSize} bytes) runs past the end records at ${cdLimit} (truncated archive?)`, { offset: eocd });
+    fail(
+      `central directory (offset ${cdOffset}, ${cdSize} bytes) runs past the end records at ${cdLimit} (truncated archive?)`,
+      { offset: eocd },
+    );
   }
-  if (count * CENTRAL_SIZE > cdSize) fail(`${count} entries cannot fit in a ${cdSize}-byte central directory`, { offset: eocd });
+  if (count * CENTRAL_SIZE > cdSize)
+    fail(`${count} entries cannot fit in a ${cdSize}-byte central directory`, { offset: eocd });
 
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const entries: ZipEntry[] = [];
@@ -144,7 +169,8 @@ export function readZip(bytes: Uint8Array, label = 'zip'): ZipArchive {
   let p = cdOffset;
   for (let i = 0; i < count; i++) {
     if (p + CENTRAL_SIZE > cdEnd) fail(`central directory ends after ${i} of ${count} entries`, { offset: p });
-    if (u32(p) !== SIG_CENTRAL) fail(`central directory entry ${i} has a bad signature (corrupt or truncated archive)`, { offset: p });
+    if (u32(p) !== SIG_CENTRAL)
+      fail(`central directory entry ${i} has a bad signature (corrupt or truncated archive)`, { offset: p });
     const flags = u16(p + 8);
     const method = u16(p + 10);
     const crc = u32(p + 16);
@@ -175,7 +201,8 @@ export function readZip(bytes: Uint8Array, label = 'zip'): ZipArchive {
         if (id === 0x0001) {
           let r = q + 4;
           const take = (what: string): number => {
-            if (r + 8 > q + 4 + n) fail(`entry '${name}' has a short ZIP64 extra field (no ${what})`, { entry: name, offset: r });
+            if (r + 8 > q + 4 + n)
+              fail(`entry '${name}' has a short ZIP64 extra field (no ${what})`, { entry: name, offset: r });
             const v = u64(r, `entry '${name}' ${what}`);
             r += 8;
             return v;
@@ -192,22 +219,38 @@ export function readZip(bytes: Uint8Array, label = 'zip'): ZipArchive {
     }
     if (flags & 0x41) fail(`entry '${name}' is encrypted`, { entry: name });
     if (method !== 0) {
-      fail(`entry '${name}' uses compression method ${method}${METHOD_NAMES[method] ? ` (${METHOD_NAMES[method]})` : ''}; torch.save stores entries uncompressed (method 0) and only those are read`, { entry: name });
+      fail(
+        `entry '${name}' uses compression method ${method}${METHOD_NAMES[method] ? ` (${METHOD_NAMES[method]})` : ''}; torch.save stores entries uncompressed (method 0) and only those are read`,
+        { entry: name },
+      );
     }
-    if (compressed !== size) fail(`stored entry '${name}' has compressed size ${compressed} but size ${size}`, { entry: name });
+    if (compressed !== size)
+      fail(`stored entry '${name}' has compressed size ${compressed} but size ${size}`, { entry: name });
     if (byName.has(name)) fail(`entry '${name}' appears twice in the central directory`, { entry: name });
 
     // The local header repeats the name; the data follows it and its extra field (torch pads there).
-    if (local + LOCAL_SIZE > cdOffset) fail(`entry '${name}' has its local header at ${local}, past the file data`, { entry: name, offset: p });
-    if (u32(local) !== SIG_LOCAL) fail(`entry '${name}' has no local header at offset ${local}`, { entry: name, offset: local });
-    if (u16(local + 8) !== method) fail(`entry '${name}': local header and central directory disagree on the method`, { entry: name, offset: local });
+    if (local + LOCAL_SIZE > cdOffset)
+      fail(`entry '${name}' has its local header at ${local}, past the file data`, { entry: name, offset: p });
+    if (u32(local) !== SIG_LOCAL)
+      fail(`entry '${name}' has no local header at offset ${local}`, { entry: name, offset: local });
+    if (u16(local + 8) !== method)
+      fail(`entry '${name}': local header and central directory disagree on the method`, {
+        entry: name,
+        offset: local,
+      });
     const localNameLen = u16(local + 26);
     const dataOffset = local + LOCAL_SIZE + localNameLen + u16(local + 28);
-    if (localNameLen !== nameLen || bytes.subarray(local + LOCAL_SIZE, local + LOCAL_SIZE + nameLen).some((b, k) => b !== bytes[p + CENTRAL_SIZE + k])) {
+    if (
+      localNameLen !== nameLen ||
+      bytes.subarray(local + LOCAL_SIZE, local + LOCAL_SIZE + nameLen).some((b, k) => b !== bytes[p + CENTRAL_SIZE + k])
+    ) {
       fail(`entry '${name}': local header names a different file`, { entry: name, offset: local });
     }
     if (dataOffset + size > cdOffset) {
-      fail(`entry '${name}' claims ${size} bytes at offset ${dataOffset}, past the file data (truncated archive?)`, { entry: name, offset: local });
+      fail(`entry '${name}' claims ${size} bytes at offset ${dataOffset}, past the file data (truncated archive?)`, {
+        entry: name,
+        offset: local,
+      });
     }
     const entry: ZipEntry = { name, size, crc32: crc, dataOffset };
     entries.push(entry);
@@ -224,7 +267,10 @@ export function readZip(bytes: Uint8Array, label = 'zip'): ZipArchive {
       if (verifyCrc) {
         const actual = crc32(data);
         if (actual !== entry.crc32) {
-          fail(`entry '${entry.name}' is corrupt: CRC-32 ${actual.toString(16).padStart(8, '0')} instead of ${entry.crc32.toString(16).padStart(8, '0')}`, { entry: entry.name });
+          fail(
+            `entry '${entry.name}' is corrupt: CRC-32 ${actual.toString(16).padStart(8, '0')} instead of ${entry.crc32.toString(16).padStart(8, '0')}`,
+            { entry: entry.name },
+          );
         }
       }
       return data;

@@ -16,5 +16,12 @@ export function positiveInt(op: string, what: string, v: number): void {
 /** PyTorch's default init of conv and linear layers: U(-1/sqrt(fanIn), 1/sqrt(fanIn)) for weight and bias. */
 export function defaultInit(shape: number[], fanIn: number): Tensor {
   const bound = 1 / Math.sqrt(fanIn);
-  return tf.tensor(uniform(shape.reduce((a, b) => a * b, 1), -bound, bound), shape);
+  return tf.tensor(
+    uniform(
+      shape.reduce((a, b) => a * b, 1),
+      -bound,
+      bound,
+    ),
+    shape,
+  );
 }

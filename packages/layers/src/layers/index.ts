@@ -4,6 +4,19 @@ export { Conv2d, type Conv2dOptions } from './conv';
 export { Linear, Identity } from './linear';
 export { BatchNorm2d, LocalResponseNorm, type BatchNormOptions } from './norm';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './pooling';
-export { ReLU, ReLU6, LeakyReLU, ELU, Sigmoid, Tanh, GELU, SiLU, Hardsigmoid, Hardswish, Softmax, LogSoftmax } from './activation';
+export {
+  ReLU,
+  ReLU6,
+  LeakyReLU,
+  ELU,
+  Sigmoid,
+  Tanh,
+  GELU,
+  SiLU,
+  Hardsigmoid,
+  Hardswish,
+  Softmax,
+  LogSoftmax,
+} from './activation';
 export { Flatten, ChannelShuffle, Dropout } from './shape';
 export { permute } from './permute';

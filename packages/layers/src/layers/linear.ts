@@ -28,7 +28,9 @@ export class Linear extends Module {
     positiveInt('Linear', 'outFeatures', outFeatures);
     this.flattenedFrom = opts.flattenedFrom ?? null;
     if (this.flattenedFrom && this.flattenedFrom.reduce((a, b) => a * b, 1) !== inFeatures) {
-      throw new Error(`Linear: flattenedFrom [${this.flattenedFrom.join(', ')}] has ${this.flattenedFrom.reduce((a, b) => a * b, 1)} values, not inFeatures=${inFeatures}`);
+      throw new Error(
+        `Linear: flattenedFrom [${this.flattenedFrom.join(', ')}] has ${this.flattenedFrom.reduce((a, b) => a * b, 1)} values, not inFeatures=${inFeatures}`,
+      );
     }
     this.weight = this.registerParameter('weight', defaultInit([inFeatures, outFeatures], inFeatures));
     this.bias = opts.bias === false ? null : this.registerParameter('bias', defaultInit([outFeatures], inFeatures));

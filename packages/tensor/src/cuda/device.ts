@@ -37,7 +37,7 @@ function selectVisible(gpus: GpuRecord[], value: string | undefined): GpuRecord[
     }
     const gpu = /^\d+$/.test(entry)
       ? gpus[Number(entry)]
-      : gpus.find((g) => g.uuid !== undefined && g.uuid.toLowerCase().startsWith(entry.toLowerCase()));
+      : gpus.find((g) => g.uuid?.toLowerCase().startsWith(entry.toLowerCase()));
     if (!gpu) break; // CUDA stops at the first entry that names no device
     if (!chosen.includes(gpu)) chosen.push(gpu);
   }

@@ -121,11 +121,12 @@ export function cudaLibraryError(missing: readonly string[], err: unknown, gpus?
   } else {
     first =
       `CUDA backend (cuda-library): TensorFlow loaded but found no usable GPU` +
-      `${gpus && gpus.length ? ` although the driver lists ${gpus.join(', ')}` : ''}, so a CUDA or cuDNN library ` +
+      `${gpus?.length ? ` although the driver lists ${gpus.join(', ')}` : ''}, so a CUDA or cuDNN library ` +
       `is missing or of the wrong version (its stderr names it, e.g. "Could not load dynamic library ` +
       `'libcudart.so.11.0'"); install CUDA 11.2 and cuDNN 8.1 and put them on the library path (LD_LIBRARY_PATH).`;
   }
-  const original = err === undefined ? '' : `\nOriginal error: ${firstLine(err instanceof Error ? err.message : String(err))}`;
+  const original =
+    err === undefined ? '' : `\nOriginal error: ${firstLine(err instanceof Error ? err.message : String(err))}`;
   return new CudaBackendError('cuda-library', `${first}\n${detail}${original}`, err);
 }
 

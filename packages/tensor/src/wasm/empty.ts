@@ -54,14 +54,19 @@ function emptyReduction(name: string, args: KernelArgs): TensorInfo {
   const x = args.inputs.x;
   const attrs = args.attrs ?? {};
   // Max names its axes `reductionIndices`; the others `axis`.
-  const axes = util.parseAxisParam((name === 'Max' ? attrs.reductionIndices : attrs.axis) as number | number[], x.shape);
+  const axes = util.parseAxisParam(
+    (name === 'Max' ? attrs.reductionIndices : attrs.axis) as number | number[],
+    x.shape,
+  );
   const keep = new Set(axes);
   let shape = x.shape.filter((_, i) => !keep.has(i));
   if (attrs.keepDims) shape = backend_util.expandShapeToKeepDim(shape, axes);
   const { value, dtype } = REDUCTIONS[name];
   const outDtype = dtype ?? x.dtype;
   const size = util.sizeFromShape(shape);
-  return size === 0 ? backend.makeOutput(shape, outDtype) : backend.makeOutput(shape, outDtype, undefined, filled(outDtype, size, value));
+  return size === 0
+    ? backend.makeOutput(shape, outDtype)
+    : backend.makeOutput(shape, outDtype, undefined, filled(outDtype, size, value));
 }
 
 /** The result of a kernel whose output has its input's shape, or a permutation of it (no elements either way). */
@@ -74,10 +79,16 @@ function emptyLike(name: string, args: KernelArgs): TensorInfo {
 
 const WRAPPED = new WeakSet<KernelFunc>();
 
-function wrap(name: string, original: KernelConfig, empty: (name: string, args: KernelArgs) => TensorInfo): KernelConfig {
+function wrap(
+  name: string,
+  original: KernelConfig,
+  empty: (name: string, args: KernelArgs) => TensorInfo,
+): KernelConfig {
   const kernelFunc = ((args: KernelArgs) => {
     const x = args.inputs.x;
-    return x && isEmpty(x) ? empty(name, args) : (original.kernelFunc as unknown as (a: KernelArgs) => TensorInfo)(args);
+    return x && isEmpty(x)
+      ? empty(name, args)
+      : (original.kernelFunc as unknown as (a: KernelArgs) => TensorInfo)(args);
   }) as unknown as KernelFunc;
   WRAPPED.add(kernelFunc);
   return { ...original, kernelFunc };
@@ -90,7 +101,9 @@ function wrap(name: string, original: KernelConfig, empty: (name: string, args: 
 export function registerEmptyInputGuards(): void {
   const targets: Array<[string, (name: string, args: KernelArgs) => TensorInfo]> = [
     ...Object.keys(REDUCTIONS).map((n): [string, typeof emptyReduction] => [n, emptyReduction]),
-    ['Transpose', emptyLike], ['Cumsum', emptyLike], ['Cumprod', emptyLike],
+    ['Transpose', emptyLike],
+    ['Cumsum', emptyLike],
+    ['Cumprod', emptyLike],
   ];
   for (const [name, empty] of targets) {
     const original = getKernel(name, 'wasm');

@@ -51,7 +51,9 @@ function decode(base64: string): Uint8Array {
 function memoryOf(backend: WasmBackendLike): WebAssembly.Memory {
   const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
   if (!(memory instanceof WebAssembly.Memory)) {
-    throw new Error('cnn wasm kernels: cannot find the WebAssembly.Memory of the tfjs wasm backend (is @tensorflow/tfjs-backend-wasm 4.22.0 installed?)');
+    throw new Error(
+      'cnn wasm kernels: cannot find the WebAssembly.Memory of the tfjs wasm backend (is @tensorflow/tfjs-backend-wasm 4.22.0 installed?)',
+    );
   }
   return memory;
 }
@@ -126,7 +128,7 @@ export async function prepareWasmKernels(backend: unknown): Promise<void> {
   const instance = await WebAssembly.instantiate(mod, imports(memory));
   instances.set(b, instance.exports as unknown as KernelExports);
   // With shared memory, the kernels run on as many threads as tfjs's own pool.
-  const threads = shared ? b.wasm.tfjs?.getThreadsCount?.() ?? 1 : 1;
+  const threads = shared ? (b.wasm.tfjs?.getThreadsCount?.() ?? 1) : 1;
   if (threads > 1) {
     const control = b.wasm._malloc(CONTROL_BYTES) >>> 0; // an address above 2 GiB comes back negative
     if (!control) throw new Error('cnn wasm kernels: out of memory allocating the thread pool');
@@ -177,8 +179,14 @@ export function runConvKernel(
   y: number,
 ): void {
   // The kernels divide by these sizes: callers answer zero-size calls from the shapes (register.ts) and never get here.
-  if (![g.n, g.h, g.w, g.c, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.groups].every((d) => Number.isInteger(d) && d > 0)) {
-    throw new Error(`cnn wasm kernels: ${name} needs positive sizes, got n=${g.n} h=${g.h} w=${g.w} c=${g.c} oh=${g.oh} ow=${g.ow} co=${g.co} kernel ${g.kh}x${g.kw}`);
+  if (
+    ![g.n, g.h, g.w, g.c, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.groups].every(
+      (d) => Number.isInteger(d) && d > 0,
+    )
+  ) {
+    throw new Error(
+      `cnn wasm kernels: ${name} needs positive sizes, got n=${g.n} h=${g.h} w=${g.w} c=${g.c} oh=${g.oh} ow=${g.ow} co=${g.co} kernel ${g.kh}x${g.kw}`,
+    );
   }
   const k = kernelsFor(backend);
   const pool = pools.get(backend);

@@ -33,7 +33,11 @@ export interface Platform {
  * isolation for SharedArrayBuffer.
  */
 export function threadsUnavailable(): string | undefined {
-  const g = globalThis as { crossOriginIsolated?: boolean; Worker?: unknown; process?: { versions?: { node?: string } } };
+  const g = globalThis as {
+    crossOriginIsolated?: boolean;
+    Worker?: unknown;
+    process?: { versions?: { node?: string } };
+  };
   const node = typeof g.process?.versions?.node === 'string';
   if (typeof SharedArrayBuffer === 'undefined') {
     if (!node && g.crossOriginIsolated === false) {
@@ -56,7 +60,8 @@ let platform: Promise<Platform> | undefined;
 /** The platform this code runs on (Node unless this is the browser build). */
 export function getPlatform(): Promise<Platform> {
   // Spelled out (not a variable) so that esbuild drops the Node code from the browser build and back.
-  if (typeof __CNN_BROWSER_BUILD__ !== 'undefined' && __CNN_BROWSER_BUILD__) platform ??= Promise.resolve(browserPlatform());
+  if (typeof __CNN_BROWSER_BUILD__ !== 'undefined' && __CNN_BROWSER_BUILD__)
+    platform ??= Promise.resolve(browserPlatform());
   else platform ??= nodePlatform();
   return platform;
 }

@@ -14,7 +14,14 @@
  */
 import type { Platform, WorkerLike } from './platform';
 
-const GEN = 0, TICKET = 1, DONE = 2, OP = 3, PARAMS = 4, UNITS = 5, STOP = 6, FAILED = 7;
+const GEN = 0,
+  TICKET = 1,
+  DONE = 2,
+  OP = 3,
+  PARAMS = 4,
+  UNITS = 5,
+  STOP = 6,
+  FAILED = 7;
 /** Bytes of the control block. */
 export const CONTROL_BYTES = 64;
 /** Units are numbered in 16 bits of the ticket; a kernel with more runs on the calling thread. */

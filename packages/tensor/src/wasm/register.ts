@@ -36,10 +36,21 @@ interface KernelArgs {
 
 function geometry(info: backend_util.Conv2DInfo, groups: number): ConvGeometry {
   return {
-    n: info.batchSize, h: info.inHeight, w: info.inWidth, c: info.inChannels,
-    oh: info.outHeight, ow: info.outWidth, co: info.outChannels,
-    kh: info.filterHeight, kw: info.filterWidth, sh: info.strideHeight, sw: info.strideWidth,
-    dh: info.dilationHeight, dw: info.dilationWidth, pt: info.padInfo.top, pl: info.padInfo.left,
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    co: info.outChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    dh: info.dilationHeight,
+    dw: info.dilationWidth,
+    pt: info.padInfo.top,
+    pl: info.padInfo.left,
     groups,
   };
 }
@@ -49,7 +60,9 @@ const isEmpty = (shape: readonly number[]): boolean => shape.some((d) => d === 0
 /** A float32 output of zeros (or of no elements), made without running a kernel. */
 function zeros(backend: WasmBackendLike, shape: number[]): TensorInfo {
   const size = shape.reduce((a, b) => a * b, 1);
-  return size === 0 ? backend.makeOutput(shape, 'float32') : backend.makeOutput(shape, 'float32', undefined, new Float32Array(size));
+  return size === 0
+    ? backend.makeOutput(shape, 'float32')
+    : backend.makeOutput(shape, 'float32', undefined, new Float32Array(size));
 }
 
 function checkFloat(op: string, ...ts: TensorInfo[]): void {
@@ -78,20 +91,41 @@ function convKernel(op: string, role: Role, depthwise: boolean): KernelFunc {
     if (role === 'forward') {
       const out = backend.makeOutput(info.outShape, 'float32');
       if (out.shape.some((d) => d === 0) || x.shape.some((d) => d === 0)) return out;
-      runConvKernel(backend, dwise ? 'dw_fwd' : 'conv_fwd', g, addressOf(backend, x), addressOf(backend, filter), addressOf(backend, out));
+      runConvKernel(
+        backend,
+        dwise ? 'dw_fwd' : 'conv_fwd',
+        g,
+        addressOf(backend, x),
+        addressOf(backend, filter),
+        addressOf(backend, out),
+      );
       return out;
     }
     if (role === 'input') {
       // An empty batch (or an empty dy): the kernels divide by the sizes, so answer from the shapes.
       if (isEmpty(xShape) || isEmpty(dy.shape) || isEmpty(fShape)) return zeros(backend, xShape);
       const out = backend.makeOutput(xShape, 'float32');
-      runConvKernel(backend, dwise ? 'dw_bwd_input' : 'conv_bwd_input', g, addressOf(backend, out), addressOf(backend, filter), addressOf(backend, dy));
+      runConvKernel(
+        backend,
+        dwise ? 'dw_bwd_input' : 'conv_bwd_input',
+        g,
+        addressOf(backend, out),
+        addressOf(backend, filter),
+        addressOf(backend, dy),
+      );
       return out;
     }
     // No values in the batch: nothing reaches the filter, whose gradient is zero (PyTorch's answer too).
     if (isEmpty(x.shape) || isEmpty(dy.shape) || isEmpty(fShape)) return zeros(backend, fShape);
     const out = backend.makeOutput(fShape, 'float32');
-    runConvKernel(backend, dwise ? 'dw_bwd_filter' : 'conv_bwd_filter', g, addressOf(backend, x), addressOf(backend, out), addressOf(backend, dy));
+    runConvKernel(
+      backend,
+      dwise ? 'dw_bwd_filter' : 'conv_bwd_filter',
+      g,
+      addressOf(backend, x),
+      addressOf(backend, out),
+      addressOf(backend, dy),
+    );
     return out;
   }) as unknown as KernelFunc;
 }
@@ -114,7 +148,12 @@ const maxPoolGrad = ((args: KernelArgs) => {
   const a = (args.attrs ?? {}) as unknown as MaxPoolGradAttrs;
   checkFloat(MaxPoolGrad, dy, input);
   const info = backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode,
+    input.shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
   );
   if (isEmpty(input.shape) || isEmpty(dy.shape)) return zeros(backend, input.shape);
   const out = backend.makeOutput(input.shape, 'float32');
@@ -125,7 +164,11 @@ const maxPoolGrad = ((args: KernelArgs) => {
 
 /** Registers cnn's kernels for the 'wasm' backend, replacing tfjs's where it has one. Idempotent. */
 export function registerWasmKernels(): void {
-  const configs: KernelConfig[] = KERNELS.map(([kernelName, role, depthwise]) => ({ kernelName, backendName: 'wasm', kernelFunc: convKernel(kernelName, role, depthwise) }));
+  const configs: KernelConfig[] = KERNELS.map(([kernelName, role, depthwise]) => ({
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: convKernel(kernelName, role, depthwise),
+  }));
   configs.push({ kernelName: MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad });
   for (const config of configs) {
     if (getKernel(config.kernelName, 'wasm')) unregisterKernel(config.kernelName, 'wasm');

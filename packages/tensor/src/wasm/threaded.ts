@@ -13,8 +13,10 @@ import { getPlatform, type WorkerLike } from './platform';
 
 /** The Emscripten module as `BackendWasm` expects it (plus what cnn reads). */
 export interface ThreadedModule {
+  // biome-ignore-start lint/suspicious/noConfusingVoidType: Emscripten's exports return a number or nothing, as tfjs types them
   tfjs: Record<string, (...args: number[]) => number | void>;
   cwrap(name: string, ret: string | null, args: string[]): (...args: number[]) => number | void;
+  // biome-ignore-end lint/suspicious/noConfusingVoidType: -
   PThread: { terminateAllThreads(): void };
   wasmMemory: WebAssembly.Memory;
   _get_threads_count?: () => number;
@@ -28,13 +30,14 @@ let factory: Factory | undefined;
 
 function glueFactory(require: ((id: string) => unknown) | undefined): Factory {
   // The glue reads `require`, `__filename` and `__dirname` in Node; they are parameters here, not globals.
-  factory ??= new Function('require', '__filename', '__dirname', 'module', 'exports', `${TFJS_THREADED_GLUE}\nreturn WasmBackendModuleThreadedSimd;`)(
-    require,
-    '',
-    '.',
-    undefined,
-    undefined,
-  ) as Factory;
+  factory ??= new Function(
+    'require',
+    '__filename',
+    '__dirname',
+    'module',
+    'exports',
+    `${TFJS_THREADED_GLUE}\nreturn WasmBackendModuleThreadedSimd;`,
+  )(require, '', '.', undefined, undefined) as Factory;
   return factory;
 }
 
@@ -58,17 +61,25 @@ export async function loadThreadedWasm(threads: number): Promise<ThreadedModule>
   let failed: (err: unknown) => void = () => {};
   const failure = new Promise<never>((_, reject) => (failed = reject));
   failure.catch(() => {}); // a worker error after start-up is the glue's to report
-  const timer = setTimeout(() => failed(new Error(`its workers did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+  const timer = setTimeout(
+    () => failed(new Error(`its workers did not start within ${START_TIMEOUT_MS / 1000} s`)),
+    START_TIMEOUT_MS,
+  );
   const config = {
     cnnPoolSize: Math.max(1, threads - 1),
     cnnLogicalCores: 2 * threads,
     cnnGlue: TFJS_THREADED_GLUE,
     cnnNewWorker: () => {
-      const w = platform.startWorker(TFJS_PTHREAD_WORKER, (err) => failed(err instanceof Error ? err : new Error(`a worker failed: ${String(err)}`)));
+      const w = platform.startWorker(TFJS_PTHREAD_WORKER, (err) =>
+        failed(err instanceof Error ? err : new Error(`a worker failed: ${String(err)}`)),
+      );
       workers.push(w);
       return w;
     },
-    instantiateWasm(imports: WebAssembly.Imports, receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
+    instantiateWasm(
+      imports: WebAssembly.Imports,
+      receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void,
+    ) {
       WebAssembly.instantiate(binary, imports).then((instance) => receive(instance, binary), failed);
       return {};
     },

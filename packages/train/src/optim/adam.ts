@@ -1,7 +1,15 @@
 // Adam (with L2 weight decay added to the gradient) and AdamW (decoupled weight decay): torch.optim.Adam and
 // torch.optim.AdamW's single-tensor updates, step for step.
 import { tf, type Tensor } from '@cnn/tensor';
-import { booleanProblem, numberProblem, Optimizer, type BaseOptimizerOptions, type LiveState, type ParamGroup, type ParamsInput } from './optimizer';
+import {
+  booleanProblem,
+  numberProblem,
+  Optimizer,
+  type BaseOptimizerOptions,
+  type LiveState,
+  type ParamGroup,
+  type ParamsInput,
+} from './optimizer';
 
 /** Options of {@link Adam} and {@link AdamW} (PyTorch's names in camelCase; same defaults). */
 export interface AdamOptions extends BaseOptimizerOptions {

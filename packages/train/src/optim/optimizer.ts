@@ -11,7 +11,12 @@ import { fmtShape, sizeOf, toHostArray, type HostArray } from '../host';
  * - named parameters (`module.namedParameters()`, a `Map` or a record of name to variable),
  * - or a plain `tf.Variable[]` (keyed `'0'`, `'1'`, ... in the state dict, in order).
  */
-export type ParamsInput = Module | tf.Variable[] | Array<[string, tf.Variable]> | Map<string, tf.Variable> | Record<string, tf.Variable>;
+export type ParamsInput =
+  | Module
+  | tf.Variable[]
+  | Array<[string, tf.Variable]>
+  | Map<string, tf.Variable>
+  | Record<string, tf.Variable>;
 
 /**
  * Parameters to exclude from weight decay: `'bn_bias'` (the weights and biases of normalisation layers and every
@@ -124,10 +129,13 @@ export abstract class Optimizer {
     const { entries, module, byIndex } = resolveParams(name, params);
     this.byIndex = byIndex;
     const exclude = opts.noDecayOn === undefined ? null : noDecayPredicate(name, opts.noDecayOn, module);
-    const groupOf = (n: string, v: tf.Variable): number => (exclude && exclude(n, v) ? 1 : 0);
+    const groupOf = (n: string, v: tf.Variable): number => (exclude?.(n, v) ? 1 : 0);
     this.params = entries.map(([n, v]) => ({ name: n, variable: v, group: groupOf(n, v) }));
-    const groups: ParamGroup[] = [{ lr: opts.lr, weightDecay, params: this.params.filter((p) => p.group === 0).map((p) => p.name) }];
-    if (exclude) groups.push({ lr: opts.lr, weightDecay: 0, params: this.params.filter((p) => p.group === 1).map((p) => p.name) });
+    const groups: ParamGroup[] = [
+      { lr: opts.lr, weightDecay, params: this.params.filter((p) => p.group === 0).map((p) => p.name) },
+    ];
+    if (exclude)
+      groups.push({ lr: opts.lr, weightDecay: 0, params: this.params.filter((p) => p.group === 1).map((p) => p.name) });
     this.paramGroups = groups;
   }
 
@@ -177,14 +185,18 @@ export abstract class Optimizer {
       const g = get(p.variable.name) ?? (this.byIndex ? undefined : get(p.name));
       if (!g) continue;
       if (g.shape.length !== p.variable.shape.length || g.shape.some((d, i) => d !== p.variable.shape[i])) {
-        throw new Error(`${this.constructor.name}.step: gradient of '${p.name}' has shape ${fmtShape(g.shape)}, the parameter ${fmtShape(p.variable.shape)}`);
+        throw new Error(
+          `${this.constructor.name}.step: gradient of '${p.name}' has shape ${fmtShape(g.shape)}, the parameter ${fmtShape(p.variable.shape)}`,
+        );
       }
       found.push([p, g]);
     }
     const count = grads instanceof Map ? grads.size : Object.keys(grads).length;
     if (found.length === 0 && count > 0) {
       const keys = grads instanceof Map ? [...grads.keys()] : Object.keys(grads);
-      throw new Error(`${this.constructor.name}.step: none of the ${count} gradients (${keys.slice(0, 5).join(', ')}${count > 5 ? ', ...' : ''}) matches a parameter`);
+      throw new Error(
+        `${this.constructor.name}.step: none of the ${count} gradients (${keys.slice(0, 5).join(', ')}${count > 5 ? ', ...' : ''}) matches a parameter`,
+      );
     }
     tf.tidy(() => {
       for (const [p, g] of found) {
@@ -268,7 +280,10 @@ export abstract class Optimizer {
         const live: LiveState = { step: s.step, buffers: new Map() };
         built.set(pname, live);
         for (const [k, b] of Object.entries(s.buffers)) {
-          live.buffers.set(k, tf.tidy(() => tf.variable(tf.tensor(Float32Array.from(b.data), b.shape, 'float32'), false)));
+          live.buffers.set(
+            k,
+            tf.tidy(() => tf.variable(tf.tensor(Float32Array.from(b.data), b.shape, 'float32'), false)),
+          );
         }
       }
     } catch (err) {
@@ -289,15 +304,21 @@ export abstract class Optimizer {
   private stateDictProblems(dict: OptimizerStateDict, where: string): void {
     if (!isRecord(dict)) throw new CheckpointError(`${where}: the state dict is ${jsonPreview(dict)}, not an object`);
     const problems: string[] = [];
-    if (dict.optimizer !== this.kind) problems.push(`state is from ${typeof dict.optimizer === 'string' ? clipText(dict.optimizer, 40) : jsonPreview(dict.optimizer)}, this optimizer is ${this.kind}`);
-    if (!Number.isSafeInteger(dict.steps) || dict.steps < 0) problems.push(`steps is ${jsonPreview(dict.steps)}, not a non-negative integer`);
+    if (dict.optimizer !== this.kind)
+      problems.push(
+        `state is from ${typeof dict.optimizer === 'string' ? clipText(dict.optimizer, 40) : jsonPreview(dict.optimizer)}, this optimizer is ${this.kind}`,
+      );
+    if (!Number.isSafeInteger(dict.steps) || dict.steps < 0)
+      problems.push(`steps is ${jsonPreview(dict.steps)}, not a non-negative integer`);
     if (!isRecord(dict.options)) problems.push(`options is ${jsonPreview(dict.options)}, not an object`);
     else {
       const bad = this.hyperProblem(dict.options);
       if (bad !== null) problems.push(`options: ${bad}`);
     }
     if (!Array.isArray(dict.groups) || dict.groups.length !== this.paramGroups.length) {
-      problems.push(`state has ${Array.isArray(dict.groups) ? dict.groups.length : 0} parameter groups, this optimizer ${this.paramGroups.length}`);
+      problems.push(
+        `state has ${Array.isArray(dict.groups) ? dict.groups.length : 0} parameter groups, this optimizer ${this.paramGroups.length}`,
+      );
     } else {
       dict.groups.forEach((g: unknown, i) => {
         if (!isRecord(g)) return void problems.push(`group ${i} is ${jsonPreview(g)}, not an object`);
@@ -327,7 +348,8 @@ export abstract class Optimizer {
           problems.push(`${at} has state ${jsonPreview(s)}, not { step, buffers }`);
           continue;
         }
-        if (!Number.isSafeInteger(s.step) || (s.step as number) < 0) problems.push(`${at} has step ${jsonPreview(s.step)}, not a non-negative integer`);
+        if (!Number.isSafeInteger(s.step) || (s.step as number) < 0)
+          problems.push(`${at} has step ${jsonPreview(s.step)}, not a non-negative integer`);
         if (!isRecord(s.buffers)) {
           problems.push(`${at} has buffers ${jsonPreview(s.buffers)}, not an object`);
           continue;
@@ -346,7 +368,9 @@ export abstract class Optimizer {
           }
           const same = shape.length === p.variable.shape.length && shape.every((d, i) => d === p.variable.shape[i]);
           if (!same || data.length !== sizeOf(shape)) {
-            problems.push(`${buffer} has shape ${fmtShape(shape.slice(0, 16))} (${data.length} values), the parameter ${fmtShape(p.variable.shape)}`);
+            problems.push(
+              `${buffer} has shape ${fmtShape(shape.slice(0, 16))} (${data.length} values), the parameter ${fmtShape(p.variable.shape)}`,
+            );
           }
         }
       }
@@ -378,7 +402,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** An array of numbers or a numeric typed array (not a BigInt one). */
 function isNumbers(v: unknown): v is ArrayLike<number> {
   if (Array.isArray(v)) return v.every((x) => typeof x === 'number');
-  return ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array);
+  return (
+    ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array)
+  );
 }
 
 /** `what must be a number >= min, got value`, or null when `value` is a finite number in [min, max]. */
@@ -399,7 +425,10 @@ export function checkNumber(op: string, what: string, value: unknown, min: numbe
   if (problem !== null) throw new Error(`${op}: ${problem}`);
 }
 
-function resolveParams(op: string, params: ParamsInput): { entries: Array<[string, tf.Variable]>; module: Module | null; byIndex: boolean } {
+function resolveParams(
+  op: string,
+  params: ParamsInput,
+): { entries: Array<[string, tf.Variable]>; module: Module | null; byIndex: boolean } {
   let entries: Array<[string, tf.Variable]>;
   let module: Module | null = null;
   let byIndex = false;
@@ -441,18 +470,23 @@ function resolveParams(op: string, params: ParamsInput): { entries: Array<[strin
  * name contains 'Norm') and every parameter named `bias`; with bare named parameters (no module to ask), every
  * parameter of rank <= 1 (which is exactly the normalisation weights and the biases for this library's layers).
  */
-function noDecayPredicate(op: string, rule: NoDecayRule, module: Module | null): (name: string, v: tf.Variable) => boolean {
+function noDecayPredicate(
+  op: string,
+  rule: NoDecayRule,
+  module: Module | null,
+): (name: string, v: tf.Variable) => boolean {
   if (typeof rule === 'function') return rule;
   if (rule !== 'bn_bias') throw new Error(`${op}: noDecayOn must be 'bn_bias' or a function, got ${String(rule)}`);
   if (!module) return (_name, v) => v.rank <= 1;
   const norm = new Set<tf.Variable>();
   for (const [, m] of module.namedModules()) {
-    if (m instanceof BatchNorm2d || /Norm/.test(m.typeName)) for (const [, v, kind] of m.ownState()) if (kind === 'parameter') norm.add(v);
+    if (m instanceof BatchNorm2d || /Norm/.test(m.typeName))
+      for (const [, v, kind] of m.ownState()) if (kind === 'parameter') norm.add(v);
   }
   return (name, v) => norm.has(v) || name === 'bias' || name.endsWith('.bias');
 }
 
 function gradientLookup(grads: Gradients): (key: string) => Tensor | undefined {
   if (grads instanceof Map) return (k) => grads.get(k) ?? undefined;
-  return (k) => (Object.prototype.hasOwnProperty.call(grads, k) ? grads[k] ?? undefined : undefined);
+  return (k) => (Object.hasOwn(grads, k) ? (grads[k] ?? undefined) : undefined);
 }

@@ -1,6 +1,14 @@
 // SGD with momentum, dampening, Nesterov and L2 weight decay: torch.optim.SGD's update, step for step.
 import { tf, type Tensor } from '@cnn/tensor';
-import { booleanProblem, numberProblem, Optimizer, type BaseOptimizerOptions, type LiveState, type ParamGroup, type ParamsInput } from './optimizer';
+import {
+  booleanProblem,
+  numberProblem,
+  Optimizer,
+  type BaseOptimizerOptions,
+  type LiveState,
+  type ParamGroup,
+  type ParamsInput,
+} from './optimizer';
 
 /** Options of {@link SGD} (PyTorch's names in camelCase; same defaults). */
 export interface SGDOptions extends BaseOptimizerOptions {
@@ -92,6 +100,8 @@ function sgdProblem(momentum: unknown, dampening: unknown, nesterov: unknown): s
     numberProblem('momentum', momentum, 0) ??
     numberProblem('dampening', dampening, 0, 1) ??
     booleanProblem('nesterov', nesterov) ??
-    (nesterov && ((momentum as number) <= 0 || dampening !== 0) ? 'Nesterov momentum requires momentum > 0 and dampening 0' : null)
+    (nesterov && ((momentum as number) <= 0 || dampening !== 0)
+      ? 'Nesterov momentum requires momentum > 0 and dampening 0'
+      : null)
   );
 }
