@@ -10,6 +10,19 @@ function describe(err: unknown): string {
 
 // Literal URLs, one per file, so that bundlers (Vite, webpack 5, esbuild) see them as assets and
 // copy them. The browser build is dist/browser/index.js, two folders below the package root.
+/** The next chunk of a stream; a failed read is a {@link DatasetError} naming `file`, worded by `why`. */
+async function readChunk(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  file: string,
+  why: (err: unknown) => string,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  try {
+    return await reader.read();
+  } catch (err) {
+    throw new DatasetError(file, why(err), { cause: err });
+  }
+}
+
 function sampleUrl(name: string): string {
   switch (name) {
     case 'train-images-idx3-ubyte.gz':
@@ -63,12 +76,7 @@ export const platform: Platform = {
     let total = 0;
     try {
       for (;;) {
-        let r: ReadableStreamReadResult<Uint8Array>;
-        try {
-          r = await reader.read();
-        } catch (err) {
-          throw new DatasetError(path, `cannot be fetched (${describe(err)})`, { cause: err });
-        }
+        const r = await readChunk(reader, path, (err) => `cannot be fetched (${describe(err)})`);
         if (r.done) break;
         total += r.value.length;
         if (total > limit.maxBytes) throw over(total);
@@ -110,12 +118,7 @@ export const platform: Platform = {
     const reader = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
     try {
       for (;;) {
-        let r: ReadableStreamReadResult<Uint8Array>;
-        try {
-          r = await reader.read();
-        } catch (err) {
-          throw new DatasetError(file, `corrupt or truncated gzip stream (${describe(err)})`, { cause: err });
-        }
+        const r = await readChunk(reader, file, (err) => `corrupt or truncated gzip stream (${describe(err)})`);
         if (r.done) return;
         // DecompressionStream's chunks are small (tens of kB) in every engine; split anything larger.
         for (let at = 0; at < r.value.length; at += 65536) yield r.value.subarray(at, at + 65536);
