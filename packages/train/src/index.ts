@@ -84,4 +84,6 @@ export {
   type WriteFileAtomicOptions,
   type AtomicWriteStage,
 } from './checkpoint';
+/** The error every checkpoint reader and restore throws (from @cnn/layers), so `instanceof` needs no second import. */
+export { CheckpointError } from '@cnn/layers';
 export { lineChartSvg, confusionMatrixSvg, niceTicks, type ChartSeries, type LineChartOptions } from './plots';

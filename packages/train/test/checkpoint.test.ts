@@ -44,6 +44,7 @@ import {
   isTempFileName,
   OPTIMIZER_PREFIX,
   CHECKPOINT_MAX_STATE_DEPTH,
+  CheckpointError as TrainCheckpointError,
 } from '../src/index';
 
 /** A small conv net with BatchNorm (running statistics and a step counter: buffers a resume must carry). */
@@ -434,6 +435,8 @@ describe('training checkpoints', () => {
     expect(() =>
       encodeCheckpoint({ model: s.model, epoch: 0, extra: { v: nest(CHECKPOINT_MAX_STATE_DEPTH) } }),
     ).toThrow(CheckpointError);
+    // The class @cnn/train re-exports is @cnn/layers' own, so one import is enough to catch any checkpoint refusal.
+    expect(TrainCheckpointError).toBe(CheckpointError);
     expect(() =>
       encodeCheckpoint({ model: s.model, epoch: 0, extra: { v: nest(CHECKPOINT_MAX_STATE_DEPTH) } }),
     ).toThrow(/nests deeper than 64 levels/);
