@@ -58,6 +58,17 @@ export function storedRecord(record: LoggedRecord): StoredRecord {
   return out as StoredRecord;
 }
 
+/** Whether `file` is a config.json that `cnn train` wrote: a JSON object naming at least the model and the dataset. */
+function isRunConfig(file: string): boolean {
+  try {
+    if (!statSync(file).isFile()) return false;
+    const c = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> | null;
+    return typeof c === 'object' && c !== null && typeof c.model === 'string' && typeof c.dataset === 'string';
+  } catch {
+    return false;
+  }
+}
+
 /** The best epoch so far, as checkpoints store it. */
 export interface BestSoFar {
   /** Its test top-1 (-1 before any epoch). */
@@ -162,6 +173,13 @@ export class RunFolder {
     if (existsSync(join(dir, RUN_FILES.last))) {
       throw new UsageError(
         `--out ${quote(dir)} already holds a run; pick another folder, or continue it with --resume ${dir}`,
+      );
+    }
+    // A config.json that is not a run's (a project's own) is never taken for a killed run's, so never removed.
+    const config = join(dir, RUN_FILES.config);
+    if (existsSync(config) && !isRunConfig(config)) {
+      throw new UsageError(
+        `--out ${quote(dir)} holds a ${RUN_FILES.config} that is not a cnn run's; pick another folder for the run`,
       );
     }
   }

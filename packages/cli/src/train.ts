@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DataLoader } from '@cnn/datasets';
-import { getRandomState, manualSeed, setRandomState, type Module } from '@cnn/layers';
+import { getRandomState, manualSeed, readFileBytes, setRandomState, type Module } from '@cnn/layers';
 import { backendInfo, setBackend, tf, type BackendName } from '@cnn/models-efficient';
 import {
   Adam,
@@ -281,7 +281,7 @@ async function startRun(
   let bytes: Uint8Array;
   let ck: Awaited<ReturnType<typeof restoreCheckpoint>>;
   try {
-    bytes = readFileSync(file);
+    bytes = await readFileBytes(file); // a regular file only: a FIFO or a device is refused, never read forever
     ck = await restoreCheckpoint(bytes, targets);
   } catch (e) {
     throw new Error(`cannot resume from ${file}: ${(e as Error).message.split('\n')[0]}`);

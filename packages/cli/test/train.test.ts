@@ -241,6 +241,10 @@ describe('cnn: messages that say what to do', () => {
     );
     const folder = join(tmp, 'folder-data');
     mkdirSync(join(folder, 'val', 'a'), { recursive: true });
+    // A project folder with a config.json of its own: never taken for a killed run's folder, so never emptied.
+    const project = join(tmp, 'project');
+    mkdirSync(project);
+    writeFileSync(join(project, 'config.json'), '{"name": "my-app"}\n');
     for (const [args, msg] of [
       [['train', '--model', 'lenet5'], /needs --dataset/],
       [['train', '--dataset', 'mnist'], /needs --model/],
@@ -352,6 +356,10 @@ describe('cnn: messages that say what to do', () => {
       ],
       [['train', '--resume', tmp], /^cnn: --resume '.*': .*config\.json is missing; is this a cnn run folder\?$/],
       [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--out', project],
+        /^cnn: --out '.*project' holds a config\.json that is not a cnn run's; pick another folder for the run$/,
+      ],
+      [
         ['train', '--model', 'alexnet', '--dataset', 'fashion-mnist-sample'],
         /model 'alexnet' cannot take 28x28x1 images .*--image-size/,
       ],
@@ -370,5 +378,6 @@ describe('cnn: messages that say what to do', () => {
       expect(r.err.trim()).toMatch(msg);
       expect(r.err.trim().split('\n')).toHaveLength(1);
     }
+    expect(readFileSync(join(project, 'config.json'), 'utf8')).toBe('{"name": "my-app"}\n');
   });
 });
