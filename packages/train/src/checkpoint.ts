@@ -249,9 +249,10 @@ export async function restoreCheckpoint(
   let optimizerState: OptimizerStateDict | undefined;
   if (targets.optimizer) {
     if (!s.optimizer) throw new CheckpointError(`${where}: the checkpoint holds no optimizer state`);
-    const state: Record<string, ParamState> = {};
+    // No prototype: a parameter or buffer named '__proto__' in the file is then refused as unknown, not dropped.
+    const state: Record<string, ParamState> = Object.create(null);
     for (const [name, p] of Object.entries(s.optimizer.state)) {
-      const buffers: ParamState['buffers'] = {};
+      const buffers: ParamState['buffers'] = Object.create(null);
       for (const k of p.buffers) {
         const key = `${OPTIMIZER_PREFIX}${name}/${k}`;
         const t = file.tensors.get(key);

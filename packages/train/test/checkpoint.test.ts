@@ -348,6 +348,16 @@ describe('training checkpoints', () => {
         /'8\.bias' has step -3, not a non-negative integer/,
       ],
       [
+        "optimizer state for a parameter named '__proto__'",
+        edited(good, (_t, st) => {
+          Object.defineProperty(st.optimizer.state, '__proto__', {
+            value: { step: 1, buffers: [] },
+            enumerable: true,
+          });
+        }),
+        /__proto__/,
+      ],
+      [
         'schedule step negative',
         edited(good, (_t, st) => {
           st.scheduler.t = -1;
