@@ -16,6 +16,7 @@ import {
 } from '@cnn/layers';
 import type { Optimizer, OptimizerStateDict, ParamState } from './optim/optimizer';
 import { schedulerStateProblem, type LRScheduler, type LRSchedulerState } from './schedule';
+import { isRecord } from './host';
 
 /** The safetensors metadata key that marks a training checkpoint and holds its JSON state. */
 export const CHECKPOINT_META_KEY = 'cnn.training';
@@ -187,10 +188,6 @@ function storedState(metadata: Record<string, string>, where: string): StoredSta
     }
   }
   return s as unknown as StoredState;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 /** Reads a checkpoint's training state (epoch, step, schedule, extras) without restoring anything. */

@@ -84,3 +84,8 @@ export function argmaxRows(values: ArrayLike<number>, n: number, c: number): Int
   }
   return out;
 }
+
+/** Whether `v` is a plain JSON object (not null, not an array): what a state read from a file must be. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}

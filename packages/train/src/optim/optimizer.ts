@@ -3,7 +3,7 @@
 // of plain numbers that restores a run bit for bit.
 import { tf, type Tensor } from '@cnn/tensor';
 import { BatchNorm2d, CheckpointError, Module, clipText, jsonPreview } from '@cnn/layers';
-import { fmtShape, sizeOf, toHostArray, type HostArray } from '../host';
+import { fmtShape, isRecord, sizeOf, toHostArray, type HostArray } from '../host';
 
 /**
  * What an optimizer can work on:
@@ -394,10 +394,6 @@ export abstract class Optimizer {
 
 /** Most problems one state-dict error lists. */
 const MAX_PROBLEMS = 20;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 /** An array of numbers or a numeric typed array (not a BigInt one). */
 function isNumbers(v: unknown): v is ArrayLike<number> {
