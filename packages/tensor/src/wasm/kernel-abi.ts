@@ -17,6 +17,10 @@ export const KERNEL_OPS = {
   dw_bwd_filter: 5,
   /** OP_MAXPOOL_BWD: max pooling's input gradient */
   maxpool_bwd: 6,
+  /** OP_WINO_FILTER: Winograd F(2x2, 3x3): transform a 3x3 filter (f) into y, packed for OP_WINO_FWD */
+  wino_filter: 7,
+  /** OP_WINO_FWD: Winograd F(2x2, 3x3) stride-1 3x3 convolution, f = transformed filter; bias, act */
+  wino_fwd: 8,
 } as const;
 
 /** A kernel of kernels.c, by name. */
@@ -69,13 +73,17 @@ export interface ConvParams {
   scratch: number;
   /** `int slots`: threads that may run units at once, each with its own scratch slot */
   slots: number;
+  /** `float* bias`: Winograd forward: bias per output channel, or 0 for none */
+  bias: number;
+  /** `int act`: Winograd forward: activation (ACT_ enum) */
+  act: number;
 }
 
 /** The fields of {@link ConvParams} in the order of struct conv: field i is word i of the block. */
 export const PARAM_FIELDS: readonly (keyof ConvParams)[] = [
   'n', 'h', 'w', 'c', 'oh', 'ow', 'co', 'kh', 'kw', 'sh', 'sw', 'dh', 'dw', 'pt', 'pl', 'groups', 'x',
-  'f', 'y', 'scratch', 'slots',
+  'f', 'y', 'scratch', 'slots', 'bias', 'act',
 ];
 
 /** Words (of 4 bytes) in the parameter block. */
-export const PARAM_WORDS = 21;
+export const PARAM_WORDS = 23;

@@ -37,9 +37,11 @@ typedef struct {
   float* y;                    // output, or the output gradient
   float* scratch;              // at least scratch_bytes(op, p) bytes
   int slots;                   // threads that may run units at once, each with its own scratch slot
+  float* bias;                 // Winograd forward: bias per output channel, or 0 for none
+  int act;                     // Winograd forward: activation (ACT_ enum)
 } conv;
 
-_Static_assert(sizeof(conv) == 21 * 4, "struct conv must be one 4-byte word per field");
+_Static_assert(sizeof(conv) == 23 * 4, "struct conv must be one 4-byte word per field");
 
 // The kernels: the `op` argument of scratch_bytes, prepare and run. In TypeScript each is named by its
 // lower-case name without OP_ (OP_CONV_FWD is 'conv_fwd').
@@ -51,7 +53,12 @@ enum {
   OP_DW_BWD_INPUT = 4,     // its input gradient
   OP_DW_BWD_FILTER = 5,    // its filter gradient
   OP_MAXPOOL_BWD = 6,      // max pooling's input gradient
+  OP_WINO_FILTER = 7,      // Winograd F(2x2, 3x3): transform a 3x3 filter (f) into y, packed for OP_WINO_FWD
+  OP_WINO_FWD = 8,         // Winograd F(2x2, 3x3) stride-1 3x3 convolution, f = transformed filter; bias, act
 };
+
+// Activations fused into the output of OP_WINO_FWD (struct conv's act).
+enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2 };
 
 // Tile sizes of the GEMM-like loop nests.
 //  - MR x NR = 4 x 8 is the register tile of the igemm and rgemm microkernels: 4 rows (output pixels
@@ -887,6 +894,281 @@ static void maxpool_bwd_run(conv* p, int unit) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Winograd F(2x2, 3x3) for stride-1, undilated, ungrouped 3x3 convolution (any padding).
+//
+// The output is cut into tiles of 2x2 pixels; tile t reads a 4x4 patch d of the input (zeros where
+// it falls in the padding or past the edge). With the standard matrices (points 0, 1, -1)
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
+//   A^T = [1 1 1 0; 0 1 -1 -1],
+// the 2x2 output is A^T [ sum over ci of (G g G^T)[ci] .* (B^T d B)[ci] ] A: 16 products per 4
+// outputs instead of 36. For each of the 16 points xi the sum over ci is a matrix product
+//   M[xi][tiles][co] = V[xi][tiles][ci] x U[xi][ci][co],
+// run by the 4x8 register-tiled microkernel below. The transformed filter U is computed once per
+// filter (OP_WINO_FILTER; the TypeScript side caches it) and packed as [xi][panel of NR][ci][NR].
+//
+// Work split of OP_WINO_FWD: blocks of `tb` tiles times chunks of `cc` output channels. A unit
+// transforms the input of its tiles (into V, its slot's scratch), runs the 16 products for its
+// channels (into M, scratch) and transforms M into the output with the bias and activation. With
+// one thread a unit takes every channel; with more, the channels are split when there are too few
+// tile blocks to share. Each output element is the same sum in the same order (over ci ascending,
+// then the fixed output transform) whatever the split, so results do not depend on the threads.
+// Work below WINO_SMALL multiply-adds is one unit (waking a thread costs more than it saves).
+enum { WINO_SMALL = 1 << 21 };
+
+typedef struct {
+  int tiles_h, tiles_w, tiles;  // tiles per column, per row, in all (every image)
+  int cinp;                     // V's row length: channels rounded up to 4
+  int tb;                       // tiles per block (a multiple of MR)
+  int cc;                       // output channels per chunk (a multiple of NR, except a last chunk)
+  int ccp;                      // M's row length (cc rounded up to NR)
+  int blocks, chunks;           // units = blocks * chunks
+} wino_plan;
+
+// Not a struct in memory (that would need the shadow stack): returned by value, in registers.
+static wino_plan wino_make_plan(const conv* p) {
+  wino_plan w;
+  w.tiles_h = cdiv(p->oh, 2);
+  w.tiles_w = cdiv(p->ow, 2);
+  w.tiles = p->n * w.tiles_h * w.tiles_w;
+  w.cinp = (p->c + 3) & ~3;
+  int cop = cdiv(p->co, NR) * NR;
+  // V and M of one block: 64 * tb * (cinp + ccp) bytes, about 1 MiB at most (L2 cache).
+  int tb = (16384 / (w.cinp + cop)) & ~(MR - 1);
+  w.tb = imax(2 * MR, imin(64, tb));
+  w.blocks = cdiv(w.tiles, w.tb);
+  w.chunks = 1;
+  long long work = (long long)w.tiles * 16 * p->c * p->co;
+  if (p->slots > 1 && work >= WINO_SMALL && w.blocks < 2 * p->slots) {
+    // Too few tile blocks for the threads: split the channels too (each chunk redoes the input
+    // transform of its block, which is small next to its products when chunks keep >= 32 channels).
+    int want = cdiv(4 * p->slots, w.blocks);
+    w.chunks = imax(1, imin(want, cop / 32));
+  }
+  w.cc = cdiv(cdiv(p->co, w.chunks), NR) * NR;
+  w.chunks = cdiv(p->co, w.cc);
+  w.ccp = w.cc;
+  if (p->slots > 1 && work < WINO_SMALL) {
+    // One unit: every tile in one block.
+    w.tb = ((w.tiles + MR - 1) & ~(MR - 1));
+    w.blocks = 1;
+  }
+  return w;
+}
+
+static int wino_slot(const conv* p) {
+  wino_plan w = wino_make_plan(p);
+  return 16 * w.tb * (w.cinp + w.ccp) * 4;
+}
+
+// C[4][8] = A[4][kc] x B[kc][8]: rows of A `as` floats apart, B a packed panel, rows of C `cs` apart.
+static void wgemm_4x8(int kc, const float* a, int as, const float* b, float* c, int cs) {
+  v128_t a00 = wasm_f32x4_splat(0.f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+  const float *p0 = a, *p1 = a + as, *p2 = a + 2 * as, *p3 = a + 3 * as;
+  for (int k = 0; k < kc; k++) {
+    v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+    b += NR;
+    v128_t v;
+    v = wasm_v128_load32_splat(p0 + k);
+    a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(v, b0));
+    a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(v, b1));
+    v = wasm_v128_load32_splat(p1 + k);
+    a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(v, b0));
+    a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(v, b1));
+    v = wasm_v128_load32_splat(p2 + k);
+    a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(v, b0));
+    a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(v, b1));
+    v = wasm_v128_load32_splat(p3 + k);
+    a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(v, b0));
+    a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(v, b1));
+  }
+  wasm_v128_store(c, a00);
+  wasm_v128_store(c + 4, a01);
+  wasm_v128_store(c + cs, a10);
+  wasm_v128_store(c + cs + 4, a11);
+  wasm_v128_store(c + 2 * cs, a20);
+  wasm_v128_store(c + 2 * cs + 4, a21);
+  wasm_v128_store(c + 3 * cs, a30);
+  wasm_v128_store(c + 3 * cs + 4, a31);
+}
+
+// U[xi][panel][ci][NR] = (G g G^T)[xi] for the filter f[3][3][c][co]; zero columns past co.
+// Units: ranges of input channels.
+static int wino_filter_prepare(conv* p) { return split_units(p->c, p->slots, 2); }
+
+static void wino_filter_run(conv* p, int unit, int units) {
+  int c = p->c, co = p->co, np = cdiv(co, NR);
+  int lo, hi;
+  unit_range(c, units, unit, &lo, &hi);
+  const float* f = p->f;
+  for (int ci = lo; ci < hi; ci++)
+    for (int o = 0; o < np * NR; o++) {
+      float g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0, g8 = 0;
+      if (o < co) {
+        int s = c * co, b = ci * co + o;
+        g0 = f[b], g1 = f[b + s], g2 = f[b + 2 * s], g3 = f[b + 3 * s], g4 = f[b + 4 * s];
+        g5 = f[b + 5 * s], g6 = f[b + 6 * s], g7 = f[b + 7 * s], g8 = f[b + 8 * s];
+      }
+      // Rows of G g (4 x 3), then (G g) G^T (4 x 4).
+      float r00 = g0, r01 = g1, r02 = g2;
+      float r10 = 0.5f * (g0 + g3 + g6), r11 = 0.5f * (g1 + g4 + g7), r12 = 0.5f * (g2 + g5 + g8);
+      float r20 = 0.5f * (g0 - g3 + g6), r21 = 0.5f * (g1 - g4 + g7), r22 = 0.5f * (g2 - g5 + g8);
+      float r30 = g6, r31 = g7, r32 = g8;
+      float* u = p->y + ((long)(o / NR) * c + ci) * NR + o % NR;
+      int step = np * NR * c;  // floats from one point xi to the next
+#define WROW(i, a, b2, c2)                                   \
+  u[(i * 4 + 0) * step] = a;                                 \
+  u[(i * 4 + 1) * step] = 0.5f * (a + b2 + c2);              \
+  u[(i * 4 + 2) * step] = 0.5f * (a - b2 + c2);              \
+  u[(i * 4 + 3) * step] = c2;
+      WROW(0, r00, r01, r02)
+      WROW(1, r10, r11, r12)
+      WROW(2, r20, r21, r22)
+      WROW(3, r30, r31, r32)
+#undef WROW
+    }
+}
+
+static inline v128_t load_part(const float* q, int n) {
+  if (n >= 4) return wasm_v128_load(q);
+  return wasm_f32x4_make(q[0], n > 1 ? q[1] : 0.f, n > 2 ? q[2] : 0.f, 0.f);
+}
+
+static inline void store_part(float* q, v128_t v, int n) {
+  if (n >= 4) {
+    wasm_v128_store(q, v);
+    return;
+  }
+  q[0] = wasm_f32x4_extract_lane(v, 0);
+  if (n > 1) q[1] = wasm_f32x4_extract_lane(v, 1);
+  if (n > 2) q[2] = wasm_f32x4_extract_lane(v, 2);
+}
+
+static int wino_fwd_prepare(conv* p) {
+  wino_plan w = wino_make_plan(p);
+  return w.blocks * w.chunks;
+}
+
+static void wino_fwd_run(conv* p, int unit, int slot) {
+  wino_plan w = wino_make_plan(p);
+  int blk = unit / w.chunks, chunk = unit % w.chunks;
+  int t0 = blk * w.tb, nt = imin(w.tb, w.tiles - t0);
+  int ntp = (nt + MR - 1) & ~(MR - 1);
+  int c = p->c, cinp = w.cinp, H = p->h, W = p->w;
+  int co0 = chunk * w.cc, ncc = imin(w.cc, p->co - co0), ccp = w.ccp, np = cdiv(p->co, NR);
+  float* V = (float*)slot_scratch(p, 0, wino_slot(p), slot);
+  float* M = V + 16 * w.tb * cinp;
+  int vstep = w.tb * cinp, mstep = w.tb * ccp;  // floats from one point to the next
+  v128_t z = wasm_f32x4_splat(0.f);
+
+  // Input transform: V[xi][t][ci] = (B^T d B)[xi].
+  for (int t = 0; t < nt; t++) {
+    int tt = t0 + t, tx = tt % w.tiles_w, ty = (tt / w.tiles_w) % w.tiles_h, n = tt / (w.tiles_w * w.tiles_h);
+    int iy = 2 * ty - p->pt, ix = 2 * tx - p->pl;
+    int rm = 0, cm = 0;  // bit i: patch row / column i is inside the input
+    for (int i = 0; i < 4; i++) {
+      if (iy + i >= 0 && iy + i < H) rm |= 1 << i;
+      if (ix + i >= 0 && ix + i < W) cm |= 1 << i;
+    }
+    const float* base = p->x + ((long)(n * H + iy) * W + ix) * c;
+    float* v = V + t * cinp;
+    int full = rm == 15 && cm == 15;
+    for (int ci = 0; ci < c; ci += 4) {
+      int nc = imin(4, c - ci);
+#define LD(i, j)                                                                                    \
+  ((full || ((rm >> (i)) & (cm >> (j)) & 1)) ? load_part(base + ((i) * W + (j)) * c + ci, nc) : z)
+      v128_t d00 = LD(0, 0), d01 = LD(0, 1), d02 = LD(0, 2), d03 = LD(0, 3);
+      v128_t d10 = LD(1, 0), d11 = LD(1, 1), d12 = LD(1, 2), d13 = LD(1, 3);
+      v128_t d20 = LD(2, 0), d21 = LD(2, 1), d22 = LD(2, 2), d23 = LD(2, 3);
+      v128_t d30 = LD(3, 0), d31 = LD(3, 1), d32 = LD(3, 2), d33 = LD(3, 3);
+#undef LD
+      // B^T d (rows), then (B^T d) B (columns).
+#define COLS(r0, r1, r2, r3, i)                                                   \
+  wasm_v128_store(v + (i * 4 + 0) * vstep + ci, wasm_f32x4_sub(r0, r2));          \
+  wasm_v128_store(v + (i * 4 + 1) * vstep + ci, wasm_f32x4_add(r1, r2));          \
+  wasm_v128_store(v + (i * 4 + 2) * vstep + ci, wasm_f32x4_sub(r2, r1));          \
+  wasm_v128_store(v + (i * 4 + 3) * vstep + ci, wasm_f32x4_sub(r1, r3));
+      {
+        v128_t a0 = wasm_f32x4_sub(d00, d20), a1 = wasm_f32x4_sub(d01, d21), a2 = wasm_f32x4_sub(d02, d22),
+               a3 = wasm_f32x4_sub(d03, d23);
+        COLS(a0, a1, a2, a3, 0)
+      }
+      {
+        v128_t a0 = wasm_f32x4_add(d10, d20), a1 = wasm_f32x4_add(d11, d21), a2 = wasm_f32x4_add(d12, d22),
+               a3 = wasm_f32x4_add(d13, d23);
+        COLS(a0, a1, a2, a3, 1)
+      }
+      {
+        v128_t a0 = wasm_f32x4_sub(d20, d10), a1 = wasm_f32x4_sub(d21, d11), a2 = wasm_f32x4_sub(d22, d12),
+               a3 = wasm_f32x4_sub(d23, d13);
+        COLS(a0, a1, a2, a3, 2)
+      }
+      {
+        v128_t a0 = wasm_f32x4_sub(d10, d30), a1 = wasm_f32x4_sub(d11, d31), a2 = wasm_f32x4_sub(d12, d32),
+               a3 = wasm_f32x4_sub(d13, d33);
+        COLS(a0, a1, a2, a3, 3)
+      }
+#undef COLS
+    }
+  }
+
+  // The 16 products, strips of MR tiles by panels of NR channels (rows past nt are computed from
+  // stale scratch and never read).
+  for (int xi = 0; xi < 16; xi++) {
+    const float* a = V + xi * vstep;
+    float* m = M + xi * mstep;
+    const float* u = p->f + (long)xi * np * NR * c;
+    for (int j = 0; j < ncc; j += NR) {
+      const float* b = u + (long)((co0 + j) / NR) * NR * c;
+      for (int r = 0; r < ntp; r += MR) wgemm_4x8(c, a + r * cinp, cinp, b, m + r * ccp + j, ccp);
+    }
+  }
+
+  // Output transform with bias and activation: y = A^T m A.
+  v128_t six = wasm_f32x4_splat(6.f);
+  for (int t = 0; t < nt; t++) {
+    int tt = t0 + t, tx = tt % w.tiles_w, ty = (tt / w.tiles_w) % w.tiles_h, n = tt / (w.tiles_w * w.tiles_h);
+    int oy = 2 * ty, ox = 2 * tx;
+    int two_rows = oy + 1 < p->oh, two_cols = ox + 1 < p->ow;
+    float* y0 = p->y + ((long)(n * p->oh + oy) * p->ow + ox) * p->co + co0;
+    float* y1 = y0 + (long)p->ow * p->co;
+    const float* m = M + t * ccp;
+    for (int j = 0; j < ncc; j += 4) {
+      int nc = imin(4, ncc - j);
+#define MV(xi) wasm_v128_load(m + (xi) * mstep + j)
+      // A^T m: two rows of four.
+      v128_t s00 = wasm_f32x4_add(wasm_f32x4_add(MV(0), MV(4)), MV(8));
+      v128_t s01 = wasm_f32x4_add(wasm_f32x4_add(MV(1), MV(5)), MV(9));
+      v128_t s02 = wasm_f32x4_add(wasm_f32x4_add(MV(2), MV(6)), MV(10));
+      v128_t s03 = wasm_f32x4_add(wasm_f32x4_add(MV(3), MV(7)), MV(11));
+      v128_t s10 = wasm_f32x4_sub(wasm_f32x4_sub(MV(4), MV(8)), MV(12));
+      v128_t s11 = wasm_f32x4_sub(wasm_f32x4_sub(MV(5), MV(9)), MV(13));
+      v128_t s12 = wasm_f32x4_sub(wasm_f32x4_sub(MV(6), MV(10)), MV(14));
+      v128_t s13 = wasm_f32x4_sub(wasm_f32x4_sub(MV(7), MV(11)), MV(15));
+#undef MV
+      v128_t bias = p->bias ? load_part(p->bias + co0 + j, nc) : z;
+      v128_t o00 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(s00, s01), s02), bias);
+      v128_t o01 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(s01, s02), s03), bias);
+      v128_t o10 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(s10, s11), s12), bias);
+      v128_t o11 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(s11, s12), s13), bias);
+      if (p->act != ACT_LINEAR) {
+        o00 = wasm_f32x4_max(o00, z), o01 = wasm_f32x4_max(o01, z);
+        o10 = wasm_f32x4_max(o10, z), o11 = wasm_f32x4_max(o11, z);
+        if (p->act == ACT_RELU6) {
+          o00 = wasm_f32x4_min(o00, six), o01 = wasm_f32x4_min(o01, six);
+          o10 = wasm_f32x4_min(o10, six), o11 = wasm_f32x4_min(o11, six);
+        }
+      }
+      store_part(y0 + j, o00, nc);
+      if (two_cols) store_part(y0 + p->co + j, o01, nc);
+      if (two_rows) {
+        store_part(y1 + j, o10, nc);
+        if (two_cols) store_part(y1 + p->co + j, o11, nc);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
 // Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
@@ -896,6 +1178,7 @@ int scratch_bytes(int op, const conv* p) {
   else if (op == OP_CONV_BWD_INPUT) shared = bwd_input_shared(p), slot = bwd_input_slot(p);
   else if (op == OP_CONV_BWD_FILTER) shared = bwd_filter_shared(p), slot = bwd_filter_slot(p);
   else if (op == OP_DW_FWD || op == OP_DW_BWD_INPUT) shared = dw_shared(p), slot = dw_slot(p);
+  else if (op == OP_WINO_FWD) slot = wino_slot(p);
   return align16(shared) + imax(p->slots, 1) * align16(slot) + 64;
 }
 
@@ -908,6 +1191,8 @@ int prepare(int op, conv* p) {
   if (op == OP_DW_BWD_INPUT) return dw_gather_prepare(p, 0);
   if (op == OP_DW_BWD_FILTER) return dw_bwd_filter_prepare(p);
   if (op == OP_MAXPOOL_BWD) return maxpool_bwd_prepare(p);
+  if (op == OP_WINO_FILTER) return wino_filter_prepare(p);
+  if (op == OP_WINO_FWD) return wino_fwd_prepare(p);
   return 0;
 }
 
@@ -920,4 +1205,6 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_DW_BWD_INPUT) dw_gather_run(p, 0, unit, slot);
   else if (op == OP_DW_BWD_FILTER) dw_bwd_filter_run(p, unit);
   else if (op == OP_MAXPOOL_BWD) maxpool_bwd_run(p, unit);
+  else if (op == OP_WINO_FILTER) wino_filter_run(p, unit, wino_filter_prepare(p));
+  else if (op == OP_WINO_FWD) wino_fwd_run(p, unit, slot);
 }

@@ -22,7 +22,13 @@ export interface WasmBackendLike {
  * Geometry of one convolution (or pooling window): the size fields of the kernels' parameter block. The
  * addresses and the thread count are filled in by {@link runConvKernel}.
  */
-export type ConvGeometry = Omit<ConvParams, 'x' | 'f' | 'y' | 'scratch' | 'slots'>;
+export type ConvGeometry = Omit<ConvParams, 'x' | 'f' | 'y' | 'scratch' | 'slots' | 'bias' | 'act'>;
+
+/** The Winograd kernel's extra fields: the bias address (0: none) and the activation (ACT_ of kernels.c). */
+export interface ConvExtras {
+  bias: number;
+  act: number;
+}
 
 /**
  * Writes a parameter block field by field: word i of `view` gets the field that is i-th in struct conv
@@ -177,6 +183,7 @@ export function runConvKernel(
   x: number,
   f: number,
   y: number,
+  extras: ConvExtras = { bias: 0, act: 0 },
 ): void {
   // The kernels divide by these sizes: callers answer zero-size calls from the shapes (register.ts) and never get here.
   if (
@@ -199,7 +206,7 @@ export function runConvKernel(
     const write = () => {
       // A fresh view each time: _malloc may have grown (and so replaced) the memory's buffer.
       const view = new Int32Array(memoryOf(backend).buffer, block, PARAM_WORDS);
-      writeParams(view, { ...g, x, f, y, scratch, slots: pool?.threads ?? 1 });
+      writeParams(view, { ...g, ...extras, x, f, y, scratch, slots: pool?.threads ?? 1 });
     };
     write();
     scratch = wasm._malloc(k.scratch_bytes(op, block)) >>> 0;

@@ -3,10 +3,12 @@
 // Conv2DBackpropInput in place of its own, and the grouped convolution with its two gradients.
 import {
   backend_util,
+  Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
+  FusedConv2D,
   getKernel,
   MaxPoolGrad,
   registerKernel,
@@ -27,6 +29,7 @@ import {
 } from '../kernel-names';
 import { registerEmptyInputGuards } from './empty';
 import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
+import { registerWinogradFlag, tryWinograd } from './winograd';
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo>;
@@ -162,6 +165,31 @@ const maxPoolGrad = ((args: KernelArgs) => {
   return out;
 }) as unknown as KernelFunc;
 
+/** cnn's replacements of tfjs's forward convolutions, and tfjs's kernels they fall back to. */
+const ours = new WeakSet<KernelFunc>();
+const originals = new Map<string, KernelConfig>();
+
+/**
+ * Replaces tfjs's Conv2D and FusedConv2D on 'wasm' with a kernel that runs Winograd F(2x2, 3x3) where
+ * it can and should (winograd.ts) and calls tfjs's own kernel (with its set-up, which the backend runs
+ * at start) for every other call.
+ */
+function registerWinograd(): void {
+  registerWinogradFlag();
+  for (const name of [Conv2D, FusedConv2D]) {
+    const current = getKernel(name, 'wasm');
+    if (current && !ours.has(current.kernelFunc)) originals.set(name, current);
+    const original = originals.get(name);
+    if (!original) continue; // tfjs's wasm backend is not loaded: nothing to wrap
+    const kernelFunc = ((args: Parameters<KernelFunc>[0]) =>
+      tryWinograd(args as unknown as Parameters<typeof tryWinograd>[0]) ??
+      original.kernelFunc(args)) as unknown as KernelFunc;
+    ours.add(kernelFunc);
+    if (current) unregisterKernel(name, 'wasm');
+    registerKernel({ ...original, kernelFunc });
+  }
+}
+
 /** Registers cnn's kernels for the 'wasm' backend, replacing tfjs's where it has one. Idempotent. */
 export function registerWasmKernels(): void {
   const configs: KernelConfig[] = KERNELS.map(([kernelName, role, depthwise]) => ({
@@ -174,5 +202,6 @@ export function registerWasmKernels(): void {
     if (getKernel(config.kernelName, 'wasm')) unregisterKernel(config.kernelName, 'wasm');
     registerKernel(config);
   }
+  registerWinograd();
   registerEmptyInputGuards();
 }

@@ -1,0 +1,193 @@
+// Winograd F(2x2, 3x3) for tfjs's Conv2D and FusedConv2D on the 'wasm' backend: stride-1, undilated
+// 3x3 convolutions with a linear, ReLU or ReLU6 activation, where the rule below says Winograd beats
+// XNNPACK's direct convolution. Every other call goes to tfjs's own kernel, unchanged.
+import { backend_util, env, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
+
+/**
+ * The tfjs environment flag that chooses when Winograd runs: `'auto'` (the default: by the rule of
+ * {@link useWinograd}), `'on'` (every 3x3 stride-1 convolution the kernel can take) or `'off'` (never:
+ * XNNPACK's direct convolution, as stock tfjs). For benchmarks and tests: `tf.env().set('CNN_WINOGRAD', 'off')`.
+ */
+export const WINOGRAD_FLAG = 'CNN_WINOGRAD';
+let flagRegistered = false;
+
+export function registerWinogradFlag(): void {
+  if (flagRegistered) return;
+  flagRegistered = true;
+  env().registerFlag(WINOGRAD_FLAG, () => 'auto', (v) => {
+    if (v !== 'auto' && v !== 'on' && v !== 'off') {
+      throw new Error(`${WINOGRAD_FLAG} must be 'auto', 'on' or 'off', got ${JSON.stringify(v)}`);
+    }
+  });
+}
+
+/** Activations the Winograd kernel applies to its output (ACT_ of kernels.c). */
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
+
+/**
+ * Whether Winograd F(2x2, 3x3) is used for a 3x3 stride-1 convolution of `c` input and `co` output
+ * channels giving `oh` x `ow` outputs per image, under `'auto'`. Decided by measurement
+ * (bench/winograd.mjs; packages/tensor/README.md has the table): Winograd needs enough channels for its
+ * products to outweigh its input and output transforms, and enough pixels per tile row.
+ */
+export function useWinograd(c: number, co: number, oh: number, ow: number): boolean {
+  return c >= WINOGRAD_MIN_CHANNELS && co >= WINOGRAD_MIN_CHANNELS && oh >= 4 && ow >= 4;
+}
+
+/** Fewest input (and output) channels for which 'auto' picks Winograd. */
+export const WINOGRAD_MIN_CHANNELS = 16;
+
+interface Transformed {
+  /** Address of the transformed, packed filter in the backend's memory. */
+  ptr: number;
+  c: number;
+  co: number;
+}
+
+/** Transformed filters, per backend, by the filter's dataId. */
+const caches = new WeakMap<object, Map<object, Transformed>>();
+
+/** The transformed filters of a backend (its cache of derived state): for tests and the README's memory note. */
+export function winogradCacheSize(backend: unknown): number {
+  return caches.get(backend as object)?.size ?? 0;
+}
+
+/**
+ * The cache of a backend, hooking its `disposeData` the first time: when tfjs frees a filter's data
+ * (the tensor is disposed, a `Variable.assign` dropped the old value, the data moved to another
+ * backend), its transformed copy is freed with it. A backend that is disposed frees its whole memory.
+ */
+function cacheOf(backend: WasmBackendLike): Map<object, Transformed> {
+  let cache = caches.get(backend);
+  if (cache) return cache;
+  const map = new Map<object, Transformed>();
+  cache = map;
+  caches.set(backend, map);
+  const b = backend as unknown as { disposeData(dataId: object, force?: boolean): boolean };
+  const dispose = b.disposeData.bind(b);
+  b.disposeData = (dataId: object, force?: boolean): boolean => {
+    const freed = dispose(dataId, force);
+    const t = map.get(dataId);
+    if (t && !backend.dataIdMap.get(dataId)) {
+      map.delete(dataId);
+      backend.wasm._free(t.ptr);
+    }
+    return freed;
+  };
+  return map;
+}
+
+function transformedFilter(backend: WasmBackendLike, filter: TensorInfo, c: number, co: number): number {
+  const cache = cacheOf(backend);
+  const old = cache.get(filter.dataId);
+  if (old && old.c === c && old.co === co) return old.ptr;
+  if (old) {
+    // The same data seen with other channel counts (a reshape shares its data): transform again.
+    cache.delete(filter.dataId);
+    backend.wasm._free(old.ptr);
+  }
+  const bytes = 16 * Math.ceil(co / 8) * 8 * c * 4;
+  const ptr = backend.wasm._malloc(bytes) >>> 0;
+  if (!ptr) throw new Error(`cnn wasm kernels: out of memory transforming a ${c}x${co} 3x3 filter for Winograd`);
+  const g: ConvGeometry = {
+    n: 1,
+    h: 3,
+    w: 3,
+    c,
+    oh: 1,
+    ow: 1,
+    co,
+    kh: 3,
+    kw: 3,
+    sh: 1,
+    sw: 1,
+    dh: 1,
+    dw: 1,
+    pt: 0,
+    pl: 0,
+    groups: 1,
+  };
+  try {
+    runConvKernel(backend, 'wino_filter', g, 0, addressOf(backend, filter), ptr);
+  } catch (err) {
+    backend.wasm._free(ptr);
+    throw err;
+  }
+  cache.set(filter.dataId, { ptr, c, co });
+  return ptr;
+}
+
+interface ConvArgs {
+  inputs: Record<string, TensorInfo | null | undefined>;
+  backend: unknown;
+  attrs?: NamedAttrMap;
+}
+
+/**
+ * Runs a Conv2D / FusedConv2D call with Winograd when it can and should, and returns its output; or
+ * returns undefined, and the caller runs tfjs's kernel.
+ */
+export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
+  const mode = env().get(WINOGRAD_FLAG);
+  if (mode === 'off') return undefined;
+  const { x, filter, bias, preluActivationWeights } = args.inputs;
+  const a = (args.attrs ?? {}) as Record<string, unknown>;
+  if (!x || !filter || x.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
+  if (preluActivationWeights) return undefined;
+  const act = ACTIVATIONS[(a.activation as string | undefined) ?? 'linear'];
+  if (act === undefined) return undefined;
+  if ((a.dataFormat ?? 'NHWC') !== 'NHWC' || x.shape.length !== 4 || filter.shape.length !== 4) return undefined;
+  const [kh, kw, fc, co] = filter.shape;
+  if (kh !== 3 || kw !== 3 || fc !== x.shape[3]) return undefined;
+  const one = (v: unknown): boolean => v === 1 || (Array.isArray(v) && v.every((e) => e === 1));
+  if (!one(a.strides) || !one(a.dilations ?? 1)) return undefined;
+  if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== co)) return undefined;
+  let info: backend_util.Conv2DInfo;
+  try {
+    info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      1,
+      1,
+      a.pad as 'valid',
+      a.dimRoundingMode as 'floor' | undefined,
+    );
+  } catch {
+    return undefined; // tfjs's kernel reports the bad attributes
+  }
+  const [n, h, w, c] = x.shape;
+  const { outHeight: oh, outWidth: ow } = info;
+  if (n === 0 || h === 0 || w === 0 || c === 0 || co === 0 || oh <= 0 || ow <= 0) return undefined;
+  if (mode !== 'on' && !useWinograd(c, co, oh, ow)) return undefined;
+  const backend = args.backend as WasmBackendLike;
+  const u = transformedFilter(backend, filter, c, co);
+  const out = backend.makeOutput(info.outShape, 'float32');
+  runConvKernel(
+    backend,
+    'wino_fwd',
+    {
+      n,
+      h,
+      w,
+      c,
+      oh,
+      ow,
+      co,
+      kh: 3,
+      kw: 3,
+      sh: 1,
+      sw: 1,
+      dh: 1,
+      dw: 1,
+      pt: info.padInfo.top,
+      pl: info.padInfo.left,
+      groups: 1,
+    },
+    addressOf(backend, x),
+    u,
+    addressOf(backend, out),
+    { bias: bias ? addressOf(backend, bias) : 0, act },
+  );
+  return out;
+}
