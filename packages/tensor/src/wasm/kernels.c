@@ -912,8 +912,7 @@ static void maxpool_bwd_run(conv* p, int unit) {
 // one thread a unit takes every channel; with more, the channels are split when there are too few
 // tile blocks to share. Each output element is the same sum in the same order (over ci ascending,
 // then the fixed output transform) whatever the split, so results do not depend on the threads.
-// Work below WINO_SMALL multiply-adds is one unit (waking a thread costs more than it saves).
-enum { WINO_SMALL = 1 << 21 };
+// (Small calls get slots = 1 from the TypeScript side, THREAD_MIN_WORK in module.ts: one unit.)
 
 typedef struct {
   int tiles_h, tiles_w, tiles;  // tiles per column, per row, in all (every image)
@@ -937,8 +936,7 @@ static wino_plan wino_make_plan(const conv* p) {
   w.tb = imax(2 * MR, imin(64, tb));
   w.blocks = cdiv(w.tiles, w.tb);
   w.chunks = 1;
-  long long work = (long long)w.tiles * 16 * p->c * p->co;
-  if (p->slots > 1 && work >= WINO_SMALL && w.blocks < 2 * p->slots) {
+  if (p->slots > 1 && w.blocks < 2 * p->slots) {
     // Too few tile blocks for the threads: split the channels too (each chunk redoes the input
     // transform of its block, which is small next to its products when chunks keep >= 32 channels).
     int want = cdiv(4 * p->slots, w.blocks);
@@ -947,11 +945,6 @@ static wino_plan wino_make_plan(const conv* p) {
   w.cc = cdiv(cdiv(p->co, w.chunks), NR) * NR;
   w.chunks = cdiv(p->co, w.cc);
   w.ccp = w.cc;
-  if (p->slots > 1 && work < WINO_SMALL) {
-    // One unit: every tile in one block.
-    w.tb = ((w.tiles + MR - 1) & ~(MR - 1));
-    w.blocks = 1;
-  }
   return w;
 }
 

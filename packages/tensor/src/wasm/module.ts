@@ -173,6 +173,20 @@ export function addressOf(backend: WasmBackendLike, t: TensorInfo): number {
 }
 
 /**
+ * Multiply-adds (or, for pooling, window reads) below which a kernel runs on the calling thread alone:
+ * waking the pool's workers and waiting for the last one costs tens of microseconds on an idle machine
+ * and up to a scheduler time slice (milliseconds) on a loaded one, more than such a kernel saves by
+ * splitting (MobileNetV2's smallest depthwise layers are about 0.4 M). Results do not change: every
+ * kernel computes each output element the same way whatever the number of slots.
+ */
+export const THREAD_MIN_WORK = 1 << 20;
+
+/** Multiply-adds of a kernel call, as the thread threshold counts them. */
+function workOf(g: ConvGeometry): number {
+  return g.n * Math.max(g.oh * g.ow * g.co, g.h * g.w * g.c) * g.kh * g.kw * Math.max(1, g.c / g.groups);
+}
+
+/**
  * Runs one kernel on tensors that live in the backend's memory. `x`, `f` and `y` are the addresses
  * of the input (or its gradient), the filter (or its gradient) and the output (or its gradient).
  */
@@ -196,7 +210,7 @@ export function runConvKernel(
     );
   }
   const k = kernelsFor(backend);
-  const pool = pools.get(backend);
+  const pool = workOf(g) >= THREAD_MIN_WORK ? pools.get(backend) : undefined;
   const wasm = backend.wasm;
   const op = KERNEL_OPS[name];
   const block = wasm._malloc(PARAM_WORDS * 4) >>> 0; // addresses above 2 GiB come back negative

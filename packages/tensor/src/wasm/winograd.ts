@@ -25,18 +25,25 @@ export function registerWinogradFlag(): void {
 /** Activations the Winograd kernel applies to its output (ACT_ of kernels.c). */
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
 
-/**
- * Whether Winograd F(2x2, 3x3) is used for a 3x3 stride-1 convolution of `c` input and `co` output
- * channels giving `oh` x `ow` outputs per image, under `'auto'`. Decided by measurement
- * (bench/winograd.mjs; packages/tensor/README.md has the table): Winograd needs enough channels for its
- * products to outweigh its input and output transforms, and enough pixels per tile row.
- */
-export function useWinograd(c: number, co: number, oh: number, ow: number): boolean {
-  return c >= WINOGRAD_MIN_CHANNELS && co >= WINOGRAD_MIN_CHANNELS && oh >= 4 && ow >= 4;
-}
-
-/** Fewest input (and output) channels for which 'auto' picks Winograd. */
+/** Fewest input and output channels for which `'auto'` picks Winograd. */
 export const WINOGRAD_MIN_CHANNELS = 16;
+/** Fewest multiply-adds of the direct convolution (batch included) for which `'auto'` picks Winograd. */
+export const WINOGRAD_MIN_MACS = 1 << 20;
+
+/**
+ * Whether Winograd F(2x2, 3x3) runs a 3x3 stride-1 convolution of a batch of `n`, `c` input and `co`
+ * output channels and `oh` x `ow` outputs per image, under `'auto'`: at least {@link WINOGRAD_MIN_CHANNELS}
+ * channels in and out, and at least {@link WINOGRAD_MIN_MACS} multiply-adds. Decided by measurement
+ * (bench/winograd.mjs; the table is in packages/tensor/README.md): with 3 input channels (VGG's first
+ * layer) the input transform costs as much as it saves (0.86x of XNNPACK's direct convolution's speed),
+ * and below about a million multiply-adds (7x7x32, 14x14x16, 8x8x8: 0.5-0.9x) the transforms and the
+ * call cost dominate; every ResNet and VGG shape above it ran 1.9-3.3x faster on one thread.
+ */
+export function useWinograd(n: number, c: number, co: number, oh: number, ow: number): boolean {
+  return (
+    c >= WINOGRAD_MIN_CHANNELS && co >= WINOGRAD_MIN_CHANNELS && n * oh * ow * c * co * 9 >= WINOGRAD_MIN_MACS
+  );
+}
 
 interface Transformed {
   /** Address of the transformed, packed filter in the backend's memory. */
@@ -69,7 +76,8 @@ function cacheOf(backend: WasmBackendLike): Map<object, Transformed> {
   b.disposeData = (dataId: object, force?: boolean): boolean => {
     const freed = dispose(dataId, force);
     const t = map.get(dataId);
-    if (t && !backend.dataIdMap.get(dataId)) {
+    // has(), not get(): tfjs's DataStorage.get of a missing id asks the engine to move the data back.
+    if (t && !(backend.dataIdMap as unknown as { has(id: object): boolean }).has(dataId)) {
       map.delete(dataId);
       backend.wasm._free(t.ptr);
     }
@@ -159,7 +167,7 @@ export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
   const [n, h, w, c] = x.shape;
   const { outHeight: oh, outWidth: ow } = info;
   if (n === 0 || h === 0 || w === 0 || c === 0 || co === 0 || oh <= 0 || ow <= 0) return undefined;
-  if (mode !== 'on' && !useWinograd(c, co, oh, ow)) return undefined;
+  if (mode !== 'on' && !useWinograd(n, c, co, oh, ow)) return undefined;
   const backend = args.backend as WasmBackendLike;
   const u = transformedFilter(backend, filter, c, co);
   const out = backend.makeOutput(info.outShape, 'float32');
