@@ -18,16 +18,6 @@ const rounds = Number(arg('rounds', 2));
 const batch = Number(arg('batch', 1));
 const profile = process.argv.includes('--profile');
 
-async function builder(id) {
-  for (const pkg of ['@cnn/models-efficient', '@cnn/models-classic']) {
-    const m = await import(pkg);
-    try {
-      return () => m.getModel(id);
-    } catch {}
-  }
-  throw new Error(`no model ${id}`);
-}
-
 async function measure(id, threads) {
   await setThreads(threads);
   await setBackend('wasm');

@@ -97,5 +97,5 @@ for (const threads of threadList) {
   }
 }
 console.table(rows);
-console.log('* GFLOP/s of the direct convolution\'s FLOPs (2 per multiply-add) in Winograd\'s time.');
+console.log("* GFLOP/s of the direct convolution's FLOPs (2 per multiply-add) in Winograd's time.");
 process.exit(0);

@@ -15,11 +15,19 @@ let flagRegistered = false;
 export function registerWinogradFlag(): void {
   if (flagRegistered) return;
   flagRegistered = true;
-  env().registerFlag(WINOGRAD_FLAG, () => 'auto', (v) => {
-    if (v !== 'auto' && v !== 'on' && v !== 'off') {
-      throw new Error(`${WINOGRAD_FLAG} must be 'auto', 'on' or 'off', got ${JSON.stringify(v)}`);
-    }
-  });
+  let good: unknown = 'auto';
+  env().registerFlag(
+    WINOGRAD_FLAG,
+    () => 'auto',
+    (v) => {
+      if (v !== 'auto' && v !== 'on' && v !== 'off') {
+        // tfjs stores the value before calling this hook: put the last good one back, then refuse.
+        (env() as unknown as { flags: Record<string, unknown> }).flags[WINOGRAD_FLAG] = good;
+        throw new Error(`${WINOGRAD_FLAG} must be 'auto', 'on' or 'off', got ${JSON.stringify(v)}`);
+      }
+      good = v;
+    },
+  );
 }
 
 /** Activations the Winograd kernel applies to its output (ACT_ of kernels.c). */
@@ -40,9 +48,7 @@ export const WINOGRAD_MIN_MACS = 1 << 20;
  * call cost dominate; every ResNet and VGG shape above it ran 1.9-3.3x faster on one thread.
  */
 export function useWinograd(n: number, c: number, co: number, oh: number, ow: number): boolean {
-  return (
-    c >= WINOGRAD_MIN_CHANNELS && co >= WINOGRAD_MIN_CHANNELS && n * oh * ow * c * co * 9 >= WINOGRAD_MIN_MACS
-  );
+  return c >= WINOGRAD_MIN_CHANNELS && co >= WINOGRAD_MIN_CHANNELS && n * oh * ow * c * co * 9 >= WINOGRAD_MIN_MACS;
 }
 
 interface Transformed {

@@ -1,0 +1,375 @@
+// Winograd F(2x2, 3x3) on the wasm backend (cnn's Conv2D / FusedConv2D): its values against a float64
+// direct convolution, against XNNPACK's direct path and the cpu backend; its determinism on 1 and 2
+// threads; the cache of transformed filters (a new value after Variable.assign, freed with the filter's
+// data, rebuilt after a backend switch); and that every call it does not take still runs tfjs's kernel.
+import { afterAll, describe, expect, it } from 'vitest';
+import { setBackend, setThreads, tf, type Tensor4D } from '../src/index';
+import { WINOGRAD_FLAG, WINOGRAD_MIN_CHANNELS, useWinograd, winogradCacheSize } from '../src/wasm/winograd';
+import { relErr } from '../../../test-support/fixtures';
+import { naiveConv, type PadSpec, type Shape4 } from './naive-conv';
+import { heapBytes } from './wasm-internals';
+
+/**
+ * The error bound the README states: max |winograd - float64| <= WINOGRAD_REL_ERROR * max |float64| over
+ * the output (measured: at most 7.6e-7 for the shapes below, at 512 input channels; XNNPACK's direct
+ * convolution: 2.3e-6 there).
+ */
+const WINOGRAD_REL_ERROR = 2e-6;
+/** The same bound for XNNPACK's direct convolution, which the test also measures. */
+const DIRECT_REL_ERROR = 1e-5;
+
+type Act = 'linear' | 'relu' | 'relu6';
+
+/** Deterministic values in [-1, 1) (a linear congruential generator), `scale` times. */
+function values(n: number, seed: number, scale = 1): Float32Array {
+  const v = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    v[i] = (s / 2 ** 31 - 1) * scale;
+  }
+  return v;
+}
+
+/** float64 reference: direct convolution, then bias and activation. */
+function reference(
+  x: Float32Array,
+  xs: Shape4,
+  f: Float32Array,
+  fs: Shape4,
+  pad: PadSpec,
+  bias: Float32Array | undefined,
+  act: Act,
+): Float64Array {
+  const { y } = naiveConv(x, xs, f, fs, { pad });
+  const co = fs[3];
+  for (let i = 0; i < y.length; i++) {
+    let v = y[i] + (bias ? bias[i % co] : 0);
+    if (act !== 'linear') v = Math.max(v, 0);
+    if (act === 'relu6') v = Math.min(v, 6);
+    y[i] = v;
+  }
+  return y;
+}
+
+/** tfjs's pad attribute for a torchvision-style padding number, or the string. */
+const tfPad = (
+  pad: PadSpec,
+): 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]] =>
+  typeof pad === 'number'
+    ? [
+        [0, 0],
+        [pad, pad],
+        [pad, pad],
+        [0, 0],
+      ]
+    : (pad as 'same' | 'valid');
+
+function fusedConv(
+  x: Float32Array,
+  xs: Shape4,
+  f: Float32Array,
+  fs: Shape4,
+  pad: PadSpec,
+  bias: Float32Array | undefined,
+  act: Act,
+  mode: 'on' | 'off' | 'auto',
+): Float32Array {
+  tf.env().set(WINOGRAD_FLAG, mode);
+  try {
+    return tf.tidy(() =>
+      tf.fused
+        .conv2d({
+          x: tf.tensor4d(x, xs),
+          filter: tf.tensor4d(f, fs),
+          bias: bias ? tf.tensor1d(bias) : undefined,
+          strides: 1,
+          pad: tfPad(pad),
+          activation: act,
+        })
+        .dataSync(),
+    ) as Float32Array;
+  } finally {
+    tf.env().set(WINOGRAD_FLAG, 'auto');
+  }
+}
+
+// [x shape, c out, pad, activation, bias]: channels not multiples of 4, odd sizes, batch > 1, 512 channels.
+const CASES: Array<[Shape4, number, PadSpec, Act, boolean]> = [
+  [[1, 8, 8, 16], 16, 1, 'linear', false],
+  [[2, 7, 9, 5], 11, 'same', 'relu', true],
+  [[1, 13, 11, 19], 33, 'valid', 'relu6', true],
+  [[3, 5, 6, 3], 7, 1, 'relu', false],
+  [[1, 1, 1, 4], 4, 1, 'linear', true],
+  [[1, 3, 4, 1], 1, 'valid', 'linear', false],
+  [[2, 14, 14, 64], 40, 1, 'relu', true],
+  [[1, 9, 9, 512], 512, 1, 'relu6', true],
+  [[1, 7, 7, 256], 520, 'same', 'linear', true],
+];
+
+const label = ([xs, co, pad, act, bias]: (typeof CASES)[number]) =>
+  `x ${xs.join('x')}, ${co} out, pad ${JSON.stringify(pad)}, ${act}${bias ? ', bias' : ''}`;
+
+describe.each([1, 2])('Winograd F(2x2, 3x3) on %i thread(s)', (threads) => {
+  afterAll(async () => {
+    await setThreads('auto');
+  });
+
+  it.each(CASES.map((c) => [label(c), c] as const))(
+    'matches a float64 direct convolution and XNNPACK: %s',
+    async (_name, [xs, co, pad, act, withBias]) => {
+      await setThreads(threads);
+      await setBackend('wasm');
+      const fs: Shape4 = [3, 3, xs[3], co];
+      const x = values(xs[0] * xs[1] * xs[2] * xs[3], 1);
+      // Filters scaled like a trained network's (He initialisation), so outputs stay near 1.
+      const f = values(9 * xs[3] * co, 2, Math.sqrt(6 / (9 * xs[3])));
+      const bias = withBias ? values(co, 3, 0.5) : undefined;
+      const before = tf.memory().numTensors;
+      const wino = fusedConv(x, xs, f, fs, pad, bias, act, 'on');
+      const direct = fusedConv(x, xs, f, fs, pad, bias, act, 'off');
+      expect(tf.memory().numTensors).toBe(before);
+      const want = reference(x, xs, f, fs, pad, bias, act);
+      const e = relErr(wino, want);
+      console.log(
+        `${label([xs, co, pad, act, withBias])}: Winograd ${e.rel.toExponential(2)}, direct ${relErr(direct, want).rel.toExponential(2)} (relative to max |y|)`,
+      );
+      expect(e.rel, JSON.stringify(e)).toBeLessThanOrEqual(WINOGRAD_REL_ERROR);
+      expect(relErr(direct, want).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+      expect(relErr(wino, direct).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+    },
+  );
+
+  it('tf.conv2d (Conv2D) takes Winograd too, with same, valid and explicit padding', async () => {
+    await setThreads(threads);
+    await setBackend('wasm');
+    const xs: Shape4 = [2, 10, 9, 24];
+    const fs: Shape4 = [3, 3, 24, 32];
+    expect(useWinograd(2, 24, 32, 10, 9)).toBe(true);
+    const x = values(
+      xs.reduce((a, b) => a * b),
+      4,
+    );
+    const f = values(
+      fs.reduce((a, b) => a * b),
+      5,
+      0.1,
+    );
+    for (const pad of ['same', 'valid', 1, 2] as PadSpec[]) {
+      const want = reference(x, xs, f, fs, pad, undefined, 'linear');
+      for (const mode of ['auto', 'off'] as const) {
+        tf.env().set(WINOGRAD_FLAG, mode);
+        const got = tf.tidy(() => tf.conv2d(tf.tensor4d(x, xs), tf.tensor4d(f, fs), 1, tfPad(pad)).dataSync());
+        tf.env().set(WINOGRAD_FLAG, 'auto');
+        expect(relErr(got, want).rel, `pad ${pad}, ${mode}`).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+      }
+    }
+  });
+
+  it('gives the same bits twice, and stores a transformed filter once per filter', async () => {
+    await setThreads(threads);
+    await setBackend('wasm');
+    tf.env().set(WINOGRAD_FLAG, 'on');
+    const x = tf.tensor4d(values(28 * 28 * 64, 6), [1, 28, 28, 64]);
+    const f = tf.tensor4d(values(9 * 64 * 48, 7, 0.1), [3, 3, 64, 48]);
+    const cached = winogradCacheSize(tf.backend());
+    const a = tf.tidy(() => tf.conv2d(x, f, 1, 'same').dataSync());
+    expect(winogradCacheSize(tf.backend())).toBe(cached + 1);
+    const b = tf.tidy(() => tf.conv2d(x, f, 1, 'same').dataSync());
+    expect(winogradCacheSize(tf.backend())).toBe(cached + 1);
+    tf.env().set(WINOGRAD_FLAG, 'auto');
+    expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer))).toBe(true);
+    f.dispose();
+    expect(winogradCacheSize(tf.backend())).toBe(cached);
+    x.dispose();
+  });
+
+  it('Variable.assign gives the next convolution the new filter', async () => {
+    await setThreads(threads);
+    await setBackend('wasm');
+    const xs: Shape4 = [1, 12, 12, 32];
+    const fs: Shape4 = [3, 3, 32, 32];
+    const x = values(
+      xs.reduce((a, b) => a * b),
+      8,
+    );
+    const f1 = values(
+      fs.reduce((a, b) => a * b),
+      9,
+      0.1,
+    );
+    const f2 = values(
+      fs.reduce((a, b) => a * b),
+      10,
+      0.1,
+    );
+    const xt = tf.tensor4d(x, xs);
+    const v = tf.variable(tf.tensor4d(f1, fs));
+    tf.env().set(WINOGRAD_FLAG, 'on');
+    const y1 = tf.tidy(() => tf.conv2d(xt, v as unknown as Tensor4D, 1, 'same').dataSync());
+    v.assign(tf.tidy(() => tf.tensor4d(f2, fs)));
+    const y2 = tf.tidy(() => tf.conv2d(xt, v as unknown as Tensor4D, 1, 'same').dataSync());
+    tf.env().set(WINOGRAD_FLAG, 'auto');
+    expect(relErr(y1, reference(x, xs, f1, fs, 'same', undefined, 'linear')).rel).toBeLessThanOrEqual(
+      WINOGRAD_REL_ERROR,
+    );
+    expect(relErr(y2, reference(x, xs, f2, fs, 'same', undefined, 'linear')).rel).toBeLessThanOrEqual(
+      WINOGRAD_REL_ERROR,
+    );
+    tf.dispose([xt, v]);
+  });
+
+  it('frees a transformed filter with its data: 1,000 assign + conv cycles leave the heap where it was', async () => {
+    await setThreads(threads);
+    await setBackend('wasm');
+    const t0 = performance.now();
+    const xt = tf.tensor4d(values(6 * 6 * 64, 11), [1, 6, 6, 64]);
+    const v = tf.variable(tf.zeros([3, 3, 64, 64]));
+    tf.env().set(WINOGRAD_FLAG, 'on');
+    const cycle = (i: number) => {
+      const next = tf.fill([3, 3, 64, 64], (i % 7) * 0.01);
+      v.assign(next);
+      next.dispose();
+      tf.conv2d(xt, v as unknown as Tensor4D, 1, 'same').dispose();
+    };
+    for (let i = 0; i < 20; i++) cycle(i);
+    const heap = heapBytes();
+    const tensors = tf.memory().numTensors;
+    const cached = winogradCacheSize(tf.backend());
+    // Each transformed 64x64 filter is 256 KiB: 1,000 kept copies would grow the heap by 250 MiB.
+    for (let i = 20; i < 1020; i++) cycle(i);
+    tf.env().set(WINOGRAD_FLAG, 'auto');
+    expect(winogradCacheSize(tf.backend())).toBe(cached);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(heapBytes()).toBe(heap);
+    tf.dispose([xt, v]);
+    console.log(`1,000 assign + conv cycles: ${(performance.now() - t0).toFixed(0)} ms`);
+  }, 60_000);
+
+  it('calls tfjs kernel for what Winograd does not take (stride 2, dilation 2, leakyrelu, 1x1)', async () => {
+    await setThreads(threads);
+    await setBackend('wasm');
+    const xs: Shape4 = [1, 11, 11, 32];
+    const x = values(
+      xs.reduce((a, b) => a * b),
+      12,
+    );
+    const f3 = values(9 * 32 * 32, 13, 0.1);
+    const f1 = values(32 * 32, 14, 0.1);
+    const cached = winogradCacheSize(tf.backend());
+    tf.env().set(WINOGRAD_FLAG, 'on');
+    const [s2, d2, leaky, one] = tf.tidy(() => {
+      const xt = tf.tensor4d(x, xs);
+      const w3 = tf.tensor4d(f3, [3, 3, 32, 32]);
+      return [
+        tf.conv2d(xt, w3, 2, 'same').dataSync(),
+        tf.conv2d(xt, w3, 1, 'same', 'NHWC', 2).dataSync(),
+        tf.fused
+          .conv2d({ x: xt, filter: w3, strides: 1, pad: 'same', activation: 'leakyrelu', leakyreluAlpha: 0.1 })
+          .dataSync(),
+        tf.conv2d(xt, tf.tensor4d(f1, [1, 1, 32, 32]), 1, 'valid').dataSync(),
+      ];
+    });
+    tf.env().set(WINOGRAD_FLAG, 'auto');
+    expect(winogradCacheSize(tf.backend())).toBe(cached); // none of them transformed a filter
+    const fs3: Shape4 = [3, 3, 32, 32];
+    expect(relErr(s2, naiveConv(x, xs, f3, fs3, { pad: 'same', strides: 2 }).y).rel).toBeLessThan(1e-5);
+    expect(relErr(d2, naiveConv(x, xs, f3, fs3, { pad: 'same', dilations: 2 }).y).rel).toBeLessThan(1e-5);
+    const lk = naiveConv(x, xs, f3, fs3, { pad: 'same' }).y.map((v) => (v < 0 ? 0.1 * v : v));
+    expect(relErr(leaky, lk).rel).toBeLessThan(1e-5);
+    expect(relErr(one, naiveConv(x, xs, f1, [1, 1, 32, 32], {}).y).rel).toBeLessThan(1e-5);
+  });
+});
+
+describe('Winograd across threads and backends', () => {
+  afterAll(async () => {
+    await setThreads('auto');
+    await setBackend('wasm');
+  });
+
+  it('gives the same bits on 1 and 2 threads (the split keeps each sum in order)', async () => {
+    const shapes: Array<[Shape4, number]> = [
+      [[1, 28, 28, 64], 64], // split by tile blocks
+      [[1, 7, 7, 512], 512], // few tiles: split by output channels too
+      [[2, 9, 11, 21], 37],
+    ];
+    const out: Float32Array[][] = [];
+    for (const threads of [1, 2]) {
+      await setThreads(threads);
+      await setBackend('wasm');
+      out.push(
+        shapes.map(([xs, co], i) =>
+          fusedConv(
+            values(
+              xs.reduce((a, b) => a * b),
+              20 + i,
+            ),
+            xs,
+            values(9 * xs[3] * co, 30 + i, 0.05),
+            [3, 3, xs[3], co],
+            1,
+            values(co, 40 + i),
+            'relu',
+            'on',
+          ),
+        ),
+      );
+    }
+    shapes.forEach(([xs], i) =>
+      expect(Buffer.from(out[1][i].buffer).equals(Buffer.from(out[0][i].buffer)), `x ${xs.join('x')}`).toBe(true),
+    );
+  });
+
+  it('agrees with the cpu backend, and a filter that moved to cpu and back is transformed again', async () => {
+    const xs: Shape4 = [2, 9, 9, 20];
+    const fs: Shape4 = [3, 3, 20, 24];
+    const x = values(
+      xs.reduce((a, b) => a * b),
+      50,
+    );
+    const fv = values(
+      fs.reduce((a, b) => a * b),
+      51,
+      0.2,
+    );
+    const b = values(24, 52);
+    await setBackend('wasm');
+    const wasm = tf.backend();
+    const xt = tf.tensor4d(x, xs);
+    const f = tf.tensor4d(fv, fs);
+    const bt = tf.tensor1d(b);
+    const run = () =>
+      tf.tidy(() =>
+        tf.fused.conv2d({ x: xt, filter: f, bias: bt, strides: 1, pad: 'same', activation: 'relu6' }).dataSync(),
+      );
+    tf.env().set(WINOGRAD_FLAG, 'on');
+    const before = winogradCacheSize(wasm);
+    const onWasm = run();
+    expect(winogradCacheSize(wasm)).toBe(before + 1);
+    await setBackend('cpu');
+    const onCpu = run(); // moves x, f and the bias to cpu: the wasm copy of f, and its transform, are freed
+    expect(winogradCacheSize(wasm)).toBe(before);
+    await setBackend('wasm');
+    const again = run();
+    tf.env().set(WINOGRAD_FLAG, 'auto');
+    expect(winogradCacheSize(wasm)).toBe(before + 1);
+    expect(relErr(onWasm, onCpu).rel).toBeLessThan(1e-5);
+    expect(Buffer.from(again.buffer).equals(Buffer.from(onWasm.buffer))).toBe(true);
+    tf.dispose([xt, f, bt]);
+    expect(winogradCacheSize(wasm)).toBe(before);
+  });
+
+  it("states the 'auto' rule: enough channels and multiply-adds", () => {
+    expect(WINOGRAD_MIN_CHANNELS).toBe(16);
+    expect(useWinograd(1, 64, 64, 56, 56)).toBe(true); // ResNet's first stage
+    expect(useWinograd(1, 512, 512, 7, 7)).toBe(true);
+    expect(useWinograd(1, 3, 64, 224, 224)).toBe(false); // VGG's first layer: 3 input channels
+    expect(useWinograd(1, 32, 32, 7, 7)).toBe(false); // 0.45 M multiply-adds
+    expect(useWinograd(32, 32, 32, 7, 7)).toBe(true); // the same layer at batch 32
+  });
+
+  it('refuses a bad CNN_WINOGRAD value by name', () => {
+    expect(() => tf.env().set(WINOGRAD_FLAG, 'fast')).toThrow(/CNN_WINOGRAD must be 'auto', 'on' or 'off', got "fast"/);
+    expect(tf.env().get(WINOGRAD_FLAG)).toBe('auto');
+  });
+});
