@@ -3,7 +3,7 @@
 
 /** Operation numbers of cnn's wasm kernels: the OP_ enum of kernels.c, named without OP_, in lower case. */
 export const KERNEL_OPS = {
-  /** OP_CONV_FWD: convolution (grouped, strided, dilated, padded) */
+  /** OP_CONV_FWD: convolution (grouped, strided, dilated, padded); bias, act */
   conv_fwd: 0,
   /** OP_CONV_BWD_INPUT: its input gradient */
   conv_bwd_input: 1,
@@ -73,9 +73,9 @@ export interface ConvParams {
   scratch: number;
   /** `int slots`: threads that may run units at once, each with its own scratch slot */
   slots: number;
-  /** `float* bias`: Winograd forward: bias per output channel, or 0 for none */
+  /** `float* bias`: forward kernels: bias per output channel, or 0 for none */
   bias: number;
-  /** `int act`: Winograd forward: activation (ACT_ enum) */
+  /** `int act`: forward kernels: activation (ACT_ enum) */
   act: number;
 }
 

@@ -37,8 +37,8 @@ typedef struct {
   float* y;                    // output, or the output gradient
   float* scratch;              // at least scratch_bytes(op, p) bytes
   int slots;                   // threads that may run units at once, each with its own scratch slot
-  float* bias;                 // Winograd forward: bias per output channel, or 0 for none
-  int act;                     // Winograd forward: activation (ACT_ enum)
+  float* bias;                 // forward kernels: bias per output channel, or 0 for none
+  int act;                     // forward kernels: activation (ACT_ enum)
 } conv;
 
 _Static_assert(sizeof(conv) == 23 * 4, "struct conv must be one 4-byte word per field");
@@ -46,7 +46,7 @@ _Static_assert(sizeof(conv) == 23 * 4, "struct conv must be one 4-byte word per 
 // The kernels: the `op` argument of scratch_bytes, prepare and run. In TypeScript each is named by its
 // lower-case name without OP_ (OP_CONV_FWD is 'conv_fwd').
 enum {
-  OP_CONV_FWD = 0,         // convolution (grouped, strided, dilated, padded)
+  OP_CONV_FWD = 0,         // convolution (grouped, strided, dilated, padded); bias, act
   OP_CONV_BWD_INPUT = 1,   // its input gradient
   OP_CONV_BWD_FILTER = 2,  // its filter gradient
   OP_DW_FWD = 3,           // depthwise convolution (one input channel per group)
@@ -57,7 +57,7 @@ enum {
   OP_WINO_FWD = 8,         // Winograd F(2x2, 3x3) stride-1 3x3 convolution, f = transformed filter; bias, act
 };
 
-// Activations fused into the output of OP_WINO_FWD (struct conv's act).
+// Activations fused into the output of OP_CONV_FWD and OP_WINO_FWD (struct conv's act).
 enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2 };
 
 // Tile sizes of the GEMM-like loop nests.
@@ -84,6 +84,34 @@ static void fill_zero(float* p, int n) {
   v128_t z = wasm_f32x4_splat(0.f);
   for (; i + 4 <= n; i += 4) wasm_v128_store(p + i, z);
   for (; i < n; i++) p[i] = 0.f;
+}
+
+static inline v128_t load_part(const float* q, int n) {
+  if (n >= 4) return wasm_v128_load(q);
+  return wasm_f32x4_make(q[0], n > 1 ? q[1] : 0.f, n > 2 ? q[2] : 0.f, 0.f);
+}
+
+static inline void store_part(float* q, v128_t v, int n) {
+  if (n >= 4) {
+    wasm_v128_store(q, v);
+    return;
+  }
+  q[0] = wasm_f32x4_extract_lane(v, 0);
+  if (n > 1) q[1] = wasm_f32x4_extract_lane(v, 1);
+  if (n > 2) q[2] = wasm_f32x4_extract_lane(v, 2);
+}
+
+// Adds bias[0..n) (if any) to row[0..n) and applies the activation (ACT_ enum) in place.
+static void bias_act_row(float* row, int n, const float* bias, int act) {
+  v128_t z = wasm_f32x4_splat(0.f), six = wasm_f32x4_splat(6.f);
+  for (int j = 0; j < n; j += 4) {
+    int nc = imin(4, n - j);
+    v128_t v = load_part(row + j, nc);
+    if (bias) v = wasm_f32x4_add(v, load_part(bias + j, nc));
+    if (act != ACT_LINEAR) v = wasm_f32x4_max(v, z);
+    if (act == ACT_RELU6) v = wasm_f32x4_min(v, six);
+    store_part(row + j, v, nc);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,6 +333,9 @@ static void conv_fwd_run(conv* p, int unit, int slot) {
     }
   }
   igemm_block(rows, taps, cig, ind, crow, groups, cig, bpack, bgroup, cog, cog);
+  // The fused bias and activation (FusedConv2D), on the rows while they are in cache.
+  if (p->bias || p->act != ACT_LINEAR)
+    for (int r = 0; r < rows; r++) bias_act_row(crow[r], p->co, p->bias, p->act);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1019,21 +1050,6 @@ static void wino_filter_run(conv* p, int unit, int units) {
       WROW(3, r30, r31, r32)
 #undef WROW
     }
-}
-
-static inline v128_t load_part(const float* q, int n) {
-  if (n >= 4) return wasm_v128_load(q);
-  return wasm_f32x4_make(q[0], n > 1 ? q[1] : 0.f, n > 2 ? q[2] : 0.f, 0.f);
-}
-
-static inline void store_part(float* q, v128_t v, int n) {
-  if (n >= 4) {
-    wasm_v128_store(q, v);
-    return;
-  }
-  q[0] = wasm_f32x4_extract_lane(v, 0);
-  if (n > 1) q[1] = wasm_f32x4_extract_lane(v, 1);
-  if (n > 2) q[2] = wasm_f32x4_extract_lane(v, 2);
 }
 
 static int wino_fwd_prepare(conv* p) {

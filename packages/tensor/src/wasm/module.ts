@@ -142,6 +142,11 @@ export async function prepareWasmKernels(backend: unknown): Promise<void> {
   }
 }
 
+/** Threads cnn's kernels run on for this backend (1 without a pool). */
+export function kernelThreads(backend: object): number {
+  return pools.get(backend)?.threads ?? 1;
+}
+
 /** Stops the kernel threads of a backend that is being disposed. */
 export function disposeWasmKernels(backend: object): void {
   pools.get(backend)?.dispose();

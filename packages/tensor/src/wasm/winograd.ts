@@ -2,7 +2,7 @@
 // 3x3 convolutions with a linear, ReLU or ReLU6 activation, where the rule below says Winograd beats
 // XNNPACK's direct convolution. Every other call goes to tfjs's own kernel, unchanged.
 import { backend_util, env, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
+import { addressOf, kernelThreads, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
 
 /**
  * The tfjs environment flag that chooses when Winograd runs: `'auto'` (the default: by the rule of
@@ -13,6 +13,7 @@ export const WINOGRAD_FLAG = 'CNN_WINOGRAD';
 let flagRegistered = false;
 
 export function registerWinogradFlag(): void {
+  registerIgemmFlag();
   if (flagRegistered) return;
   flagRegistered = true;
   let good: unknown = 'auto';
@@ -139,12 +140,52 @@ interface ConvArgs {
 }
 
 /**
- * Runs a Conv2D / FusedConv2D call with Winograd when it can and should, and returns its output; or
- * returns undefined, and the caller runs tfjs's kernel.
+ * The tfjs environment flag that chooses whether convolutions Winograd does not take run on cnn's igemm
+ * kernel (with the bias and activation fused) instead of XNNPACK: `'auto'` (the default: when cnn's kernels
+ * have more than one thread), `'on'` (always), `'off'` (never). For benchmarks and tests.
+ */
+export const IGEMM_FLAG = 'CNN_IGEMM';
+
+/**
+ * Whether `'auto'` runs a non-Winograd convolution on cnn's igemm kernel: when cnn's kernels run on more than
+ * one thread. XNNPACK's thread pool makes the calling thread wait until every worker has woken and checked in,
+ * even one that took no work, so on a loaded machine a 1x1 convolution on 2 threads took 2-4x its one-thread
+ * time (MobileNetV2 batch 1: 30 ms on one thread, 89 ms on two); cnn's pool waits only for work a worker
+ * actually took, and its igemm ran 1x1 convolutions as fast as XNNPACK on one thread (packages/tensor/README.md).
+ */
+export function useIgemm(threads: number): boolean {
+  return threads > 1;
+}
+
+let igemmRegistered = false;
+
+function registerIgemmFlag(): void {
+  if (igemmRegistered) return;
+  igemmRegistered = true;
+  let good: unknown = 'auto';
+  env().registerFlag(
+    IGEMM_FLAG,
+    () => 'auto',
+    (v) => {
+      if (v !== 'auto' && v !== 'on' && v !== 'off') {
+        (env() as unknown as { flags: Record<string, unknown> }).flags[IGEMM_FLAG] = good;
+        throw new Error(`${IGEMM_FLAG} must be 'auto', 'on' or 'off', got ${JSON.stringify(v)}`);
+      }
+      good = v;
+    },
+  );
+}
+
+/**
+ * Runs a Conv2D / FusedConv2D call on cnn's kernels when it can and should (Winograd for 3x3 stride-1
+ * convolutions by {@link useWinograd}, else the igemm kernel by {@link useIgemm}), and returns its output;
+ * or returns undefined, and the caller runs tfjs's kernel.
  */
 export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
-  const mode = env().get(WINOGRAD_FLAG);
-  if (mode === 'off') return undefined;
+  registerIgemmFlag();
+  const wmode = env().get(WINOGRAD_FLAG);
+  const imode = env().get(IGEMM_FLAG);
+  if (wmode === 'off' && imode === 'off') return undefined;
   const { x, filter, bias, preluActivationWeights } = args.inputs;
   const a = (args.attrs ?? {}) as Record<string, unknown>;
   if (!x || !filter || x.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
@@ -153,17 +194,15 @@ export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
   if (act === undefined) return undefined;
   if ((a.dataFormat ?? 'NHWC') !== 'NHWC' || x.shape.length !== 4 || filter.shape.length !== 4) return undefined;
   const [kh, kw, fc, co] = filter.shape;
-  if (kh !== 3 || kw !== 3 || fc !== x.shape[3]) return undefined;
-  const one = (v: unknown): boolean => v === 1 || (Array.isArray(v) && v.every((e) => e === 1));
-  if (!one(a.strides) || !one(a.dilations ?? 1)) return undefined;
+  if (fc !== x.shape[3]) return undefined;
   if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== co)) return undefined;
   let info: backend_util.Conv2DInfo;
   try {
     info = backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number],
       filter.shape as [number, number, number, number],
-      1,
-      1,
+      a.strides as number,
+      (a.dilations ?? 1) as number,
       a.pad as 'valid',
       a.dimRoundingMode as 'floor' | undefined,
     );
@@ -173,35 +212,43 @@ export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
   const [n, h, w, c] = x.shape;
   const { outHeight: oh, outWidth: ow } = info;
   if (n === 0 || h === 0 || w === 0 || c === 0 || co === 0 || oh <= 0 || ow <= 0) return undefined;
-  if (mode !== 'on' && !useWinograd(n, c, co, oh, ow)) return undefined;
   const backend = args.backend as WasmBackendLike;
-  const u = transformedFilter(backend, filter, c, co);
+  const g: ConvGeometry = {
+    n,
+    h,
+    w,
+    c,
+    oh,
+    ow,
+    co,
+    kh,
+    kw,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    dh: info.dilationHeight,
+    dw: info.dilationWidth,
+    pt: info.padInfo.top,
+    pl: info.padInfo.left,
+    groups: 1,
+  };
+  const extras = { bias: bias ? addressOf(backend, bias) : 0, act };
+  const wino = kh === 3 && kw === 3 && g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1;
+  if (wino && wmode !== 'off' && (wmode === 'on' || useWinograd(n, c, co, oh, ow))) {
+    const u = transformedFilter(backend, filter, c, co);
+    const out = backend.makeOutput(info.outShape, 'float32');
+    runConvKernel(backend, 'wino_fwd', g, addressOf(backend, x), u, addressOf(backend, out), extras);
+    return out;
+  }
+  if (imode === 'off' || (imode === 'auto' && !useIgemm(kernelThreads(backend)))) return undefined;
   const out = backend.makeOutput(info.outShape, 'float32');
   runConvKernel(
     backend,
-    'wino_fwd',
-    {
-      n,
-      h,
-      w,
-      c,
-      oh,
-      ow,
-      co,
-      kh: 3,
-      kw: 3,
-      sh: 1,
-      sw: 1,
-      dh: 1,
-      dw: 1,
-      pt: info.padInfo.top,
-      pl: info.padInfo.left,
-      groups: 1,
-    },
+    'conv_fwd',
+    g,
     addressOf(backend, x),
-    u,
+    addressOf(backend, filter),
     addressOf(backend, out),
-    { bias: bias ? addressOf(backend, bias) : 0, act },
+    extras,
   );
   return out;
 }
