@@ -4,7 +4,14 @@
 // data, rebuilt after a backend switch); and that every call it does not take still runs tfjs's kernel.
 import { afterAll, describe, expect, it } from 'vitest';
 import { setBackend, setThreads, tf, type Tensor4D } from '../src/index';
-import { WINOGRAD_FLAG, WINOGRAD_MIN_CHANNELS, useWinograd, winogradCacheSize } from '../src/wasm/winograd';
+import {
+  IGEMM_FLAG,
+  WINOGRAD_FLAG,
+  WINOGRAD_MIN_CHANNELS,
+  useIgemm,
+  useWinograd,
+  winogradCacheSize,
+} from '../src/wasm/winograd';
 import { relErr } from '../../../test-support/fixtures';
 import { naiveConv, type PadSpec, type Shape4 } from './naive-conv';
 import { heapBytes } from './wasm-internals';
@@ -371,5 +378,75 @@ describe('Winograd across threads and backends', () => {
   it('refuses a bad CNN_WINOGRAD value by name', () => {
     expect(() => tf.env().set(WINOGRAD_FLAG, 'fast')).toThrow(/CNN_WINOGRAD must be 'auto', 'on' or 'off', got "fast"/);
     expect(tf.env().get(WINOGRAD_FLAG)).toBe('auto');
+  });
+});
+
+describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, on %i thread(s)", (threads) => {
+  afterAll(async () => {
+    await setThreads('auto');
+  });
+
+  // [x shape, filter shape, strides, dilations, pad, activation, bias]
+  const IGEMM_CASES: Array<[Shape4, Shape4, number, number, PadSpec, Act, boolean]> = [
+    [[1, 28, 28, 32], [1, 1, 32, 192], 1, 1, 'valid', 'relu6', true], // MobileNetV2's expansion
+    [[2, 15, 13, 21], [3, 3, 21, 19], 2, 1, 'same', 'relu', true],
+    [[1, 9, 9, 8], [5, 5, 8, 6], 1, 2, 'same', 'linear', false],
+    [[1, 7, 7, 160], [1, 1, 160, 960], 1, 1, 'valid', 'linear', true],
+  ];
+
+  it.each(
+    IGEMM_CASES.map((c) => [`x ${c[0].join('x')}, filter ${c[1].join('x')}, s${c[2]} d${c[3]}, ${c[5]}`, c] as const),
+  )('matches a float64 direct convolution: %s', async (_name, [xs, fs, strides, dilations, pad, act, withBias]) => {
+    await setThreads(threads);
+    await setBackend('wasm');
+    const x = values(
+      xs.reduce((a, b) => a * b),
+      60,
+    );
+    const f = values(
+      fs.reduce((a, b) => a * b),
+      61,
+      Math.sqrt(6 / (fs[0] * fs[1] * fs[2])),
+    );
+    const bias = withBias ? values(fs[3], 62, 0.5) : undefined;
+    const { y } = naiveConv(x, xs, f, fs, { pad, strides, dilations });
+    const want = y.map((v, i) => {
+      let r = v + (bias ? bias[i % fs[3]] : 0);
+      if (act !== 'linear') r = Math.max(r, 0);
+      return act === 'relu6' ? Math.min(r, 6) : r;
+    });
+    const before = tf.memory().numTensors;
+    const run = (mode: 'on' | 'off') => {
+      tf.env().set(IGEMM_FLAG, mode);
+      try {
+        return tf.tidy(() =>
+          tf.fused
+            .conv2d({
+              x: tf.tensor4d(x, xs),
+              filter: tf.tensor4d(f, fs),
+              bias: bias ? tf.tensor1d(bias) : undefined,
+              strides,
+              dilations,
+              pad: tfPad(pad),
+              activation: act,
+            })
+            .dataSync(),
+        );
+      } finally {
+        tf.env().set(IGEMM_FLAG, 'auto');
+      }
+    };
+    const ours = run('on');
+    const xnn = run('off');
+    expect(tf.memory().numTensors).toBe(before);
+    expect(relErr(ours, want).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+    expect(relErr(xnn, want).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+  });
+
+  it("'auto' takes it exactly when cnn's kernels have more than one thread; a bad flag value is refused", () => {
+    expect(useIgemm(1)).toBe(false);
+    expect(useIgemm(2)).toBe(true);
+    expect(() => tf.env().set(IGEMM_FLAG, 'yes')).toThrow(/CNN_IGEMM must be 'auto', 'on' or 'off', got "yes"/);
+    expect(tf.env().get(IGEMM_FLAG)).toBe('auto');
   });
 });
