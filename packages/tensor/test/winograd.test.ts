@@ -443,6 +443,54 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     expect(relErr(xnn, want).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
   });
 
+  it.each([
+    [[1, 28, 28, 32], [3, 3, 32, 1], 1, 'same', 'relu6'],
+    [[2, 15, 13, 21], [3, 3, 21, 2], 2, 'same', 'relu'],
+    [[1, 9, 9, 8], [5, 5, 8, 1], 1, 'valid', 'linear'],
+  ] as Array<[Shape4, Shape4, number, 'same' | 'valid', Act]>)(
+    "runs depthwise convolution on cnn's kernel with bias and activation: x %j, filter %j",
+    async (xs, fs, strides, pad, act) => {
+      await setThreads(threads);
+      await setBackend('wasm');
+      const co = fs[2] * fs[3];
+      const x = values(
+        xs.reduce((a, b) => a * b),
+        70,
+      );
+      const f = values(
+        fs.reduce((a, b) => a * b),
+        71,
+        0.3,
+      );
+      const bias = values(co, 72, 0.5);
+      // Depthwise filters [kh, kw, c, mult] are grouped filters [kh, kw, 1, c * mult] in memory.
+      const { y } = naiveConv(x, xs, f, [fs[0], fs[1], 1, co], { pad, strides, groups: xs[3] });
+      const want = y.map((v, i) => {
+        const r = Math.max(v + bias[i % co], act === 'linear' ? -Infinity : 0);
+        return act === 'relu6' ? Math.min(r, 6) : r;
+      });
+      const before = tf.memory().numTensors;
+      for (const mode of ['on', 'off'] as const) {
+        tf.env().set(IGEMM_FLAG, mode);
+        const got = tf.tidy(() =>
+          tf.fused
+            .depthwiseConv2d({
+              x: tf.tensor4d(x, xs),
+              filter: tf.tensor4d(f, fs),
+              bias: tf.tensor1d(bias),
+              strides,
+              pad,
+              activation: act,
+            })
+            .dataSync(),
+        );
+        tf.env().set(IGEMM_FLAG, 'auto');
+        expect(relErr(got, want).rel, mode).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+      }
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
+
   it("'auto' takes it exactly when cnn's kernels have more than one thread; a bad flag value is refused", () => {
     expect(useIgemm(1)).toBe(false);
     expect(useIgemm(2)).toBe(true);

@@ -9,7 +9,7 @@ export const KERNEL_OPS = {
   conv_bwd_input: 1,
   /** OP_CONV_BWD_FILTER: its filter gradient */
   conv_bwd_filter: 2,
-  /** OP_DW_FWD: depthwise convolution (one input channel per group) */
+  /** OP_DW_FWD: depthwise convolution (one input channel per group); bias, act */
   dw_fwd: 3,
   /** OP_DW_BWD_INPUT: its input gradient */
   dw_bwd_input: 4,

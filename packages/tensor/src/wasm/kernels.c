@@ -49,7 +49,7 @@ enum {
   OP_CONV_FWD = 0,         // convolution (grouped, strided, dilated, padded); bias, act
   OP_CONV_BWD_INPUT = 1,   // its input gradient
   OP_CONV_BWD_FILTER = 2,  // its filter gradient
-  OP_DW_FWD = 3,           // depthwise convolution (one input channel per group)
+  OP_DW_FWD = 3,           // depthwise convolution (one input channel per group); bias, act
   OP_DW_BWD_INPUT = 4,     // its input gradient
   OP_DW_BWD_FILTER = 5,    // its filter gradient
   OP_MAXPOOL_BWD = 6,      // max pooling's input gradient
@@ -774,8 +774,10 @@ static void dw_gather_run(conv* p, int forward, int unit, int slot) {
       }
       if (mult == 1) {
         dw_gather(out, nt, src, wt, c);
+        if (forward && (p->bias || p->act != ACT_LINEAR)) bias_act_row(out, co, p->bias, p->act);
       } else if (forward) {
         dw_gather_mult(out, nt, src, wt, co, mult);
+        if (p->bias || p->act != ACT_LINEAR) bias_act_row(out, co, p->bias, p->act);
       } else {
         // dx[ci] = sum over taps and the multiplier's outputs o of channel ci: dy[o] * f[o].
         for (int ci = 0; ci < c; ci++) {

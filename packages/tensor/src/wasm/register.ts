@@ -7,8 +7,10 @@ import {
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter,
+  DepthwiseConv2dNative,
   DepthwiseConv2dNativeBackpropInput,
   FusedConv2D,
+  FusedDepthwiseConv2D,
   getKernel,
   MaxPoolGrad,
   registerKernel,
@@ -29,7 +31,7 @@ import {
 } from '../kernel-names';
 import { registerEmptyInputGuards } from './empty';
 import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
-import { registerWinogradFlag, tryWinograd } from './winograd';
+import { registerWinogradFlag, tryDepthwise, tryWinograd } from './winograd';
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo>;
@@ -170,19 +172,25 @@ const ours = new WeakSet<KernelFunc>();
 const originals = new Map<string, KernelConfig>();
 
 /**
- * Replaces tfjs's Conv2D and FusedConv2D on 'wasm' with a kernel that runs Winograd F(2x2, 3x3) where
- * it can and should (winograd.ts) and calls tfjs's own kernel (with its set-up, which the backend runs
- * at start) for every other call.
+ * Replaces tfjs's Conv2D, FusedConv2D and the two depthwise forward kernels on 'wasm' with kernels that run
+ * cnn's (Winograd F(2x2, 3x3), igemm, depthwise; winograd.ts) where they can and should, and call tfjs's own
+ * kernel (with its set-up, which the backend runs at start) for every other call.
  */
 function registerWinograd(): void {
   registerWinogradFlag();
-  for (const name of [Conv2D, FusedConv2D]) {
+  const routes: Array<[string, typeof tryWinograd]> = [
+    [Conv2D, tryWinograd],
+    [FusedConv2D, tryWinograd],
+    [DepthwiseConv2dNative, tryDepthwise],
+    [FusedDepthwiseConv2D, tryDepthwise],
+  ];
+  for (const [name, route] of routes) {
     const current = getKernel(name, 'wasm');
     if (current && !ours.has(current.kernelFunc)) originals.set(name, current);
     const original = originals.get(name);
     if (!original) continue; // tfjs's wasm backend is not loaded: nothing to wrap
     const kernelFunc = ((args: Parameters<KernelFunc>[0]) =>
-      tryWinograd(args as unknown as Parameters<typeof tryWinograd>[0]) ??
+      route(args as unknown as Parameters<typeof tryWinograd>[0]) ??
       original.kernelFunc(args)) as unknown as KernelFunc;
     ours.add(kernelFunc);
     if (current) unregisterKernel(name, 'wasm');

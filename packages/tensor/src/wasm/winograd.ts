@@ -252,3 +252,71 @@ export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
   );
   return out;
 }
+
+/**
+ * Runs a DepthwiseConv2dNative / FusedDepthwiseConv2D call on cnn's depthwise kernel (bias and activation
+ * fused) when {@link useIgemm}'s rule (flag `CNN_IGEMM`) says so, for the same reason: on more than one thread
+ * XNNPACK's pool waits for every worker. Returns undefined for tfjs's kernel otherwise.
+ */
+export function tryDepthwise(args: ConvArgs): TensorInfo | undefined {
+  registerIgemmFlag();
+  const imode = env().get(IGEMM_FLAG);
+  if (imode === 'off') return undefined;
+  const backend = args.backend as WasmBackendLike;
+  if (imode === 'auto' && !useIgemm(kernelThreads(backend))) return undefined;
+  const { x, filter, bias, preluActivationWeights } = args.inputs;
+  const a = (args.attrs ?? {}) as Record<string, unknown>;
+  if (!x || !filter || x.dtype !== 'float32' || filter.dtype !== 'float32' || preluActivationWeights) return undefined;
+  const act = ACTIVATIONS[(a.activation as string | undefined) ?? 'linear'];
+  if (act === undefined) return undefined;
+  if ((a.dataFormat ?? 'NHWC') !== 'NHWC' || x.shape.length !== 4 || filter.shape.length !== 4) return undefined;
+  const [kh, kw, fc, mult] = filter.shape;
+  const co = fc * mult;
+  if (fc !== x.shape[3]) return undefined;
+  if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== co)) return undefined;
+  let info: backend_util.Conv2DInfo;
+  try {
+    info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      a.strides as number,
+      (a.dilations ?? 1) as number,
+      a.pad as 'valid',
+      a.dimRoundingMode as 'floor' | undefined,
+      true,
+    );
+  } catch {
+    return undefined;
+  }
+  const [n, h, w, c] = x.shape;
+  const { outHeight: oh, outWidth: ow } = info;
+  if (n === 0 || h === 0 || w === 0 || c === 0 || co === 0 || oh <= 0 || ow <= 0) return undefined;
+  const out = backend.makeOutput(info.outShape, 'float32');
+  runConvKernel(
+    backend,
+    'dw_fwd',
+    {
+      n,
+      h,
+      w,
+      c,
+      oh,
+      ow,
+      co,
+      kh,
+      kw,
+      sh: info.strideHeight,
+      sw: info.strideWidth,
+      dh: info.dilationHeight,
+      dw: info.dilationWidth,
+      pt: info.padInfo.top,
+      pl: info.padInfo.left,
+      groups: c,
+    },
+    addressOf(backend, x),
+    addressOf(backend, filter),
+    addressOf(backend, out),
+    { bias: bias ? addressOf(backend, bias) : 0, act },
+  );
+  return out;
+}
