@@ -21,6 +21,8 @@ export const KERNEL_OPS = {
   wino_filter: 7,
   /** OP_WINO_FWD: Winograd F(2x2, 3x3) stride-1 3x3 convolution, f = transformed filter; bias, act */
   wino_fwd: 8,
+  /** OP_ELTWISE: y = act(x (op) f) over n floats, f repeating every c floats; op in groups (EW_) */
+  eltwise: 9,
 } as const;
 
 /** A kernel of kernels.c, by name. */

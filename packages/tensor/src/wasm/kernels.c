@@ -55,7 +55,11 @@ enum {
   OP_MAXPOOL_BWD = 6,      // max pooling's input gradient
   OP_WINO_FILTER = 7,      // Winograd F(2x2, 3x3): transform a 3x3 filter (f) into y, packed for OP_WINO_FWD
   OP_WINO_FWD = 8,         // Winograd F(2x2, 3x3) stride-1 3x3 convolution, f = transformed filter; bias, act
+  OP_ELTWISE = 9,          // y = act(x (op) f) over n floats, f repeating every c floats; op in groups (EW_)
 };
+
+// Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
+enum { EW_ADD = 1, EW_MUL = 2, EW_SUB = 3, EW_NONE = 4 };
 
 // Activations fused into the output of OP_CONV_FWD and OP_WINO_FWD (struct conv's act).
 enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2 };
@@ -1180,6 +1184,70 @@ static void wino_fwd_run(conv* p, int unit, int slot) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Element-wise: y[i] = act(x[i] (op) f[i mod c]) for i < n (EW_NONE: act(x[i])), which covers tensors of one
+// shape (c = n), a per-channel vector (c = channels) and a scalar (c = 1). Units: ranges of whole rows of c
+// (any split gives the same values: each element is one operation).
+
+static int ew_rows(const conv* p) { return p->c >= p->n ? 1 : p->n / p->c; }
+
+static int ew_prepare(conv* p) {
+  int rows = ew_rows(p);
+  // 64K floats at least per unit: below that, waking a thread costs more than the pass.
+  int units = imin(rows, imin(4 * p->slots, imax(1, p->n / 65536)));
+  return p->slots <= 1 ? 1 : imax(1, units);
+}
+
+static inline __attribute__((always_inline)) v128_t ew_apply(v128_t a, v128_t b, int op, int act) {
+  if (op == EW_ADD) a = wasm_f32x4_add(a, b);
+  else if (op == EW_MUL) a = wasm_f32x4_mul(a, b);
+  else if (op == EW_SUB) a = wasm_f32x4_sub(a, b);
+  if (act != ACT_LINEAR) a = wasm_f32x4_max(a, wasm_f32x4_splat(0.f));
+  if (act == ACT_RELU6) a = wasm_f32x4_min(a, wasm_f32x4_splat(6.f));
+  return a;
+}
+
+// Rows [lo, hi) of c floats (c = 0: a scalar f[0] over floats [lo, hi)). Inlined with constant op and act,
+// so that each combination is its own loop without branches.
+static inline __attribute__((always_inline)) void ew_rows_run(const float* x, const float* f, float* y, int c,
+                                                              int lo, int hi, int op, int act) {
+  if (c == 0) {
+    v128_t b = op == EW_NONE ? wasm_f32x4_splat(0.f) : wasm_f32x4_splat(f[0]);
+    int i = lo;
+    for (; i + 4 <= hi; i += 4) wasm_v128_store(y + i, ew_apply(wasm_v128_load(x + i), b, op, act));
+    if (i < hi) store_part(y + i, ew_apply(load_part(x + i, hi - i), b, op, act), hi - i);
+    return;
+  }
+  for (int r = lo; r < hi; r++) {
+    const float* xr = x + (long)r * c;
+    float* yr = y + (long)r * c;
+    int j = 0;
+    for (; j + 4 <= c; j += 4) {
+      v128_t b = op == EW_NONE ? wasm_f32x4_splat(0.f) : wasm_v128_load(f + j);
+      wasm_v128_store(yr + j, ew_apply(wasm_v128_load(xr + j), b, op, act));
+    }
+    if (j < c) {
+      v128_t b = op == EW_NONE ? wasm_f32x4_splat(0.f) : load_part(f + j, c - j);
+      store_part(yr + j, ew_apply(load_part(xr + j, c - j), b, op, act), c - j);
+    }
+  }
+}
+
+static void ew_run(conv* p, int unit) {
+  int rows = ew_rows(p), c = p->c >= p->n ? p->n : p->c, lo, hi;
+  unit_range(rows, ew_prepare(p), unit, &lo, &hi);
+  if (c == 1) c = 0;  // a scalar: rows are single floats, run as one stretch
+#define EW_CASE(OP, ACT) \
+  if (p->groups == OP && p->act == ACT) return ew_rows_run(p->x, p->f, p->y, c, lo, hi, OP, ACT);
+#define EW_ACTS(OP) EW_CASE(OP, ACT_LINEAR) EW_CASE(OP, ACT_RELU) EW_CASE(OP, ACT_RELU6)
+  EW_ACTS(EW_ADD)
+  EW_ACTS(EW_MUL)
+  EW_ACTS(EW_SUB)
+  EW_ACTS(EW_NONE)
+#undef EW_ACTS
+#undef EW_CASE
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
 // Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
@@ -1204,6 +1272,7 @@ int prepare(int op, conv* p) {
   if (op == OP_MAXPOOL_BWD) return maxpool_bwd_prepare(p);
   if (op == OP_WINO_FILTER) return wino_filter_prepare(p);
   if (op == OP_WINO_FWD) return wino_fwd_prepare(p);
+  if (op == OP_ELTWISE) return ew_prepare(p);
   return 0;
 }
 
@@ -1218,4 +1287,5 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_MAXPOOL_BWD) maxpool_bwd_run(p, unit);
   else if (op == OP_WINO_FILTER) wino_filter_run(p, unit, wino_filter_prepare(p));
   else if (op == OP_WINO_FWD) wino_fwd_run(p, unit, slot);
+  else if (op == OP_ELTWISE) ew_run(p, unit);
 }

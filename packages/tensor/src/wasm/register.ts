@@ -2,6 +2,7 @@
 // (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter / BackpropInput), a faster
 // Conv2DBackpropInput in place of its own, and the grouped convolution with its two gradients.
 import {
+  Add,
   backend_util,
   Conv2D,
   Conv2DBackpropFilter,
@@ -13,7 +14,11 @@ import {
   FusedDepthwiseConv2D,
   getKernel,
   MaxPoolGrad,
+  Multiply,
   registerKernel,
+  Relu,
+  Relu6,
+  Sub,
   unregisterKernel,
   type KernelConfig,
   type KernelFunc,
@@ -31,7 +36,7 @@ import {
 } from '../kernel-names';
 import { registerEmptyInputGuards } from './empty';
 import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
-import { registerWinogradFlag, tryDepthwise, tryWinograd } from './winograd';
+import { registerWinogradFlag, tryDepthwise, tryEltwise, tryWinograd } from './winograd';
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo>;
@@ -183,6 +188,11 @@ function registerWinograd(): void {
     [FusedConv2D, tryWinograd],
     [DepthwiseConv2dNative, tryDepthwise],
     [FusedDepthwiseConv2D, tryDepthwise],
+    [Add, (args) => tryEltwise('add', 0, args)],
+    [Multiply, (args) => tryEltwise('mul', 0, args)],
+    [Sub, (args) => tryEltwise('sub', 0, args)],
+    [Relu, (args) => tryEltwise('none', 1, args)],
+    [Relu6, (args) => tryEltwise('none', 2, args)],
   ];
   for (const [name, route] of routes) {
     const current = getKernel(name, 'wasm');
