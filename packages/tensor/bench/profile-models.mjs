@@ -1,7 +1,9 @@
 // Batch-1 eval forward of zoo models on 1 and 2 threads: best and median time, and where the time goes
 // (tfjs's per-kernel timing, summed by kernel name). Needs the model packages built (npx turbo run build).
 //
-//   node packages/tensor/bench/profile-models.mjs [--models mobilenet_v2,resnet18,resnet50] [--winograd on|off|auto] [--reps 8]
+//   node packages/tensor/bench/profile-models.mjs [--models mobilenet_v2,resnet18,resnet50] [--winograd on|off|auto]
+//     [--igemm on|off|auto] [--reps 8] [--rounds 2] [--batch 1] [--profile]
+// `--winograd off --igemm off` runs every forward convolution and element-wise op on tfjs's kernels (as before #14).
 //
 // Each model alternates 1 and 2 threads over rounds (setThreads re-creates the backend, so the model is
 // rebuilt on it). The machine is shared: compare within a run, read best times.
@@ -13,6 +15,7 @@ const arg = (name, def) => {
 };
 const ids = arg('models', 'mobilenet_v2,resnet18,resnet50').split(',');
 const winograd = arg('winograd', 'auto');
+const igemm = arg('igemm', 'auto');
 const reps = Number(arg('reps', 8));
 const rounds = Number(arg('rounds', 2));
 const batch = Number(arg('batch', 1));
@@ -22,6 +25,7 @@ async function measure(id, threads) {
   await setThreads(threads);
   await setBackend('wasm');
   tf.env().set('CNN_WINOGRAD', winograd);
+  tf.env().set('CNN_IGEMM', igemm);
   const { getModel } = await import('@cnn/models-efficient').catch(() => ({}));
   let net;
   try {
@@ -68,6 +72,7 @@ for (const id of ids) {
     model: id,
     batch,
     winograd,
+    igemm,
     '1 thread best': +res[1].best.toFixed(1),
     '1 thread median': +res[1].median.toFixed(1),
     '2 threads best': +res[2].best.toFixed(1),

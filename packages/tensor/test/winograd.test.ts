@@ -491,6 +491,41 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     },
   );
 
+  it("runs Add / Multiply / Sub / Relu / Relu6 on cnn's element-wise kernel with the values of tfjs's", async () => {
+    await setThreads(threads);
+    await setBackend('wasm');
+    const a = tf.tensor4d(values(2 * 9 * 7 * 21, 80, 4), [2, 9, 7, 21]);
+    const b = tf.tensor4d(values(2 * 9 * 7 * 21, 81, 4), [2, 9, 7, 21]);
+    const v = tf.tensor1d(values(21, 82));
+    const v4 = tf.tensor4d(values(21, 83), [1, 1, 1, 21]);
+    const s = tf.scalar(0.7);
+    const big = tf.tensor4d(values(112 * 112 * 24, 84, 8), [1, 112, 112, 24]); // split into units on 2 threads
+    const ops: Record<string, () => tf.Tensor> = {
+      'add, same shape': () => tf.add(a, b),
+      'add, per-channel vector first': () => tf.add(v4, a),
+      'multiply, per-channel': () => tf.mul(a, v),
+      'multiply, scalar': () => tf.mul(s, a),
+      'sub, per-channel': () => tf.sub(a, v),
+      'sub, vector minus tensor (tfjs)': () => tf.sub(v, a),
+      relu: () => tf.relu(a),
+      relu6: () => tf.relu6(big),
+      'add, large': () => tf.add(big, big),
+    };
+    const before = tf.memory().numTensors;
+    for (const [name, fn] of Object.entries(ops)) {
+      const got: Float32Array[] = [];
+      for (const mode of ['on', 'off'] as const) {
+        tf.env().set(IGEMM_FLAG, mode);
+        got.push(tf.tidy(() => fn().dataSync() as Float32Array));
+      }
+      tf.env().set(IGEMM_FLAG, 'auto');
+      // One operation per element: the same bits as tfjs's kernel.
+      expect(Buffer.from(got[0].buffer).equals(Buffer.from(got[1].buffer)), name).toBe(true);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([a, b, v, v4, s, big]);
+  });
+
   it("'auto' takes it exactly when cnn's kernels have more than one thread; a bad flag value is refused", () => {
     expect(useIgemm(1)).toBe(false);
     expect(useIgemm(2)).toBe(true);
