@@ -140,9 +140,11 @@ interface ConvArgs {
 }
 
 /**
- * The tfjs environment flag that chooses whether convolutions Winograd does not take run on cnn's igemm
- * kernel (with the bias and activation fused) instead of XNNPACK: `'auto'` (the default: when cnn's kernels
- * have more than one thread), `'on'` (always), `'off'` (never). For benchmarks and tests.
+ * The tfjs environment flag that chooses whether cnn's kernels take, on the wasm backend, the work tfjs would give
+ * XNNPACK's thread pool: the convolutions Winograd does not take (cnn's igemm), depthwise convolutions and the
+ * element-wise Add / Multiply / Sub / Relu / Relu6, with the bias and activation fused where there is one.
+ * `'auto'` (the default): when cnn's kernels have more than one thread ({@link useIgemm}); `'on'`: always;
+ * `'off'`: never. For benchmarks and tests: `tf.env().set('CNN_IGEMM', 'off')`.
  */
 export const IGEMM_FLAG = 'CNN_IGEMM';
 
