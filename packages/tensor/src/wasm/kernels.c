@@ -13,6 +13,9 @@
 //            computes the forward convolution and, with the filter transposed, the input gradient.
 //  - rgemm:  the filter gradient, a reduction over output pixels of input patches times dy.
 //  - depthwise loops vectorised along channels.
+// Plus Winograd F(2x2, 3x3) for stride-1 3x3 forward convolution (its filter transform, then input
+// transform, 16 register-tiled products and output transform) and an element-wise pass; the forward
+// kernels (igemm, depthwise, Winograd) add a bias and apply ReLU / ReLU6 to their output when asked.
 // Each kernel is given one parameter block (struct conv) laid out as 4-byte fields, and splits its
 // work into units that threads can share (see "Work split" below).
 
