@@ -55,7 +55,7 @@ export {
   type RandomCropOptions,
   type RandomResizedCropOptions,
 } from './transforms/geometry';
-export { resizeRegion } from './transforms/resample';
+export { resizeRegion, type Interpolation } from './transforms/resample';
 export { ToTensor, Normalize, ColorJitter, type ColorJitterOptions } from './transforms/pixel';
 export { RandomErasing, type RandomErasingOptions } from './transforms/random-erasing';
 export { Mixup, CutMix, softTargets, type BatchTransform, type HostBatch, type MixOptions } from './transforms/mix';

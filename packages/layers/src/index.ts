@@ -76,6 +76,7 @@ export {
   checkWeights,
   saveWeights,
   mmpretrainKeys,
+  type MmpretrainKeyOptions,
   type CheckedWeights,
   type LoadWeightsOptions,
   type SaveWeightsOptions,

@@ -122,15 +122,28 @@ export function saveWeights(model: Module, opts: SaveWeightsOptions = {}): Uint8
   return writeSafetensors(tensors, { ...opts.metadata, layout: to, format: 'pt' });
 }
 
+/** Options of {@link mmpretrainKeys}. */
+export interface MmpretrainKeyOptions {
+  /** Where MMPretrain's classification head `head.fc.` goes (default 'fc.'). */
+  head?: string;
+  /**
+   * Rename MMPretrain's squeeze-and-excitation layers (`se_layer.conv1.conv.*`, `se_layer.conv2.conv.*`: mmcv
+   * ConvModules) to this library's `SEModule` under `se` (`se.fc1.*`, `se.fc2.*`), as in SE-ResNet. Default false.
+   */
+  seLayer?: boolean;
+}
+
 /**
  * A key map for MMPretrain checkpoints: drops the `backbone.` prefix and maps the classification head's
- * `head.fc.` to `headKey` (default 'fc.'). Keys of other parts (necks, data preprocessors) are dropped.
+ * `head.fc.` to `head` (default 'fc.'; a string argument is the same as `{ head }`). Keys of other parts (necks, data
+ * preprocessors) are dropped. With `seLayer`, SE-ResNet's SE layers are renamed too.
  */
-export function mmpretrainKeys(headKey = 'fc.'): KeyMap {
-  return (k) =>
-    k.startsWith('backbone.')
-      ? k.slice('backbone.'.length)
-      : k.startsWith('head.fc.')
-        ? headKey + k.slice('head.fc.'.length)
-        : null;
+export function mmpretrainKeys(opts: string | MmpretrainKeyOptions = {}): KeyMap {
+  const { head = 'fc.', seLayer = false } = typeof opts === 'string' ? { head: opts } : opts;
+  return (k) => {
+    if (k.startsWith('head.fc.')) return head + k.slice('head.fc.'.length);
+    if (!k.startsWith('backbone.')) return null;
+    const key = k.slice('backbone.'.length);
+    return seLayer ? key.replace(/\.se_layer\.conv([12])\.conv\./, '.se.fc$1.') : key;
+  };
 }

@@ -20,7 +20,11 @@ import {
   PICKLE_LIMITS,
   SAFETENSORS_MAX_HEADER_DEPTH,
   jsonTooDeepAt,
+  isOpaque,
+  type OpaqueObject,
 } from '../src/checkpoint';
+import { setBackend, tf } from '@cnn/tensor';
+import { BatchNorm2d, Conv2d, Linear, Module, loadWeights, mmpretrainKeys, torchState } from '../src/index';
 import { crc32, readZip } from '../src/checkpoint/zip';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/checkpoint/', import.meta.url));
@@ -978,9 +982,14 @@ describe('malformed torch checkpoints', () => {
     refused('torch._utils', '_rebuild_qtensor');
     refused('torch', 'ComplexFloatStorage');
     refused('torch.nn.modules.conv', 'Conv2d');
-    refused('numpy.core.multiarray', 'scalar');
-    refused('collections', 'defaultdict');
     refused('torch', '__builtins__');
+    refused('os.path', 'join');
+    refused('posix', 'system');
+    refused('operator', 'attrgetter');
+    refused('importlib', 'import_module');
+    refused('pickle', 'loads');
+    // Other globals (numpy scalars, collections.defaultdict, a config class) are inert placeholders: see 'checkpoint
+    // meta with numpy scalars and other library objects' below.
     // An allowed global used the wrong way is refused too.
     const callStorage = new Uint8Array([
       ...P.proto,
@@ -999,7 +1008,8 @@ describe('malformed torch checkpoints', () => {
       /unsupported opcode 0x69 \(INST\); only the opcodes of a state dict are read; at byte 2 of 'archive\/data\.pkl'/,
     );
     expectCheckpointError(run([...P.proto, 0xff]), /unsupported opcode 0xff \(not a pickle opcode\)/);
-    expectCheckpointError(run([...P.proto, 0x81]), /unsupported opcode 0x81 \(NEWOBJ\)/);
+    expectCheckpointError(run([...P.proto, 0x82, 1]), /unsupported opcode 0x82 \(EXT1\)/);
+    expectCheckpointError(run([...P.proto, 0x81]), /NEWOBJ found an empty stack/); // NEWOBJ is read (placeholders)
     expectCheckpointError(
       run([...P.proto, 0x58, 0xff, 0xff, 0xff, 0xff, 0x41]),
       /BINUNICODE string needs 4294967295 bytes but only 1 remain/,
@@ -1534,4 +1544,186 @@ describe('resource limits of safetensors', () => {
       /has shape \[1, 1, .*\.\.\. \(100000 dimensions\)\] \(1 elements\) but its data holds 2/,
     );
   });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// A real MMPretrain / MMEngine checkpoint pickles library objects in its `meta` (numpy scalars and arrays, config
+// dicts, message-hub buffers): globals outside the allow-list that are only data become inert placeholders
+// (OpaqueObject), never resolved or called; the refusals and limits still hold, and a placeholder never reaches a
+// state dict. Fixture: scripts/make-mmpretrain-meta-fixture.py (torch.save of Debian's PyTorch 1.13).
+
+describe('checkpoint meta with numpy scalars and other library objects', () => {
+  const bytes = fixture('mmpretrain-meta.pth');
+  const want = JSON.parse(readFileSync(`${FIXTURES}mmpretrain-meta.json`, 'utf8')) as {
+    state_dict: Record<string, [number[], number[]]>;
+  };
+  const opaqueOf = (v: unknown): OpaqueObject => {
+    expect(isOpaque(v), `a placeholder, got ${String(v)}`).toBe(true);
+    return v as OpaqueObject;
+  };
+
+  it("reads the meta's numpy scalars, dtype, array, config dict, history buffer and class reference as placeholders", () => {
+    const obj = readTorchObject(bytes) as Map<string, unknown>;
+    const meta = obj.get('meta') as Map<string, unknown>;
+    expect(meta.get('mmengine_version')).toBe('0.10.4');
+    expect(meta.get('epoch')).toBe(100);
+    expect((meta.get('dataset_meta') as Map<string, unknown>).get('classes')).toEqual(['cat', 'dog', 'fish']);
+    for (const [key, name, called] of [
+      ['seed', 'numpy.core.multiarray.scalar', true],
+      ['lr', 'numpy.core.multiarray.scalar', true],
+      ['best_score', 'numpy.core.multiarray.scalar', true],
+      ['score_dtype', 'numpy.dtype', true],
+      ['scores', 'numpy.core.multiarray._reconstruct', true],
+      ['cfg', 'mmengine.config.config.ConfigDict', true],
+      ['classifier_class', 'mmengine.config.config.ConfigDict', false],
+    ] as const) {
+      expect(opaqueOf(meta.get(key)), key).toEqual({ kind: 'opaque', name, called });
+      expect(Object.isFrozen(meta.get(key))).toBe(true);
+    }
+    const hub = (meta.get('message_hub') as Map<string, unknown>).get('log_scalars') as Map<string, unknown>;
+    expect(opaqueOf(hub.get('train/loss')).name).toBe('mmengine.logging.history_buffer.HistoryBuffer');
+  });
+
+  it("reads the state dict next to that meta, and loadWeights loads it through MMPretrain's key map", async () => {
+    const dict = readTorch(bytes);
+    expect([...dict.keys()]).toEqual(Object.keys(want.state_dict));
+    class Tiny extends Module {
+      conv1 = this.registerModule('conv1', new Conv2d(3, 4, 3, { bias: false }));
+      bn1 = this.registerModule('bn1', new BatchNorm2d(4));
+      fc = this.registerModule('fc', new Linear(4, 3));
+      forward(x: tf.Tensor): tf.Tensor {
+        return this.fc.call(tf.mean(this.bn1.call(this.conv1.call(x)), [1, 2]));
+      }
+    }
+    await setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const net = new Tiny();
+    try {
+      const r = await loadWeights(net, bytes, { keyMap: mmpretrainKeys() });
+      expect(r.missing).toEqual([]);
+      expect(r.loaded.length).toBe(8);
+      const got = torchState(net);
+      for (const [key, [shape, values]] of Object.entries(want.state_dict)) {
+        const k = mmpretrainKeys()(key)!;
+        expect(got.get(k)!.shape, k).toEqual(shape);
+        const g = Array.from(got.get(k)!.data);
+        for (let i = 0; i < values.length; i++) expect(g[i], `${k}[${i}]`).toBeCloseTo(values[i], 6);
+      }
+    } finally {
+      net.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  /** A pickle of {'meta': <meta ops>, 'state_dict': OrderedDict(<entries>)}, torch-zipped (storage '0': 2 floats). */
+  const checkpoint = (meta: number[], entries: [string, number[]][] = []) =>
+    torchZip(
+      new Uint8Array([
+        ...P.proto,
+        ...P.emptyDict,
+        ...P.mark,
+        ...P.str('meta'),
+        ...meta,
+        ...P.str('state_dict'),
+        ...stateDictPickle(entries).slice(2, -1),
+        ...P.setitems,
+        ...P.stop,
+      ]),
+      { '0': f32bytes([1, 2]) },
+    );
+  const scalar = [...P.global('numpy.core.multiarray', 'scalar'), ...tup(P.str('f4'), P.str('xxxx')), ...P.reduce];
+  const w = tensorPickle({ key: '0', numel: 2, size: [2] });
+
+  it('never lets a placeholder be a state-dict entry, a storage or a tensor: each is refused by name', () => {
+    const err = expectCheckpointError(
+      () =>
+        readTorch(
+          checkpoint(scalar, [
+            ['w', w],
+            ['step', scalar],
+          ]),
+        ),
+      /the checkpoint's 'state_dict' entry 'step' is a 'numpy\.core\.multiarray\.scalar' object, not a tensor/,
+    );
+    expect(err.key).toBe('step');
+    expect(readTorch(checkpoint(scalar, [['w', w]])).get('w')!.shape).toEqual([2]);
+    // a placeholder where the storage type belongs
+    const badType = tup(P.str('storage'), P.global('numpy', 'float32'), P.str('0'), P.str('cpu'), P.int(2));
+    const viaType = [
+      ...P.global('torch._utils', '_rebuild_tensor_v2'),
+      ...tup([...badType, ...P.binpersid], P.int(0), tup(P.int(2)), tup(P.int(1)), P.newfalse, P.emptyDict),
+      ...P.reduce,
+    ];
+    expectCheckpointError(
+      () => readTorch(checkpoint([...P.str('x')], [['w', viaType]])),
+      /persistent id names storage type a numpy\.float32 object, not a torch storage type/,
+    );
+    // a placeholder where the storage belongs
+    const viaStorage = [
+      ...P.global('torch._utils', '_rebuild_tensor_v2'),
+      ...tup(scalar, P.int(0), tup(P.int(2)), tup(P.int(1)), P.newfalse, P.emptyDict),
+      ...P.reduce,
+    ];
+    expectCheckpointError(
+      () => readTorch(checkpoint([...P.str('x')], [['w', viaStorage]])),
+      /_rebuild_tensor_v2 got a numpy\.core\.multiarray\.scalar object where a storage belongs/,
+    );
+  });
+
+  it('still refuses os.system and the like when they sit in meta next to placeholders, and torch globals', () => {
+    for (const [module, name] of [
+      ['os', 'system'],
+      ['builtins', 'exec'],
+      ['subprocess', 'check_output'],
+      ['torch.nn.modules.linear', 'Linear'],
+    ]) {
+      const meta = [
+        ...P.mark,
+        ...scalar,
+        ...P.global(module, name),
+        ...tup(P.str('echo pwned')),
+        ...P.reduce,
+        ...P.tuple,
+      ];
+      expectCheckpointError(
+        () => readTorchObject(checkpoint(meta, [['w', w]])),
+        `torch pickle: refusing global '${module}.${name}' (only state dicts can be loaded)`,
+      );
+    }
+  });
+
+  it('NEWOBJ, NEWOBJ_EX, BUILD and SETITEMS on a placeholder give placeholders; on an allowed global they are refused', () => {
+    const cls = P.global('mmengine.config.config', 'ConfigDict');
+    const newobj = [...cls, ...P.emptyTuple, 0x81, ...P.mark, ...P.str('a'), ...P.int(1), ...P.setitems];
+    const newobjEx = [...cls, ...P.emptyTuple, ...P.emptyDict, 0x92, ...P.emptyDict, 0x62];
+    const obj = readTorchObject(checkpoint([...P.mark, ...newobj, ...newobjEx, ...P.tuple])) as Map<string, unknown>;
+    const [a, b] = obj.get('meta') as unknown[];
+    expect(a).toEqual({ kind: 'opaque', name: 'mmengine.config.config.ConfigDict', called: true });
+    expect(b).toEqual({ kind: 'opaque', name: 'mmengine.config.config.ConfigDict', called: true });
+    expectCheckpointError(
+      () => readTorchObject(checkpoint([...P.global('collections', 'OrderedDict'), ...P.emptyTuple, 0x81])),
+      /'collections\.OrderedDict' cannot be instantiated \(NEWOBJ\)/,
+    );
+  });
+
+  it('the limits still hold for placeholders (maxObjects, maxDepth), all refused within the 20 s cap', () => {
+    const t0 = performance.now();
+    // 100,000 numpy scalars in a list: every REDUCE, GLOBAL and argument counts
+    const many: number[] = [0x5d, ...P.mark];
+    for (let i = 0; i < 100_000; i++) many.push(...scalar);
+    many.push(0x65);
+    expectCheckpointError(
+      () => readTorchObject(checkpoint(many), { pickleLimits: { maxObjects: 200_000 } }),
+      /the pickle pushes more than 200000 values, the maxObjects limit/,
+    );
+    // placeholders nested in tuples past maxDepth
+    let deep = scalar;
+    for (let i = 0; i < 120; i++) deep = tup(deep);
+    expectCheckpointError(() => readTorchObject(checkpoint(deep)), /containers nest more than 100 deep/);
+    expectCheckpointError(
+      () => readTorchObject(bytes, { pickleLimits: { maxDepth: 3 } }),
+      /containers nest more than 3 deep, the pickle's maxDepth limit/,
+    );
+    console.log(`placeholder limits: refused in ${(performance.now() - t0).toFixed(0)} ms`);
+  }, 20_000);
 });

@@ -132,6 +132,14 @@ describe('saving', () => {
     expect(mmpretrainKeys()('backbone.layer1.0.conv1.weight')).toBe('layer1.0.conv1.weight');
     expect(mmpretrainKeys()('head.fc.weight')).toBe('fc.weight');
     expect(mmpretrainKeys()('data_preprocessor.mean')).toBeNull();
+    expect(mmpretrainKeys('classifier.')('head.fc.bias')).toBe('classifier.bias');
+    expect(mmpretrainKeys({ head: 'classifier.' })('head.fc.bias')).toBe('classifier.bias');
+    const se = mmpretrainKeys({ seLayer: true });
+    expect(se('backbone.layer1.0.se_layer.conv2.conv.weight')).toBe('layer1.0.se.fc2.weight');
+    expect(se('backbone.layer1.0.conv1.weight')).toBe('layer1.0.conv1.weight');
+    expect(mmpretrainKeys()('backbone.layer1.0.se_layer.conv2.conv.weight')).toBe(
+      'layer1.0.se_layer.conv2.conv.weight',
+    );
     const kept = Array.from(m.stem.weight.dataSync());
     await expect(m.loadWeights(join(dir, 'malicious.pth'))).rejects.toThrow(CheckpointError);
     await expect(m.loadWeights(join(dir, 'malicious.pth'))).rejects.toThrow(/refusing global 'os/);

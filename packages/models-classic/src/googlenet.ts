@@ -17,6 +17,7 @@ import {
 import { ImageClassifier, type ClassifierOptions } from './classifier';
 import { CLASSIFIER_OPTIONS, DROPOUT_OPTION, checkOptions, type OptionSpecs } from './options';
 import { registerModel } from './registry';
+import { ModelOptionsError } from './errors';
 
 /** Output channels of each branch of an {@link Inception} block. */
 export interface InceptionChannels {
@@ -82,6 +83,7 @@ export class Inception extends Module {
 export const GOOGLENET_OPTIONS: OptionSpecs = {
   ...CLASSIFIER_OPTIONS,
   auxLogits: { type: 'boolean' },
+  transformInput: { type: 'boolean' },
   dropout: DROPOUT_OPTION,
 };
 
@@ -104,7 +106,18 @@ export interface GoogLeNetOptions extends ClassifierOptions {
   auxLogits?: boolean;
   /** Dropout before the final classifier (default 0.2). */
   dropout?: number;
+  /**
+   * Re-normalise the input as torchvision's `transform_input` does (default false): the network takes an image
+   * normalised with ImageNet's mean and std (0.485, 0.456, 0.406) / (0.229, 0.224, 0.225) and first maps each channel
+   * c to `x * (std_c / 0.5) + (mean_c - 0.5) / 0.5`, i.e. to the [-1, 1] scaling that torchvision's published GoogLeNet
+   * weights were trained with. Set it for those weights (the weights table does); needs 3 input channels.
+   */
+  transformInput?: boolean;
 }
+
+/** torchvision's `transform_input`: per RGB channel, the factor and offset taking ImageNet-normalised input to [-1, 1]. */
+const TRANSFORM_SCALE = [0.229 / 0.5, 0.224 / 0.5, 0.225 / 0.5];
+const TRANSFORM_SHIFT = [(0.485 - 0.5) / 0.5, (0.456 - 0.5) / 0.5, (0.406 - 0.5) / 0.5];
 
 const norm = batchNorm({ eps: 1e-3 });
 const basic = (i: number, o: number, k: number, stride = 1) =>
@@ -147,10 +160,19 @@ export class GoogLeNet extends ImageClassifier {
   private readonly avgpool = new AdaptiveAvgPool2d(1);
   private readonly flatten = new Flatten();
   private readonly dropout: Dropout;
+  /** Whether the input is re-normalised first ({@link GoogLeNetOptions.transformInput}). */
+  readonly transformInput: boolean;
 
   constructor(opts: GoogLeNetOptions = {}) {
     checkOptions('googlenet', opts, GOOGLENET_OPTIONS);
+    if (opts.transformInput && (opts.inChannels ?? 3) !== 3)
+      throw new ModelOptionsError(
+        'googlenet',
+        `transformInput re-normalises 3 RGB channels, but inChannels is ${opts.inChannels} (leave transformInput off)`,
+        'transformInput',
+      );
     super();
+    this.transformInput = opts.transformInput ?? false;
     const numClasses = opts.numClasses ?? 1000;
     this.stem = [
       this.registerModule('conv1', basic(opts.inChannels ?? 3, 64, 7, 2)),
@@ -185,7 +207,7 @@ export class GoogLeNet extends ImageClassifier {
   } {
     let aux1: Tensor | null = null;
     let aux2: Tensor | null = null;
-    let h = x;
+    let h = this.inputTransform(x);
     for (const m of this.stem) h = m.call(h);
     for (const [name, m] of this.blocks) {
       h = m.call(h);
@@ -195,8 +217,14 @@ export class GoogLeNet extends ImageClassifier {
     return { logits: this.forwardHead(this.flatten.call(this.avgpool.call(h))), aux1, aux2 };
   }
 
+  /** The input as the stem sees it: re-normalised with `transformInput`, else unchanged. */
+  private inputTransform(x: Tensor): Tensor {
+    if (!this.transformInput) return x;
+    return tf.tidy(() => tf.add(tf.mul(x, tf.tensor1d(TRANSFORM_SCALE)), tf.tensor1d(TRANSFORM_SHIFT)));
+  }
+
   forwardFeatures(x: Tensor): Tensor {
-    let h = x;
+    let h = this.inputTransform(x);
     for (const m of this.stem) h = m.call(h);
     for (const m of this.blocks.values()) h = m.call(h);
     return this.flatten.call(this.avgpool.call(h));
@@ -209,7 +237,7 @@ export class GoogLeNet extends ImageClassifier {
   }
 }
 
-/** torchvision's GoogLeNet (auxiliary heads with `auxLogits: true`). */
+/** torchvision's GoogLeNet (auxiliary heads with `auxLogits: true`; torchvision's ImageNet weights need `transformInput: true`). */
 export const googlenet = registerModel(
   {
     id: 'googlenet',

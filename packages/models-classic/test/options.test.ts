@@ -91,7 +91,7 @@ describe('builder options', () => {
     );
     refused(
       () => getModel('googlenet', { aux_logits: true }),
-      /^googlenet: unknown option 'aux_logits'; it takes numClasses, inChannels, auxLogits, dropout$/,
+      /^googlenet: unknown option 'aux_logits'; it takes numClasses, inChannels, auxLogits, transformInput, dropout$/,
     );
     // A hostile name is quoted short.
     refused(

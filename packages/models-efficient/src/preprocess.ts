@@ -32,11 +32,14 @@ export interface PreprocessOptions {
   crop?: number;
   /** Normalisation statistics (default ImageNet's). */
   stats?: NormStats;
+  /** Resize filter, `'bilinear'` (default) or `'bicubic'`: PIL's, so the input equals torchvision's on PIL images. */
+  interpolation?: 'bilinear' | 'bicubic';
 }
 
 /**
- * torchvision's evaluation preprocessing: resize the short side to 256 (bilinear), centre-crop 224, scale to [0, 1],
- * normalise with ImageNet's mean and std, and make a [1, 224, 224, 3] NHWC tensor.
+ * torchvision's evaluation preprocessing: resize the short side to 256 (bilinear, antialiased: byte for byte PIL's
+ * resize), centre-crop 224, scale to [0, 1], normalise with ImageNet's mean and std, and make a [1, 224, 224, 3] NHWC
+ * tensor. A weights table entry's `preprocess` gives its `resize`, `crop`, `interpolation` and `stats`.
  *
  * @example
  * const x = imagenetPreprocess(await loadImage('cat.jpg'));   // [1, 224, 224, 3]
@@ -46,7 +49,7 @@ export function imagenetPreprocess(image: ImageHWC, opts: PreprocessOptions = {}
     throw new Error(`imagenetPreprocess: expected an RGB image (3 channels), got ${image.channels}`);
   const stats = opts.stats ?? IMAGENET_STATS;
   const pipeline = new Compose([
-    new Resize(opts.resize ?? 256),
+    new Resize(opts.resize ?? 256, { interpolation: opts.interpolation ?? 'bilinear' }),
     new CenterCrop(opts.crop ?? 224),
     new ToTensor(),
     new Normalize(stats.mean, stats.std),

@@ -20,11 +20,7 @@ export function seResNet(depth: 50 | 101, opts: ResNetOptions = {}): ResNet {
  * await net.loadWeights('seresnet50_8xb32_in1k.pth', { keyMap: seresnetMmpretrainKeys() });
  */
 export function seresnetMmpretrainKeys(): KeyMap {
-  const base = mmpretrainKeys();
-  return (k) => {
-    const m = base(k);
-    return m === null ? null : m.replace(/\.se_layer\.conv([12])\.conv\./, '.se.fc$1.');
-  };
+  return mmpretrainKeys({ seLayer: true });
 }
 
 // Counts: MMPretrain's.

@@ -4,7 +4,7 @@ import { DatasetUsageError } from '../errors';
 import { emptyLike, type ImageHWC, type PixelArray } from '../image';
 import { MAX_SIDE } from '../limits';
 import type { Rng } from '../rng';
-import { resizeRegion } from './resample';
+import { resizeRegion, type Interpolation } from './resample';
 import {
   checkOutputSize,
   checkProbability,
@@ -102,10 +102,16 @@ export function cropPad<T extends PixelArray>(
 export interface ResizeOptions {
   /** Average over the source pixels when shrinking (PIL's and torchvision's default), rather than plain bilinear interpolation. Default true. */
   antialias?: boolean;
+  /**
+   * The filter: `'bilinear'` (default) or `'bicubic'`, as PIL's BILINEAR / BICUBIC (torchvision's
+   * `InterpolationMode` on PIL images). On uint8 images the result is byte for byte PIL's `Image.resize`.
+   */
+  interpolation?: Interpolation;
 }
 
 /**
- * Resizes with bilinear interpolation. A single number sets the shorter side and keeps the aspect
+ * Resizes with bilinear (or bicubic) interpolation, antialiased, as PIL and torchvision do (on uint8 images byte for
+ * byte PIL's `Image.resize`). A single number sets the shorter side and keeps the aspect
  * ratio (the longer side becomes `floor(size * long / short)`, as in torchvision); `[height, width]`
  * sets both.
  *
@@ -115,18 +121,27 @@ export interface ResizeOptions {
 export class Resize implements Transform {
   private readonly size: number | [number, number];
   private readonly antialias: boolean;
+  private readonly interpolation: Interpolation;
   /** The class name and constructor arguments. */
   readonly spec: TransformSpec;
 
   /**
    * @param size - the shorter side, or `[height, width]`: integers from 1 to 16,384, at most 2^26
    *   pixels in all (a single number counts as its square).
-   * @throws DatasetUsageError for a size out of that range (`new Resize(1e6)`).
+   * @throws DatasetUsageError for a size out of that range (`new Resize(1e6)`), or an interpolation other than
+   *   'bilinear' and 'bicubic'.
    */
   constructor(size: number | readonly [number, number], options: ResizeOptions = {}) {
     this.spec = { type: 'Resize', args: [size, options] };
     this.size = typeof size === 'number' ? toSize(size, 'Resize')[0] : toSize(size, 'Resize');
     this.antialias = options.antialias ?? true;
+    const interpolation = options.interpolation ?? 'bilinear';
+    if (interpolation !== 'bilinear' && interpolation !== 'bicubic')
+      throw new DatasetUsageError(
+        'Resize',
+        `interpolation must be 'bilinear' or 'bicubic', got ${typeof interpolation === 'string' ? `'${String(interpolation).slice(0, 40)}'` : typeof interpolation}`,
+      );
+    this.interpolation = interpolation;
   }
 
   /** `Resize(256)` or `Resize(224x224)`. */
@@ -151,7 +166,7 @@ export class Resize implements Transform {
     const [h, w] = this.outputSize(img.height, img.width);
     checkOutputSize(h, w, 'Resize', `resizing a ${img.height}x${img.width} image: `);
     if (h === img.height && w === img.width) return img;
-    return resizeRegion(img, 0, 0, img.height, img.width, h, w, this.antialias);
+    return resizeRegion(img, 0, 0, img.height, img.width, h, w, this.antialias, this.interpolation);
   }
 }
 

@@ -59,6 +59,16 @@ export interface UnpicklerHooks {
   reduce(callable: unknown, args: readonly unknown[], offset: number): unknown;
   /** BUILD: applies `state` to `target` (the object on top of the stack). */
   build(target: unknown, state: unknown, offset: number): void;
+  /**
+   * NEWOBJ / NEWOBJ_EX (`cls.__new__(cls, *args, **kwargs)`; `kwargs` is an empty Map for NEWOBJ). Without this hook
+   * both opcodes are refused as unsupported.
+   */
+  newObject?(cls: unknown, args: readonly unknown[], kwargs: Map<unknown, unknown>, offset: number): unknown;
+  /**
+   * Whether `target` is an inert placeholder that SETITEM(S) / APPEND(S) may target (a pickled dict or list
+   * subclass): their items are then dropped, not stored. Without this hook only dicts and lists take items.
+   */
+  absorbs?(target: unknown): boolean;
 }
 
 // Names of every pickle opcode (protocols 0-5), for messages about the ones this VM refuses.
@@ -158,6 +168,8 @@ export function pyTypeName(value: unknown): string {
   if (value instanceof Map) return 'dict';
   if (typeof value === 'object' && value !== null) {
     if ('dtype' in value && 'shape' in value && 'data' in value) return 'Tensor';
+    if ('kind' in value && (value as { kind: unknown }).kind === 'opaque' && 'name' in value)
+      return `${String((value as { name: unknown }).name)} object`;
     if ('kind' in value) return String((value as { kind: unknown }).kind);
   }
   return typeof value;
@@ -298,6 +310,7 @@ export function unpickle(
     stack = previous!;
     return items;
   };
+  const absorbs = (v: unknown): boolean => hooks.absorbs?.(v) === true;
   const dictOnTop = (): Map<unknown, unknown> => {
     const d = top();
     if (!(d instanceof Map)) fail(`${OPCODE_NAMES[bytes[op]]} on a ${pyTypeName(d)}, not a dict`);
@@ -445,6 +458,7 @@ export function unpickle(
         // SETITEM
         const value = pop();
         const key = checkKey(pop());
+        if (absorbs(top())) break;
         const d = dictOnTop();
         mutable(d, 'dict');
         place(d, key);
@@ -456,6 +470,7 @@ export function unpickle(
         // SETITEMS
         const items = popMark();
         if (items.length % 2 !== 0) fail('SETITEMS with an odd number of items');
+        if (absorbs(top())) break;
         const d = dictOnTop();
         mutable(d, 'dict');
         for (let i = 0; i < items.length; i += 2) {
@@ -469,6 +484,7 @@ export function unpickle(
       case 0x61: {
         // APPEND
         const value = pop();
+        if (absorbs(top())) break;
         const l = listOnTop();
         mutable(l, 'list');
         place(l, value);
@@ -478,6 +494,7 @@ export function unpickle(
       case 0x65: {
         // APPENDS
         const items = popMark();
+        if (absorbs(top())) break;
         const l = listOnTop();
         mutable(l, 'list');
         for (const item of items) {
@@ -513,6 +530,22 @@ export function unpickle(
         // BUILD
         const state = pop();
         hooks.build(top(), state, op);
+        break;
+      }
+      case 0x81: // NEWOBJ
+      case 0x92: {
+        // NEWOBJ_EX
+        if (!hooks.newObject) {
+          fail(
+            `unsupported opcode 0x${code.toString(16)} (${OPCODE_NAMES[code]}); only the opcodes of a state dict are read`,
+          );
+        }
+        const kwargs = code === 0x92 ? pop() : new Map();
+        const args = pop();
+        const cls = pop();
+        if (!isTuple(args)) fail(`${OPCODE_NAMES[code]} arguments are a ${pyTypeName(args)}, not a tuple`);
+        if (!(kwargs instanceof Map)) fail(`NEWOBJ_EX keyword arguments are a ${pyTypeName(kwargs)}, not a dict`);
+        push(adopt(hooks.newObject!(cls, args as readonly unknown[], kwargs as Map<unknown, unknown>, op)));
         break;
       }
       case 0x51: // BINPERSID

@@ -3,8 +3,11 @@
 // `<archive>/version`, and in newer releases `<archive>/byteorder` and `<archive>/.data/serialization_id`.
 //
 // The pickle runs in a restricted VM (./pickle) with an allow-list of globals: OrderedDict, the tensor and
-// parameter rebuild functions and the storage types. Nothing is imported or executed; every other global is
-// refused before anything else happens to it.
+// parameter rebuild functions and the storage types. Nothing is imported or executed. Any other global of `torch`,
+// and any global of a module that can run code (os, subprocess, builtins, ...: CODE_MODULES), is refused before
+// anything else happens to it; every other global (numpy scalars and dtypes, a config class in a checkpoint's `meta`)
+// becomes an inert OpaqueObject that only records its name, and so does calling or building one. An opaque object is
+// data: it can never be a storage, a tensor or a state-dict entry (each is refused by name).
 import { CheckpointError } from './errors';
 import { isTuple, pyRepr, pyTypeName, unpickle, type PickleLimits, type UnpicklerHooks } from './pickle';
 import { clipText } from './preview';
@@ -29,6 +32,20 @@ export interface PickleGlobal {
   module: string;
   /** Name in the module (`FloatStorage`). */
   name: string;
+}
+
+/**
+ * A global outside the allow-list that the pickle only uses as data (a numpy scalar or dtype, a config class in a
+ * checkpoint's `meta`), or the result of calling or building one: an inert placeholder that records the global's name.
+ * Nothing is imported, resolved or called for it, and it never stands for a storage, a tensor or a state-dict entry.
+ */
+export interface OpaqueObject {
+  /** Marks this object as a placeholder. */
+  kind: 'opaque';
+  /** The global's qualified name (`numpy.core.multiarray.scalar`). */
+  name: string;
+  /** Whether the pickle called it (REDUCE, NEWOBJ) or only named it (a class or function as a value). */
+  called: boolean;
 }
 
 /** A storage that the pickle referenced but never wrapped in a tensor (rare in a checkpoint). */
@@ -62,7 +79,8 @@ export type TorchValue =
   | Map<TorchValue, TorchValue>
   | RawTensor
   | PickleGlobal
-  | TorchStorage;
+  | TorchStorage
+  | OpaqueObject;
 
 /** Options of {@link readTorch} and {@link readTorchObject}. */
 export interface TorchReadOptions {
@@ -105,11 +123,62 @@ const REBUILD_TENSOR = 'torch._utils._rebuild_tensor_v2';
 const REBUILD_PARAMETER = 'torch._utils._rebuild_parameter';
 const CALLABLES = new Set([ORDERED_DICT, REBUILD_TENSOR, REBUILD_PARAMETER]);
 
+/**
+ * Modules whose globals are refused outright, even as inert data: what can run code, reach the system or rebuild
+ * arbitrary objects (a malicious pickle's tools). Matched on the top-level package (`os.path` is `os`).
+ */
+export const CODE_MODULES: ReadonlySet<string> = new Set([
+  '__builtin__',
+  '__builtins__',
+  '__main__',
+  '_io',
+  '_posixsubprocess',
+  '_thread',
+  'asyncio',
+  'builtins',
+  'code',
+  'codeop',
+  'commands',
+  'ctypes',
+  'dill',
+  'functools',
+  'importlib',
+  'io',
+  'marshal',
+  'multiprocessing',
+  'nt',
+  'operator',
+  'os',
+  'pathlib',
+  'pdb',
+  'pickle',
+  '_pickle',
+  'pkgutil',
+  'platform',
+  'posix',
+  'pty',
+  'runpy',
+  'shutil',
+  'signal',
+  'socket',
+  'subprocess',
+  'sys',
+  'tempfile',
+  'threading',
+  'types',
+  'urllib',
+  'webbrowser',
+]);
+
 // torch.save's format before 1.6 starts with a pickled magic number (protocol 2, LONG1 of 10 bytes).
 const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
 
 const isGlobal = (v: unknown): v is PickleGlobal =>
   typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'global';
+/** Whether a value is an {@link OpaqueObject}: an unknown global, or the result of calling or building one. */
+export const isOpaque = (v: unknown): v is OpaqueObject =>
+  typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'opaque';
+const opaque = (name: string, called: boolean): OpaqueObject => Object.freeze({ kind: 'opaque', name, called });
 const isStorage = (v: unknown): v is TorchStorage =>
   typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'storage';
 const qualified = (g: PickleGlobal) => `${g.module}.${g.name}`;
@@ -290,7 +359,19 @@ function runPickle(
       if ((module === 'torch' && Object.hasOwn(STORAGE_TYPES, name)) || CALLABLES.has(full)) {
         return { kind: 'global', module, name } satisfies PickleGlobal;
       }
-      return failAt(offset)(`refusing global '${clip(full)}' (only state dicts can be loaded)`);
+      const top = module.split('.')[0];
+      if (top === 'torch' || CODE_MODULES.has(top))
+        return failAt(offset)(`refusing global '${clip(full)}' (only state dicts can be loaded)`);
+      return opaque(full, false);
+    },
+
+    absorbs: isOpaque,
+
+    newObject(cls, _args, _kwargs, offset) {
+      if (isOpaque(cls)) return opaque(cls.name, true);
+      return failAt(offset)(
+        `${isGlobal(cls) ? `'${qualified(cls)}'` : `a ${pyTypeName(cls)}`} cannot be instantiated (NEWOBJ)`,
+      );
     },
 
     persistentLoad(pid, offset) {
@@ -333,6 +414,7 @@ function runPickle(
 
     reduce(callable, args, offset) {
       const fail = failAt(offset);
+      if (isOpaque(callable)) return opaque(callable.name, true);
       if (!isGlobal(callable)) fail(`REDUCE applies a ${pyTypeName(callable)}, which cannot be called`);
       const g = callable as PickleGlobal;
       switch (qualified(g)) {
@@ -369,7 +451,9 @@ function runPickle(
     build(target, _state, offset) {
       // A dict's BUILD state holds attributes (an OrderedDict state dict carries `_metadata`, the modules'
       // versions), never items: nothing to keep.
-      if (!(target instanceof Map)) failAt(offset)(`BUILD on a ${pyTypeName(target)} is not supported`);
+      // An opaque object's state is dropped with it (it stays a placeholder).
+      if (!(target instanceof Map) && !isOpaque(target))
+        failAt(offset)(`BUILD on a ${pyTypeName(target)} is not supported`);
     },
   };
 
@@ -383,8 +467,10 @@ function runPickle(
  *
  * Only plain data is accepted: the pickle may name `collections.OrderedDict`,
  * `torch._utils._rebuild_tensor_v2`, `torch._utils._rebuild_parameter` and the `torch.*Storage` types of the
- * supported dtypes; any other global (a class, `os.system`, numpy scalars) is refused with a
- * {@link CheckpointError} and nothing is executed. Tensors saved as views (transposed, sliced, expanded, or
+ * supported dtypes. Any other `torch` global (a pickled module, a quantized tensor) and any global of a module that
+ * can run code ({@link CODE_MODULES}: `os.system`, `builtins.eval`, ...) is refused with a {@link CheckpointError};
+ * any other global (numpy scalars, a config class in `meta`) comes out as an inert {@link OpaqueObject}, as does
+ * calling (REDUCE, NEWOBJ) or building (BUILD) one. Nothing is ever imported or executed. Tensors saved as views (transposed, sliced, expanded, or
  * several sharing one storage) come out as independent contiguous copies.
  *
  * Work and memory stay linear in the file's size: the pickle VM's {@link PickleLimits} (integer size, nesting
@@ -405,6 +491,11 @@ function toStateDict(value: Map<TorchValue, TorchValue>, where: string): StateDi
   for (const [key, t] of value) {
     if (typeof key !== 'string')
       refuse(`${where} has a key of type ${pyTypeName(key)} (${show(key)}); state-dict keys are strings`);
+    if (isOpaque(t))
+      refuse(
+        `${where} entry '${clip(key)}' is a '${clip(t.name)}' object, not a tensor (objects other than tensors are never loaded)`,
+        { key },
+      );
     if (!isRawTensor(t))
       refuse(`${where} entry '${clip(key)}' is not a tensor (it is a Python ${pyTypeName(t)})`, { key });
     out.set(key, t);
