@@ -43,10 +43,10 @@ export const store: WeightsStore = {
       if (digest === hit.headers.get(HASH_HEADER) && digest.startsWith(req.sha256Prefix.toLowerCase())) return bytes;
       await cache.delete(url); // damaged: fetched again below
     }
-    const todo = `try again, or serve ${req.file} from your own server and pass its folder's URL as baseUrl`;
-    const bytes = await downloadBytes(url, req, where, todo);
+    const todo = `serve ${req.file} from your own server and pass its folder's URL as baseUrl`;
+    const bytes = await downloadBytes(url, req, where, `try again, or ${todo}`);
     const digest = await digestOf(bytes);
-    checkPrefix(digest, req, `the download from ${url}`, where, `nothing was cached; ${todo}`);
+    checkPrefix(digest, req, `the download from ${url}`, where, `nothing was cached; check the URL (or the mirror), or ${todo}`);
     try {
       await cache.put(
         url,

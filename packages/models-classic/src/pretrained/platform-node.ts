@@ -110,7 +110,7 @@ export const store: WeightsStore = {
     }
     const dir = req.cacheDir ?? join(cnnHome(), 'weights');
     const path = join(dir, req.file);
-    const todo = `or download it by hand to ${path} (or into a folder named by CNN_WEIGHTS_DIR)`;
+    const todo = `download it by hand to ${path} (or into a folder named by CNN_WEIGHTS_DIR)`;
     const url = downloadUrl(req, process.env.CNN_WEIGHTS_URL);
     try {
       const hit = await readCached(path, req);
@@ -125,9 +125,9 @@ export const store: WeightsStore = {
         { cause: e },
       );
     }
-    const bytes = await downloadBytes(url, req, { path }, `try again, ${todo}`);
+    const bytes = await downloadBytes(url, req, { path }, `try again, or ${todo}`);
     const digest = sha256(bytes);
-    checkPrefix(digest, req, `the download from ${url}`, { url, path }, `nothing was cached; ${todo}`);
+    checkPrefix(digest, req, `the download from ${url}`, { url, path }, `nothing was cached; check the URL (or the mirror), or ${todo}`);
     try {
       await atomicWrite(`${path}.sha256`, `${digest}\n`);
       await atomicWrite(path, bytes);
