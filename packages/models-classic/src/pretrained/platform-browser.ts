@@ -46,7 +46,13 @@ export const store: WeightsStore = {
     const todo = `serve ${req.file} from your own server and pass its folder's URL as baseUrl`;
     const bytes = await downloadBytes(url, req, where, `try again, or ${todo}`);
     const digest = await digestOf(bytes);
-    checkPrefix(digest, req, `the download from ${url}`, where, `nothing was cached; check the URL (or the mirror), or ${todo}`);
+    checkPrefix(
+      digest,
+      req,
+      `the download from ${url}`,
+      where,
+      `nothing was cached; check the URL (or the mirror), or ${todo}`,
+    );
     try {
       await cache.put(
         url,

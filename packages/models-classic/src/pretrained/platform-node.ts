@@ -127,7 +127,13 @@ export const store: WeightsStore = {
     }
     const bytes = await downloadBytes(url, req, { path }, `try again, or ${todo}`);
     const digest = sha256(bytes);
-    checkPrefix(digest, req, `the download from ${url}`, { url, path }, `nothing was cached; check the URL (or the mirror), or ${todo}`);
+    checkPrefix(
+      digest,
+      req,
+      `the download from ${url}`,
+      { url, path },
+      `nothing was cached; check the URL (or the mirror), or ${todo}`,
+    );
     try {
       await atomicWrite(`${path}.sha256`, `${digest}\n`);
       await atomicWrite(path, bytes);
