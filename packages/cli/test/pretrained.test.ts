@@ -1,6 +1,6 @@
 // `cnn predict --pretrained` and `cnn list --pretrained` through the built bin, against a local HTTP server on
 // 127.0.0.1 (no test reaches the internet): a torchvision-format fixture checkpoint (LeNet-5 with 3 channels and
-// 1,000 classes, packages/models-classic/scripts/make-pretrained-fixtures.py) registered as a test-only weights entry
+// 1,000 classes, packages/models-classic/scripts/make-download-fixture.py) registered as a test-only weights entry
 // through the CNN_TEST_PRETRAINED hook, downloaded into a temporary CNN_HOME, through a mirror (CNN_WEIGHTS_URL).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { IMAGENET_CLASSES } from '@cnn/models-efficient';
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const FILE = 'lenet5_imagenet_fixture-f55b2793.pth';
 const BYTES = readFileSync(
-  fileURLToPath(new URL(`../../models-classic/test/fixtures/pretrained/${FILE}`, import.meta.url)),
+  fileURLToPath(new URL(`../../models-classic/test/fixtures/download/${FILE}`, import.meta.url)),
 );
 const tmp = mkdtempSync(join(tmpdir(), 'cnn-cli-pretrained-'));
 let server: Server;

@@ -12,6 +12,7 @@ import {
   ToTensor,
   type ImageHWC,
   type NormStats,
+  type ResizeOptions,
   type Transform,
 } from '@cnn/datasets';
 import { ModelInputError } from './errors';
@@ -40,10 +41,20 @@ export interface PreprocessOptions {
   crop?: number;
   /** Normalisation statistics (default ImageNet's). */
   stats?: NormStats;
+  /** Resize filter, `'bilinear'` (default) or `'bicubic'`; a weights table entry's `preprocess` says which. */
+  interpolation?: 'bilinear' | 'bicubic';
+}
+
+// Resize's `interpolation` option ('bilinear' | 'bicubic', PIL's filters) comes with the preprocessing-parity work of
+// issue 16 in @cnn/datasets; passed through the options object so this file compiles before and after it.
+function resizeOptions(interpolation: InputPreprocess['interpolation']): ResizeOptions {
+  const opts: ResizeOptions & { interpolation?: InputPreprocess['interpolation'] } = { interpolation };
+  return opts;
 }
 
 function pipeline(p: InputPreprocess): Transform {
-  const steps: Transform[] = [new Resize(typeof p.resize === 'number' ? p.resize : [p.resize[0], p.resize[1]])];
+  const size = typeof p.resize === 'number' ? p.resize : ([p.resize[0], p.resize[1]] as [number, number]);
+  const steps: Transform[] = [new Resize(size, resizeOptions(p.interpolation))];
   if (p.crop !== undefined) steps.push(new CenterCrop(p.crop));
   steps.push(new ToTensor(), new Normalize([...p.mean], [...p.std]));
   return new Compose(steps);
@@ -95,7 +106,7 @@ export function imagenetPreprocess(image: ImageHWC, opts: PreprocessOptions = {}
     {
       resize: opts.resize ?? 256,
       crop: opts.crop ?? 224,
-      interpolation: 'bilinear',
+      interpolation: opts.interpolation ?? 'bilinear',
       channels: 3,
       mean: stats.mean,
       std: stats.std,

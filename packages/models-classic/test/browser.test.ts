@@ -88,7 +88,7 @@ beforeAll(async () => {
     logLevel: 'silent',
     build: { outDir: dist, emptyOutDir: true, target: 'es2022' },
   });
-  const weights = await readFile(join(PKG, 'test', 'fixtures', 'pretrained', FILE));
+  const weights = await readFile(join(PKG, 'test', 'fixtures', 'download', FILE));
   server = createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     if (path === `/files/${FILE}`) {

@@ -1,5 +1,5 @@
 // loadPretrained's downloads, against a local HTTP server on 127.0.0.1 (no test reaches the internet) serving a
-// torchvision-format checkpoint (scripts/make-pretrained-fixtures.py: LeNet-5 with 3 channels and 1,000 classes,
+// torchvision-format checkpoint (scripts/make-download-fixture.py: LeNet-5 with 3 channels and 1,000 classes,
 // registered under test-only table entries whose hash prefix is the fixture's): download, hash check, cache hit, a
 // dropped connection, 404, a hash mismatch, a corrupted cache entry, two processes at once, progress, a local file,
 // CNN_WEIGHTS_DIR, a mirror, no network; and the shipped Fashion-MNIST files under their old and new options.
@@ -27,7 +27,7 @@ import {
 } from '../src/index';
 
 const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const FIXTURES = join(PKG, 'test', 'fixtures', 'pretrained');
+const FIXTURES = join(PKG, 'test', 'fixtures', 'download');
 const FILE = 'lenet5_imagenet_fixture-f55b2793.pth';
 const BYTES = readFileSync(join(FIXTURES, FILE));
 const SHA = createHash('sha256').update(BYTES).digest('hex');

@@ -7,7 +7,7 @@ classes (the test registers it as a test-only ImageNet entry), named as torchvis
 Values: the fixture formula (test-support/fixtures.py, seeded by fnv1a of 'pretrained.' + key), scaled by 1/8 and
 rounded to multiples of 1/64, so that the committed file compresses. Run with Debian's PyTorch:
 
-    /usr/bin/python3 packages/models-classic/scripts/make-pretrained-fixtures.py
+    /usr/bin/python3 packages/models-classic/scripts/make-download-fixture.py
 """
 import collections
 import hashlib
@@ -34,7 +34,7 @@ SHAPES = [
     ('classifier.2.bias', (1000,)),
 ]
 
-out = pathlib.Path(__file__).resolve().parent.parent / 'test' / 'fixtures' / 'pretrained'
+out = pathlib.Path(__file__).resolve().parent.parent / 'test' / 'fixtures' / 'download'
 out.mkdir(parents=True, exist_ok=True)
 for old in out.glob('lenet5_imagenet_fixture-*.pth'):
     old.unlink()
