@@ -267,6 +267,29 @@ describe('loadPretrained downloads, verifies and caches', () => {
     }
   });
 
+  it('an aborted download (signal) is a PretrainedError of kind aborted; nothing cached', async () => {
+    const remove = entry('T_ABORT', 'slow');
+    const cacheDir = freshDir();
+    try {
+      const ctl = new AbortController();
+      const e = await refused(() =>
+        loadPretrained('lenet5', {
+          weights: 'T_ABORT',
+          cacheDir,
+          signal: ctl.signal,
+          onProgress: (p) => {
+            if (p.loaded > 0) ctl.abort();
+          },
+        }),
+      );
+      expect(e.kind).toBe('aborted');
+      expect(e.message).toBe(`the download of ${base}/slow/${FILE} was aborted; nothing was cached`);
+      expect(await listDir(cacheDir)).toEqual([]);
+    } finally {
+      remove();
+    }
+  });
+
   it('two processes downloading at once both succeed and leave one valid cache file', async () => {
     const cacheDir = freshDir();
     const script = `
