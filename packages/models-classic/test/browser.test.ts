@@ -36,6 +36,13 @@ try {
     preprocess: { resize: 32, crop: 28, interpolation: 'bilinear', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
     modelOptions: { inChannels: 3 },
   });
+  if (location.hostname === 'insecure.test') {
+    // Not a secure context (plain http, not localhost): no SubtleCrypto, no Cache Storage.
+    let error = 'no error';
+    try { await loadPretrained('lenet5', { weights: 'T_WEB' }); } catch (e) { error = e.name + ' [' + e.kind + ']: ' + e.message; }
+    out.textContent = JSON.stringify({ ok: true, secure: isSecureContext, error, requests: await (await fetch('/count')).json() });
+    throw 'done';
+  }
   const progress = [];
   const first = await loadPretrained('lenet5', { weights: 'T_WEB', onProgress: (p) => progress.push(p.loaded) });
   const img = imageHWC(new Uint8Array(40 * 48 * 3).map((_, i) => (i * 37) % 256), 40, 48, 3);
@@ -52,7 +59,7 @@ try {
   out.textContent = JSON.stringify({ ok: true, p1, p2, afterFirst, afterSecond, keys, recorded, progress,
     secure: isSecureContext, tensors: tf.memory().numTensors });
 } catch (e) {
-  out.textContent = JSON.stringify({ ok: false, error: String((e && (e.stack || e.message)) || e) });
+  if (e !== 'done') out.textContent = JSON.stringify({ ok: false, error: String((e && (e.stack || e.message)) || e) });
 }
 `;
 
@@ -117,7 +124,15 @@ beforeAll(async () => {
   context = await chromium.launchPersistentContext(join(work, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      // A host name that is not localhost, for the insecure-context case; it resolves to this server.
+      '--host-resolver-rules=MAP insecure.test 127.0.0.1',
+    ],
   });
 }, 180_000);
 
@@ -151,6 +166,26 @@ describe('@cnn/models-classic in a browser (Vite build, headless Chromium)', () 
       expect(r.p1.labels[0]).toEqual(r.p1.indices[0].map((i: number) => IMAGENET_CLASSES[i]));
       expect(r.p2).toEqual(r.p1);
       expect(r.tensors).toBe(0);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('a page that is not a secure context gets a PretrainedError that says why and what to do, and fetches nothing', async () => {
+    const page = await context.newPage();
+    try {
+      const before = weightRequests;
+      await page.goto(url.replace('127.0.0.1', 'insecure.test'));
+      await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'pending', undefined, {
+        timeout: 60_000,
+      });
+      const r = JSON.parse((await page.textContent('#out')) ?? '{}');
+      expect(r.ok, r.error).toBe(true);
+      expect(r.secure).toBe(false);
+      expect(r.error).toMatch(
+        /^PretrainedError \[insecure-context\]: loadPretrained needs SubtleCrypto .* and the Cache Storage API, which browsers give only to secure contexts; http:\/\/insecure\.test:\d+ is not one: serve the page over https:\/\/, or from http:\/\/localhost/,
+      );
+      expect(weightRequests).toBe(before);
     } finally {
       await page.close();
     }
