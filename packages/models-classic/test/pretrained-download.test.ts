@@ -198,6 +198,25 @@ describe('loadPretrained downloads, verifies and caches', () => {
     }
   });
 
+  it("a killed process's temporary file older than a day is removed by the next download; a fresh one is left alone", async () => {
+    const remove = entry('T_STALE', 'files');
+    const cacheDir = freshDir();
+    try {
+      const { mkdir, utimes } = await import('node:fs/promises');
+      await mkdir(cacheDir, { recursive: true });
+      const stale = join(cacheDir, `.${FILE}.12345.abcdef.tmp`);
+      const fresh = join(cacheDir, `.${FILE}.67890.abcdef.tmp`);
+      await writeFile(stale, 'half');
+      await writeFile(fresh, 'half');
+      const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+      await utimes(stale, old, old);
+      (await loadPretrained('lenet5', { weights: 'T_STALE', cacheDir })).dispose();
+      expect(await listDir(cacheDir)).toEqual([`.${FILE}.67890.abcdef.tmp`, FILE, `${FILE}.sha256`]);
+    } finally {
+      remove();
+    }
+  });
+
   it('a connection dropped halfway: PretrainedError naming the URL, the cache path and what to do; nothing cached; the next call downloads again', async () => {
     const remove = entry('T_HALF', 'half');
     const cacheDir = freshDir();

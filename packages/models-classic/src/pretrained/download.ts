@@ -153,6 +153,8 @@ export async function downloadBytes(
   }
   if (!res.body) throw new PretrainedError('truncated', `${url} answered with no body; ${todo}`, at);
   const reader = res.body.getReader();
+  // With a Content-Length, one buffer of that size is filled as the bytes come (no second copy of a large file).
+  const whole = total === undefined ? undefined : new Uint8Array(total);
   const chunks: Uint8Array[] = [];
   let loaded = 0;
   req.onProgress?.({ loaded, total, url });
@@ -170,12 +172,23 @@ export async function downloadBytes(
       );
     }
     if (step.done) break;
-    loaded += step.value.length;
-    if (loaded > max) {
+    const next = loaded + step.value.length;
+    if (next > max) {
       await reader.cancel().catch(() => undefined);
-      throw tooLarge(`over ${loaded}`);
+      throw tooLarge(`over ${next}`);
     }
-    chunks.push(step.value);
+    if (whole !== undefined) {
+      if (next > whole.length) {
+        await reader.cancel().catch(() => undefined);
+        throw new PretrainedError(
+          'truncated',
+          `${url} sent more than the ${whole.length} bytes its Content-Length announced; nothing was cached; ${todo}`,
+          at,
+        );
+      }
+      whole.set(step.value, loaded);
+    } else chunks.push(step.value);
+    loaded = next;
     req.onProgress?.({ loaded, total, url });
   }
   if (total !== undefined && loaded !== total)
@@ -184,6 +197,7 @@ export async function downloadBytes(
       `the download of ${url} ended after ${loaded} of the ${total} bytes its Content-Length announced: truncated; nothing was cached; ${todo}`,
       at,
     );
+  if (whole !== undefined) return whole;
   const out = new Uint8Array(loaded);
   let o = 0;
   for (const c of chunks) {

@@ -3,11 +3,18 @@
 // file last, after its `<file>.sha256` record: two processes may both download, one rename wins, and no reader ever
 // sees a torn file. A cache hit is verified against its recorded SHA-256; a damaged entry is removed and fetched again.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { PretrainedError } from '../errors';
-import { checkPrefix, downloadBytes, downloadUrl, type WeightsRequest, type WeightsStore } from './download';
+import {
+  MAX_WEIGHTS_BYTES,
+  checkPrefix,
+  downloadBytes,
+  downloadUrl,
+  type WeightsRequest,
+  type WeightsStore,
+} from './download';
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const code = (e: unknown): string | undefined => (e as NodeJS.ErrnoException)?.code;
@@ -27,6 +34,21 @@ async function atomicWrite(path: string, data: Uint8Array | string): Promise<voi
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => undefined);
     throw e;
+  }
+}
+
+/** How old a temporary file of the cache must be before a later download removes it: a day (its writer died). */
+const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
+
+/** Removes temporary files of `file` left in `dir` by processes killed mid-write (older than a day); best effort. */
+async function removeStaleTemps(dir: string, file: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const now = Date.now();
+  for (const name of names) {
+    if (!name.endsWith('.tmp') || !(name.startsWith(`.${file}.`) || name.startsWith(`.${file}.sha256.`))) continue;
+    const path = join(dir, name);
+    const s = await stat(path).catch(() => undefined);
+    if (s?.isFile() && now - s.mtimeMs > STALE_TEMP_MS) await rm(path, { force: true }).catch(() => undefined);
   }
 }
 
@@ -55,7 +77,7 @@ async function readIfFile(path: string, max: number): Promise<Uint8Array | undef
 async function readLocal(path: string, req: WeightsRequest, how: string): Promise<Uint8Array> {
   let bytes: Uint8Array | undefined;
   try {
-    bytes = await readIfFile(path, req.maxBytes ?? 2 ** 31);
+    bytes = await readIfFile(path, req.maxBytes ?? MAX_WEIGHTS_BYTES);
   } catch (e) {
     if (e instanceof PretrainedError) throw e;
     throw new PretrainedError(
@@ -78,7 +100,7 @@ async function readLocal(path: string, req: WeightsRequest, how: string): Promis
 
 /** The cache entry's bytes when it is intact; a damaged one (hash differs from its record) is removed. */
 async function readCached(path: string, req: WeightsRequest): Promise<Uint8Array | undefined> {
-  const bytes = await readIfFile(path, req.maxBytes ?? 2 ** 31);
+  const bytes = await readIfFile(path, req.maxBytes ?? MAX_WEIGHTS_BYTES);
   if (bytes === undefined) return undefined;
   let recorded: string | undefined;
   try {
@@ -105,8 +127,22 @@ export const store: WeightsStore = {
     const folder = process.env.CNN_WEIGHTS_DIR;
     if (folder !== undefined && folder !== '') {
       const inFolder = join(folder, req.file);
-      if ((await readIfFile(inFolder, req.maxBytes ?? 2 ** 31).catch(() => undefined)) !== undefined)
-        return readLocal(inFolder, req, 'found through CNN_WEIGHTS_DIR');
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = await readIfFile(inFolder, req.maxBytes ?? MAX_WEIGHTS_BYTES);
+      } catch {
+        bytes = undefined; // unreadable: look in the cache and the network as if it were not there
+      }
+      if (bytes !== undefined) {
+        checkPrefix(
+          sha256(bytes),
+          req,
+          `the file ${inFolder} (found through CNN_WEIGHTS_DIR)`,
+          { path: inFolder, url: req.url },
+          `download ${req.url} again`,
+        );
+        return bytes;
+      }
     }
     const dir = req.cacheDir ?? join(cnnHome(), 'weights');
     const path = join(dir, req.file);
@@ -116,6 +152,7 @@ export const store: WeightsStore = {
       const hit = await readCached(path, req);
       if (hit) return hit;
       await mkdir(dir, { recursive: true });
+      await removeStaleTemps(dir, req.file);
     } catch (e) {
       if (e instanceof PretrainedError) throw e;
       throw new PretrainedError(
