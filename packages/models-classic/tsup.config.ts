@@ -1,5 +1,25 @@
 import { defineConfig } from 'tsup';
-import { libraryBuild } from '../../tsup.base';
+import type { Plugin } from 'esbuild';
+import { browserBuild, libraryBuild } from '../../tsup.base';
 
-// import.meta.url in the CJS build: shipped weights are found relative to the module file.
-export default defineConfig(libraryBuild({ shims: true }));
+// The browser build swaps the Node weights store (node:fs, node:crypto, node:os, node:path: the cache under
+// $CNN_HOME) for the browser one (fetch, Cache Storage, SubtleCrypto), and the shipped weights' URLs for those of
+// dist/browser/ (one folder deeper): src/pretrained/platform.ts imports './platform-node' and
+// src/pretrained/shipped.ts '../weights-url-node', which this plugin resolves to their browser twins.
+const browserPlatform: Plugin = {
+  name: 'cnn-models-classic-browser-platform',
+  setup(build) {
+    build.onResolve({ filter: /\/platform-node$/ }, () => ({
+      path: new URL('./src/pretrained/platform-browser.ts', import.meta.url).pathname,
+    }));
+    build.onResolve({ filter: /\/weights-url-node$/ }, () => ({
+      path: new URL('./src/weights-url-browser.ts', import.meta.url).pathname,
+    }));
+  },
+};
+
+export default defineConfig([
+  // import.meta.url in the CJS build: shipped weights are found relative to the module file.
+  libraryBuild({ platform: 'node', target: 'node20', shims: true }),
+  browserBuild({ external: [/^@cnn\//, /^@tensorflow\//], esbuildPlugins: [browserPlatform] }),
+]);

@@ -11,23 +11,30 @@ import { cmdTrain } from './train';
 import { cmdEval } from './eval';
 import { cmdPredict } from './predict';
 import { cmdBench } from './bench';
+import { pretrainedTable } from './pretrained';
+import { registerTestPretrained } from './test-hooks';
 
 const HELP = `Usage: cnn <command> [options]
 
 Commands:
-  list [pattern]                     model ids with params, MACs and input size (pattern: glob, e.g. 'resnet*')
+  list [pattern] [--pretrained]      model ids with params, MACs and input size (pattern: glob, e.g. 'resnet*'),
+                                     or with --pretrained which ids have which pretrained weights
   summary <model> [--input HxWxC]    the layer summary table of a model
   train --model <id> --dataset <d>   train into a run folder (checkpoints, metrics, pictures); --resume <run>
   eval --checkpoint <file>           test accuracy, loss, per-class precision / recall / F1
-  predict --checkpoint <file> <img>  top classes of image files
+  predict --checkpoint <file> <img>  top classes of image files (--pretrained <id>: ImageNet labels)
   bench [--model a,b]                inference and training speed on this machine
 
 Options:
   -h, --help                         help for the command or a subcommand`;
 
-const HELP_LIST = `Usage: cnn list [pattern]
+const HELP_LIST = `Usage: cnn list [pattern] [--pretrained]
 
-Lists the registered models (optionally those matching a glob) with params, MACs and default input size.`;
+Lists the registered models (optionally those matching a glob) with params, MACs and default input size.
+
+Options:
+  --pretrained             instead: which ids have which pretrained weights (name, source, dataset, published
+                           top-1 / top-5, whether the key map was verified against the upstream layout, file)`;
 
 const HELP_SUMMARY = `Usage: cnn summary <model> [--input HxWxC]
 
@@ -42,9 +49,10 @@ function parse(args: string[], options: OptionSpecs, command = 'list') {
 }
 
 function cmdList(args: string[]): void {
-  const { values, positionals } = parse(args, {});
+  const { values, positionals } = parse(args, { pretrained: { type: 'boolean' } });
   if (values.help) return void console.log(HELP_LIST);
   if (positionals.length > 1) throw new UsageError('cnn list takes at most one pattern (see cnn list --help)');
+  if (values.pretrained) return void console.log(pretrainedTable(positionals[0]));
   const ids = listModels(positionals[0]);
   const rows = ids.map((id) => {
     const c = getCard(id);
@@ -89,6 +97,7 @@ async function cmdSummary(args: string[]): Promise<void> {
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
+    registerTestPretrained();
     if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
       console.log(HELP);
       return 0;

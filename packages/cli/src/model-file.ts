@@ -187,7 +187,7 @@ export function weightsFile(values: Record<string, string | boolean | undefined>
   if (typeof pre === 'string') {
     if (!pretrainedModels().includes(pre))
       throw new UsageError(
-        `no trained weights ship with ${quote(pre)}; --pretrained takes ${pretrainedModels().join(', ')}`,
+        `no trained weights ship with ${quote(pre)}; --pretrained takes ${pretrainedModels().join(', ')} here (ImageNet weights: cnn predict --pretrained)`,
       );
     return fileURLToPath(pretrainedUrl(pre));
   }

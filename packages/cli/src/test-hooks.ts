@@ -8,7 +8,10 @@
 //   and `renamed` (the file is in place); stages of a line appended to a log are `torn` (half the line written and
 //   flushed) and `appended` (the whole line written and flushed).
 // - CNN_TEST_SUBSET=<train>,<test> trains and evaluates on that many images of each split (spread evenly over it).
+// - CNN_TEST_PRETRAINED=<JSON array of PretrainedEntry> registers test-only weights entries (registerPretrained), so
+//   that `cnn predict --pretrained` and `cnn list --pretrained` can be tested against a local server's fixtures.
 import type { Dataset } from '@cnn/datasets';
+import { registerPretrained, type PretrainedEntry } from '@cnn/models-efficient';
 
 /** Stages of a run-folder write at which CNN_TEST_KILL_AT can stop the process. */
 export type WriteStage = 'opened' | 'flushed' | 'renamed' | 'torn' | 'appended';
@@ -88,4 +91,19 @@ export function testSubset(ds: Dataset, train: boolean): Dataset {
     stats: ds.stats,
     get: (i, rng) => ds.get(Math.floor(i * step), rng),
   };
+}
+
+/** Registers the entries of CNN_TEST_PRETRAINED, if set (a test-only hook; see the top of this file). */
+export function registerTestPretrained(): void {
+  const v = process.env.CNN_TEST_PRETRAINED;
+  if (v === undefined || v === '') return;
+  let entries: unknown;
+  try {
+    entries = JSON.parse(v);
+  } catch {
+    throw new Error('CNN_TEST_PRETRAINED (a test-only hook) must be a JSON array of weights entries');
+  }
+  if (!Array.isArray(entries))
+    throw new Error('CNN_TEST_PRETRAINED (a test-only hook) must be a JSON array of weights entries');
+  for (const e of entries) registerPretrained(e as PretrainedEntry);
 }

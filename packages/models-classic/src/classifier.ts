@@ -1,7 +1,10 @@
 import { tf, type Tensor } from '@cnn/tensor';
 import { Flatten, Module, Linear, Sequential } from '@cnn/layers';
+import type { ImageHWC } from '@cnn/datasets';
 import { ModelInputError, NonFiniteInputError } from './errors';
 import { CLASSIFIER_OPTIONS, checkOptions, describeValue } from './options';
+import { preprocessImages, type InputPreprocess } from './preprocess';
+import type { PretrainedListing } from './pretrained/index';
 
 /** Weights this project ships for a model, with what they were trained on and how well they do. */
 export interface ShippedWeights {
@@ -59,8 +62,41 @@ export interface Prediction {
   indices: number[][];
   /** Softmax probabilities of those classes. */
   scores: number[][];
-  /** Names of those classes, when `classNames` were given. */
+  /** Names of those classes, when `classNames` were given or the model carries `pretrained.classes`. */
   labels?: string[][];
+}
+
+/** What a model loaded by `loadPretrained` carries (`net.pretrained`): which weights, their classes and preprocessing. */
+export interface PretrainedInfo {
+  /** The weights loaded: name, source, dataset, published accuracy, and the table entry or shipped file. */
+  readonly weights: PretrainedListing;
+  /** Class names in label order (the 1,000 ImageNet-1k names for ImageNet weights). */
+  readonly classes: readonly string[];
+  /** How `predict` turns an image into input for these weights. */
+  readonly preprocess: InputPreprocess;
+}
+
+/** Options of {@link ImageClassifier.predict}. */
+export interface PredictOptions {
+  /** Classes per image (default 5), from 1 to the number of classes. */
+  topk?: number;
+  /** Class names in label order; default: `pretrained.classes` of a model from `loadPretrained`. */
+  classNames?: readonly string[];
+  /** How images (not tensors) are preprocessed; default: `pretrained.preprocess`. */
+  preprocess?: InputPreprocess;
+}
+
+/** Is `x` a decoded image (`loadImage`'s `ImageHWC`) rather than a tensor? */
+function isImage(x: unknown): x is ImageHWC {
+  if (typeof x !== 'object' || x === null || x instanceof tf.Tensor) return false;
+  const o = x as Partial<ImageHWC>;
+  return (
+    (o.data instanceof Uint8Array || o.data instanceof Float32Array) &&
+    Number.isInteger(o.height) &&
+    Number.isInteger(o.width) &&
+    Number.isInteger(o.channels) &&
+    o.data.length === o.height! * o.width! * o.channels!
+  );
 }
 
 /**
@@ -72,6 +108,12 @@ export interface Prediction {
  * `classifier`), and `forwardHead`, `classifier` and `resetClassifier` work on it.
  */
 export abstract class ImageClassifier extends Module {
+  /**
+   * Set by `loadPretrained`: the weights, their class names and preprocessing, which `predict` uses for images and
+   * labels. Undefined for a model built with random weights.
+   */
+  pretrained?: PretrainedInfo;
+
   /** The registered head: its child name and module. */
   private headEntry: { name: string; module: Linear | Sequential } | null = null;
 
@@ -141,12 +183,16 @@ export abstract class ImageClassifier extends Module {
   }
 
   /**
-   * Top-k classes and softmax scores for a batch of NHWC images, in evaluation mode.
+   * Top-k classes and softmax scores, in evaluation mode, for a batch of NHWC images as a tensor, or for decoded
+   * images (`loadImage`'s `ImageHWC`, one or an array), which it preprocesses as the weights were evaluated
+   * (`pretrained.preprocess` of a model from `loadPretrained`, or `opts.preprocess`: resize, centre crop, normalise).
+   * Labels come from `opts.classNames`, else from `pretrained.classes`.
    *
-   * The input is checked before the network runs: it must be a rank-4 float32 tensor whose values are all finite.
-   * One NaN or infinite value would turn its image's scores into NaN, so `predict` refuses the batch with a
+   * The input is checked before the network runs: a tensor must be rank-4 float32 with all values finite. One NaN or
+   * infinite value would turn its image's scores into NaN, so `predict` refuses the batch with a
    * {@link NonFiniteInputError} that counts them and gives the first one's position (one pass over the input; the
-   * network does not run). `topk` must be an integer from 1 to the number of classes ({@link ModelInputError}).
+   * network does not run). `topk` must be an integer from 1 to the number of classes ({@link ModelInputError}); an
+   * image needs preprocessing to be known and must have the model's channels ({@link ModelInputError}).
    * A batch of zero images gives empty `indices` and `scores`.
    *
    * `forward` and `call` do not check values: training loops call them on every batch and pay for no extra pass; a
@@ -154,8 +200,10 @@ export abstract class ImageClassifier extends Module {
    *
    * @example
    * const { indices, scores } = net.predict(x, { topk: 5 });
+   * const net = await loadPretrained('resnet50');
+   * net.predict(await loadImage('cat.jpg')).labels;            // [['tabby', 'tiger cat', 'Egyptian cat', ...]]
    */
-  predict(x: Tensor, opts: { topk?: number; classNames?: readonly string[] } = {}): Prediction {
+  predict(x: Tensor | ImageHWC | readonly ImageHWC[], opts: PredictOptions = {}): Prediction {
     const k = opts.topk ?? 5;
     const n = this.classifier.outFeatures;
     if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > n) {
@@ -166,6 +214,28 @@ export abstract class ImageClassifier extends Module {
         `predict: classNames must be an array of strings, got ${describeValue(opts.classNames)}`,
       );
     }
+    const names = opts.classNames ?? this.pretrained?.classes;
+    if (x instanceof tf.Tensor) return this.predictTensor(x, k, names);
+    const images = Array.isArray(x) ? (x as readonly unknown[]) : [x];
+    const bad = images.findIndex((im) => !isImage(im));
+    if (bad >= 0)
+      throw new ModelInputError(
+        `predict: input must be a tf.Tensor or decoded images (ImageHWC, from loadImage), got ${describeValue(Array.isArray(x) ? images[bad] : x)}${Array.isArray(x) ? ` at ${bad}` : ''}`,
+      );
+    const pre = opts.preprocess ?? this.pretrained?.preprocess;
+    if (pre === undefined)
+      throw new ModelInputError(
+        `predict: ${this.typeName} has no preprocessing for images (it was not loaded with loadPretrained): pass { preprocess }, or a tensor (imagenetPreprocess)`,
+      );
+    const batch = preprocessImages(images as ImageHWC[], pre);
+    try {
+      return this.predictTensor(batch, k, names);
+    } finally {
+      batch.dispose();
+    }
+  }
+
+  private predictTensor(x: Tensor, k: number, names: readonly string[] | undefined): Prediction {
     checkPredictInput(x);
     const wasTraining = this.training;
     this.eval();
@@ -175,7 +245,7 @@ export abstract class ImageClassifier extends Module {
       const i = indices.arraySync() as number[][];
       tf.dispose([values, indices]);
       const out: Prediction = { indices: i, scores: s };
-      if (opts.classNames) out.labels = i.map((row) => row.map((c) => opts.classNames![c] ?? String(c)));
+      if (names) out.labels = i.map((row) => row.map((c) => names[c] ?? String(c)));
       return out;
     } finally {
       this.train(wasTraining);

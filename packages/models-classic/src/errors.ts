@@ -56,3 +56,46 @@ export class NonFiniteInputError extends ModelInputError {
     this.value = value;
   }
 }
+
+/** What went wrong in {@link PretrainedError}: each case has its own advice in the message. */
+export type PretrainedErrorKind =
+  | 'unknown-weights'
+  | 'options'
+  | 'offline'
+  | 'http'
+  | 'truncated'
+  | 'too-large'
+  | 'hash-mismatch'
+  | 'file'
+  | 'insecure-context'
+  | 'aborted'
+  | 'checkpoint';
+
+/**
+ * Pretrained weights could not be found, downloaded, verified or read (`loadPretrained`): an id or weights name with
+ * no entry, no network, an HTTP error, a download cut short, a file whose SHA-256 does not match the published one,
+ * a page without SubtleCrypto. The message names the URL and the cache path, and says what to do. Nothing is left in
+ * the cache when this is thrown.
+ */
+export class PretrainedError extends ModelError {
+  /** Which failure this is. */
+  readonly kind: PretrainedErrorKind;
+  /** The URL the weights come from, when there is one. */
+  readonly url?: string;
+  /** Where the weights are (or would be) cached or read from, when there is such a place. */
+  readonly path?: string;
+
+  /** Creates the error. */
+  constructor(
+    kind: PretrainedErrorKind,
+    message: string,
+    where: { url?: string; path?: string } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'PretrainedError';
+    this.kind = kind;
+    if (where.url !== undefined) this.url = where.url;
+    if (where.path !== undefined) this.path = where.path;
+  }
+}

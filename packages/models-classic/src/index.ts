@@ -20,6 +20,8 @@ export {
   type ShippedWeights,
   type ClassifierOptions,
   type Prediction,
+  type PredictOptions,
+  type PretrainedInfo,
 } from './classifier';
 export {
   registerModel,
@@ -30,7 +32,14 @@ export {
   type ModelBuilder,
   type TypedBuilder,
 } from './registry';
-export { ModelError, ModelOptionsError, ModelInputError, NonFiniteInputError } from './errors';
+export {
+  ModelError,
+  ModelOptionsError,
+  ModelInputError,
+  NonFiniteInputError,
+  PretrainedError,
+  type PretrainedErrorKind,
+} from './errors';
 export {
   checkOptions,
   describeValue,
@@ -47,7 +56,29 @@ export {
   type OptionSpec,
   type OptionSpecs,
 } from './options';
-export { loadPretrained, pretrainedUrl, pretrainedModels, shippedWeights } from './pretrained';
+export {
+  loadPretrained,
+  listPretrained,
+  registerPretrained,
+  pretrainedUrl,
+  pretrainedModels,
+  shippedWeights,
+  FASHION_MNIST_CLASSES,
+  IMAGENET_CLASSES,
+  PRETRAINED_TABLE,
+  MAX_WEIGHTS_BYTES,
+  type LoadPretrainedOptions,
+  type PretrainedListing,
+  type PretrainedProgress,
+  type PretrainedEntry,
+  type PretrainedPreprocess,
+} from './pretrained/index';
+export {
+  imagenetPreprocess,
+  preprocessImages,
+  type InputPreprocess,
+  type PreprocessOptions,
+} from './preprocess';
 // The families: each file registers its models as it is loaded.
 export { LeNet5, LENET_OPTIONS, lenet5, type LeNetOptions } from './lenet';
 export { AlexNet, ALEXNET_OPTIONS, alexnet, alexnet_2012, type AlexNetOptions } from './alexnet';

@@ -105,7 +105,14 @@ describe.each(['wasm', 'cpu'] as const)('predict on %s', (backend) => {
     refusedBeforeRunning(
       () => m.predict([1, 2] as never),
       ModelInputError,
-      /^predict: input must be a tf\.Tensor, got an array of 2$/,
+      /^predict: input must be a tf\.Tensor or decoded images \(ImageHWC, from loadImage\), got 1 at 0$/,
+    );
+    // A decoded image needs preprocessing: a model with random weights has none unless given.
+    const image = { data: new Uint8Array(28 * 28), height: 28, width: 28, channels: 1 };
+    refusedBeforeRunning(
+      () => m.predict(image),
+      ModelInputError,
+      /^predict: LeNet5 has no preprocessing for images \(it was not loaded with loadPretrained\): pass \{ preprocess \}, or a tensor \(imagenetPreprocess\)$/,
     );
     refusedBeforeRunning(
       () => m.predict(x, { topk: 11 }),

@@ -46,7 +46,8 @@ describe('shipped weights', () => {
     expect(() => shippedWeights('lenet5', 'cifar10')).toThrow(
       /'lenet5' ships weights for 'fashion-mnist', not 'cifar10'/,
     );
-    await expect(loadPretrained('vgg11')).rejects.toThrow(/no trained weights ship with 'vgg11'/);
+    // An id with neither shipped nor published ImageNet weights (vgg11 has torchvision's).
+    await expect(loadPretrained('resnet18_cifar')).rejects.toThrow(/no pretrained weights for 'resnet18_cifar'/);
   });
 
   for (const id of pretrainedModels()) {

@@ -1,0 +1,55 @@
+// Weights this project trained and ships inside the package (`weights/`), listed in the model cards (the family
+// files: lenet.ts, resnet.ts): LeNet-5 and ResNet-20 on Fashion-MNIST. Read from the installed package in Node,
+// fetched next to the module in a browser (the weights store of the platform, platform.ts).
+import type { ShippedWeights } from '../classifier';
+import { PretrainedError } from '../errors';
+import { getCard, listModels } from '../registry';
+import { store } from './platform';
+import { weightsUrl } from '../weights-url-node';
+
+/** Fashion-MNIST's class names in label order: the `classes` of the weights trained on it. */
+export const FASHION_MNIST_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
+
+/** The shipped weights of a model, optionally those trained on `dataset`; throws naming what there is. */
+export function shippedWeights(id: string, dataset?: string): ShippedWeights {
+  const list = getCard(id).weights ?? [];
+  if (list.length === 0) {
+    throw new PretrainedError(
+      'unknown-weights',
+      `no trained weights ship with '${id}'; models with weights: ${pretrainedModels().join(', ')} (or load your own with loadWeights)`,
+    );
+  }
+  const w = dataset === undefined ? list[0] : list.find((x) => x.dataset === dataset);
+  if (!w)
+    throw new PretrainedError(
+      'unknown-weights',
+      `'${id}' ships weights for ${list.map((x) => `'${x.dataset}'`).join(', ')}, not '${dataset}'`,
+    );
+  return w;
+}
+
+/** Ids of the models that ship trained weights (inside the package; `listPretrained` lists downloadable ones too). */
+export function pretrainedModels(): string[] {
+  return listModels().filter((id) => (getCard(id).weights ?? []).length > 0);
+}
+
+/** Where a shipped weights file is: a `file:` URL in Node, a URL beside the module in a browser. */
+export function pretrainedUrl(id: string, dataset?: string): URL {
+  return weightsUrl(shippedWeights(id, dataset).file);
+}
+
+/** The bytes of a shipped weights file. */
+export function readShipped(w: ShippedWeights): Promise<Uint8Array> {
+  return store.readShipped(weightsUrl(w.file));
+}
