@@ -12,7 +12,6 @@ import {
   ToTensor,
   type ImageHWC,
   type NormStats,
-  type ResizeOptions,
   type Transform,
 } from '@cnn/datasets';
 import { ModelInputError } from './errors';
@@ -45,16 +44,9 @@ export interface PreprocessOptions {
   interpolation?: 'bilinear' | 'bicubic';
 }
 
-// Resize's `interpolation` option ('bilinear' | 'bicubic', PIL's filters) comes with the preprocessing-parity work of
-// issue 16 in @cnn/datasets; passed through the options object so this file compiles before and after it.
-function resizeOptions(interpolation: InputPreprocess['interpolation']): ResizeOptions {
-  const opts: ResizeOptions & { interpolation?: InputPreprocess['interpolation'] } = { interpolation };
-  return opts;
-}
-
 function pipeline(p: InputPreprocess): Transform {
   const size = typeof p.resize === 'number' ? p.resize : ([p.resize[0], p.resize[1]] as [number, number]);
-  const steps: Transform[] = [new Resize(size, resizeOptions(p.interpolation))];
+  const steps: Transform[] = [new Resize(size, { interpolation: p.interpolation })];
   if (p.crop !== undefined) steps.push(new CenterCrop(p.crop));
   steps.push(new ToTensor(), new Normalize([...p.mean], [...p.std]));
   return new Compose(steps);

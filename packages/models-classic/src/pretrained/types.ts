@@ -30,7 +30,7 @@ export interface PretrainedEntry {
   url: string;
   /** File name (the last part of `url`). */
   file: string;
-  /** The first 8 hex digits of the file's SHA-256, as the publisher puts them in the file name. */
+  /** The leading hex digits of the file's SHA-256 (8, or more where the publisher puts more), as in the file name. */
   sha256Prefix: string;
   /** Name of the key map in `keymaps.ts` that turns the file's keys into the model's. */
   keyMap: string;
