@@ -178,7 +178,8 @@ export abstract class ImageClassifier extends Module {
       if (opts.classNames) out.labels = i.map((row) => row.map((c) => opts.classNames![c] ?? String(c)));
       return out;
     } finally {
-      this.train(wasTraining);
+      // Back to the caller's mode, keeping the folded inference tensors for the next call (derived state, checked at every call).
+      this.setTrainingFlags(wasTraining);
     }
   }
 }
