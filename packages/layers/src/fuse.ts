@@ -4,7 +4,7 @@
 // `assign`, which loading, optimizers and users go through, gives it a new dataId). Modules declare their plans once
 // (`registerPlan` in a block's constructor, or a Sequential's automatic grouping) and call them in `forward`.
 import { tf, conv2d as convOp, type Tensor, type Tensor2D, type Tensor4D } from '@cnn/tensor';
-import { Module, runsFused, setSequentialPlanner, type InferencePlan } from './module';
+import { type Module, runsFused, setSequentialPlanner, type InferencePlan } from './module';
 import {
   BatchNorm2d,
   Conv2d,
@@ -102,10 +102,18 @@ function tfjsPad(p: Padding2): TfjsPad {
   if (typeof p === 'string' || typeof p === 'number') return p;
   const [h, w] =
     typeof p[0] === 'number'
-      ? [[p[0], p[0]], [p[1] as number, p[1] as number]]
+      ? [
+          [p[0], p[0]],
+          [p[1] as number, p[1] as number],
+        ]
       : (p as [[number, number], [number, number]]);
   if (h[0] === h[1] && h[0] === w[0] && w[0] === w[1]) return h[0];
-  return [[0, 0], [h[0], h[1]], [w[0], w[1]], [0, 0]];
+  return [
+    [0, 0],
+    [h[0], h[1]],
+    [w[0], w[1]],
+    [0, 0],
+  ];
 }
 
 function sameIds(a: readonly unknown[], b: readonly unknown[]): boolean {
@@ -273,6 +281,12 @@ export class FusedConv implements InferencePlan {
     this.derived = null;
   }
 
+  dispose(): void {
+    this.drop();
+    this.inPlaceBias?.dispose();
+    this.inPlaceBias = null;
+  }
+
   foldInPlace(): void {
     if (this.inPlace || !this.foldable) return;
     this.drop();
@@ -343,6 +357,7 @@ export class FusedLinear implements InferencePlan {
   prepare(): void {}
   drop(): void {}
   foldInPlace(): void {}
+  dispose(): void {}
 }
 
 /**

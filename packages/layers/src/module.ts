@@ -46,11 +46,18 @@ export interface InferencePlan {
   drop(): void;
   /** Folds into the layers' own weights and frees what the fold made redundant (`fuse({ inPlace: true })`). */
   foldInPlace(): void;
+  /** Frees everything the plan holds, what the in-place fold made included (the module is being disposed). */
+  dispose(): void;
 }
 
-/** Whether `m` runs its inference plans now: in place always; otherwise in evaluation mode, fused, with no forward hook. */
+/**
+ * Whether `m` runs its inference plans now: in place always; otherwise in evaluation mode, fused, with no forward
+ * hook, and not while gradients are recorded (`tf.grad`, `tf.variableGrads`: an eval-mode model being fine-tuned
+ * with frozen statistics needs the gradients of its own weights, which the folded copies would not get).
+ */
 export function runsFused(m: Module): boolean {
-  return m.inference === 'in-place' || (!m.training && m.inference === 'fused' && forwardHook === null);
+  if (m.inference === 'in-place') return true;
+  return !m.training && m.inference === 'fused' && forwardHook === null && !tf.engine().isTapeOn();
 }
 
 /** How a Sequential groups its layers into plans; installed by fuse.ts (which imports the layer classes). */
@@ -197,6 +204,14 @@ export abstract class Module {
     for (const p of this.allPlans()) p.drop();
     for (const [, m] of this.namedModules()) m.inference = 'unfused';
     return this;
+  }
+
+  /**
+   * Throws {@link FusedInPlaceError} (`method`: `what` is not possible ...) when this model was fused in place: for a
+   * method that changes weights or layers, to call before it makes or changes anything.
+   */
+  protected refuseIfFusedInPlace(method: string, what: string): void {
+    if (this.inference === 'in-place') throw inPlaceError(`${this.typeName}.${method}`, what);
   }
 
   /** Whether `fuse({ inPlace: true })` folded this model's weights (it is then inference-only). */
@@ -449,7 +464,7 @@ export abstract class Module {
 
   /** Frees every parameter and buffer of this module and its descendants, and their folded inference tensors. */
   dispose(): void {
-    for (const p of this.allPlans()) p.drop();
+    for (const p of this.allPlans()) p.dispose();
     for (const [, m] of this.namedModules()) {
       for (const [, v] of m.ownState()) v.dispose();
     }
@@ -469,7 +484,7 @@ export class Sequential extends Module {
   }
 
   private plan(): void {
-    for (const s of this.steps) if (!(s instanceof Module)) s.drop();
+    for (const s of this.steps) if (!(s instanceof Module)) s.dispose();
     this.steps = sequentialPlanner ? sequentialPlanner(this.layers) : [...this.layers];
   }
 
