@@ -51,6 +51,7 @@ function english(): DefaultTheme.Config {
         items: [
           { text: 'Getting started', link: '/guide/getting-started' },
           { text: 'Hosting and threads', link: '/guide/hosting' },
+          { text: 'Fast inference', link: '/guide/fast-inference' },
           { text: 'Loading PyTorch weights', link: '/guide/pytorch-weights' },
           { text: 'Fine-tuning', link: '/guide/fine-tuning' },
           { text: 'Training from the command line', link: '/guide/cli' },
@@ -95,6 +96,7 @@ function chinese(): DefaultTheme.Config {
         items: [
           { text: '快速上手', link: '/zh/guide/getting-started' },
           { text: '部署与多线程', link: '/zh/guide/hosting' },
+          { text: '快速推理', link: '/zh/guide/fast-inference' },
           { text: '加载 PyTorch 权重', link: '/zh/guide/pytorch-weights' },
           { text: '微调', link: '/zh/guide/fine-tuning' },
           { text: '命令行训练', link: '/zh/guide/cli' },
