@@ -31,8 +31,11 @@ async function memory(ids) {
     const inPlace = tf.memory().numBytes - base;
     const x = tf.randomNormal([1, 64, 64, 3]);
     tf.dispose([model.call(x), x]);
-    if (tf.memory().numBytes - base !== inPlace) throw new Error(`${id}: a call after the in-place fold allocated state`);
-    console.log(`| ${id} | ${mb(weights)} | ${mb(cached)} | ${mb(inPlace)} | ${(100 * (1 - inPlace / cached)).toFixed(0)} % less |`);
+    if (tf.memory().numBytes - base !== inPlace)
+      throw new Error(`${id}: a call after the in-place fold allocated state`);
+    console.log(
+      `| ${id} | ${mb(weights)} | ${mb(cached)} | ${mb(inPlace)} | ${(100 * (1 - inPlace / cached)).toFixed(0)} % less |`,
+    );
     model.dispose();
   }
 }
