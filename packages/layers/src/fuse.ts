@@ -159,7 +159,7 @@ export class FusedConv implements InferencePlan {
   /** After `foldInPlace` on a convolution without a bias of its own: the folded bias. */
   private inPlaceBias: Tensor | null = null;
   private inPlace = false;
-  /** Whether the plan can fuse at all (a BatchNorm it cannot fold: no). */
+  /** Whether the plan can fuse at all (a BatchNorm it cannot fold, or of another width: no). */
   private readonly foldable: boolean;
 
   constructor(
@@ -170,7 +170,8 @@ export class FusedConv implements InferencePlan {
     /** The activation last, or null. */
     readonly activation: Module | null,
   ) {
-    this.foldable = norm === null || norm instanceof BatchNorm2d;
+    // A BatchNorm of another width than the convolution's output is left to raise its own error, unfused.
+    this.foldable = norm === null || (norm instanceof BatchNorm2d && norm.numFeatures === conv.outChannels);
     this.act = actSpec(activation);
     const { groups, stride, dilation, padding } = conv.options;
     const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : v);
@@ -370,7 +371,8 @@ export function planSequential(layers: readonly Module[]): Array<Module | Infere
   for (let i = 0; i < layers.length; i++) {
     const m = layers[i]!;
     if (m instanceof Conv2d) {
-      const norm = layers[i + 1] instanceof BatchNorm2d ? layers[++i]! : null;
+      const next = layers[i + 1];
+      const norm = next instanceof BatchNorm2d && next.numFeatures === m.outChannels ? layers[++i]! : null;
       const act = isActivation(layers[i + 1]) ? layers[++i]! : null;
       steps.push(new FusedConv(m, norm, act));
     } else if (m instanceof Linear) {
