@@ -191,9 +191,12 @@ export class FusedConv implements InferencePlan {
     const spec = this.act;
     const fusedAct = spec.kind === 'fused' ? spec : null;
     const bias = d.bias ?? undefined;
-    if (this.grouped) {
+    // cnn's kernel also takes an empty batch (a model folded in place has no unfused path to fall back to).
+    if (this.grouped || x.size === 0) {
       return tf.tidy(() => {
-        let y: Tensor = convOp(x, d.filter, {
+        const [kh, kw, , out] = this.conv.weight.shape;
+        const filter = this.depthwise ? tf.reshape(d.filter, [kh!, kw!, 1, out!]) : d.filter;
+        let y: Tensor = convOp(x, filter, {
           strides: this.strides,
           pad: this.conv.options.padding,
           dilations: this.dilations,

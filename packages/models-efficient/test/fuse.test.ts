@@ -295,6 +295,9 @@ describe('fuse({ inPlace: true }): one copy of the weights, inference only', () 
       expect(inPlaceBytes).toBeLessThan(cachedBytes);
       expectClose(`${id} in place`, values(model.call(x)), unfused);
       expect(model.predict(x, { topk: 1 }).indices[0]!.length).toBe(1);
+      const empty = tf.zeros([0, 32, 32, 3]);
+      expect(model.predict(empty, { topk: 1 })).toEqual({ indices: [], scores: [] });
+      empty.dispose();
       expect(tf.memory().numBytes).toBe(inPlaceBytes);
 
       const refused = /fused in place \(fuse\(\{ inPlace: true \}\)\).*inference weights only/;
