@@ -16,6 +16,10 @@ export interface ModuleLike {
   call(...inputs: Tensor[]): Tensor;
   eval(): unknown;
   train(mode?: boolean): unknown;
+  /** Evaluation mode with the folded inference tensors made now (Module.fuse). */
+  fuse(): unknown;
+  /** Evaluation mode module by module (Module.unfuse). */
+  unfuse(): unknown;
   dispose(): void;
   numParameters(): number;
   parameters(): tf.Variable[];
@@ -143,7 +147,11 @@ export function buildModule<M extends ModuleLike>(c: Case, make: () => M, loadTo
   return m;
 }
 
-/** A 'layer' or 'block' case: the module in eval mode, its output against PyTorch's, no leaks. */
+/**
+ * A 'layer' or 'block' case: the module in eval mode, fused (its folded tensors made first, by `fuse()`, so that
+ * only the call's own tensors are counted) and then unfused (module by module), each output against PyTorch's, no
+ * leaks.
+ */
 export function runModuleCase<M extends ModuleLike>(
   f: LayerFixture,
   c: Case,
@@ -151,13 +159,16 @@ export function runModuleCase<M extends ModuleLike>(
   loadTorchState: LoadTorchState<M>,
 ): void {
   const m = buildModule(c, make, loadTorchState);
-  m.eval();
-  noLeaks(c.name, () => {
-    const xs = c.inputs.map(tensorOf);
-    const y = m.call(...xs);
-    expectClose(f, c.name, y, c, 0);
-    tf.dispose([y, ...xs]);
-  });
+  for (const mode of ['fused', 'unfused'] as const) {
+    if (mode === 'fused') m.fuse();
+    else m.unfuse();
+    noLeaks(`${c.name} (${mode})`, () => {
+      const xs = c.inputs.map(tensorOf);
+      const y = m.call(...xs);
+      expectClose(f, `${c.name} (${mode})`, y, c, 0);
+      tf.dispose([y, ...xs]);
+    });
+  }
   m.dispose();
 }
 

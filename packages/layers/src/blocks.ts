@@ -5,6 +5,7 @@
 // @cnn/models-efficient's mobilenet-v2.ts, ...): this package cannot import from the model packages.
 import { tf, type Tensor } from '@cnn/tensor';
 import { Module } from './module';
+import { FusedConv } from './fuse';
 import { BatchNorm2d, Conv2d, Hardsigmoid, Hardswish, ReLU, ReLU6, Sigmoid, type BatchNormOptions } from './layers';
 
 /** Makes a normalisation layer for `channels`. */
@@ -70,6 +71,8 @@ export class ConvNormAct extends Module {
   readonly norm: Module | null;
   /** The activation last, or null. */
   readonly act: Module | null;
+  /** The three as one fused op in evaluation mode. */
+  private readonly fused: FusedConv;
 
   constructor(inChannels: number, outChannels: number, kernelSize: number, opts: ConvNormActOptions = {}) {
     super();
@@ -89,13 +92,11 @@ export class ConvNormAct extends Module {
     );
     this.norm = norm ? this.registerModule(named ? 'bn' : '1', norm(outChannels)) : null;
     this.act = act ? this.registerModule(named ? 'act' : String(norm ? 2 : 1), act()) : null;
+    this.fused = this.registerPlan(new FusedConv(this.conv, this.norm, this.act));
   }
 
   forward(x: Tensor): Tensor {
-    let y = this.conv.call(x);
-    if (this.norm) y = this.norm.call(y);
-    if (this.act) y = this.act.call(y);
-    return y;
+    return this.fused.call(x);
   }
 }
 
@@ -118,6 +119,9 @@ export class SEModule extends Module {
   readonly fc2: Conv2d;
   private readonly activation: Module;
   private readonly gate: Module;
+  /** fc1 and ReLU, fc2 and the gate, each one fused op in evaluation mode. */
+  private readonly squeeze: FusedConv;
+  private readonly excite: FusedConv;
 
   constructor(
     /** Channels of the input, and of the gate. */
@@ -133,10 +137,12 @@ export class SEModule extends Module {
       'scale_activation',
       (opts.gate ?? 'sigmoid') === 'sigmoid' ? new Sigmoid() : new Hardsigmoid(),
     );
+    this.squeeze = this.registerPlan(new FusedConv(this.fc1, null, this.activation));
+    this.excite = this.registerPlan(new FusedConv(this.fc2, null, this.gate));
   }
 
   forward(x: Tensor): Tensor {
     const s = tf.mean(x, [1, 2], true);
-    return tf.mul(x, this.gate.call(this.fc2.call(this.activation.call(this.fc1.call(s)))));
+    return tf.mul(x, this.excite.call(this.squeeze.call(s)));
   }
 }

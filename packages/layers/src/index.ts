@@ -23,6 +23,8 @@ export {
   ModuleList,
   setForwardHook,
   type HostTensor,
+  type InferenceMode,
+  type InferencePlan,
   type ForwardHook,
   type LoadOptions,
   type LoadResult,
@@ -55,6 +57,8 @@ export {
   type Conv2dOptions,
   type BatchNormOptions,
 } from './layers';
+export { FusedConv, FusedLinear, planSequential } from './fuse';
+export { FusedInPlaceError } from './errors';
 export { manualSeed, getRandomState, setRandomState } from './random';
 export { summary, type Summary, type SummaryRow } from './summary';
 export {

@@ -5,6 +5,7 @@ import { loadWeights, saveWeights, type LoadWeightsOptions, type SaveWeightsOpti
 import { CheckpointError } from './checkpoint/errors';
 import { clipText, previewShape } from './checkpoint/preview';
 import { hostTensorProblem, listForMessage } from './host-tensor';
+import { FusedInPlaceError } from './errors';
 
 /** A tensor as a checkpoint holds it: any layout, float32 values. */
 export interface HostTensor {
@@ -22,6 +23,56 @@ let forwardHook: ForwardHook | null = null;
 /** Installs (or, with null, removes) the hook that sees every module's inputs and output. */
 export function setForwardHook(hook: ForwardHook | null): void {
   forwardHook = hook;
+}
+
+/**
+ * How a module runs in evaluation mode: `'fused'` (the default: the inference plans, BatchNorm folded into the
+ * convolutions, bias and activation in one op), `'unfused'` (module by module, as in training: the reference), or
+ * `'in-place'` (after `fuse({ inPlace: true })`: folded weights only, inference only). Set on a module and all its
+ * descendants by {@link Module.fuse} and {@link Module.unfuse}.
+ */
+export type InferenceMode = 'fused' | 'unfused' | 'in-place';
+
+/**
+ * Derived inference state one module keeps for some of its layers (see `FusedConv` in fuse.ts): a cache of folded
+ * tensors, rebuilt whenever a source tensor changes and dropped by `train()`, `unfuse()` and `dispose()`.
+ */
+export interface InferencePlan {
+  /** Runs the layers the plan covers: fused in evaluation mode, module by module in training or `'unfused'`. */
+  call(x: Tensor): Tensor;
+  /** Builds the derived tensors now (instead of at the first call). */
+  prepare(): void;
+  /** Frees the derived tensors (they are rebuilt when needed). */
+  drop(): void;
+  /** Folds into the layers' own weights and frees what the fold made redundant (`fuse({ inPlace: true })`). */
+  foldInPlace(): void;
+  /** Frees everything the plan holds, what the in-place fold made included (the module is being disposed). */
+  dispose(): void;
+}
+
+/**
+ * Whether `m` runs its inference plans now: in place always; otherwise in evaluation mode, fused, with no forward
+ * hook, and not while gradients are recorded (`tf.grad`, `tf.variableGrads`: an eval-mode model being fine-tuned
+ * with frozen statistics needs the gradients of its own weights, which the folded copies would not get).
+ */
+export function runsFused(m: Module): boolean {
+  if (m.inference === 'in-place') return true;
+  return !m.training && m.inference === 'fused' && forwardHook === null && !tf.engine().isTapeOn();
+}
+
+/** How a Sequential groups its layers into plans; installed by fuse.ts (which imports the layer classes). */
+export type SequentialPlanner = (layers: readonly Module[]) => Array<Module | InferencePlan>;
+let sequentialPlanner: SequentialPlanner | null = null;
+
+/** Installs the planner every Sequential uses for fused inference (fuse.ts does, once). */
+export function setSequentialPlanner(planner: SequentialPlanner): void {
+  sequentialPlanner = planner;
+}
+
+function inPlaceError(where: string, what: string): FusedInPlaceError {
+  return new FusedInPlaceError(
+    `${where}: ${what} is not possible: the model was fused in place (fuse({ inPlace: true })), its BatchNorm layers folded into the convolutions and freed, so it holds inference weights only; build a new model (and load its weights) instead`,
+  );
 }
 
 /** Options of {@link Module.loadStateDict}. */
@@ -53,6 +104,9 @@ export interface LoadResult {
 export abstract class Module {
   /** Training mode (dropout active, BatchNorm uses and updates batch statistics). */
   training = true;
+  /** How evaluation mode runs (see {@link InferenceMode}); set by {@link fuse} and {@link unfuse}. */
+  inference: InferenceMode = 'fused';
+  private readonly plans: InferencePlan[] = [];
   private readonly params = new Map<string, tf.Variable>();
   private readonly buffers = new Map<string, tf.Variable>();
   private readonly children = new Map<string, Module>();
@@ -90,6 +144,81 @@ export abstract class Module {
     return v;
   }
 
+  /**
+   * Registers an inference plan over some of this module's layers (for example
+   * `new FusedConv(this.conv1, this.bn1, this.relu)`), so that `fuse`, `unfuse`, `train` and `dispose` manage its
+   * derived tensors. Returns `plan`; call it in `forward` in place of the layers it covers.
+   */
+  protected registerPlan<P extends InferencePlan>(plan: P): P {
+    this.plans.push(plan);
+    return plan;
+  }
+
+  /** This module's own inference plans (not its children's). */
+  protected ownPlans(): readonly InferencePlan[] {
+    return this.plans;
+  }
+
+  /** Every inference plan of this module and its descendants. */
+  private allPlans(): InferencePlan[] {
+    return this.namedModules().flatMap(([, m]) => [...m.ownPlans()]);
+  }
+
+  /**
+   * Prepares fast inference and switches to evaluation mode: every convolution followed by a BatchNorm gets the
+   * BatchNorm folded into its weights and bias (W' = W * gamma / sqrt(var + eps) per output channel, b' = (b - mean) *
+   * gamma / sqrt(var + eps) + beta), and bias and activation run in the same op (`tf.fused.conv2d`,
+   * `tf.fused.depthwiseConv2d`, `tf.fused.matMul`). Evaluation mode does this by itself (the folded tensors are
+   * made at the first call); `fuse()` makes them now.
+   *
+   * The folded tensors are a cache derived from the weights: any change to a weight or a running statistic
+   * (`loadWeights`, `loadStateDict`, an optimizer step, an `assign`), a new backend or `train()` makes the next call
+   * fold again, so they are never stale; `stateDict()` and `saveWeights` keep the unfolded PyTorch layout.
+   *
+   * With `inPlace: true` the fold replaces the convolutions' weights and the BatchNorm layers are freed, so the
+   * model does not hold its weights twice; it is then inference-only: training, the state dict, saving, loading,
+   * replacing a layer and `unfuse` throw {@link FusedInPlaceError}.
+   */
+  fuse(opts: { inPlace?: boolean } = {}): this {
+    if (opts === null || typeof opts !== 'object')
+      throw new TypeError(`${this.typeName}.fuse: options must be an object, got ${String(opts)}`);
+    if (opts.inPlace !== undefined && typeof opts.inPlace !== 'boolean')
+      throw new TypeError(`${this.typeName}.fuse: inPlace must be true or false, got ${String(opts.inPlace)}`);
+    const inPlace = opts.inPlace === true || this.inference === 'in-place';
+    this.eval();
+    const wasInPlace = this.inference === 'in-place';
+    for (const [, m] of this.namedModules()) m.inference = inPlace ? 'in-place' : 'fused';
+    const plans = this.allPlans();
+    if (inPlace && !wasInPlace) for (const p of plans) p.foldInPlace();
+    for (const p of plans) p.prepare();
+    return this;
+  }
+
+  /**
+   * Evaluation mode without fusion: every layer runs on its own, as in training (the reference the fused path is
+   * tested against), and the folded tensors are freed. `fuse()` turns fusion back on. Throws
+   * {@link FusedInPlaceError} on a model fused in place.
+   */
+  unfuse(): this {
+    if (this.inference === 'in-place') throw inPlaceError(`${this.typeName}.unfuse`, 'unfusing');
+    for (const p of this.allPlans()) p.drop();
+    for (const [, m] of this.namedModules()) m.inference = 'unfused';
+    return this;
+  }
+
+  /**
+   * Throws {@link FusedInPlaceError} (`method`: `what` is not possible ...) when this model was fused in place: for a
+   * method that changes weights or layers, to call before it makes or changes anything.
+   */
+  protected refuseIfFusedInPlace(method: string, what: string): void {
+    if (this.inference === 'in-place') throw inPlaceError(`${this.typeName}.${method}`, what);
+  }
+
+  /** Whether `fuse({ inPlace: true })` folded this model's weights (it is then inference-only). */
+  get fusedInPlace(): boolean {
+    return this.inference === 'in-place';
+  }
+
   /** Registers a child module under `name` (its keys get the prefix `name.`). */
   registerModule<M extends Module>(name: string, module: M): M {
     this.checkName(name);
@@ -100,6 +229,7 @@ export abstract class Module {
 
   /** Replaces a registered child (for example a classifier head, when fine-tuning); disposes the old one. */
   replaceModule<M extends Module>(name: string, module: M): M {
+    if (this.inference === 'in-place') throw inPlaceError(`${this.typeName}.replaceModule`, 'replacing a layer');
     const old = this.children.get(name);
     if (!old) throw new Error(`${this.typeName}: no child named '${name}' to replace`);
     old.dispose();
@@ -128,6 +258,8 @@ export abstract class Module {
 
   /** Parameters with dotted names, in PyTorch's order (own first, then each child's). */
   namedParameters(prefix = ''): Array<[string, tf.Variable]> {
+    if (this.inference === 'in-place')
+      throw inPlaceError(`${this.typeName}.namedParameters`, 'listing parameters to train');
     const out: Array<[string, tf.Variable]> = [];
     for (const [name, m] of this.namedModules(prefix)) {
       for (const [p, v] of m.params) out.push([name ? `${name}.${p}` : p, v]);
@@ -151,7 +283,9 @@ export abstract class Module {
 
   /** Number of learnable values (buffers such as BatchNorm's running statistics are not counted). */
   numParameters(): number {
-    return this.parameters().reduce((n, v) => n + v.size, 0);
+    let n = 0;
+    for (const [, m] of this.namedModules()) for (const v of m.params.values()) n += v.size;
+    return n;
   }
 
   /** Own parameters and buffers (not the children's), by local name. */
@@ -164,6 +298,7 @@ export abstract class Module {
 
   /** Parameters and buffers by dotted name, in PyTorch's state-dict order (per module: parameters, buffers; then children). */
   stateDict(): Map<string, tf.Variable> {
+    if (this.inference === 'in-place') throw inPlaceError(`${this.typeName}.stateDict`, 'reading the state dict');
     const out = new Map<string, tf.Variable>();
     for (const [name, m] of this.namedModules()) {
       for (const [p, v] of m.ownState()) out.set(name ? `${name}.${p}` : p, v);
@@ -171,8 +306,22 @@ export abstract class Module {
     return out;
   }
 
-  /** Sets training mode on this module and every descendant. */
+  /**
+   * Sets training mode on this module and every descendant. `train()` (mode true) frees the folded inference
+   * tensors (see {@link fuse}); on a model fused in place it throws {@link FusedInPlaceError}.
+   */
   train(mode = true): this {
+    if (mode && this.inference === 'in-place') throw inPlaceError(`${this.typeName}.train`, 'training');
+    if (mode) for (const p of this.allPlans()) p.drop();
+    return this.setTrainingFlags(mode);
+  }
+
+  /**
+   * Sets the training flag of this module and every descendant and nothing else: the folded inference tensors are
+   * kept (they are derived state, checked at every call). For a method that switches to evaluation mode for one
+   * call and back, as `predict` does.
+   */
+  protected setTrainingFlags(mode: boolean): this {
     for (const [, m] of this.namedModules()) m.training = mode;
     return this;
   }
@@ -249,6 +398,7 @@ export abstract class Module {
   } {
     const strict = opts.strict ?? true;
     const where = `${this.typeName}.${method}`;
+    if (this.inference === 'in-place') throw inPlaceError(where, 'loading weights');
     if (dict === null || typeof dict !== 'object')
       throw new CheckpointError(`${where}: the state dict is ${String(dict)}, not a Map or an object`);
     const entries: Map<string, Tensor | HostTensor> = dict instanceof Map ? dict : new Map(Object.entries(dict));
@@ -288,11 +438,14 @@ export abstract class Module {
    * in PyTorch's layouts unless `from: 'cnn'`. See `loadWeights`.
    */
   loadWeights(source: Uint8Array | ArrayBuffer | string, opts: LoadWeightsOptions = {}): Promise<LoadResult> {
+    if (this.inference === 'in-place')
+      return Promise.reject(inPlaceError(`${this.typeName}.loadWeights`, 'loading weights'));
     return loadWeights(this, source, opts);
   }
 
   /** This module's weights as safetensors bytes (PyTorch's layouts unless `to: 'cnn'`). See `saveWeights`. */
   saveWeights(opts: SaveWeightsOptions = {}): Uint8Array {
+    if (this.inference === 'in-place') throw inPlaceError(`${this.typeName}.saveWeights`, 'saving weights');
     return saveWeights(this, opts);
   }
 
@@ -309,8 +462,9 @@ export abstract class Module {
     return t;
   }
 
-  /** Frees every parameter and buffer of this module and its descendants. */
+  /** Frees every parameter and buffer of this module and its descendants, and their folded inference tensors. */
   dispose(): void {
+    for (const p of this.allPlans()) p.dispose();
     for (const [, m] of this.namedModules()) {
       for (const [, v] of m.ownState()) v.dispose();
     }
@@ -320,10 +474,22 @@ export abstract class Module {
 /** Children called one after the other; named '0', '1', ... as in PyTorch. */
 export class Sequential extends Module {
   private readonly layers: Module[];
+  /** The layers as fused inference runs them: plans over conv-norm-act and linear-act runs, dropout left out. */
+  private steps: Array<Module | InferencePlan> = [];
 
   constructor(...layers: Module[]) {
     super();
     this.layers = layers.map((m, i) => this.registerModule(String(i), m));
+    this.plan();
+  }
+
+  private plan(): void {
+    for (const s of this.steps) if (!(s instanceof Module)) s.dispose();
+    this.steps = sequentialPlanner ? sequentialPlanner(this.layers) : [...this.layers];
+  }
+
+  protected override ownPlans(): readonly InferencePlan[] {
+    return this.steps.filter((s): s is InferencePlan => !(s instanceof Module));
   }
 
   /** The i-th child. */
@@ -343,11 +509,17 @@ export class Sequential extends Module {
     this.at(i);
     this.replaceModule(String(i), module);
     this.layers[i] = module;
+    this.plan();
     return module;
   }
 
   forward(x: Tensor): Tensor {
     let h = x;
+    if (runsFused(this)) {
+      for (const s of this.steps) h = s.call(h);
+      // Every step may have been left out (dropout only): the output is still a tensor of its own.
+      return h === x ? x.clone() : h;
+    }
     for (const m of this.layers) h = m.call(h);
     return h;
   }

@@ -143,10 +143,11 @@ export abstract class ImageClassifier extends Module {
 
   /**
    * Replaces the final Linear layer with a fresh one for `numClasses` (fine-tuning); disposes the old one.
-   * `numClasses` is checked first (an integer from 1 to 100,000: {@link ModelOptionsError} otherwise, the model unchanged).
+   * `numClasses` is checked first (an integer from 1 to 100,000: {@link ModelOptionsError} otherwise, the model unchanged); a model fused in place refuses with `FusedInPlaceError`.
    */
   resetClassifier(numClasses: number): void {
     checkOptions(`${this.typeName}.resetClassifier`, { numClasses }, { numClasses: CLASSIFIER_OPTIONS.numClasses });
+    this.refuseIfFusedInPlace('resetClassifier', 'replacing a layer');
     const old = this.classifier;
     const next = new Linear(old.inFeatures, numClasses, { flattenedFrom: old.flattenedFrom ?? undefined });
     this.replaceHead(next);
@@ -248,7 +249,8 @@ export abstract class ImageClassifier extends Module {
       if (names) out.labels = i.map((row) => row.map((c) => names[c] ?? String(c)));
       return out;
     } finally {
-      this.train(wasTraining);
+      // Back to the caller's mode, keeping the folded inference tensors for the next call (derived state, checked at every call).
+      this.setTrainingFlags(wasTraining);
     }
   }
 }

@@ -9,6 +9,7 @@ import {
   BatchNorm2d,
   Conv2d,
   Flatten,
+  FusedConv,
   Linear,
   MaxPool2d,
   Module,
@@ -71,6 +72,8 @@ export class BasicBlock extends Module {
   /** The shortcut's projection when the shape changes, or null (identity). */
   readonly downsample: Module | null;
   private readonly relu: ReLU;
+  /** conv1-bn1-relu and conv2-bn2, each one fused op in evaluation mode. */
+  private readonly fused: [FusedConv, FusedConv];
 
   constructor(inplanes: number, planes: number, opts: ResidualOptions = {}) {
     super();
@@ -85,11 +88,15 @@ export class BasicBlock extends Module {
     this.bn2 = this.registerModule('bn2', norm(planes));
     this.se = opts.attention ? this.registerModule('se', opts.attention(planes)) : null;
     this.downsample = opts.downsample ? this.registerModule('downsample', opts.downsample) : null;
+    this.fused = [
+      this.registerPlan(new FusedConv(this.conv1, this.bn1, this.relu)),
+      this.registerPlan(new FusedConv(this.conv2, this.bn2, null)),
+    ];
   }
 
   forward(x: Tensor): Tensor {
-    let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
-    out = this.bn2.call(this.conv2.call(out));
+    let out = this.fused[0].call(x);
+    out = this.fused[1].call(out);
     if (this.se) out = this.se.call(out);
     const identity = this.downsample ? this.downsample.call(x) : x;
     return tf.relu(tf.add(out, identity));
@@ -120,6 +127,8 @@ export class Bottleneck extends Module {
   /** The shortcut's projection when the shape changes, or null (identity). */
   readonly downsample: Module | null;
   private readonly relu: ReLU;
+  /** conv1-bn1-relu, conv2-bn2-relu and conv3-bn3, each one fused op in evaluation mode. */
+  private readonly fused: [FusedConv, FusedConv, FusedConv];
 
   constructor(inplanes: number, planes: number, opts: ResidualOptions = {}) {
     super();
@@ -139,12 +148,17 @@ export class Bottleneck extends Module {
     this.relu = this.registerModule('relu', new ReLU());
     this.se = opts.attention ? this.registerModule('se', opts.attention(planes * Bottleneck.expansion)) : null;
     this.downsample = opts.downsample ? this.registerModule('downsample', opts.downsample) : null;
+    this.fused = [
+      this.registerPlan(new FusedConv(this.conv1, this.bn1, this.relu)),
+      this.registerPlan(new FusedConv(this.conv2, this.bn2, this.relu)),
+      this.registerPlan(new FusedConv(this.conv3, this.bn3, null)),
+    ];
   }
 
   forward(x: Tensor): Tensor {
-    let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
-    out = this.relu.call(this.bn2.call(this.conv2.call(out)));
-    out = this.bn3.call(this.conv3.call(out));
+    let out = this.fused[0].call(x);
+    out = this.fused[1].call(out);
+    out = this.fused[2].call(out);
     if (this.se) out = this.se.call(out);
     const identity = this.downsample ? this.downsample.call(x) : x;
     return tf.relu(tf.add(out, identity));
@@ -208,6 +222,8 @@ export class ResNet extends ImageClassifier {
   /** Stage 4: blocks at 512 planes, the first with stride 2. */
   readonly layer4: Sequential;
   private readonly relu = new ReLU();
+  /** conv1-bn1-relu as one fused op in evaluation mode. */
+  private readonly stem: FusedConv;
   private readonly maxpool: MaxPool2d | null;
   private readonly avgpool = new AdaptiveAvgPool2d(1);
   private readonly flatten = new Flatten();
@@ -225,6 +241,7 @@ export class ResNet extends ImageClassifier {
         : new Conv2d(opts.inChannels ?? 3, 64, 7, { stride: 2, padding: 3, bias: false }),
     );
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(64));
+    this.stem = this.registerPlan(new FusedConv(this.conv1, this.bn1, this.relu));
     this.maxpool = cifar ? null : new MaxPool2d(3, { stride: 2, padding: 1 });
     let inplanes = 64;
     const stage = (planes: number, n: number, stride: number): Sequential => {
@@ -248,7 +265,7 @@ export class ResNet extends ImageClassifier {
   }
 
   forwardFeatures(x: Tensor): Tensor {
-    let h = this.relu.call(this.bn1.call(this.conv1.call(x)));
+    let h = this.stem.call(x);
     if (this.maxpool) h = this.maxpool.call(h);
     for (const layer of [this.layer1, this.layer2, this.layer3, this.layer4]) h = layer.call(h);
     return this.flatten.call(this.avgpool.call(h));
@@ -351,6 +368,8 @@ export class CifarResNet extends ImageClassifier {
   /** Stage 3: 64 channels, 8x8. */
   readonly layer3: Sequential;
   private readonly relu = new ReLU();
+  /** conv1-bn1-relu as one fused op in evaluation mode. */
+  private readonly stem: FusedConv;
   private readonly avgpool = new AdaptiveAvgPool2d(1);
   private readonly flatten = new Flatten();
 
@@ -365,6 +384,7 @@ export class CifarResNet extends ImageClassifier {
     const n = (depth - 2) / 6;
     this.conv1 = this.registerModule('conv1', new Conv2d(opts.inChannels ?? 3, 16, 3, { padding: 1, bias: false }));
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(16));
+    this.stem = this.registerPlan(new FusedConv(this.conv1, this.bn1, this.relu));
     let inplanes = 16;
     const stage = (planes: number, stride: number): Sequential => {
       const blocks: Module[] = [];
@@ -383,7 +403,7 @@ export class CifarResNet extends ImageClassifier {
   }
 
   forwardFeatures(x: Tensor): Tensor {
-    let h = this.relu.call(this.bn1.call(this.conv1.call(x)));
+    let h = this.stem.call(x);
     for (const layer of [this.layer1, this.layer2, this.layer3]) h = layer.call(h);
     return this.flatten.call(this.avgpool.call(h));
   }

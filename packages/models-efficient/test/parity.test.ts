@@ -125,18 +125,23 @@ function checkModel(m: ModelEntry): void {
     expect(res.missing, `${m.id}: model keys the PyTorch state lacks`).toEqual([]);
     expect(res.unexpected, `${m.id}: PyTorch keys the model lacks`).toEqual([]);
     expect(res.loaded.length).toBe(m.keys.length);
-    model.eval();
-    const inner = tf.memory().numTensors;
-    const x = inputOf(m);
-    const y = model.call(x);
-    expect(y.shape, `${m.id}: logits shape`).toEqual(m.logits.shape);
-    const e = relErr(y.dataSync() as Float32Array, expected(m));
-    tf.dispose([x, y]);
-    expect(tf.memory().numTensors, `${m.id}: tensors left over by the forward pass`).toBe(inner);
-    expect(
-      e.rel,
-      `${m.id}: rel err ${e.rel.toExponential(3)} (worst at flat index ${e.at}: got ${e.got}, want ${e.want})`,
-    ).toBeLessThanOrEqual(TOL);
+    // Eval mode twice: fused (its folded tensors made first, by fuse(), so that only the call's own are counted),
+    // then module by module.
+    for (const mode of ['fused', 'unfused'] as const) {
+      if (mode === 'fused') model.fuse();
+      else model.unfuse();
+      const inner = tf.memory().numTensors;
+      const x = inputOf(m);
+      const y = model.call(x);
+      expect(y.shape, `${m.id}: logits shape`).toEqual(m.logits.shape);
+      const e = relErr(y.dataSync() as Float32Array, expected(m));
+      tf.dispose([x, y]);
+      expect(tf.memory().numTensors, `${m.id} (${mode}): tensors left over by the forward pass`).toBe(inner);
+      expect(
+        e.rel,
+        `${m.id} (${mode}): rel err ${e.rel.toExponential(3)} (worst at flat index ${e.at}: got ${e.got}, want ${e.want})`,
+      ).toBeLessThanOrEqual(TOL);
+    }
   } finally {
     model.dispose();
   }

@@ -1,7 +1,7 @@
 // Fully connected layers, and Identity (as in torch/nn/modules/linear.py).
-import type { Tensor, tf } from '@cnn/tensor';
+import { tf, type Tensor, type Tensor2D } from '@cnn/tensor';
 import * as F from '../functional';
-import { Module, type HostTensor } from '../module';
+import { Module, runsFused, type HostTensor } from '../module';
 import { defaultInit, positiveInt } from './common';
 import { permute } from './permute';
 
@@ -40,6 +40,9 @@ export class Linear extends Module {
   readonly flattenedFrom: [number, number, number] | null;
 
   forward(x: Tensor): Tensor {
+    // Fused inference: the bias in the same op (tfjs's fused matMul); anything unusual goes through F.linear's checks.
+    if (runsFused(this) && x.rank === 2 && x.shape[1] === this.inFeatures && x.size > 0)
+      return tf.fused.matMul({ a: x as Tensor2D, b: this.weight as Tensor2D, bias: this.bias ?? undefined });
     return F.linear(x, this.weight, this.bias ?? undefined);
   }
 
