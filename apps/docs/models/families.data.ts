@@ -5,7 +5,7 @@
  * fails if a summary's parameter or MAC count disagrees with the model's card.
  */
 import { defineLoader } from 'vitepress';
-import { familyPage, splitPaper } from './cards';
+import { zooRow } from './cards';
 import type { ZooRow } from './zoo.data';
 
 /** One block of a summary: the layers whose names share a prefix (`layer1.0`, `features.3`, `inception4a`). */
@@ -86,18 +86,8 @@ export default defineLoader({
     await m.setBackend('wasm');
     const families: Record<string, FamilyData> = {};
     for (const id of m.listModels()) {
-      const c = m.getCard(id);
-      const page = familyPage(id, c.family);
-      (families[page] ??= { page, models: [] }).models.push({
-        id,
-        family: c.family,
-        page,
-        params: c.params,
-        macs: c.macs,
-        inputSize: c.inputSize,
-        numClasses: c.numClasses,
-        ...splitPaper(c.paper),
-      });
+      const row = zooRow(m, id);
+      (families[row.page] ??= { page: row.page, models: [] }).models.push(row);
     }
     for (const f of Object.values(families)) f.models.sort((a, b) => a.macs - b.macs || a.id.localeCompare(b.id));
 

@@ -4,7 +4,7 @@
  * models/zoo.md and zh/models/zoo.md.
  */
 import { defineLoader } from 'vitepress';
-import { familyPage, splitPaper } from './cards';
+import { zooRow } from './cards';
 
 export interface ZooRow {
   id: string;
@@ -20,6 +20,8 @@ export interface ZooRow {
   /** Its authors and year, e.g. 'He et al., 2015'. */
   paperCite: string;
   paperUrl: string;
+  /** Weights `loadPretrained(id, { weights: name })` loads, best first (`listPretrained(id)`); empty for none. */
+  weights: Array<{ name: string; source: string; dataset: string; top1: number; verified: boolean }>;
 }
 
 declare const data: ZooRow[];
@@ -30,22 +32,11 @@ const FAMILY_ORDER = ['lenet', 'alexnet', 'vgg', 'googlenet', 'resnet', 'senet',
 
 export default defineLoader({
   async load(): Promise<ZooRow[]> {
-    const { listModels, getCard } = await import('@cnn/models-efficient');
+    const m = await import('@cnn/models-efficient');
     const rank = (f: string) => (FAMILY_ORDER.includes(f) ? FAMILY_ORDER.indexOf(f) : FAMILY_ORDER.length);
-    return listModels()
-      .map((id) => {
-        const c = getCard(id);
-        return {
-          id,
-          family: c.family,
-          page: familyPage(id, c.family),
-          params: c.params,
-          macs: c.macs,
-          inputSize: c.inputSize,
-          numClasses: c.numClasses,
-          ...splitPaper(c.paper),
-        };
-      })
+    return m
+      .listModels()
+      .map((id) => zooRow(m, id))
       .sort(
         (a, b) =>
           rank(a.family) - rank(b.family) ||

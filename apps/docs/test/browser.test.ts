@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
-import { getCard, listModels, pretrainedUrl, shippedWeights } from '@cnn/models-efficient';
+import { getCard, listModels, listPretrained, pretrainedUrl, shippedWeights } from '@cnn/models-efficient';
 import { familyPage } from '../models/cards';
 import { DIST, ISOLATION_HEADERS, serveStatic, type StaticServer } from '../scripts/serve.mjs';
 import { EXPECTED } from './expectations';
@@ -343,6 +343,13 @@ async function checkFamilyPage(page: Page, family: string): Promise<void> {
   expect(await table.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-model')))).toEqual(
     [...ids].sort((a, b) => getCard(a).macs - getCard(b).macs || a.localeCompare(b)),
   );
+  // Each model's card lists the weights loadPretrained takes for it, best first, as listPretrained gives them.
+  for (const id of ids)
+    expect(await table.locator(`[data-model="${id}"] [data-weights]`).getAttribute('data-weights')).toBe(
+      listPretrained(id)
+        .map((w) => w.name)
+        .join(' '),
+    );
   const summaries = page.locator('[data-model-summary]');
   expect(await summaries.count(), 'a family page shows a real summary').toBeGreaterThanOrEqual(1);
   for (const el of await summaries.all()) {
@@ -362,6 +369,10 @@ async function checkZoo(page: Page): Promise<void> {
   const resnet18 = zoo.locator('[data-model="resnet18"]');
   expect(await resnet18.textContent()).toContain('11.69 M');
   expect(await resnet18.locator('.cnn-zoo__paper a').getAttribute('href')).toBe('https://arxiv.org/abs/1512.03385');
+  // The weights column: torchvision's file for resnet18, the shipped Fashion-MNIST file for lenet5, none for mobilenet_v1.
+  expect(await resnet18.locator('[data-weights]').getAttribute('data-weights')).toBe('IMAGENET1K_V1');
+  expect(await zoo.locator('[data-model="lenet5"] [data-weights]').getAttribute('data-weights')).toBe('fashion-mnist');
+  expect(await zoo.locator('[data-model="mobilenet_v1"] [data-weights]').getAttribute('data-weights')).toBe('');
   // Every id links to its family's page, in the page's language.
   const prefix = (await page.evaluate(() => location.pathname)).startsWith('/zh/') ? '/zh/models/' : '/models/';
   expect(await resnet18.locator('[data-family-link]').getAttribute('href')).toBe(`${prefix}resnet.html`);

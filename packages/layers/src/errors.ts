@@ -7,5 +7,6 @@
  * or save it.
  */
 export class FusedInPlaceError extends Error {
+  /** Always `'FusedInPlaceError'`, so that the error can be told apart by name. */
   override name = 'FusedInPlaceError';
 }
