@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { setBackend, setThreads, tf, type Tensor4D } from '../src/index';
 import {
+  IGEMM_DEFAULT,
   IGEMM_FLAG,
   WINOGRAD_FLAG,
   WINOGRAD_MIN_CHANNELS,
@@ -433,7 +434,7 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
             .dataSync(),
         );
       } finally {
-        tf.env().set(IGEMM_FLAG, 'auto');
+        tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
       }
     };
     const ours = run('on');
@@ -484,7 +485,7 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
             })
             .dataSync(),
         );
-        tf.env().set(IGEMM_FLAG, 'auto');
+        tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
         expect(relErr(got, want).rel, mode).toBeLessThanOrEqual(DIRECT_REL_ERROR);
       }
       expect(tf.memory().numTensors).toBe(before);
@@ -518,7 +519,7 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
         tf.env().set(IGEMM_FLAG, mode);
         got.push(tf.tidy(() => fn().dataSync() as Float32Array));
       }
-      tf.env().set(IGEMM_FLAG, 'auto');
+      tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
       // One operation per element: the same bits as tfjs's kernel.
       expect(Buffer.from(got[0].buffer).equals(Buffer.from(got[1].buffer)), name).toBe(true);
     }
@@ -526,10 +527,13 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     tf.dispose([a, b, v, v4, s, big]);
   });
 
-  it("'auto' takes it exactly when cnn's kernels have more than one thread; a bad flag value is refused", () => {
+  it("is off by default; 'auto' takes it exactly when cnn's kernels have more than one thread; a bad flag value is refused", () => {
     expect(useIgemm(1)).toBe(false);
     expect(useIgemm(2)).toBe(true);
+    expect(tf.env().get(IGEMM_FLAG)).toBe('off');
+    tf.env().set(IGEMM_FLAG, 'auto');
     expect(() => tf.env().set(IGEMM_FLAG, 'yes')).toThrow(/CNN_IGEMM must be 'auto', 'on' or 'off', got "yes"/);
     expect(tf.env().get(IGEMM_FLAG)).toBe('auto');
+    tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
   });
 });
