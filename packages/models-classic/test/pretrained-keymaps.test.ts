@@ -4,13 +4,11 @@
 // same filled weights. The efficient ids are checked the same way in packages/models-efficient (their models are
 // registered there); the identity map's logits are covered by test/parity.test.ts.
 import { describe, expect, it } from 'vitest';
-import { setBackend, tf } from '@cnn/tensor';
+import { setBackend } from '@cnn/tensor';
 import { getModel, listModels, ModelOptionsError } from '../src/index';
 import { PRETRAINED_TABLE } from '../src/pretrained/table';
 import { KEY_MAPS } from '../src/pretrained/keymaps';
-import { checkLayout, fixture, layoutOf, relErr, runCase } from './pretrained-support';
-
-const TOL = 1e-4;
+import { expectCaseLogits, expectKeyMapFits, fixture, layoutOf, relErr, runCase } from './pretrained-support';
 
 describe('the weights table', () => {
   it('names a key map that exists for every entry', () => {
@@ -98,23 +96,8 @@ describe("each entry's key map onto our model, against the upstream layout", () 
     const e = es[0];
     it(`${g}: ${es.map((x) => x.name).join(', ')}`, { timeout: 120_000 }, async () => {
       await setBackend('wasm');
-      const before = tf.memory().numTensors;
-      const model = getModel(e.id, { numClasses: 1000, ...e.modelOptions });
-      try {
-        const r = checkLayout(model, fixture.layouts[layoutOf(e)], KEY_MAPS[e.keyMap]);
-        expect(r.missing, 'model keys no file key maps to').toEqual([]);
-        expect(r.unexpected, 'file keys the model lacks').toEqual([]);
-        expect(r.duplicated).toEqual([]);
-        expect(r.badShapes).toEqual([]);
-        expect(
-          r.dropped.filter((k) => !/^aux[12]\./.test(k)),
-          'file keys dropped (only the aux heads may be)',
-        ).toEqual([]);
-        if (e.id === 'googlenet') expect(r.dropped.length).toBeGreaterThan(0);
-      } finally {
-        model.dispose();
-      }
-      expect(tf.memory().numTensors).toBe(before);
+      const dropped = expectKeyMapFits(() => getModel(e.id, { numClasses: 1000, ...e.modelOptions }), e, /^aux[12]\./);
+      if (e.id === 'googlenet') expect(dropped.length).toBeGreaterThan(0);
     });
   }
 });
@@ -125,19 +108,7 @@ describe(`logits equal PyTorch's through the key map (torch ${fixture.torch}, to
       timeout: 120_000,
     }, async () => {
       await setBackend('wasm');
-      const before = tf.memory().numTensors;
-      const model = getModel(c.case, { numClasses: 1000, ...c.modelOptions });
-      try {
-        const r = runCase(model, c, KEY_MAPS[c.keyMap]);
-        expect(r.sumFirst, 'the formula gives the script tensors').toBe(c.checksum.sum);
-        expect(r.sumAll).toBe(c.checksumAll);
-        expect(r.loaded).toBe(model.stateDict().size);
-        const e = relErr(r.got, r.want);
-        expect(e.rel, `rel err ${e.rel.toExponential(3)} at ${e.at}: ${e.got} vs ${e.want}`).toBeLessThanOrEqual(TOL);
-      } finally {
-        model.dispose();
-      }
-      expect(tf.memory().numTensors).toBe(before);
+      expectCaseLogits(() => getModel(c.case, { numClasses: 1000, ...c.modelOptions }), c);
     });
   }
 

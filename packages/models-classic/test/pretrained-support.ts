@@ -4,10 +4,12 @@
 // definition, and a few logits), the formula of its weights, and the two checks. The model is passed in, so that each
 // package's test builds it with its own registry.
 import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { gunzipSync } from 'node:zlib';
 import { tf } from '@cnn/tensor';
 import { loadTorchState, type HostTensor, type KeyMap, type Module } from '@cnn/layers';
 import { checksum, fnv1a, realise, relErr, size } from '../../../test-support/fixtures';
+import { KEY_MAPS } from '../src/pretrained/keymaps';
 import type { PretrainedEntry } from '../src/pretrained/types';
 
 /** One logits case: a representative per (architecture, key map) that the model parity tests do not cover. */
@@ -142,3 +144,52 @@ export function runCase(
 }
 
 export { relErr };
+
+const TOL = 1e-4;
+
+/**
+ * Builds a model (`build`, with the package's own registry; disposed here), maps the upstream layout of `e`'s file onto
+ * it through its key map and expects an exact fit: no missing, unexpected, duplicated or misshapen key, and no dropped
+ * upstream key but those `droppable` matches (GoogLeNet's aux heads). Returns the dropped keys; leaks no tensor.
+ */
+export function expectKeyMapFits(build: () => Module, e: PretrainedEntry, droppable?: RegExp): string[] {
+  const before = tf.memory().numTensors;
+  const model = build();
+  let dropped: string[];
+  try {
+    const r = checkLayout(model, fixture.layouts[layoutOf(e)], KEY_MAPS[e.keyMap]);
+    expect(r.missing, 'model keys no file key maps to').toEqual([]);
+    expect(r.unexpected, 'file keys the model lacks').toEqual([]);
+    expect(r.duplicated).toEqual([]);
+    expect(r.badShapes).toEqual([]);
+    dropped = r.dropped;
+    expect(
+      dropped.filter((k) => !droppable?.test(k)),
+      `file keys dropped${droppable ? ` (only ${droppable} may be)` : ''}`,
+    ).toEqual([]);
+  } finally {
+    model.dispose();
+  }
+  expect(tf.memory().numTensors).toBe(before);
+  return dropped;
+}
+
+/**
+ * Builds a model for logits case `c` (disposed here), fills it through the case's key map and expects the script's
+ * checksums, every key loaded, and logits within 1e-4 (relative to the largest) of PyTorch's; leaks no tensor.
+ */
+export function expectCaseLogits(build: () => Module, c: PretrainedCase): void {
+  const before = tf.memory().numTensors;
+  const model = build();
+  try {
+    const r = runCase(model, c, KEY_MAPS[c.keyMap]);
+    expect(r.sumFirst, 'the formula gives the script tensors').toBe(c.checksum.sum);
+    expect(r.sumAll).toBe(c.checksumAll);
+    expect(r.loaded).toBe(model.stateDict().size);
+    const e = relErr(r.got, r.want);
+    expect(e.rel, `rel err ${e.rel.toExponential(3)} at ${e.at}: ${e.got} vs ${e.want}`).toBeLessThanOrEqual(TOL);
+  } finally {
+    model.dispose();
+  }
+  expect(tf.memory().numTensors).toBe(before);
+}

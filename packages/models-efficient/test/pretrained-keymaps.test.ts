@@ -5,12 +5,10 @@
 // same filled weights through their key maps. Fixtures and checks: packages/models-classic/test/pretrained-support.ts
 // (scripts/make-pretrained-fixtures.py there). The identity map's logits are covered by test/parity.test.ts.
 import { describe, expect, it } from 'vitest';
-import { getCard, getModel, listModels, setBackend, tf } from '../src/index';
+import { getCard, getModel, listModels, setBackend } from '../src/index';
 import { PRETRAINED_TABLE } from '../../models-classic/src/pretrained/table';
-import { KEY_MAPS } from '../../models-classic/src/pretrained/keymaps';
-import { checkLayout, fixture, layoutOf, relErr, runCase } from '../../models-classic/test/pretrained-support';
+import { expectCaseLogits, expectKeyMapFits, fixture, layoutOf } from '../../models-classic/test/pretrained-support';
 
-const TOL = 1e-4;
 // The families of this package (the classic ones are checked in @cnn/models-classic's test).
 const EFFICIENT = new Set(['mobilenet', 'senet', 'shufflenet']);
 const entries = PRETRAINED_TABLE.filter((e) => listModels().includes(e.id) && EFFICIENT.has(getCard(e.id).family));
@@ -47,19 +45,7 @@ describe("each entry's key map onto our model, against the upstream layout", () 
     const e = es[0];
     it(`${g}: ${es.map((x) => x.name).join(', ')}`, { timeout: 120_000 }, async () => {
       await setBackend('wasm');
-      const before = tf.memory().numTensors;
-      const model = getModel(e.id, { numClasses: 1000, ...e.modelOptions });
-      try {
-        const r = checkLayout(model, fixture.layouts[layoutOf(e)], KEY_MAPS[e.keyMap]);
-        expect(r.missing, 'model keys no file key maps to').toEqual([]);
-        expect(r.unexpected, 'file keys the model lacks').toEqual([]);
-        expect(r.duplicated).toEqual([]);
-        expect(r.badShapes).toEqual([]);
-        expect(r.dropped, 'file keys dropped').toEqual([]);
-      } finally {
-        model.dispose();
-      }
-      expect(tf.memory().numTensors).toBe(before);
+      expectKeyMapFits(() => getModel(e.id, { numClasses: 1000, ...e.modelOptions }), e);
     });
   }
 });
@@ -73,19 +59,7 @@ describe(`logits equal the PyTorch rebuilds' through the MMPretrain key maps (to
   for (const c of cases) {
     it(`${c.case} (${c.layout}, key map ${c.keyMap})`, { timeout: 120_000 }, async () => {
       await setBackend('wasm');
-      const before = tf.memory().numTensors;
-      const model = getModel(c.case, { numClasses: 1000, ...c.modelOptions });
-      try {
-        const r = runCase(model, c, KEY_MAPS[c.keyMap]);
-        expect(r.sumFirst, 'the formula gives the script tensors').toBe(c.checksum.sum);
-        expect(r.sumAll).toBe(c.checksumAll);
-        expect(r.loaded).toBe(model.stateDict().size);
-        const e = relErr(r.got, r.want);
-        expect(e.rel, `rel err ${e.rel.toExponential(3)} at ${e.at}: ${e.got} vs ${e.want}`).toBeLessThanOrEqual(TOL);
-      } finally {
-        model.dispose();
-      }
-      expect(tf.memory().numTensors).toBe(before);
+      expectCaseLogits(() => getModel(c.case, { numClasses: 1000, ...c.modelOptions }), c);
     });
   }
 });
