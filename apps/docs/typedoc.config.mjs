@@ -54,6 +54,17 @@ const config = {
   treatValidationWarningsAsErrors: true,
   treatWarningsAsErrors: true,
   logLevel: 'Warn',
+  // The site's look (scripts/typedoc-site-theme.mjs, scripts/site-theme.css) and its navigation: the title goes to
+  // the site's home page, the toolbar links to its sections.
+  plugin: ['./scripts/typedoc-site-theme.mjs'],
+  customCss: './scripts/site-theme.css',
+  titleLink: '/',
+  navigationLinks: {
+    Guide: '/guide/getting-started',
+    Tutorials: '/tutorials/classification',
+    'Model zoo': '/models/zoo',
+    中文: '/zh/',
+  },
 };
 
 export default config;

@@ -717,6 +717,100 @@ describe('the built site in Chromium', () => {
     expect(broken).toEqual([]);
   });
 
+  it("gives the API reference the site's look (colours, fonts, light / dark) and links back to the site", async () => {
+    setupDone();
+    /** The page's colours and font, as computed: body background, text, font stack, and a link's colour. */
+    const look = (page: Page) =>
+      page.evaluate(async () => {
+        await document.fonts.ready;
+        const body = getComputedStyle(document.body);
+        const probe = document.createElement('span');
+        probe.style.color = 'var(--vp-c-brand-1)';
+        document.body.append(probe);
+        const brand = getComputedStyle(probe).color;
+        probe.remove();
+        return {
+          background: body.backgroundColor,
+          text: body.color,
+          font: body.fontFamily,
+          brand,
+          dark: document.documentElement.classList.contains('dark'),
+          inter: document.fonts.check('16px Inter'),
+        };
+      });
+    try {
+      for (const appearance of ['dark', 'light']) {
+        // The reader's choice on the site, stored as VitePress stores it, then a page of the site opened afresh.
+        const setting = await open('');
+        await setting.page.evaluate((a) => localStorage.setItem('vitepress-theme-appearance', a), appearance);
+        await setting.page.close();
+        const site = await open('');
+        const siteLook = await look(site.page);
+        expect(siteLook.dark).toBe(appearance === 'dark');
+        expect(site.errors).toEqual([]);
+        await site.page.close();
+
+        const { page, errors } = await open('api/classes/_cnn_layers.Conv2d.html');
+        try {
+          const apiLook = await look(page);
+          // A plain link in the page's content (TypeDoc colours it with its link colour).
+          const link = await page.locator('.col-content').evaluate((content) => {
+            const a = document.createElement('a');
+            a.href = '#';
+            a.textContent = 'probe';
+            content.append(a);
+            const color = getComputedStyle(a).color;
+            a.remove();
+            return color;
+          });
+          console.log(`[docs] ${appearance}: site ${JSON.stringify(siteLook)}, API ${JSON.stringify(apiLook)}`);
+          expect({ ...apiLook, link }).toEqual({ ...siteLook, link: siteLook.brand });
+          expect(apiLook.font).toMatch(/^Inter\b/);
+          expect(apiLook.inter).toBe(true);
+          // Everything the page loaded (the fonts included) came from the site itself.
+          const origins = await page.evaluate(() =>
+            [...new Set(performance.getEntriesByType('resource').map((e) => new URL(e.name).origin))].sort(),
+          );
+          expect(origins).toEqual([new URL(server.url).origin]);
+          expect(errors).toEqual([]);
+        } finally {
+          await page.close();
+        }
+      }
+
+      // A change made with TypeDoc's own theme menu is the site's choice too.
+      const { page, errors, leaving } = await open('api/index.html');
+      try {
+        await page.locator('#tsd-theme').selectOption('dark', { force: true });
+        await expect.poll(() => page.evaluate(() => document.documentElement.classList.contains('dark'))).toBe(true);
+        expect(await page.evaluate(() => localStorage.getItem('vitepress-theme-appearance'))).toBe('dark');
+        // The title leads to the site's home page; the toolbar to its sections, in both languages.
+        expect(await page.locator('.tsd-toolbar-contents a.title').getAttribute('href')).toBe('/');
+        const toolbar = await page
+          .locator('#tsd-toolbar-links a')
+          .evaluateAll((els) => els.map((e) => [e.textContent, e.getAttribute('href')]));
+        expect(toolbar).toEqual([
+          ['Guide', '/guide/getting-started'],
+          ['Tutorials', '/tutorials/classification'],
+          ['Model zoo', '/models/zoo'],
+          ['中文', '/zh/'],
+        ]);
+        leaving();
+        await page.locator('#tsd-toolbar-links a', { hasText: 'Guide' }).click();
+        await page.waitForURL(/\/guide\/getting-started(\.html)?$/);
+        await expect.poll(() => page.locator('.VPNavBar').count()).toBeGreaterThan(0);
+        expect(await page.evaluate(() => document.documentElement.classList.contains('dark'))).toBe(true);
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    } finally {
+      const { page } = await open('');
+      await page.evaluate(() => localStorage.removeItem('vitepress-theme-appearance'));
+      await page.close();
+    }
+  });
+
   it('has no broken internal links', async () => {
     setupDone();
     expect(visits.size).toBe(pages.length);

@@ -1,7 +1,8 @@
 import { DatasetUsageError } from './errors';
 import { imageFromRgba, type ImageHWC } from './image';
+import { fetchBytes, isHttpUrl } from './io/fetch-url';
 import { platform } from './io/platform';
-import { checkLimit, count, DEFAULT_MAX_PIXELS } from './limits';
+import { checkLimit, count, DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_PIXELS } from './limits';
 
 /** Options of {@link decodeImage} and {@link loadImage}. */
 export interface DecodeOptions {
@@ -57,8 +58,35 @@ export function stopDecodeWorkers(): Promise<void> {
   return platform.terminateWorkers();
 }
 
-/** Options of {@link loadImage}: the decoded-pixel budget `maxPixels`, as {@link decodeImage}'s. */
-export type LoadImageOptions = DecodeOptions;
+/**
+ * Options of {@link loadImage}: the decoded-pixel budget `maxPixels`, as {@link decodeImage}'s, and the limits of
+ * reading a file or downloading a URL.
+ */
+export interface LoadImageOptions extends DecodeOptions {
+  /**
+   * The most bytes a file or a download may have: a larger one is refused with a {@link DatasetError} naming it and
+   * both sizes, from the file's size or the answer's Content-Length, or as soon as the streamed body passes it (the
+   * download stops there). Default {@link DEFAULT_MAX_IMAGE_BYTES}, 2^28 = 268,435,456 (256 MiB).
+   */
+  maxBytes?: number;
+  /**
+   * For an `http://` or `https://` URL: the most milliseconds from the request to the body's last byte; then the
+   * download is aborted and a {@link DatasetError} names the URL and the limit. Default
+   * {@link DEFAULT_FETCH_TIMEOUT_MS}, 30,000.
+   */
+  timeoutMs?: number;
+}
+
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** The byte and time limits of a {@link loadImage} call that reads a file or a URL, checked. */
+function readSettings(op: string, options: LoadImageOptions): { maxBytes: number; timeoutMs: number } {
+  const timeoutMs = checkLimit(options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS, op, 'timeoutMs');
+  // setTimeout fires at once for anything above 2^31 - 1 ms (24.8 days): refused rather than silently no limit.
+  if (timeoutMs > MAX_TIMEOUT_MS)
+    throw new DatasetUsageError(op, `timeoutMs must be at most ${count(MAX_TIMEOUT_MS)} (24.8 days), got ${timeoutMs}`);
+  return { maxBytes: checkLimit(options.maxBytes ?? DEFAULT_MAX_IMAGE_BYTES, op, 'maxBytes'), timeoutMs };
+}
 
 /** The fields of a DOM `ImageData` that {@link loadImage} reads. */
 export interface ImageDataLike {
@@ -79,7 +107,8 @@ export interface CanvasImageSourceLike {
 }
 
 /**
- * What {@link loadImage} accepts: a file path (Node) or URL (browser), a file's bytes, an image already in memory
+ * What {@link loadImage} accepts: a file path (Node), an `http(s)` URL (Node and browser) or any URL (browser), a file's
+ * bytes, an image already in memory
  * ({@link ImageHWC}), a DOM `ImageData`, or (in a browser) an image, canvas or `ImageBitmap`.
  */
 export type ImageSource = string | Uint8Array | ArrayBuffer | ImageHWC | ImageDataLike | CanvasImageSourceLike;
@@ -148,7 +177,9 @@ function checkImageHWC(op: string, img: ImageHWC, channels: 1 | 3 | undefined): 
 
 /**
  * Loads an image as HWC pixels, from any of:
- * - a path (Node; only a regular file is read: a FIFO or a device is refused by name) or a URL (browser), decoded;
+ * - a path (Node; only a regular file is read: a FIFO or a device is refused by name), decoded;
+ * - an `http://` or `https://` URL (Node and browser; in a browser any URL the page can fetch), downloaded whole within
+ *   `options.timeoutMs` (default 30 s) and `options.maxBytes` (default 256 MiB), redirects followed, then decoded;
  * - a file's bytes (`Uint8Array`, `ArrayBuffer`: JPEG or PNG), decoded;
  * - an {@link ImageHWC} already in memory, returned as it is (after checking that its pixels fit its shape);
  * - a DOM `ImageData` (RGBA), or in a browser an `<img>`, a canvas or an `ImageBitmap` (drawn on an `OffscreenCanvas`).
@@ -158,13 +189,16 @@ function checkImageHWC(op: string, img: ImageHWC, channels: 1 | 3 | undefined): 
  * decoding); an `ImageData`, image or canvas is decoded already and has no budget. Called as
  * `loadImage(source, options)` or `loadImage(source, channels, options)`.
  *
- * @throws DatasetError naming the path (`'image'` for bytes) when it is missing, not a regular file, not a decodable
- *   image, or over the pixel budget.
- * @throws DatasetUsageError for `channels` other than 1 or 3, a `maxPixels` that is not a positive integer, an
+ * @throws DatasetError naming the path or URL (`'image'` for bytes) when it is missing (a file, or HTTP 404), not a
+ *   regular file, not fetchable (a network error, an HTTP status other than 2xx), over `maxBytes`, not complete within
+ *   `timeoutMs`, not a decodable image, or over the pixel budget.
+ * @throws DatasetUsageError for `channels` other than 1 or 3, a `maxPixels`, `maxBytes` or `timeoutMs` that is not a
+ *   positive integer, an
  *   {@link ImageHWC} whose pixels do not fit its shape or whose channel count is not `channels`, an `ImageData`
  *   whose data is not width x height x 4 bytes, or a source of none of the kinds above.
  * @example
  * const img = await loadImage('cat.jpg');       // HWC uint8 RGB
+ * const web = await loadImage('https://example.com/cat.jpg', { timeoutMs: 10_000 });
  * const x = new Compose([new Resize(256), new CenterCrop(224), new ToTensor()]).apply(img, new Rng(0));
  * const grey = await loadImage(bytes, 1);
  * const pano = await loadImage('pano.jpg', { maxPixels: 150_000_000 });
@@ -193,8 +227,21 @@ export async function loadImage(
   }
   if (!isObject(options)) throw new DatasetUsageError(op, `options must be an object, got ${String(options)}`);
   const s = decodeSettings(op, channels ?? 3, options);
-  if (typeof source === 'string')
-    return platform.decodeImage(await platform.readFile(source), source, s.channels, s.maxPixels);
+  const read = readSettings(op, options);
+  if (typeof source === 'string') {
+    const bytes = isHttpUrl(source)
+      ? await fetchBytes(source, {
+          maxBytes: read.maxBytes,
+          timeoutMs: read.timeoutMs,
+          bytesHint: ' (raise the maxBytes option to accept it)',
+          timeoutHint: ' (raise the timeoutMs option to wait longer)',
+        })
+      : await platform.readFile(source, {
+          maxBytes: read.maxBytes,
+          hint: ' (raise the maxBytes option to accept it)',
+        });
+    return platform.decodeImage(bytes, source, s.channels, s.maxPixels);
+  }
   if (source instanceof Uint8Array) return platform.decodeImage(source, 'image', s.channels, s.maxPixels);
   if (source instanceof ArrayBuffer)
     return platform.decodeImage(new Uint8Array(source), 'image', s.channels, s.maxPixels);

@@ -23,7 +23,14 @@ export {
   type NormStats,
 } from './image';
 export { DatasetError, DatasetUsageError } from './errors';
-export { DEFAULT_MAX_PIXELS, DEFAULT_MAX_IDX_BYTES, MAX_SIDE, MAX_OUTPUT_PIXELS } from './limits';
+export {
+  DEFAULT_MAX_PIXELS,
+  DEFAULT_MAX_IDX_BYTES,
+  DEFAULT_MAX_IMAGE_BYTES,
+  DEFAULT_FETCH_TIMEOUT_MS,
+  MAX_SIDE,
+  MAX_OUTPUT_PIXELS,
+} from './limits';
 export { InMemoryDataset, computeStats, type Dataset, type InMemoryParts } from './dataset';
 export { parseIdx, readIdx, isGzip, type IdxArray, type IdxReadOptions } from './idx';
 export { MNIST, FashionMNIST, type MnistOptions } from './mnist';

@@ -11,6 +11,20 @@ import { DatasetError, DatasetUsageError } from './errors';
  */
 export const DEFAULT_MAX_PIXELS = 2 ** 26;
 
+/**
+ * The default size limit of an image file or download that `loadImage` reads: 2^28 = 268,435,456 bytes
+ * (256 MiB). An image within the default pixel budget takes at most 192 MiB as raw RGB, so any JPEG or PNG of it fits;
+ * a larger file is refused from its size (a file) or its Content-Length, or as it streams in (a URL), before it is
+ * decoded. Raise it with the `maxBytes` option.
+ */
+export const DEFAULT_MAX_IMAGE_BYTES = 2 ** 28;
+
+/**
+ * The default time limit of an `http(s)` download by `loadImage`: 30,000 ms from the request to the last byte of
+ * the body. Raise (or lower) it with the `timeoutMs` option.
+ */
+export const DEFAULT_FETCH_TIMEOUT_MS = 30_000;
+
 /** The largest side, in pixels, a transform takes as a size (or padding): 16,384. */
 export const MAX_SIDE = 16384;
 

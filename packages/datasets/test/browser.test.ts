@@ -66,8 +66,15 @@ try {
     greyBitmap: pick(await loadImage(bitmap, 1)), greyDecoded: pick(await decodeImage(png, 'inline.png', 1)),
     notLoaded: await caught(() => loadImage(new Image())), sized: await caught(() => loadImage({ width: 3, height: 2 })),
   };
+  // Absolute http(s) URLs: downloaded within timeoutMs and maxBytes, as in Node.
+  const web = {
+    url: pick(await loadImage(location.origin + '/pixels.png')),
+    silent: await caught(() => loadImage(location.origin + '/silent', { timeoutMs: 300 })),
+    big: await caught(() => loadImage(location.origin + '/bomb.png', { maxBytes: 1000 })),
+    relativeBig: await caught(() => loadImage('/bomb.png', { maxBytes: 1000 })),
+  };
   out.textContent = JSON.stringify({ ok: true, length: test.length, counts: test.labelCounts(), first: Array.from(test.raw(0).data.subarray(300, 310)),
-    decoded: { h: img.height, w: img.width, c: img.channels, data: Array.from(img.data) }, shape, tensors: tf.memory().numTensors, gzipError, limits, sources });
+    decoded: { h: img.height, w: img.width, c: img.channels, data: Array.from(img.data) }, shape, tensors: tf.memory().numTensors, gzipError, limits, sources, web });
 } catch (e) {
   out.textContent = JSON.stringify({ ok: false, error: String((e && (e.stack || e.message)) || e) });
 }
@@ -106,6 +113,7 @@ beforeAll(async () => {
   // images but which inflates to 64 MB (cut short at the end: only a reader that stops early can
   // say it runs past its header rather than that it is truncated).
   await writeFile(join(app, 'public', 'bomb.png'), palettePng(16000, 16000));
+  await writeFile(join(app, 'public', 'pixels.png'), png);
   const idxBomb = gzipSync(Buffer.concat([idx([10, 28, 28], new Uint8Array(0)), Buffer.alloc(64 << 20)]));
   await writeFile(join(app, 'public', 'bomb-idx.gz'), idxBomb.subarray(0, idxBomb.length - 10));
   await writeFile(join(app, 'public', 'labels-idx1-ubyte'), idx([10], new Uint8Array(10)));
@@ -125,6 +133,7 @@ beforeAll(async () => {
   });
   server = createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    if (path === '/silent') return; // accepts the request, never answers (loadImage's timeoutMs must end it)
     const file = normalize(join(dist, path === '/' ? 'index.html' : decodeURIComponent(path.slice(1))));
     try {
       if (!file.startsWith(dist + sep) || !(await stat(file)).isFile()) throw new Error('not found');
@@ -156,6 +165,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await context?.close();
+  server?.closeAllConnections();
   if (server) await new Promise((ok) => server.close(ok));
   if (work) await rm(work, { recursive: true, force: true });
 });
@@ -218,7 +228,7 @@ describe('@cnn/datasets in a browser (Vite build, headless Chromium)', () => {
     );
   });
 
-  it('loadImage reads an ImageBitmap, an OffscreenCanvas, a <canvas>, an <img> and ImageData as the decoder does', async () => {
+  it('loadImage reads an ImageBitmap, an OffscreenCanvas, a <canvas>, an <img>, ImageData and an http URL as the decoder does', async () => {
     const { r, errors } = await pageResult();
     expect(r.ok, r.error).toBe(true);
     expect(errors).toEqual([]);
@@ -229,6 +239,16 @@ describe('@cnn/datasets in a browser (Vite build, headless Chromium)', () => {
     expect(r.sources.greyBitmap).toEqual(r.sources.greyDecoded);
     expect(r.sources.notLoaded).toMatch(
       /^DatasetUsageError: loadImage: the image or canvas is 0x0 \(not loaded yet\?\)/,
+    );
+    expect(r.web.url).toEqual(rgb);
+    expect(r.web.silent).toMatch(
+      /^DatasetError: http:\/\/127\.0\.0\.1:\d+\/silent: no complete answer within 300 ms, the download was stopped/,
+    );
+    expect(r.web.big).toMatch(
+      /^DatasetError: http:\/\/127\.0\.0\.1:\d+\/bomb\.png: is (more than )?\d[\d,]* bytes, over the limit of 1,000 bytes \(raise the maxBytes option/,
+    );
+    expect(r.web.relativeBig).toMatch(
+      /^DatasetError: \/bomb\.png: is (more than )?\d[\d,]* bytes, over the limit of 1,000 bytes/,
     );
     expect(r.sources.sized).toMatch(
       /^DatasetUsageError: loadImage: expected a path, file bytes, an ImageHWC, ImageData or \(in a browser\) an image or canvas/,
