@@ -34,6 +34,8 @@ interface GpuAdapterInfoLike {
 }
 interface GpuDeviceLike {
   destroy?(): void;
+  lost?: Promise<{ message?: string; reason?: string }>;
+  addEventListener?(type: 'uncapturederror', listener: (event: { error?: { message?: string } }) => void): void;
 }
 interface GpuAdapterLike {
   info?: GpuAdapterInfoLike;
@@ -192,6 +194,7 @@ export async function loadWebGpu(): Promise<WebGpuAdapterInfo> {
     device?.destroy?.();
     throw deviceError(describeAdapter(info), err);
   }
+  watch(device, describeAdapter(info));
   // Importing tfjs's package registers its own factory where navigator.gpu exists (priority 3, so that tfjs would pick
   // it unasked); cnn's, below wasm's priority, hands tfjs the backend made above.
   if (tf.findBackendFactory(WEBGPU_TFJS_BACKEND)) tf.removeBackend(WEBGPU_TFJS_BACKEND);
@@ -199,4 +202,27 @@ export async function loadWebGpu(): Promise<WebGpuAdapterInfo> {
   tf.registerBackend(WEBGPU_TFJS_BACKEND, factory, 1);
   ours = { factory, info };
   return info;
+}
+
+/**
+ * WebGPU reports a failed kernel (a shader that does not compile, a buffer too large) as an event, not an exception,
+ * and tfjs's backend ignores it: the output is then wrong, often zeros. Say so on the console, once per device,
+ * and say when the device is lost.
+ */
+function watch(device: GpuDeviceLike, adapter: string): void {
+  let told = false;
+  device.addEventListener?.('uncapturederror', (event) => {
+    if (told) return;
+    told = true;
+    console.error(
+      `cnn: a WebGPU kernel failed on ${adapter}; its output, and anything computed from it, is wrong: ${event.error?.message ?? 'unknown error'}`,
+    );
+  });
+  device.lost?.then(
+    (info) => {
+      if (info.reason !== 'destroyed')
+        console.error(`cnn: the WebGPU device on ${adapter} was lost: ${info.message ?? ''}`);
+    },
+    () => {},
+  );
 }
