@@ -4,7 +4,7 @@
  * An example file without an entry here fails the tests, so no example goes unchecked.
  */
 export const EXPECTED: Record<string, RegExp[]> = {
-  backend: [/^active backend: (wasm|cuda)$/m, /^device: \S.*$/m, /^SIMD: (true|false), threads: [1-9]\d*$/m],
+  backend: [/^active backend: (wasm|cuda|webgpu)$/m, /^device: \S.*$/m, /^SIMD: (true|false), threads: [1-9]\d*$/m],
   classify: [
     /^\d+ models in the zoo, e\.g\. mobilenet_v3_large, mobilenet_v3_small$/m,
     /^mobilenet_v3_small: [\d,]+ parameters, [\d.]+M MACs at 224x224x3$/m,

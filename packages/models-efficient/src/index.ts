@@ -28,6 +28,8 @@ export {
   ready,
   setWasmPaths,
   CudaBackendError,
+  WebGpuBackendError,
+  type WebGpuAdapterInfo,
   type BackendName,
   type BackendInfo,
 } from '@cnn/tensor';

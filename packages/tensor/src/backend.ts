@@ -6,9 +6,11 @@ import { alignAllocations, disposeWasmKernels, prepareWasmKernels } from './wasm
 import { withBundledWasmBinaries } from './browser-wasm-paths';
 import { loadThreadedWasm, type ThreadedModule } from './wasm/threaded';
 import { getPlatform, threadsUnavailable } from './wasm/platform';
+import { describeAdapter, loadWebGpu, probeHardwareAdapter, webGpuAdapter, type WebGpuAdapterInfo } from './webgpu';
+import { isNode } from './cuda/runtime';
 
 /** Names accepted by {@link setBackend}. */
-export type BackendName = 'wasm' | 'cuda' | 'cpu' | 'auto';
+export type BackendName = 'wasm' | 'cuda' | 'cpu' | 'webgpu' | 'auto';
 
 /** What {@link backendInfo} reports about the active backend. */
 export interface BackendInfo {
@@ -22,9 +24,11 @@ export interface BackendInfo {
   threads: number;
   /** A human-readable description of where the math runs. */
   device: string;
+  /** The WebGPU adapter (vendor, architecture, ...), on the 'webgpu' backend only. */
+  adapter?: WebGpuAdapterInfo;
 }
 
-const KNOWN: readonly BackendName[] = ['wasm', 'cuda', 'cpu', 'auto'];
+const KNOWN: readonly BackendName[] = ['wasm', 'cuda', 'cpu', 'webgpu', 'auto'];
 let cudaDevice = '';
 
 /**
@@ -34,9 +38,13 @@ let cudaDevice = '';
  * - `'cuda'`: `@tensorflow/tfjs-node-gpu` (an optional peer dependency; loaded only here). Throws a
  *   {@link CudaBackendError} that says what is missing when it cannot be used.
  * - `'cpu'`: tfjs's pure-JavaScript backend, slow but a simple reference.
- * - `'auto'`: CUDA where it works, else wasm, with a one-line notice on stderr saying why.
+ * - `'webgpu'`: tfjs's WebGPU backend (loaded only here), on `navigator.gpu` in a browser and on Dawn (the optional
+ *   peer dependency `webgpu`) in Node.js. Throws a {@link WebGpuBackendError} that says what is missing when there is
+ *   no WebGPU or no adapter. Runs on any adapter, software ones (SwiftShader) included.
+ * - `'auto'`: in Node.js CUDA where it works, else wasm; in a browser WebGPU on a hardware adapter (never a fallback or
+ *   software one), else wasm; with a one-line notice saying why.
  *
- * @returns the backend now active (`'wasm'`, `'cuda'` or `'cpu'`).
+ * @returns the backend now active (`'wasm'`, `'cuda'`, `'cpu'` or `'webgpu'`).
  * @example
  * await setBackend('wasm');
  * backendInfo(); // { backend: 'wasm', simd: true, threads: 1, ... }
@@ -47,6 +55,8 @@ export async function setBackend(name: BackendName = 'wasm'): Promise<Exclude<Ba
       `setBackend: unknown backend '${String(name)}'; expected one of ${KNOWN.map((k) => `'${k}'`).join(', ')}`,
     );
   }
+  if (name === 'auto' && !isNode()) return autoInBrowser();
+  if (name === 'webgpu') return activateWebGpu();
   if (name === 'auto') {
     try {
       return await setBackend('cuda');
@@ -192,5 +202,39 @@ export function backendInfo(): BackendInfo {
     };
   }
   if (backend === 'cuda') return { backend, tfjsBackend, simd: false, threads: 1, device: cudaDevice || 'CUDA' };
+  if (backend === 'webgpu') return webGpuInfo();
   return { backend, tfjsBackend, simd: false, threads: 1, device: 'JavaScript (main thread)' };
+}
+
+/** `setBackend('webgpu')`: registers tfjs's WebGPU backend over a device (once) and activates it. */
+async function activateWebGpu(): Promise<'webgpu'> {
+  await loadWebGpu();
+  await activate('webgpu');
+  return 'webgpu';
+}
+
+/** `setBackend('auto')` in a browser: WebGPU on a hardware adapter, else wasm, with a notice saying why. */
+async function autoInBrowser(): Promise<'webgpu' | 'wasm'> {
+  const probe = await probeHardwareAdapter();
+  if (probe.info) {
+    try {
+      return await activateWebGpu();
+    } catch (err) {
+      probe.why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    }
+  }
+  console.warn(`cnn: WebGPU not used (${probe.why}); using wasm`);
+  return (await setBackend('wasm')) as 'wasm';
+}
+
+function webGpuInfo(): BackendInfo {
+  const adapter = webGpuAdapter();
+  return {
+    backend: 'webgpu',
+    tfjsBackend: 'webgpu',
+    simd: false,
+    threads: 1,
+    device: adapter ? describeAdapter(adapter) : 'WebGPU',
+    ...(adapter ? { adapter: { ...adapter } } : {}),
+  };
 }

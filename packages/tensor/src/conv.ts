@@ -196,18 +196,32 @@ function composedGrad(
   });
 }
 
-/** Inserts dilation - 1 zeros between filter taps: a [kh, kw, i, o] filter becomes [(kh-1)dh+1, (kw-1)dw+1, i, o]. */
+/**
+ * Inserts dilation - 1 zeros between filter taps: a [kh, kw, i, o] filter becomes [(kh-1)dh+1, (kw-1)dw+1, i, o].
+ * Rows, then columns, each with a pad of rank 3 or 4: tfjs's WebGPU Pad kernel fails on rank 6 (4.22.0: its WGSL
+ * has no vec6), and every backend has these.
+ */
 function dilateFilter(f: Tensor4D, [dh, dw]: [number, number]): Tensor4D {
   const [kh, kw, i, o] = f.shape;
-  const spread = tf.pad(f.reshape([kh, 1, kw, 1, i, o]), [
-    [0, 0],
-    [0, dh - 1],
-    [0, 0],
-    [0, dw - 1],
-    [0, 0],
-    [0, 0],
-  ]);
-  return spread.reshape([kh * dh, kw * dw, i, o]).slice([0, 0, 0, 0], dilatedShape(f.shape, [dh, dw])) as Tensor4D;
+  const [KH, KW] = dilatedShape(f.shape, [dh, dw]);
+  const rows = tf
+    .pad(f.reshape([kh, 1, kw * i * o]), [
+      [0, 0],
+      [0, dh - 1],
+      [0, 0],
+    ])
+    .reshape([kh * dh, kw * i * o])
+    .slice([0, 0], [KH, kw * i * o]);
+  const cols = tf
+    .pad(rows.reshape([KH, kw, 1, i * o]), [
+      [0, 0],
+      [0, 0],
+      [0, dw - 1],
+      [0, 0],
+    ])
+    .reshape([KH, kw * dw, i * o])
+    .slice([0, 0, 0], [KH, KW, i * o]);
+  return cols.reshape([KH, KW, i, o]) as Tensor4D;
 }
 
 /** Shape of the zero-inserted filter {@link dilateFilter} makes. */

@@ -2,7 +2,7 @@
  * @cnn/tensor: the engine every cnn package computes on.
  *
  * - `tf`: the tfjs-core namespace, with every gradient and chained op registered.
- * - `setBackend('wasm' | 'cuda' | 'cpu' | 'auto')`, `getBackend()`, `backendInfo()`.
+ * - `setBackend('wasm' | 'cuda' | 'cpu' | 'webgpu' | 'auto')`, `getBackend()`, `backendInfo()`.
  * - `conv2d` with groups, stride, dilation and padding of every kind, trainable on every backend;
  *   on wasm, cnn's SIMD kernels add the training kernels tfjs lacks.
  *
@@ -17,6 +17,7 @@ export { tf } from './tf';
 export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank, DataType } from './tf';
 export { setBackend, setThreads, getBackend, backendInfo, type BackendName, type BackendInfo } from './backend';
 export { CudaBackendError, setCudaEnvironment, type CudaFailure, type CudaEnvironment } from './cuda';
+export { WebGpuBackendError, type WebGpuFailure, type WebGpuAdapterInfo } from './webgpu';
 export { conv2d, conv2dBackpropInput, conv2dBackpropFilter } from './conv';
 export type { ConvOptions, Padding } from './conv-options';
 export { setWasmPaths } from './browser-wasm-paths';

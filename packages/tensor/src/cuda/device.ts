@@ -107,7 +107,7 @@ async function runNvidiaSmi(command: string, timeoutMs: number): Promise<GpuReco
 }
 
 /** Runs a program; resolves its stdout, or null when it is missing, fails or times out. */
-async function run(command: string, args: string[], timeoutMs: number): Promise<string | null> {
+export async function run(command: string, args: string[], timeoutMs: number): Promise<string | null> {
   try {
     const cp = await dynamicImport<typeof import('node:child_process')>('node:child_process');
     return await new Promise<string | null>((resolve) => {
