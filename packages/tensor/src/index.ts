@@ -19,7 +19,7 @@ export { setBackend, setThreads, getBackend, backendInfo, type BackendName, type
 export { CudaBackendError, setCudaEnvironment, type CudaFailure, type CudaEnvironment } from './cuda';
 export { conv2d, conv2dBackpropInput, conv2dBackpropFilter } from './conv';
 export type { ConvOptions, Padding } from './conv-options';
-export { setWasmPaths } from './browser-wasm-paths';
+export { setWasmPaths, WasmBinaryError } from './browser-wasm-paths';
 
 registerWasmKernels();
 registerConvGradients();
