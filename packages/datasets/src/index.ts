@@ -26,7 +26,13 @@ export { DatasetError, DatasetUsageError } from './errors';
 export { DEFAULT_MAX_PIXELS, DEFAULT_MAX_IDX_BYTES, MAX_SIDE, MAX_OUTPUT_PIXELS } from './limits';
 export { InMemoryDataset, computeStats, type Dataset, type InMemoryParts } from './dataset';
 export { parseIdx, readIdx, isGzip, type IdxArray, type IdxReadOptions } from './idx';
-export { MNIST, FashionMNIST, type MnistOptions } from './mnist';
+export {
+  MNIST,
+  FashionMNIST,
+  type MnistOptions,
+  type FashionMnistSampleOptions,
+  type FashionMnistSampleFile,
+} from './mnist';
 export { CIFAR10, CIFAR100, type CifarOptions, type Cifar100Options } from './cifar';
 export { ImageFolder, type ImageFolderOptions, type SkippedFile } from './image-folder';
 export {
