@@ -27,6 +27,7 @@ export {
   backendInfo,
   ready,
   setWasmPaths,
+  WasmBinaryError,
   CudaBackendError,
   type BackendName,
   type BackendInfo,
