@@ -16,6 +16,11 @@ const browserPlatform: Plugin = {
 
 export default defineConfig([
   libraryBuild({
+    // The sample's URLs are an entry of their own (`@cnn/datasets/fashion-mnist-sample`), never imported by index.ts:
+    // only an app that imports them makes its bundler emit the sample's files.
+    entry: { index: 'src/index.ts', 'fashion-mnist-sample': 'src/fashion-mnist-sample.ts' },
+    // Each entry self-contained (no shared chunk of esbuild's helpers).
+    splitting: false,
     platform: 'node',
     target: 'node20',
     // import.meta.url in the CJS build (the embedded sample is found relative to the module file).

@@ -1,27 +1,17 @@
-import { copyFile, mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { defineConfig } from 'tsup';
 import { browserBuild, libraryBuild } from '../../tsup.base';
 
 // tfjs-core's Node entry registers no gradients and no chained ops, and its deep module paths
 // cannot be imported from plain Node ESM/CJS. The Node builds therefore inline those two
 // side-effect modules (they register into the one engine tfjs keeps on globalThis), while the
-// public '@tensorflow/tfjs-core' entry stays external. The browser build keeps all of tfjs
-// external so that a bundler holds exactly one copy of it.
+// public '@tensorflow/tfjs-core' entry stays external.
+//
+// The browser build inlines tfjs (core, cpu and wasm backends, and their CommonJS parts: seedrandom,
+// long, the emscripten glue) into one ES module with no bare imports left, so that any bundler, Rollup
+// with only node-resolve included, takes it as is. Only @cnn/tensor imports tfjs, so an app still holds
+// one copy of it. tfjs's wasm binaries are copied next to it by scripts/copy-wasm-binaries.mjs (run
+// after tsup by the build script), where src/browser-wasm-paths.ts names them.
 const deep = [/^@tensorflow\/tfjs-core\/dist\//];
-
-// The browser build ships copies of tfjs's three wasm binaries next to itself, so that
-// src/browser-wasm-paths.ts can name them with `new URL('./….wasm', import.meta.url)`, which bundlers
-// emit as assets. `__CNN_BROWSER_BUILD__` keeps that code out of the Node builds.
-const WASM_BINARIES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
-
-async function copyWasmBinaries(): Promise<void> {
-  const require = createRequire(import.meta.url);
-  const from = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
-  await mkdir('dist/browser', { recursive: true });
-  await Promise.all(WASM_BINARIES.map((name) => copyFile(join(from, 'dist', name), join('dist/browser', name))));
-}
 
 export default defineConfig([
   libraryBuild({
@@ -40,8 +30,8 @@ export default defineConfig([
     },
   }),
   browserBuild({
-    external: [/^@tensorflow\//],
+    external: [],
+    noExternal: [/^@tensorflow\/tfjs-(core|backend-cpu|backend-wasm)(\/|$)/],
     define: { __CNN_BROWSER_BUILD__: 'true' },
-    onSuccess: copyWasmBinaries,
   }),
 ]);

@@ -3,6 +3,8 @@
 import { tf, setBackend } from '@cnn/tensor';
 import { F } from '@cnn/layers';
 import { FashionMNIST } from '@cnn/datasets';
+// The sample's file URLs: importing them makes the bundler emit the files (Node reads them without it).
+import { fashionMnistSampleFiles } from '@cnn/datasets/fashion-mnist-sample';
 
 export interface Pooled {
   className: string;
@@ -16,7 +18,7 @@ const rows = (t: tf.Tensor4D) => (t.arraySync()[0] as number[][][]).map((r) => r
 
 /** Pools test image `index` of the embedded sample. */
 export async function poolImage(index = 0): Promise<Pooled> {
-  const test = await FashionMNIST.sample({ train: false });
+  const test = await FashionMNIST.sample({ train: false, files: fashionMnistSampleFiles });
   const { data, height, width } = test.raw(index);
   const result = tf.tidy(() => {
     const x = tf.div(tf.tensor4d(Float32Array.from(data), [1, height, width, 1]), 255) as tf.Tensor4D;

@@ -2,6 +2,8 @@
 // Fashion-MNIST's 60,000 training images by `cnn train`); the pictures are test images it never saw, saved as PNG
 // files in the docs' public/ folder by scripts/render-fashion-mnist.mjs.
 import { setBackend, loadPretrained, shippedWeights, loadImage, tf } from '@cnn/models-efficient';
+// The weights files' URLs: importing them makes the bundler emit the files (Node reads them without it).
+import { shippedWeightsFiles } from '@cnn/models-efficient/shipped-weights';
 
 /** The first image of each class in Fashion-MNIST's test split: its file and its true class. */
 export const IMAGES: ReadonlyArray<{ url: URL; label: string }> = [
@@ -38,7 +40,7 @@ export interface Classified {
 /** Loads the shipped LeNet-5 and classifies every picture in {@link IMAGES} in one batch. */
 export async function classifyImages(): Promise<Classified[]> {
   const weights = shippedWeights('lenet5'); // what the weights were trained on: classes, input size, mean and std
-  const net = await loadPretrained('lenet5');
+  const net = await loadPretrained('lenet5', { shippedFiles: shippedWeightsFiles });
   const [h, w] = weights.inputSize;
   const pixels = new Float32Array(IMAGES.length * h * w);
   for (const [n, { url }] of IMAGES.entries()) {

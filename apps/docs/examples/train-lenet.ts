@@ -5,6 +5,8 @@ import { tf, setBackend, backendInfo } from '@cnn/tensor';
 import { manualSeed, type Module } from '@cnn/layers';
 import { getModel, type LeNet5 } from '@cnn/models-classic';
 import { FashionMNIST, DataLoader, Compose, ToTensor, Normalize, type Dataset, type Sample } from '@cnn/datasets';
+// The sample's file URLs: importing them makes the bundler emit the files (Node reads them without it).
+import { fashionMnistSampleFiles } from '@cnn/datasets/fashion-mnist-sample';
 import { Trainer, Adam, type EpochRecord, type EvaluateResult, type StepInfo } from '@cnn/train';
 
 export interface TrainSettings {
@@ -46,8 +48,11 @@ function spread(dataset: Dataset, count?: number): Dataset {
 export async function trainLeNet(settings: TrainSettings = DEFAULTS, events: TrainEvents = {}): Promise<TrainResult> {
   const { mean, std } = FashionMNIST.STATS;
   const transform = new Compose([new ToTensor(), new Normalize(mean, std)]);
-  const train = spread(await FashionMNIST.sample({ transform }), settings.trainImages);
-  const test = spread(await FashionMNIST.sample({ train: false, transform }), settings.testImages);
+  const train = spread(await FashionMNIST.sample({ transform, files: fashionMnistSampleFiles }), settings.trainImages);
+  const test = spread(
+    await FashionMNIST.sample({ train: false, transform, files: fashionMnistSampleFiles }),
+    settings.testImages,
+  );
 
   manualSeed(settings.seed ?? 0);
   const model = getModel('lenet5', { inputSize: 28, numClasses: 10 }) as LeNet5;

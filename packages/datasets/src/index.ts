@@ -33,7 +33,13 @@ export {
 } from './limits';
 export { InMemoryDataset, computeStats, type Dataset, type InMemoryParts } from './dataset';
 export { parseIdx, readIdx, isGzip, type IdxArray, type IdxReadOptions } from './idx';
-export { MNIST, FashionMNIST, type MnistOptions } from './mnist';
+export {
+  MNIST,
+  FashionMNIST,
+  type MnistOptions,
+  type FashionMnistSampleOptions,
+  type FashionMnistSampleFile,
+} from './mnist';
 export { CIFAR10, CIFAR100, type CifarOptions, type Cifar100Options } from './cifar';
 export { ImageFolder, type ImageFolderOptions, type SkippedFile } from './image-folder';
 export {

@@ -1,6 +1,6 @@
 // MNIST and Fashion-MNIST: IDX files, plain or gzipped, read whole into one uint8 buffer.
 import { InMemoryDataset } from './dataset';
-import { DatasetError } from './errors';
+import { DatasetError, DatasetUsageError } from './errors';
 import { readIdx } from './idx';
 import type { NormStats } from './image';
 import { platform } from './io/platform';
@@ -18,6 +18,22 @@ export interface MnistOptions {
    * gzipped one stops inflating there). Default 2^28 = 268,435,456 (256 MiB); see {@link readIdx}.
    */
   maxBytes?: number;
+}
+
+/** The names of the embedded Fashion-MNIST sample's four files. */
+export type FashionMnistSampleFile =
+  | 'train-images-idx3-ubyte.gz'
+  | 'train-labels-idx1-ubyte.gz'
+  | 't10k-images-idx3-ubyte.gz'
+  | 't10k-labels-idx1-ubyte.gz';
+
+/** Options of {@link FashionMNIST.sample}. */
+export interface FashionMnistSampleOptions extends MnistOptions {
+  /**
+   * Where the sample's files are: `fashionMnistSampleFiles` from `@cnn/datasets/fashion-mnist-sample`, or URLs
+   * (paths in Node) of your own. Needed in a browser; Node reads the installed package's files without it.
+   */
+  files?: Readonly<Partial<Record<FashionMnistSampleFile, string | URL>>>;
 }
 
 /** The four ways the IDX files are commonly named, gzipped first. */
@@ -176,13 +192,30 @@ export class FashionMNIST extends MNIST {
 
   /**
    * Loads a split of the embedded sample: 3,000 training images (300 per class) or 1,000 test
-   * images (100 per class), chosen from the real dataset by `scripts/make-sample.mjs`. Works offline,
-   * in Node (from the installed package) and in a browser (the files are bundled as assets).
+   * images (100 per class), chosen from the real dataset by `scripts/make-sample.mjs`. Works offline.
+   * In Node the files are read from the installed package. In a browser they are fetched from
+   * `options.files`, the map `@cnn/datasets/fashion-mnist-sample` exports (importing it makes your
+   * bundler emit the four files as assets, so an app that never loads the sample ships none of it).
+   *
+   * @throws DatasetUsageError in a browser without `files`, or when `files` lacks a file the split needs.
    */
-  static async sample(options: MnistOptions = {}): Promise<FashionMNIST> {
+  static async sample(options: FashionMnistSampleOptions = {}): Promise<FashionMNIST> {
     const prefix = (options.train ?? true) ? 'train' : 't10k';
-    const file = (kind: string) => platform.sampleFile(`${prefix}-${kind}-ubyte.gz`);
-    return this.fromFiles(file('images-idx3'), file('labels-idx1'), options);
+    const names = [`${prefix}-images-idx3-ubyte.gz`, `${prefix}-labels-idx1-ubyte.gz`] as const;
+    const { files } = options;
+    if (files !== undefined) {
+      const missing =
+        typeof files === 'object' && files !== null
+          ? names.filter((n) => files[n as FashionMnistSampleFile] === undefined)
+          : [...names];
+      if (missing.length > 0)
+        throw new DatasetUsageError(
+          'FashionMNIST.sample',
+          `files must map each file name of the split to its URL or path; missing: ${missing.join(', ')} (import { fashionMnistSampleFiles } from '@cnn/datasets/fashion-mnist-sample')`,
+        );
+    }
+    const [images, labels] = names.map((n) => platform.sampleFile(n, files?.[n as FashionMnistSampleFile]));
+    return this.fromFiles(images, labels, options);
   }
 
   protected static override missingHint(root: string): string {

@@ -1,6 +1,7 @@
 /**
  * The built browser entry (dist/browser/index.js) in a Vite-built page in headless Chromium: the
- * embedded sample is bundled as assets and read with fetch + DecompressionStream, images decode
+ * embedded sample is bundled as assets (the page imports their URLs from `@cnn/datasets/fashion-mnist-sample`) and
+ * read with fetch + DecompressionStream, images decode
  * through createImageBitmap, and a DataLoader batch becomes a tensor.
  *
  * Needs the build first, and Debian's `chromium` at /usr/bin/chromium (or CNN_CHROMIUM).
@@ -26,10 +27,11 @@ const CHROMIUM = process.env.CNN_CHROMIUM ?? '/usr/bin/chromium';
 const MAIN = `
 import { setBackend, tf } from '@cnn/tensor';
 import { FashionMNIST, DataLoader, Compose, ToTensor, Normalize, decodeImage, loadImage, readIdx } from '@cnn/datasets';
+import { fashionMnistSampleFiles } from '@cnn/datasets/fashion-mnist-sample';
 const out = document.getElementById('out');
 try {
   await setBackend('cpu');
-  const test = await FashionMNIST.sample({ train: false });
+  const test = await FashionMNIST.sample({ train: false, files: fashionMnistSampleFiles });
   const png = Uint8Array.from(atob(window.PNG), (c) => c.charCodeAt(0));
   const img = await decodeImage(png, 'inline.png');
   const loader = new DataLoader(test.withTransform(new Compose([new ToTensor(), new Normalize([0.286], [0.353])])), { batchSize: 100, shuffle: true, seed: 1 });
@@ -46,6 +48,7 @@ try {
     small: await caught(() => decodeImage(png, 'inline.png', 3, { maxPixels: 5 })),
     idxBomb: await caught(() => readIdx('/bomb-idx.gz', 3)),
     idxLimit: await caught(() => readIdx('/labels-idx1-ubyte', 1, { maxBytes: 4 })),
+    sampleWithoutFiles: await caught(() => FashionMNIST.sample()),
   };
   // loadImage's browser sources: an ImageBitmap, an OffscreenCanvas, a <canvas>, an <img>, ImageData.
   const pick = (im) => ({ h: im.height, w: im.width, c: im.channels, data: Array.from(im.data) });
@@ -219,6 +222,10 @@ describe('@cnn/datasets in a browser (Vite build, headless Chromium)', () => {
     expect(r.limits.load).toMatch(/^DatasetError: \/bomb\.png: image is 16000x16000 = 256,000,000 pixels/);
     expect(r.limits.small).toMatch(
       /^DatasetError: inline\.png: image is 3x2 = 6 pixels, over the decoding budget of 5 pixels/,
+    );
+    // In a page the sample's files come from the subpath's URLs; without them, a named error that says so.
+    expect(r.limits.sampleWithoutFiles).toMatch(
+      /^DatasetUsageError: FashionMNIST\.sample: in a browser the sample's files are fetched from the URLs you pass as files \(train-images-idx3-ubyte\.gz is one\): import \{ fashionMnistSampleFiles \} from '@cnn\/datasets\/fashion-mnist-sample'/,
     );
     expect(r.limits.idxBomb).toMatch(
       /^DatasetError: \/bomb-idx\.gz: inflates past the 10x28x28 = 7,840 values its header declares/,

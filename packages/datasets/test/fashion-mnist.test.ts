@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { FashionMNIST, computeStats } from '../src/index';
+import { DatasetUsageError, FashionMNIST, computeStats } from '../src/index';
+import { fashionMnistSampleFiles } from '../src/fashion-mnist-sample';
 
 const DEBIAN = '/usr/share/datasets/fashion-mnist';
 const PKG = fileURLToPath(new URL('..', import.meta.url));
@@ -39,6 +40,30 @@ describe('embedded Fashion-MNIST sample', () => {
     const test = await FashionMNIST.sample({ train: false });
     expect(test.length).toBe(1000);
     expect(test.labelCounts()).toEqual(new Array(10).fill(100));
+  });
+
+  it('reads the files that @cnn/datasets/fashion-mnist-sample names (what a page passes as files), and names a missing one', async () => {
+    expect(Object.keys(fashionMnistSampleFiles).sort()).toEqual([
+      't10k-images-idx3-ubyte.gz',
+      't10k-labels-idx1-ubyte.gz',
+      'train-images-idx3-ubyte.gz',
+      'train-labels-idx1-ubyte.gz',
+    ]);
+    for (const [name, url] of Object.entries(fashionMnistSampleFiles))
+      expect(fileURLToPath(url)).toBe(join(PKG, 'data', 'fashion-mnist-sample', name));
+    const viaFiles = await FashionMNIST.sample({ train: false, files: fashionMnistSampleFiles });
+    const plain = await FashionMNIST.sample({ train: false });
+    expect(viaFiles.length).toBe(1000);
+    expect(viaFiles.labels).toEqual(plain.labels);
+    expect(viaFiles.raw(999).data).toEqual(plain.raw(999).data);
+    const { 't10k-labels-idx1-ubyte.gz': _, ...partial } = fashionMnistSampleFiles;
+    const err = await FashionMNIST.sample({ train: false, files: partial }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DatasetUsageError);
+    expect((err as Error).message).toBe(
+      "FashionMNIST.sample: files must map each file name of the split to its URL or path; missing: t10k-labels-idx1-ubyte.gz (import { fashionMnistSampleFiles } from '@cnn/datasets/fashion-mnist-sample')",
+    );
+    // The training split needs none of the test files.
+    expect((await FashionMNIST.sample({ files: partial })).length).toBe(3000);
   });
 
   it('stays under 2 MB', () => {

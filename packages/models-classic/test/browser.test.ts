@@ -56,8 +56,11 @@ try {
   const p2 = second.predict(img, { topk: 3 });
   second.dispose();
   const afterSecond = await (await fetch('/count')).json();
+  // The shipped weights are fetched from the URLs a page passes (the shipped-weights subpath); without them, a named error.
+  let noShipped = 'no error';
+  try { await loadPretrained('lenet5', { weights: 'fashion-mnist' }); } catch (e) { noShipped = e.name + ' [' + e.kind + ']: ' + e.message; }
   out.textContent = JSON.stringify({ ok: true, p1, p2, afterFirst, afterSecond, keys, recorded, progress,
-    secure: isSecureContext, tensors: tf.memory().numTensors });
+    secure: isSecureContext, tensors: tf.memory().numTensors, noShipped });
 } catch (e) {
   if (e !== 'done') out.textContent = JSON.stringify({ ok: false, error: String((e && (e.stack || e.message)) || e) });
 }
@@ -166,6 +169,9 @@ describe('@cnn/models-classic in a browser (Vite build, headless Chromium)', () 
       expect(r.p1.labels[0]).toEqual(r.p1.indices[0].map((i: number) => IMAGENET_CLASSES[i]));
       expect(r.p2).toEqual(r.p1);
       expect(r.tensors).toBe(0);
+      expect(r.noShipped).toMatch(
+        /^PretrainedError \[options\]: in a browser the shipped weights file lenet5-fashion-mnist\.safetensors is fetched from the URL you pass in shippedFiles: import \{ shippedWeightsFiles \} from '@cnn\/models-classic\/shipped-weights'/,
+      );
     } finally {
       await page.close();
     }

@@ -8,12 +8,31 @@ import { tf, setBackend } from '@cnn/tensor';
 import { readSafetensors } from '@cnn/layers';
 import { Compose, DataLoader, FashionMNIST, Normalize, ToTensor } from '@cnn/datasets';
 import { getCard, loadPretrained, pretrainedModels, pretrainedUrl, shippedWeights } from '../src/index';
+import { shippedWeightsFiles } from '../src/shipped-weights';
 
 beforeAll(async () => {
   await setBackend('wasm');
 });
 
 describe('shipped weights', () => {
+  it('load from the URLs that @cnn/models-classic/shipped-weights names (what a page passes as shippedFiles)', async () => {
+    expect(Object.keys(shippedWeightsFiles).sort()).toEqual(pretrainedModels().map((id) => shippedWeights(id).file));
+    for (const id of pretrainedModels())
+      expect(pretrainedUrl(id, undefined, shippedWeightsFiles).href).toBe(pretrainedUrl(id).href);
+    const before = tf.memory().numTensors;
+    const viaFiles = await loadPretrained('lenet5', { weights: 'fashion-mnist', shippedFiles: shippedWeightsFiles });
+    const plain = await loadPretrained('lenet5', { weights: 'fashion-mnist' });
+    const x = tf.tidy(() => tf.randomUniform([2, 28, 28, 1], -1, 1, 'float32', 7));
+    const a = viaFiles.predict(x, { topk: 3 });
+    const b = plain.predict(x, { topk: 3 });
+    expect(a.indices).toEqual(b.indices);
+    expect(a.scores).toEqual(b.scores);
+    x.dispose();
+    viaFiles.dispose();
+    plain.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('ship for LeNet-5 and ResNet-20, trained on Fashion-MNIST, each well under 2 MB, described in their header', () => {
     expect(pretrainedModels()).toEqual(['lenet5', 'resnet20_cifar']);
     for (const id of pretrainedModels()) {

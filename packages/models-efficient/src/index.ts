@@ -27,6 +27,7 @@ export {
   backendInfo,
   ready,
   setWasmPaths,
+  WasmBinaryError,
   CudaBackendError,
   WebGpuBackendError,
   type WebGpuAdapterInfo,

@@ -33,12 +33,37 @@ const loadingScript =
     ? document.currentScript.src
     : '';
 
+/**
+ * `new URL(name, base)` where `literal` (the same file written as `new URL('./….wasm', import.meta.url)`, the form
+ * bundlers rewrite) cannot be evaluated: esbuild's and Rollup's classic-script (`iife`) output has an empty
+ * `import.meta`, where the binaries are looked for beside the script that loaded the bundle, else beside the page.
+ */
+function beside(literal: () => URL, name: string): string {
+  try {
+    return literal().href;
+  } catch {
+    const base =
+      loadingScript ||
+      (typeof document !== 'undefined' ? document.baseURI : typeof location !== 'undefined' ? location.href : '');
+    return new URL(name, base).href;
+  }
+}
+
 /** Where the shipped copies live. The literal `new URL(…, import.meta.url)` form is what bundlers rewrite. */
 function bundledBinaries(): Record<string, string> {
   return {
-    'tfjs-backend-wasm.wasm': new URL('./tfjs-backend-wasm.wasm', import.meta.url).href,
-    'tfjs-backend-wasm-simd.wasm': new URL('./tfjs-backend-wasm-simd.wasm', import.meta.url).href,
-    'tfjs-backend-wasm-threaded-simd.wasm': new URL('./tfjs-backend-wasm-threaded-simd.wasm', import.meta.url).href,
+    'tfjs-backend-wasm.wasm': beside(
+      () => new URL('./tfjs-backend-wasm.wasm', import.meta.url),
+      'tfjs-backend-wasm.wasm',
+    ),
+    'tfjs-backend-wasm-simd.wasm': beside(
+      () => new URL('./tfjs-backend-wasm-simd.wasm', import.meta.url),
+      'tfjs-backend-wasm-simd.wasm',
+    ),
+    'tfjs-backend-wasm-threaded-simd.wasm': beside(
+      () => new URL('./tfjs-backend-wasm-threaded-simd.wasm', import.meta.url),
+      'tfjs-backend-wasm-threaded-simd.wasm',
+    ),
   };
 }
 
@@ -77,18 +102,75 @@ export function withBundledWasmBinaries<T>(activate: () => Promise<T>): Promise<
   return activate();
 }
 
+/**
+ * The error `setBackend('wasm')` throws in a browser when a WebAssembly binary of the backend could not be fetched:
+ * the URL it tried and why (an HTTP status, a network error, or an HTML page served in its place), and the fix.
+ * Bundlers that emit `new URL('./….wasm', import.meta.url)` assets (Vite, webpack 5) put the binaries where they are
+ * looked for; with the others (esbuild, Rollup without an asset plugin) copy the three `.wasm` files of
+ * `@cnn/tensor/dist/browser/` next to the bundle, or call {@link setWasmPaths} with the folder that holds them.
+ */
+export class WasmBinaryError extends Error {
+  /** The URL of the binary that could not be loaded. */
+  readonly url: string;
+  /** The original error (tfjs's initialisation failure). */
+  override readonly cause: unknown;
+
+  /**
+   * @param url the binary's URL.
+   * @param why what went wrong with it (`HTTP 404`, ...).
+   * @param cause the original error.
+   */
+  constructor(url: string, why: string, cause?: unknown) {
+    const configured = userPaths !== undefined;
+    super(
+      `setBackend('wasm'): cannot load the WebAssembly binary ${url} (${why}). ` +
+        (configured
+          ? 'The location given to setWasmPaths does not serve it: put the three .wasm files of @cnn/tensor/dist/browser/ there.'
+          : "Your bundler did not emit @cnn/tensor's binaries next to the code: copy the three .wasm files of " +
+            "node_modules/@cnn/tensor/dist/browser/ beside your bundle, or call setWasmPaths('https://your.site/folder/') " +
+            "(the folder that serves them) before setBackend('wasm')."),
+    );
+    this.name = 'WasmBinaryError';
+    this.url = url;
+    this.cause = cause;
+  }
+}
+
+/** Whether a URL names a `.wasm` file. */
+const isWasm = (url: string): boolean => /\.wasm(?:[?#]|$)/.test(url);
+
 async function redirectingDefaultRequests<T>(activate: () => Promise<T>): Promise<T> {
   if (typeof globalThis.fetch !== 'function') return activate();
   const original = globalThis.fetch;
   const redirects = defaultLocations();
+  /** The binaries that could not be fetched while the backend started, in order. */
+  const failed: Array<{ url: string; why: string }> = [];
   const patched: typeof fetch = (input, init) => {
     const url = requestedUrl(input);
     const target = url === undefined ? undefined : redirects.get(url);
-    return original.call(globalThis, target ?? input, init);
+    const response = original.call(globalThis, target ?? input, init);
+    const tried = target ?? url;
+    if (tried === undefined || !isWasm(tried)) return response;
+    return response.then(
+      (res) => {
+        const type = res.headers.get('content-type') ?? '';
+        if (!res.ok) failed.push({ url: tried, why: `HTTP ${res.status}` });
+        else if (/text\/html/i.test(type))
+          failed.push({ url: tried, why: `the server answered with ${type}, not the binary` });
+        return res;
+      },
+      (err: unknown) => {
+        failed.push({ url: tried, why: `not fetched: ${err instanceof Error ? err.message : String(err)}` });
+        throw err;
+      },
+    );
   };
   globalThis.fetch = patched;
   try {
     return await activate();
+  } catch (err) {
+    if (failed.length > 0) throw new WasmBinaryError(failed[0].url, failed[0].why, err);
+    throw err;
   } finally {
     // Put fetch back unless someone replaced it meanwhile (then ours stays a pass-through in their chain).
     if (globalThis.fetch === patched) globalThis.fetch = original;

@@ -20,7 +20,7 @@ export { CudaBackendError, setCudaEnvironment, type CudaFailure, type CudaEnviro
 export { WebGpuBackendError, type WebGpuFailure, type WebGpuAdapterInfo } from './webgpu';
 export { conv2d, conv2dBackpropInput, conv2dBackpropFilter } from './conv';
 export type { ConvOptions, Padding } from './conv-options';
-export { setWasmPaths } from './browser-wasm-paths';
+export { setWasmPaths, WasmBinaryError } from './browser-wasm-paths';
 
 registerWasmKernels();
 registerConvGradients();

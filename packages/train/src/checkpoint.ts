@@ -288,8 +288,16 @@ type NodePath = typeof import('node:path');
 async function nodeModules(op: string): Promise<{ fs: NodeFs; path: NodePath }> {
   if (typeof process === 'undefined' || !process.versions?.node)
     throw new Error(`${op}: writing files needs Node; in a browser use encodeCheckpoint() and store the bytes`);
-  const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+  const [fs, path] = await Promise.all([nodeImport<NodeFs>('node:fs/promises'), nodeImport<NodePath>('node:path')]);
   return { fs, path };
+}
+
+/**
+ * Imports a Node module by a variable specifier, which bundlers leave alone (the comments silence Vite's and
+ * webpack's warnings): a browser bundle of @cnn/train never tries to resolve or polyfill Node's built-ins.
+ */
+function nodeImport<T>(specifier: string): Promise<T> {
+  return import(/* @vite-ignore */ /* webpackIgnore: true */ specifier) as Promise<T>;
 }
 
 let tmpCounter = 0;

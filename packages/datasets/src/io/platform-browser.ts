@@ -1,5 +1,5 @@
 import { imageFromRgba, type ImageHWC } from '../image';
-import { DatasetError } from '../errors';
+import { DatasetError, DatasetUsageError } from '../errors';
 import { imageHeaderSize } from '../image-header';
 import { checkPixelBudget, count } from '../limits';
 import type { DirEntry, Platform, ReadLimit } from './platform-types';
@@ -8,8 +8,6 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message.split('\n')[0] : String(err);
 }
 
-// Literal URLs, one per file, so that bundlers (Vite, webpack 5, esbuild) see them as assets and
-// copy them. The browser build is dist/browser/index.js, two folders below the package root.
 /** The next chunk of a stream; a failed read is a {@link DatasetError} naming `file`, worded by `why`. */
 async function readChunk(
   reader: ReadableStreamDefaultReader<Uint8Array>,
@@ -23,19 +21,16 @@ async function readChunk(
   }
 }
 
-function sampleUrl(name: string): string {
-  switch (name) {
-    case 'train-images-idx3-ubyte.gz':
-      return new URL('../../data/fashion-mnist-sample/train-images-idx3-ubyte.gz', import.meta.url).href;
-    case 'train-labels-idx1-ubyte.gz':
-      return new URL('../../data/fashion-mnist-sample/train-labels-idx1-ubyte.gz', import.meta.url).href;
-    case 't10k-images-idx3-ubyte.gz':
-      return new URL('../../data/fashion-mnist-sample/t10k-images-idx3-ubyte.gz', import.meta.url).href;
-    case 't10k-labels-idx1-ubyte.gz':
-      return new URL('../../data/fashion-mnist-sample/t10k-labels-idx1-ubyte.gz', import.meta.url).href;
-    default:
-      throw new Error(`@cnn/datasets: the embedded sample has no file '${name}'`);
-  }
+/**
+ * The sample's file `name`: where `given` says. Without it, an error: the files are assets that only an app importing
+ * `@cnn/datasets/fashion-mnist-sample` makes its bundler emit, so that every other app ships none of them.
+ */
+function sampleUrl(name: string, given?: string | URL): string {
+  if (given !== undefined) return given instanceof URL ? given.href : String(given);
+  throw new DatasetUsageError(
+    'FashionMNIST.sample',
+    `in a browser the sample's files are fetched from the URLs you pass as files (${name} is one): import { fashionMnistSampleFiles } from '@cnn/datasets/fashion-mnist-sample' and call FashionMNIST.sample({ files: fashionMnistSampleFiles }), which makes your bundler emit the four files as assets`,
+  );
 }
 
 async function fetchOk(url: string, method: 'GET' | 'HEAD'): Promise<Response> {

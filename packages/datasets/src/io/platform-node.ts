@@ -239,7 +239,11 @@ export const platform: Platform = {
     return { format: meta.format, width: meta.width, height: meta.height };
   },
 
-  sampleFile: (name: string) => join(sampleDir(), name),
+  sampleFile: (name: string, given?: string | URL) => {
+    if (given === undefined) return join(sampleDir(), name);
+    const text = String(given);
+    return text.startsWith('file:') ? fileURLToPath(text) : text;
+  },
 
   debianFashionMnistDir: '/usr/share/datasets/fashion-mnist',
 

@@ -61,8 +61,12 @@ export interface Platform {
     file: string,
     maxPixels: number,
   ): Promise<{ format: string; width: number; height: number }>;
-  /** Where the embedded Fashion-MNIST sample's file of that name is (a path or a URL). */
-  sampleFile(name: string): string;
+  /**
+   * Where the embedded Fashion-MNIST sample's file of that name is (a path or a URL): `given` (a URL or path the
+   * caller passed) when there is one, else the installed package's file (Node) or an error saying how to give it
+   * (browser, where the files are bundler assets only an app that imports them carries).
+   */
+  sampleFile(name: string, given?: string | URL): string;
   /** Debian's Fashion-MNIST folder, or null where there is no file system. */
   readonly debianFashionMnistDir: string | null;
   /** The number of decode workers `workers: 'auto'` means (0 where there are none). */

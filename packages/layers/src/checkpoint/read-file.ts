@@ -37,9 +37,10 @@ export async function readFileBytes(path: string): Promise<Uint8Array> {
       { file: path },
     );
   }
-  // A variable specifier keeps bundlers from trying to resolve (or polyfill) node:fs for browser builds.
+  // A variable specifier keeps bundlers from trying to resolve (or polyfill) node:fs for browser builds; the
+  // comments stop Vite's and webpack's warnings about a specifier they cannot see.
   const specifier = 'node:fs';
-  const fs = (await import(/* @vite-ignore */ specifier)) as typeof import('node:fs');
+  const fs = (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as typeof import('node:fs');
   const systemError = (cause: unknown): CheckpointError => {
     const code = (cause as { code?: string }).code;
     return new CheckpointError(`cannot read '${path}'${code ? ` (${code})` : ''}: ${(cause as Error).message}`, {

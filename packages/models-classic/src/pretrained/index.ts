@@ -67,6 +67,12 @@ export interface LoadPretrainedOptions {
    * Cache Storage cache name (default `cnn-weights`).
    */
   cacheDir?: string;
+  /**
+   * Where the weights files shipped inside the package are, by file name: in a browser, the map
+   * `@cnn/models-classic/shipped-weights` exports (importing it makes the bundler emit the files, so apps that do not
+   * import it ship none of them). Needed there for `'fashion-mnist'` weights; Node reads the installed files without it.
+   */
+  shippedFiles?: Readonly<Record<string, string | URL>>;
   /** Called as a download progresses (not for cache hits or local files). */
   onProgress?: (progress: PretrainedProgress) => void;
   /** Aborts the download. */
@@ -279,7 +285,7 @@ export async function loadPretrained(id: string, opts: LoadPretrainedOptions = {
     };
   } else {
     const w = shippedWeights(id, choice.name);
-    bytes = await readShipped(w);
+    bytes = await readShipped(w, opts.shippedFiles);
     where = w.file;
     const [h, wd, c] = w.inputSize;
     buildOpts = { numClasses: w.numClasses, inChannels: c };

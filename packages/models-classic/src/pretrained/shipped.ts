@@ -44,12 +44,25 @@ export function pretrainedModels(): string[] {
   return listModels().filter((id) => (getCard(id).weights ?? []).length > 0);
 }
 
-/** Where a shipped weights file is: a `file:` URL in Node, a URL beside the module in a browser. */
-export function pretrainedUrl(id: string, dataset?: string): URL {
-  return weightsUrl(shippedWeights(id, dataset).file);
+/**
+ * Where a shipped weights file is: a `file:` URL in Node; in a browser the URL `shippedFiles` gives for it (the map
+ * `@cnn/models-classic/shipped-weights` exports), a {@link PretrainedError} without it.
+ *
+ * @param shippedFiles URLs of the shipped files by file name (see `LoadPretrainedOptions.shippedFiles`).
+ */
+export function pretrainedUrl(
+  id: string,
+  dataset?: string,
+  shippedFiles?: Readonly<Record<string, string | URL>>,
+): URL {
+  const { file } = shippedWeights(id, dataset);
+  return weightsUrl(file, shippedFiles?.[file]);
 }
 
-/** The bytes of a shipped weights file. */
-export function readShipped(w: ShippedWeights): Promise<Uint8Array> {
-  return store.readShipped(weightsUrl(w.file));
+/** The bytes of a shipped weights file, from `shippedFiles` when it names the file. */
+export function readShipped(
+  w: ShippedWeights,
+  shippedFiles?: Readonly<Record<string, string | URL>>,
+): Promise<Uint8Array> {
+  return store.readShipped(weightsUrl(w.file, shippedFiles?.[w.file]));
 }
