@@ -93,6 +93,11 @@ async function cmdSummary(args: string[]): Promise<void> {
   }
 }
 
+/** `cnn: <message>`, or the message alone when it already starts with the command (`cnn predict needs ...`). */
+function prefixed(message: string): string {
+  return /^cnn\b/.test(message) ? message : `cnn: ${message}`;
+}
+
 /** Runs the CLI on `argv` (without node and the script); returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -115,10 +120,10 @@ export async function main(argv: string[]): Promise<number> {
     // A call to @cnn/datasets refused for its arguments (a size, a class name) came from the user's flags or files:
     // flags are range-checked where they are parsed, so this is the net under it, one line and exit code 2 as well.
     if (e instanceof UsageError || e instanceof DatasetUsageError) {
-      console.error(`cnn: ${e.message.split('\n')[0]}`);
+      console.error(prefixed(e.message.split('\n')[0]!));
       return 2;
     }
-    console.error(`cnn: ${(e as Error).message}`);
+    console.error(prefixed((e as Error).message));
     return 1;
   }
 }

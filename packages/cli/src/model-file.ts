@@ -134,14 +134,21 @@ export interface OpenedModel {
   info: ModelInfo;
 }
 
-/** Reads a weights / checkpoint file written by `cnn train` (or any safetensors file, given `info`) into its model. */
-export async function openWeights(file: string, fallback?: Partial<ModelInfo>): Promise<OpenedModel> {
+/**
+ * Reads a weights / checkpoint file written by `cnn train` (or any safetensors file, given `info`) into its model;
+ * `flag` names the option the file came from in messages.
+ */
+export async function openWeights(
+  file: string,
+  fallback?: Partial<ModelInfo>,
+  flag = '--checkpoint',
+): Promise<OpenedModel> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);
   } catch (e) {
     throw new UsageError(
-      `--checkpoint ${quote(file)} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      `${flag} ${quote(file)} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
     );
   }
   let metadata: Record<string, string> = {};
