@@ -1,6 +1,6 @@
 /**
- * The `cnn` command line: list and summarise the model zoo, train into run folders (with resume), evaluate,
- * predict and benchmark.
+ * The `cnn` command line: list and summarise the model zoo, train or fine-tune into run folders (with resume),
+ * compare runs, evaluate, predict and benchmark.
  *
  * @packageDocumentation
  */
@@ -11,6 +11,7 @@ import { cmdTrain } from './train';
 import { cmdEval } from './eval';
 import { cmdPredict } from './predict';
 import { cmdBench } from './bench';
+import { cmdCompare } from './compare';
 import { pretrainedTable } from './pretrained';
 import { registerTestPretrained } from './test-hooks';
 
@@ -22,7 +23,9 @@ Commands:
   summary <model> [--input HxWxC]    the layer summary table of a model
   train --model <id> --dataset <d>   train into a run folder (checkpoints, metrics, pictures); --resume <run>
   eval --checkpoint <file>           test accuracy, loss, per-class precision / recall / F1
+  train --initial-checkpoint <file>  fine-tune (or --pretrained <id>; --num-classes, --freeze backbone)
   predict --checkpoint <file> <img>  top classes of image files (--pretrained <id>: ImageNet labels)
+  compare <run> <run>...             loss and accuracy curves of runs on one picture
   bench [--model a,b]                inference and training speed on this machine
 
 Options:
@@ -113,6 +116,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === 'eval') return await cmdEval(rest);
     else if (cmd === 'predict') return await cmdPredict(rest);
     else if (cmd === 'bench') return await cmdBench(rest);
+    else if (cmd === 'compare') return await cmdCompare(rest);
     else if (cmd.startsWith('-')) throw new UsageError(`unknown option ${quote(cmd)} (see cnn --help)`);
     else throw new UsageError(`unknown command ${quote(cmd)} (see cnn --help)`);
     return 0;

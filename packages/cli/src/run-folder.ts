@@ -138,7 +138,8 @@ export const SUMMARY_LOG: EpochLog = {
   },
 };
 
-function parseRecord(line: string): LoggedRecord | undefined {
+/** The epoch record of a metrics.jsonl line, or undefined for a line that is not one (torn, edited). */
+export function parseRecord(line: string): LoggedRecord | undefined {
   try {
     const r = JSON.parse(line) as LoggedRecord;
     return r !== null && typeof r === 'object' && Number.isInteger(r.epoch) && r.epoch >= 1 ? r : undefined;

@@ -96,7 +96,7 @@ export interface EvaluateResult {
   loss: number;
   /** Top-1 accuracy. */
   top1: number;
-  /** Top-5 accuracy (counts every sample when there are at most 5 classes). */
+  /** Top-5 accuracy (counts every sample when there are at most 5 classes; the progress line calls it top-k, k = min(5, classes)). */
   top5: number;
   /** Number of images. */
   total: number;
@@ -222,7 +222,7 @@ export class Trainer {
     this.callbacks = opts.callbacks ?? {};
     const smoothing = opts.labelSmoothing ?? 0;
     this.lossFn = opts.loss ?? ((logits, y) => crossEntropy(logits, y, { labelSmoothing: smoothing }));
-    this.printer = new ProgressPrinter(log, opts.write ?? defaultWrite);
+    this.printer = new ProgressPrinter(log, opts.write ?? defaultWrite, Math.min(5, opts.numClasses));
   }
 
   /** Asks {@link Trainer.fit} to stop after the current epoch (for callbacks: early stopping and the like). */
