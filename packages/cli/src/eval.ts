@@ -61,6 +61,14 @@ export async function cmdEval(args: string[]): Promise<number> {
       size: info.inputSize[0],
       augment: false,
       classes: info.classes,
+      // A folder is decoded and normalised as the model was trained (a fine-tuned model keeps its weights' own).
+      ...(dataset === 'folder'
+        ? {
+            channels: info.inputSize[2] as 1 | 3,
+            stats: { mean: info.mean, std: info.std },
+            exactResize: info.exactResize === true,
+          }
+        : {}),
     });
     if (test.classes.length !== info.numClasses) {
       throw new UsageError(`the model has ${info.numClasses} classes, dataset '${dataset}' ${test.classes.length}`);

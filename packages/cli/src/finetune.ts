@@ -1,12 +1,13 @@
 // Fine-tuning for `cnn train`, the timm / torchvision way: the initial weights (`--initial-checkpoint <file>`,
 // `--pretrained <id|file>`), a new classifier head when the number of classes differs (the old head dropped with a
 // notice), `--freeze backbone|<prefix>` and the backbone's learning rate (`--backbone-lr-scale`).
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { listModels, listPretrained, type ImageClassifier } from '@cnn/models-efficient';
 import { freeze, type FreezeResult, type ParamGroupRule } from '@cnn/train';
 import { UsageError, fmt, quote } from './args';
-import { openWeights } from './model-file';
+import { readSafetensors } from '@cnn/layers';
+import { modelInfoOf, openWeights } from './model-file';
 import { openPretrained } from './pretrained';
 
 /** Where a fine-tuned run's weights started, as its config.json stores it (enough to rebuild the model on resume). */
@@ -95,11 +96,11 @@ export async function openInitial(
       },
     };
   }
+  // --model fills in a file that does not say its model (a .pth); one that does must agree with it.
+  const named = storedModelId(src.source);
+  if (model !== undefined && named !== undefined && named !== model)
+    throw new UsageError(`--model ${quote(model)}: ${src.source} holds ${quote(named)}`);
   const { model: m, info } = await openWeights(src.source, { id: model }, '--initial-checkpoint');
-  if (model !== undefined && info.id !== model) {
-    m.dispose();
-    throw new UsageError(`--model ${quote(model)}: ${src.source} holds ${quote(info.id)}`);
-  }
   return {
     model: m,
     init: {
@@ -113,6 +114,17 @@ export async function openInitial(
       exactResize: info.dataset !== 'folder',
     },
   };
+}
+
+/** The model id a weights file's header names (undefined for a file without one, or not a safetensors file). */
+function storedModelId(file: string): string | undefined {
+  let metadata: Record<string, string>;
+  try {
+    metadata = readSafetensors(readFileSync(file)).metadata;
+  } catch {
+    return undefined;
+  }
+  return modelInfoOf(metadata, file)?.id;
 }
 
 /** The dotted name of the model's final Linear layer (`fc`, `classifier.1`). */

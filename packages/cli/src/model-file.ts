@@ -30,6 +30,11 @@ export interface ModelInfo {
   classes: string[];
   /** The `--dataset` it was trained on. */
   dataset: string;
+  /**
+   * Folders: whether its images were resized straight to `inputSize` (a model fine-tuned from small weights) rather
+   * than resized and centre-cropped (absent: false).
+   */
+  exactResize?: boolean;
 }
 
 /** Checks a model id against the registry (UsageError naming `cnn list` otherwise). */
@@ -82,12 +87,14 @@ export function modelInfoOf(metadata: Record<string, string>, file: string): Mod
 
 /** What is wrong with the fields a stored {@link ModelInfo} has (each is optional), or null. */
 function modelInfoProblem(info: Record<string, unknown>): string | null {
-  const { id, numClasses, inputSize, mean, std, classes, dataset } = info;
+  const { id, numClasses, inputSize, mean, std, classes, dataset, exactResize } = info;
   const bad = (field: string, value: unknown, want: string): string => `${field} ${jsonPreview(value)}; want ${want}`;
   const isInt = (v: unknown, lo: number, hi: number): boolean =>
     Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi;
   if (id !== undefined && typeof id !== 'string') return bad('id', id, 'a model id');
   if (dataset !== undefined && typeof dataset !== 'string') return bad('dataset', dataset, 'a dataset name');
+  if (exactResize !== undefined && typeof exactResize !== 'boolean')
+    return bad('exactResize', exactResize, 'true or false');
   if (numClasses !== undefined && !isInt(numClasses, 1, MODEL_MAX_CLASSES))
     return bad('numClasses', numClasses, `an integer in [1, ${MODEL_MAX_CLASSES}]`);
   if (inputSize !== undefined) {
@@ -173,6 +180,7 @@ export async function openWeights(
     std: info.std ?? [0.229, 0.224, 0.225].slice(0, (info.inputSize ?? card.inputSize)[2] === 1 ? 1 : 3),
     classes: info.classes ?? Array.from({ length: info.numClasses ?? card.numClasses }, (_, i) => String(i)),
     dataset: info.dataset ?? '',
+    ...(info.exactResize ? { exactResize: true } : {}),
   };
   const model = buildModel(full);
   try {

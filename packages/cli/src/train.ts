@@ -41,6 +41,7 @@ import {
   applyFreeze,
   backboneGroup,
   fitHead,
+  freezeRule,
   initialSource,
   openInitial,
   type InitialWeights,
@@ -495,7 +496,10 @@ export async function cmdTrain(args: string[]): Promise<number> {
       std: [...stats.std],
       classes: [...train.classes],
       dataset: cfg.dataset,
+      ...(init?.exactResize && cfg.dataset === 'folder' ? { exactResize: true } : {}),
     };
+    // A --freeze that names no parameter is refused before anything else is said (the head keeps its name).
+    if (opened && cfg.freeze !== undefined) freezeRule(opened.model, cfg.freeze);
     manualSeed(cfg.seed);
     if (opened)
       fitHead(

@@ -62,6 +62,7 @@ describe('cnn train', () => {
       'last.safetensors',
       'loss.svg',
       'metrics.jsonl',
+      'summary.csv',
     ]);
     const cfg = JSON.parse(readFileSync(join(straight, 'config.json'), 'utf8'));
     expect(cfg).toMatchObject({
