@@ -6,6 +6,7 @@
  */
 import { listModels, getCard, getModel, summary, ready, ModelOptionsError } from '@cnn/models-efficient';
 import { DatasetUsageError } from '@cnn/datasets';
+import { ThreadsEnvError } from '@cnn/tensor';
 import { UsageError, parse as parseFlags, quote, type OptionSpecs } from './args';
 import { cmdTrain } from './train';
 import { cmdEval } from './eval';
@@ -123,7 +124,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     // A call to @cnn/datasets refused for its arguments (a size, a class name) came from the user's flags or files:
     // flags are range-checked where they are parsed, so this is the net under it, one line and exit code 2 as well.
-    if (e instanceof UsageError || e instanceof DatasetUsageError) {
+    // A bad CNN_THREADS is the user's setting as much as a flag is.
+    if (e instanceof UsageError || e instanceof DatasetUsageError || e instanceof ThreadsEnvError) {
       console.error(prefixed(e.message.split('\n')[0]!));
       return 2;
     }

@@ -315,6 +315,34 @@ describe('cnn: unknown flags and messages', () => {
     expect(quotes.length % 2, line).toBe(0);
   });
 
+  it('a bad CNN_THREADS is a usage error naming it; --threads wins over it', () => {
+    const env = { ...process.env, CNN_THREADS: 'lots' };
+    const args = [
+      'train',
+      '--model',
+      'lenet5',
+      '--dataset',
+      'fashion-mnist-sample',
+      '--epochs',
+      '1',
+      '--out',
+      join(tmp, 'env'),
+    ];
+    let r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: tmp, env });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      `cnn: CNN_THREADS must be a whole number of threads from 1 to 1024, or 'auto'; got "lots"`,
+    );
+    // The test-only hook CNN_TEST_SUBSET keeps this run to 64 training and 32 test images.
+    r = spawnSync(process.execPath, [CLI, ...args, '--threads', '1'], {
+      encoding: 'utf8',
+      cwd: tmp,
+      env: { ...env, CNN_TEST_SUBSET: '64,32' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/backend wasm( SIMD)?, 1 thread$/m);
+  });
+
   it("a command's own message is not prefixed twice ('cnn: cnn predict ...')", () => {
     const r = cnn('predict');
     expect(r.code).toBe(2);
