@@ -16,6 +16,8 @@ export interface InitialWeights {
   kind: 'checkpoint' | 'pretrained';
   /** The file (absolute) or the model id. */
   source: string;
+  /** `--weights`: which of the id's weights (default: its first). */
+  weights?: string;
   /** The model id. */
   id: string;
   /** Classes of the head the weights came with. */
@@ -36,20 +38,28 @@ export interface OpenedInitial {
 }
 
 /** Which initial weights the flags ask for (checked, nothing read), or undefined for a run from scratch. */
-export function initialSource(
-  values: Record<string, string | boolean | undefined>,
-): { kind: 'checkpoint' | 'pretrained'; source: string } | undefined {
+export function initialSource(values: Record<string, string | boolean | undefined>): InitialSource | undefined {
   const file = values['initial-checkpoint'];
   const pre = values.pretrained;
+  const weights = values.weights;
   if (typeof file === 'string' && typeof pre === 'string')
     throw new UsageError('give --initial-checkpoint or --pretrained, not both');
+  if (typeof weights === 'string' && !(typeof pre === 'string' && listModels().includes(pre)))
+    throw new UsageError('--weights <name> picks the weights of --pretrained <id> (see cnn list --pretrained)');
   if (typeof pre === 'string') {
     if (listModels().includes(pre)) {
-      if (listPretrained(pre).length === 0)
+      const have = listPretrained(pre);
+      if (have.length === 0)
         throw new UsageError(
           `no pretrained weights for ${quote(pre)}; --pretrained takes ${[...new Set(listPretrained().map((w) => w.id))].sort().join(', ')} or a weights file (see cnn list --pretrained)`,
         );
-      return { kind: 'pretrained', source: pre };
+      if (typeof weights === 'string' && !have.some((w) => w.name === weights))
+        throw new UsageError(
+          `--weights ${quote(weights)}: ${quote(pre)} has ${have.map((w) => w.name).join(', ')} (see cnn list --pretrained)`,
+        );
+      return typeof weights === 'string'
+        ? { kind: 'pretrained', source: pre, weights }
+        : { kind: 'pretrained', source: pre };
     }
     if (!existsSync(pre))
       throw new UsageError(
@@ -64,20 +74,24 @@ export function initialSource(
   return undefined;
 }
 
-function checkedFile(flag: string, file: string): { kind: 'checkpoint'; source: string } {
+/** Where the initial weights come from, as the flags say. */
+export interface InitialSource {
+  kind: 'checkpoint' | 'pretrained';
+  source: string;
+  weights?: string;
+}
+
+function checkedFile(flag: string, file: string): InitialSource {
   if (!statSync(file).isFile()) throw new UsageError(`${flag} ${quote(file)} is not a file`);
   return { kind: 'checkpoint', source: resolve(file) };
 }
 
 /** Loads the initial weights into their model (its own head); `model` is `--model`, which must agree with them. */
-export async function openInitial(
-  src: { kind: 'checkpoint' | 'pretrained'; source: string },
-  model: string | undefined,
-): Promise<OpenedInitial> {
+export async function openInitial(src: InitialSource, model: string | undefined): Promise<OpenedInitial> {
   if (src.kind === 'pretrained') {
     if (model !== undefined && model !== src.source)
       throw new UsageError(`--model ${quote(model)} and --pretrained ${quote(src.source)} name different models`);
-    const m = await openPretrained(src.source, undefined);
+    const m = await openPretrained(src.source, src.weights);
     const p = m.pretrained!.preprocess;
     const c = p.channels ?? 3;
     const exact = Array.isArray(p.resize);
@@ -87,6 +101,7 @@ export async function openInitial(
       init: {
         kind: 'pretrained',
         source: src.source,
+        weights: m.pretrained!.weights.name,
         id: src.source,
         classes: m.classifier.outFeatures,
         inputSize: [h as number, w as number, c],

@@ -44,6 +44,7 @@ import {
   freezeRule,
   initialSource,
   openInitial,
+  type InitialSource,
   type InitialWeights,
   type OpenedInitial,
 } from './finetune';
@@ -84,6 +85,7 @@ Fine-tuning:
                            names, its input size, channels and normalisation are kept)
   --pretrained <id|file>   start from the zoo's weights for <id> (the shipped Fashion-MNIST ones, or ImageNet's,
                            downloaded on first use; see cnn list --pretrained), or from a file as above
+  --weights <name>         with --pretrained <id>: which of its weights (default its first; cnn list --pretrained)
   --num-classes <n>        classes of the new task (default: the dataset's, which must agree); a head with another
                            number of classes is dropped for a new one, with a notice
   --freeze <what>          backbone (every parameter but the classifier head's) or comma-separated parameter name
@@ -160,6 +162,7 @@ const TRAIN_OPTIONS = {
   workers: { type: 'string' },
   'initial-checkpoint': { type: 'string' },
   pretrained: { type: 'string' },
+  weights: { type: 'string' },
   'num-classes': { type: 'string' },
   freeze: { type: 'string' },
   'backbone-lr-scale': { type: 'string' },
@@ -297,7 +300,7 @@ interface RunPlan {
   /** The run folder (undefined until a fine-tuning run without --model and --out knows its model). */
   dir: string | undefined;
   /** A new fine-tuning run: the weights to start from. */
-  initial?: { kind: 'checkpoint' | 'pretrained'; source: string };
+  initial?: InitialSource;
   /** For --resume: the checkpoint to go on from (undefined: the run was killed before its first one). */
   resume?: { checkpoint: string | undefined };
 }
@@ -448,7 +451,11 @@ export async function cmdTrain(args: string[]): Promise<number> {
   // The initial weights: a new fine-tuning run, or one killed before its first checkpoint (it starts again from them).
   let opened: OpenedInitial | undefined;
   const reopen = cfg.init && resume && resume.checkpoint === undefined ? cfg.init : undefined;
-  const initial = plan.initial ?? (reopen ? { kind: reopen.kind, source: reopen.source } : undefined);
+  const initial =
+    plan.initial ??
+    (reopen
+      ? { kind: reopen.kind, source: reopen.source, ...(reopen.weights ? { weights: reopen.weights } : {}) }
+      : undefined);
   if (initial) opened = await openInitial(initial, cfg.model === '' ? undefined : cfg.model);
   let model: ImageClassifier | undefined = opened?.model;
   try {
@@ -575,7 +582,9 @@ async function trainRun(parts: RunParts): Promise<number> {
         `backend ${bi.backend}${bi.simd ? ' SIMD' : ''}, ${bi.threads} thread${bi.threads === 1 ? '' : 's'}`,
     );
     if (cfg.init)
-      say(`fine-tuning from ${cfg.init.kind === 'pretrained' ? `--pretrained ${cfg.init.source}` : cfg.init.source}`);
+      say(
+        `fine-tuning from ${cfg.init.kind === 'pretrained' ? `--pretrained ${cfg.init.source}${cfg.init.weights ? ` (${cfg.init.weights})` : ''}` : cfg.init.source}`,
+      );
     if (resume?.checkpoint) say(`resuming from ${resume.checkpoint} after epoch ${initialEpoch}`);
     say(`run folder: ${dir}`);
 
