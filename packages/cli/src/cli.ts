@@ -23,8 +23,8 @@ Commands:
                                      or with --pretrained which ids have which pretrained weights
   summary <model> [--input HxWxC]    the layer summary table of a model
   train --model <id> --dataset <d>   train into a run folder (checkpoints, metrics, pictures); --resume <run>
-  eval --checkpoint <file>           test accuracy, loss, per-class precision / recall / F1
   train --initial-checkpoint <file>  fine-tune (or --pretrained <id>; --num-classes, --freeze backbone)
+  eval --checkpoint <file>           test accuracy, loss, per-class precision / recall / F1
   predict --checkpoint <file> <img>  top classes of image files (--pretrained <id>: ImageNet labels)
   compare <run> <run>...             loss and accuracy curves of runs on one picture
   bench [--model a,b]                inference and training speed on this machine

@@ -54,9 +54,9 @@ export const HELP_TRAIN = `Usage: cnn train --model <id> --dataset <name> [optio
        cnn train (--initial-checkpoint <file> | --pretrained <id|file>) --dataset <name> [options]
        cnn train --resume <run folder>
 
-Trains a model of the zoo into a run folder: config.json, metrics.jsonl and summary.csv (one line per epoch), last.safetensors and
-best.safetensors (model, optimizer, schedule, epoch and random state), loss.svg, accuracy.svg, confusion-matrix.svg
-and eval.json (the final test evaluation). Every file is written so that a killed run loses at most the epoch in
+Trains a model of the zoo, or fine-tunes trained weights, into a run folder: config.json, metrics.jsonl and
+summary.csv (one line per epoch), last.safetensors and best.safetensors (model, optimizer, schedule, epoch and random
+state), loss.svg, accuracy.svg, confusion-matrix.svg and eval.json (the final test evaluation). Every file is written so that a killed run loses at most the epoch in
 progress: --resume puts the folder right and goes on, ending with the same checkpoint bytes.
 
 Options:
@@ -80,6 +80,14 @@ Options:
   --threads <n|auto>       threads of the wasm backend (default: CNN_THREADS, else every core)
   --workers <n|auto>       folder datasets: threads that read and decode images (default auto)
 
+  --out <dir>              the run folder (default runs/<model>-<dataset>-<time>); never one that holds a run, but
+                           the folder of a run killed before its first checkpoint is reused
+  --resume <dir|file>      continue a run from its last checkpoint (its own settings; --epochs may raise the total,
+                           --backend, --threads, --workers, --data-dir may change);
+                           a run killed before its first checkpoint starts again from scratch
+  --min-accuracy <x>       exit with code 1 when the final test accuracy is below x
+  --quiet                  no progress output, only the final lines
+
 Fine-tuning:
   --initial-checkpoint <f> start from these weights (a cnn run's checkpoint or weights file; the model is the one it
                            names, its input size, channels and normalisation are kept)
@@ -96,14 +104,7 @@ Fine-tuning:
 Augmentation:
   --mixup <alpha>          Mixup with Beta(alpha, alpha) mixing ratios (e.g. 0.2)
   --cutmix <alpha>         CutMix with Beta(alpha, alpha) (e.g. 1.0); with --mixup, each batch takes one of the two
-  --color-jitter <x>       brightness, contrast and saturation jitter of strength x (e.g. 0.4) on training images
-  --out <dir>              the run folder (default runs/<model>-<dataset>-<time>); never one that holds a run, but
-                           the folder of a run killed before its first checkpoint is reused
-  --resume <dir|file>      continue a run from its last checkpoint (its own settings; --epochs may raise the total,
-                           --backend, --threads, --workers, --data-dir may change);
-                           a run killed before its first checkpoint starts again from scratch
-  --min-accuracy <x>       exit with code 1 when the final test accuracy is below x
-  --quiet                  no progress output, only the final lines`;
+  --color-jitter <x>       brightness, contrast and saturation jitter of strength x (e.g. 0.4) on training images`;
 
 /** Everything a run is, as config.json stores it. */
 export interface RunConfig {
