@@ -29,6 +29,8 @@ export interface InitialWeights {
   std: number[];
   /** Whether their images were resized straight to the input size (no resize-then-centre-crop). */
   exactResize: boolean;
+  /** Options the model was built with for these weights beyond classes and channels (GoogLeNet's `transformInput`). */
+  modelOptions?: Record<string, unknown>;
 }
 
 /** The model with the initial weights loaded, in evaluation mode, with its original head. */
@@ -108,6 +110,7 @@ export async function openInitial(src: InitialSource, model: string | undefined)
         mean: [...p.mean].slice(0, c),
         std: [...p.std].slice(0, c),
         exactResize: exact,
+        ...extraOptions(m.pretrained!.weights.entry?.modelOptions),
       },
     };
   }
@@ -140,6 +143,16 @@ function storedModelId(file: string): string | undefined {
     return undefined;
   }
   return modelInfoOf(metadata, file)?.id;
+}
+
+/** A weights entry's model options beyond those the run sets itself (classes, channels), if any. */
+function extraOptions(options: Readonly<Record<string, unknown>> | undefined): {
+  modelOptions?: Record<string, unknown>;
+} {
+  const rest = Object.fromEntries(
+    Object.entries(options ?? {}).filter(([k]) => k !== 'numClasses' && k !== 'inChannels'),
+  );
+  return Object.keys(rest).length > 0 ? { modelOptions: rest } : {};
 }
 
 /** The dotted name of the model's final Linear layer (`fc`, `classifier.1`). */

@@ -42,11 +42,17 @@ export function checkModelId(id: string): void {
   if (!listModels().includes(id)) throw new UsageError(`unknown model ${quote(id)}; run 'cnn list' to see the ids`);
 }
 
-/** Builds the registered model `info.id` for `info`'s classes and input. */
-export function buildModel(info: Pick<ModelInfo, 'id' | 'numClasses' | 'inputSize'>): ImageClassifier {
+/**
+ * Builds the registered model `info.id` for `info`'s classes and input; `extra` adds builder options (those a
+ * pretrained entry was built with, e.g. GoogLeNet's `transformInput`).
+ */
+export function buildModel(
+  info: Pick<ModelInfo, 'id' | 'numClasses' | 'inputSize'>,
+  extra?: Record<string, unknown>,
+): ImageClassifier {
   checkModelId(info.id);
   const [h, , c] = info.inputSize;
-  const opts: Record<string, unknown> = { numClasses: info.numClasses, inChannels: c };
+  const opts: Record<string, unknown> = { ...extra, numClasses: info.numClasses, inChannels: c };
   // LeNet-5 is the one architecture whose layers depend on the input size (28: padded first convolution; 32: none).
   if (getCard(info.id).family === 'lenet') opts.inputSize = h;
   return getModel(info.id, opts);

@@ -516,7 +516,7 @@ export async function cmdTrain(args: string[]): Promise<number> {
         init!.kind === 'pretrained' ? `--pretrained ${init!.source}` : init!.source,
         notice,
       );
-    else model = buildModel(info);
+    else model = buildModel(info, init?.modelOptions);
     const net = model!;
     try {
       tf.tidy(() => {
