@@ -1,16 +1,18 @@
 /**
- * The `cnn` command line: list and summarise the model zoo, train into run folders (with resume), evaluate,
- * predict and benchmark.
+ * The `cnn` command line: list and summarise the model zoo, train or fine-tune into run folders (with resume),
+ * compare runs, evaluate, predict and benchmark.
  *
  * @packageDocumentation
  */
 import { listModels, getCard, getModel, summary, ready, ModelOptionsError } from '@cnn/models-efficient';
 import { DatasetUsageError } from '@cnn/datasets';
+import { ThreadsEnvError } from '@cnn/tensor';
 import { UsageError, parse as parseFlags, quote, type OptionSpecs } from './args';
 import { cmdTrain } from './train';
 import { cmdEval } from './eval';
 import { cmdPredict } from './predict';
 import { cmdBench } from './bench';
+import { cmdCompare } from './compare';
 import { pretrainedTable } from './pretrained';
 import { registerTestPretrained } from './test-hooks';
 
@@ -21,8 +23,10 @@ Commands:
                                      or with --pretrained which ids have which pretrained weights
   summary <model> [--input HxWxC]    the layer summary table of a model
   train --model <id> --dataset <d>   train into a run folder (checkpoints, metrics, pictures); --resume <run>
+  train --initial-checkpoint <file>  fine-tune (or --pretrained <id>; --num-classes, --freeze backbone)
   eval --checkpoint <file>           test accuracy, loss, per-class precision / recall / F1
   predict --checkpoint <file> <img>  top classes of image files (--pretrained <id>: ImageNet labels)
+  compare <run> <run>...             loss and accuracy curves of runs on one picture
   bench [--model a,b]                inference and training speed on this machine
 
 Options:
@@ -93,6 +97,11 @@ async function cmdSummary(args: string[]): Promise<void> {
   }
 }
 
+/** `cnn: <message>`, or the message alone when it already starts with the command (`cnn predict needs ...`). */
+function prefixed(message: string): string {
+  return /^cnn\b/.test(message) ? message : `cnn: ${message}`;
+}
+
 /** Runs the CLI on `argv` (without node and the script); returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -108,17 +117,19 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === 'eval') return await cmdEval(rest);
     else if (cmd === 'predict') return await cmdPredict(rest);
     else if (cmd === 'bench') return await cmdBench(rest);
+    else if (cmd === 'compare') return await cmdCompare(rest);
     else if (cmd.startsWith('-')) throw new UsageError(`unknown option ${quote(cmd)} (see cnn --help)`);
     else throw new UsageError(`unknown command ${quote(cmd)} (see cnn --help)`);
     return 0;
   } catch (e) {
     // A call to @cnn/datasets refused for its arguments (a size, a class name) came from the user's flags or files:
     // flags are range-checked where they are parsed, so this is the net under it, one line and exit code 2 as well.
-    if (e instanceof UsageError || e instanceof DatasetUsageError) {
-      console.error(`cnn: ${e.message.split('\n')[0]}`);
+    // A bad CNN_THREADS is the user's setting as much as a flag is.
+    if (e instanceof UsageError || e instanceof DatasetUsageError || e instanceof ThreadsEnvError) {
+      console.error(prefixed(e.message.split('\n')[0]!));
       return 2;
     }
-    console.error(`cnn: ${(e as Error).message}`);
+    console.error(prefixed((e as Error).message));
     return 1;
   }
 }

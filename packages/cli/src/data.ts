@@ -4,6 +4,7 @@ import {
   CIFAR10,
   CIFAR100,
   CenterCrop,
+  ColorJitter,
   Compose,
   DatasetError,
   FashionMNIST,
@@ -61,6 +62,16 @@ export interface SplitOptions {
   augment: boolean;
   /** Class names in label order (folders: the test split takes the training split's). */
   classes?: readonly string[];
+  /** Channels of the images the model takes (folders: decoded as grey or RGB; default the dataset's). */
+  channels?: 1 | 3;
+  /** Normalisation (default the dataset's): a fine-tuned model keeps the statistics it was trained with. */
+  stats?: NormStats;
+  /** Folders: resize straight to `size` x `size` (no resize-then-centre-crop), as small checkpoints were trained. */
+  exactResize?: boolean;
+  /** Training: a ColorJitter of this strength on brightness, contrast and saturation (0: none). */
+  colorJitter?: number;
+  /** Folders: worker threads that read and decode images (ImageFolder's `workers`). */
+  workers?: number | 'auto';
 }
 
 function transforms(name: DatasetName, train: boolean, opts: SplitOptions): Transform {
@@ -68,6 +79,7 @@ function transforms(name: DatasetName, train: boolean, opts: SplitOptions): Tran
   const steps: Transform[] = [];
   if (name === 'folder') {
     if (train && opts.augment) steps.push(new RandomResizedCrop(opts.size), new RandomHorizontalFlip());
+    else if (opts.exactResize) steps.push(new Resize([opts.size, opts.size]));
     else steps.push(new Resize(Math.round((opts.size * 256) / 224)), new CenterCrop(opts.size));
   } else {
     if (opts.size !== spec.size) steps.push(new Resize([opts.size, opts.size]));
@@ -76,7 +88,10 @@ function transforms(name: DatasetName, train: boolean, opts: SplitOptions): Tran
       if (spec.flip) steps.push(new RandomHorizontalFlip());
     }
   }
-  steps.push(new ToTensor(), new Normalize(spec.stats.mean, spec.stats.std));
+  const j = train ? (opts.colorJitter ?? 0) : 0;
+  if (j > 0) steps.push(new ColorJitter({ brightness: j, contrast: j, saturation: j }));
+  const stats = opts.stats ?? spec.stats;
+  steps.push(new ToTensor(), new Normalize(stats.mean, stats.std));
   return new Compose(steps);
 }
 
@@ -121,10 +136,12 @@ export async function loadSplit(
           throw new UsageError(
             `--data-dir ${quote(root)} has no ${train ? 'train/' : 'val/ or test/'} folder; ${HINTS.folder}`,
           );
-        return await ImageFolder.load(
-          join(root, sub),
-          opts.classes ? { transform, classes: opts.classes } : { transform },
-        );
+        return await ImageFolder.load(join(root, sub), {
+          transform,
+          ...(opts.classes ? { classes: opts.classes } : {}),
+          ...(opts.channels ? { channels: opts.channels } : {}),
+          ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+        });
       }
     }
   } catch (e) {

@@ -5,10 +5,11 @@ import { Trainer, SGD } from '@cnn/train';
 import { UsageError, choice, int, parse, str, table, quote } from './args';
 import { DATASETS, loadSplit, type DatasetName } from './data';
 import { openWeights, weightsFile } from './model-file';
+import { topkLabel } from './report';
 
 export const HELP_EVAL = `Usage: cnn eval (--checkpoint <file> | --pretrained <id>) [options]
 
-Evaluates a model on the test split of its dataset: top-1 and top-5 accuracy, mean loss, and precision, recall and
+Evaluates a model on the test split of its dataset: top-1 and top-5 accuracy (top-k, k = min(5, classes)), mean loss, and precision, recall and
 F1 per class. A file written by 'cnn train' (best.safetensors, last.safetensors) says which model and dataset it is for.
 
 Options:
@@ -60,6 +61,14 @@ export async function cmdEval(args: string[]): Promise<number> {
       size: info.inputSize[0],
       augment: false,
       classes: info.classes,
+      // A folder is decoded and normalised as the model was trained (a fine-tuned model keeps its weights' own).
+      ...(dataset === 'folder'
+        ? {
+            channels: info.inputSize[2] as 1 | 3,
+            stats: { mean: info.mean, std: info.std },
+            exactResize: info.exactResize === true,
+          }
+        : {}),
     });
     if (test.classes.length !== info.numClasses) {
       throw new UsageError(`the model has ${info.numClasses} classes, dataset '${dataset}' ${test.classes.length}`);
@@ -84,6 +93,7 @@ export async function cmdEval(args: string[]): Promise<number> {
             dataset,
             top1: r.top1,
             top5: r.top5,
+            topk: Math.min(5, info.numClasses),
             loss: r.loss,
             total: r.total,
             confusion: r.confusion,
@@ -96,7 +106,7 @@ export async function cmdEval(args: string[]): Promise<number> {
       return 0;
     }
     console.log(
-      `${info.id} on ${dataset} (${r.total} test images): top-1 ${r.top1.toFixed(4)}, top-5 ${r.top5.toFixed(4)}, loss ${r.loss.toFixed(4)}`,
+      `${info.id} on ${dataset} (${r.total} test images): top-1 ${r.top1.toFixed(4)}, ${topkLabel(info.numClasses)} ${r.top5.toFixed(4)}, loss ${r.loss.toFixed(4)}`,
     );
     const f = (x: number) => x.toFixed(4);
     console.log(

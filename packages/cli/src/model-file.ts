@@ -30,6 +30,11 @@ export interface ModelInfo {
   classes: string[];
   /** The `--dataset` it was trained on. */
   dataset: string;
+  /**
+   * Folders: whether its images were resized straight to `inputSize` (a model fine-tuned from small weights) rather
+   * than resized and centre-cropped (absent: false).
+   */
+  exactResize?: boolean;
 }
 
 /** Checks a model id against the registry (UsageError naming `cnn list` otherwise). */
@@ -37,11 +42,17 @@ export function checkModelId(id: string): void {
   if (!listModels().includes(id)) throw new UsageError(`unknown model ${quote(id)}; run 'cnn list' to see the ids`);
 }
 
-/** Builds the registered model `info.id` for `info`'s classes and input. */
-export function buildModel(info: Pick<ModelInfo, 'id' | 'numClasses' | 'inputSize'>): ImageClassifier {
+/**
+ * Builds the registered model `info.id` for `info`'s classes and input; `extra` adds builder options (those a
+ * pretrained entry was built with, e.g. GoogLeNet's `transformInput`).
+ */
+export function buildModel(
+  info: Pick<ModelInfo, 'id' | 'numClasses' | 'inputSize'>,
+  extra?: Record<string, unknown>,
+): ImageClassifier {
   checkModelId(info.id);
   const [h, , c] = info.inputSize;
-  const opts: Record<string, unknown> = { numClasses: info.numClasses, inChannels: c };
+  const opts: Record<string, unknown> = { ...extra, numClasses: info.numClasses, inChannels: c };
   // LeNet-5 is the one architecture whose layers depend on the input size (28: padded first convolution; 32: none).
   if (getCard(info.id).family === 'lenet') opts.inputSize = h;
   return getModel(info.id, opts);
@@ -82,12 +93,14 @@ export function modelInfoOf(metadata: Record<string, string>, file: string): Mod
 
 /** What is wrong with the fields a stored {@link ModelInfo} has (each is optional), or null. */
 function modelInfoProblem(info: Record<string, unknown>): string | null {
-  const { id, numClasses, inputSize, mean, std, classes, dataset } = info;
+  const { id, numClasses, inputSize, mean, std, classes, dataset, exactResize } = info;
   const bad = (field: string, value: unknown, want: string): string => `${field} ${jsonPreview(value)}; want ${want}`;
   const isInt = (v: unknown, lo: number, hi: number): boolean =>
     Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi;
   if (id !== undefined && typeof id !== 'string') return bad('id', id, 'a model id');
   if (dataset !== undefined && typeof dataset !== 'string') return bad('dataset', dataset, 'a dataset name');
+  if (exactResize !== undefined && typeof exactResize !== 'boolean')
+    return bad('exactResize', exactResize, 'true or false');
   if (numClasses !== undefined && !isInt(numClasses, 1, MODEL_MAX_CLASSES))
     return bad('numClasses', numClasses, `an integer in [1, ${MODEL_MAX_CLASSES}]`);
   if (inputSize !== undefined) {
@@ -134,14 +147,21 @@ export interface OpenedModel {
   info: ModelInfo;
 }
 
-/** Reads a weights / checkpoint file written by `cnn train` (or any safetensors file, given `info`) into its model. */
-export async function openWeights(file: string, fallback?: Partial<ModelInfo>): Promise<OpenedModel> {
+/**
+ * Reads a weights / checkpoint file written by `cnn train` (or any safetensors file, given `info`) into its model;
+ * `flag` names the option the file came from in messages.
+ */
+export async function openWeights(
+  file: string,
+  fallback?: Partial<ModelInfo>,
+  flag = '--checkpoint',
+): Promise<OpenedModel> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);
   } catch (e) {
     throw new UsageError(
-      `--checkpoint ${quote(file)} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      `${flag} ${quote(file)} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
     );
   }
   let metadata: Record<string, string> = {};
@@ -166,6 +186,7 @@ export async function openWeights(file: string, fallback?: Partial<ModelInfo>): 
     std: info.std ?? [0.229, 0.224, 0.225].slice(0, (info.inputSize ?? card.inputSize)[2] === 1 ? 1 : 3),
     classes: info.classes ?? Array.from({ length: info.numClasses ?? card.numClasses }, (_, i) => String(i)),
     dataset: info.dataset ?? '',
+    ...(info.exactResize ? { exactResize: true } : {}),
   };
   const model = buildModel(full);
   try {

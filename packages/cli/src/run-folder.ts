@@ -4,7 +4,7 @@
 // 1. Whole files (config.json, the checkpoints, the pictures, eval.json) are written with writeFileAtomic: a
 //    temporary file beside the target, flushed, renamed over it. A kill leaves the old file or the new one, and
 //    possibly a hidden `.<name>.<pid>.<n>.tmp`, which the next start or resume removes.
-// 2. Per-epoch logs (metrics.jsonl; any other, e.g. a CSV summary, is one more EpochLog) get one whole line per
+// 2. Per-epoch logs (metrics.jsonl and summary.csv, each an EpochLog) get one whole line per
 //    epoch, appended and flushed BEFORE the epoch's checkpoint is written. A kill can leave a torn last line, or
 //    the line of an epoch whose checkpoint never landed: recovery cuts both.
 // 3. last.safetensors is the commit point of an epoch: once it is renamed, epoch k is done. Its training state
@@ -31,6 +31,7 @@ import { killPoint, killWanted } from './test-hooks';
 export const RUN_FILES = {
   config: 'config.json',
   metrics: 'metrics.jsonl',
+  summary: 'summary.csv',
   last: 'last.safetensors',
   best: 'best.safetensors',
   loss: 'loss.svg',
@@ -40,7 +41,7 @@ export const RUN_FILES = {
 } as const;
 
 /** What a write into the run folder is (the test hook CNN_TEST_KILL_AT counts writes per kind). */
-export type WriteKind = 'config' | 'metrics' | 'last' | 'best' | 'picture' | 'eval';
+export type WriteKind = 'config' | 'metrics' | 'summary' | 'last' | 'best' | 'picture' | 'eval';
 
 /** The fields of an epoch's record that measure wall-clock time: logged, never stored in a checkpoint. */
 const TIMING_FIELDS = ['seconds', 'imagesPerSecond'] as const;
@@ -102,7 +103,43 @@ export const METRICS_LOG: EpochLog = {
   epochOf: (line) => parseRecord(line)?.epoch,
 };
 
-function parseRecord(line: string): LoggedRecord | undefined {
+/** summary.csv's columns and the record field each holds (timm's names where timm has the column). */
+const SUMMARY_COLUMNS: ReadonlyArray<[string, keyof LoggedRecord]> = [
+  ['epoch', 'epoch'],
+  ['train_loss', 'trainLoss'],
+  ['train_top1', 'trainAcc'],
+  ['eval_loss', 'valLoss'],
+  ['eval_top1', 'valTop1'],
+  ['eval_top5', 'valTop5'],
+  ['lr', 'lr'],
+  ['steps', 'steps'],
+  ['images', 'images'],
+  ['seconds', 'seconds'],
+  ['images_per_second', 'imagesPerSecond'],
+];
+
+/**
+ * summary.csv: a header, then one row per epoch (timm's file, for pandas or a spreadsheet); numbers at full precision,
+ * an empty cell where the record has no value (the timing of an epoch rebuilt from a checkpoint).
+ */
+export const SUMMARY_LOG: EpochLog = {
+  file: RUN_FILES.summary,
+  kind: 'summary',
+  header: SUMMARY_COLUMNS.map(([c]) => c).join(','),
+  line: (record) =>
+    SUMMARY_COLUMNS.map(([, k]) => {
+      const v = record[k];
+      return typeof v === 'number' ? String(v) : '';
+    }).join(','),
+  epochOf: (line) => {
+    const cells = line.split(',');
+    if (cells.length !== SUMMARY_COLUMNS.length || !/^[1-9]\d*$/.test(cells[0]!)) return undefined;
+    return Number(cells[0]);
+  },
+};
+
+/** The epoch record of a metrics.jsonl line, or undefined for a line that is not one (torn, edited). */
+export function parseRecord(line: string): LoggedRecord | undefined {
   try {
     const r = JSON.parse(line) as LoggedRecord;
     return r !== null && typeof r === 'object' && Number.isInteger(r.epoch) && r.epoch >= 1 ? r : undefined;

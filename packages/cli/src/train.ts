@@ -3,9 +3,9 @@
 // folder and its write protocol are run-folder.ts, the curves and final lines report.ts.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DataLoader } from '@cnn/datasets';
+import { CutMix, DataLoader, Mixup, type BatchTransform } from '@cnn/datasets';
 import { getRandomState, manualSeed, readFileBytes, setRandomState, type Module } from '@cnn/layers';
-import { backendInfo, setBackend, tf, type BackendName } from '@cnn/models-efficient';
+import { backendInfo, setBackend, setThreads, tf, type BackendName, type ImageClassifier } from '@cnn/models-efficient';
 import {
   Adam,
   AdamW,
@@ -21,21 +21,42 @@ import {
   withWarmup,
   type LRSchedule,
   type Optimizer,
+  type ParamGroupRule,
   type ParamsInput,
 } from '@cnn/train';
 import { UsageError, choice, int, num, parse, quote, str } from './args';
 import { DATASETS, datasetSpec, loadSplit, type DatasetName } from './data';
 import { MODEL_META_KEY, buildModel, checkModelId, type ModelInfo } from './model-file';
 import { curves, finalLines } from './report';
-import { RUN_FILES, RunFolder, storedRecord, type BestSoFar, type StoredRecord } from './run-folder';
+import {
+  METRICS_LOG,
+  RUN_FILES,
+  RunFolder,
+  SUMMARY_LOG,
+  storedRecord,
+  type BestSoFar,
+  type StoredRecord,
+} from './run-folder';
+import {
+  applyFreeze,
+  backboneGroup,
+  fitHead,
+  freezeRule,
+  initialSource,
+  openInitial,
+  type InitialSource,
+  type InitialWeights,
+  type OpenedInitial,
+} from './finetune';
 import { checkTestHooks, testSubset } from './test-hooks';
 
 export const HELP_TRAIN = `Usage: cnn train --model <id> --dataset <name> [options]
+       cnn train (--initial-checkpoint <file> | --pretrained <id|file>) --dataset <name> [options]
        cnn train --resume <run folder>
 
-Trains a model of the zoo into a run folder: config.json, metrics.jsonl (one line per epoch), last.safetensors and
-best.safetensors (model, optimizer, schedule, epoch and random state), loss.svg, accuracy.svg, confusion-matrix.svg
-and eval.json (the final test evaluation). Every file is written so that a killed run loses at most the epoch in
+Trains a model of the zoo, or fine-tunes trained weights, into a run folder: config.json, metrics.jsonl and
+summary.csv (one line per epoch), last.safetensors and best.safetensors (model, optimizer, schedule, epoch and random
+state), loss.svg, accuracy.svg, confusion-matrix.svg and eval.json (the final test evaluation). Every file is written so that a killed run loses at most the epoch in
 progress: --resume puts the folder right and goes on, ending with the same checkpoint bytes.
 
 Options:
@@ -56,12 +77,34 @@ Options:
   --image-size <n>         side of the images the model sees (default: the dataset's, 224 for folders)
   --seed <n>               seeds the weights and the data order (default 0); same seed, same backend: same result
   --backend <name>         wasm | cuda | cpu | auto (default wasm)
+  --threads <n|auto>       threads of the wasm backend (default: CNN_THREADS, else every core)
+  --workers <n|auto>       folder datasets: threads that read and decode images (default auto)
+
   --out <dir>              the run folder (default runs/<model>-<dataset>-<time>); never one that holds a run, but
                            the folder of a run killed before its first checkpoint is reused
-  --resume <dir|file>      continue a run from its last checkpoint (its own settings; --epochs may raise the total);
+  --resume <dir|file>      continue a run from its last checkpoint (its own settings; --epochs may raise the total,
+                           --backend, --threads, --workers, --data-dir may change);
                            a run killed before its first checkpoint starts again from scratch
   --min-accuracy <x>       exit with code 1 when the final test accuracy is below x
-  --quiet                  no progress output, only the final lines`;
+  --quiet                  no progress output, only the final lines
+
+Fine-tuning:
+  --initial-checkpoint <f> start from these weights (a cnn run's checkpoint or weights file; the model is the one it
+                           names, its input size, channels and normalisation are kept)
+  --pretrained <id|file>   start from the zoo's weights for <id> (the shipped Fashion-MNIST ones, or ImageNet's,
+                           downloaded on first use; see cnn list --pretrained), or from a file as above
+  --weights <name>         with --pretrained <id>: which of its weights (default its first; cnn list --pretrained)
+  --num-classes <n>        classes of the new task (default: the dataset's, which must agree); a head with another
+                           number of classes is dropped for a new one, with a notice
+  --freeze <what>          backbone (every parameter but the classifier head's) or comma-separated parameter name
+                           prefixes (conv1,bn1,layer1); frozen parameters never change and frozen BatchNorm layers
+                           keep their running statistics; prints how many parameters are frozen
+  --backbone-lr-scale <x>  the backbone's learning rate is x times --lr (the head's); default 1
+
+Augmentation:
+  --mixup <alpha>          Mixup with Beta(alpha, alpha) mixing ratios (e.g. 0.2)
+  --cutmix <alpha>         CutMix with Beta(alpha, alpha) (e.g. 1.0); with --mixup, each batch takes one of the two
+  --color-jitter <x>       brightness, contrast and saturation jitter of strength x (e.g. 0.4) on training images`;
 
 /** Everything a run is, as config.json stores it. */
 export interface RunConfig {
@@ -81,6 +124,18 @@ export interface RunConfig {
   imageSize: number;
   seed: number;
   backend: BackendName;
+  /** Fine-tuning: the weights the run started from. */
+  init?: InitialWeights;
+  /** `--freeze`: 'backbone' or parameter name prefixes. */
+  freeze?: string;
+  /** `--backbone-lr-scale`: the backbone's learning rate over the head's. */
+  backboneLrScale?: number;
+  /** `--mixup`: the Beta distribution's alpha. */
+  mixup?: number;
+  /** `--cutmix`: the Beta distribution's alpha. */
+  cutmix?: number;
+  /** `--color-jitter`: the strength. */
+  colorJitter?: number;
 }
 
 const TRAIN_OPTIONS = {
@@ -104,23 +159,46 @@ const TRAIN_OPTIONS = {
   resume: { type: 'string' },
   'min-accuracy': { type: 'string' },
   quiet: { type: 'boolean' },
+  threads: { type: 'string' },
+  workers: { type: 'string' },
+  'initial-checkpoint': { type: 'string' },
+  pretrained: { type: 'string' },
+  weights: { type: 'string' },
+  'num-classes': { type: 'string' },
+  freeze: { type: 'string' },
+  'backbone-lr-scale': { type: 'string' },
+  mixup: { type: 'string' },
+  cutmix: { type: 'string' },
+  'color-jitter': { type: 'string' },
 } as const;
 
 /** Flags that may accompany --resume (the rest of the run's settings come from its config.json). */
-const RESUME_FLAGS = new Set(['resume', 'epochs', 'backend', 'quiet', 'min-accuracy', 'data-dir']);
+const RESUME_FLAGS = new Set([
+  'resume',
+  'epochs',
+  'backend',
+  'quiet',
+  'min-accuracy',
+  'data-dir',
+  'threads',
+  'workers',
+]);
 const BACKENDS = ['wasm', 'cuda', 'cpu', 'auto'] as const;
 
-function configFromFlags(values: Record<string, string | boolean | undefined>): RunConfig {
+function configFromFlags(values: Record<string, string | boolean | undefined>, fineTuning: boolean): RunConfig {
   const model = str(values, 'model');
   const dataset = str(values, 'dataset');
-  if (model === undefined) throw new UsageError("cnn train needs --model <id> (see 'cnn list')");
+  if (model === undefined && !fineTuning)
+    throw new UsageError(
+      "cnn train needs --model <id> (see 'cnn list'), or --initial-checkpoint <file> / --pretrained <id> to fine-tune",
+    );
   if (dataset === undefined) throw new UsageError(`cnn train needs --dataset <${DATASETS.join('|')}>`);
-  checkModelId(model);
+  if (model !== undefined) checkModelId(model);
   const ds = choice(values, 'dataset', DATASETS, 'fashion-mnist');
   const optimizer = choice(values, 'optimizer', ['sgd', 'adam', 'adamw'] as const, 'sgd');
   const epochs = int(values, 'epochs', 10, 1, 100_000);
   const cfg: RunConfig = {
-    model,
+    model: model ?? '',
     dataset: ds,
     epochs,
     batchSize: int(values, 'batch-size', 64, 1, 1 << 16),
@@ -143,11 +221,50 @@ function configFromFlags(values: Record<string, string | boolean | undefined>): 
   };
   const dir = str(values, 'data-dir');
   if (dir !== undefined) cfg.dataDir = resolve(dir);
+  const freeze = str(values, 'freeze');
+  if (freeze !== undefined) {
+    if (freeze.trim() === '') throw new UsageError("--freeze needs 'backbone' or parameter name prefixes");
+    cfg.freeze = freeze.trim();
+  }
+  const scale = num(values, 'backbone-lr-scale', undefined, { min: 0, max: 100, exclusiveMin: true });
+  if (scale !== undefined) cfg.backboneLrScale = scale;
+  const mixup = num(values, 'mixup', undefined, { min: 0, max: 100, exclusiveMin: true });
+  if (mixup !== undefined) cfg.mixup = mixup;
+  const cutmix = num(values, 'cutmix', undefined, { min: 0, max: 100, exclusiveMin: true });
+  if (cutmix !== undefined) cfg.cutmix = cutmix;
+  const jitter = num(values, 'color-jitter', undefined, 0, 1);
+  if (jitter !== undefined && jitter > 0) cfg.colorJitter = jitter;
   return cfg;
 }
 
-function makeOptimizer(cfg: RunConfig, model: ParamsInput): Optimizer {
-  const common = { lr: cfg.lr, weightDecay: cfg.weightDecay, noDecayOn: 'bn_bias' as const };
+/** `--threads <n|auto>` (undefined when absent). */
+function threadsFlag(values: Record<string, string | boolean | undefined>): number | 'auto' | undefined {
+  if (str(values, 'threads') === 'auto') return 'auto';
+  const n = int(values, 'threads', 0, 1, 1024);
+  return n === 0 ? undefined : n;
+}
+
+/** `--workers <n|auto>` (undefined when absent). */
+function workersFlag(values: Record<string, string | boolean | undefined>): number | 'auto' | undefined {
+  if (str(values, 'workers') === 'auto') return 'auto';
+  const n = int(values, 'workers', -1, 0, 64);
+  return n === -1 ? undefined : n;
+}
+
+/** The batch transform of `--mixup` / `--cutmix` (both: each batch takes one of the two, as timm switches). */
+function mixing(cfg: RunConfig): BatchTransform | null {
+  const mix = cfg.mixup !== undefined ? new Mixup({ alpha: cfg.mixup }) : undefined;
+  const cut = cfg.cutmix !== undefined ? new CutMix({ alpha: cfg.cutmix }) : undefined;
+  if (mix && cut)
+    return {
+      name: `${mix.name} or ${cut.name}`,
+      apply: (batch, rng) => (rng.next() < 0.5 ? mix.apply(batch, rng) : cut.apply(batch, rng)),
+    };
+  return mix ?? cut ?? null;
+}
+
+function makeOptimizer(cfg: RunConfig, model: ParamsInput, groups: ParamGroupRule[]): Optimizer {
+  const common = { lr: cfg.lr, weightDecay: cfg.weightDecay, noDecayOn: 'bn_bias' as const, groups };
   if (cfg.optimizer === 'sgd') return new SGD(model, { ...common, momentum: cfg.momentum, nesterov: cfg.momentum > 0 });
   if (cfg.optimizer === 'adam') return new Adam(model, common);
   return new AdamW(model, common);
@@ -165,6 +282,13 @@ function makeSchedule(cfg: RunConfig, stepsPerEpoch: number): LRSchedule | undef
   return warm > 0 ? withWarmup(main, { length: warm }) : main;
 }
 
+/** The folder of a new run (`--out`, or runs/<model>-<dataset>-<time>), checked as {@link RunFolder.checkNew} does. */
+function newRunDir(cfg: RunConfig, out: string | undefined): string {
+  const dir = resolve(out ?? join('runs', `${cfg.model}-${cfg.dataset}-${stamp()}`));
+  RunFolder.checkNew(dir);
+  return dir;
+}
+
 function stamp(): string {
   const d = new Date();
   const p = (n: number) => String(n).padStart(2, '0');
@@ -174,7 +298,10 @@ function stamp(): string {
 /** What the flags ask for: a new run into a folder, or the continuation of one. */
 interface RunPlan {
   cfg: RunConfig;
-  dir: string;
+  /** The run folder (undefined until a fine-tuning run without --model and --out knows its model). */
+  dir: string | undefined;
+  /** A new fine-tuning run: the weights to start from. */
+  initial?: InitialSource;
   /** For --resume: the checkpoint to go on from (undefined: the run was killed before its first one). */
   resume?: { checkpoint: string | undefined };
 }
@@ -183,12 +310,12 @@ interface RunPlan {
 function planRun(values: Record<string, string | boolean | undefined>): RunPlan {
   const resumeArg = str(values, 'resume');
   if (resumeArg === undefined) {
-    const cfg = configFromFlags(values);
+    const initial = initialSource(values);
+    const cfg = configFromFlags(values, initial !== undefined);
     const out = str(values, 'out');
     if (out === '') throw new UsageError('--out needs a folder, got an empty string');
-    const dir = resolve(out ?? join('runs', `${cfg.model}-${cfg.dataset}-${stamp()}`));
-    RunFolder.checkNew(dir);
-    return { cfg, dir };
+    const dir = out === undefined && cfg.model === '' ? undefined : newRunDir(cfg, out);
+    return initial ? { cfg, dir, initial } : { cfg, dir };
   }
   const extra = Object.keys(values).filter((k) => values[k] !== undefined && !RESUME_FLAGS.has(k));
   if (extra.length)
@@ -308,53 +435,140 @@ export async function cmdTrain(args: string[]): Promise<number> {
     );
   checkTestHooks();
   const plan = planRun(values);
-  const { cfg, dir, resume } = plan;
+  const { cfg, resume } = plan;
   const minAccuracy = num(values, 'min-accuracy', undefined, 0, 1);
+  const threads = threadsFlag(values);
+  const workers = workersFlag(values);
   const quiet = values.quiet === true;
   const say = (s: string) => {
     if (!quiet) console.log(s);
   };
   const notice = (s: string) => console.error(`cnn train: ${s}`);
+  if (workers !== undefined && cfg.dataset !== 'folder')
+    notice(`--workers only matters for --dataset folder (${cfg.dataset} is held in memory)`);
 
-  const spec = datasetSpec(cfg.dataset);
-  const train = testSubset(
-    await loadSplit(cfg.dataset, cfg.dataDir, true, { size: cfg.imageSize, augment: cfg.augment }),
-    true,
-  );
-  const test = testSubset(
-    await loadSplit(cfg.dataset, cfg.dataDir, false, { size: cfg.imageSize, augment: false, classes: train.classes }),
-    false,
-  );
+  if (threads !== undefined) await setThreads(threads);
   await setBackend(cfg.backend);
-  const info: ModelInfo = {
-    id: cfg.model,
-    numClasses: train.classes.length,
-    inputSize: [cfg.imageSize, cfg.imageSize, spec.channels],
-    mean: [...spec.stats.mean],
-    std: [...spec.stats.std],
-    classes: [...train.classes],
-    dataset: cfg.dataset,
-  };
-  manualSeed(cfg.seed);
-  const model = buildModel(info);
+  // The initial weights: a new fine-tuning run, or one killed before its first checkpoint (it starts again from them).
+  let opened: OpenedInitial | undefined;
+  const reopen = cfg.init && resume && resume.checkpoint === undefined ? cfg.init : undefined;
+  const initial =
+    plan.initial ??
+    (reopen
+      ? { kind: reopen.kind, source: reopen.source, ...(reopen.weights ? { weights: reopen.weights } : {}) }
+      : undefined);
+  if (initial) opened = await openInitial(initial, cfg.model === '' ? undefined : cfg.model);
+  let model: ImageClassifier | undefined = opened?.model;
   try {
-    tf.tidy(() => {
-      model.eval();
-      model.call(tf.zeros([1, ...info.inputSize]));
-    });
-  } catch (e) {
-    model.dispose();
-    throw new UsageError(
-      `model ${quote(cfg.model)} cannot take ${info.inputSize.join('x')} images (${(e as Error).message.split('\n')[0]}); try a larger --image-size, e.g. ${datasetSpec('folder').size}`,
+    if (opened && plan.initial) {
+      cfg.init = opened.init;
+      cfg.model = opened.init.id;
+      if (values['image-size'] === undefined) cfg.imageSize = opened.init.inputSize[0];
+    }
+    const dir = plan.dir ?? newRunDir(cfg, undefined);
+    const init = cfg.init;
+    const spec = datasetSpec(cfg.dataset);
+    const channels = init?.inputSize[2] ?? spec.channels;
+    if (channels !== spec.channels && cfg.dataset !== 'folder')
+      throw new UsageError(
+        `${init!.source} takes ${channels}-channel images, --dataset ${cfg.dataset} has ${spec.channels}; fine-tune it on a folder dataset (decoded to ${channels} channels)`,
+      );
+    const stats = init ? { mean: init.mean, std: init.std } : spec.stats;
+    const common = {
+      size: cfg.imageSize,
+      ...(init ? { channels: init.inputSize[2] as 1 | 3, stats, exactResize: init.exactResize } : {}),
+      ...(workers !== undefined ? { workers } : {}),
+    };
+    const train = testSubset(
+      await loadSplit(cfg.dataset, cfg.dataDir, true, {
+        ...common,
+        augment: cfg.augment,
+        ...(cfg.colorJitter ? { colorJitter: cfg.colorJitter } : {}),
+      }),
+      true,
     );
+    const test = testSubset(
+      await loadSplit(cfg.dataset, cfg.dataDir, false, { ...common, augment: false, classes: train.classes }),
+      false,
+    );
+    const numClasses = int(values, 'num-classes', train.classes.length, 1, 100_000);
+    if (numClasses !== train.classes.length)
+      throw new UsageError(
+        `--num-classes ${numClasses}, but --dataset ${cfg.dataset} has ${train.classes.length} classes (${train.classes.slice(0, 5).join(', ')}${train.classes.length > 5 ? ', ...' : ''})`,
+      );
+    const info: ModelInfo = {
+      id: cfg.model,
+      numClasses,
+      inputSize: [cfg.imageSize, cfg.imageSize, channels],
+      mean: [...stats.mean],
+      std: [...stats.std],
+      classes: [...train.classes],
+      dataset: cfg.dataset,
+      ...(init?.exactResize && cfg.dataset === 'folder' ? { exactResize: true } : {}),
+    };
+    // A --freeze that names no parameter is refused before anything else is said (the head keeps its name).
+    if (opened && cfg.freeze !== undefined) freezeRule(opened.model, cfg.freeze);
+    manualSeed(cfg.seed);
+    if (opened)
+      fitHead(
+        opened.model,
+        numClasses,
+        init!.kind === 'pretrained' ? `--pretrained ${init!.source}` : init!.source,
+        notice,
+      );
+    else model = buildModel(info, init?.modelOptions);
+    const net = model!;
+    try {
+      tf.tidy(() => {
+        net.eval();
+        net.call(tf.zeros([1, ...info.inputSize]));
+      });
+    } catch (e) {
+      throw new UsageError(
+        `model ${quote(cfg.model)} cannot take ${info.inputSize.join('x')} images (${(e as Error).message.split('\n')[0]}); try a larger --image-size, e.g. ${datasetSpec('folder').size}`,
+      );
+    }
+    if (cfg.freeze !== undefined) say(`cnn train: ${applyFreeze(net, cfg.freeze).line}`);
+    const groups = cfg.backboneLrScale !== undefined ? [backboneGroup(net, cfg.lr, cfg.backboneLrScale)] : [];
+    return await trainRun({ plan, cfg, dir, model: net, groups, info, train, test, minAccuracy, quiet, say, notice });
+  } finally {
+    model?.dispose();
   }
-  const trainLoader = new DataLoader(train, { batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed });
+}
+
+/** Everything {@link trainRun} needs: the plan, the model built and its data. */
+interface RunParts {
+  plan: RunPlan;
+  cfg: RunConfig;
+  dir: string;
+  model: ImageClassifier;
+  groups: ParamGroupRule[];
+  info: ModelInfo;
+  train: Awaited<ReturnType<typeof loadSplit>>;
+  test: Awaited<ReturnType<typeof loadSplit>>;
+  minAccuracy: number | undefined;
+  quiet: boolean;
+  say: (s: string) => void;
+  notice: (s: string) => void;
+}
+
+/** Trains the run into its folder and evaluates it; returns the exit code. */
+async function trainRun(parts: RunParts): Promise<number> {
+  const { plan, cfg, dir, model, groups, info, train, test, minAccuracy, quiet, say, notice } = parts;
+  const { resume } = plan;
+  plan.dir = dir;
+  const trainLoader = new DataLoader(train, {
+    batchSize: cfg.batchSize,
+    shuffle: true,
+    seed: cfg.seed,
+    batchTransform: mixing(cfg),
+  });
   const testLoader = new DataLoader(test, { batchSize: Math.max(cfg.batchSize, 256) });
-  const optimizer = makeOptimizer(cfg, model);
+  const optimizer = makeOptimizer(cfg, model, groups);
   try {
     const scheduler = new LRScheduler(optimizer, makeSchedule(cfg, trainLoader.length)!, { by: 'iter' });
     const meta = { [MODEL_META_KEY]: JSON.stringify(info) };
-    const folder = new RunFolder(dir, { notice, pictures: curves });
+    const folder = new RunFolder(dir, { notice, pictures: curves, logs: [METRICS_LOG, SUMMARY_LOG] });
 
     const { initialEpoch, globalStep, extras } = await startRun(folder, plan, { model, optimizer, scheduler }, notice);
     if (initialEpoch >= cfg.epochs)
@@ -365,9 +579,13 @@ export async function cmdTrain(args: string[]): Promise<number> {
     const bi = backendInfo();
     say(
       `cnn train: ${cfg.model} on ${cfg.dataset} (${train.length} training / ${test.length} test images, ${info.inputSize.join('x')}), ` +
-        `${cfg.optimizer} lr ${cfg.lr} ${cfg.schedule}, batch ${cfg.batchSize}, ${cfg.epochs} epochs, seed ${cfg.seed}; ` +
+        `${cfg.optimizer} lr ${cfg.lr}${cfg.backboneLrScale !== undefined ? ` (backbone x${cfg.backboneLrScale})` : ''} ${cfg.schedule}, batch ${cfg.batchSize}, ${cfg.epochs} epochs, seed ${cfg.seed}; ` +
         `backend ${bi.backend}${bi.simd ? ' SIMD' : ''}, ${bi.threads} thread${bi.threads === 1 ? '' : 's'}`,
     );
+    if (cfg.init)
+      say(
+        `fine-tuning from ${cfg.init.kind === 'pretrained' ? `--pretrained ${cfg.init.source}${cfg.init.weights ? ` (${cfg.init.weights})` : ''}` : cfg.init.source}`,
+      );
     if (resume?.checkpoint) say(`resuming from ${resume.checkpoint} after epoch ${initialEpoch}`);
     say(`run folder: ${dir}`);
 
@@ -407,7 +625,7 @@ export async function cmdTrain(args: string[]): Promise<number> {
       { epoch, ...result },
       confusionMatrixSvg(result.matrix, info.classes, `${cfg.model} on ${cfg.dataset}: confusion matrix (test)`),
     );
-    for (const line of finalLines(result, folder.history, epoch, best, dir)) console.log(line);
+    for (const line of finalLines(result, folder.history, epoch, best, dir, info.numClasses)) console.log(line);
     if (minAccuracy !== undefined && result.top1 < minAccuracy) {
       console.error(`cnn train: test accuracy ${result.top1.toFixed(4)} is below --min-accuracy ${minAccuracy}`);
       return 1;
@@ -415,7 +633,6 @@ export async function cmdTrain(args: string[]): Promise<number> {
     return 0;
   } finally {
     optimizer.dispose();
-    model.dispose();
   }
 }
 

@@ -76,7 +76,7 @@ function expectLikeReference(dir: string, extraFiles: string[] = []): void {
   ).toEqual([]);
   expect(files).toEqual([...referenceFiles, ...extraFiles].sort());
   for (const f of referenceFiles) {
-    if (f === 'metrics.jsonl') continue;
+    if (f === 'metrics.jsonl' || f === 'summary.csv') continue;
     expect(readFileSync(join(dir, f)).equals(readFileSync(join(reference, f))), `${f} is byte-identical`).toBe(true);
   }
   const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').split('\n');
@@ -84,6 +84,12 @@ function expectLikeReference(dir: string, extraFiles: string[] = []): void {
   expect(lines.map((l) => JSON.parse(l).epoch)).toEqual([1, 2, 3]);
   const want = readFileSync(join(reference, 'metrics.jsonl'), 'utf8').trim().split('\n');
   expect(lines.map(withoutTiming)).toEqual(want.map(withoutTiming));
+  // summary.csv: the same header and epochs, the same values but the timing (the last two columns).
+  const rows = readFileSync(join(dir, 'summary.csv'), 'utf8').split('\n');
+  expect(rows.pop(), 'summary.csv ends with a newline').toBe('');
+  const untimed = (row: string) => row.split(',').slice(0, -2).join(',');
+  const wantRows = readFileSync(join(reference, 'summary.csv'), 'utf8').trim().split('\n');
+  expect(rows.map(untimed)).toEqual(wantRows.map(untimed));
 }
 
 beforeAll(() => {
@@ -101,7 +107,7 @@ beforeAll(() => {
 }, PROCESS_LIMIT_MS);
 
 // Writes of the run, counted per kind in each process: config 1; metrics 1 (the empty file), 2, 3, 4 (the lines of
-// epochs 1, 2, 3); last and best 1, 2, 3 (epochs 1, 2, 3: each epoch improves); picture 1-6 (loss.svg and
+// epochs 1, 2, 3); summary likewise (1 the header, 2-4 the lines; each epoch's after its metrics line); last and best 1, 2, 3 (epochs 1, 2, 3: each epoch improves); picture 1-6 (loss.svg and
 // accuracy.svg of epochs 1-3) and 7 (confusion-matrix.svg); eval 1. Two more moments have tests of their own below:
 // config:1:flushed (no config.json yet) and last:1:flushed (--out reuses the folder).
 const SCENARIOS: Array<{ at: string; says?: RegExp; thenAt?: string }> = [
@@ -115,6 +121,8 @@ const SCENARIOS: Array<{ at: string; says?: RegExp; thenAt?: string }> = [
   },
   { at: 'metrics:3:torn', says: /metrics\.jsonl: cut a torn last line/ },
   { at: 'metrics:3:appended', says: /metrics\.jsonl: dropped 1 line of epochs after 1/ },
+  { at: 'summary:3:torn', says: /metrics\.jsonl: dropped 1 line .*\n.*summary\.csv: cut a torn last line/ },
+  { at: 'summary:3:appended', says: /summary\.csv: dropped 1 line of epochs after 1/ },
   { at: 'last:2:flushed', says: /removed 1 temporary file .*metrics\.jsonl: dropped 1 line/s },
   {
     at: 'last:2:renamed',
@@ -188,7 +196,7 @@ describe('cnn train killed with SIGKILL inside each kind of write', () => {
       const r = cnn([...TRAIN, '--out', dir]);
       expect(r.code, r.err).toBe(0);
       expect(r.err).toMatch(
-        /reusing .*reuse: its run was killed before its first checkpoint \(removed config\.json, metrics\.jsonl, 1 temporary file\)/,
+        /reusing .*reuse: its run was killed before its first checkpoint \(removed config\.json, metrics\.jsonl, summary\.csv, 1 temporary file\)/,
       );
       expectLikeReference(dir);
     },

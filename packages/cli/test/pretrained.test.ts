@@ -2,7 +2,7 @@
 // 127.0.0.1 (no test reaches the internet): a torchvision-format fixture checkpoint (LeNet-5 with 3 channels and
 // 1,000 classes, packages/models-classic/scripts/make-download-fixture.py) registered as a test-only weights entry
 // through the CNN_TEST_PRETRAINED hook, downloaded into a temporary CNN_HOME, through a mirror (CNN_WEIGHTS_URL).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -199,4 +199,57 @@ describe('cnn list --pretrained', () => {
     expect(none.out).toMatch(/no pretrained weights: .*resnet18_cifar/);
     expect(none.out).toMatch(/^resnet20_cifar\s+fashion-mnist/m);
   });
+});
+
+describe('cnn train --pretrained <id> --weights <name> (ImageNet weights, downloaded)', () => {
+  it('fine-tunes the downloaded 1000-class weights on a 2-class folder: a new head, their input and normalisation', async () => {
+    const two = join(tmp, 'two');
+    const script = fileURLToPath(new URL('../scripts/fashion-mnist-folder.mjs', import.meta.url));
+    const w = spawnSync(process.execPath, [script, two, '--classes', '7,9', '--train', '8', '--val', '4'], {
+      encoding: 'utf8',
+    });
+    expect(w.status, w.stderr).toBe(0);
+    const env = { CNN_WEIGHTS_URL: `${base}/mirror/` };
+    const run = join(tmp, 'ft');
+    const r = await cnn(
+      env,
+      'train',
+      '--pretrained',
+      'lenet5',
+      '--weights',
+      'T_CLI',
+      '--dataset',
+      'folder',
+      '--data-dir',
+      two,
+      '--epochs',
+      '1',
+      '--batch-size',
+      '8',
+      '--freeze',
+      'backbone',
+      '--out',
+      run,
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/the 1000-class head of --pretrained lenet5 \(.+\) was dropped for a new 2-class head/);
+    expect(r.out).toMatch(/fine-tuning from --pretrained lenet5 \(T_CLI\)/);
+    expect(r.out).toMatch(/lenet5 on folder \(16 training \/ 8 test images, 28x28x3\)/);
+    expect(r.out).toMatch(/top-2 1\.0000/);
+    const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
+    expect(cfg.init).toEqual({
+      kind: 'pretrained',
+      source: 'lenet5',
+      weights: 'T_CLI',
+      id: 'lenet5',
+      classes: 1000,
+      inputSize: [28, 28, 3],
+      mean: [0.485, 0.456, 0.406],
+      std: [0.229, 0.224, 0.225],
+      exactResize: false,
+    });
+    const bad = await cnn(env, 'train', '--pretrained', 'lenet5', '--weights', 'NOPE', '--dataset', 'folder');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^cnn: --weights 'NOPE': 'lenet5' has .*T_CLI/);
+  }, 240_000);
 });

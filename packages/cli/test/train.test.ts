@@ -62,6 +62,7 @@ describe('cnn train', () => {
       'last.safetensors',
       'loss.svg',
       'metrics.jsonl',
+      'summary.csv',
     ]);
     const cfg = JSON.parse(readFileSync(join(straight, 'config.json'), 'utf8'));
     expect(cfg).toMatchObject({
@@ -372,6 +373,21 @@ describe('cnn: messages that say what to do', () => {
         /no trained weights ship with 'vgg11'; --pretrained takes lenet5, resnet20_cifar/,
       ],
       [['predict', '--pretrained', 'lenet5', '--checkpoint', 'x', 'a.png'], /--checkpoint or --pretrained, not both/],
+      [
+        ['train', '--initial-checkpoint', join(tmp, 'none.safetensors'), '--dataset', 'folder'],
+        /--initial-checkpoint '.*none\.safetensors' does not exist/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--cutmix', 'x'],
+        /--cutmix must be a positive number up to 100, got 'x'/,
+      ],
+      [
+        ['train', '--model', 'lenet5', '--dataset', 'fashion-mnist-sample', '--weights', 'w'],
+        /--weights <name> picks the weights of --pretrained <id>/,
+      ],
+      [['train', '--resume', straight, '--freeze', 'backbone'], /--freeze cannot change them/],
+      [['compare'], /^cnn compare needs run folders/],
+      [['compare', tmp], /has no metrics\.jsonl; is it a cnn train run folder\?/],
     ] as const) {
       const r = cnn(...args);
       expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2);
@@ -379,5 +395,5 @@ describe('cnn: messages that say what to do', () => {
       expect(r.err.trim().split('\n')).toHaveLength(1);
     }
     expect(readFileSync(join(project, 'config.json'), 'utf8')).toBe('{"name": "my-app"}\n');
-  });
+  }, 300_000); // about 50 child processes: generous for a loaded machine (92 s seen with the fuzz and kill tests beside it)
 });

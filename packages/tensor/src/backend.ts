@@ -81,8 +81,53 @@ export async function setBackend(name: BackendName = 'wasm'): Promise<Exclude<Ba
   return name;
 }
 
-/** Threads asked for with {@link setThreads}; undefined: every core. */
+/** Threads asked for with {@link setThreads}; undefined: every core (or CNN_THREADS, unless setThreads was called). */
 let requestedThreads: number | undefined;
+/** Whether {@link setThreads} was called: its choice, `'auto'` included, wins over {@link THREADS_ENV}. */
+let threadsChosen = false;
+/** CNN_THREADS as read at the first wasm set-up: a count, 'auto', or null before it is read. */
+let envThreads: number | 'auto' | null = null;
+
+/**
+ * The environment variable that chooses the wasm backend's threads for any program, as {@link setThreads} does: a
+ * whole number from 1 to 1024, or `auto` (every core). Read once, when the wasm backend is first set up (Node only);
+ * a call of `setThreads` wins over it. A bad value makes `setBackend('wasm')` throw a {@link ThreadsEnvError}.
+ */
+export const THREADS_ENV = 'CNN_THREADS';
+
+/** A {@link THREADS_ENV} value that is not a whole number from 1 to 1024 or `auto`: names the variable and the value. */
+export class ThreadsEnvError extends Error {
+  /** The value as set. */
+  readonly value: string;
+  /** @param value - the variable's value. */
+  constructor(value: string) {
+    super(
+      `${THREADS_ENV} must be a whole number of threads from 1 to 1024, or 'auto'; got ${JSON.stringify(value.slice(0, 40))}`,
+    );
+    this.name = 'ThreadsEnvError';
+    this.value = value;
+  }
+}
+
+/** {@link THREADS_ENV}'s thread count (undefined: unset or 'auto'), read the first time it is asked for. */
+function threadsFromEnv(): number | undefined {
+  if (envThreads === null) {
+    const raw = typeof process !== 'undefined' ? process.env?.[THREADS_ENV] : undefined;
+    if (raw === undefined || raw.trim() === '' || raw.trim() === 'auto') envThreads = 'auto';
+    else {
+      const n = Number(raw.trim());
+      if (!/^\d+$/.test(raw.trim()) || n < 1 || n > 1024) throw new ThreadsEnvError(raw);
+      envThreads = n;
+    }
+  }
+  return envThreads === 'auto' ? undefined : envThreads;
+}
+
+/** The pool size the wasm backend is set up with: setThreads's choice, else CNN_THREADS, else every core. */
+async function wantedThreads(): Promise<number> {
+  const env = threadsChosen ? undefined : threadsFromEnv();
+  return requestedThreads ?? env ?? (await getPlatform()).cores;
+}
 /** Pool size of cnn's threaded backend while it is the one registered as 'wasm' (0: tfjs's own). */
 let registeredThreads = 0;
 /** Why threads cannot run here, once known. */
@@ -103,7 +148,7 @@ class ThreadedBackendWasm extends BackendWasm {
  * platform can run it, else on tfjs's single-threaded build with a one-line notice saying why.
  */
 async function activateWasm(): Promise<void> {
-  const want = requestedThreads ?? (await getPlatform()).cores;
+  const want = await wantedThreads();
   if (registeredThreads !== want && !(threadsOff && registeredThreads === 0)) {
     let module: ThreadedModule | undefined;
     let why = threadsUnavailable();
@@ -142,7 +187,8 @@ async function activateWasm(): Promise<void> {
 
 /**
  * Chooses how many threads the wasm backend computes with: tfjs's kernels (XNNPACK's thread pool) and
- * cnn's own kernels alike. The default, `'auto'`, is every core the platform reports
+ * cnn's own kernels alike; a call wins over the {@link THREADS_ENV} environment variable. The default, `'auto'`
+ * (or CNN_THREADS unset), is every core the platform reports
  * (`os.availableParallelism()` in Node, `navigator.hardwareConcurrency` in a browser). Threads need
  * shared memory: Node always has it, a browser page only when cross-origin isolated; elsewhere the
  * backend runs on one thread and `setBackend('wasm')` says why in a one-line notice.
@@ -165,6 +211,7 @@ export async function setThreads(threads: number | 'auto'): Promise<number> {
     );
   }
   requestedThreads = threads === 'auto' ? undefined : threads;
+  threadsChosen = true;
   if (tf.getBackend() === 'wasm') {
     await setBackend('wasm');
     return backendInfo().threads;

@@ -15,7 +15,16 @@ import { registerConvGradients } from './conv';
 
 export { tf } from './tf';
 export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank, DataType } from './tf';
-export { setBackend, setThreads, getBackend, backendInfo, type BackendName, type BackendInfo } from './backend';
+export {
+  setBackend,
+  setThreads,
+  getBackend,
+  backendInfo,
+  THREADS_ENV,
+  ThreadsEnvError,
+  type BackendName,
+  type BackendInfo,
+} from './backend';
 export { CudaBackendError, setCudaEnvironment, type CudaFailure, type CudaEnvironment } from './cuda';
 export { WebGpuBackendError, type WebGpuFailure, type WebGpuAdapterInfo } from './webgpu';
 export { conv2d, conv2dBackpropInput, conv2dBackpropFilter } from './conv';

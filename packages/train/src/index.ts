@@ -3,7 +3,8 @@
  *
  * - Loss: {@link crossEntropy} (label smoothing, class weights, soft targets for Mixup / CutMix).
  * - Optimizers: {@link SGD} (momentum, dampening, Nesterov, weight decay), {@link Adam}, {@link AdamW}; parameter
- *   groups without weight decay (`noDecayOn: 'bn_bias'`); `stateDict()` / `loadStateDict()` as plain data.
+ *   groups without weight decay (`noDecayOn: 'bn_bias'`) or with their own learning rate (`groups`); {@link freeze}
+ *   for fine-tuning (frozen parameters and normalisation statistics); `stateDict()` / `loadStateDict()` as plain data.
  * - Schedules: {@link StepLR}, {@link MultiStepLR}, {@link CosineAnnealingLR}, {@link LinearWarmup},
  *   {@link SequentialLR}, {@link withWarmup}, applied per epoch or per iteration by an {@link LRScheduler}.
  * - {@link clipGradNorm}; metrics: {@link accuracy} (top-k), {@link ConfusionMatrix} (precision, recall, F1).
@@ -24,6 +25,7 @@ export {
   type Gradients,
   type BaseOptimizerOptions,
   type ParamGroup,
+  type ParamGroupRule,
   type ParamEntry,
   type ParamState,
   type LiveState,
@@ -65,6 +67,7 @@ export {
   type FitOptions,
   type TrainerLog,
 } from './trainer';
+export { freeze, unfreeze, type FreezeResult } from './freeze';
 export { formatEpochLine, formatBar, type ProgressState } from './trainer-progress';
 export {
   encodeCheckpoint,
@@ -86,4 +89,11 @@ export {
 } from './checkpoint';
 /** The error every checkpoint reader and restore throws (from @cnn/layers), so `instanceof` needs no second import. */
 export { CheckpointError } from '@cnn/layers';
-export { lineChartSvg, confusionMatrixSvg, niceTicks, type ChartSeries, type LineChartOptions } from './plots';
+export {
+  lineChartSvg,
+  confusionMatrixSvg,
+  niceTicks,
+  CHART_COLOURS,
+  type ChartSeries,
+  type LineChartOptions,
+} from './plots';

@@ -7,6 +7,10 @@ export interface ChartSeries {
   name: string;
   /** `[x, y]` points; points with a non-finite `y` are left out. */
   points: Array<[number, number]>;
+  /** Its colour (CSS); default: the next of a ten-colour palette. */
+  colour?: string;
+  /** Draw it dashed (e.g. the training curve beside a solid test curve of the same colour). */
+  dashed?: boolean;
 }
 
 /** Options of {@link lineChartSvg}. */
@@ -27,7 +31,22 @@ export interface LineChartOptions {
   yMax?: number;
 }
 
-const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
+/** The palette series take their colours from, in order. */
+export const CHART_COLOURS = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#ff7f0e',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+] as const;
+
+/** Longest legend entry drawn, in characters (longer names are cut with '...'). */
+const LEGEND_MAX_CHARS = 40;
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -49,7 +68,8 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
 }
 
 /**
- * A line chart as SVG text: axes with ticks, one coloured line with dots per series, a legend.
+ * A line chart as SVG text: axes with ticks, one coloured line with dots per series, and a legend to the right of
+ * the plot area (never over a curve).
  *
  * @example
  * writeFileSync('loss.svg', lineChartSvg([{ name: 'train', points: history.map((r) => [r.epoch, r.trainLoss]) }], { title: 'Loss' }));
@@ -58,11 +78,14 @@ export function lineChartSvg(series: ChartSeries[], opts: LineChartOptions): str
   if (!Array.isArray(series)) throw new Error('lineChartSvg: series must be an array of { name, points }');
   const W = opts.width ?? 640;
   const H = opts.height ?? 400;
-  const m = { l: 64, r: 20, t: 40, b: 52 };
-  const pts = series.map((s) => ({
-    name: s.name,
+  const pts = series.map((s, i) => ({
+    name: s.name.length > LEGEND_MAX_CHARS ? `${s.name.slice(0, LEGEND_MAX_CHARS - 3)}...` : s.name,
+    colour: s.colour ?? CHART_COLOURS[i % CHART_COLOURS.length],
+    dashed: s.dashed === true,
     points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)),
   }));
+  const legend = pts.length ? 34 + 7 * Math.max(...pts.map((s) => s.name.length)) : 0;
+  const m = { l: 64, r: 20 + legend, t: 40, b: 52 };
   const all = pts.flatMap((s) => s.points);
   let [x0, x1] = all.length ? [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))] : [0, 1];
   if (x1 === x0) [x0, x1] = [x0 - 1, x1 + 1];
@@ -97,10 +120,11 @@ export function lineChartSvg(series: ChartSeries[], opts: LineChartOptions): str
       `<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel)}</text>`,
     );
   pts.forEach((s, i) => {
-    const c = COLOURS[i % COLOURS.length];
+    const c = esc(s.colour);
+    const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
     if (s.points.length > 1) {
       out.push(
-        `<polyline fill="none" stroke="${c}" stroke-width="2" points="${s.points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`,
+        `<polyline fill="none" stroke="${c}" stroke-width="2"${dash} points="${s.points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`,
       );
     }
     for (const [x, y] of s.points)
@@ -108,8 +132,9 @@ export function lineChartSvg(series: ChartSeries[], opts: LineChartOptions): str
         `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${c}"><title>${esc(s.name)} ${num(x)}: ${y.toFixed(4)}</title></circle>`,
       );
     const ly = m.t + 6 + i * 18;
-    out.push(`<rect x="${W - m.r - 130}" y="${ly}" width="14" height="4" fill="${c}"/>`);
-    out.push(`<text x="${W - m.r - 110}" y="${ly + 6}">${esc(s.name)}</text>`);
+    const lx = W - m.r + 14;
+    out.push(`<line x1="${lx}" x2="${lx + 16}" y1="${ly + 2}" y2="${ly + 2}" stroke="${c}" stroke-width="3"${dash}/>`);
+    out.push(`<text x="${lx + 22}" y="${ly + 6}">${esc(s.name)}</text>`);
   });
   out.push('</svg>');
   return out.join('\n');
@@ -117,7 +142,8 @@ export function lineChartSvg(series: ChartSeries[], opts: LineChartOptions): str
 
 /**
  * A confusion matrix (rows true class, columns predicted) as an SVG heat map: each cell shaded by its share of its
- * row, with the count written in it, class names on both axes, and per-class recall on the right.
+ * row, with the count written in it, class names on both axes (titled 'true class' and 'predicted class'), and
+ * per-class recall on the right.
  */
 export function confusionMatrixSvg(
   matrix: number[][],
@@ -131,7 +157,8 @@ export function confusionMatrixSvg(
     throw new Error(`confusionMatrixSvg: ${classNames.length} class names for ${n} classes`);
   const names = classNames ? [...classNames] : matrix.map((_, i) => String(i));
   const cell = Math.max(28, Math.min(48, Math.floor(560 / n)));
-  const label = Math.min(140, 8 + 7 * Math.max(...names.map((s) => s.length)));
+  const axis = 24; // the rotated 'true class' title left of the row names
+  const label = axis + Math.min(140, 8 + 7 * Math.max(...names.map((s) => s.length)));
   const W = label + n * cell + 80;
   const H = 40 + label + n * cell + 40;
   const top = 40 + label;
@@ -139,7 +166,8 @@ export function confusionMatrixSvg(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${esc(title)}</text>`,
-    `<text x="${label + (n * cell) / 2}" y="${H - 10}" text-anchor="middle">predicted</text>`,
+    `<text x="${label + (n * cell) / 2}" y="${H - 10}" text-anchor="middle">predicted class</text>`,
+    `<text transform="translate(${axis - 8} ${top + (n * cell) / 2}) rotate(-90)" text-anchor="middle">true class</text>`,
     `<text x="${W - 40}" y="${top - 8}" text-anchor="middle">recall</text>`,
   ];
   names.forEach((name, i) => {

@@ -30,12 +30,13 @@ const REDRAW_MS = 100;
 /**
  * The one line per epoch of `log: 'lines'` (and the line a finished bar leaves), for example
  * `epoch 1/5  loss 0.6931  acc 0.7500  val_loss 0.5012  val_top1 0.8120  val_top5 0.9910  lr 1.00e-3  5120 img/s  3.2s`.
+ * `topk` names `valTop5` for models of fewer than 5 classes (`val_top2` for 2 classes: min(5, classes)).
  */
-export function formatEpochLine(r: EpochRecord, epochs: number): string {
+export function formatEpochLine(r: EpochRecord, epochs: number, topk = 5): string {
   const parts = [`epoch ${r.epoch}/${epochs}`, `loss ${r.trainLoss.toFixed(4)}`, `acc ${r.trainAcc.toFixed(4)}`];
   if (r.valLoss !== undefined) parts.push(`val_loss ${r.valLoss.toFixed(4)}`);
   if (r.valTop1 !== undefined) parts.push(`val_top1 ${r.valTop1.toFixed(4)}`);
-  if (r.valTop5 !== undefined) parts.push(`val_top5 ${r.valTop5.toFixed(4)}`);
+  if (r.valTop5 !== undefined) parts.push(`val_top${topk} ${r.valTop5.toFixed(4)}`);
   parts.push(`lr ${r.lr.toExponential(2)}`, `${Math.round(r.imagesPerSecond)} img/s`, `${r.seconds.toFixed(1)}s`);
   return parts.join('  ');
 }
@@ -81,10 +82,11 @@ export class ProgressPrinter {
   private lastDraw = -Infinity;
   private drawnWidth = 0;
 
-  /** @param mode what to print; @param write where it goes. */
+  /** @param mode what to print; @param write where it goes; @param topk the k of the top-k column (min(5, classes)). */
   constructor(
     readonly mode: TrainerLog,
     private readonly write: (s: string) => void,
+    private readonly topk = 5,
   ) {}
 
   /** A new epoch: the bar starts over. */
@@ -106,7 +108,7 @@ export class ProgressPrinter {
   /** After an epoch: the bar is replaced by the epoch's line, or the line is printed. */
   epochEnd(r: EpochRecord, epochs: number): void {
     if (this.mode === 'quiet') return;
-    const line = formatEpochLine(r, epochs);
+    const line = formatEpochLine(r, epochs, this.topk);
     if (this.mode === 'bar') {
       this.draw(line);
       this.write('\n');

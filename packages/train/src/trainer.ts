@@ -5,6 +5,7 @@ import { tf, type Tensor } from '@cnn/tensor';
 import type { Module } from '@cnn/layers';
 import { crossEntropy } from './loss';
 import { clipGradNorm } from './clip';
+import { keepFrozenNormsInEval } from './freeze';
 import { ConfusionMatrix, topkCorrect } from './metrics';
 import type { Optimizer } from './optim/optimizer';
 import type { LRScheduler } from './schedule';
@@ -95,7 +96,7 @@ export interface EvaluateResult {
   loss: number;
   /** Top-1 accuracy. */
   top1: number;
-  /** Top-5 accuracy (counts every sample when there are at most 5 classes). */
+  /** Top-5 accuracy (counts every sample when there are at most 5 classes; the progress line calls it top-k, k = min(5, classes)). */
   top5: number;
   /** Number of images. */
   total: number;
@@ -168,7 +169,8 @@ export interface FitOptions {
 /**
  * Trains and evaluates a classifier.
  *
- * Each step runs the model in train mode, the loss, the gradients (`tf.variableGrads` over the trainable
+ * Each step runs the model in train mode (normalisation layers frozen by {@link freeze} stay in evaluation mode and
+ * keep their running statistics), the loss, the gradients (`tf.variableGrads` over the trainable
  * parameters), optional clipping, `optimizer.step`, then the scheduler if it runs per iteration; every tensor of the
  * step is disposed, and so is each batch (its `dispose()`). A NaN or infinite loss throws, before the step, an
  * error naming the epoch, the step and the value. With the same seeds (`manualSeed` before building the model, the
@@ -220,7 +222,7 @@ export class Trainer {
     this.callbacks = opts.callbacks ?? {};
     const smoothing = opts.labelSmoothing ?? 0;
     this.lossFn = opts.loss ?? ((logits, y) => crossEntropy(logits, y, { labelSmoothing: smoothing }));
-    this.printer = new ProgressPrinter(log, opts.write ?? defaultWrite);
+    this.printer = new ProgressPrinter(log, opts.write ?? defaultWrite, Math.min(5, opts.numClasses));
   }
 
   /** Asks {@link Trainer.fit} to stop after the current epoch (for callbacks: early stopping and the like). */
@@ -330,6 +332,7 @@ export class Trainer {
 
   private async trainEpoch(loader: BatchSource, epoch: number, epochs: number) {
     this.model.train();
+    keepFrozenNormsInEval(this.model);
     const vars = this.model.parameters().filter((v) => v.trainable);
     const total = typeof loader.length === 'number' ? loader.length : undefined;
     let lossSum = 0;

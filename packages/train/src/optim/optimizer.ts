@@ -42,6 +42,28 @@ export interface BaseOptimizerOptions {
    * `weightDecay`, group 1 (the excluded parameters) with 0.
    */
   noDecayOn?: NoDecayRule;
+  /**
+   * Parameter groups of their own (per-group learning rates, as PyTorch's `param_groups` or timm's layer-wise rates):
+   * a parameter goes to the first rule whose `match` takes it, and keeps the default `lr` / `weightDecay` otherwise.
+   * The groups are, in order: the default one (and its no-decay twin with `noDecayOn`), then each rule's (and its
+   * no-decay twin), even when a rule matches nothing, so the same options always give the same groups (a state dict
+   * saved by one loads into the other). A schedule scales each group from its own base `lr`.
+   *
+   * @example
+   * // the classifier head at lr 0.01, the rest at a tenth of it
+   * new SGD(model, { lr: 0.001, groups: [{ match: (name) => name.startsWith('fc.'), lr: 0.01 }] });
+   */
+  groups?: readonly ParamGroupRule[];
+}
+
+/** One rule of {@link BaseOptimizerOptions.groups}. */
+export interface ParamGroupRule {
+  /** Whether a parameter (by its name, and variable) belongs to this group. */
+  match: (name: string, param: tf.Variable) => boolean;
+  /** The group's learning rate (default: the optimizer's `lr`). */
+  lr?: number;
+  /** The group's weight decay (default: the optimizer's `weightDecay`; 0 in its no-decay twin). */
+  weightDecay?: number;
 }
 
 /** A parameter group: a learning rate and a weight decay shared by some parameters (PyTorch's `param_groups`). */
@@ -112,7 +134,10 @@ export interface LiveState {
 export abstract class Optimizer {
   /** PyTorch's name of the algorithm, stored in the state dict. */
   abstract readonly kind: string;
-  /** The parameter groups (one, or two with `noDecayOn`). Set `lr` here for per-group learning rates. */
+  /**
+   * The parameter groups (one, two with `noDecayOn`, more with `groups`). Set `lr` here for per-group learning
+   * rates.
+   */
   readonly paramGroups: ParamGroup[];
   /** Every parameter with its group, in order. */
   readonly params: readonly ParamEntry[];
@@ -129,13 +154,25 @@ export abstract class Optimizer {
     const { entries, module, byIndex } = resolveParams(name, params);
     this.byIndex = byIndex;
     const exclude = opts.noDecayOn === undefined ? null : noDecayPredicate(name, opts.noDecayOn, module);
-    const groupOf = (n: string, v: tf.Variable): number => (exclude?.(n, v) ? 1 : 0);
+    const rules = checkGroupRules(name, opts.groups);
+    const span = exclude ? 2 : 1;
+    const groupOf = (n: string, v: tf.Variable): number => {
+      const rule = rules.findIndex((r) => r.match(n, v));
+      return (rule + 1) * span + (exclude?.(n, v) ? 1 : 0);
+    };
     this.params = entries.map(([n, v]) => ({ name: n, variable: v, group: groupOf(n, v) }));
-    const groups: ParamGroup[] = [
-      { lr: opts.lr, weightDecay, params: this.params.filter((p) => p.group === 0).map((p) => p.name) },
-    ];
-    if (exclude)
-      groups.push({ lr: opts.lr, weightDecay: 0, params: this.params.filter((p) => p.group === 1).map((p) => p.name) });
+    const groups: ParamGroup[] = [];
+    for (let r = 0; r <= rules.length; r++) {
+      const rule = r === 0 ? undefined : rules[r - 1];
+      for (let k = 0; k < span; k++) {
+        const g = r * span + k;
+        groups.push({
+          lr: rule?.lr ?? opts.lr,
+          weightDecay: k === 1 ? 0 : (rule?.weightDecay ?? weightDecay),
+          params: this.params.filter((p) => p.group === g).map((p) => p.name),
+        });
+      }
+    }
     this.paramGroups = groups;
   }
 
@@ -390,6 +427,19 @@ export abstract class Optimizer {
     for (const s of this.state.values()) for (const v of s.buffers.values()) v.dispose();
     this.state.clear();
   }
+}
+
+/** Checks {@link BaseOptimizerOptions.groups} (each rule's `match`, `lr` and `weightDecay`) and returns the rules. */
+function checkGroupRules(op: string, rules: readonly ParamGroupRule[] | undefined): readonly ParamGroupRule[] {
+  if (rules === undefined) return [];
+  if (!Array.isArray(rules)) throw new Error(`${op}: groups must be an array of { match, lr?, weightDecay? }`);
+  rules.forEach((r: ParamGroupRule, i) => {
+    if (!isRecord(r) || typeof r.match !== 'function')
+      throw new Error(`${op}: groups[${i}] must be { match: (name) => boolean, lr?, weightDecay? }`);
+    if (r.lr !== undefined) checkNumber(op, `groups[${i}].lr`, r.lr, 0);
+    if (r.weightDecay !== undefined) checkNumber(op, `groups[${i}].weightDecay`, r.weightDecay, 0);
+  });
+  return rules;
 }
 
 /** Most problems one state-dict error lists. */
