@@ -6,7 +6,7 @@ import { browserBuild, libraryBuild } from '../../tsup.base';
 // side-effect modules (they register into the one engine tfjs keeps on globalThis), while the
 // public '@tensorflow/tfjs-core' entry stays external.
 //
-// The browser build inlines tfjs (core, cpu and wasm backends, and their CommonJS parts: seedrandom,
+// The browser build inlines tfjs (core, cpu, wasm and, in a chunk loaded only by setBackend('webgpu'), webgpu backends, and their CommonJS parts: seedrandom,
 // long, the emscripten glue) into one ES module with no bare imports left, so that any bundler, Rollup
 // with only node-resolve included, takes it as is. Only @cnn/tensor imports tfjs, so an app still holds
 // one copy of it. tfjs's wasm binaries are copied next to it by scripts/copy-wasm-binaries.mjs (run
@@ -30,8 +30,11 @@ export default defineConfig([
     },
   }),
   browserBuild({
+    // its own folder: the lazily imported WebGPU backend becomes a chunk beside index.js, sharing tfjs's chunk
+    entry: { index: 'src/index.ts' },
+    outDir: 'dist/browser',
     external: [],
-    noExternal: [/^@tensorflow\/tfjs-(core|backend-cpu|backend-wasm)(\/|$)/],
+    noExternal: [/^@tensorflow\/tfjs-(core|backend-cpu|backend-wasm|backend-webgpu)(\/|$)/],
     define: { __CNN_BROWSER_BUILD__: 'true' },
   }),
 ]);
