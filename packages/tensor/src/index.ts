@@ -12,6 +12,7 @@
 import { tf } from './tf';
 import { registerWasmKernels } from './wasm/register';
 import { registerConvGradients } from './conv';
+import { registerTrainKernels } from './wasm/train-kernels';
 
 export { tf } from './tf';
 export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank, DataType } from './tf';
@@ -20,9 +21,16 @@ export { CudaBackendError, setCudaEnvironment, type CudaFailure, type CudaEnviro
 export { conv2d, conv2dBackpropInput, conv2dBackpropFilter } from './conv';
 export type { ConvOptions, Padding } from './conv-options';
 export { setWasmPaths } from './browser-wasm-paths';
+export {
+  batchNormTrainForward,
+  batchNormTrainBackward,
+  type BatchNormForward,
+  type BatchNormBackward,
+} from './batch-norm-train';
 
 registerWasmKernels();
 registerConvGradients();
+registerTrainKernels();
 
 /** Resolves once the active backend is initialised (wasm's binary is compiled asynchronously). */
 export function ready(): Promise<void> {

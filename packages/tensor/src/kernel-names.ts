@@ -41,3 +41,16 @@ export interface CnnKernels {
 
 /** The name of a kernel cnn adds. */
 export type CnnKernelName = keyof CnnKernels;
+
+// Training kernels (issue 15): BatchNorm's statistics, its per-channel affine pass and its gradient, each one pass
+// over the activations. Only the 'wasm' backend has them; elsewhere `batchNormTrainForward` / `Backward` compose
+// tfjs's ops.
+
+/** Per-channel [mean, biased variance] of x over every dimension but the last: a [2, c] tensor. */
+export const BN_STATS = 'CnnBatchNormStats';
+/** `(x - mean) * scale + shift` per channel (the last dimension); `table` is [mean; scale; shift], shape [3, c]. */
+export const BN_AFFINE = 'CnnBatchNormAffine';
+/** Per-channel [Σ dy, Σ dy · (x - mean) · invStd] (BatchNorm's bias and weight gradients): a [2, c] tensor. */
+export const BN_BACKWARD_SUMS = 'CnnBatchNormBackwardSums';
+/** BatchNorm's input gradient `k1 (dy - m1 - (x - mean) k2)`; `table` is [mean; k1; m1; k2], shape [4, c]. */
+export const BN_BACKWARD_INPUT = 'CnnBatchNormBackwardInput';

@@ -59,6 +59,10 @@ enum {
   OP_WINO_FILTER = 7,      // Winograd F(2x2, 3x3): transform a 3x3 filter (f) into y, packed for OP_WINO_FWD
   OP_WINO_FWD = 8,         // Winograd F(2x2, 3x3) stride-1 3x3 convolution, f = transformed filter; bias, act
   OP_ELTWISE = 9,          // y = act(x (op) f) over n floats, f repeating every c floats; op in groups (EW_)
+  OP_BN_STATS = 10,        // training BatchNorm: y = [mean | biased variance] per channel of x (n rows of c)
+  OP_BN_AFFINE = 11,       // training BatchNorm: y = (x - mean) * scale + shift, f = [mean | scale | shift]
+  OP_BN_BWD_SUMS = 12,     // its gradient: bias = [sum dy | sum dy * xhat], y = dy, f = [mean | invstd]
+  OP_BN_BWD_INPUT = 13,    // its gradient: bias = dx = k1 (dy - m1 - (x - mean) k2), y = dy, f = [mean|k1|m1|k2]
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -1251,6 +1255,115 @@ static void ew_run(conv* p, int unit) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Training: BatchNorm (issue 15). Channels last: x is n rows of c channels. The statistics and the gradient's
+// sums are one read of the input each (instead of tfjs's mean, subtract, square, mean, ... one pass per op):
+// per channel, float32 partial sums over blocks of BN_BLOCK rows (the block stays in L1 cache), added into
+// double totals, so a sum over a million rows keeps float32 accuracy. The reductions run as one unit (one thread),
+// so their result does not depend on the thread count; the element-wise passes split rows like OP_ELTWISE.
+
+enum { BN_BLOCK = 64 };
+
+static int bn_scratch(const conv* p) { return 4 * p->c * 8 + 64; }
+
+// acc[0..c) += sum over rows of (x - shift); acc2[c..2c) += sum of (x - shift) * w, where w is x - shift itself
+// (statistics: w = 0 pointer) or dy (the gradient's sums). shift is per channel (mean) or 0.
+static void bn_reduce(const float* x, const float* dy, const float* shift, int n, int c, double* acc) {
+  for (int j = 0; j < 2 * c; j++) acc[j] = 0.0;
+  for (int r0 = 0; r0 < n; r0 += BN_BLOCK) {
+    int r1 = imin(n, r0 + BN_BLOCK);
+    for (int j = 0; j < c; j += 4) {
+      int m = imin(4, c - j);
+      v128_t s = wasm_f32x4_splat(0.f), q = wasm_f32x4_splat(0.f);
+      v128_t mu = shift ? load_part(shift + j, m) : wasm_f32x4_splat(0.f);
+      for (int r = r0; r < r1; r++) {
+        v128_t v = wasm_f32x4_sub(load_part(x + (long)r * c + j, m), mu);
+        if (dy) {
+          v128_t d = load_part(dy + (long)r * c + j, m);
+          s = wasm_f32x4_add(s, d);
+          q = wasm_f32x4_add(q, wasm_f32x4_mul(d, v));
+        } else {
+          s = wasm_f32x4_add(s, v);
+          q = wasm_f32x4_add(q, wasm_f32x4_mul(v, v));
+        }
+      }
+      float sv[4], qv[4];
+      wasm_v128_store(sv, s);
+      wasm_v128_store(qv, q);
+      for (int k = 0; k < m; k++) {
+        acc[j + k] += sv[k];
+        acc[c + j + k] += qv[k];
+      }
+    }
+  }
+}
+
+static void bn_stats_run(conv* p) {
+  int n = p->n, c = p->c;
+  double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
+  // Shifted by the first row (a per-channel guess of the mean), so the sum of squares does not cancel.
+  const float* first = p->x;
+  bn_reduce(p->x, 0, first, n, c, acc);
+  for (int j = 0; j < c; j++) {
+    double d = acc[j] / n;  // mean - first
+    double var = acc[c + j] / n - d * d;
+    p->y[j] = (float)(first[j] + d);
+    p->y[c + j] = (float)(var > 0 ? var : 0);
+  }
+}
+
+static void bn_bwd_sums_run(conv* p) {
+  int n = p->n, c = p->c;
+  double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
+  bn_reduce(p->x, p->y, p->f, n, c, acc);
+  const float* inv = p->f + c;
+  for (int j = 0; j < c; j++) {
+    p->bias[j] = (float)acc[j];
+    p->bias[c + j] = (float)(acc[c + j] * inv[j]);
+  }
+}
+
+static int bn_rows_prepare(conv* p) {
+  int units = imin(p->n, imin(4 * p->slots, imax(1, p->n * p->c / 65536)));
+  return p->slots <= 1 ? 1 : imax(1, units);
+}
+
+// OP_BN_AFFINE: y = (x - mean) * scale + shift per channel, f = [mean | scale | shift] (the mean subtracted first,
+// so an input far from zero keeps its precision).
+static void bn_affine_run(conv* p, int unit) {
+  int c = p->c, lo, hi;
+  const float *mean = p->f, *scale = p->f + c, *shift = p->f + 2 * c;
+  unit_range(p->n, bn_rows_prepare(p), unit, &lo, &hi);
+  for (int r = lo; r < hi; r++) {
+    const float* xr = p->x + (long)r * c;
+    float* yr = p->y + (long)r * c;
+    for (int j = 0; j < c; j += 4) {
+      int m = imin(4, c - j);
+      v128_t centred = wasm_f32x4_sub(load_part(xr + j, m), load_part(mean + j, m));
+      store_part(yr + j, wasm_f32x4_add(wasm_f32x4_mul(centred, load_part(scale + j, m)), load_part(shift + j, m)), m);
+    }
+  }
+}
+
+// OP_BN_BWD_INPUT: dx = k1 * (dy - m1 - (x - mean) * k2) per channel.
+static void bn_bwd_input_run(conv* p, int unit) {
+  int c = p->c, lo, hi;
+  const float *mean = p->f, *k1 = p->f + c, *m1 = p->f + 2 * c, *k2 = p->f + 3 * c;
+  unit_range(p->n, bn_rows_prepare(p), unit, &lo, &hi);
+  for (int r = lo; r < hi; r++) {
+    const float* xr = p->x + (long)r * c;
+    const float* dr = p->y + (long)r * c;
+    float* out = p->bias + (long)r * c;
+    for (int j = 0; j < c; j += 4) {
+      int m = imin(4, c - j);
+      v128_t centred = wasm_f32x4_sub(load_part(xr + j, m), load_part(mean + j, m));
+      v128_t g = wasm_f32x4_sub(wasm_f32x4_sub(load_part(dr + j, m), load_part(m1 + j, m)),
+                                wasm_f32x4_mul(centred, load_part(k2 + j, m)));
+      store_part(out + j, wasm_f32x4_mul(g, load_part(k1 + j, m)), m);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
 // Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
@@ -1261,6 +1374,7 @@ int scratch_bytes(int op, const conv* p) {
   else if (op == OP_CONV_BWD_FILTER) shared = bwd_filter_shared(p), slot = bwd_filter_slot(p);
   else if (op == OP_DW_FWD || op == OP_DW_BWD_INPUT) shared = dw_shared(p), slot = dw_slot(p);
   else if (op == OP_WINO_FWD) slot = wino_slot(p);
+  else if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS) shared = bn_scratch(p);
   return align16(shared) + imax(p->slots, 1) * align16(slot) + 64;
 }
 
@@ -1276,6 +1390,8 @@ int prepare(int op, conv* p) {
   if (op == OP_WINO_FILTER) return wino_filter_prepare(p);
   if (op == OP_WINO_FWD) return wino_fwd_prepare(p);
   if (op == OP_ELTWISE) return ew_prepare(p);
+  if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS) return 1;
+  if (op == OP_BN_AFFINE || op == OP_BN_BWD_INPUT) return bn_rows_prepare(p);
   return 0;
 }
 
@@ -1291,4 +1407,8 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_WINO_FILTER) wino_filter_run(p, unit, wino_filter_prepare(p));
   else if (op == OP_WINO_FWD) wino_fwd_run(p, unit, slot);
   else if (op == OP_ELTWISE) ew_run(p, unit);
+  else if (op == OP_BN_STATS) bn_stats_run(p);
+  else if (op == OP_BN_BWD_SUMS) bn_bwd_sums_run(p);
+  else if (op == OP_BN_AFFINE) bn_affine_run(p, unit);
+  else if (op == OP_BN_BWD_INPUT) bn_bwd_input_run(p, unit);
 }
