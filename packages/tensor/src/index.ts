@@ -13,6 +13,7 @@ import { tf } from './tf';
 import { registerWasmKernels } from './wasm/register';
 import { registerConvGradients } from './conv';
 import { registerTrainKernels } from './wasm/train-kernels';
+import { registerTanhGradient } from './tanh-grad';
 
 export { tf } from './tf';
 export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank, DataType } from './tf';
@@ -31,6 +32,7 @@ export {
 registerWasmKernels();
 registerConvGradients();
 registerTrainKernels();
+registerTanhGradient();
 
 /** Resolves once the active backend is initialised (wasm's binary is compiled asynchronously). */
 export function ready(): Promise<void> {

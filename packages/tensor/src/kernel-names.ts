@@ -54,3 +54,6 @@ export const BN_AFFINE = 'CnnBatchNormAffine';
 export const BN_BACKWARD_SUMS = 'CnnBatchNormBackwardSums';
 /** BatchNorm's input gradient `k1 (dy - m1 - (x - mean) k2)`; `table` is [mean; k1; m1; k2], shape [4, c]. */
 export const BN_BACKWARD_INPUT = 'CnnBatchNormBackwardInput';
+
+/** `dy * (1 - y * y)`, the gradient of tanh from its output y (the wasm backend's 'Tanh' is cnn's SIMD one too). */
+export const TANH_GRAD = 'CnnTanhGrad';

@@ -31,6 +31,10 @@ export const KERNEL_OPS = {
   bn_bwd_sums: 12,
   /** OP_BN_BWD_INPUT: its gradient: bias = dx = k1 (dy - m1 - (x - mean) k2), y = dy, f = [mean|k1|m1|k2] */
   bn_bwd_input: 13,
+  /** OP_TANH: y = tanh(x) over n rows of c floats */
+  tanh: 14,
+  /** OP_TANH_GRAD: its gradient: bias = dy * (1 - t * t), x = t (the forward output), y = dy */
+  tanh_grad: 15,
 } as const;
 
 /** A kernel of kernels.c, by name. */

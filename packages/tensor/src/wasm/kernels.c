@@ -63,6 +63,8 @@ enum {
   OP_BN_AFFINE = 11,       // training BatchNorm: y = (x - mean) * scale + shift, f = [mean | scale | shift]
   OP_BN_BWD_SUMS = 12,     // its gradient: bias = [sum dy | sum dy * xhat], y = dy, f = [mean | invstd]
   OP_BN_BWD_INPUT = 13,    // its gradient: bias = dx = k1 (dy - m1 - (x - mean) k2), y = dy, f = [mean|k1|m1|k2]
+  OP_TANH = 14,            // y = tanh(x) over n rows of c floats
+  OP_TANH_GRAD = 15,       // its gradient: bias = dy * (1 - t * t), x = t (the forward output), y = dy
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -1364,6 +1366,63 @@ static void bn_bwd_input_run(conv* p, int unit) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Training: tanh (LeNet-5's activation) and its gradient, four lanes at a time (tfjs's wasm Tanh calls libm's
+// tanhf per element). tanh|x| = -e / (2 + e) with e = expm1(-2|x|), so small |x| keeps its relative precision.
+// expm1(y), y in [-18, 0]: y = k ln2 + r with |r| <= ln2 / 2 (ln2 in two parts, so r is exact to float
+// precision), expm1(r) by its Taylor series to r^8 / 8! (the next term is below 2e-10 on that interval), and
+// expm1(y) = 2^k expm1(r) + (2^k - 1), exact for k = 0. |x| >= 9 gives tanh = 1 to float precision.
+
+static inline v128_t tanh4(v128_t x) {
+  v128_t ax = wasm_f32x4_min(wasm_f32x4_abs(x), wasm_f32x4_splat(9.f));
+  v128_t y = wasm_f32x4_mul(ax, wasm_f32x4_splat(-2.f));
+  v128_t k = wasm_f32x4_nearest(wasm_f32x4_mul(y, wasm_f32x4_splat(1.44269504088896341f)));
+  v128_t r = wasm_f32x4_sub(y, wasm_f32x4_mul(k, wasm_f32x4_splat(0.693145751953125f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(k, wasm_f32x4_splat(1.428606765330187e-06f)));
+  v128_t p = wasm_f32x4_splat(1.f / 40320.f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 5040.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 720.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 120.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 24.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 6.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f));
+  p = wasm_f32x4_mul(p, r);  // expm1(r)
+  v128_t two_k = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(k), wasm_i32x4_splat(127)), 23);
+  v128_t e = wasm_f32x4_add(wasm_f32x4_mul(two_k, p), wasm_f32x4_sub(two_k, wasm_f32x4_splat(1.f)));
+  v128_t t = wasm_f32x4_abs(wasm_f32x4_div(e, wasm_f32x4_add(e, wasm_f32x4_splat(2.f))));
+  // The sign of x back on (tanh is odd); NaN stays NaN through the arithmetic above.
+  v128_t sign = wasm_v128_and(x, wasm_i32x4_splat((int)0x80000000));
+  return wasm_v128_or(t, sign);
+}
+
+static int tanh_prepare(conv* p) { return bn_rows_prepare(p); }
+
+static void tanh_run(conv* p, int unit, int grad) {
+  int ilo, ihi;
+  unit_range(p->n, tanh_prepare(p), unit, &ilo, &ihi);
+  long lo = (long)ilo * p->c, hi = (long)ihi * p->c;
+  const float* x = p->x;
+  long i = lo;
+  if (!grad) {
+    for (; i + 4 <= hi; i += 4) wasm_v128_store(p->y + i, tanh4(wasm_v128_load(x + i)));
+    if (i < hi) store_part(p->y + i, tanh4(load_part(x + i, (int)(hi - i))), (int)(hi - i));
+    return;
+  }
+  const float* dy = p->y;
+  float* out = p->bias;
+  v128_t one = wasm_f32x4_splat(1.f);
+  for (; i + 4 <= hi; i += 4) {
+    v128_t t = wasm_v128_load(x + i);
+    wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(dy + i), wasm_f32x4_sub(one, wasm_f32x4_mul(t, t))));
+  }
+  if (i < hi) {
+    int m = (int)(hi - i);
+    v128_t t = load_part(x + i, m);
+    store_part(out + i, wasm_f32x4_mul(load_part(dy + i, m), wasm_f32x4_sub(one, wasm_f32x4_mul(t, t))), m);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
 // Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
@@ -1392,6 +1451,7 @@ int prepare(int op, conv* p) {
   if (op == OP_ELTWISE) return ew_prepare(p);
   if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS) return 1;
   if (op == OP_BN_AFFINE || op == OP_BN_BWD_INPUT) return bn_rows_prepare(p);
+  if (op == OP_TANH || op == OP_TANH_GRAD) return tanh_prepare(p);
   return 0;
 }
 
@@ -1411,4 +1471,6 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_BN_BWD_SUMS) bn_bwd_sums_run(p);
   else if (op == OP_BN_AFFINE) bn_affine_run(p, unit);
   else if (op == OP_BN_BWD_INPUT) bn_bwd_input_run(p, unit);
+  else if (op == OP_TANH) tanh_run(p, unit, 0);
+  else if (op == OP_TANH_GRAD) tanh_run(p, unit, 1);
 }

@@ -2,7 +2,8 @@
 // kernel (kernels.c, "Training: BatchNorm"). The ops that run them, with a tfjs fallback for other backends, are in
 // ../batch-norm-train.ts.
 import { getKernel, registerKernel, unregisterKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { BN_AFFINE, BN_BACKWARD_INPUT, BN_BACKWARD_SUMS, BN_STATS } from '../kernel-names';
+import { Tanh } from '@tensorflow/tfjs-core';
+import { BN_AFFINE, BN_BACKWARD_INPUT, BN_BACKWARD_SUMS, BN_STATS, TANH_GRAD } from '../kernel-names';
 import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
 
 interface KernelArgs {
@@ -83,6 +84,31 @@ const backwardInput = (({ inputs, backend }: KernelArgs): TensorInfo => {
   return out;
 }) as unknown as KernelFunc;
 
+const tanh = (({ inputs, backend }: KernelArgs): TensorInfo => {
+  const b = backend as WasmBackendLike;
+  const { x } = inputs;
+  if (x.dtype !== 'float32') throw new Error(`Tanh: expected a float32 tensor, got ${x.dtype}`);
+  const out = b.makeOutput(x.shape.slice(), 'float32');
+  const size = x.shape.reduce((a, d) => a * d, 1);
+  if (size > 0) runConvKernel(b, 'tanh', rows(size, 1), addressOf(b, x), 0, addressOf(b, out));
+  return out;
+}) as unknown as KernelFunc;
+
+const tanhGrad = (({ inputs, backend }: KernelArgs): TensorInfo => {
+  const b = backend as WasmBackendLike;
+  const { dy, y } = inputs;
+  const size = y.shape.reduce((a, d) => a * d, 1);
+  checkChannels(TANH_GRAD, 1, dy, size);
+  checkChannels(TANH_GRAD, 1, y, size);
+  const out = b.makeOutput(y.shape.slice(), 'float32');
+  if (size > 0)
+    runConvKernel(b, 'tanh_grad', rows(size, 1), addressOf(b, y), 0, addressOf(b, dy), {
+      bias: addressOf(b, out),
+      act: 0,
+    });
+  return out;
+}) as unknown as KernelFunc;
+
 /** Registers the training kernels on 'wasm' (again after a re-registration of the backend: idempotent). */
 export function registerTrainKernels(): void {
   const configs: Array<[string, KernelFunc]> = [
@@ -90,6 +116,8 @@ export function registerTrainKernels(): void {
     [BN_AFFINE, affine],
     [BN_BACKWARD_SUMS, backwardSums],
     [BN_BACKWARD_INPUT, backwardInput],
+    [Tanh, tanh],
+    [TANH_GRAD, tanhGrad],
   ];
   for (const [kernelName, kernelFunc] of configs) {
     if (getKernel(kernelName, 'wasm')) unregisterKernel(kernelName, 'wasm');
