@@ -28,6 +28,7 @@ export {
   type BatchNormForward,
   type BatchNormBackward,
 } from './batch-norm-train';
+export { sgdStep, canSgdStep, type SgdStepEntry, type SgdStepOptions, type SgdStepResult } from './sgd-step';
 
 registerWasmKernels();
 registerConvGradients();

@@ -57,3 +57,9 @@ export const BN_BACKWARD_INPUT = 'CnnBatchNormBackwardInput';
 
 /** `dy * (1 - y * y)`, the gradient of tanh from its output y (the wasm backend's 'Tanh' is cnn's SIMD one too). */
 export const TANH_GRAD = 'CnnTanhGrad';
+
+/**
+ * torch.optim.SGD's update of several parameters in one call: inputs `p0, g0[, b0], p1, ...` (parameter, gradient,
+ * momentum buffer when it exists), outputs the new parameters and buffers; see `sgdStep`.
+ */
+export const SGD_STEP = 'CnnSgdStep';

@@ -35,6 +35,8 @@ export const KERNEL_OPS = {
   tanh: 14,
   /** OP_TANH_GRAD: its gradient: bias = dy * (1 - t * t), x = t (the forward output), y = dy */
   tanh_grad: 15,
+  /** OP_SGD_STEP: SGD over n parameters: x = n records of SGD_WORDS words, f = [momentum, 1 - dampening] */
+  sgd_step: 16,
 } as const;
 
 /** A kernel of kernels.c, by name. */

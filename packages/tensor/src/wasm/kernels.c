@@ -65,6 +65,7 @@ enum {
   OP_BN_BWD_INPUT = 13,    // its gradient: bias = dx = k1 (dy - m1 - (x - mean) k2), y = dy, f = [mean|k1|m1|k2]
   OP_TANH = 14,            // y = tanh(x) over n rows of c floats
   OP_TANH_GRAD = 15,       // its gradient: bias = dy * (1 - t * t), x = t (the forward output), y = dy
+  OP_SGD_STEP = 16,        // SGD over n parameters: x = n records of SGD_WORDS words, f = [momentum, 1 - dampening]
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -1423,6 +1424,50 @@ static void tanh_run(conv* p, int unit, int grad) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Training: torch.optim.SGD's update for every parameter of a step in one call (issue 15). Each record is
+// SGD_WORDS 4-byte words: param, grad, momentum buffer (0 on the first step: the buffer starts as the update
+// direction), new param, new buffer (0 without momentum), the parameter's length, then lr and weight decay as
+// float bits and the flags (SGD_ enum). Every result is a new tensor (nothing is updated in place), and each value is
+// the same float32 expression, in the same order, as the tfjs ops of @cnn/train's SGD.update, so both paths agree
+// bit for bit:  d = g + p * wd;  buf = buf * m + d * (1 - dampening);  d = nesterov ? d + buf * m : buf;
+// p = p - d * lr.
+
+enum { SGD_WORDS = 9 };
+enum { SGD_DECAY = 1, SGD_DAMPEN = 2, SGD_NESTEROV = 4 };
+
+static inline v128_t sgd4(v128_t p, v128_t g, v128_t b, float* nb, int first, int flags, v128_t m, v128_t keep,
+                          v128_t lr, v128_t wd, int momentum, int cnt) {
+  v128_t d = g;
+  if (flags & SGD_DECAY) d = wasm_f32x4_add(g, wasm_f32x4_mul(p, wd));
+  if (momentum) {
+    if (first) b = d;
+    else b = wasm_f32x4_add(wasm_f32x4_mul(b, m), (flags & SGD_DAMPEN) ? wasm_f32x4_mul(d, keep) : d);
+    store_part(nb, b, cnt);
+    d = (flags & SGD_NESTEROV) ? wasm_f32x4_add(d, wasm_f32x4_mul(b, m)) : b;
+  }
+  return wasm_f32x4_sub(p, wasm_f32x4_mul(d, lr));
+}
+
+static void sgd_run(conv* p) {
+  const int* rec = (const int*)p->x;
+  float momentum = p->f[0];
+  v128_t m = wasm_f32x4_splat(momentum), keep = wasm_f32x4_splat(p->f[1]);
+  for (int k = 0; k < p->n; k++, rec += SGD_WORDS) {
+    const float *w = (const float*)rec[0], *g = (const float*)rec[1], *buf = (const float*)rec[2];
+    float *nw = (float*)rec[3], *nb = (float*)rec[4];
+    int len = rec[5], flags = rec[8], first = buf == 0, use = momentum != 0.f && nb != 0;
+    v128_t lr = wasm_f32x4_splat(((const float*)rec)[6]), wd = wasm_f32x4_splat(((const float*)rec)[7]);
+    for (int i = 0; i < len; i += 4) {
+      int cnt = imin(4, len - i);
+      v128_t b = first || !use ? wasm_f32x4_splat(0.f) : load_part(buf + i, cnt);
+      v128_t out = sgd4(load_part(w + i, cnt), load_part(g + i, cnt), b, use ? nb + i : 0, first, flags, m, keep, lr,
+                        wd, use, cnt);
+      store_part(nw + i, out, cnt);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
 // Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
@@ -1452,6 +1497,7 @@ int prepare(int op, conv* p) {
   if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS) return 1;
   if (op == OP_BN_AFFINE || op == OP_BN_BWD_INPUT) return bn_rows_prepare(p);
   if (op == OP_TANH || op == OP_TANH_GRAD) return tanh_prepare(p);
+  if (op == OP_SGD_STEP) return 1;
   return 0;
 }
 
@@ -1473,4 +1519,5 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_BN_BWD_INPUT) bn_bwd_input_run(p, unit);
   else if (op == OP_TANH) tanh_run(p, unit, 0);
   else if (op == OP_TANH_GRAD) tanh_run(p, unit, 1);
+  else if (op == OP_SGD_STEP) sgd_run(p);
 }

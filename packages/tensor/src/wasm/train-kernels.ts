@@ -1,9 +1,16 @@
 // Registers cnn's training kernels on tfjs's 'wasm' backend (issue 15): BatchNorm in training mode as one pass per
 // kernel (kernels.c, "Training: BatchNorm"). The ops that run them, with a tfjs fallback for other backends, are in
 // ../batch-norm-train.ts.
-import { getKernel, registerKernel, unregisterKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  getKernel,
+  registerKernel,
+  unregisterKernel,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 import { Tanh } from '@tensorflow/tfjs-core';
-import { BN_AFFINE, BN_BACKWARD_INPUT, BN_BACKWARD_SUMS, BN_STATS, TANH_GRAD } from '../kernel-names';
+import { BN_AFFINE, BN_BACKWARD_INPUT, BN_BACKWARD_SUMS, BN_STATS, SGD_STEP, TANH_GRAD } from '../kernel-names';
 import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
 
 interface KernelArgs {
@@ -109,6 +116,75 @@ const tanhGrad = (({ inputs, backend }: KernelArgs): TensorInfo => {
   return out;
 }) as unknown as KernelFunc;
 
+/** Words of one parameter's record in OP_SGD_STEP's table (kernels.c, SGD_WORDS). */
+const SGD_WORDS = 9;
+/** Flags of a record (kernels.c, the SGD_ enum). */
+const SGD_DECAY = 1;
+const SGD_DAMPEN = 2;
+const SGD_NESTEROV = 4;
+
+/** Attributes of {@link SGD_STEP}: the hyperparameters, and per parameter its learning rate and weight decay. */
+export interface SgdStepAttrs {
+  count: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  lrs: number[];
+  weightDecays: number[];
+}
+
+const sgdStep = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMap }): TensorInfo[] => {
+  const b = backend as WasmBackendLike;
+  const a = attrs as unknown as SgdStepAttrs;
+  const outs: TensorInfo[] = [];
+  const words = new Int32Array(a.count * SGD_WORDS + 2);
+  const floats = new Float32Array(words.buffer);
+  let live = 0;
+  for (let i = 0; i < a.count; i++) {
+    const p = inputs[`p${i}`];
+    const g = inputs[`g${i}`];
+    const buf = inputs[`b${i}`];
+    const size = p.shape.reduce((s, d) => s * d, 1);
+    checkChannels(SGD_STEP, 1, p, size);
+    checkChannels(SGD_STEP, 1, g, size);
+    if (buf) checkChannels(SGD_STEP, 1, buf, size);
+    const np = b.makeOutput(p.shape.slice(), 'float32');
+    outs.push(np);
+    const nb = a.momentum !== 0 ? b.makeOutput(p.shape.slice(), 'float32') : undefined;
+    if (nb) outs.push(nb);
+    if (size === 0) continue;
+    const r = live * SGD_WORDS;
+    live += 1;
+    words[r] = addressOf(b, p);
+    words[r + 1] = addressOf(b, g);
+    words[r + 2] = buf ? addressOf(b, buf) : 0;
+    words[r + 3] = addressOf(b, np);
+    words[r + 4] = nb ? addressOf(b, nb) : 0;
+    words[r + 5] = size;
+    floats[r + 6] = a.lrs[i];
+    floats[r + 7] = a.weightDecays[i];
+    words[r + 8] =
+      (a.weightDecays[i] !== 0 ? SGD_DECAY : 0) |
+      (a.dampening !== 0 ? SGD_DAMPEN : 0) |
+      (a.nesterov ? SGD_NESTEROV : 0);
+  }
+  if (live === 0) return outs;
+  const hyper = live * SGD_WORDS;
+  floats[hyper] = a.momentum;
+  floats[hyper + 1] = 1 - a.dampening;
+  const bytes = (hyper + 2) * 4;
+  const table = b.wasm._malloc(bytes) >>> 0;
+  if (!table) throw new Error(`${SGD_STEP}: out of memory allocating the table of ${a.count} parameters`);
+  try {
+    const memory = (b.wasm.asm?.memory ?? b.wasm.wasmMemory) as WebAssembly.Memory;
+    new Int32Array(memory.buffer, table, hyper + 2).set(words.subarray(0, hyper + 2));
+    runConvKernel(b, 'sgd_step', rows(live, 1), table, table + hyper * 4, 0);
+  } finally {
+    b.wasm._free(table);
+  }
+  return outs;
+}) as unknown as KernelFunc;
+
 /** Registers the training kernels on 'wasm' (again after a re-registration of the backend: idempotent). */
 export function registerTrainKernels(): void {
   const configs: Array<[string, KernelFunc]> = [
@@ -118,6 +194,7 @@ export function registerTrainKernels(): void {
     [BN_BACKWARD_INPUT, backwardInput],
     [Tanh, tanh],
     [TANH_GRAD, tanhGrad],
+    [SGD_STEP, sgdStep],
   ];
   for (const [kernelName, kernelFunc] of configs) {
     if (getKernel(kernelName, 'wasm')) unregisterKernel(kernelName, 'wasm');
