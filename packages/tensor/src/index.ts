@@ -28,7 +28,18 @@ export {
   type BatchNormForward,
   type BatchNormBackward,
 } from './batch-norm-train';
-export { sgdStep, canSgdStep, type SgdStepEntry, type SgdStepOptions, type SgdStepResult } from './sgd-step';
+export {
+  sgdStep,
+  canSgdStep,
+  adamStep,
+  canAdamStep,
+  type SgdStepEntry,
+  type SgdStepOptions,
+  type SgdStepResult,
+  type AdamStepEntry,
+  type AdamStepOptions,
+  type AdamStepResult,
+} from './optimizer-steps';
 
 registerWasmKernels();
 registerConvGradients();

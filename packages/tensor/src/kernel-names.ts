@@ -63,3 +63,9 @@ export const TANH_GRAD = 'CnnTanhGrad';
  * momentum buffer when it exists), outputs the new parameters and buffers; see `sgdStep`.
  */
 export const SGD_STEP = 'CnnSgdStep';
+
+/**
+ * torch.optim.Adam / AdamW's update of several parameters in one call: inputs `p0, g0[, m0, v0[, vmax0]], p1, ...`,
+ * outputs the new parameters and buffers; see `adamStep`.
+ */
+export const ADAM_STEP = 'CnnAdamStep';

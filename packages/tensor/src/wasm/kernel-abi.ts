@@ -37,6 +37,8 @@ export const KERNEL_OPS = {
   tanh_grad: 15,
   /** OP_SGD_STEP: SGD over n parameters: x = n records of SGD_WORDS words, f = [momentum, 1 - dampening] */
   sgd_step: 16,
+  /** OP_ADAM_STEP: Adam / AdamW over n parameters: x = n records of ADAM_WORDS, f = [b1, 1-b1, b2, 1-b2, eps] */
+  adam_step: 17,
 } as const;
 
 /** A kernel of kernels.c, by name. */

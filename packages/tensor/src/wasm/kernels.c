@@ -66,6 +66,7 @@ enum {
   OP_TANH = 14,            // y = tanh(x) over n rows of c floats
   OP_TANH_GRAD = 15,       // its gradient: bias = dy * (1 - t * t), x = t (the forward output), y = dy
   OP_SGD_STEP = 16,        // SGD over n parameters: x = n records of SGD_WORDS words, f = [momentum, 1 - dampening]
+  OP_ADAM_STEP = 17,       // Adam / AdamW over n parameters: x = n records of ADAM_WORDS, f = [b1, 1-b1, b2, 1-b2, eps]
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -1468,6 +1469,52 @@ static void sgd_run(conv* p) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Training: torch.optim.Adam / AdamW's update for every parameter of a step in one call. A record is ADAM_WORDS
+// words: param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq (0: zeros, their first step; the last also 0 without
+// AMSGrad), the new param and the three new buffers (the last 0 without AMSGrad), the length, the flags (ADAM_
+// enum), then as float bits the weight-decay factor (L2: wd; decoupled: 1 - lr wd), lr / (1 - b1^t) and
+// sqrt(1 - b2^t). The float32 expressions are @cnn/train's AdamBase.update, in its order:
+//   g = g + p wd (L2) or p = p (1 - lr wd) (decoupled);  m = m b1 + g (1 - b1);  v = v b2 + (g (1 - b2)) g;
+//   v^ = max(v^, v) (AMSGrad);  p = p - (m / (sqrt(v) / sqrt(1 - b2^t) + eps)) (lr / (1 - b1^t)).
+
+enum { ADAM_WORDS = 16 };
+enum { ADAM_L2 = 1, ADAM_DECOUPLED = 2, ADAM_AMSGRAD = 4 };
+
+static void adam_run(conv* p) {
+  const int* rec = (const int*)p->x;
+  v128_t b1 = wasm_f32x4_splat(p->f[0]), c1 = wasm_f32x4_splat(p->f[1]);
+  v128_t b2 = wasm_f32x4_splat(p->f[2]), c2 = wasm_f32x4_splat(p->f[3]), eps = wasm_f32x4_splat(p->f[4]);
+  v128_t z = wasm_f32x4_splat(0.f);
+  for (int k = 0; k < p->n; k++, rec += ADAM_WORDS) {
+    const float *w = (const float*)rec[0], *g = (const float*)rec[1], *m = (const float*)rec[2];
+    const float *v = (const float*)rec[3], *vm = (const float*)rec[4];
+    float *nw = (float*)rec[5], *nm = (float*)rec[6], *nv = (float*)rec[7], *nvm = (float*)rec[8];
+    int len = rec[9], flags = rec[10];
+    const float* fl = (const float*)rec;
+    v128_t wd = wasm_f32x4_splat(fl[11]), step = wasm_f32x4_splat(fl[12]), bc2 = wasm_f32x4_splat(fl[13]);
+    for (int i = 0; i < len; i += 4) {
+      int cnt = imin(4, len - i);
+      v128_t pw = load_part(w + i, cnt), gr = load_part(g + i, cnt);
+      v128_t param = pw;
+      if (flags & ADAM_DECOUPLED) param = wasm_f32x4_mul(pw, wd);
+      if (flags & ADAM_L2) gr = wasm_f32x4_add(gr, wasm_f32x4_mul(pw, wd));
+      v128_t mo = m ? load_part(m + i, cnt) : z, vo = v ? load_part(v + i, cnt) : z;
+      v128_t mn = wasm_f32x4_add(wasm_f32x4_mul(mo, b1), wasm_f32x4_mul(gr, c1));
+      v128_t vn = wasm_f32x4_add(wasm_f32x4_mul(vo, b2), wasm_f32x4_mul(wasm_f32x4_mul(gr, c2), gr));
+      store_part(nm + i, mn, cnt);
+      store_part(nv + i, vn, cnt);
+      v128_t second = vn;
+      if (flags & ADAM_AMSGRAD) {
+        second = wasm_f32x4_max(vm ? load_part(vm + i, cnt) : z, vn);
+        store_part(nvm + i, second, cnt);
+      }
+      v128_t denom = wasm_f32x4_add(wasm_f32x4_div(wasm_f32x4_sqrt(second), bc2), eps);
+      store_part(nw + i, wasm_f32x4_sub(param, wasm_f32x4_mul(wasm_f32x4_div(mn, denom), step)), cnt);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
 // Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
@@ -1497,7 +1544,7 @@ int prepare(int op, conv* p) {
   if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS) return 1;
   if (op == OP_BN_AFFINE || op == OP_BN_BWD_INPUT) return bn_rows_prepare(p);
   if (op == OP_TANH || op == OP_TANH_GRAD) return tanh_prepare(p);
-  if (op == OP_SGD_STEP) return 1;
+  if (op == OP_SGD_STEP || op == OP_ADAM_STEP) return 1;
   return 0;
 }
 
@@ -1520,4 +1567,5 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_TANH) tanh_run(p, unit, 0);
   else if (op == OP_TANH_GRAD) tanh_run(p, unit, 1);
   else if (op == OP_SGD_STEP) sgd_run(p);
+  else if (op == OP_ADAM_STEP) adam_run(p);
 }

@@ -10,7 +10,15 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { Tanh } from '@tensorflow/tfjs-core';
-import { BN_AFFINE, BN_BACKWARD_INPUT, BN_BACKWARD_SUMS, BN_STATS, SGD_STEP, TANH_GRAD } from '../kernel-names';
+import {
+  ADAM_STEP,
+  BN_AFFINE,
+  BN_BACKWARD_INPUT,
+  BN_BACKWARD_SUMS,
+  BN_STATS,
+  SGD_STEP,
+  TANH_GRAD,
+} from '../kernel-names';
 import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
 
 interface KernelArgs {
@@ -172,16 +180,96 @@ const sgdStep = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMap
   const hyper = live * SGD_WORDS;
   floats[hyper] = a.momentum;
   floats[hyper + 1] = 1 - a.dampening;
-  const bytes = (hyper + 2) * 4;
-  const table = b.wasm._malloc(bytes) >>> 0;
-  if (!table) throw new Error(`${SGD_STEP}: out of memory allocating the table of ${a.count} parameters`);
+  runTable(b, 'sgd_step', SGD_STEP, live, words.subarray(0, hyper + 2), hyper);
+  return outs;
+}) as unknown as KernelFunc;
+
+/**
+ * Copies a table of records (and the hyperparameters after them, from word `hyper`) into the backend's memory and
+ * runs an optimizer kernel on it.
+ */
+function runTable(
+  b: WasmBackendLike,
+  op: 'sgd_step' | 'adam_step',
+  name: string,
+  live: number,
+  words: Int32Array,
+  hyper: number,
+): void {
+  const table = b.wasm._malloc(words.length * 4) >>> 0;
+  if (!table) throw new Error(`${name}: out of memory allocating the table of ${live} parameters`);
   try {
+    // A fresh view: _malloc may have grown (and so replaced) the memory's buffer.
     const memory = (b.wasm.asm?.memory ?? b.wasm.wasmMemory) as WebAssembly.Memory;
-    new Int32Array(memory.buffer, table, hyper + 2).set(words.subarray(0, hyper + 2));
-    runConvKernel(b, 'sgd_step', rows(live, 1), table, table + hyper * 4, 0);
+    new Int32Array(memory.buffer, table, words.length).set(words);
+    runConvKernel(b, op, rows(live, 1), table, table + hyper * 4, 0);
   } finally {
     b.wasm._free(table);
   }
+}
+
+/** Words of one parameter's record in OP_ADAM_STEP's table (kernels.c, ADAM_WORDS). */
+const ADAM_WORDS = 16;
+const ADAM_L2 = 1;
+const ADAM_DECOUPLED = 2;
+const ADAM_AMSGRAD = 4;
+
+/** Attributes of {@link ADAM_STEP}: the hyperparameters, and per parameter its factors. */
+export interface AdamStepAttrs {
+  count: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  amsgrad: boolean;
+  decoupled: boolean;
+  /** Per parameter: weight decay (L2) or 1 - lr * weightDecay (decoupled); 0 / 1: none. */
+  decays: number[];
+  /** Per parameter: whether weight decay applies. */
+  decayOn: boolean[];
+  /** Per parameter: lr / (1 - beta1^t). */
+  stepSizes: number[];
+  /** Per parameter: sqrt(1 - beta2^t). */
+  bias2Sqrts: number[];
+}
+
+const adamStep = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMap }): TensorInfo[] => {
+  const b = backend as WasmBackendLike;
+  const a = attrs as unknown as AdamStepAttrs;
+  const outs: TensorInfo[] = [];
+  const words = new Int32Array(a.count * ADAM_WORDS + 5);
+  const floats = new Float32Array(words.buffer);
+  let live = 0;
+  for (let i = 0; i < a.count; i++) {
+    const p = inputs[`p${i}`];
+    const size = p.shape.reduce((s, d) => s * d, 1);
+    const ins = [p, inputs[`g${i}`], inputs[`m${i}`], inputs[`v${i}`], inputs[`vmax${i}`]];
+    for (const t of ins) if (t) checkChannels(ADAM_STEP, 1, t, size);
+    const made = [p, p, p, ...(a.amsgrad ? [p] : [])].map(() => b.makeOutput(p.shape.slice(), 'float32'));
+    outs.push(...made);
+    if (size === 0) continue;
+    const r = live * ADAM_WORDS;
+    live += 1;
+    ins.forEach((t, j) => {
+      words[r + j] = t ? addressOf(b, t) : 0;
+    });
+    made.forEach((t, j) => {
+      words[r + 5 + j] = addressOf(b, t);
+    });
+    words[r + 9] = size;
+    const decay = a.decayOn[i] ? (a.decoupled ? ADAM_DECOUPLED : ADAM_L2) : 0;
+    words[r + 10] = decay | (a.amsgrad ? ADAM_AMSGRAD : 0);
+    floats[r + 11] = a.decays[i];
+    floats[r + 12] = a.stepSizes[i];
+    floats[r + 13] = a.bias2Sqrts[i];
+  }
+  if (live === 0) return outs;
+  const hyper = live * ADAM_WORDS;
+  floats[hyper] = a.beta1;
+  floats[hyper + 1] = 1 - a.beta1;
+  floats[hyper + 2] = a.beta2;
+  floats[hyper + 3] = 1 - a.beta2;
+  floats[hyper + 4] = a.eps;
+  runTable(b, 'adam_step', ADAM_STEP, live, words.subarray(0, hyper + 5), hyper);
   return outs;
 }) as unknown as KernelFunc;
 
@@ -195,6 +283,7 @@ export function registerTrainKernels(): void {
     [Tanh, tanh],
     [TANH_GRAD, tanhGrad],
     [SGD_STEP, sgdStep],
+    [ADAM_STEP, adamStep],
   ];
   for (const [kernelName, kernelFunc] of configs) {
     if (getKernel(kernelName, 'wasm')) unregisterKernel(kernelName, 'wasm');
