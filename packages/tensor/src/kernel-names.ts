@@ -69,3 +69,10 @@ export const SGD_STEP = 'CnnSgdStep';
  * outputs the new parameters and buffers; see `adamStep`.
  */
 export const ADAM_STEP = 'CnnAdamStep';
+
+/**
+ * A convolution's input patches, transposed: `[kh * kw * c, n * oh * ow]` (zeros in the padding), for the filter
+ * gradient of layers with few input channels as one matrix product. Attributes: the convolution's, plus
+ * `filterShape` (groups must be 1).
+ */
+export const PATCHES_T = 'CnnPatchesT';

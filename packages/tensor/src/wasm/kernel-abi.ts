@@ -39,6 +39,8 @@ export const KERNEL_OPS = {
   sgd_step: 16,
   /** OP_ADAM_STEP: Adam / AdamW over n parameters: x = n records of ADAM_WORDS, f = [b1, 1-b1, b2, 1-b2, eps] */
   adam_step: 17,
+  /** OP_PATCHES_T: y = the input patches of a convolution, transposed: [kh * kw * c, n * oh * ow] */
+  patches_t: 18,
 } as const;
 
 /** A kernel of kernels.c, by name. */

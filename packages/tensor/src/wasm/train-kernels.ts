@@ -16,9 +16,11 @@ import {
   BN_BACKWARD_INPUT,
   BN_BACKWARD_SUMS,
   BN_STATS,
+  PATCHES_T,
   SGD_STEP,
   TANH_GRAD,
 } from '../kernel-names';
+import { attrsFromKernel, convInfo } from '../conv-options';
 import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
 
 interface KernelArgs {
@@ -273,6 +275,39 @@ const adamStep = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMa
   return outs;
 }) as unknown as KernelFunc;
 
+const patchesT = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMap }): TensorInfo => {
+  const b = backend as WasmBackendLike;
+  const { x } = inputs;
+  const a = attrsFromKernel(PATCHES_T, attrs, 1);
+  const fShape = attrs.filterShape as number[];
+  if (x.dtype !== 'float32') throw new Error(`${PATCHES_T}: expected a float32 input, got ${x.dtype}`);
+  const info = convInfo(PATCHES_T, x.shape, fShape, a);
+  const rowsOut = info.batchSize * info.outHeight * info.outWidth;
+  const krows = info.filterHeight * info.filterWidth * info.inChannels;
+  const out = b.makeOutput([krows, rowsOut], 'float32');
+  if (rowsOut === 0 || krows === 0 || x.shape.some((d) => d === 0)) return out;
+  const g: ConvGeometry = {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    co: 1,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    dh: info.dilationHeight,
+    dw: info.dilationWidth,
+    pt: info.padInfo.top,
+    pl: info.padInfo.left,
+    groups: 1,
+  };
+  runConvKernel(b, 'patches_t', g, addressOf(b, x), 0, addressOf(b, out));
+  return out;
+}) as unknown as KernelFunc;
+
 /** Registers the training kernels on 'wasm' (again after a re-registration of the backend: idempotent). */
 export function registerTrainKernels(): void {
   const configs: Array<[string, KernelFunc]> = [
@@ -284,6 +319,7 @@ export function registerTrainKernels(): void {
     [TANH_GRAD, tanhGrad],
     [SGD_STEP, sgdStep],
     [ADAM_STEP, adamStep],
+    [PATCHES_T, patchesT],
   ];
   for (const [kernelName, kernelFunc] of configs) {
     if (getKernel(kernelName, 'wasm')) unregisterKernel(kernelName, 'wasm');
