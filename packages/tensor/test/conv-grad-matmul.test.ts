@@ -16,6 +16,9 @@ function values(n: number, seed: number): Float32Array {
   return v;
 }
 
+/** An NHWC input or HWIO filter shape. */
+type Shape = [number, number, number, number];
+
 /** max |a - b| / max |b|. */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0;
@@ -27,7 +30,7 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return d / Math.max(m, 1e-30);
 }
 
-async function grads(backend: 'wasm' | 'cpu', xs: number[], fs: number[], o: ConvOptions) {
+async function grads(backend: 'wasm' | 'cpu', xs: Shape, fs: Shape, o: ConvOptions) {
   await setBackend(backend);
   const before = tf.memory().numTensors;
   const kernels = new Set<string>();
@@ -61,7 +64,7 @@ async function grads(backend: 'wasm' | 'cpu', xs: number[], fs: number[], o: Con
   return { dx: out[0], df: out[1], kernels };
 }
 
-const CASES: Array<[string, number[], number[], ConvOptions, string]> = [
+const CASES: Array<[string, Shape, Shape, ConvOptions, string]> = [
   ['1 input channel, 5x5, padding 2 (LeNet-5 first layer)', [4, 12, 12, 1], [5, 5, 1, 6], { pad: 2 }, 'CnnPatchesT'],
   [
     '3 input channels, 3x3, stride 2, dilation 1, same',
