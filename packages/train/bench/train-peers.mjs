@@ -5,6 +5,12 @@
 //   npm run build && npm run bench:peers -w @cnn/train                    every model, 1 and 2 threads, 2 rounds
 //   node packages/train/bench/train-peers.mjs --models lenet5,resnet20_cifar --threads 1,2 --rounds 3
 //   node packages/train/bench/train-peers.mjs --quick                     lenet5 and resnet20_cifar, fewer steps
+//   node packages/train/bench/train-peers.mjs --baseline /tmp/old          also time an older build of cnn
+//
+// `--baseline DIR`: DIR is another checkout of the repository with its packages built (tensor, layers, train, ...)
+// and a node_modules that resolves `@cnn/*` to DIR/packages; a copy of this script is written to
+// DIR/packages/train/bench/ and run from there as a third runner ('before'), in the same alternating rounds, and
+// the table adds its images/s and cnn's speed-up over it.
 //
 // One step, both sides: forward in training mode, cross-entropy, backward, SGD with momentum 0.9, the loss read
 // back as a number. cnn: `SGD.minimize` of @cnn/train on the model from @cnn/models-efficient (NHWC, wasm);
@@ -15,6 +21,7 @@
 // Effective GFLOP/s = 3 x 2 x MACs per image x images/s (forward, input gradient, filter gradient); the 1-thread
 // matmul ceiling is tfjs's 1024^3 matMul on cnn's wasm backend, measured in every round of the same command.
 import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,9 +147,10 @@ function parseArgs(argv) {
     else if (key === '--threads') opts.threads = list(value()).map(Number);
     else if (key === '--rounds') opts.rounds = Number(value());
     else if (key === '--runners') opts.runners = list(value());
+    else if (key === '--baseline') opts.baseline = value();
     else if (key === '--help' || key === '-h') {
       console.log(
-        'usage: node packages/train/bench/train-peers.mjs [--quick] [--models a,b] [--threads 1,2] [--rounds N] [--runners cnn,torch]',
+        'usage: node packages/train/bench/train-peers.mjs [--quick] [--models a,b] [--threads 1,2] [--rounds N] [--runners cnn,torch] [--baseline DIR]',
       );
       process.exit(0);
     } else fail(`unknown option '${a}' (try --help)`);
@@ -153,6 +161,11 @@ function parseArgs(argv) {
   opts.runners ??= ['cnn', 'torch'];
   for (const m of opts.models) if (!MODELS[m]) fail(`unknown model '${m}'; one of ${Object.keys(MODELS).join(', ')}`);
   for (const r of opts.runners) if (r !== 'cnn' && r !== 'torch') fail(`unknown runner '${r}'; cnn or torch`);
+  if (opts.baseline !== undefined) {
+    if (!existsSync(join(opts.baseline, 'packages', 'train', 'dist')))
+      fail(`--baseline ${opts.baseline}: no built packages/train/dist there`);
+    opts.runners.push('before');
+  }
   for (const t of opts.threads) if (!(Number.isInteger(t) && t >= 1 && t <= 64)) fail(`bad thread count '${t}'`);
   if (!(Number.isInteger(opts.rounds) && opts.rounds >= 1 && opts.rounds <= 20)) fail(`bad --rounds '${opts.rounds}'`);
   return opts;
@@ -177,15 +190,22 @@ if (opts.runners.includes('torch')) {
       `${PY} cannot import torch (${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()}): printing cnn's numbers only. On Debian: apt-get install python3-torch python3-torchvision.`,
     );
 }
-const runners = opts.runners.filter((r) => r === 'cnn' || torchOk);
+const runners = opts.runners.filter((r) => r !== 'torch' || torchOk);
+const baselineScript = opts.baseline ? join(opts.baseline, 'packages', 'train', 'bench', 'train-peers.mjs') : null;
+if (baselineScript) {
+  mkdirSync(dirname(baselineScript), { recursive: true });
+  copyFileSync(fileURLToPath(import.meta.url), baselineScript);
+  console.log(`baseline: cnn built in ${opts.baseline} (runner 'before')`);
+}
 console.log(
   `machine: ${cpus().length} cores, load average ${loadavg()[0].toFixed(2)}; models ${opts.models.join(', ')}; threads ${opts.threads.join(', ')}; ${opts.rounds} rounds`,
 );
 
 function runChild(runner, cfg) {
+  const script = runner === 'before' ? baselineScript : fileURLToPath(import.meta.url);
   const r =
-    runner === 'cnn'
-      ? spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(cfg)], {
+    runner !== 'torch'
+      ? spawnSync(process.execPath, [script, '--child', JSON.stringify(cfg)], {
           encoding: 'utf8',
           maxBuffer: 1 << 24,
         })
@@ -205,7 +225,7 @@ function runChild(runner, cfg) {
 }
 
 // results[runner][model][threads] = { times: [...], macs, info }
-const results = { cnn: {}, torch: {} };
+const results = { cnn: {}, torch: {}, before: {} };
 let ceiling = null;
 const ceilingTimes = [];
 const add = (runner, model, threads, out) => {
@@ -234,7 +254,7 @@ for (let round = 0; round < opts.rounds; round++) {
         add(runner, model, threads, out);
         const best = Math.min(...out.times);
         console.log(
-          `round ${round + 1}: ${runner.padEnd(5)} ${model.padEnd(15)} ${threads}T  best ${best.toFixed(1)} ms  median ${median(out.times).toFixed(1)} ms  (${out.times.length} steps)`,
+          `round ${round + 1}: ${runner.padEnd(6)} ${model.padEnd(15)} ${threads}T  best ${best.toFixed(1)} ms  median ${median(out.times).toFixed(1)} ms  (${out.times.length} steps)`,
         );
       }
     }
@@ -289,6 +309,14 @@ for (const model of opts.models) {
       share !== null ? `${(100 * share).toFixed(0)}%` : '-',
       fmt(gf(pIps)),
     ]);
+    if (baselineScript) {
+      const b = results.before[model]?.[threads];
+      const bIps = b ? ips(model, Math.min(...b.times)) : null;
+      rows[rows.length - 1].push(
+        b ? `${fmt(bIps)} (${fmt(ips(model, median(b.times)))})` : '-',
+        cIps && bIps ? `${(cIps / bIps).toFixed(2)}x` : '-',
+      );
+    }
     if (c?.leaked) console.log(`warning: cnn ${model} ${threads}T: ${c.leaked} tensors more after the timed steps`);
   }
 }
