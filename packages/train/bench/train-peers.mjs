@@ -284,6 +284,7 @@ const header = [
   'share/thread',
   'PyTorch GFLOP/s',
 ];
+if (baselineScript) header.push('before img/s', 'cnn/before');
 const rows = [header];
 const summaryByModel = {};
 for (const model of opts.models) {
