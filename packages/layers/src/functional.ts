@@ -1,6 +1,15 @@
 // The functional API: the math of every layer, with PyTorch's meaning, on NHWC tensors.
 // Modules (module.ts, layers/) own parameters and call these.
-import { tf, conv2d as convOp, type Tensor, type Tensor2D, type Tensor4D, type Padding } from '@cnn/tensor';
+import {
+  tf,
+  batchNormTrainBackward,
+  batchNormTrainForward,
+  conv2d as convOp,
+  type Tensor,
+  type Tensor2D,
+  type Tensor4D,
+  type Padding,
+} from '@cnn/tensor';
 
 /** A size given once for both spatial dimensions, or as `[height, width]`. */
 export type Size2 = number | [number, number];
@@ -336,7 +345,6 @@ export function batchNormTrain(
     throw new Error(
       `batchNormTrain: expected more than one value per channel to normalise over, got input shape [${x.shape.join(', ')}]`,
     );
-  const axes = x.shape.slice(0, -1).map((_, i) => i);
   const eps = p.eps ?? 1e-5;
   const { weight, bias } = p;
   let stats: Omit<BatchNormTrainResult, 'y'> | undefined;
@@ -347,24 +355,19 @@ export function batchNormTrain(
     const w = weight ? (args[1] as Tensor) : undefined;
     const b = bias ? (args[weight ? 2 : 1] as Tensor) : undefined;
     const save = args[args.length - 1] as (ts: Tensor[]) => void;
-    const [y, xhat, invStd, mean, variance, unbiased] = tf.tidy(() => {
-      const m = tf.moments(xin, axes);
-      const inv = tf.rsqrt(tf.add(m.variance, eps));
-      const xh = tf.mul(tf.sub(xin, m.mean), inv);
-      let out: Tensor = w ? tf.mul(xh, w) : xh;
-      if (b) out = tf.add(out, b);
-      return [out, xh, inv, m.mean, m.variance, tf.mul(m.variance, count / (count - 1))];
+    const [y, invStd, mean, variance, unbiased] = tf.tidy(() => {
+      const f = batchNormTrainForward(xin, w, b, eps);
+      return [f.y, f.invStd, f.mean, f.variance, tf.mul(f.variance, count / (count - 1))];
     });
     stats = { mean: tf.keep(mean), variance: tf.keep(variance), unbiased: tf.keep(unbiased) };
-    save(w ? [xhat, invStd, w] : [xhat, invStd]);
+    // The input itself is saved (it is alive anyway while a convolution before this layer needs it for nothing
+    // else, and it costs the same as a normalised copy); the gradient recomputes x̂ on the fly.
+    save(w ? [xin, mean, invStd, w] : [xin, mean, invStd]);
     return {
       value: y,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [xh, inv, g] = saved;
-        const dbias = tf.sum(dy, axes);
-        const dweight = tf.sum(tf.mul(dy, xh), axes);
-        const centred = tf.sub(tf.sub(dy, tf.div(dbias, count)), tf.mul(xh, tf.div(dweight, count)));
-        const dx = tf.mul(centred, g ? tf.mul(g, inv) : inv);
+        const [xs, mu, inv, g] = saved;
+        const { dx, dweight, dbias } = batchNormTrainBackward(dy, xs, mu, inv, g);
         return [dx, ...(w ? [dweight] : []), ...(b ? [dbias] : [])];
       },
     };

@@ -31,6 +31,7 @@ import {
   type CnnKernels,
   type Shape4,
 } from './kernel-names';
+import { denseInputGrad, patchesFilterGrad } from './conv-grad-matmul';
 
 /** Runs one of cnn's kernels ({@link CnnKernels}), its inputs and attributes checked against the kernel's name. */
 function runCnnKernel<K extends CnnKernelName>(
@@ -238,8 +239,11 @@ function undilate(g: Tensor4D, dilations: [number, number]): Tensor4D {
 /** The input and filter gradients of cnn's (grouped, dilated) convolution kernels, on wasm. */
 function kernelGrads(dy: Tensor, x: Tensor4D, filter: Tensor4D, attrs: ConvAttrs) {
   return {
-    x: (): Tensor => runCnnKernel(GROUPED_CONV_BACKPROP_INPUT, { dy, filter }, { ...attrs, inputShape: x.shape }),
+    x: (): Tensor =>
+      denseInputGrad(dy, x, filter, attrs) ??
+      runCnnKernel(GROUPED_CONV_BACKPROP_INPUT, { dy, filter }, { ...attrs, inputShape: x.shape }),
     filter: (): Tensor =>
+      patchesFilterGrad(dy, x, filter, attrs) ??
       runCnnKernel(GROUPED_CONV_BACKPROP_FILTER, { x, dy }, { ...attrs, filterShape: filter.shape }),
   };
 }

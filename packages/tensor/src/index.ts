@@ -12,6 +12,8 @@
 import { tf } from './tf';
 import { registerWasmKernels } from './wasm/register';
 import { registerConvGradients } from './conv';
+import { registerTrainKernels } from './wasm/train-kernels';
+import { registerTanhGradient } from './tanh-grad';
 
 export { tf } from './tf';
 export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank, DataType } from './tf';
@@ -30,9 +32,29 @@ export { WebGpuBackendError, type WebGpuFailure, type WebGpuAdapterInfo } from '
 export { conv2d, conv2dBackpropInput, conv2dBackpropFilter } from './conv';
 export type { ConvOptions, Padding } from './conv-options';
 export { setWasmPaths, WasmBinaryError } from './browser-wasm-paths';
+export {
+  batchNormTrainForward,
+  batchNormTrainBackward,
+  type BatchNormForward,
+  type BatchNormBackward,
+} from './batch-norm-train';
+export {
+  sgdStep,
+  canSgdStep,
+  adamStep,
+  canAdamStep,
+  type SgdStepEntry,
+  type SgdStepOptions,
+  type SgdStepResult,
+  type AdamStepEntry,
+  type AdamStepOptions,
+  type AdamStepResult,
+} from './optimizer-steps';
 
 registerWasmKernels();
 registerConvGradients();
+registerTrainKernels();
+registerTanhGradient();
 
 /** Resolves once the active backend is initialised (wasm's binary is compiled asynchronously). */
 export function ready(): Promise<void> {

@@ -41,3 +41,38 @@ export interface CnnKernels {
 
 /** The name of a kernel cnn adds. */
 export type CnnKernelName = keyof CnnKernels;
+
+// Training kernels (issue 15): BatchNorm's statistics, its per-channel affine pass and its gradient, each one pass
+// over the activations. Only the 'wasm' backend has them; elsewhere `batchNormTrainForward` / `Backward` compose
+// tfjs's ops.
+
+/** Per-channel [mean, biased variance] of x over every dimension but the last: a [2, c] tensor. */
+export const BN_STATS = 'CnnBatchNormStats';
+/** `(x - mean) * scale + shift` per channel (the last dimension); `table` is [mean; scale; shift], shape [3, c]. */
+export const BN_AFFINE = 'CnnBatchNormAffine';
+/** Per-channel [Σ dy, Σ dy · (x - mean) · invStd] (BatchNorm's bias and weight gradients): a [2, c] tensor. */
+export const BN_BACKWARD_SUMS = 'CnnBatchNormBackwardSums';
+/** BatchNorm's input gradient `k1 (dy - m1 - (x - mean) k2)`; `table` is [mean; k1; m1; k2], shape [4, c]. */
+export const BN_BACKWARD_INPUT = 'CnnBatchNormBackwardInput';
+
+/** `dy * (1 - y * y)`, the gradient of tanh from its output y (the wasm backend's 'Tanh' is cnn's SIMD one too). */
+export const TANH_GRAD = 'CnnTanhGrad';
+
+/**
+ * torch.optim.SGD's update of several parameters in one call: inputs `p0, g0[, b0], p1, ...` (parameter, gradient,
+ * momentum buffer when it exists), outputs the new parameters and buffers; see `sgdStep`.
+ */
+export const SGD_STEP = 'CnnSgdStep';
+
+/**
+ * torch.optim.Adam / AdamW's update of several parameters in one call: inputs `p0, g0[, m0, v0[, vmax0]], p1, ...`,
+ * outputs the new parameters and buffers; see `adamStep`.
+ */
+export const ADAM_STEP = 'CnnAdamStep';
+
+/**
+ * A convolution's input patches, transposed: `[kh * kw * c, n * oh * ow]` (zeros in the padding), for the filter
+ * gradient of layers with few input channels as one matrix product. Attributes: the convolution's, plus
+ * `filterShape` (groups must be 1).
+ */
+export const PATCHES_T = 'CnnPatchesT';

@@ -29,6 +29,7 @@ export {
   type ParamEntry,
   type ParamState,
   type LiveState,
+  type FusedItem,
   type OptimizerStateDict,
 } from './optim/optimizer';
 export { SGD, type SGDOptions } from './optim/sgd';

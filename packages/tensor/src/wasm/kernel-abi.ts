@@ -23,6 +23,24 @@ export const KERNEL_OPS = {
   wino_fwd: 8,
   /** OP_ELTWISE: y = act(x (op) f) over n floats, f repeating every c floats; op in groups (EW_) */
   eltwise: 9,
+  /** OP_BN_STATS: training BatchNorm: y = [mean | biased variance] per channel of x (n rows of c) */
+  bn_stats: 10,
+  /** OP_BN_AFFINE: training BatchNorm: y = (x - mean) * scale + shift, f = [mean | scale | shift] */
+  bn_affine: 11,
+  /** OP_BN_BWD_SUMS: its gradient: bias = [sum dy | sum dy * xhat], y = dy, f = [mean | invstd] */
+  bn_bwd_sums: 12,
+  /** OP_BN_BWD_INPUT: its gradient: bias = dx = k1 (dy - m1 - (x - mean) k2), y = dy, f = [mean|k1|m1|k2] */
+  bn_bwd_input: 13,
+  /** OP_TANH: y = tanh(x) over n rows of c floats */
+  tanh: 14,
+  /** OP_TANH_GRAD: its gradient: bias = dy * (1 - t * t), x = t (the forward output), y = dy */
+  tanh_grad: 15,
+  /** OP_SGD_STEP: SGD over n parameters: x = n records of SGD_WORDS words, f = [momentum, 1 - dampening] */
+  sgd_step: 16,
+  /** OP_ADAM_STEP: Adam / AdamW over n parameters: x = n records of ADAM_WORDS, f = [b1, 1-b1, b2, 1-b2, eps] */
+  adam_step: 17,
+  /** OP_PATCHES_T: y = the input patches of a convolution, transposed: [kh * kw * c, n * oh * ow] */
+  patches_t: 18,
 } as const;
 
 /** A kernel of kernels.c, by name. */

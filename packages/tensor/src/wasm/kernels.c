@@ -59,6 +59,15 @@ enum {
   OP_WINO_FILTER = 7,      // Winograd F(2x2, 3x3): transform a 3x3 filter (f) into y, packed for OP_WINO_FWD
   OP_WINO_FWD = 8,         // Winograd F(2x2, 3x3) stride-1 3x3 convolution, f = transformed filter; bias, act
   OP_ELTWISE = 9,          // y = act(x (op) f) over n floats, f repeating every c floats; op in groups (EW_)
+  OP_BN_STATS = 10,        // training BatchNorm: y = [mean | biased variance] per channel of x (n rows of c)
+  OP_BN_AFFINE = 11,       // training BatchNorm: y = (x - mean) * scale + shift, f = [mean | scale | shift]
+  OP_BN_BWD_SUMS = 12,     // its gradient: bias = [sum dy | sum dy * xhat], y = dy, f = [mean | invstd]
+  OP_BN_BWD_INPUT = 13,    // its gradient: bias = dx = k1 (dy - m1 - (x - mean) k2), y = dy, f = [mean|k1|m1|k2]
+  OP_TANH = 14,            // y = tanh(x) over n rows of c floats
+  OP_TANH_GRAD = 15,       // its gradient: bias = dy * (1 - t * t), x = t (the forward output), y = dy
+  OP_SGD_STEP = 16,        // SGD over n parameters: x = n records of SGD_WORDS words, f = [momentum, 1 - dampening]
+  OP_ADAM_STEP = 17,       // Adam / AdamW over n parameters: x = n records of ADAM_WORDS, f = [b1, 1-b1, b2, 1-b2, eps]
+  OP_PATCHES_T = 18,       // y = the input patches of a convolution, transposed: [kh * kw * c, n * oh * ow]
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -551,15 +560,42 @@ static void rgemm_8x4(int rows, float** indA, float** indB, int taps, int xoffA,
 #undef ACC
 }
 
-// Any tile shape, one column at a time: for output-channel counts that are not a multiple of 4.
-static void rgemm_scalar(int rows, float** ind, int taps, int xoff, const float* dy, int ldy, float* df, int ldf,
-                         int nrows, int ncols) {
-  for (int r = 0; r < nrows; r++)
-    for (int j = 0; j < ncols; j++) {
-      float s = 0.f;
-      for (int m = 0; m < rows; m++) s += ind[m * taps][xoff + r] * dy[m * ldy + j];
-      df[r * ldf + j] += s;
-    }
+// Up to 4 rows by up to 8 columns (ncols <= 8) with partial loads and stores: for output-channel counts that are not
+// a multiple of 4 (LeNet-5's 6). It replaces a scalar loop over (row, column) that re-read the pointer table for
+// each and took 15 ms for LeNet-5's first layer at batch 64.
+static void rgemm_4xn(int rows, float** ind, int taps, int xoff, const float* dy, int ldy, float* df, int ldf,
+                      int nrows, int ncols) {
+  v128_t a00 = wasm_f32x4_splat(0.f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+  int o1 = imin(1, nrows - 1), o2 = imin(2, nrows - 1), o3 = imin(3, nrows - 1);
+  int n0 = imin(4, ncols), n1 = ncols - n0;
+  for (int m = 0; m < rows; m++) {
+    const float* xp = ind[m * taps] + xoff;
+    v128_t b0 = load_part(dy, n0), b1 = n1 > 0 ? load_part(dy + 4, n1) : wasm_f32x4_splat(0.f);
+    dy += ldy;
+    v128_t v = wasm_v128_load32_splat(xp);
+    a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(v, b0));
+    a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(v, b1));
+    v = wasm_v128_load32_splat(xp + o1);
+    a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(v, b0));
+    a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(v, b1));
+    v = wasm_v128_load32_splat(xp + o2);
+    a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(v, b0));
+    a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(v, b1));
+    v = wasm_v128_load32_splat(xp + o3);
+    a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(v, b0));
+    a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(v, b1));
+  }
+#define ACC(r, lo, hi)                                                                \
+  if (nrows > r) {                                                                     \
+    float* d = df + r * ldf;                                                           \
+    store_part(d, wasm_f32x4_add(load_part(d, n0), lo), n0);                           \
+    if (n1 > 0) store_part(d + 4, wasm_f32x4_add(load_part(d + 4, n1), hi), n1);       \
+  }
+  ACC(0, a00, a01);
+  ACC(1, a10, a11);
+  ACC(2, a20, a21);
+  ACC(3, a30, a31);
+#undef ACC
 }
 
 // Shared scratch: a zero row; per slot: the pointer table of one block. Units: ranges of the
@@ -571,7 +607,7 @@ static void rgemm_scalar(int rows, float** ind, int taps, int xoff, const float*
 static int bwd_filter_shared(const conv* p) { return (imax(p->c, p->co) + 4) * 4; }
 static int bwd_filter_slot(const conv* p) { return RB * p->kh * p->kw * 4; }
 
-// 4: pairs of strips fill the 8x4 kernel; 8: 4x8 kernels (and 8x4 for the last four columns); 0: scalar.
+// 4: pairs of strips fill the 8x4 kernel; 8: 4x8 kernels (and 8x4 for the last four columns); 0: rgemm_4xn.
 static int filter_wide(int cog) { return cog % 4 == 0 && cog >= 8 ? 8 : (cog % 4 == 0 ? 4 : 0); }
 
 static int filter_items(const conv* p) {
@@ -644,7 +680,8 @@ static void conv_bwd_filter_run(conv* p, int unit, int slot) {
           rgemm_8x4(rows, it, it, taps, g * cig + c0, g * cig + c0, dyg + j0, p->co, dst + j0, dst + j0, p->co, nr, 0);
         }
       } else {
-        rgemm_scalar(rows, it, taps, g * cig + c0, dyg, p->co, dst, p->co, nr, cog);
+        for (int j0 = 0; j0 < cog; j0 += 8)
+          rgemm_4xn(rows, it, taps, g * cig + c0, dyg + j0, p->co, dst + j0, p->co, nr, imin(8, cog - j0));
       }
     }
   }
@@ -1251,6 +1288,296 @@ static void ew_run(conv* p, int unit) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Training: BatchNorm (issue 15). Channels last: x is n rows of c channels. The statistics and the gradient's
+// sums are one read of the input each (instead of tfjs's mean, subtract, square, mean, ... one pass per op):
+// per channel, float32 partial sums over blocks of BN_BLOCK rows (the block stays in L1 cache), added into
+// double totals, so a sum over a million rows keeps float32 accuracy. The reductions run as one unit (one thread),
+// so their result does not depend on the thread count; the element-wise passes split rows like OP_ELTWISE.
+
+enum { BN_BLOCK = 64 };
+
+static int bn_scratch(const conv* p) { return 4 * p->c * 8 + 64; }
+
+// acc[0..c) += sum over rows of (x - shift); acc2[c..2c) += sum of (x - shift) * w, where w is x - shift itself
+// (statistics: w = 0 pointer) or dy (the gradient's sums). shift is per channel (mean) or 0.
+static void bn_reduce(const float* x, const float* dy, const float* shift, int n, int c, double* acc) {
+  for (int j = 0; j < 2 * c; j++) acc[j] = 0.0;
+  for (int r0 = 0; r0 < n; r0 += BN_BLOCK) {
+    int r1 = imin(n, r0 + BN_BLOCK);
+    for (int j = 0; j < c; j += 4) {
+      int m = imin(4, c - j);
+      v128_t s = wasm_f32x4_splat(0.f), q = wasm_f32x4_splat(0.f);
+      v128_t mu = shift ? load_part(shift + j, m) : wasm_f32x4_splat(0.f);
+      for (int r = r0; r < r1; r++) {
+        v128_t v = wasm_f32x4_sub(load_part(x + (long)r * c + j, m), mu);
+        if (dy) {
+          v128_t d = load_part(dy + (long)r * c + j, m);
+          s = wasm_f32x4_add(s, d);
+          q = wasm_f32x4_add(q, wasm_f32x4_mul(d, v));
+        } else {
+          s = wasm_f32x4_add(s, v);
+          q = wasm_f32x4_add(q, wasm_f32x4_mul(v, v));
+        }
+      }
+      float sv[4], qv[4];
+      wasm_v128_store(sv, s);
+      wasm_v128_store(qv, q);
+      for (int k = 0; k < m; k++) {
+        acc[j + k] += sv[k];
+        acc[c + j + k] += qv[k];
+      }
+    }
+  }
+}
+
+static void bn_stats_run(conv* p) {
+  int n = p->n, c = p->c;
+  double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
+  // Shifted by the first row (a per-channel guess of the mean), so the sum of squares does not cancel.
+  const float* first = p->x;
+  bn_reduce(p->x, 0, first, n, c, acc);
+  for (int j = 0; j < c; j++) {
+    double d = acc[j] / n;  // mean - first
+    double var = acc[c + j] / n - d * d;
+    p->y[j] = (float)(first[j] + d);
+    p->y[c + j] = (float)(var > 0 ? var : 0);
+  }
+}
+
+static void bn_bwd_sums_run(conv* p) {
+  int n = p->n, c = p->c;
+  double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
+  bn_reduce(p->x, p->y, p->f, n, c, acc);
+  const float* inv = p->f + c;
+  for (int j = 0; j < c; j++) {
+    p->bias[j] = (float)acc[j];
+    p->bias[c + j] = (float)(acc[c + j] * inv[j]);
+  }
+}
+
+static int bn_rows_prepare(conv* p) {
+  int units = imin(p->n, imin(4 * p->slots, imax(1, p->n * p->c / 65536)));
+  return p->slots <= 1 ? 1 : imax(1, units);
+}
+
+// OP_BN_AFFINE: y = (x - mean) * scale + shift per channel, f = [mean | scale | shift] (the mean subtracted first,
+// so an input far from zero keeps its precision).
+static void bn_affine_run(conv* p, int unit) {
+  int c = p->c, lo, hi;
+  const float *mean = p->f, *scale = p->f + c, *shift = p->f + 2 * c;
+  unit_range(p->n, bn_rows_prepare(p), unit, &lo, &hi);
+  for (int r = lo; r < hi; r++) {
+    const float* xr = p->x + (long)r * c;
+    float* yr = p->y + (long)r * c;
+    for (int j = 0; j < c; j += 4) {
+      int m = imin(4, c - j);
+      v128_t centred = wasm_f32x4_sub(load_part(xr + j, m), load_part(mean + j, m));
+      store_part(yr + j, wasm_f32x4_add(wasm_f32x4_mul(centred, load_part(scale + j, m)), load_part(shift + j, m)), m);
+    }
+  }
+}
+
+// OP_BN_BWD_INPUT: dx = k1 * (dy - m1 - (x - mean) * k2) per channel.
+static void bn_bwd_input_run(conv* p, int unit) {
+  int c = p->c, lo, hi;
+  const float *mean = p->f, *k1 = p->f + c, *m1 = p->f + 2 * c, *k2 = p->f + 3 * c;
+  unit_range(p->n, bn_rows_prepare(p), unit, &lo, &hi);
+  for (int r = lo; r < hi; r++) {
+    const float* xr = p->x + (long)r * c;
+    const float* dr = p->y + (long)r * c;
+    float* out = p->bias + (long)r * c;
+    for (int j = 0; j < c; j += 4) {
+      int m = imin(4, c - j);
+      v128_t centred = wasm_f32x4_sub(load_part(xr + j, m), load_part(mean + j, m));
+      v128_t g = wasm_f32x4_sub(wasm_f32x4_sub(load_part(dr + j, m), load_part(m1 + j, m)),
+                                wasm_f32x4_mul(centred, load_part(k2 + j, m)));
+      store_part(out + j, wasm_f32x4_mul(g, load_part(k1 + j, m)), m);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training: tanh (LeNet-5's activation) and its gradient, four lanes at a time (tfjs's wasm Tanh calls libm's
+// tanhf per element). tanh|x| = -e / (2 + e) with e = expm1(-2|x|), so small |x| keeps its relative precision.
+// expm1(y), y in [-18, 0]: y = k ln2 + r with |r| <= ln2 / 2 (ln2 in two parts, so r is exact to float
+// precision), expm1(r) by its Taylor series to r^8 / 8! (the next term is below 2e-10 on that interval), and
+// expm1(y) = 2^k expm1(r) + (2^k - 1), exact for k = 0. |x| >= 9 gives tanh = 1 to float precision.
+
+static inline v128_t tanh4(v128_t x) {
+  v128_t ax = wasm_f32x4_min(wasm_f32x4_abs(x), wasm_f32x4_splat(9.f));
+  v128_t y = wasm_f32x4_mul(ax, wasm_f32x4_splat(-2.f));
+  v128_t k = wasm_f32x4_nearest(wasm_f32x4_mul(y, wasm_f32x4_splat(1.44269504088896341f)));
+  v128_t r = wasm_f32x4_sub(y, wasm_f32x4_mul(k, wasm_f32x4_splat(0.693145751953125f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(k, wasm_f32x4_splat(1.428606765330187e-06f)));
+  v128_t p = wasm_f32x4_splat(1.f / 40320.f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 5040.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 720.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 120.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 24.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f / 6.f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.f));
+  p = wasm_f32x4_mul(p, r);  // expm1(r)
+  v128_t two_k = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(k), wasm_i32x4_splat(127)), 23);
+  v128_t e = wasm_f32x4_add(wasm_f32x4_mul(two_k, p), wasm_f32x4_sub(two_k, wasm_f32x4_splat(1.f)));
+  v128_t t = wasm_f32x4_abs(wasm_f32x4_div(e, wasm_f32x4_add(e, wasm_f32x4_splat(2.f))));
+  // The sign of x back on (tanh is odd); NaN stays NaN through the arithmetic above.
+  v128_t sign = wasm_v128_and(x, wasm_i32x4_splat((int)0x80000000));
+  return wasm_v128_or(t, sign);
+}
+
+static int tanh_prepare(conv* p) { return bn_rows_prepare(p); }
+
+static void tanh_run(conv* p, int unit, int grad) {
+  int ilo, ihi;
+  unit_range(p->n, tanh_prepare(p), unit, &ilo, &ihi);
+  long lo = (long)ilo * p->c, hi = (long)ihi * p->c;
+  const float* x = p->x;
+  long i = lo;
+  if (!grad) {
+    for (; i + 4 <= hi; i += 4) wasm_v128_store(p->y + i, tanh4(wasm_v128_load(x + i)));
+    if (i < hi) store_part(p->y + i, tanh4(load_part(x + i, (int)(hi - i))), (int)(hi - i));
+    return;
+  }
+  const float* dy = p->y;
+  float* out = p->bias;
+  v128_t one = wasm_f32x4_splat(1.f);
+  for (; i + 4 <= hi; i += 4) {
+    v128_t t = wasm_v128_load(x + i);
+    wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(dy + i), wasm_f32x4_sub(one, wasm_f32x4_mul(t, t))));
+  }
+  if (i < hi) {
+    int m = (int)(hi - i);
+    v128_t t = load_part(x + i, m);
+    store_part(out + i, wasm_f32x4_mul(load_part(dy + i, m), wasm_f32x4_sub(one, wasm_f32x4_mul(t, t))), m);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training: torch.optim.SGD's update for every parameter of a step in one call (issue 15). Each record is
+// SGD_WORDS 4-byte words: param, grad, momentum buffer (0 on the first step: the buffer starts as the update
+// direction), new param, new buffer (0 without momentum), the parameter's length, then lr and weight decay as
+// float bits and the flags (SGD_ enum). Every result is a new tensor (nothing is updated in place), and each value is
+// the same float32 expression, in the same order, as the tfjs ops of @cnn/train's SGD.update, so both paths agree
+// bit for bit:  d = g + p * wd;  buf = buf * m + d * (1 - dampening);  d = nesterov ? d + buf * m : buf;
+// p = p - d * lr.
+
+enum { SGD_WORDS = 9 };
+enum { SGD_DECAY = 1, SGD_DAMPEN = 2, SGD_NESTEROV = 4 };
+
+static inline v128_t sgd4(v128_t p, v128_t g, v128_t b, float* nb, int first, int flags, v128_t m, v128_t keep,
+                          v128_t lr, v128_t wd, int momentum, int cnt) {
+  v128_t d = g;
+  if (flags & SGD_DECAY) d = wasm_f32x4_add(g, wasm_f32x4_mul(p, wd));
+  if (momentum) {
+    if (first) b = d;
+    else b = wasm_f32x4_add(wasm_f32x4_mul(b, m), (flags & SGD_DAMPEN) ? wasm_f32x4_mul(d, keep) : d);
+    store_part(nb, b, cnt);
+    d = (flags & SGD_NESTEROV) ? wasm_f32x4_add(d, wasm_f32x4_mul(b, m)) : b;
+  }
+  return wasm_f32x4_sub(p, wasm_f32x4_mul(d, lr));
+}
+
+static void sgd_run(conv* p) {
+  const int* rec = (const int*)p->x;
+  float momentum = p->f[0];
+  v128_t m = wasm_f32x4_splat(momentum), keep = wasm_f32x4_splat(p->f[1]);
+  for (int k = 0; k < p->n; k++, rec += SGD_WORDS) {
+    const float *w = (const float*)rec[0], *g = (const float*)rec[1], *buf = (const float*)rec[2];
+    float *nw = (float*)rec[3], *nb = (float*)rec[4];
+    int len = rec[5], flags = rec[8], first = buf == 0, use = momentum != 0.f && nb != 0;
+    v128_t lr = wasm_f32x4_splat(((const float*)rec)[6]), wd = wasm_f32x4_splat(((const float*)rec)[7]);
+    for (int i = 0; i < len; i += 4) {
+      int cnt = imin(4, len - i);
+      v128_t b = first || !use ? wasm_f32x4_splat(0.f) : load_part(buf + i, cnt);
+      v128_t out = sgd4(load_part(w + i, cnt), load_part(g + i, cnt), b, use ? nb + i : 0, first, flags, m, keep, lr,
+                        wd, use, cnt);
+      store_part(nw + i, out, cnt);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training: torch.optim.Adam / AdamW's update for every parameter of a step in one call. A record is ADAM_WORDS
+// words: param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq (0: zeros, their first step; the last also 0 without
+// AMSGrad), the new param and the three new buffers (the last 0 without AMSGrad), the length, the flags (ADAM_
+// enum), then as float bits the weight-decay factor (L2: wd; decoupled: 1 - lr wd), lr / (1 - b1^t) and
+// sqrt(1 - b2^t). The float32 expressions are @cnn/train's AdamBase.update, in its order:
+//   g = g + p wd (L2) or p = p (1 - lr wd) (decoupled);  m = m b1 + g (1 - b1);  v = v b2 + (g (1 - b2)) g;
+//   v^ = max(v^, v) (AMSGrad);  p = p - (m / (sqrt(v) / sqrt(1 - b2^t) + eps)) (lr / (1 - b1^t)).
+
+enum { ADAM_WORDS = 16 };
+enum { ADAM_L2 = 1, ADAM_DECOUPLED = 2, ADAM_AMSGRAD = 4 };
+
+static void adam_run(conv* p) {
+  const int* rec = (const int*)p->x;
+  v128_t b1 = wasm_f32x4_splat(p->f[0]), c1 = wasm_f32x4_splat(p->f[1]);
+  v128_t b2 = wasm_f32x4_splat(p->f[2]), c2 = wasm_f32x4_splat(p->f[3]), eps = wasm_f32x4_splat(p->f[4]);
+  v128_t z = wasm_f32x4_splat(0.f);
+  for (int k = 0; k < p->n; k++, rec += ADAM_WORDS) {
+    const float *w = (const float*)rec[0], *g = (const float*)rec[1], *m = (const float*)rec[2];
+    const float *v = (const float*)rec[3], *vm = (const float*)rec[4];
+    float *nw = (float*)rec[5], *nm = (float*)rec[6], *nv = (float*)rec[7], *nvm = (float*)rec[8];
+    int len = rec[9], flags = rec[10];
+    const float* fl = (const float*)rec;
+    v128_t wd = wasm_f32x4_splat(fl[11]), step = wasm_f32x4_splat(fl[12]), bc2 = wasm_f32x4_splat(fl[13]);
+    for (int i = 0; i < len; i += 4) {
+      int cnt = imin(4, len - i);
+      v128_t pw = load_part(w + i, cnt), gr = load_part(g + i, cnt);
+      v128_t param = pw;
+      if (flags & ADAM_DECOUPLED) param = wasm_f32x4_mul(pw, wd);
+      if (flags & ADAM_L2) gr = wasm_f32x4_add(gr, wasm_f32x4_mul(pw, wd));
+      v128_t mo = m ? load_part(m + i, cnt) : z, vo = v ? load_part(v + i, cnt) : z;
+      v128_t mn = wasm_f32x4_add(wasm_f32x4_mul(mo, b1), wasm_f32x4_mul(gr, c1));
+      v128_t vn = wasm_f32x4_add(wasm_f32x4_mul(vo, b2), wasm_f32x4_mul(wasm_f32x4_mul(gr, c2), gr));
+      store_part(nm + i, mn, cnt);
+      store_part(nv + i, vn, cnt);
+      v128_t second = vn;
+      if (flags & ADAM_AMSGRAD) {
+        second = wasm_f32x4_max(vm ? load_part(vm + i, cnt) : z, vn);
+        store_part(nvm + i, second, cnt);
+      }
+      v128_t denom = wasm_f32x4_add(wasm_f32x4_div(wasm_f32x4_sqrt(second), bc2), eps);
+      store_part(nw + i, wasm_f32x4_sub(param, wasm_f32x4_mul(wasm_f32x4_div(mn, denom), step)), cnt);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training: a convolution's input patches, transposed (issue 15): y[(tap, ci), m] = x at output pixel m's input
+// position for that tap (0 in the padding), so that the filter gradient of a layer with few input channels is one
+// matrix product y . dy (tfjs's matMul, XNNPACK), where the rgemm tiles above would run at a quarter of their
+// width (LeNet-5's first layer: one input channel). Units: ranges of the kh * kw * c rows; each value is a copy.
+
+static int patches_prepare(conv* p) { return split_units(p->kh * p->kw * p->c, p->slots, 2); }
+
+static void patches_run(conv* p, int unit) {
+  int c = p->c, krows = p->kh * p->kw * c, lo, hi;
+  long mtotal = (long)p->n * p->oh * p->ow;
+  unit_range(krows, patches_prepare(p), unit, &lo, &hi);
+  for (int k = lo; k < hi; k++) {
+    int t = k / c, ci = k % c, ky = (t / p->kw) * p->dh, kx = (t % p->kw) * p->dw;
+    float* out = p->y + (long)k * mtotal;
+    for (int n = 0; n < p->n; n++) {
+      const float* xn = p->x + (long)n * p->h * p->w * c + ci;
+      for (int oy = 0; oy < p->oh; oy++) {
+        int ih = oy * p->sh - p->pt + ky;
+        if (ih < 0 || ih >= p->h) {
+          fill_zero(out, p->ow);
+          out += p->ow;
+          continue;
+        }
+        const float* xr = xn + (long)ih * p->w * c;
+        for (int ox = 0; ox < p->ow; ox++) {
+          int iw = ox * p->sw - p->pl + kx;
+          *out++ = iw >= 0 && iw < p->w ? xr[(long)iw * c] : 0.f;
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
 // Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
@@ -1261,6 +1588,7 @@ int scratch_bytes(int op, const conv* p) {
   else if (op == OP_CONV_BWD_FILTER) shared = bwd_filter_shared(p), slot = bwd_filter_slot(p);
   else if (op == OP_DW_FWD || op == OP_DW_BWD_INPUT) shared = dw_shared(p), slot = dw_slot(p);
   else if (op == OP_WINO_FWD) slot = wino_slot(p);
+  else if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS) shared = bn_scratch(p);
   return align16(shared) + imax(p->slots, 1) * align16(slot) + 64;
 }
 
@@ -1276,6 +1604,11 @@ int prepare(int op, conv* p) {
   if (op == OP_WINO_FILTER) return wino_filter_prepare(p);
   if (op == OP_WINO_FWD) return wino_fwd_prepare(p);
   if (op == OP_ELTWISE) return ew_prepare(p);
+  if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS) return 1;
+  if (op == OP_BN_AFFINE || op == OP_BN_BWD_INPUT) return bn_rows_prepare(p);
+  if (op == OP_TANH || op == OP_TANH_GRAD) return tanh_prepare(p);
+  if (op == OP_SGD_STEP || op == OP_ADAM_STEP) return 1;
+  if (op == OP_PATCHES_T) return patches_prepare(p);
   return 0;
 }
 
@@ -1291,4 +1624,13 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_WINO_FILTER) wino_filter_run(p, unit, wino_filter_prepare(p));
   else if (op == OP_WINO_FWD) wino_fwd_run(p, unit, slot);
   else if (op == OP_ELTWISE) ew_run(p, unit);
+  else if (op == OP_BN_STATS) bn_stats_run(p);
+  else if (op == OP_BN_BWD_SUMS) bn_bwd_sums_run(p);
+  else if (op == OP_BN_AFFINE) bn_affine_run(p, unit);
+  else if (op == OP_BN_BWD_INPUT) bn_bwd_input_run(p, unit);
+  else if (op == OP_TANH) tanh_run(p, unit, 0);
+  else if (op == OP_TANH_GRAD) tanh_run(p, unit, 1);
+  else if (op == OP_SGD_STEP) sgd_run(p);
+  else if (op == OP_ADAM_STEP) adam_run(p);
+  else if (op == OP_PATCHES_T) patches_run(p, unit);
 }

@@ -1,11 +1,12 @@
 // Adam (with L2 weight decay added to the gradient) and AdamW (decoupled weight decay): torch.optim.Adam and
 // torch.optim.AdamW's single-tensor updates, step for step.
-import { tf, type Tensor } from '@cnn/tensor';
+import { tf, adamStep, canAdamStep, type AdamStepEntry, type Tensor } from '@cnn/tensor';
 import {
   booleanProblem,
   numberProblem,
   Optimizer,
   type BaseOptimizerOptions,
+  type FusedItem,
   type LiveState,
   type ParamGroup,
   type ParamsInput,
@@ -59,6 +60,42 @@ abstract class AdamBase extends Optimizer {
 
   protected hyperProblem(v: Record<string, unknown>): string | null {
     return adamProblem(v.beta1, v.beta2, v.eps, v.amsgrad ?? false);
+  }
+
+  /** On 'wasm': every parameter in one kernel call (`adamStep` of @cnn/tensor), the same values as {@link update}. */
+  protected override fusedUpdate(items: readonly FusedItem[]): boolean {
+    const entries: AdamStepEntry[] = items.map((it) => ({
+      param: it.param,
+      grad: it.grad,
+      expAvg: it.state.buffers.get('exp_avg') ?? null,
+      expAvgSq: it.state.buffers.get('exp_avg_sq') ?? null,
+      maxExpAvgSq: this.amsgrad ? (it.state.buffers.get('max_exp_avg_sq') ?? null) : null,
+      lr: it.group.lr,
+      weightDecay: it.group.weightDecay,
+      step: it.state.step,
+    }));
+    if (!canAdamStep(entries)) return false;
+    const out = adamStep(entries, {
+      beta1: this.betas[0],
+      beta2: this.betas[1],
+      eps: this.eps,
+      amsgrad: this.amsgrad,
+      decoupled: this.decoupled,
+    });
+    items.forEach((it, i) => {
+      const o = out[i];
+      const put = (key: string, value: Tensor | null): void => {
+        if (!value) return;
+        const buf = it.state.buffers.get(key);
+        if (buf) buf.assign(value);
+        else this.buffer(it.state, key, value);
+      };
+      put('exp_avg', o.expAvg);
+      put('exp_avg_sq', o.expAvgSq);
+      put('max_exp_avg_sq', o.maxExpAvgSq);
+      it.param.assign(o.param);
+    });
+    return true;
   }
 
   protected update(p: tf.Variable, g: Tensor, group: ParamGroup, s: LiveState): Tensor {

@@ -127,6 +127,18 @@ export interface LiveState {
   buffers: Map<string, tf.Variable>;
 }
 
+/** One parameter of a step as {@link Optimizer}'s fused update sees it. */
+export interface FusedItem {
+  /** The variable to update. */
+  readonly param: tf.Variable;
+  /** Its gradient. */
+  readonly grad: Tensor;
+  /** Its group (learning rate, weight decay). */
+  readonly group: ParamGroup;
+  /** Its state (step count already incremented, buffers). */
+  readonly state: LiveState;
+}
+
 /**
  * Base of {@link SGD}, {@link Adam} and {@link AdamW}. A subclass implements `update` for one parameter; the base
  * class resolves gradients, runs every update in one `tidy`, and saves and restores state.
@@ -202,6 +214,15 @@ export abstract class Optimizer {
    */
   protected abstract update(param: tf.Variable, grad: Tensor, group: ParamGroup, state: LiveState): Tensor;
 
+  /**
+   * Updates every parameter of a step at once (inside the step's `tidy`, step counts already incremented), when
+   * the subclass has a fused kernel for the active backend; returns false to have {@link update} run per parameter.
+   * A fused update must give the same values as {@link update}, bit for bit.
+   */
+  protected fusedUpdate(_items: readonly FusedItem[]): boolean {
+    return false;
+  }
+
   /** Allocates a state buffer (a non-trainable variable) for a parameter. */
   protected buffer(state: LiveState, key: string, init: Tensor): tf.Variable {
     const v = tf.variable(init, false);
@@ -236,14 +257,17 @@ export abstract class Optimizer {
       );
     }
     tf.tidy(() => {
-      for (const [p, g] of found) {
+      const items: FusedItem[] = found.map(([p, g]) => {
         let s = this.state.get(p.name);
         if (!s) {
           s = { step: 0, buffers: new Map() };
           this.state.set(p.name, s);
         }
         s.step += 1;
-        p.variable.assign(this.update(p.variable, g, this.paramGroups[p.group], s));
+        return { param: p.variable, grad: g, group: this.paramGroups[p.group], state: s };
+      });
+      if (!this.fusedUpdate(items)) {
+        for (const it of items) it.param.assign(this.update(it.param, it.grad, it.group, it.state));
       }
     });
     this.steps += 1;

@@ -1,10 +1,11 @@
 // SGD with momentum, dampening, Nesterov and L2 weight decay: torch.optim.SGD's update, step for step.
-import { tf, type Tensor } from '@cnn/tensor';
+import { tf, canSgdStep, sgdStep, type SgdStepEntry, type Tensor } from '@cnn/tensor';
 import {
   booleanProblem,
   numberProblem,
   Optimizer,
   type BaseOptimizerOptions,
+  type FusedItem,
   type LiveState,
   type ParamGroup,
   type ParamsInput,
@@ -76,6 +77,29 @@ export class SGD extends Optimizer {
 
   protected hyperProblem(v: Record<string, unknown>): string | null {
     return sgdProblem(v.momentum ?? 0, v.dampening ?? 0, v.nesterov ?? false);
+  }
+
+  /** On 'wasm': every parameter in one kernel call (`sgdStep` of @cnn/tensor), the same values as {@link update}. */
+  protected override fusedUpdate(items: readonly FusedItem[]): boolean {
+    const entries: SgdStepEntry[] = items.map((it) => ({
+      param: it.param,
+      grad: it.grad,
+      buffer: it.state.buffers.get('momentum_buffer') ?? null,
+      lr: it.group.lr,
+      weightDecay: it.group.weightDecay,
+    }));
+    if (!canSgdStep(entries)) return false;
+    const out = sgdStep(entries, { momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov });
+    items.forEach((it, i) => {
+      const { param, buffer } = out[i];
+      if (buffer) {
+        const buf = it.state.buffers.get('momentum_buffer');
+        if (buf) buf.assign(buffer);
+        else this.buffer(it.state, 'momentum_buffer', buffer);
+      }
+      it.param.assign(param);
+    });
+    return true;
   }
 
   protected update(p: tf.Variable, g: Tensor, group: ParamGroup, s: LiveState): Tensor {

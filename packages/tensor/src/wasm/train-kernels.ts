@@ -1,0 +1,328 @@
+// Registers cnn's training kernels on tfjs's 'wasm' backend (issue 15): BatchNorm in training mode as one pass per
+// kernel (kernels.c, "Training: BatchNorm"). The ops that run them, with a tfjs fallback for other backends, are in
+// ../batch-norm-train.ts.
+import {
+  getKernel,
+  registerKernel,
+  unregisterKernel,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { Tanh } from '@tensorflow/tfjs-core';
+import {
+  ADAM_STEP,
+  BN_AFFINE,
+  BN_BACKWARD_INPUT,
+  BN_BACKWARD_SUMS,
+  BN_STATS,
+  PATCHES_T,
+  SGD_STEP,
+  TANH_GRAD,
+} from '../kernel-names';
+import { attrsFromKernel, convInfo } from '../conv-options';
+import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
+
+interface KernelArgs {
+  inputs: Record<string, TensorInfo>;
+  backend: unknown;
+}
+
+/** Rows of c channels: every dimension but the last, and the last. */
+function rowsOf(op: string, t: TensorInfo): { n: number; c: number } {
+  if (t.dtype !== 'float32') throw new Error(`${op}: expected float32 tensors, got ${t.dtype}`);
+  const c = t.shape[t.shape.length - 1] ?? 1;
+  const n = t.shape.reduce((a, b) => a * b, 1) / Math.max(c, 1);
+  if (!(t.shape.length >= 1 && c > 0 && n > 0)) throw new Error(`${op}: needs a non-empty input, got [${t.shape}]`);
+  return { n, c };
+}
+
+/** The parameter block of a pass over n rows of c channels (the other sizes are 1: the kernels ignore them). */
+function rows(n: number, c: number): ConvGeometry {
+  return { n, h: 1, w: 1, c, oh: 1, ow: 1, co: c, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, groups: 1 };
+}
+
+function checkChannels(op: string, c: number, t: TensorInfo, per: number): void {
+  const size = t.shape.reduce((a, b) => a * b, 1);
+  if (t.dtype !== 'float32' || size !== per * c)
+    throw new Error(`${op}: expected ${per * c} float32 values per-channel, got [${t.shape}] ${t.dtype}`);
+}
+
+const stats = (({ inputs, backend }: KernelArgs): TensorInfo => {
+  const b = backend as WasmBackendLike;
+  const { n, c } = rowsOf(BN_STATS, inputs.x);
+  const out = b.makeOutput([2, c], 'float32');
+  runConvKernel(b, 'bn_stats', rows(n, c), addressOf(b, inputs.x), 0, addressOf(b, out));
+  return out;
+}) as unknown as KernelFunc;
+
+const affine = (({ inputs, backend }: KernelArgs): TensorInfo => {
+  const b = backend as WasmBackendLike;
+  const { n, c } = rowsOf(BN_AFFINE, inputs.x);
+  checkChannels(BN_AFFINE, c, inputs.table, 3);
+  const out = b.makeOutput(inputs.x.shape.slice(), 'float32');
+  runConvKernel(b, 'bn_affine', rows(n, c), addressOf(b, inputs.x), addressOf(b, inputs.table), addressOf(b, out));
+  return out;
+}) as unknown as KernelFunc;
+
+const backwardSums = (({ inputs, backend }: KernelArgs): TensorInfo => {
+  const b = backend as WasmBackendLike;
+  const { n, c } = rowsOf(BN_BACKWARD_SUMS, inputs.x);
+  checkChannels(BN_BACKWARD_SUMS, c, inputs.dy, n);
+  checkChannels(BN_BACKWARD_SUMS, c, inputs.table, 2);
+  const out = b.makeOutput([2, c], 'float32');
+  runConvKernel(
+    b,
+    'bn_bwd_sums',
+    rows(n, c),
+    addressOf(b, inputs.x),
+    addressOf(b, inputs.table),
+    addressOf(b, inputs.dy),
+    { bias: addressOf(b, out), act: 0 },
+  );
+  return out;
+}) as unknown as KernelFunc;
+
+const backwardInput = (({ inputs, backend }: KernelArgs): TensorInfo => {
+  const b = backend as WasmBackendLike;
+  const { n, c } = rowsOf(BN_BACKWARD_INPUT, inputs.x);
+  checkChannels(BN_BACKWARD_INPUT, c, inputs.dy, n);
+  checkChannels(BN_BACKWARD_INPUT, c, inputs.table, 4);
+  const out = b.makeOutput(inputs.x.shape.slice(), 'float32');
+  runConvKernel(
+    b,
+    'bn_bwd_input',
+    rows(n, c),
+    addressOf(b, inputs.x),
+    addressOf(b, inputs.table),
+    addressOf(b, inputs.dy),
+    { bias: addressOf(b, out), act: 0 },
+  );
+  return out;
+}) as unknown as KernelFunc;
+
+const tanh = (({ inputs, backend }: KernelArgs): TensorInfo => {
+  const b = backend as WasmBackendLike;
+  const { x } = inputs;
+  if (x.dtype !== 'float32') throw new Error(`Tanh: expected a float32 tensor, got ${x.dtype}`);
+  const out = b.makeOutput(x.shape.slice(), 'float32');
+  const size = x.shape.reduce((a, d) => a * d, 1);
+  if (size > 0) runConvKernel(b, 'tanh', rows(size, 1), addressOf(b, x), 0, addressOf(b, out));
+  return out;
+}) as unknown as KernelFunc;
+
+const tanhGrad = (({ inputs, backend }: KernelArgs): TensorInfo => {
+  const b = backend as WasmBackendLike;
+  const { dy, y } = inputs;
+  const size = y.shape.reduce((a, d) => a * d, 1);
+  checkChannels(TANH_GRAD, 1, dy, size);
+  checkChannels(TANH_GRAD, 1, y, size);
+  const out = b.makeOutput(y.shape.slice(), 'float32');
+  if (size > 0)
+    runConvKernel(b, 'tanh_grad', rows(size, 1), addressOf(b, y), 0, addressOf(b, dy), {
+      bias: addressOf(b, out),
+      act: 0,
+    });
+  return out;
+}) as unknown as KernelFunc;
+
+/** Words of one parameter's record in OP_SGD_STEP's table (kernels.c, SGD_WORDS). */
+const SGD_WORDS = 9;
+/** Flags of a record (kernels.c, the SGD_ enum). */
+const SGD_DECAY = 1;
+const SGD_DAMPEN = 2;
+const SGD_NESTEROV = 4;
+
+/** Attributes of {@link SGD_STEP}: the hyperparameters, and per parameter its learning rate and weight decay. */
+export interface SgdStepAttrs {
+  count: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  lrs: number[];
+  weightDecays: number[];
+}
+
+const sgdStep = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMap }): TensorInfo[] => {
+  const b = backend as WasmBackendLike;
+  const a = attrs as unknown as SgdStepAttrs;
+  const outs: TensorInfo[] = [];
+  const words = new Int32Array(a.count * SGD_WORDS + 2);
+  const floats = new Float32Array(words.buffer);
+  let live = 0;
+  for (let i = 0; i < a.count; i++) {
+    const p = inputs[`p${i}`];
+    const g = inputs[`g${i}`];
+    const buf = inputs[`b${i}`];
+    const size = p.shape.reduce((s, d) => s * d, 1);
+    checkChannels(SGD_STEP, 1, p, size);
+    checkChannels(SGD_STEP, 1, g, size);
+    if (buf) checkChannels(SGD_STEP, 1, buf, size);
+    const np = b.makeOutput(p.shape.slice(), 'float32');
+    outs.push(np);
+    const nb = a.momentum !== 0 ? b.makeOutput(p.shape.slice(), 'float32') : undefined;
+    if (nb) outs.push(nb);
+    if (size === 0) continue;
+    const r = live * SGD_WORDS;
+    live += 1;
+    words[r] = addressOf(b, p);
+    words[r + 1] = addressOf(b, g);
+    words[r + 2] = buf ? addressOf(b, buf) : 0;
+    words[r + 3] = addressOf(b, np);
+    words[r + 4] = nb ? addressOf(b, nb) : 0;
+    words[r + 5] = size;
+    floats[r + 6] = a.lrs[i];
+    floats[r + 7] = a.weightDecays[i];
+    words[r + 8] =
+      (a.weightDecays[i] !== 0 ? SGD_DECAY : 0) |
+      (a.dampening !== 0 ? SGD_DAMPEN : 0) |
+      (a.nesterov ? SGD_NESTEROV : 0);
+  }
+  if (live === 0) return outs;
+  const hyper = live * SGD_WORDS;
+  floats[hyper] = a.momentum;
+  floats[hyper + 1] = 1 - a.dampening;
+  runTable(b, 'sgd_step', SGD_STEP, live, words.subarray(0, hyper + 2), hyper);
+  return outs;
+}) as unknown as KernelFunc;
+
+/**
+ * Copies a table of records (and the hyperparameters after them, from word `hyper`) into the backend's memory and
+ * runs an optimizer kernel on it.
+ */
+function runTable(
+  b: WasmBackendLike,
+  op: 'sgd_step' | 'adam_step',
+  name: string,
+  live: number,
+  words: Int32Array,
+  hyper: number,
+): void {
+  const table = b.wasm._malloc(words.length * 4) >>> 0;
+  if (!table) throw new Error(`${name}: out of memory allocating the table of ${live} parameters`);
+  try {
+    // A fresh view: _malloc may have grown (and so replaced) the memory's buffer.
+    const memory = (b.wasm.asm?.memory ?? b.wasm.wasmMemory) as WebAssembly.Memory;
+    new Int32Array(memory.buffer, table, words.length).set(words);
+    runConvKernel(b, op, rows(live, 1), table, table + hyper * 4, 0);
+  } finally {
+    b.wasm._free(table);
+  }
+}
+
+/** Words of one parameter's record in OP_ADAM_STEP's table (kernels.c, ADAM_WORDS). */
+const ADAM_WORDS = 16;
+const ADAM_L2 = 1;
+const ADAM_DECOUPLED = 2;
+const ADAM_AMSGRAD = 4;
+
+/** Attributes of {@link ADAM_STEP}: the hyperparameters, and per parameter its factors. */
+export interface AdamStepAttrs {
+  count: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  amsgrad: boolean;
+  decoupled: boolean;
+  /** Per parameter: weight decay (L2) or 1 - lr * weightDecay (decoupled); 0 / 1: none. */
+  decays: number[];
+  /** Per parameter: whether weight decay applies. */
+  decayOn: boolean[];
+  /** Per parameter: lr / (1 - beta1^t). */
+  stepSizes: number[];
+  /** Per parameter: sqrt(1 - beta2^t). */
+  bias2Sqrts: number[];
+}
+
+const adamStep = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMap }): TensorInfo[] => {
+  const b = backend as WasmBackendLike;
+  const a = attrs as unknown as AdamStepAttrs;
+  const outs: TensorInfo[] = [];
+  const words = new Int32Array(a.count * ADAM_WORDS + 5);
+  const floats = new Float32Array(words.buffer);
+  let live = 0;
+  for (let i = 0; i < a.count; i++) {
+    const p = inputs[`p${i}`];
+    const size = p.shape.reduce((s, d) => s * d, 1);
+    const ins = [p, inputs[`g${i}`], inputs[`m${i}`], inputs[`v${i}`], inputs[`vmax${i}`]];
+    for (const t of ins) if (t) checkChannels(ADAM_STEP, 1, t, size);
+    const made = [p, p, p, ...(a.amsgrad ? [p] : [])].map(() => b.makeOutput(p.shape.slice(), 'float32'));
+    outs.push(...made);
+    if (size === 0) continue;
+    const r = live * ADAM_WORDS;
+    live += 1;
+    ins.forEach((t, j) => {
+      words[r + j] = t ? addressOf(b, t) : 0;
+    });
+    made.forEach((t, j) => {
+      words[r + 5 + j] = addressOf(b, t);
+    });
+    words[r + 9] = size;
+    const decay = a.decayOn[i] ? (a.decoupled ? ADAM_DECOUPLED : ADAM_L2) : 0;
+    words[r + 10] = decay | (a.amsgrad ? ADAM_AMSGRAD : 0);
+    floats[r + 11] = a.decays[i];
+    floats[r + 12] = a.stepSizes[i];
+    floats[r + 13] = a.bias2Sqrts[i];
+  }
+  if (live === 0) return outs;
+  const hyper = live * ADAM_WORDS;
+  floats[hyper] = a.beta1;
+  floats[hyper + 1] = 1 - a.beta1;
+  floats[hyper + 2] = a.beta2;
+  floats[hyper + 3] = 1 - a.beta2;
+  floats[hyper + 4] = a.eps;
+  runTable(b, 'adam_step', ADAM_STEP, live, words.subarray(0, hyper + 5), hyper);
+  return outs;
+}) as unknown as KernelFunc;
+
+const patchesT = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMap }): TensorInfo => {
+  const b = backend as WasmBackendLike;
+  const { x } = inputs;
+  const a = attrsFromKernel(PATCHES_T, attrs, 1);
+  const fShape = attrs.filterShape as number[];
+  if (x.dtype !== 'float32') throw new Error(`${PATCHES_T}: expected a float32 input, got ${x.dtype}`);
+  const info = convInfo(PATCHES_T, x.shape, fShape, a);
+  const rowsOut = info.batchSize * info.outHeight * info.outWidth;
+  const krows = info.filterHeight * info.filterWidth * info.inChannels;
+  const out = b.makeOutput([krows, rowsOut], 'float32');
+  if (rowsOut === 0 || krows === 0 || x.shape.some((d) => d === 0)) return out;
+  const g: ConvGeometry = {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    co: 1,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    dh: info.dilationHeight,
+    dw: info.dilationWidth,
+    pt: info.padInfo.top,
+    pl: info.padInfo.left,
+    groups: 1,
+  };
+  runConvKernel(b, 'patches_t', g, addressOf(b, x), 0, addressOf(b, out));
+  return out;
+}) as unknown as KernelFunc;
+
+/** Registers the training kernels on 'wasm' (again after a re-registration of the backend: idempotent). */
+export function registerTrainKernels(): void {
+  const configs: Array<[string, KernelFunc]> = [
+    [BN_STATS, stats],
+    [BN_AFFINE, affine],
+    [BN_BACKWARD_SUMS, backwardSums],
+    [BN_BACKWARD_INPUT, backwardInput],
+    [Tanh, tanh],
+    [TANH_GRAD, tanhGrad],
+    [SGD_STEP, sgdStep],
+    [ADAM_STEP, adamStep],
+    [PATCHES_T, patchesT],
+  ];
+  for (const [kernelName, kernelFunc] of configs) {
+    if (getKernel(kernelName, 'wasm')) unregisterKernel(kernelName, 'wasm');
+    registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  }
+}

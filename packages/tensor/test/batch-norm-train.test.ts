@@ -1,0 +1,115 @@
+// BatchNorm's training kernels on the wasm backend (batchNormTrainForward / Backward): their values against a
+// float64 reference computed here from the formulas, on channel counts that are and are not multiples of the
+// SIMD width, a count larger than the kernels' block of rows, an input whose mean is far from zero (where a
+// naive sum of squares cancels), and no tensor leaks. The cpu backend runs the tfjs-op fallback on the same data.
+import { afterAll, describe, expect, it } from 'vitest';
+import { batchNormTrainBackward, batchNormTrainForward, setBackend, tf } from '../src/index';
+
+/** Deterministic values in [-1, 1) (a linear congruential generator), times `scale`, plus `offset`. */
+function values(n: number, seed: number, scale = 1, offset = 0): Float32Array {
+  const v = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    v[i] = (s / 2 ** 31 - 1) * scale + offset;
+  }
+  return v;
+}
+
+/** The forward and backward formulas in float64, channels last. */
+function reference(x: Float32Array, dy: Float32Array, w: Float32Array, b: Float32Array, c: number, eps: number) {
+  const n = x.length / c;
+  const mean = new Float64Array(c);
+  const variance = new Float64Array(c);
+  for (let i = 0; i < x.length; i++) mean[i % c] += x[i] / n;
+  for (let i = 0; i < x.length; i++) variance[i % c] += (x[i] - mean[i % c]) ** 2 / n;
+  const inv = Array.from(variance, (v) => 1 / Math.sqrt(v + eps));
+  const y = new Float64Array(x.length);
+  const db = new Float64Array(c);
+  const dw = new Float64Array(c);
+  for (let i = 0; i < x.length; i++) {
+    const j = i % c;
+    const xh = (x[i] - mean[j]) * inv[j];
+    y[i] = xh * w[j] + b[j];
+    db[j] += dy[i];
+    dw[j] += dy[i] * xh;
+  }
+  const dx = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const j = i % c;
+    const xh = (x[i] - mean[j]) * inv[j];
+    dx[i] = w[j] * inv[j] * (dy[i] - db[j] / n - (xh * dw[j]) / n);
+  }
+  return { y, mean, variance, dx, dw, db };
+}
+
+/** max |a - ref| / max |ref|. */
+function relErr(a: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < ref.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - ref[i]));
+    scale = Math.max(scale, Math.abs(ref[i]));
+  }
+  return diff / Math.max(scale, 1e-30);
+}
+
+const CASES: Array<{ name: string; shape: number[]; offset: number }> = [
+  { name: 'c=7 (not a multiple of 4), 2x5x6', shape: [2, 5, 6, 7], offset: 0 },
+  { name: 'c=16, 4x9x9 (more rows than a block of 64)', shape: [4, 9, 9, 16], offset: 0.5 },
+  { name: 'c=1, rank 2', shape: [300, 1], offset: 0 },
+  { name: 'c=5, mean 1000 times the spread', shape: [8, 8, 8, 5], offset: 1000 },
+];
+
+afterAll(async () => {
+  await setBackend('wasm');
+});
+
+for (const backend of ['wasm', 'cpu'] as const) {
+  describe(`batchNormTrainForward / Backward on ${backend}`, () => {
+    for (const { name, shape, offset } of CASES) {
+      it(`${name}: values within 1e-5 of float64, no leaks`, async () => {
+        await setBackend(backend);
+        const c = shape[shape.length - 1];
+        const size = shape.reduce((a, b) => a * b, 1);
+        const xv = values(size, 1, 1, offset);
+        const dyv = values(size, 2);
+        const wv = values(c, 3, 2);
+        const bv = values(c, 4);
+        const ref = reference(xv, dyv, wv, bv, c, 1e-5);
+        const before = tf.memory().numTensors;
+        const got = tf.tidy(() => {
+          const x = tf.tensor(xv, shape);
+          const w = tf.tensor1d(wv);
+          const f = batchNormTrainForward(x, w, tf.tensor1d(bv), 1e-5);
+          const g = batchNormTrainBackward(tf.tensor(dyv, shape), x, f.mean, f.invStd, w);
+          return [f.y, f.mean, f.variance, g.dx, g.dweight, g.dbias].map((t) => t.dataSync().slice());
+        });
+        expect(tf.memory().numTensors).toBe(before);
+        const [y, mean, variance, dx, dw, db] = got;
+        // The mean far from zero makes the variance and the normalised values sensitive to float32 rounding
+        // of x itself; the bound is relative to each output's largest value.
+        expect(relErr(y, ref.y)).toBeLessThan(offset > 100 ? 1e-4 : 1e-5);
+        // The mean against the input's scale (a mean near zero has no scale of its own).
+        const xScale = xv.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        const meanErr = Array.from(mean).reduce((m, v, j) => Math.max(m, Math.abs(v - ref.mean[j])), 0);
+        expect(meanErr / xScale).toBeLessThan(1e-6);
+        expect(relErr(variance, ref.variance)).toBeLessThan(offset > 100 ? 1e-3 : 1e-5);
+        expect(relErr(dx, ref.dx)).toBeLessThan(offset > 100 ? 1e-3 : 1e-5);
+        expect(relErr(dw, ref.dw)).toBeLessThan(offset > 100 ? 1e-3 : 1e-5);
+        expect(relErr(db, ref.db)).toBeLessThan(1e-5);
+      });
+    }
+  });
+}
+
+describe('batchNormTrainForward on wasm', () => {
+  it('gives the same values on every call (no state between calls)', async () => {
+    await setBackend('wasm');
+    const x = tf.tensor(values(4 * 6 * 6 * 12, 9, 3, 1), [4, 6, 6, 12]);
+    const a = tf.tidy(() => batchNormTrainForward(x, undefined, undefined, 1e-5).y.dataSync().slice());
+    const b = tf.tidy(() => batchNormTrainForward(x, undefined, undefined, 1e-5).y.dataSync().slice());
+    x.dispose();
+    expect(Array.from(b)).toEqual(Array.from(a));
+  });
+});
