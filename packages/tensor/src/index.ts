@@ -19,6 +19,7 @@ export { setBackend, setThreads, getBackend, backendInfo, type BackendName, type
 export { CudaBackendError, setCudaEnvironment, type CudaFailure, type CudaEnvironment } from './cuda';
 export { conv2d, conv2dBackpropInput, conv2dBackpropFilter } from './conv';
 export type { ConvOptions, Padding } from './conv-options';
+export { fusedActivation, fusedAdd, channelShuffleConcat, type EltwiseActivation } from './fused-ops';
 export { setWasmPaths } from './browser-wasm-paths';
 
 registerWasmKernels();

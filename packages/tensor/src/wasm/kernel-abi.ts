@@ -23,6 +23,8 @@ export const KERNEL_OPS = {
   wino_fwd: 8,
   /** OP_ELTWISE: y = act(x (op) f) over n floats, f repeating every c floats; op in groups (EW_) */
   eltwise: 9,
+  /** OP_SHUFFLE2: y[r][2j], y[r][2j+1] = x[r][j], f[r][j] (j < c, r < n; rows of x are h floats) */
+  shuffle2: 10,
 } as const;
 
 /** A kernel of kernels.c, by name. */
