@@ -1,6 +1,6 @@
 // `cnn bench`: how fast models run here: inference and training steps per second on the chosen backend, with the
 // effective GFLOP/s (2 x MACs per image), so that models of different sizes compare.
-import { backendInfo, getCard, setBackend, setThreads, summary, tf } from '@cnn/models-efficient';
+import { backendInfo, getCard, listModels, setBackend, setThreads, summary, tf } from '@cnn/models-efficient';
 import { SGD, crossEntropy } from '@cnn/train';
 import { UsageError, choice, fmt, hwc, int, parse, str, table, quote } from './args';
 import { buildModel, checkModelId } from './model-file';
@@ -11,7 +11,8 @@ Times inference (eval mode, no gradients) and training steps (forward, backward,
 inputs, after warm-up, and prints the median time per batch, images per second and effective GFLOP/s.
 
 Options:
-  --model <ids>            comma-separated model ids (default lenet5,resnet20_cifar)
+  --model <ids>            comma-separated model ids or patterns ('*' for every id, 'resnet*')
+                           (default lenet5,resnet20_cifar)
   --batch-size <n>         default 32
   --input <HxWxC>          input size (default: each model's own)
   --iters <n>              timed repetitions, the median is reported (default 5)
@@ -70,7 +71,13 @@ export async function cmdBench(args: string[]): Promise<number> {
   const ids = (str(values, 'model') ?? 'lenet5,resnet20_cifar')
     .split(',')
     .map((s) => s.trim())
-    .filter(Boolean);
+    .filter(Boolean)
+    .flatMap((p) => {
+      if (!p.includes('*')) return [p];
+      const matched = listModels(p);
+      if (matched.length === 0) throw new UsageError(`--model ${quote(p)} matches no model id (cnn list shows them)`);
+      return matched;
+    });
   const batch = int(values, 'batch-size', 32, 1, 4096);
   const iters = int(values, 'iters', 5, 1, 1000);
   const input = str(values, 'input');

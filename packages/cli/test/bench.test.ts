@@ -15,10 +15,11 @@ function cnn(...args: string[]) {
 describe('cnn bench --threads', () => {
   it('runs each model on 1 and 2 threads and gives the forward speed-up over the first count', () => {
     const t0 = performance.now();
+    // A pattern: 'lenet*' is lenet5 alone.
     const r = cnn(
       'bench',
       '--model',
-      'lenet5',
+      'lenet*',
       '--batch-size',
       '4',
       '--iters',
@@ -85,4 +86,10 @@ describe('cnn bench --threads', () => {
       expect(r.out).toBe('');
     }
   }, 120_000);
+
+  it('a --model pattern that matches no id is a UsageError', () => {
+    const r = cnn('bench', '--model', 'nosuch*', '--threads', '1');
+    expect(r.code, r.err).toBe(2);
+    expect(r.err.trim()).toMatch(/^cnn: --model 'nosuch\*' matches no model id \(cnn list shows them\)$/);
+  }, 60_000);
 });
