@@ -44,7 +44,7 @@ export interface CnnKernels {
 /** The name of a kernel cnn adds. */
 export type CnnKernelName = keyof CnnKernels;
 
-/** Activations of {@link FUSED_ELTWISE}: ReLU, ReLU6 and PyTorch's hard-swish, x * relu6(x + 3) / 6. */
+/** Activations of the one-pass ops (`fusedActivation`, `fusedAdd`): ReLU, ReLU6 and PyTorch's hard-swish, x * relu6(x + 3) / 6. */
 export type EltwiseActivation = 'linear' | 'relu' | 'relu6' | 'hardswish';
 
 /**
