@@ -3,7 +3,16 @@
 // keyed on the identity of every source tensor's data and the backend, so it can never be stale (a tf.Variable's
 // `assign`, which loading, optimizers and users go through, gives it a new dataId). Modules declare their plans once
 // (`registerPlan` in a block's constructor, or a Sequential's automatic grouping) and call them in `forward`.
-import { tf, conv2d as convOp, type Tensor, type Tensor2D, type Tensor4D } from '@cnn/tensor';
+import {
+  tf,
+  conv2d as convOp,
+  fusedActivation,
+  fusedAdd,
+  type EltwiseActivation,
+  type Tensor,
+  type Tensor2D,
+  type Tensor4D,
+} from '@cnn/tensor';
 import { type Module, runsFused, setSequentialPlanner, type InferencePlan } from './module';
 import {
   BatchNorm2d,
@@ -62,16 +71,20 @@ function actSpec(act: Module | null): ActSpec {
   return { kind: 'module', module: act };
 }
 
-/** x * relu6(x + 3) / 6 in three element-wise ops after the fused op (PyTorch's hard-swish). */
-function hardSwish(y: Tensor): Tensor {
-  return tf.tidy(() => tf.mul(y, tf.mul(tf.relu6(tf.add(y, 3)), 1 / 6)));
+/** The activations cnn's one-pass element-wise op takes (`fusedAdd`, `fusedActivation` of @cnn/tensor). */
+function eltwiseAct(spec: ActSpec): EltwiseActivation | null {
+  if (spec.kind === 'hardswish') return 'hardswish';
+  if (spec.kind === 'fused' && (spec.name === 'linear' || spec.name === 'relu' || spec.name === 'relu6'))
+    return spec.name;
+  return null;
 }
 
 /** The activation of a plan whose op could not apply it (grouped convolutions, hard-swish, other modules). */
 function applyAct(y: Tensor, spec: ActSpec): Tensor {
   switch (spec.kind) {
     case 'hardswish':
-      return hardSwish(y);
+      // x * relu6(x + 3) / 6 (PyTorch's hard-swish) in one pass after the fused op.
+      return fusedActivation(y, 'hardswish');
     case 'hardsigmoid':
       // The fold already made it (z + 3) / 6: only the clamp is left.
       return tf.clipByValue(y, 0, 1);
@@ -133,8 +146,9 @@ interface Derived {
  * The inference plan of a convolution, the BatchNorm after it (or null) and the activation after that (or null):
  * in evaluation mode one `tf.fused.conv2d` (or `tf.fused.depthwiseConv2d` for a depthwise convolution) with the
  * BatchNorm folded into its filter and bias and the activation fused where tfjs's kernels take it (linear, relu,
- * relu6, sigmoid, elu, leakyrelu); hard-sigmoid is folded into the filter too (one clamp left), hard-swish costs three
- * element-wise ops; grouped convolutions run cnn's grouped kernel, then the bias and activation. In training mode,
+ * relu6, sigmoid, elu, leakyrelu); hard-sigmoid is folded into the filter too (one clamp left), hard-swish is one
+ * more pass (`fusedActivation`); grouped convolutions run cnn's grouped kernel, then the bias and activation in one
+ * pass (`fusedAdd`) for linear, relu, relu6 and hard-swish. In training mode,
  * with `unfuse()`, or while a forward hook is installed (`summary`), it calls the three modules one after the other.
  *
  * A BatchNorm of another kind than BatchNorm2d is not folded: the plan then runs module by module.
@@ -202,6 +216,9 @@ export class FusedConv implements InferencePlan {
           dilations: this.dilations,
           groups: this.conv.options.groups,
         });
+        // The bias and the activation in one pass where cnn's element-wise op takes the activation.
+        const act = eltwiseAct(spec);
+        if (bias && act) return fusedAdd(y, bias, act);
         if (bias) y = tf.add(y, bias);
         return applyAct(y, spec);
       });

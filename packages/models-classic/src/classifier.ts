@@ -255,7 +255,7 @@ export abstract class ImageClassifier extends Module {
   }
 }
 
-/** Refuses what predict cannot classify: not a rank-4 float32 tensor, or NaN / infinite values (one reduction). */
+/** Refuses what predict cannot classify: not a rank-4 float32 tensor, or NaN / infinite values (one sum, then a count if it is not finite). */
 function checkPredictInput(x: Tensor): void {
   if (!(x instanceof tf.Tensor))
     throw new ModelInputError(`predict: input must be a tf.Tensor, got ${describeValue(x)}`);
@@ -266,6 +266,12 @@ function checkPredictInput(x: Tensor): void {
     );
   if (x.dtype !== 'float32') throw new ModelInputError(`predict: input must be float32, got ${x.dtype}`);
   if (x.size === 0) return;
+  // One pass: a NaN or an infinity anywhere makes the sum NaN or infinite; a finite sum proves every value finite.
+  // Only a sum that is not finite (a bad value, or finite values that overflow float32) pays for the exact count.
+  const sum = tf.sum(x);
+  const total = sum.dataSync()[0]!;
+  sum.dispose();
+  if (Number.isFinite(total)) return;
   const bad = tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(x)), 'int32')));
   const count = bad.dataSync()[0]!;
   bad.dispose();

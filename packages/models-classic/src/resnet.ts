@@ -3,7 +3,7 @@
 // (`groups`, `baseWidth`), SE-ResNet the same with an attention block (`attention`). torchvision's layout and keys
 // (conv1, bn1, layer1.0.conv1, ..., fc), "v1.5" (the stride on the 3x3 of the bottleneck). Small-image variants:
 // MMPretrain's ResNet_CIFAR (3x3 stem, no max pool) and the paper's own CIFAR networks (three stages of 16/32/64).
-import { tf, type Tensor } from '@cnn/tensor';
+import { fusedAdd, tf, type Tensor } from '@cnn/tensor';
 import {
   AdaptiveAvgPool2d,
   BatchNorm2d,
@@ -99,7 +99,7 @@ export class BasicBlock extends Module {
     out = this.fused[1].call(out);
     if (this.se) out = this.se.call(out);
     const identity = this.downsample ? this.downsample.call(x) : x;
-    return tf.relu(tf.add(out, identity));
+    return fusedAdd(out, identity, 'relu');
   }
 }
 
@@ -161,7 +161,7 @@ export class Bottleneck extends Module {
     out = this.fused[2].call(out);
     if (this.se) out = this.se.call(out);
     const identity = this.downsample ? this.downsample.call(x) : x;
-    return tf.relu(tf.add(out, identity));
+    return fusedAdd(out, identity, 'relu');
   }
 }
 

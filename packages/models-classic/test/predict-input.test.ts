@@ -90,6 +90,31 @@ describe.each(['wasm', 'cpu'] as const)('predict on %s', (backend) => {
     m.dispose();
   });
 
+  it('finite values whose sum overflows float32 are accepted (the exact count finds none): predict runs', async () => {
+    await setBackend(backend);
+    manualSeed(0);
+    const m = getModel('lenet5', { inputSize: 28 });
+    // 1568 values of 3e38: each finite, their sum far beyond float32's 3.4e38.
+    const x = tf.tensor4d(new Float32Array(2 * 28 * 28).fill(3e38), [2, 28, 28, 1]);
+    const sum = tf.sum(x);
+    expect(Number.isFinite(sum.dataSync()[0]!)).toBe(false);
+    sum.dispose();
+    let calls = 0;
+    setForwardHook(() => void calls++);
+    const before = tf.memory().numTensors;
+    let p: ReturnType<typeof m.predict>;
+    try {
+      p = m.predict(x, { topk: 1 });
+    } finally {
+      setForwardHook(null);
+    }
+    expect(p.indices.length).toBe(2);
+    expect(calls).toBeGreaterThan(0);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(x);
+    m.dispose();
+  });
+
   it('a wrong rank, dtype, non-tensor or topk is a ModelInputError before anything runs', async () => {
     await setBackend(backend);
     const m = getModel('lenet5', { inputSize: 28 });

@@ -1,7 +1,7 @@
 // MobileNetV2 (Sandler et al., 2018, https://arxiv.org/abs/1801.04381), torchvision's layout and keys: a stride-2
 // stem, inverted residual blocks from the (t, c, n, s) table, a 1x1 convolution to 1280 channels, dropout, fc. The
 // inverted residual is defined here, with the layout MobileNetV3 (mobilenet-v3.ts) builds it in too.
-import { tf, type Tensor } from '@cnn/tensor';
+import { fusedAdd, type Tensor } from '@cnn/tensor';
 import {
   AdaptiveAvgPool2d,
   Conv2d,
@@ -79,7 +79,7 @@ export class InvertedResidual extends Module {
 
   forward(x: Tensor): Tensor {
     const y = this.body.call(x);
-    return this.useResidual ? tf.add(x, y) : y;
+    return this.useResidual ? fusedAdd(x, y) : y;
   }
 }
 

@@ -1,7 +1,7 @@
 // ShuffleNetV1 (Zhang et al., 2017, https://arxiv.org/abs/1707.01083) as MMPretrain builds it: a 3x3 stride-2 stem
 // to 24 x width channels, a 3x3 max pool, three stages of 4, 8 and 4 shuffle units (the first of each at stride 2,
 // concatenating an average-pooled shortcut; the very first unit's 1x1 is not grouped), global pool, fc.
-import { tf, type Tensor } from '@cnn/tensor';
+import { fusedAdd, tf, type Tensor } from '@cnn/tensor';
 import {
   AdaptiveAvgPool2d,
   ConvNormAct,
@@ -84,7 +84,7 @@ export class ShuffleUnitV1 extends Module {
     let y = this.depthwise.call(this.compress.call(x));
     if (this.groups > 1) y = F.channelShuffle(y, this.groups);
     y = this.expand.call(y);
-    if (this.stride === 1) return tf.relu(tf.add(x, y));
+    if (this.stride === 1) return fusedAdd(x, y, 'relu');
     return tf.concat([F.avgPool2d(x, 3, { stride: 2, padding: 1 }), tf.relu(y)], 3);
   }
 }

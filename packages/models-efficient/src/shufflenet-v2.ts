@@ -1,10 +1,9 @@
 // ShuffleNetV2 (Ma et al., 2018, https://arxiv.org/abs/1807.11164), torchvision's layout and keys: conv1 (3x3
 // stride 2), max pool, stage2-4 of shuffle units (the first of each at stride 2), conv5 (1x1), global pool, fc.
-import { tf, type Tensor } from '@cnn/tensor';
+import { channelShuffleConcat, tf, type Tensor } from '@cnn/tensor';
 import {
   BatchNorm2d,
   Conv2d,
-  F,
   Linear,
   MaxPool2d,
   Module,
@@ -78,15 +77,13 @@ export class ShuffleUnitV2 extends Module {
     );
   }
 
+  // channelShuffleConcat: the concatenation and F.channelShuffle(out, 2) in one pass; at stride 1 it takes the first
+  // half of the input channels from x itself.
   forward(x: Tensor): Tensor {
-    let out: Tensor;
-    if (this.branch1) {
-      out = tf.concat([this.branch1.call(x), this.branch2.call(x)], 3);
-    } else {
-      const [x1, x2] = tf.split(x, 2, 3);
-      out = tf.concat([x1, this.branch2.call(x2)], 3);
-    }
-    return F.channelShuffle(out, 2);
+    if (this.branch1) return channelShuffleConcat(this.branch1.call(x), this.branch2.call(x));
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const x2 = tf.slice(x, [0, 0, 0, c / 2], [n, h, w, c / 2]);
+    return channelShuffleConcat(x, this.branch2.call(x2));
   }
 }
 

@@ -50,6 +50,7 @@ export {
   type AdamStepOptions,
   type AdamStepResult,
 } from './optimizer-steps';
+export { fusedActivation, fusedAdd, channelShuffleConcat, type EltwiseActivation } from './fused-ops';
 
 registerWasmKernels();
 registerConvGradients();

@@ -37,10 +37,37 @@ export interface CnnKernels {
   [GROUPED_CONV]: { inputs: GroupedConvInputs; attrs: GroupedConvAttrs };
   [GROUPED_CONV_BACKPROP_INPUT]: { inputs: GroupedConvBackpropInputInputs; attrs: GroupedConvBackpropInputAttrs };
   [GROUPED_CONV_BACKPROP_FILTER]: { inputs: GroupedConvBackpropFilterInputs; attrs: GroupedConvBackpropFilterAttrs };
+  [FUSED_ELTWISE]: { inputs: FusedEltwiseInputs; attrs: FusedEltwiseAttrs };
+  [SHUFFLE_CONCAT]: { inputs: ShuffleConcatInputs; attrs: ShuffleConcatAttrs };
 }
 
 /** The name of a kernel cnn adds. */
 export type CnnKernelName = keyof CnnKernels;
+
+/** Activations of the one-pass ops (`fusedActivation`, `fusedAdd`): ReLU, ReLU6 and PyTorch's hard-swish, x * relu6(x + 3) / 6. */
+export type EltwiseActivation = 'linear' | 'relu' | 'relu6' | 'hardswish';
+
+/**
+ * `act(a + b)` (op 'add'; b the same shape as a, a vector along a's last axis, or a scalar) or `act(a)` (op 'none',
+ * no b) in one pass, for inference: cnn's `fusedAdd` and `fusedActivation` run it where the backend has it (wasm)
+ * and no gradient is being recorded; elsewhere they compose tfjs's ops.
+ */
+export const FUSED_ELTWISE = 'CnnFusedEltwise';
+export type FusedEltwiseInputs = Pick<NamedTensorInfoMap, 'a' | 'b'>;
+export interface FusedEltwiseAttrs {
+  /** 'add': act(a + b); 'none': act(a). */
+  op: 'add' | 'none';
+  activation: EltwiseActivation;
+}
+
+/**
+ * The two-group channel shuffle of a concatenation (ShuffleNet's units) in one pass: output channel 2j is channel j
+ * of `a` (its first `b.shape[3]` channels: `a` may be wider), channel 2j + 1 is channel j of `b`. cnn's
+ * `channelShuffleConcat` runs it where the backend has it (wasm) and no gradient is being recorded.
+ */
+export const SHUFFLE_CONCAT = 'CnnShuffleConcat';
+export type ShuffleConcatInputs = Pick<NamedTensorInfoMap, 'a' | 'b'>;
+export type ShuffleConcatAttrs = Record<string, never>;
 
 // Training kernels (issue 15): BatchNorm's statistics, its per-channel affine pass and its gradient, each one pass
 // over the activations. Only the 'wasm' backend has them; elsewhere `batchNormTrainForward` / `Backward` compose

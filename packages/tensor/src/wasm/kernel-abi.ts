@@ -23,24 +23,26 @@ export const KERNEL_OPS = {
   wino_fwd: 8,
   /** OP_ELTWISE: y = act(x (op) f) over n floats, f repeating every c floats; op in groups (EW_) */
   eltwise: 9,
+  /** OP_SHUFFLE2: y[r][2j], y[r][2j+1] = x[r][j], f[r][j] (j < c, r < n; rows of x are h floats) */
+  shuffle2: 10,
   /** OP_BN_STATS: training BatchNorm: y = [mean | biased variance] per channel of x (n rows of c) */
-  bn_stats: 10,
+  bn_stats: 11,
   /** OP_BN_AFFINE: training BatchNorm: y = (x - mean) * scale + shift, f = [mean | scale | shift] */
-  bn_affine: 11,
+  bn_affine: 12,
   /** OP_BN_BWD_SUMS: its gradient: bias = [sum dy | sum dy * xhat], y = dy, f = [mean | invstd] */
-  bn_bwd_sums: 12,
+  bn_bwd_sums: 13,
   /** OP_BN_BWD_INPUT: its gradient: bias = dx = k1 (dy - m1 - (x - mean) k2), y = dy, f = [mean|k1|m1|k2] */
-  bn_bwd_input: 13,
+  bn_bwd_input: 14,
   /** OP_TANH: y = tanh(x) over n rows of c floats */
-  tanh: 14,
+  tanh: 15,
   /** OP_TANH_GRAD: its gradient: bias = dy * (1 - t * t), x = t (the forward output), y = dy */
-  tanh_grad: 15,
+  tanh_grad: 16,
   /** OP_SGD_STEP: SGD over n parameters: x = n records of SGD_WORDS words, f = [momentum, 1 - dampening] */
-  sgd_step: 16,
+  sgd_step: 17,
   /** OP_ADAM_STEP: Adam / AdamW over n parameters: x = n records of ADAM_WORDS, f = [b1, 1-b1, b2, 1-b2, eps] */
-  adam_step: 17,
+  adam_step: 18,
   /** OP_PATCHES_T: y = the input patches of a convolution, transposed: [kh * kw * c, n * oh * ow] */
-  patches_t: 18,
+  patches_t: 19,
 } as const;
 
 /** A kernel of kernels.c, by name. */

@@ -59,22 +59,24 @@ enum {
   OP_WINO_FILTER = 7,      // Winograd F(2x2, 3x3): transform a 3x3 filter (f) into y, packed for OP_WINO_FWD
   OP_WINO_FWD = 8,         // Winograd F(2x2, 3x3) stride-1 3x3 convolution, f = transformed filter; bias, act
   OP_ELTWISE = 9,          // y = act(x (op) f) over n floats, f repeating every c floats; op in groups (EW_)
-  OP_BN_STATS = 10,        // training BatchNorm: y = [mean | biased variance] per channel of x (n rows of c)
-  OP_BN_AFFINE = 11,       // training BatchNorm: y = (x - mean) * scale + shift, f = [mean | scale | shift]
-  OP_BN_BWD_SUMS = 12,     // its gradient: bias = [sum dy | sum dy * xhat], y = dy, f = [mean | invstd]
-  OP_BN_BWD_INPUT = 13,    // its gradient: bias = dx = k1 (dy - m1 - (x - mean) k2), y = dy, f = [mean|k1|m1|k2]
-  OP_TANH = 14,            // y = tanh(x) over n rows of c floats
-  OP_TANH_GRAD = 15,       // its gradient: bias = dy * (1 - t * t), x = t (the forward output), y = dy
-  OP_SGD_STEP = 16,        // SGD over n parameters: x = n records of SGD_WORDS words, f = [momentum, 1 - dampening]
-  OP_ADAM_STEP = 17,       // Adam / AdamW over n parameters: x = n records of ADAM_WORDS, f = [b1, 1-b1, b2, 1-b2, eps]
-  OP_PATCHES_T = 18,       // y = the input patches of a convolution, transposed: [kh * kw * c, n * oh * ow]
+  OP_SHUFFLE2 = 10,        // y[r][2j], y[r][2j+1] = x[r][j], f[r][j] (j < c, r < n; rows of x are h floats)
+  OP_BN_STATS = 11,        // training BatchNorm: y = [mean | biased variance] per channel of x (n rows of c)
+  OP_BN_AFFINE = 12,       // training BatchNorm: y = (x - mean) * scale + shift, f = [mean | scale | shift]
+  OP_BN_BWD_SUMS = 13,     // its gradient: bias = [sum dy | sum dy * xhat], y = dy, f = [mean | invstd]
+  OP_BN_BWD_INPUT = 14,    // its gradient: bias = dx = k1 (dy - m1 - (x - mean) k2), y = dy, f = [mean|k1|m1|k2]
+  OP_TANH = 15,            // y = tanh(x) over n rows of c floats
+  OP_TANH_GRAD = 16,       // its gradient: bias = dy * (1 - t * t), x = t (the forward output), y = dy
+  OP_SGD_STEP = 17,        // SGD over n parameters: x = n records of SGD_WORDS words, f = [momentum, 1 - dampening]
+  OP_ADAM_STEP = 18,       // Adam / AdamW over n parameters: x = n records of ADAM_WORDS, f = [b1, 1-b1, b2, 1-b2, eps]
+  OP_PATCHES_T = 19,       // y = the input patches of a convolution, transposed: [kh * kw * c, n * oh * ow]
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
 enum { EW_ADD = 1, EW_MUL = 2, EW_SUB = 3, EW_NONE = 4 };
 
-// Activations fused into the output of OP_CONV_FWD and OP_WINO_FWD (struct conv's act).
-enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2 };
+// Activations fused into the output of OP_CONV_FWD and OP_WINO_FWD (struct conv's act); OP_ELTWISE also
+// takes ACT_HSWISH, x * (relu6(x + 3) * (1 / 6)) (PyTorch's hard-swish, in the order cnn's ops computed it).
+enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_HSWISH = 3 };
 
 // Tile sizes of the GEMM-like loop nests.
 //  - MR x NR = 4 x 8 is the register tile of the igemm and rgemm microkernels: 4 rows (output pixels
@@ -1241,6 +1243,11 @@ static inline __attribute__((always_inline)) v128_t ew_apply(v128_t a, v128_t b,
   if (op == EW_ADD) a = wasm_f32x4_add(a, b);
   else if (op == EW_MUL) a = wasm_f32x4_mul(a, b);
   else if (op == EW_SUB) a = wasm_f32x4_sub(a, b);
+  if (act == ACT_HSWISH) {
+    v128_t t = wasm_f32x4_add(a, wasm_f32x4_splat(3.f));
+    t = wasm_f32x4_min(wasm_f32x4_max(t, wasm_f32x4_splat(0.f)), wasm_f32x4_splat(6.f));
+    return wasm_f32x4_mul(a, wasm_f32x4_mul(t, wasm_f32x4_splat(1.f / 6.f)));
+  }
   if (act != ACT_LINEAR) a = wasm_f32x4_max(a, wasm_f32x4_splat(0.f));
   if (act == ACT_RELU6) a = wasm_f32x4_min(a, wasm_f32x4_splat(6.f));
   return a;
@@ -1278,7 +1285,7 @@ static void ew_run(conv* p, int unit) {
   if (c == 1) c = 0;  // a scalar: rows are single floats, run as one stretch
 #define EW_CASE(OP, ACT) \
   if (p->groups == OP && p->act == ACT) return ew_rows_run(p->x, p->f, p->y, c, lo, hi, OP, ACT);
-#define EW_ACTS(OP) EW_CASE(OP, ACT_LINEAR) EW_CASE(OP, ACT_RELU) EW_CASE(OP, ACT_RELU6)
+#define EW_ACTS(OP) EW_CASE(OP, ACT_LINEAR) EW_CASE(OP, ACT_RELU) EW_CASE(OP, ACT_RELU6) EW_CASE(OP, ACT_HSWISH)
   EW_ACTS(EW_ADD)
   EW_ACTS(EW_MUL)
   EW_ACTS(EW_SUB)
@@ -1577,6 +1584,36 @@ static void patches_run(conv* p, int unit) {
   }
 }
 
+// Two-group channel shuffle of a concatenation (ShuffleNet's units): row r of y (2c floats) interleaves the first
+// c floats of row r of x (rows of h >= c floats: x may be a wider tensor whose first half is taken) with row r of
+// f (c floats): y[r][2j] = x[r][j], y[r][2j + 1] = f[r][j]. One pass instead of a concat, then a transpose.
+// Units: ranges of rows, 16K output floats at least each.
+
+static int shuffle2_prepare(conv* p) {
+  int units = imin(p->n, imin(4 * p->slots, imax(1, p->n * 2 * p->c / 16384)));
+  return p->slots <= 1 ? 1 : imax(1, units);
+}
+
+static void shuffle2_run(conv* p, int unit) {
+  int lo, hi, c = p->c;
+  unit_range(p->n, shuffle2_prepare(p), unit, &lo, &hi);
+  for (int r = lo; r < hi; r++) {
+    const float* a = p->x + (long)r * p->h;
+    const float* b = p->f + (long)r * c;
+    float* y = p->y + (long)r * 2 * c;
+    int j = 0;
+    for (; j + 4 <= c; j += 4) {
+      v128_t va = wasm_v128_load(a + j), vb = wasm_v128_load(b + j);
+      wasm_v128_store(y + 2 * j, wasm_i32x4_shuffle(va, vb, 0, 4, 1, 5));
+      wasm_v128_store(y + 2 * j + 4, wasm_i32x4_shuffle(va, vb, 2, 6, 3, 7));
+    }
+    for (; j < c; j++) {
+      y[2 * j] = a[j];
+      y[2 * j + 1] = b[j];
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
@@ -1604,6 +1641,7 @@ int prepare(int op, conv* p) {
   if (op == OP_WINO_FILTER) return wino_filter_prepare(p);
   if (op == OP_WINO_FWD) return wino_fwd_prepare(p);
   if (op == OP_ELTWISE) return ew_prepare(p);
+  if (op == OP_SHUFFLE2) return shuffle2_prepare(p);
   if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS) return 1;
   if (op == OP_BN_AFFINE || op == OP_BN_BWD_INPUT) return bn_rows_prepare(p);
   if (op == OP_TANH || op == OP_TANH_GRAD) return tanh_prepare(p);
@@ -1624,6 +1662,7 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_WINO_FILTER) wino_filter_run(p, unit, wino_filter_prepare(p));
   else if (op == OP_WINO_FWD) wino_fwd_run(p, unit, slot);
   else if (op == OP_ELTWISE) ew_run(p, unit);
+  else if (op == OP_SHUFFLE2) shuffle2_run(p, unit);
   else if (op == OP_BN_STATS) bn_stats_run(p);
   else if (op == OP_BN_BWD_SUMS) bn_bwd_sums_run(p);
   else if (op == OP_BN_AFFINE) bn_affine_run(p, unit);

@@ -215,8 +215,9 @@ export function runConvKernel(
     );
   }
   const k = kernelsFor(backend);
-  // Element-wise passes decide their own split (kernels.c, ew_prepare: 64K floats at least per unit).
-  const pool = name === 'eltwise' || workOf(g) >= THREAD_MIN_WORK ? pools.get(backend) : undefined;
+  // Element-wise passes and the shuffle decide their own split (kernels.c, ew_prepare, shuffle2_prepare).
+  const pool =
+    name === 'eltwise' || name === 'shuffle2' || workOf(g) >= THREAD_MIN_WORK ? pools.get(backend) : undefined;
   const wasm = backend.wasm;
   const op = KERNEL_OPS[name];
   const block = wasm._malloc(PARAM_WORDS * 4) >>> 0; // addresses above 2 GiB come back negative

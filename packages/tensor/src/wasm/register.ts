@@ -28,15 +28,18 @@ import {
 } from '@tensorflow/tfjs-core';
 import { attrsFromKernel, convInfo } from '../conv-options';
 import {
+  FUSED_ELTWISE,
   GROUPED_CONV,
   GROUPED_CONV_BACKPROP_FILTER,
   GROUPED_CONV_BACKPROP_INPUT,
+  SHUFFLE_CONCAT,
+  type FusedEltwiseAttrs,
   type GroupedConvBackpropFilterAttrs,
   type GroupedConvBackpropInputAttrs,
 } from '../kernel-names';
 import { registerEmptyInputGuards } from './empty';
 import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
-import { registerWinogradFlag, tryDepthwise, tryEltwise, tryWinograd } from './winograd';
+import { registerWinogradFlag, runEltwise, tryDepthwise, tryEltwise, tryWinograd } from './winograd';
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo>;
@@ -172,6 +175,43 @@ const maxPoolGrad = ((args: KernelArgs) => {
   return out;
 }) as unknown as KernelFunc;
 
+/** ACT_ codes of kernels.c's element-wise pass, by activation name. */
+const ELTWISE_ACTS: Record<FusedEltwiseAttrs['activation'], number> = { linear: 0, relu: 1, relu6: 2, hardswish: 3 };
+
+// act(a + b) or act(a) in one pass; the op (fused-ops.ts) has checked the dtypes and shapes.
+const fusedEltwise = ((args: KernelArgs) => {
+  const backend = args.backend as WasmBackendLike;
+  const { op, activation } = (args.attrs ?? {}) as unknown as FusedEltwiseAttrs;
+  const { a, b } = args.inputs;
+  const act = ELTWISE_ACTS[activation];
+  if (act === undefined) throw new Error(`${FUSED_ELTWISE}: unknown activation ${JSON.stringify(activation)}`);
+  if (a?.shape.some((d) => d === 0)) return backend.makeOutput(a.shape.slice(), 'float32');
+  const out = runEltwise(backend, op === 'add' ? 'add' : 'none', act, a, op === 'add' ? b : a);
+  if (!out) throw new Error(`${FUSED_ELTWISE}: cannot take inputs of shapes ${JSON.stringify([a?.shape, b?.shape])}`);
+  return out;
+}) as unknown as KernelFunc;
+
+// The two-group shuffle of a concatenation; the op (fused-ops.ts) has checked the dtypes and shapes.
+const shuffleConcat = ((args: KernelArgs) => {
+  const backend = args.backend as WasmBackendLike;
+  const { a, b } = args.inputs;
+  checkFloat(SHUFFLE_CONCAT, a, b);
+  const [n, h, w, half] = b.shape;
+  const out = backend.makeOutput([n, h, w, 2 * half], 'float32');
+  const rows = n * h * w;
+  if (rows === 0 || half === 0) return out;
+  const one = { w: 1, oh: 1, ow: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, groups: 1 };
+  runConvKernel(
+    backend,
+    'shuffle2',
+    { ...one, n: rows, h: a.shape[3], c: half, co: 2 * half },
+    addressOf(backend, a),
+    addressOf(backend, b),
+    addressOf(backend, out),
+  );
+  return out;
+}) as unknown as KernelFunc;
+
 /** cnn's replacements of tfjs's forward convolutions, and tfjs's kernels they fall back to. */
 const ours = new WeakSet<KernelFunc>();
 const originals = new Map<string, KernelConfig>();
@@ -216,6 +256,8 @@ export function registerWasmKernels(): void {
     kernelFunc: convKernel(kernelName, role, depthwise),
   }));
   configs.push({ kernelName: MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad });
+  configs.push({ kernelName: FUSED_ELTWISE, backendName: 'wasm', kernelFunc: fusedEltwise });
+  configs.push({ kernelName: SHUFFLE_CONCAT, backendName: 'wasm', kernelFunc: shuffleConcat });
   for (const config of configs) {
     if (getKernel(config.kernelName, 'wasm')) unregisterKernel(config.kernelName, 'wasm');
     registerKernel(config);

@@ -343,8 +343,24 @@ export function tryEltwise(op: keyof typeof EW, act: number, args: ConvArgs): Te
   if (imode === 'off') return undefined;
   const backend = args.backend as WasmBackendLike;
   if (imode === 'auto' && !useIgemm(kernelThreads(backend))) return undefined;
-  let a = op === 'none' ? args.inputs.x : args.inputs.a;
-  let b = op === 'none' ? a : args.inputs.b;
+  const a = op === 'none' ? args.inputs.x : args.inputs.a;
+  return runEltwise(backend, op, act, a, op === 'none' ? a : args.inputs.b);
+}
+
+/**
+ * `act(a (op) b)` on cnn's element-wise kernel (b: same shape as a, a vector along a's last axis, or a scalar;
+ * op 'none': act(a), b = a), act an ACT_ code of kernels.c (3: hard-swish); undefined when the kernel cannot take
+ * these inputs.
+ */
+export function runEltwise(
+  backend: WasmBackendLike,
+  op: keyof typeof EW,
+  act: number,
+  a0: TensorInfo | null | undefined,
+  b0: TensorInfo | null | undefined,
+): TensorInfo | undefined {
+  let a = a0;
+  let b = b0;
   if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
   const size = (t: TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
   // The per-channel or scalar operand second (Add and Multiply commute; Sub does not).
