@@ -6,23 +6,18 @@
  *
  * Needs the build first, and Debian's `chromium` at /usr/bin/chromium (or CNN_CHROMIUM).
  */
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPage, launchChromium } from '../../../test-support/chromium-page';
 import { idx, palettePng } from './helpers';
 
 const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const requireHere = createRequire(join(PKG, 'package.json'));
-const TENSOR = dirname(requireHere.resolve('@cnn/tensor/package.json'));
-const CHROMIUM = process.env.CNN_CHROMIUM ?? '/usr/bin/chromium';
 
 const MAIN = `
 import { setBackend, tf } from '@cnn/tensor';
@@ -97,43 +92,33 @@ let dist: string;
 const pixels = Buffer.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30, 200, 100, 50, 7, 8, 9]); // 3 x 2 RGB
 
 beforeAll(async () => {
-  if (!existsSync(join(PKG, 'dist/browser/index.js')))
-    throw new Error('dist/browser/index.js is missing: build first (npx turbo run build --filter=@cnn/datasets)');
-  if (!existsSync(CHROMIUM))
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CNN_CHROMIUM)`);
-  work = await mkdtemp(join(tmpdir(), 'cnn-datasets-browser-'));
-  const app = join(work, 'app');
-  await mkdir(join(app, 'node_modules', '@cnn'), { recursive: true });
-  await symlink(PKG, join(app, 'node_modules', '@cnn', 'datasets'), 'dir');
-  await symlink(TENSOR, join(app, 'node_modules', '@cnn', 'tensor'), 'dir');
   const png = await sharp(pixels, { raw: { width: 3, height: 2, channels: 3 } })
     .png()
     .toBuffer();
-  await mkdir(join(app, 'public'));
-  const gz = await readFile(join(PKG, 'data', 'fashion-mnist-sample', 't10k-labels-idx1-ubyte.gz'));
-  await writeFile(join(app, 'public', 'cut.gz'), gz.subarray(0, gz.length - 50));
-  // Issue 19's hostile files: a 249 kB PNG of 16000x16000, and a gzip IDX whose header declares 10
-  // images but which inflates to 64 MB (cut short at the end: only a reader that stops early can
-  // say it runs past its header rather than that it is truncated).
-  await writeFile(join(app, 'public', 'bomb.png'), palettePng(16000, 16000));
-  await writeFile(join(app, 'public', 'pixels.png'), png);
-  const idxBomb = gzipSync(Buffer.concat([idx([10, 28, 28], new Uint8Array(0)), Buffer.alloc(64 << 20)]));
-  await writeFile(join(app, 'public', 'bomb-idx.gz'), idxBomb.subarray(0, idxBomb.length - 10));
-  await writeFile(join(app, 'public', 'labels-idx1-ubyte'), idx([10], new Uint8Array(10)));
-  await writeFile(
-    join(app, 'index.html'),
-    `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body><pre id="out">pending</pre>
+  const built = await buildPage({
+    tag: 'datasets-browser',
+    pkgDir: PKG,
+    deps: ['@cnn/tensor'],
+    main: MAIN,
+    built: 'dist/browser/index.js',
+    html: `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body><pre id="out">pending</pre>
 <script>window.PNG = '${png.toString('base64')}'; window.TRUNCATED_URL = '/cut.gz';</script><script type="module" src="./main.js"></script></body></html>`,
-  );
-  await writeFile(join(app, 'main.js'), MAIN);
-  dist = join(app, 'dist');
-  const { build } = await import('vite');
-  await build({
-    root: app,
-    configFile: false,
-    logLevel: 'silent',
-    build: { outDir: dist, emptyOutDir: true, target: 'es2022' },
+    prepare: async (app) => {
+      await mkdir(join(app, 'public'));
+      const gz = await readFile(join(PKG, 'data', 'fashion-mnist-sample', 't10k-labels-idx1-ubyte.gz'));
+      await writeFile(join(app, 'public', 'cut.gz'), gz.subarray(0, gz.length - 50));
+      // Issue 19's hostile files: a 249 kB PNG of 16000x16000, and a gzip IDX whose header declares 10
+      // images but which inflates to 64 MB (cut short at the end: only a reader that stops early can
+      // say it runs past its header rather than that it is truncated).
+      await writeFile(join(app, 'public', 'bomb.png'), palettePng(16000, 16000));
+      await writeFile(join(app, 'public', 'pixels.png'), png);
+      const idxBomb = gzipSync(Buffer.concat([idx([10, 28, 28], new Uint8Array(0)), Buffer.alloc(64 << 20)]));
+      await writeFile(join(app, 'public', 'bomb-idx.gz'), idxBomb.subarray(0, idxBomb.length - 10));
+      await writeFile(join(app, 'public', 'labels-idx1-ubyte'), idx([10], new Uint8Array(10)));
+    },
   });
+  work = built.work;
+  dist = built.dist;
   server = createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     if (path === '/silent') return; // accepts the request, never answers (loadImage's timeoutMs must end it)
@@ -149,21 +134,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const { chromium } = await import('playwright-core');
-  context = await chromium.launchPersistentContext(join(work, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  context = await launchChromium(work, ['--disable-quic', '--disable-component-update', '--disable-sync']);
 });
 
 afterAll(async () => {

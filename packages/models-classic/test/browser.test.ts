@@ -6,21 +6,16 @@
  *
  * Needs the build first, and Debian's `chromium` at /usr/bin/chromium (or CNN_CHROMIUM).
  */
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPage, launchChromium } from '../../../test-support/chromium-page';
 import { IMAGENET_CLASSES } from '../src/index';
 
 const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const requireHere = createRequire(join(PKG, 'package.json'));
-const dep = (name: string) => dirname(requireHere.resolve(`${name}/package.json`));
-const CHROMIUM = process.env.CNN_CHROMIUM ?? '/usr/bin/chromium';
 const FILE = 'lenet5_imagenet_fixture-f55b2793.pth';
 
 const MAIN = `
@@ -75,29 +70,15 @@ let context: import('playwright-core').BrowserContext;
 let weightRequests = 0;
 
 beforeAll(async () => {
-  if (!existsSync(join(PKG, 'dist/browser/index.js')))
-    throw new Error('dist/browser/index.js is missing: build first (npx turbo run build --filter=@cnn/models-classic)');
-  if (!existsSync(CHROMIUM))
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CNN_CHROMIUM)`);
-  work = await mkdtemp(join(tmpdir(), 'cnn-models-classic-browser-'));
-  const app = join(work, 'app');
-  await mkdir(join(app, 'node_modules', '@cnn'), { recursive: true });
-  await symlink(PKG, join(app, 'node_modules', '@cnn', 'models-classic'), 'dir');
-  for (const name of ['tensor', 'layers', 'datasets'])
-    await symlink(dep(`@cnn/${name}`), join(app, 'node_modules', '@cnn', name), 'dir');
-  await writeFile(
-    join(app, 'index.html'),
-    '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body><pre id="out">pending</pre><script type="module" src="./main.js"></script></body></html>',
-  );
-  await writeFile(join(app, 'main.js'), MAIN);
-  const dist = join(app, 'dist');
-  const { build } = await import('vite');
-  await build({
-    root: app,
-    configFile: false,
-    logLevel: 'silent',
-    build: { outDir: dist, emptyOutDir: true, target: 'es2022' },
+  const built = await buildPage({
+    tag: 'models-classic-browser',
+    pkgDir: PKG,
+    deps: ['@cnn/tensor', '@cnn/layers', '@cnn/datasets'],
+    main: MAIN,
+    built: 'dist/browser/index.js',
   });
+  work = built.work;
+  const dist = built.dist;
   const weights = await readFile(join(PKG, 'test', 'fixtures', 'download', FILE));
   server = createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
@@ -123,20 +104,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const { chromium } = await import('playwright-core');
-  context = await chromium.launchPersistentContext(join(work, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      // A host name that is not localhost, for the insecure-context case; it resolves to this server.
-      '--host-resolver-rules=MAP insecure.test 127.0.0.1',
-    ],
-  });
+  // A host name that is not localhost, for the insecure-context case; it resolves to this server.
+  context = await launchChromium(work, ['--host-resolver-rules=MAP insecure.test 127.0.0.1']);
 }, 180_000);
 
 afterAll(async () => {

@@ -8,19 +8,14 @@
  * Needs the build first (npx turbo run build --filter=@cnn/models-efficient...), and Debian's `chromium` at
  * /usr/bin/chromium (or CNN_CHROMIUM).
  */
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPage, ISOLATED, launchChromium } from '../../../test-support/chromium-page';
 import { serveStatic, type Served } from '../../../test-support/static-server';
 
 const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const requireHere = createRequire(join(PKG, 'package.json'));
-const dep = (name: string) => dirname(requireHere.resolve(`${name}/package.json`));
-const CHROMIUM = process.env.CNN_CHROMIUM ?? '/usr/bin/chromium';
 /** Largest |fused - unfused| accepted, relative to the largest |logit| (issue 14's bound). */
 const TOL = 1e-4;
 
@@ -75,40 +70,16 @@ let served: Served;
 let context: import('playwright-core').BrowserContext;
 
 beforeAll(async () => {
-  if (!existsSync(join(PKG, 'dist/index.js')))
-    throw new Error('dist/index.js is missing: build first (npx turbo run build --filter=@cnn/models-efficient...)');
-  if (!existsSync(CHROMIUM))
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CNN_CHROMIUM)`);
-  work = await mkdtemp(join(tmpdir(), 'cnn-models-efficient-browser-'));
-  const app = join(work, 'app');
-  await mkdir(join(app, 'node_modules', '@cnn'), { recursive: true });
-  await symlink(PKG, join(app, 'node_modules', '@cnn', 'models-efficient'), 'dir');
-  for (const name of ['tensor', 'layers', 'datasets', 'models-classic'])
-    await symlink(dep(`@cnn/${name}`), join(app, 'node_modules', '@cnn', name), 'dir');
-  await writeFile(
-    join(app, 'index.html'),
-    '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body><pre id="out">pending</pre><script type="module" src="./main.js"></script></body></html>',
-  );
-  await writeFile(join(app, 'main.js'), MAIN);
-  const dist = join(app, 'dist');
-  const { build } = await import('vite');
-  await build({
-    root: app,
-    configFile: false,
-    logLevel: 'silent',
-    build: { outDir: dist, emptyOutDir: true, target: 'es2022' },
+  const page = await buildPage({
+    tag: 'models-efficient-browser',
+    pkgDir: PKG,
+    deps: ['@cnn/tensor', '@cnn/layers', '@cnn/datasets', '@cnn/models-classic'],
+    main: MAIN,
+    built: 'dist/index.js',
   });
-  served = await serveStatic(
-    dist,
-    {},
-    { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
-  );
-  const { chromium } = await import('playwright-core');
-  context = await chromium.launchPersistentContext(join(work, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  work = page.work;
+  served = await serveStatic(page.dist, {}, ISOLATED);
+  context = await launchChromium(work);
 }, 300_000);
 
 afterAll(async () => {

@@ -9,21 +9,16 @@
  *
  * Needs the build first, and Debian's `chromium` at /usr/bin/chromium (or CNN_CHROMIUM).
  */
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPage, ISOLATED, launchChromium } from '../../../test-support/chromium-page';
 import { relErr } from '../../../test-support/fixtures';
 import { serveStatic, type Served } from '../../../test-support/static-server';
 import { getCard } from '../src/index';
 
 const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const requireHere = createRequire(join(PKG, 'package.json'));
-const dep = (name: string) => dirname(requireHere.resolve(`${name}/package.json`));
-const CHROMIUM = process.env.CNN_CHROMIUM ?? '/usr/bin/chromium';
 
 /** Largest |webgpu - wasm| accepted, relative to the largest |wasm| value. */
 const TOL = 1e-3;
@@ -217,60 +212,22 @@ interface Cnn {
 }
 
 beforeAll(async () => {
-  for (const dir of [
-    PKG,
-    ...['tensor', 'layers', 'datasets', 'models-classic', 'train'].map((n) => dep(`@cnn/${n}`)),
-  ]) {
-    if (!existsSync(join(dir, 'dist/index.js')))
-      throw new Error(`${dir}/dist is missing: build first (npx turbo run build --filter=@cnn/models-efficient...)`);
-  }
-  if (!existsSync(CHROMIUM))
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CNN_CHROMIUM)`);
-  work = await mkdtemp(join(tmpdir(), 'cnn-webgpu-browser-'));
-  const app = join(work, 'app');
-  await mkdir(join(app, 'node_modules', '@cnn'), { recursive: true });
-  await symlink(PKG, join(app, 'node_modules', '@cnn', 'models-efficient'), 'dir');
-  for (const name of ['tensor', 'layers', 'datasets', 'models-classic', 'train'])
-    await symlink(dep(`@cnn/${name}`), join(app, 'node_modules', '@cnn', name), 'dir');
-  await writeFile(
-    join(app, 'index.html'),
-    '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body><pre id="out">pending</pre><script type="module" src="./main.js"></script></body></html>',
-  );
-  await writeFile(join(app, 'main.js'), MAIN);
-  const dist = join(app, 'dist');
-  const { build } = await import('vite');
-  await build({
-    root: app,
-    configFile: false,
-    logLevel: 'silent',
-    build: { outDir: dist, emptyOutDir: true, target: 'es2022' },
+  const built = await buildPage({
+    tag: 'webgpu-browser',
+    pkgDir: PKG,
+    deps: ['@cnn/tensor', '@cnn/layers', '@cnn/datasets', '@cnn/models-classic', '@cnn/train'],
+    main: MAIN,
+    built: 'dist/index.js',
   });
+  work = built.work;
+  const dist = built.dist;
   const assets = await readdir(join(dist, 'assets'));
   for (const f of assets.filter((name) => name.endsWith('.js'))) {
     if ((await readFile(join(dist, 'assets', f), 'utf8')).includes('WEBGPU_CPU_FORWARD')) webgpuChunks.push(f);
   }
   // Cross-origin isolated, so that the wasm reference runs on threads.
-  served = await serveStatic(
-    dist,
-    {},
-    {
-      'cross-origin-opener-policy': 'same-origin',
-      'cross-origin-embedder-policy': 'require-corp',
-    },
-  );
-  const { chromium } = await import('playwright-core');
-  context = await chromium.launchPersistentContext(join(work, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--enable-unsafe-webgpu',
-      '--use-webgpu-adapter=swiftshader',
-    ],
-  });
+  served = await serveStatic(dist, {}, ISOLATED);
+  context = await launchChromium(work, ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'], true);
   page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (m) => {
