@@ -1,4 +1,4 @@
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import { KERNEL_OPS, PARAM_FIELDS, PARAM_WORDS, type ConvParams, type KernelOp } from './kernel-abi';
 import { KERNELS_SHARED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels-binary';
 import { CONTROL_BYTES, KernelPool, type KernelExports } from './pool';
@@ -23,6 +23,28 @@ export interface WasmBackendLike {
  * addresses and the thread count are filled in by {@link runConvKernel}.
  */
 export type ConvGeometry = Omit<ConvParams, 'x' | 'f' | 'y' | 'scratch' | 'slots' | 'bias' | 'act'>;
+
+/** A convolution's geometry for kernels.c, from tfjs's Conv2DInfo and the group count. */
+export function convGeometry(info: backend_util.Conv2DInfo, groups: number): ConvGeometry {
+  return {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    co: info.outChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    dh: info.dilationHeight,
+    dw: info.dilationWidth,
+    pt: info.padInfo.top,
+    pl: info.padInfo.left,
+    groups,
+  };
+}
 
 /** The Winograd kernel's extra fields: the bias address (0: none) and the activation (ACT_ of kernels.c). */
 export interface ConvExtras {

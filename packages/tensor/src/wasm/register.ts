@@ -38,34 +38,13 @@ import {
   type GroupedConvBackpropInputAttrs,
 } from '../kernel-names';
 import { registerEmptyInputGuards } from './empty';
-import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
+import { addressOf, convGeometry, runConvKernel, type WasmBackendLike } from './module';
 import { registerWinogradFlag, runEltwise, tryDepthwise, tryEltwise, tryWinograd } from './winograd';
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo>;
   backend: unknown;
   attrs?: NamedAttrMap;
-}
-
-function geometry(info: backend_util.Conv2DInfo, groups: number): ConvGeometry {
-  return {
-    n: info.batchSize,
-    h: info.inHeight,
-    w: info.inWidth,
-    c: info.inChannels,
-    oh: info.outHeight,
-    ow: info.outWidth,
-    co: info.outChannels,
-    kh: info.filterHeight,
-    kw: info.filterWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    dh: info.dilationHeight,
-    dw: info.dilationWidth,
-    pt: info.padInfo.top,
-    pl: info.padInfo.left,
-    groups,
-  };
 }
 
 const isEmpty = (shape: readonly number[]): boolean => shape.some((d) => d === 0);
@@ -99,7 +78,7 @@ function convKernel(op: string, role: Role, depthwise: boolean): KernelFunc {
     // [kh, kw, 1, c * mult]: describe both the grouped way.
     const gShape = depthwise ? [fShape[0], fShape[1], 1, fShape[2] * fShape[3]] : fShape;
     const info = convInfo(op, xShape, gShape, attrs);
-    const g = geometry(info, attrs.groups);
+    const g = convGeometry(info, attrs.groups);
     const dwise = g.c === g.groups; // one input channel per group: the depthwise kernels
     if (role === 'forward') {
       const out = backend.makeOutput(info.outShape, 'float32');
@@ -170,7 +149,7 @@ const maxPoolGrad = ((args: KernelArgs) => {
   );
   if (isEmpty(input.shape) || isEmpty(dy.shape)) return zeros(backend, input.shape);
   const out = backend.makeOutput(input.shape, 'float32');
-  const g = geometry(info, input.shape[3]);
+  const g = convGeometry(info, input.shape[3]);
   runConvKernel(backend, 'maxpool_bwd', g, addressOf(backend, input), addressOf(backend, out), addressOf(backend, dy));
   return out;
 }) as unknown as KernelFunc;

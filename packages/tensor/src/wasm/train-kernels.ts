@@ -21,7 +21,7 @@ import {
   TANH_GRAD,
 } from '../kernel-names';
 import { attrsFromKernel, convInfo } from '../conv-options';
-import { addressOf, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
+import { addressOf, convGeometry, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo>;
@@ -286,24 +286,7 @@ const patchesT = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMa
   const krows = info.filterHeight * info.filterWidth * info.inChannels;
   const out = b.makeOutput([krows, rowsOut], 'float32');
   if (rowsOut === 0 || krows === 0 || x.shape.some((d) => d === 0)) return out;
-  const g: ConvGeometry = {
-    n: info.batchSize,
-    h: info.inHeight,
-    w: info.inWidth,
-    c: info.inChannels,
-    oh: info.outHeight,
-    ow: info.outWidth,
-    co: 1,
-    kh: info.filterHeight,
-    kw: info.filterWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    dh: info.dilationHeight,
-    dw: info.dilationWidth,
-    pt: info.padInfo.top,
-    pl: info.padInfo.left,
-    groups: 1,
-  };
+  const g = { ...convGeometry(info, 1), co: 1 };
   runConvKernel(b, 'patches_t', g, addressOf(b, x), 0, addressOf(b, out));
   return out;
 }) as unknown as KernelFunc;
