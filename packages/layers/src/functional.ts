@@ -10,6 +10,7 @@ import {
   type Tensor4D,
   type Padding,
 } from '@cnn/tensor';
+import { nextSeed } from './random';
 
 /** A size given once for both spatial dimensions, or as `[height, width]`. */
 export type Size2 = number | [number, number];
@@ -434,11 +435,15 @@ export function localResponseNorm(x: Tensor, size: number, opts: LocalResponseNo
   });
 }
 
-/** Zeroes each element with probability p in training (scaling the rest by 1 / (1 - p)); identity otherwise. */
+/**
+ * Zeroes each element with probability p in training (scaling the rest by 1 / (1 - p)); identity otherwise.
+ * Without `seed`, the mask's seed is drawn from the generator that `manualSeed` seeds (one draw per call in training
+ * with p > 0, none otherwise), so seeded runs repeat and a run resumed with `setRandomState` draws the same masks.
+ */
 export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Tensor {
   if (!(p >= 0 && p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${p}`);
   if (!training || p === 0) return x.clone();
-  return tf.dropout(x, p, undefined, seed);
+  return tf.dropout(x, p, undefined, seed ?? nextSeed());
 }
 
 /** Flattens dimensions from `startDim` on: [n, h, w, c] -> [n, h * w * c] (NHWC order). */

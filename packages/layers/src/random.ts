@@ -1,9 +1,10 @@
-// A seedable generator for parameter initialisation: a model built twice after manualSeed(n) is
-// bitwise identical, on every backend (the numbers are made in JavaScript, then uploaded).
+// A seedable generator for parameter initialisation and dropout masks: a model built twice after manualSeed(n) is
+// bitwise identical, on every backend (the numbers are made in JavaScript, then uploaded), and so are its dropout
+// masks (each mask's seed is drawn from this stream).
 
 let state = 0x2545f491;
 
-/** Seeds the generator that initialises every module's parameters (like `torch.manual_seed`). */
+/** Seeds the generator that initialises every module's parameters and draws dropout masks (like `torch.manual_seed`). */
 export function manualSeed(seed: number): void {
   if (!Number.isFinite(seed)) throw new Error(`manualSeed: seed must be a finite number, got ${seed}`);
   state = (Math.floor(seed) ^ 0x9e3779b9) >>> 0;
@@ -18,6 +19,11 @@ function nextUint32(): number {
   t = Math.imul(t ^ (t >>> 15), t | 1);
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
   return (t ^ (t >>> 14)) >>> 0;
+}
+
+/** A 32-bit seed for one random op (a dropout mask), drawn from the stream that {@link manualSeed} seeds. */
+export function nextSeed(): number {
+  return nextUint32();
 }
 
 /** `n` numbers uniform in [low, high). */

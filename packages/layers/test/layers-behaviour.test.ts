@@ -382,6 +382,47 @@ describe('(c) manualSeed', () => {
     m1.dispose();
     m2.dispose();
   });
+
+  it('dropout masks come from the same stream: seeded runs repeat, setRandomState replays them, eval draws nothing', async () => {
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await setBackend(backend);
+      const x = tf.ones([64, 32]);
+      const before = tf.memory().numTensors;
+      const d = new Dropout(0.5);
+      const masks = (seed: number): number[][] => {
+        manualSeed(seed);
+        return [0, 1].map(() => {
+          const y = d.call(x);
+          const v = Array.from(y.dataSync());
+          y.dispose();
+          return v;
+        });
+      };
+      const [a1, a2] = masks(5);
+      const [b1, b2] = masks(5);
+      expect(b1, `${backend}: same seed, first mask`).toEqual(a1);
+      expect(b2, `${backend}: same seed, second mask`).toEqual(a2);
+      expect(a2, `${backend}: a new mask each call`).not.toEqual(a1);
+      expect(masks(6)[0], `${backend}: another seed, another mask`).not.toEqual(a1);
+      // Resuming: restore the state saved after the first mask and the second one comes back.
+      manualSeed(5);
+      d.call(x).dispose();
+      const s = getRandomState();
+      d.eval();
+      d.call(x).dispose();
+      expect(getRandomState(), `${backend}: eval mode draws no seed`).toBe(s);
+      F.dropout(x, 0.5, true, 99).dispose(); // an explicit seed draws none either
+      expect(getRandomState()).toBe(s);
+      d.train();
+      new Linear(4, 4).dispose(); // move the generator on, then replay
+      setRandomState(s);
+      const again = d.call(x);
+      expect(Array.from(again.dataSync()), `${backend}: replayed second mask`).toEqual(a2);
+      again.dispose();
+      expect(tf.memory().numTensors, `${backend}: no tensor leaks`).toBe(before);
+      x.dispose();
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
