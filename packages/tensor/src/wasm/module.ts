@@ -76,7 +76,8 @@ function decode(base64: string): Uint8Array {
   return out;
 }
 
-function memoryOf(backend: WasmBackendLike): WebAssembly.Memory {
+/** The backend's WebAssembly memory (take `.buffer` after any allocation: growing the memory replaces it). */
+export function memoryOf(backend: WasmBackendLike): WebAssembly.Memory {
   const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
   if (!(memory instanceof WebAssembly.Memory)) {
     throw new Error(
