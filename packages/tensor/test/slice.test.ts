@@ -5,6 +5,7 @@ import { tf, setBackend } from '../src/index';
 
 type Case = [shape: number[], begin: number[], size: number[]];
 
+// biome-ignore format: one case per line reads as a table
 const CASES: Case[] = [
   [[5, 8], [0, 3], [-1, 4]], // rank 2
   [[2, 3, 10], [0, 0, 5], [2, 3, 5]], // rank 3, the second half
