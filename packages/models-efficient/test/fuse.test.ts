@@ -6,48 +6,17 @@
 // direct assign, a backend switch) leaves no stale copy; the state dict keeps PyTorch's layout; nothing leaks; and the
 // in-place mode folds once, frees the BatchNorms and then refuses, by name, what it can no longer do.
 import { afterAll, describe, expect, it } from 'vitest';
-import { BatchNorm2d, Conv2d, FusedInPlaceError, Linear, type Module } from '@cnn/layers';
+import { BatchNorm2d, Conv2d, FusedInPlaceError, type Module } from '@cnn/layers';
 import { SGD, crossEntropy } from '@cnn/train';
 import { tf, setBackend, manualSeed, getModel, getCard, listModels, type ImageClassifier } from '../src/index';
 import { relErr } from '../../../test-support/fixtures';
+import { randomise, smallestInput } from './zoo-inputs';
 
 /** Largest |fused - unfused| accepted, relative to the largest |logit|. */
 const TOL = 1e-4;
 
 /** The smallest input each architecture takes at batch 1 (the training tests' sizes; CIFAR ids at their own 32x32). */
-function inputShape(id: string): [number, number, number, number] {
-  const special: Record<string, number> = { alexnet: 64, alexnet_2012: 96, googlenet: 64 };
-  const [, , c] = getCard(id).inputSize;
-  const side = id === 'lenet5' ? 28 : (special[id] ?? 32);
-  return [1, side, side, c];
-}
-
-/**
- * Random weights the logits depend on throughout: every Conv2d and Linear weight normal with std sqrt(1 / fan-in)
- * (with the layers' default init the features of the deep plain networks fade and the logits are the last bias,
- * which no fold would change; with He's sqrt(2 / fan-in) the deep SE-ResNets grow so sensitive that an input change
- * of 1e-7 moves their logits by 3e-3, and no comparison means anything), every Linear bias zero (the logits are the
- * features' alone), and random running statistics and affine parameters in every BatchNorm2d (PyTorch's initial
- * ones make the fold the identity). Seeded: the same values every run.
- */
-function randomise(model: Module, seed: number): void {
-  let s = seed;
-  for (const [, m] of model.namedModules()) {
-    tf.tidy(() => {
-      if (m instanceof Conv2d || m instanceof Linear) {
-        const fanIn = m.weight.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-        m.weight.assign(tf.randomNormal(m.weight.shape, 0, Math.sqrt(1 / fanIn), 'float32', s++));
-        if (m instanceof Linear && m.bias) m.bias.assign(tf.zerosLike(m.bias));
-      } else if (m instanceof BatchNorm2d) {
-        const c = m.numFeatures;
-        m.runningMean.assign(tf.randomUniform([c], -0.5, 0.5, 'float32', s++));
-        m.runningVar.assign(tf.randomUniform([c], 0.5, 2, 'float32', s++));
-        m.weight?.assign(tf.randomUniform([c], 0.5, 1.5, 'float32', s++));
-        m.bias?.assign(tf.randomUniform([c], -0.3, 0.3, 'float32', s++));
-      }
-    });
-  }
-}
+const inputShape = (id: string) => smallestInput(id, getCard(id).inputSize[2]);
 
 function values(t: tf.Tensor): Float32Array {
   const v = t.dataSync() as Float32Array;

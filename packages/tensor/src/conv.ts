@@ -104,12 +104,44 @@ function composedGroupedConv(x: Tensor4D, filter: Tensor4D, attrs: ConvAttrs): T
     const dw = filter.reshape([kh, kw, groups, cout / groups]) as Tensor4D;
     return tf.depthwiseConv2d(x, dw, strides, pad, 'NHWC', dilations);
   }
+  if (groups >= DEPTHWISE_MIN_GROUPS && cig <= DEPTHWISE_MAX_GROUP_CHANNELS)
+    return groupedAsDepthwise(x, filter, attrs);
   const xs = tf.split(x, groups, 3) as Tensor4D[];
   const fs = tf.split(filter, groups, 3) as Tensor4D[];
   return tf.concat(
     xs.map((xg, i) => tf.conv2d(xg, fs[i], strides, pad, 'NHWC', dilations)),
     3,
   ) as Tensor4D;
+}
+
+/** Group counts from which {@link groupedAsDepthwise} replaces one convolution per group (ResNeXt: 32). */
+const DEPTHWISE_MIN_GROUPS = 4;
+/**
+ * The most input channels per group it takes: its intermediate holds this many times the output's values (ResNeXt
+ * at 224x224 up to 64; ShuffleNet v1's pointwise convolutions with 3 groups, 80 to 320, keep one per group).
+ */
+const DEPTHWISE_MAX_GROUP_CHANNELS = 64;
+
+/**
+ * A grouped convolution as one depthwise convolution and a sum, the same multiply-adds in three kernels where one
+ * convolution per group takes 3 * groups + 1 (32 groups: 97, each a dispatch on WebGPU). Input channel c = g * cig + j
+ * with channel multiplier cog (the output channels per group) gives depthwise channel (g * cig + j) * cog + m; the sum
+ * over j is output channel g * cog + m. Gradients: autograd through depthwiseConv2d, sum, reshape and transpose.
+ */
+function groupedAsDepthwise(x: Tensor4D, filter: Tensor4D, attrs: ConvAttrs): Tensor4D {
+  const { strides, dilations, pad, groups } = attrs;
+  const [kh, kw, cig, cout] = filter.shape;
+  const cog = cout / groups;
+  const dwFilter = filter
+    .reshape([kh * kw, cig, groups, cog])
+    .transpose([0, 2, 1, 3])
+    .reshape([kh, kw, groups * cig, cog]) as Tensor4D;
+  const y = tf.depthwiseConv2d(x, dwFilter, strides, pad, 'NHWC', dilations);
+  const [n, oh, ow] = y.shape;
+  return y
+    .reshape([n * oh * ow, groups, cig, cog])
+    .sum(2)
+    .reshape([n, oh, ow, cout]) as Tensor4D;
 }
 
 /**

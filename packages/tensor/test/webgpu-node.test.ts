@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { backendInfo, getBackend, setBackend, tf, WebGpuBackendError } from '../src/index';
+import { guardSyncReads } from '../src/webgpu/load';
 
 const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const requireHere = createRequire(join(PKG, 'package.json'));
@@ -72,6 +74,11 @@ describe("setBackend('webgpu') in Node.js", () => {
       const y = tf.tidy(() => tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4])));
       expect(Array.from(await y.data())).toEqual([4, 6]);
       y.dispose();
+      // A synchronous read of a tensor on the GPU: the named error (no OffscreenCanvas in Node.js), not tfjs's.
+      const z = tf.tidy(() => tf.relu(tf.add(tf.ones([64, 64]), tf.ones([64, 64]))));
+      expect(() => z.dataSync()).toThrow(/^WebGPU backend \(sync-read\): /);
+      expect((await z.data())[0]).toBe(2);
+      z.dispose();
       await setBackend('wasm');
     } else {
       expect(err).toBeInstanceOf(WebGpuBackendError);
@@ -130,5 +137,40 @@ describe("setBackend('webgpu') in Node.js", () => {
     );
     expect(r.message).toMatch(/Original error: Cannot find package 'webgpu'/);
     expect(r.backend).toBe('wasm');
+  });
+
+  it("a synchronous read of a GPU tensor is a WebGpuBackendError (sync-read) before tfjs's OffscreenCanvas path; values on the CPU still read", () => {
+    // tfjs's real WebGPUBackend.readSync, on a backend object that holds one tensor on the GPU (no values on the CPU,
+    // a 24-byte buffer) and one whose values are on the CPU. No device exists here: nothing reaches one.
+    const tensors = new Map<
+      object,
+      { dtype: string; shape: number[]; values: Float32Array | null; resource?: object }
+    >();
+    const onGpu = {};
+    const onCpu = {};
+    tensors.set(onGpu, { dtype: 'float32', shape: [2, 3], values: null, resource: { size: 24 } });
+    tensors.set(onCpu, { dtype: 'float32', shape: [2], values: Float32Array.of(1, 2) });
+    const backend = Object.create(WebGPUBackend.prototype) as { readSync(dataId: object): unknown };
+    Object.assign(backend, { tensorMap: tensors, hasReadSyncWarned: true });
+    // Without cnn's guard, tfjs itself fails here with a ReferenceError (Node.js has no OffscreenCanvas).
+    expect(typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas).toBe('undefined');
+    expect(() => backend.readSync(onGpu)).toThrow(ReferenceError);
+    expect(() => backend.readSync(onGpu)).toThrow(/OffscreenCanvas/);
+
+    guardSyncReads(backend, 'WebGPU: test adapter');
+    let err: unknown;
+    try {
+      backend.readSync(onGpu);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(WebGpuBackendError);
+    const e = err as WebGpuBackendError;
+    expect(e.reason).toBe('sync-read');
+    expect(e.message.split('\n')[0]).toBe(
+      "WebGPU backend (sync-read): a synchronous read (dataSync, arraySync, bufferSync) of a float32 [2, 3] tensor on WebGPU: test adapter in Node.js; tfjs's WebGPU backend reads synchronously only through OffscreenCanvas, which Node.js does not have. Read it asynchronously (`await t.data()`, `await t.array()`), or use the 'wasm' backend for code that reads synchronously (@cnn/train's Trainer does).",
+    );
+    // Values already on the CPU come back as tfjs returns them.
+    expect(Array.from(backend.readSync(onCpu) as Float32Array)).toEqual([1, 2]);
   });
 });

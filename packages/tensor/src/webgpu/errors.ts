@@ -13,13 +13,22 @@ import { WEBGPU_NODE_PACKAGE, WEBGPU_NODE_PACKAGE_VERSION } from './constants';
  * - `'no-adapter'`: WebGPU is there but offers no adapter (Node.js: Dawn found no Vulkan, Metal or D3D12 device;
  *   a browser: no usable GPU, or the GPU is block-listed).
  * - `'device-failed'`: the adapter would not give a device, or tfjs's WebGPU backend did not start on it.
+ * - `'sync-read'`: in Node.js, a synchronous read (`dataSync`, `arraySync`, `bufferSync`, or code that calls them,
+ *   such as @cnn/train's Trainer) of a tensor held on the GPU: tfjs's WebGPU backend reads synchronously through
+ *   `OffscreenCanvas`, which Node.js does not have. The asynchronous reads (`data`, `array`) work.
  */
-export type WebGpuFailure = 'not-installed' | 'addon-failed' | 'no-webgpu' | 'no-adapter' | 'device-failed';
+export type WebGpuFailure =
+  | 'not-installed'
+  | 'addon-failed'
+  | 'no-webgpu'
+  | 'no-adapter'
+  | 'device-failed'
+  | 'sync-read';
 
 /**
- * The error `setBackend('webgpu')` throws when the WebGPU backend cannot be used. Its first line names the
- * {@link WebGpuFailure} and the fix; further lines give details and the original error. The active backend is left
- * as it was.
+ * The error `setBackend('webgpu')` throws when the WebGPU backend cannot be used (the active backend is then left as
+ * it was), and a synchronous read of a GPU tensor throws in Node.js (`'sync-read'`). Its first line names the
+ * {@link WebGpuFailure} and the fix; further lines give details and the original error.
  */
 export class WebGpuBackendError extends Error {
   /** Which of the known failures this is. */
@@ -115,5 +124,17 @@ export function deviceError(adapter: string, err: unknown): WebGpuBackendError {
     `WebGPU backend (device-failed): the adapter ${adapter} did not start tfjs's WebGPU backend: ${firstLine(err)}.\n` +
       `The adapter may lack a limit or feature tfjs needs, or the GPU process was lost; use the 'wasm' backend.`,
     err,
+  );
+}
+
+/** In Node.js, a synchronous read of a tensor that is on the GPU (tfjs would need `OffscreenCanvas`). */
+export function syncReadError(adapter: string, shape: string): WebGpuBackendError {
+  return new WebGpuBackendError(
+    'sync-read',
+    `WebGPU backend (sync-read): a synchronous read (dataSync, arraySync, bufferSync) of a ${shape} tensor on ` +
+      `${adapter} in Node.js; tfjs's WebGPU backend reads synchronously only through OffscreenCanvas, which Node.js ` +
+      `does not have. Read it asynchronously (\`await t.data()\`, \`await t.array()\`), or use the 'wasm' backend ` +
+      `for code that reads synchronously (@cnn/train's Trainer does).\n` +
+      `The tensor is unchanged, and the backend stays usable.`,
   );
 }

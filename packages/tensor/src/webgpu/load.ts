@@ -6,7 +6,7 @@ import { tf } from '../tf';
 import { dynamicImport, isNode } from '../cuda/runtime';
 import { run } from '../cuda/device';
 import { WEBGPU_NODE_PACKAGE, WEBGPU_TFJS_BACKEND } from './constants';
-import { deviceError, noAdapterError, noWebGpuError, nodeImportError } from './errors';
+import { deviceError, noAdapterError, noWebGpuError, nodeImportError, syncReadError } from './errors';
 
 /** The adapter the 'webgpu' backend runs on, as WebGPU describes it (`GPUAdapterInfo`). */
 export interface WebGpuAdapterInfo {
@@ -195,6 +195,7 @@ export async function loadWebGpu(): Promise<WebGpuAdapterInfo> {
     throw deviceError(describeAdapter(info), err);
   }
   watch(device, describeAdapter(info));
+  guardSyncReads(backend, describeAdapter(info));
   // Importing tfjs's package registers its own factory where navigator.gpu exists (priority 3, so that tfjs would pick
   // it unasked); cnn's, below wasm's priority, hands tfjs the backend made above.
   if (tf.findBackendFactory(WEBGPU_TFJS_BACKEND)) tf.removeBackend(WEBGPU_TFJS_BACKEND);
@@ -202,6 +203,32 @@ export async function loadWebGpu(): Promise<WebGpuAdapterInfo> {
   tf.registerBackend(WEBGPU_TFJS_BACKEND, factory, 1);
   ours = { factory, info };
   return info;
+}
+
+/** The parts of tfjs's WebGPU backend that a synchronous read goes through. */
+interface SyncReader {
+  readSync(dataId: object): unknown;
+  tensorMap?: { get(dataId: object): { values?: unknown; dtype?: string; shape?: number[] } | undefined };
+}
+
+/**
+ * Where there is no `OffscreenCanvas` (Node.js), tfjs's WebGPU `readSync` (under `dataSync`, `arraySync`,
+ * `bufferSync`) of a tensor held on the GPU fails deep inside tfjs with a ReferenceError, after ending its compute
+ * pass. Make that read a WebGpuBackendError ('sync-read') thrown before tfjs starts it; a tensor whose values are on
+ * the CPU (not yet uploaded, or read before) still reads synchronously. Elsewhere the backend is left as it is.
+ */
+export function guardSyncReads(backend: object, adapter: string): void {
+  if (typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas !== 'undefined') return;
+  const reader = backend as SyncReader;
+  const readSync = reader.readSync;
+  if (typeof readSync !== 'function') return;
+  reader.readSync = function (dataId: object) {
+    const data = reader.tensorMap?.get(dataId);
+    // tfjs's own early returns (values on the CPU, strings) and complex64 (two reads, each guarded) pass through.
+    if (data && data.values == null && data.dtype !== 'string' && data.dtype !== 'complex64')
+      throw syncReadError(adapter, `${data.dtype ?? ''} [${(data.shape ?? []).join(', ')}]`.trim());
+    return readSync.call(this, dataId);
+  };
 }
 
 /**
