@@ -69,6 +69,9 @@ enum {
   OP_SGD_STEP = 17,        // SGD over n parameters: x = n records of SGD_WORDS words, f = [momentum, 1 - dampening]
   OP_ADAM_STEP = 18,       // Adam / AdamW over n parameters: x = n records of ADAM_WORDS, f = [b1, 1-b1, b2, 1-b2, eps]
   OP_PATCHES_T = 19,       // y = the input patches of a convolution, transposed: [kh * kw * c, n * oh * ow]
+  OP_AVGPOOL_BWD = 20,     // average pooling's input gradient: y = dx (n, h, w, c) from x = dy (n, oh, ow, c)
+  OP_COLUMN_SUM = 21,      // y[j] = sum over the n rows of x (c floats each) of x[r][j]: a bias's gradient
+  OP_TRANSPOSE = 22,       // y = x transposed: n matrices of h rows by w columns into n of w rows by h columns
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -1615,6 +1618,75 @@ static void shuffle2_run(conv* p, int unit) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Training: average pooling's input gradient (issue 15; tfjs's wasm kernel is scalar). x is the output gradient dy
+// (n, oh, ow, c), y the input gradient dx (n, h, w, c); kh, kw, sh, sw, pt, pl describe the window (no dilation).
+// Each dx pixel gathers the dy of every window that covers it, in scan order, times 1 / (kh * kw) (tfjs's
+// AvgPoolGrad, whose divisor is the whole window). Units: ranges of input rows (n * h); each value is written once.
+
+static int avgpool_bwd_prepare(conv* p) { return split_units(p->n * p->h, p->slots, 4); }
+
+// The windows (along one axis) that cover input position i: [*lo, *hi), o * s - pad <= i < o * s - pad + k.
+static void covering(int i, int k, int s, int pad, int outs, int* lo, int* hi) {
+  int a = i + pad;
+  *lo = a < k ? 0 : (a - k) / s + 1;
+  *hi = imin(outs, a / s + 1);
+}
+
+static void avgpool_bwd_run(conv* p, int unit) {
+  int c = p->c, lo, hi;
+  unit_range(p->n * p->h, avgpool_bwd_prepare(p), unit, &lo, &hi);
+  v128_t scale = wasm_f32x4_splat(1.f / (float)(p->kh * p->kw));
+  for (int row = lo; row < hi; row++) {
+    int n = row / p->h, ih = row % p->h, ylo, yhi;
+    covering(ih, p->kh, p->sh, p->pt, p->oh, &ylo, &yhi);
+    float* out = p->y + (long)row * p->w * c;
+    const float* dyn = p->x + (long)n * p->oh * p->ow * c;
+    for (int iw = 0; iw < p->w; iw++) {
+      int xlo, xhi;
+      covering(iw, p->kw, p->sw, p->pl, p->ow, &xlo, &xhi);
+      float* o = out + (long)iw * c;
+      for (int j = 0; j < c; j += 4) {
+        int m = imin(4, c - j);
+        v128_t acc = wasm_f32x4_splat(0.f);
+        for (int oy = ylo; oy < yhi; oy++)
+          for (int ox = xlo; ox < xhi; ox++) acc = wasm_f32x4_add(acc, load_part(dyn + ((long)oy * p->ow + ox) * c + j, m));
+        store_part(o + j, wasm_f32x4_mul(acc, scale), m);
+      }
+    }
+  }
+}
+
+// OP_COLUMN_SUM: the gradient of a bias added along the last axis, y[j] = sum of x[r][j] over the n rows, with
+// BatchNorm's reduction (float32 blocks into double totals, one unit: the same result whatever the thread count).
+static void column_sum_run(conv* p) {
+  double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
+  bn_reduce(p->x, p->x, 0, p->n, p->c, acc);
+  for (int j = 0; j < p->c; j++) p->y[j] = (float)acc[j];
+}
+
+// OP_TRANSPOSE: the operand of a transposed matrix product (tfjs's wasm BatchMatMul multiplies transposed
+// operands in a plain loop, 10-20 times slower than XNNPACK's packed one). Tiles of TT x TT stay in L1 cache.
+// Units: ranges of (matrix, tile row) pairs; each value is a copy.
+enum { TT = 32 };
+
+static int transpose_prepare(conv* p) { return split_units(p->n * cdiv(p->h, TT), p->slots, 4); }
+
+static void transpose_run(conv* p, int unit) {
+  int h = p->h, w = p->w, tiles = cdiv(h, TT), lo, hi;
+  unit_range(p->n * tiles, transpose_prepare(p), unit, &lo, &hi);
+  for (int item = lo; item < hi; item++) {
+    int b = item / tiles, r0 = (item % tiles) * TT, r1 = imin(h, r0 + TT);
+    const float* x = p->x + (long)b * h * w;
+    float* y = p->y + (long)b * h * w;
+    for (int c0 = 0; c0 < w; c0 += TT) {
+      int c1 = imin(w, c0 + TT);
+      for (int c = c0; c < c1; c++)
+        for (int r = r0; r < r1; r++) y[(long)c * h + r] = x[(long)r * w + c];
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
 // Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
@@ -1625,7 +1697,7 @@ int scratch_bytes(int op, const conv* p) {
   else if (op == OP_CONV_BWD_FILTER) shared = bwd_filter_shared(p), slot = bwd_filter_slot(p);
   else if (op == OP_DW_FWD || op == OP_DW_BWD_INPUT) shared = dw_shared(p), slot = dw_slot(p);
   else if (op == OP_WINO_FWD) slot = wino_slot(p);
-  else if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS) shared = bn_scratch(p);
+  else if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS || op == OP_COLUMN_SUM) shared = bn_scratch(p);
   return align16(shared) + imax(p->slots, 1) * align16(slot) + 64;
 }
 
@@ -1647,6 +1719,9 @@ int prepare(int op, conv* p) {
   if (op == OP_TANH || op == OP_TANH_GRAD) return tanh_prepare(p);
   if (op == OP_SGD_STEP || op == OP_ADAM_STEP) return 1;
   if (op == OP_PATCHES_T) return patches_prepare(p);
+  if (op == OP_AVGPOOL_BWD) return avgpool_bwd_prepare(p);
+  if (op == OP_COLUMN_SUM) return 1;
+  if (op == OP_TRANSPOSE) return transpose_prepare(p);
   return 0;
 }
 
@@ -1672,4 +1747,7 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_SGD_STEP) sgd_run(p);
   else if (op == OP_ADAM_STEP) adam_run(p);
   else if (op == OP_PATCHES_T) patches_run(p, unit);
+  else if (op == OP_AVGPOOL_BWD) avgpool_bwd_run(p, unit);
+  else if (op == OP_COLUMN_SUM) column_sum_run(p);
+  else if (op == OP_TRANSPOSE) transpose_run(p, unit);
 }
