@@ -81,6 +81,20 @@ const CASES: Array<[string, Shape, Shape, ConvOptions, string]> = [
     'CnnPatchesT',
   ],
   [
+    '1 input channel, 3x3, dilation 2, padding [3, 1] (rows of the patches cut at both ends)',
+    [2, 7, 9, 1],
+    [3, 3, 1, 4],
+    { pad: [3, 1], dilations: 2 },
+    'CnnPatchesT',
+  ],
+  [
+    '1 input channel, 4x4 wider than its 3-wide input, padding 2',
+    [1, 6, 3, 1],
+    [4, 4, 1, 3],
+    { pad: 2 },
+    'CnnPatchesT',
+  ],
+  [
     'a whole-input 5x5 kernel on a 5x5 input (a dense layer)',
     [6, 5, 5, 16],
     [5, 5, 16, 12],

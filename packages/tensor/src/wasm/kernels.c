@@ -1578,6 +1578,18 @@ static void patches_run(conv* p, int unit) {
           continue;
         }
         const float* xr = xn + (long)ih * p->w * c;
+        if (c == 1 && p->sw == 1) {
+          // One input channel at stride 1: a row of the patches is a contiguous run of the input row between zeros.
+          int lo = imin(p->ow, imax(0, p->pl - kx)), hi = imax(lo, imin(p->ow, p->w + p->pl - kx));
+          const float* src = xr + (lo - p->pl + kx);
+          fill_zero(out, lo);
+          int ox = lo;
+          for (; ox + 4 <= hi; ox += 4) wasm_v128_store(out + ox, wasm_v128_load(src + (ox - lo)));
+          for (; ox < hi; ox++) out[ox] = src[ox - lo];
+          fill_zero(out + hi, p->ow - hi);
+          out += p->ow;
+          continue;
+        }
         for (int ox = 0; ox < p->ow; ox++) {
           int iw = ox * p->sw - p->pl + kx;
           *out++ = iw >= 0 && iw < p->w ? xr[(long)iw * c] : 0.f;
