@@ -1635,7 +1635,8 @@ static void shuffle2_run(conv* p, int unit) {
 // Each dx pixel gathers the dy of every window that covers it, in scan order, times 1 / (kh * kw) (tfjs's
 // AvgPoolGrad, whose divisor is the whole window). Units: ranges of input rows (n * h); each value is written once.
 
-static int avgpool_bwd_prepare(conv* p) { return split_units(p->n * p->h, p->slots, 4); }
+// Shared scratch: the windows [lo, hi) that cover each input column, computed once in prepare.
+static int avgpool_bwd_shared(const conv* p) { return 2 * p->w * 4; }
 
 // The windows (along one axis) that cover input position i: [*lo, *hi), o * s - pad <= i < o * s - pad + k.
 static void covering(int i, int k, int s, int pad, int outs, int* lo, int* hi) {
@@ -1644,25 +1645,53 @@ static void covering(int i, int k, int s, int pad, int outs, int* lo, int* hi) {
   *hi = imin(outs, a / s + 1);
 }
 
+static int avgpool_bwd_prepare(conv* p) {
+  int* cols = (int*)p->scratch;
+  for (int iw = 0; iw < p->w; iw++) covering(iw, p->kw, p->sw, p->pl, p->ow, cols + 2 * iw, cols + 2 * iw + 1);
+  return split_units(p->n * p->h, p->slots, 4);
+}
+
+// o[0..c) = s[0..c) * k (add = 0) or o[0..c) += s[0..c) (add = 1; k unused).
+static inline void avg_row(float* o, const float* s, int c, float k, int add) {
+  int j = 0;
+  v128_t kv = wasm_f32x4_splat(k);
+  if (add)
+    for (; j + 4 <= c; j += 4) wasm_v128_store(o + j, wasm_f32x4_add(wasm_v128_load(o + j), wasm_v128_load(s + j)));
+  else
+    for (; j + 4 <= c; j += 4) wasm_v128_store(o + j, wasm_f32x4_mul(wasm_v128_load(s + j), kv));
+  if (!add && j < c && c >= 4 && s != o) {
+    // The last four values again, overlapping: the same products, so no scalar tail (LeNet-5's 6 channels).
+    wasm_v128_store(o + c - 4, wasm_f32x4_mul(wasm_v128_load(s + c - 4), kv));
+    return;
+  }
+  for (; j < c; j++) o[j] = add ? o[j] + s[j] : s[j] * k;
+}
+
 static void avgpool_bwd_run(conv* p, int unit) {
   int c = p->c, lo, hi;
-  unit_range(p->n * p->h, avgpool_bwd_prepare(p), unit, &lo, &hi);
-  v128_t scale = wasm_f32x4_splat(1.f / (float)(p->kh * p->kw));
+  const int* cols = (const int*)p->scratch;
+  unit_range(p->n * p->h, split_units(p->n * p->h, p->slots, 4), unit, &lo, &hi);
+  float scale = 1.f / (float)(p->kh * p->kw);
   for (int row = lo; row < hi; row++) {
     int n = row / p->h, ih = row % p->h, ylo, yhi;
     covering(ih, p->kh, p->sh, p->pt, p->oh, &ylo, &yhi);
     float* out = p->y + (long)row * p->w * c;
     const float* dyn = p->x + (long)n * p->oh * p->ow * c;
     for (int iw = 0; iw < p->w; iw++) {
-      int xlo, xhi;
-      covering(iw, p->kw, p->sw, p->pl, p->ow, &xlo, &xhi);
+      int xlo = cols[2 * iw], xhi = cols[2 * iw + 1];
       float* o = out + (long)iw * c;
-      for (int j = 0; j < c; j += 4) {
-        int m = imin(4, c - j);
-        v128_t acc = wasm_f32x4_splat(0.f);
+      int windows = (yhi - ylo) * (xhi - xlo);
+      if (windows <= 0) {
+        fill_zero(o, c);
+      } else if (windows == 1) {
+        avg_row(o, dyn + ((long)ylo * p->ow + xlo) * c, c, scale, 0);  // non-overlapping windows: one each
+      } else {
+        // The sum in scan order, then the divisor.
+        avg_row(o, dyn + ((long)ylo * p->ow + xlo) * c, c, 1.f, 0);
         for (int oy = ylo; oy < yhi; oy++)
-          for (int ox = xlo; ox < xhi; ox++) acc = wasm_f32x4_add(acc, load_part(dyn + ((long)oy * p->ow + ox) * c + j, m));
-        store_part(o + j, wasm_f32x4_mul(acc, scale), m);
+          for (int ox = oy == ylo ? xlo + 1 : xlo; ox < xhi; ox++)
+            avg_row(o, dyn + ((long)oy * p->ow + ox) * c, c, 0.f, 1);
+        avg_row(o, o, c, scale, 0);
       }
     }
   }
@@ -1710,6 +1739,7 @@ int scratch_bytes(int op, const conv* p) {
   else if (op == OP_DW_FWD || op == OP_DW_BWD_INPUT) shared = dw_shared(p), slot = dw_slot(p);
   else if (op == OP_WINO_FWD) slot = wino_slot(p);
   else if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS || op == OP_COLUMN_SUM) shared = bn_scratch(p);
+  else if (op == OP_AVGPOOL_BWD) shared = avgpool_bwd_shared(p);
   return align16(shared) + imax(p->slots, 1) * align16(slot) + 64;
 }
 
