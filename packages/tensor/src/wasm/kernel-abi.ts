@@ -49,6 +49,8 @@ export const KERNEL_OPS = {
   column_sum: 21,
   /** OP_TRANSPOSE: y = x transposed: n matrices of h rows by w columns into n of w rows by h columns */
   transpose: 22,
+  /** OP_FILTER_C1: filter gradient f of a stride-1 undilated convolution with one input channel, y = dy */
+  filter_c1: 23,
 } as const;
 
 /** A kernel of kernels.c, by name. */

@@ -72,6 +72,7 @@ enum {
   OP_AVGPOOL_BWD = 20,     // average pooling's input gradient: y = dx (n, h, w, c) from x = dy (n, oh, ow, c)
   OP_COLUMN_SUM = 21,      // y[j] = sum over the n rows of x (c floats each) of x[r][j]: a bias's gradient
   OP_TRANSPOSE = 22,       // y = x transposed: n matrices of h rows by w columns into n of w rows by h columns
+  OP_FILTER_C1 = 23,       // filter gradient f of a stride-1 undilated convolution with one input channel, y = dy
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -1728,6 +1729,107 @@ static void transpose_run(conv* p, int unit) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Training: the filter gradient of a stride-1, undilated convolution with one input channel (LeNet-5's and any
+// grayscale network's first layer), df[ky][kx][j] = sum over pixels of x(oy + ky - pt, ox + kx - pl) * dy(oy, ox, j).
+// prepare copies x into a zero-padded plane per image (rows of WP floats: the padding needs no test) and dy into one
+// plane per output channel (rows of OW4 = ow rounded up to 4, zero-filled), so that the sum runs four output columns
+// at a time with contiguous loads: for one kernel row ky and two output channels, all kw taps at once (kw = 3 or 5:
+// 2 kw accumulators in registers, each x load used twice and each dy load kw times). Per image, the vector sums are
+// added into double totals in a fixed order. Units: (kernel row, pair of output channels), each computing its taps
+// over every pixel, so the result does not depend on the thread count.
+
+static int c1_ow4(const conv* p) { return (p->ow + 3) & ~3; }
+static int c1_wp(const conv* p) { return (c1_ow4(p) + p->kw - 1 + 3) & ~3; }
+static int c1_hp(const conv* p) { return p->oh + p->kh - 1; }
+static int filter_c1_shared(const conv* p) {
+  return (p->n * c1_hp(p) * c1_wp(p) + p->co * p->n * p->oh * c1_ow4(p)) * 4;
+}
+
+static int filter_c1_prepare(conv* p) {
+  int hp = c1_hp(p), wp = c1_wp(p), ow4 = c1_ow4(p);
+  float* xp = p->scratch;
+  float* dt = xp + (long)p->n * hp * wp;
+  for (int n = 0; n < p->n; n++)
+    for (int r = 0; r < hp; r++) {
+      float* row = xp + ((long)n * hp + r) * wp;
+      int ih = r - p->pt;
+      if (ih < 0 || ih >= p->h) {
+        fill_zero(row, wp);
+        continue;
+      }
+      const float* xr = p->x + ((long)n * p->h + ih) * p->w;
+      for (int col = 0; col < wp; col++) {
+        int iw = col - p->pl;
+        row[col] = iw >= 0 && iw < p->w ? xr[iw] : 0.f;
+      }
+    }
+  long plane = (long)p->n * p->oh * ow4;
+  for (int n = 0; n < p->n; n++)
+    for (int oy = 0; oy < p->oh; oy++) {
+      const float* dr = p->y + ((long)n * p->oh + oy) * p->ow * p->co;
+      float* base = dt + ((long)n * p->oh + oy) * ow4;
+      for (int j = 0; j < p->co; j++) {
+        float* t = base + j * plane;
+        for (int ox = 0; ox < p->ow; ox++) t[ox] = dr[(long)ox * p->co + j];
+        for (int ox = p->ow; ox < ow4; ox++) t[ox] = 0.f;
+      }
+    }
+  fill_zero(p->f, p->kh * p->kw * p->co);
+  return p->kh * cdiv(p->co, 2);
+}
+
+static inline float hsum4(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) +
+         wasm_f32x4_extract_lane(v, 3);
+}
+
+// Taps kx0 .. kx0 + KW - 1 of kernel row ky, output channels j0 and j0 + 1 (when two > 0). KW is a constant at
+// every call, so the accumulators stay in registers.
+static inline __attribute__((always_inline)) void c1_taps(conv* p, int ky, int kx0, const int KW, int j0, int two) {
+  int hp = c1_hp(p), wp = c1_wp(p), ow4 = c1_ow4(p);
+  const float* xp = p->scratch;
+  long plane = (long)p->n * p->oh * ow4;
+  const float* d0base = xp + (long)p->n * hp * wp + j0 * plane;
+  const float* d1base = two ? d0base + plane : d0base;
+  double t0[7], t1[7];
+  for (int k = 0; k < KW; k++) t0[k] = t1[k] = 0.0;
+  for (int n = 0; n < p->n; n++) {
+    v128_t a0[7], a1[7];
+    for (int k = 0; k < KW; k++) a0[k] = a1[k] = wasm_f32x4_splat(0.f);
+    for (int oy = 0; oy < p->oh; oy++) {
+      const float* xr = xp + ((long)n * hp + oy + ky) * wp + kx0;
+      const float* d0 = d0base + ((long)n * p->oh + oy) * ow4;
+      const float* d1 = d1base + ((long)n * p->oh + oy) * ow4;
+      for (int ox = 0; ox < ow4; ox += 4) {
+        v128_t v0 = wasm_v128_load(d0 + ox), v1 = wasm_v128_load(d1 + ox);
+        for (int k = 0; k < KW; k++) {
+          v128_t xv = wasm_v128_load(xr + ox + k);
+          a0[k] = wasm_f32x4_add(a0[k], wasm_f32x4_mul(xv, v0));
+          a1[k] = wasm_f32x4_add(a1[k], wasm_f32x4_mul(xv, v1));
+        }
+      }
+    }
+    for (int k = 0; k < KW; k++) {
+      t0[k] += hsum4(a0[k]);
+      t1[k] += hsum4(a1[k]);
+    }
+  }
+  for (int k = 0; k < KW; k++) {
+    float* out = p->f + (long)(ky * p->kw + kx0 + k) * p->co + j0;
+    out[0] = (float)t0[k];
+    if (two) out[1] = (float)t1[k];
+  }
+}
+
+static void filter_c1_run(conv* p, int unit) {
+  int pairs = cdiv(p->co, 2), ky = unit / pairs, j0 = (unit % pairs) * 2, two = j0 + 1 < p->co;
+  if (p->kw == 5) c1_taps(p, ky, 0, 5, j0, two);
+  else if (p->kw == 3) c1_taps(p, ky, 0, 3, j0, two);
+  else
+    for (int kx = 0; kx < p->kw; kx++) c1_taps(p, ky, kx, 1, j0, two);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
 // Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
@@ -1740,6 +1842,7 @@ int scratch_bytes(int op, const conv* p) {
   else if (op == OP_WINO_FWD) slot = wino_slot(p);
   else if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS || op == OP_COLUMN_SUM) shared = bn_scratch(p);
   else if (op == OP_AVGPOOL_BWD) shared = avgpool_bwd_shared(p);
+  else if (op == OP_FILTER_C1) shared = filter_c1_shared(p);
   return align16(shared) + imax(p->slots, 1) * align16(slot) + 64;
 }
 
@@ -1764,6 +1867,7 @@ int prepare(int op, conv* p) {
   if (op == OP_AVGPOOL_BWD) return avgpool_bwd_prepare(p);
   if (op == OP_COLUMN_SUM) return 1;
   if (op == OP_TRANSPOSE) return transpose_prepare(p);
+  if (op == OP_FILTER_C1) return filter_c1_prepare(p);
   return 0;
 }
 
@@ -1792,4 +1896,5 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_AVGPOOL_BWD) avgpool_bwd_run(p, unit);
   else if (op == OP_COLUMN_SUM) column_sum_run(p);
   else if (op == OP_TRANSPOSE) transpose_run(p, unit);
+  else if (op == OP_FILTER_C1) filter_c1_run(p, unit);
 }

@@ -27,6 +27,7 @@ import {
   BN_BACKWARD_INPUT,
   BN_BACKWARD_SUMS,
   BN_STATS,
+  FILTER_GRAD_C1,
   PATCHES_T,
   SGD_STEP,
   TANH_GRAD,
@@ -418,6 +419,27 @@ const batchMatMul = ((args: KernelArgs & { attrs: NamedAttrMap }) => {
   }
 }) as unknown as KernelFunc;
 
+// The filter gradient of a one-input-channel, stride-1, undilated convolution (kernels.c, OP_FILTER_C1); the op
+// (conv-grad-matmul.ts) has checked the case and the size of the kernel's scratch.
+const filterGradC1 = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMap }): TensorInfo => {
+  const b = backend as WasmBackendLike;
+  const { x, dy } = inputs;
+  const a = attrsFromKernel(FILTER_GRAD_C1, attrs, 1);
+  const fShape = attrs.filterShape as number[];
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32')
+    throw new Error(`${FILTER_GRAD_C1}: expected float32 tensors, got ${x.dtype} and ${dy.dtype}`);
+  const info = convInfo(FILTER_GRAD_C1, x.shape, fShape, a);
+  const g = convGeometry(info, 1);
+  const ok = g.c === 1 && g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1;
+  if (!ok || dy.shape.join() !== [g.n, g.oh, g.ow, g.co].join())
+    throw new Error(
+      `${FILTER_GRAD_C1}: needs one input channel, stride 1, no dilation and dy [${[g.n, g.oh, g.ow, g.co]}]`,
+    );
+  const out = b.makeOutput(fShape.slice(), 'float32');
+  runConvKernel(b, 'filter_c1', g, addressOf(b, x), addressOf(b, out), addressOf(b, dy));
+  return out;
+}) as unknown as KernelFunc;
+
 /** Registers the training kernels on 'wasm' (again after a re-registration of the backend: idempotent). */
 export function registerTrainKernels(): void {
   const wrapped: Array<[string, KernelFunc]> = [
@@ -443,6 +465,7 @@ export function registerTrainKernels(): void {
     [SGD_STEP, sgdStep],
     [ADAM_STEP, adamStep],
     [PATCHES_T, patchesT],
+    [FILTER_GRAD_C1, filterGradC1],
   ];
   for (const [kernelName, kernelFunc] of configs) {
     if (getKernel(kernelName, 'wasm')) unregisterKernel(kernelName, 'wasm');
