@@ -16,14 +16,18 @@ import {
 } from '@tensorflow/tfjs-core';
 import { tf } from './tf';
 import { convInfo, type ConvAttrs } from './conv-options';
-import { PATCHES_T } from './kernel-names';
+import { FILTER_GRAD_C1, PATCHES_T } from './kernel-names';
 
 /** Input channels below which the filter gradient goes through patches (the rgemm tiles' width). */
 export const PATCHES_MAX_CHANNELS = 4;
 /** Largest patches matrix (floats) built for it: 16 M floats, 64 MB; larger layers keep the kernel. */
 export const PATCHES_MAX_FLOATS = 1 << 24;
 
-/** The filter gradient through patches^T . dy, or undefined when the layer is not such a case. */
+/**
+ * The filter gradient through patches^T . dy, or undefined when the layer is not such a case. One input channel at
+ * stride 1 without dilation (a grayscale first layer) takes {@link FILTER_GRAD_C1} instead, whose scratch (the input
+ * zero-padded and dy by channel) is bounded by the same {@link PATCHES_MAX_FLOATS}.
+ */
 export function patchesFilterGrad(dy: Tensor, x: Tensor4D, filter: Tensor4D, a: ConvAttrs): Tensor | undefined {
   if (a.groups !== 1 || !getKernel(PATCHES_T, tf.getBackend())) return undefined;
   const [kh, kw, c, co] = filter.shape;
@@ -31,6 +35,18 @@ export function patchesFilterGrad(dy: Tensor, x: Tensor4D, filter: Tensor4D, a: 
   const info = convInfo('conv2d gradient', x.shape, filter.shape, a);
   const rows = info.batchSize * info.outHeight * info.outWidth;
   if (rows === 0 || co === 0 || kh * kw * c * rows > PATCHES_MAX_FLOATS) return undefined;
+  const unit = (d: number) => d === 1;
+  if (c === 1 && [info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth].every(unit)) {
+    const ow4 = Math.ceil(info.outWidth / 4) * 4;
+    const padded = info.batchSize * (info.outHeight + kh - 1) * (Math.ceil((ow4 + kw - 1) / 4) * 4);
+    if (
+      getKernel(FILTER_GRAD_C1, tf.getBackend()) &&
+      padded + co * rows * (ow4 / info.outWidth) <= PATCHES_MAX_FLOATS
+    ) {
+      const attrs = { ...a, filterShape: filter.shape } as unknown as NamedAttrMap;
+      return engine().runKernel(FILTER_GRAD_C1, { x, dy } as NamedTensorMap, attrs) as Tensor;
+    }
+  }
   return tf.tidy(() => {
     const attrs = { ...a, filterShape: filter.shape } as unknown as NamedAttrMap;
     const patches = engine().runKernel(PATCHES_T, { x } as NamedTensorMap, attrs) as Tensor;

@@ -103,3 +103,9 @@ export const ADAM_STEP = 'CnnAdamStep';
  * `filterShape` (groups must be 1).
  */
 export const PATCHES_T = 'CnnPatchesT';
+
+/**
+ * The filter gradient of a convolution with one input channel, stride 1 and no dilation (groups 1), from the input
+ * `x` and `dy`: `[kh, kw, 1, co]`. Attributes: the convolution's, plus `filterShape`.
+ */
+export const FILTER_GRAD_C1 = 'CnnConv2DBackpropFilterC1';

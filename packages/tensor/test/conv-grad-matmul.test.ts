@@ -1,5 +1,6 @@
 // The convolution gradients that run as one matrix product on wasm (conv-grad-matmul.ts): the filter gradient of
-// layers with fewer than 4 input channels (through CnnPatchesT) and the input gradient of a whole-input
+// layers with fewer than 4 input channels (through CnnPatchesT, or CnnConv2DBackpropFilterC1 for one input channel at
+// stride 1 without dilation) and the input gradient of a whole-input
 // convolution, against the cpu backend's gradients of the same convolution (tfjs's own kernels), with the kernel
 // names that ran, and no tensor leaks.
 import { afterAll, describe, expect, it } from 'vitest';
@@ -65,7 +66,28 @@ async function grads(backend: 'wasm' | 'cpu', xs: Shape, fs: Shape, o: ConvOptio
 }
 
 const CASES: Array<[string, Shape, Shape, ConvOptions, string]> = [
-  ['1 input channel, 5x5, padding 2 (LeNet-5 first layer)', [4, 12, 12, 1], [5, 5, 1, 6], { pad: 2 }, 'CnnPatchesT'],
+  [
+    '1 input channel, 5x5, padding 2 (LeNet-5 first layer)',
+    [4, 12, 12, 1],
+    [5, 5, 1, 6],
+    { pad: 2 },
+    'CnnConv2DBackpropFilterC1',
+  ],
+  [
+    '1 input channel, 3x3, 5 output channels, a 9-wide output (not a multiple of 4)',
+    [2, 9, 11, 1],
+    [3, 3, 1, 5],
+    { pad: 'valid' },
+    'CnnConv2DBackpropFilterC1',
+  ],
+  [
+    '1 input channel, 7x7 (one tap at a time), padding [3, 1]',
+    [3, 10, 8, 1],
+    [7, 7, 1, 4],
+    { pad: [3, 1] },
+    'CnnConv2DBackpropFilterC1',
+  ],
+  ['1 input channel, 3x3, stride 2, same', [2, 9, 10, 1], [3, 3, 1, 6], { pad: 'same', strides: 2 }, 'CnnPatchesT'],
   [
     '3 input channels, 3x3, stride 2, dilation 1, same',
     [2, 11, 9, 3],
@@ -79,6 +101,20 @@ const CASES: Array<[string, Shape, Shape, ConvOptions, string]> = [
     [3, 3, 2, 5],
     { pad: [1, 2], dilations: 2 },
     'CnnPatchesT',
+  ],
+  [
+    '1 input channel, 3x3, dilation 2, padding [3, 1] (rows of the patches cut at both ends)',
+    [2, 7, 9, 1],
+    [3, 3, 1, 4],
+    { pad: [3, 1], dilations: 2 },
+    'CnnPatchesT',
+  ],
+  [
+    '1 input channel, 4x4 wider than its 3-wide input, padding 2',
+    [1, 6, 3, 1],
+    [4, 4, 1, 3],
+    { pad: 2 },
+    'CnnConv2DBackpropFilterC1',
   ],
   [
     'a whole-input 5x5 kernel on a 5x5 input (a dense layer)',

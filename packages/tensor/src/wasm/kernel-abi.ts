@@ -43,6 +43,14 @@ export const KERNEL_OPS = {
   adam_step: 18,
   /** OP_PATCHES_T: y = the input patches of a convolution, transposed: [kh * kw * c, n * oh * ow] */
   patches_t: 19,
+  /** OP_AVGPOOL_BWD: average pooling's input gradient: y = dx (n, h, w, c) from x = dy (n, oh, ow, c) */
+  avgpool_bwd: 20,
+  /** OP_COLUMN_SUM: y[j] = sum over the n rows of x (c floats each) of x[r][j]: a bias's gradient */
+  column_sum: 21,
+  /** OP_TRANSPOSE: y = x transposed: n matrices of h rows by w columns into n of w rows by h columns */
+  transpose: 22,
+  /** OP_FILTER_C1: filter gradient f of a stride-1 undilated convolution with one input channel, y = dy */
+  filter_c1: 23,
 } as const;
 
 /** A kernel of kernels.c, by name. */

@@ -69,6 +69,10 @@ enum {
   OP_SGD_STEP = 17,        // SGD over n parameters: x = n records of SGD_WORDS words, f = [momentum, 1 - dampening]
   OP_ADAM_STEP = 18,       // Adam / AdamW over n parameters: x = n records of ADAM_WORDS, f = [b1, 1-b1, b2, 1-b2, eps]
   OP_PATCHES_T = 19,       // y = the input patches of a convolution, transposed: [kh * kw * c, n * oh * ow]
+  OP_AVGPOOL_BWD = 20,     // average pooling's input gradient: y = dx (n, h, w, c) from x = dy (n, oh, ow, c)
+  OP_COLUMN_SUM = 21,      // y[j] = sum over the n rows of x (c floats each) of x[r][j]: a bias's gradient
+  OP_TRANSPOSE = 22,       // y = x transposed: n matrices of h rows by w columns into n of w rows by h columns
+  OP_FILTER_C1 = 23,       // filter gradient f of a stride-1 undilated convolution with one input channel, y = dy
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -1575,6 +1579,18 @@ static void patches_run(conv* p, int unit) {
           continue;
         }
         const float* xr = xn + (long)ih * p->w * c;
+        if (c == 1 && p->sw == 1) {
+          // One input channel at stride 1: a row of the patches is a contiguous run of the input row between zeros.
+          int lo = imin(p->ow, imax(0, p->pl - kx)), hi = imax(lo, imin(p->ow, p->w + p->pl - kx));
+          const float* src = xr + (lo - p->pl + kx);
+          fill_zero(out, lo);
+          int ox = lo;
+          for (; ox + 4 <= hi; ox += 4) wasm_v128_store(out + ox, wasm_v128_load(src + (ox - lo)));
+          for (; ox < hi; ox++) out[ox] = src[ox - lo];
+          fill_zero(out + hi, p->ow - hi);
+          out += p->ow;
+          continue;
+        }
         for (int ox = 0; ox < p->ow; ox++) {
           int iw = ox * p->sw - p->pl + kx;
           *out++ = iw >= 0 && iw < p->w ? xr[(long)iw * c] : 0.f;
@@ -1615,6 +1631,205 @@ static void shuffle2_run(conv* p, int unit) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Training: average pooling's input gradient (issue 15; tfjs's wasm kernel is scalar). x is the output gradient dy
+// (n, oh, ow, c), y the input gradient dx (n, h, w, c); kh, kw, sh, sw, pt, pl describe the window (no dilation).
+// Each dx pixel gathers the dy of every window that covers it, in scan order, times 1 / (kh * kw) (tfjs's
+// AvgPoolGrad, whose divisor is the whole window). Units: ranges of input rows (n * h); each value is written once.
+
+// Shared scratch: the windows [lo, hi) that cover each input column, computed once in prepare.
+static int avgpool_bwd_shared(const conv* p) { return 2 * p->w * 4; }
+
+// The windows (along one axis) that cover input position i: [*lo, *hi), o * s - pad <= i < o * s - pad + k.
+static void covering(int i, int k, int s, int pad, int outs, int* lo, int* hi) {
+  int a = i + pad;
+  *lo = a < k ? 0 : (a - k) / s + 1;
+  *hi = imin(outs, a / s + 1);
+}
+
+static int avgpool_bwd_prepare(conv* p) {
+  int* cols = (int*)p->scratch;
+  for (int iw = 0; iw < p->w; iw++) covering(iw, p->kw, p->sw, p->pl, p->ow, cols + 2 * iw, cols + 2 * iw + 1);
+  return split_units(p->n * p->h, p->slots, 4);
+}
+
+// o[0..c) = s[0..c) * k (add = 0) or o[0..c) += s[0..c) (add = 1; k unused).
+static inline void avg_row(float* o, const float* s, int c, float k, int add) {
+  int j = 0;
+  v128_t kv = wasm_f32x4_splat(k);
+  if (add)
+    for (; j + 4 <= c; j += 4) wasm_v128_store(o + j, wasm_f32x4_add(wasm_v128_load(o + j), wasm_v128_load(s + j)));
+  else
+    for (; j + 4 <= c; j += 4) wasm_v128_store(o + j, wasm_f32x4_mul(wasm_v128_load(s + j), kv));
+  if (!add && j < c && c >= 4 && s != o) {
+    // The last four values again, overlapping: the same products, so no scalar tail (LeNet-5's 6 channels).
+    wasm_v128_store(o + c - 4, wasm_f32x4_mul(wasm_v128_load(s + c - 4), kv));
+    return;
+  }
+  for (; j < c; j++) o[j] = add ? o[j] + s[j] : s[j] * k;
+}
+
+static void avgpool_bwd_run(conv* p, int unit) {
+  int c = p->c, lo, hi;
+  const int* cols = (const int*)p->scratch;
+  unit_range(p->n * p->h, split_units(p->n * p->h, p->slots, 4), unit, &lo, &hi);
+  float scale = 1.f / (float)(p->kh * p->kw);
+  for (int row = lo; row < hi; row++) {
+    int n = row / p->h, ih = row % p->h, ylo, yhi;
+    covering(ih, p->kh, p->sh, p->pt, p->oh, &ylo, &yhi);
+    float* out = p->y + (long)row * p->w * c;
+    const float* dyn = p->x + (long)n * p->oh * p->ow * c;
+    for (int iw = 0; iw < p->w; iw++) {
+      int xlo = cols[2 * iw], xhi = cols[2 * iw + 1];
+      float* o = out + (long)iw * c;
+      int windows = (yhi - ylo) * (xhi - xlo);
+      if (windows <= 0) {
+        fill_zero(o, c);
+      } else if (windows == 1) {
+        avg_row(o, dyn + ((long)ylo * p->ow + xlo) * c, c, scale, 0);  // non-overlapping windows: one each
+      } else {
+        // The sum in scan order, then the divisor.
+        avg_row(o, dyn + ((long)ylo * p->ow + xlo) * c, c, 1.f, 0);
+        for (int oy = ylo; oy < yhi; oy++)
+          for (int ox = oy == ylo ? xlo + 1 : xlo; ox < xhi; ox++)
+            avg_row(o, dyn + ((long)oy * p->ow + ox) * c, c, 0.f, 1);
+        avg_row(o, o, c, scale, 0);
+      }
+    }
+  }
+}
+
+// OP_COLUMN_SUM: the gradient of a bias added along the last axis, y[j] = sum of x[r][j] over the n rows, with
+// BatchNorm's reduction (float32 blocks into double totals, one unit: the same result whatever the thread count).
+static void column_sum_run(conv* p) {
+  double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
+  bn_reduce(p->x, p->x, 0, p->n, p->c, acc);
+  for (int j = 0; j < p->c; j++) p->y[j] = (float)acc[j];
+}
+
+// OP_TRANSPOSE: the operand of a transposed matrix product (tfjs's wasm BatchMatMul multiplies transposed
+// operands in a plain loop, 10-20 times slower than XNNPACK's packed one). Tiles of TT x TT stay in L1 cache.
+// Units: ranges of (matrix, tile row) pairs; each value is a copy.
+enum { TT = 32 };
+
+static int transpose_prepare(conv* p) { return split_units(p->n * cdiv(p->h, TT), p->slots, 4); }
+
+static void transpose_run(conv* p, int unit) {
+  int h = p->h, w = p->w, tiles = cdiv(h, TT), lo, hi;
+  unit_range(p->n * tiles, transpose_prepare(p), unit, &lo, &hi);
+  for (int item = lo; item < hi; item++) {
+    int b = item / tiles, r0 = (item % tiles) * TT, r1 = imin(h, r0 + TT);
+    const float* x = p->x + (long)b * h * w;
+    float* y = p->y + (long)b * h * w;
+    for (int c0 = 0; c0 < w; c0 += TT) {
+      int c1 = imin(w, c0 + TT);
+      for (int c = c0; c < c1; c++)
+        for (int r = r0; r < r1; r++) y[(long)c * h + r] = x[(long)r * w + c];
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training: the filter gradient of a stride-1, undilated convolution with one input channel (LeNet-5's and any
+// grayscale network's first layer), df[ky][kx][j] = sum over pixels of x(oy + ky - pt, ox + kx - pl) * dy(oy, ox, j).
+// prepare copies x into a zero-padded plane per image (rows of WP floats: the padding needs no test) and dy into one
+// plane per output channel (rows of OW4 = ow rounded up to 4, zero-filled), so that the sum runs four output columns
+// at a time with contiguous loads: for one kernel row ky and two output channels, all kw taps at once (kw = 3 or 5:
+// 2 kw accumulators in registers, each x load used twice and each dy load kw times). Per image, the vector sums are
+// added into double totals in a fixed order. Units: (kernel row, pair of output channels), each computing its taps
+// over every pixel, so the result does not depend on the thread count.
+
+static int c1_ow4(const conv* p) { return (p->ow + 3) & ~3; }
+static int c1_wp(const conv* p) { return (c1_ow4(p) + p->kw - 1 + 3) & ~3; }
+static int c1_hp(const conv* p) { return p->oh + p->kh - 1; }
+static int filter_c1_shared(const conv* p) {
+  return (p->n * c1_hp(p) * c1_wp(p) + p->co * p->n * p->oh * c1_ow4(p)) * 4;
+}
+
+static int filter_c1_prepare(conv* p) {
+  int hp = c1_hp(p), wp = c1_wp(p), ow4 = c1_ow4(p);
+  float* xp = p->scratch;
+  float* dt = xp + (long)p->n * hp * wp;
+  for (int n = 0; n < p->n; n++)
+    for (int r = 0; r < hp; r++) {
+      float* row = xp + ((long)n * hp + r) * wp;
+      int ih = r - p->pt;
+      if (ih < 0 || ih >= p->h) {
+        fill_zero(row, wp);
+        continue;
+      }
+      const float* xr = p->x + ((long)n * p->h + ih) * p->w;
+      for (int col = 0; col < wp; col++) {
+        int iw = col - p->pl;
+        row[col] = iw >= 0 && iw < p->w ? xr[iw] : 0.f;
+      }
+    }
+  long plane = (long)p->n * p->oh * ow4;
+  for (int n = 0; n < p->n; n++)
+    for (int oy = 0; oy < p->oh; oy++) {
+      const float* dr = p->y + ((long)n * p->oh + oy) * p->ow * p->co;
+      float* base = dt + ((long)n * p->oh + oy) * ow4;
+      for (int j = 0; j < p->co; j++) {
+        float* t = base + j * plane;
+        for (int ox = 0; ox < p->ow; ox++) t[ox] = dr[(long)ox * p->co + j];
+        for (int ox = p->ow; ox < ow4; ox++) t[ox] = 0.f;
+      }
+    }
+  fill_zero(p->f, p->kh * p->kw * p->co);
+  return p->kh * cdiv(p->co, 2);
+}
+
+static inline float hsum4(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) +
+         wasm_f32x4_extract_lane(v, 3);
+}
+
+// Taps kx0 .. kx0 + KW - 1 of kernel row ky, output channels j0 and j0 + 1 (when two > 0). KW is a constant at
+// every call, so the accumulators stay in registers.
+static inline __attribute__((always_inline)) void c1_taps(conv* p, int ky, int kx0, const int KW, int j0, int two) {
+  int hp = c1_hp(p), wp = c1_wp(p), ow4 = c1_ow4(p);
+  const float* xp = p->scratch;
+  long plane = (long)p->n * p->oh * ow4;
+  const float* d0base = xp + (long)p->n * hp * wp + j0 * plane;
+  const float* d1base = two ? d0base + plane : d0base;
+  double t0[7], t1[7];
+  for (int k = 0; k < KW; k++) t0[k] = t1[k] = 0.0;
+  for (int n = 0; n < p->n; n++) {
+    v128_t a0[7], a1[7];
+    for (int k = 0; k < KW; k++) a0[k] = a1[k] = wasm_f32x4_splat(0.f);
+    for (int oy = 0; oy < p->oh; oy++) {
+      const float* xr = xp + ((long)n * hp + oy + ky) * wp + kx0;
+      const float* d0 = d0base + ((long)n * p->oh + oy) * ow4;
+      const float* d1 = d1base + ((long)n * p->oh + oy) * ow4;
+      for (int ox = 0; ox < ow4; ox += 4) {
+        v128_t v0 = wasm_v128_load(d0 + ox), v1 = wasm_v128_load(d1 + ox);
+        for (int k = 0; k < KW; k++) {
+          v128_t xv = wasm_v128_load(xr + ox + k);
+          a0[k] = wasm_f32x4_add(a0[k], wasm_f32x4_mul(xv, v0));
+          a1[k] = wasm_f32x4_add(a1[k], wasm_f32x4_mul(xv, v1));
+        }
+      }
+    }
+    for (int k = 0; k < KW; k++) {
+      t0[k] += hsum4(a0[k]);
+      t1[k] += hsum4(a1[k]);
+    }
+  }
+  for (int k = 0; k < KW; k++) {
+    float* out = p->f + (long)(ky * p->kw + kx0 + k) * p->co + j0;
+    out[0] = (float)t0[k];
+    if (two) out[1] = (float)t1[k];
+  }
+}
+
+static void filter_c1_run(conv* p, int unit) {
+  int pairs = cdiv(p->co, 2), ky = unit / pairs, j0 = (unit % pairs) * 2, two = j0 + 1 < p->co;
+  if (p->kw == 5) c1_taps(p, ky, 0, 5, j0, two);
+  else if (p->kw == 3) c1_taps(p, ky, 0, 3, j0, two);
+  else
+    for (int kx = 0; kx < p->kw; kx++) c1_taps(p, ky, kx, 1, j0, two);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
 // Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
@@ -1625,7 +1840,9 @@ int scratch_bytes(int op, const conv* p) {
   else if (op == OP_CONV_BWD_FILTER) shared = bwd_filter_shared(p), slot = bwd_filter_slot(p);
   else if (op == OP_DW_FWD || op == OP_DW_BWD_INPUT) shared = dw_shared(p), slot = dw_slot(p);
   else if (op == OP_WINO_FWD) slot = wino_slot(p);
-  else if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS) shared = bn_scratch(p);
+  else if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS || op == OP_COLUMN_SUM) shared = bn_scratch(p);
+  else if (op == OP_AVGPOOL_BWD) shared = avgpool_bwd_shared(p);
+  else if (op == OP_FILTER_C1) shared = filter_c1_shared(p);
   return align16(shared) + imax(p->slots, 1) * align16(slot) + 64;
 }
 
@@ -1647,6 +1864,10 @@ int prepare(int op, conv* p) {
   if (op == OP_TANH || op == OP_TANH_GRAD) return tanh_prepare(p);
   if (op == OP_SGD_STEP || op == OP_ADAM_STEP) return 1;
   if (op == OP_PATCHES_T) return patches_prepare(p);
+  if (op == OP_AVGPOOL_BWD) return avgpool_bwd_prepare(p);
+  if (op == OP_COLUMN_SUM) return 1;
+  if (op == OP_TRANSPOSE) return transpose_prepare(p);
+  if (op == OP_FILTER_C1) return filter_c1_prepare(p);
   return 0;
 }
 
@@ -1672,4 +1893,8 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_SGD_STEP) sgd_run(p);
   else if (op == OP_ADAM_STEP) adam_run(p);
   else if (op == OP_PATCHES_T) patches_run(p, unit);
+  else if (op == OP_AVGPOOL_BWD) avgpool_bwd_run(p, unit);
+  else if (op == OP_COLUMN_SUM) column_sum_run(p);
+  else if (op == OP_TRANSPOSE) transpose_run(p, unit);
+  else if (op == OP_FILTER_C1) filter_c1_run(p, unit);
 }

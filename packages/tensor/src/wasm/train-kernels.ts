@@ -2,20 +2,32 @@
 // kernel (kernels.c, "Training: BatchNorm"). The ops that run them, with a tfjs fallback for other backends, are in
 // ../batch-norm-train.ts.
 import {
+  backend_util,
   getKernel,
   registerKernel,
   unregisterKernel,
+  type KernelConfig,
   type KernelFunc,
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { Tanh } from '@tensorflow/tfjs-core';
+import {
+  AvgPoolGrad,
+  BatchMatMul,
+  Identity,
+  Sum,
+  Tanh,
+  type AvgPoolGradAttrs,
+  type BatchMatMulAttrs,
+  type SumAttrs,
+} from '@tensorflow/tfjs-core';
 import {
   ADAM_STEP,
   BN_AFFINE,
   BN_BACKWARD_INPUT,
   BN_BACKWARD_SUMS,
   BN_STATS,
+  FILTER_GRAD_C1,
   PATCHES_T,
   SGD_STEP,
   TANH_GRAD,
@@ -291,8 +303,158 @@ const patchesT = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMa
   return out;
 }) as unknown as KernelFunc;
 
+// ---------------------------------------------------------------------------------------------
+// tfjs kernels that a training step runs many times, replaced on 'wasm' where tfjs's own is slow; each hands any
+// case it does not take to tfjs's kernel (kept in `tfjsKernels` when these are registered).
+
+const tfjsKernels = new Map<string, KernelFunc>();
+
+/** The wasm backend's reference counting, which the kernels below use beside {@link WasmBackendLike}. */
+type RefCounted = WasmBackendLike & { incRef(dataId: object): void; disposeData(dataId: object): boolean };
+
+function tfjsKernel(name: string, args: unknown): TensorInfo | TensorInfo[] {
+  const k = tfjsKernels.get(name);
+  if (!k) throw new Error(`${name}: tfjs's wasm kernel is not registered`);
+  return k(args as Parameters<KernelFunc>[0]);
+}
+
+// Identity (tfjs's engine clones every tensor a gradient saves, tf.clone): tfjs's wasm kernel copies the data; here
+// the output shares the input's memory, as tfjs's wasm Reshape already does (no kernel writes into its inputs).
+const identity = ((args: KernelArgs) => {
+  const { x } = args.inputs;
+  if (x.dtype === 'string') return tfjsKernel(Identity, args);
+  (args.backend as RefCounted).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
+}) as unknown as KernelFunc;
+
+// Average pooling's input gradient, SIMD over channels (kernels.c, OP_AVGPOOL_BWD); the divisor is the whole
+// window, as tfjs's kernel has it.
+const avgPoolGrad = ((args: KernelArgs & { attrs: NamedAttrMap }) => {
+  const b = args.backend as WasmBackendLike;
+  const { dy, input } = args.inputs;
+  const a = args.attrs as unknown as AvgPoolGradAttrs;
+  const empty = [...dy.shape, ...input.shape].some((d) => d === 0);
+  if (dy.dtype !== 'float32' || input.dtype !== 'float32' || empty) return tfjsKernel(AvgPoolGrad, args);
+  const info = backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+  );
+  if (dy.shape.join() !== [info.batchSize, info.outHeight, info.outWidth, info.outChannels].join())
+    throw new Error(`${AvgPoolGrad}: dy [${dy.shape}] does not match the pooling of [${input.shape}]`);
+  const out = b.makeOutput(input.shape.slice(), 'float32');
+  runConvKernel(b, 'avgpool_bwd', convGeometry(info, info.inChannels), addressOf(b, dy), 0, addressOf(b, out));
+  return out;
+}) as unknown as KernelFunc;
+
+/** The last axis's length and the number of rows before it, when `axes` are every axis but the last. */
+function leadingAxes(shape: number[], axis: number | number[]): { n: number; c: number } | undefined {
+  const r = shape.length;
+  const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((d) => (d < 0 ? d + r : d)))].sort(
+    (p, q) => p - q,
+  );
+  if (r < 2 || axes.length !== r - 1 || axes.some((d, i) => d !== i)) return undefined;
+  const c = shape[r - 1];
+  return { n: shape.reduce((p, d) => p * d, 1) / c, c };
+}
+
+// A sum over every axis but the last (a bias's gradient: tfjs's Add gradient sums dy so, and tfjs's wasm Sum first
+// transposes the whole tensor) as one read (kernels.c, OP_COLUMN_SUM: float32 blocks into double totals, one thread).
+const sum = ((args: KernelArgs & { attrs: NamedAttrMap }) => {
+  const b = args.backend as WasmBackendLike;
+  const { x } = args.inputs;
+  const a = args.attrs as unknown as SumAttrs;
+  const rc = x.dtype === 'float32' && !x.shape.some((d) => d === 0) ? leadingAxes(x.shape, a.axis) : undefined;
+  if (!rc) return tfjsKernel(Sum, args);
+  const out = b.makeOutput(a.keepDims ? [...x.shape.slice(0, -1).map(() => 1), rc.c] : [rc.c], 'float32');
+  runConvKernel(b, 'column_sum', rows(rc.n, rc.c), addressOf(b, x), 0, addressOf(b, out));
+  return out;
+}) as unknown as KernelFunc;
+
+/** The last two axes of t swapped, in a new output of the backend (OP_TRANSPOSE). */
+function transposed(b: WasmBackendLike, t: TensorInfo): TensorInfo {
+  const r = t.shape.length;
+  const [h, w] = [t.shape[r - 2], t.shape[r - 1]];
+  const out = b.makeOutput([...t.shape.slice(0, -2), w, h], 'float32');
+  const g = {
+    ...rows(
+      t.shape.slice(0, -2).reduce((p, d) => p * d, 1),
+      1,
+    ),
+    h,
+    w,
+    co: 1,
+  };
+  runConvKernel(b, 'transpose', g, addressOf(b, t), 0, addressOf(b, out));
+  return out;
+}
+
+// A matrix product with a transposed operand (every matMul gradient: dA = dy . B^T, dB = A^T . dy): the operand
+// transposed first, then tfjs's plain product (XNNPACK), whose transposed-operand path is a plain loop.
+const batchMatMul = ((args: KernelArgs & { attrs: NamedAttrMap }) => {
+  const b = args.backend as RefCounted;
+  const { a: lhs, b: rhs } = args.inputs;
+  const at = args.attrs as unknown as BatchMatMulAttrs;
+  const empty = [...lhs.shape, ...rhs.shape].some((d) => d === 0);
+  const plain = !at.transposeA && !at.transposeB;
+  if (
+    plain ||
+    empty ||
+    lhs.dtype !== 'float32' ||
+    rhs.dtype !== 'float32' ||
+    lhs.shape.length < 2 ||
+    rhs.shape.length < 2
+  )
+    return tfjsKernel(BatchMatMul, args);
+  const ta = at.transposeA ? transposed(b, lhs) : lhs;
+  const tb = at.transposeB ? transposed(b, rhs) : rhs;
+  try {
+    const attrs = { ...args.attrs, transposeA: false, transposeB: false };
+    return tfjsKernel(BatchMatMul, { ...args, inputs: { a: ta, b: tb }, attrs });
+  } finally {
+    if (ta !== lhs) b.disposeData(ta.dataId);
+    if (tb !== rhs) b.disposeData(tb.dataId);
+  }
+}) as unknown as KernelFunc;
+
+// The filter gradient of a one-input-channel, stride-1, undilated convolution (kernels.c, OP_FILTER_C1); the op
+// (conv-grad-matmul.ts) has checked the case and the size of the kernel's scratch.
+const filterGradC1 = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMap }): TensorInfo => {
+  const b = backend as WasmBackendLike;
+  const { x, dy } = inputs;
+  const a = attrsFromKernel(FILTER_GRAD_C1, attrs, 1);
+  const fShape = attrs.filterShape as number[];
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32')
+    throw new Error(`${FILTER_GRAD_C1}: expected float32 tensors, got ${x.dtype} and ${dy.dtype}`);
+  const info = convInfo(FILTER_GRAD_C1, x.shape, fShape, a);
+  const g = convGeometry(info, 1);
+  const ok = g.c === 1 && g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1;
+  if (!ok || dy.shape.join() !== [g.n, g.oh, g.ow, g.co].join())
+    throw new Error(
+      `${FILTER_GRAD_C1}: needs one input channel, stride 1, no dilation and dy [${[g.n, g.oh, g.ow, g.co]}]`,
+    );
+  const out = b.makeOutput(fShape.slice(), 'float32');
+  runConvKernel(b, 'filter_c1', g, addressOf(b, x), addressOf(b, out), addressOf(b, dy));
+  return out;
+}) as unknown as KernelFunc;
+
 /** Registers the training kernels on 'wasm' (again after a re-registration of the backend: idempotent). */
 export function registerTrainKernels(): void {
+  const wrapped: Array<[string, KernelFunc]> = [
+    [Identity, identity],
+    [AvgPoolGrad, avgPoolGrad],
+    [Sum, sum],
+    [BatchMatMul, batchMatMul],
+  ];
+  for (const [kernelName, kernelFunc] of wrapped) {
+    const old = getKernel(kernelName, 'wasm') as KernelConfig | undefined;
+    if (!old) continue;
+    if (old.kernelFunc !== kernelFunc) tfjsKernels.set(kernelName, old.kernelFunc);
+    unregisterKernel(kernelName, 'wasm');
+    registerKernel({ ...old, kernelFunc });
+  }
   const configs: Array<[string, KernelFunc]> = [
     [BN_STATS, stats],
     [BN_AFFINE, affine],
@@ -303,6 +465,7 @@ export function registerTrainKernels(): void {
     [SGD_STEP, sgdStep],
     [ADAM_STEP, adamStep],
     [PATCHES_T, patchesT],
+    [FILTER_GRAD_C1, filterGradC1],
   ];
   for (const [kernelName, kernelFunc] of configs) {
     if (getKernel(kernelName, 'wasm')) unregisterKernel(kernelName, 'wasm');
