@@ -2,7 +2,7 @@
 // effective GFLOP/s (2 x MACs per image), so that models of different sizes compare.
 import { backendInfo, getCard, listModels, setBackend, setThreads, summary, tf } from '@cnn/models-efficient';
 import { SGD, crossEntropy } from '@cnn/train';
-import { UsageError, choice, fmt, hwc, int, parse, str, table, quote } from './args';
+import { BACKEND_CHOICES, UsageError, choice, fmt, hwc, int, parse, str, table, quote } from './args';
 import { buildModel, checkModelId } from './model-file';
 
 export const HELP_BENCH = `Usage: cnn bench [options]
@@ -16,7 +16,7 @@ Options:
   --batch-size <n>         default 32
   --input <HxWxC>          input size (default: each model's own)
   --iters <n>              timed repetitions, the median is reported (default 5)
-  --backend <name>         wasm | cuda | cpu | auto (default wasm)
+  --backend <name>         wasm | webgpu | cuda | cpu | auto (default wasm)
   --threads <n,...>        wasm threads: a count from 1 to 1024 or 'auto' (every core; the default), or several
                            (e.g. 1,2): each model runs on each, and the forward speed-up over the first is printed
   --forward-only           time inference only (no training steps)
@@ -81,7 +81,7 @@ export async function cmdBench(args: string[]): Promise<number> {
   const batch = int(values, 'batch-size', 32, 1, 4096);
   const iters = int(values, 'iters', 5, 1, 1000);
   const input = str(values, 'input');
-  const backend = choice(values, 'backend', ['wasm', 'cuda', 'cpu', 'auto'] as const, 'wasm');
+  const backend = choice(values, 'backend', BACKEND_CHOICES, 'wasm');
   const threadsFlag = str(values, 'threads');
   const threadCounts = threadsFlag === undefined ? undefined : parseThreads(threadsFlag);
   if (threadCounts && backend !== 'wasm')
