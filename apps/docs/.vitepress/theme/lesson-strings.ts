@@ -10,6 +10,8 @@ const en = {
   loading: 'loading the sample…',
   epochs: 'epochs',
   batchSize: 'batch size',
+  images: 'images',
+  imagesOf: (train: number, test: number) => (train === 3000 ? 'all (3,000 + 1,000 test)' : `${train} + ${test} test`),
   lr: 'learning rate',
   loss: 'training loss (per step)',
   accuracy: 'accuracy',
@@ -74,6 +76,9 @@ const zh: Strings = {
   loading: '正在加载样本…',
   epochs: '轮数',
   batchSize: '批大小',
+  images: '图像',
+  imagesOf: (train: number, test: number) =>
+    train === 3000 ? '全部（3,000 + 1,000 测试）' : `${train} + ${test} 测试`,
   lr: '学习率',
   loss: '训练损失（每步）',
   accuracy: '准确率',
