@@ -166,21 +166,34 @@ async function benchModels(
       'int32',
     );
     const opt = new SGD(model, { lr: 1e-3, momentum: 0.9 });
-    const forward = () => {
+    const vars = model.parameters().filter((v) => v.trainable);
+    // Each timed call ends by reading its result with `await data()`: on a GPU (webgpu, cuda) that waits for the queued
+    // work, and on WebGPU a synchronous read (dataSync) is a slow canvas round trip, impossible in Node.js.
+    const forward = async () => {
       model.eval();
       const t0 = performance.now();
-      tf.tidy(() => model.call(x).dataSync());
+      const out = tf.tidy(() => model.call(x));
+      await out.data();
+      out.dispose();
       return performance.now() - t0;
     };
-    const trainStep = () => {
+    const trainStep = async () => {
       model.train();
       const t0 = performance.now();
-      opt.minimize(() => crossEntropy(model.call(x), y));
+      const { value, grads } = tf.variableGrads(() => crossEntropy(model.call(x), y) as tf.Scalar, vars);
+      opt.step(grads);
+      await value.data();
+      tf.dispose([value, ...Object.values(grads)]);
       return performance.now() - t0;
     };
+    const repeat = async (f: () => Promise<number>) => {
+      const times: number[] = [];
+      for (let i = 0; i < iters; i++) times.push(await f());
+      return median(times);
+    };
     try {
-      forward();
-      const f = median(Array.from({ length: iters }, forward));
+      await forward();
+      const f = await repeat(forward);
       const row: Record<string, number | string> = {
         model: id,
         input: size.join('x'),
@@ -192,8 +205,8 @@ async function benchModels(
         forwardGflops: (2 * macs * batch) / f / 1e6,
       };
       if (!forwardOnly) {
-        trainStep();
-        const t = median(Array.from({ length: iters }, trainStep));
+        await trainStep();
+        const t = await repeat(trainStep);
         Object.assign(row, {
           trainMs: t,
           trainImagesPerSecond: (batch * 1000) / t,
