@@ -1,6 +1,7 @@
 // Train LeNet-5 on the Fashion-MNIST sample that ships inside @cnn/datasets (3,000 training and 1,000 test images),
-// with the Trainer of @cnn/train on the wasm backend. The page's Train button calls trainLeNet() with DEFAULTS;
-// run() below is the same loop at tiny settings (a few hundred images, one epoch) so that it finishes in a second.
+// with the Trainer of @cnn/train on the active backend (the page's: wasm, or WebGPU when chosen). The page's Train
+// button calls trainLeNet() with its settings; run() below is the same loop at tiny settings (a few hundred images,
+// one epoch) so that it finishes in a second.
 import { tf, setBackend, backendInfo } from '@cnn/tensor';
 import { manualSeed, type Module } from '@cnn/layers';
 import { getModel, type LeNet5 } from '@cnn/models-classic';
@@ -90,8 +91,10 @@ export async function predict(
   const out = [];
   for (const index of indices) {
     const { x, label } = await imageTensor(test, index);
-    const predicted = tf.tidy(() => tf.argMax(model.call(x) as tf.Tensor2D, 1).dataSync()[0]);
-    x.dispose();
+    // `await data()`, not dataSync(): on WebGPU a synchronous read is slow, and wrong on some adapters.
+    const top = tf.tidy(() => tf.argMax(model.call(x) as tf.Tensor2D, 1));
+    const predicted = (await top.data())[0];
+    tf.dispose([x, top]);
     out.push({ index, label, predicted });
   }
   return out;
@@ -117,7 +120,7 @@ export async function firstLayer(
       tf.transpose(tf.squeeze(act.call(conv.call(x)) as tf.Tensor4D, [0]), [2, 0, 1]),
     ];
   });
-  const result = { filters: w.arraySync() as number[][][], maps: m.arraySync() as number[][][] };
+  const result = { filters: (await w.array()) as number[][][], maps: (await m.array()) as number[][][] };
   tf.dispose([x, w, m]);
   return result;
 }

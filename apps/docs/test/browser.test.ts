@@ -207,13 +207,16 @@ afterAll(async () => {
 });
 
 /**
- * Opens a page and records console errors, uncaught exceptions and failed requests. Once `leaving()` has been
+ * Opens a page (in the site's Chromium, or in `browser`) and records console errors, uncaught exceptions and failed requests. Once `leaving()` has been
  * called (just before a click that loads another document), requests that the browser aborts with
  * `net::ERR_ABORTED` are not counted: Chromium cancels the old page's in-flight requests (VitePress prefetches
  * route chunks whenever the page is idle) when it leaves, which is not a fault of the site.
  */
-async function open(path: string): Promise<{ page: Page; errors: string[]; wasm: string[]; leaving: () => void }> {
-  const page = await context.newPage();
+async function open(
+  path: string,
+  browser: BrowserContext = context,
+): Promise<{ page: Page; errors: string[]; wasm: string[]; leaving: () => void }> {
+  const page = await browser.newPage();
   const errors: string[] = [];
   const wasm: string[] = [];
   let left = false;
@@ -441,6 +444,18 @@ async function checkTraining(page: Page): Promise<void> {
   expect(seconds).toBeGreaterThan(0);
   expect(accuracy).toBeGreaterThanOrEqual(TRAIN_MIN_ACCURACY);
   expect(await box.locator('[data-train-backend]').textContent()).toMatch(/wasm/);
+  expect(await box.getAttribute('data-backend')).toBe('wasm');
+  // The backend choice: wasm by default; WebGPU offered only where the browser has an adapter (this Chromium runs
+  // with --disable-gpu), else greyed out with the reason under it.
+  expect(await box.locator('[data-param="backend"]').inputValue()).toBe('wasm');
+  const offered = !(await box.locator('[data-param="backend"] option[value="webgpu"]').isDisabled());
+  const why =
+    (await box
+      .locator('[data-webgpu-why]')
+      .textContent()
+      .catch(() => null)) ?? '';
+  console.log(`train-in-browser without a GPU: WebGPU ${offered ? 'offered' : `not offered (${why})`}`);
+  if (!offered) expect(why).toMatch(/^(WebGPU is off: |WebGPU 不可用：)/);
   // 4 epochs of 94 steps: one loss point per step, one test accuracy per epoch.
   expect(Number(await box.locator('[data-series]').first().getAttribute('data-points'))).toBe(4 * 94);
   expect(await box.locator('[data-confusion] tbody tr').count()).toBe(10);
@@ -454,6 +469,51 @@ async function checkTraining(page: Page): Promise<void> {
   // Another test image: its feature maps are drawn instead.
   await box.locator('[data-predictions] figure').nth(5).click();
   await expect.poll(() => box.locator('[data-feature-maps] canvas').count()).toBe(6);
+}
+
+/** Chromium's flags for the WebGPU test: the GPU process on, WebGPU on its SwiftShader adapter (software, on the CPU). */
+const WEBGPU_FLAGS = [
+  ...CHROMIUM_FLAGS.filter((f) => f !== '--disable-gpu'),
+  '--enable-unsafe-webgpu',
+  '--use-webgpu-adapter=swiftshader',
+];
+/**
+ * The training page's settings for the WebGPU test: one epoch of 5 steps (160 of the training images at batch 32),
+ * tested on 100 images. SwiftShader runs WGSL on the CPU: here a LeNet-5 step at batch 128 took 10-15 s.
+ */
+const WEBGPU_TRAIN = { epochs: 1, batchSize: 32, images: 160, testImages: 100 };
+/**
+ * How far each step's loss on WebGPU may be from wasm's, relative. The two run the same seed, data order and
+ * arithmetic up to float rounding in different kernels; 24 Adam steps let that grow, so this is loose (the largest
+ * difference seen is logged).
+ */
+const WEBGPU_LOSS_TOLERANCE = 0.02;
+
+/** Trains with the page's backend choice set to `backend` and WEBGPU_TRAIN; returns every step's loss and the accuracy. */
+async function trainOn(page: Page, backend: 'wasm' | 'webgpu') {
+  const box = page.locator('[data-train-lenet]');
+  await box.locator('[data-param="epochs"]').fill(String(WEBGPU_TRAIN.epochs));
+  await box.locator('[data-param="batchSize"]').selectOption(String(WEBGPU_TRAIN.batchSize));
+  await box.locator('[data-param="images"]').selectOption(String(WEBGPU_TRAIN.images));
+  await box.locator('[data-param="backend"]').selectOption(backend);
+  const started = Date.now();
+  await box.locator('[data-train-button]').click();
+  await expect
+    .poll(() => box.getAttribute('data-state'), {
+      timeout: TRAIN_TIMEOUT,
+      interval: 500,
+      message: `training on ${backend} did not finish`,
+    })
+    .toMatch(/done|error/);
+  expect(await box.getAttribute('data-state'), (await box.textContent()) ?? '').toBe('done');
+  expect(await box.getAttribute('data-backend')).toBe(backend);
+  const losses = ((await box.getAttribute('data-losses')) ?? '').split(',').map(Number);
+  return {
+    losses,
+    accuracy: Number(await box.getAttribute('data-test-accuracy')),
+    where: (await box.locator('[data-train-backend]').textContent()) ?? '',
+    seconds: (Date.now() - started) / 1000,
+  };
 }
 
 /**
@@ -810,6 +870,71 @@ describe('the built site in Chromium', () => {
       await page.close();
     }
   });
+
+  it(
+    'trains on WebGPU where the browser offers it: on SwiftShader the loss is finite, falls, and follows wasm',
+    async () => {
+      setupDone();
+      const { chromium } = await import('playwright-core');
+      const gpuProfile = await mkdtemp(join(tmpdir(), 'cnn-docs-webgpu-'));
+      const gpu = await chromium.launchPersistentContext(gpuProfile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: WEBGPU_FLAGS,
+        viewport: { width: 1280, height: 900 },
+      });
+      try {
+        for (const path of ['tutorials/train-in-browser.html', 'zh/tutorials/train-in-browser.html']) {
+          const { page, errors } = await open(path, gpu);
+          const box = page.locator('[data-train-lenet]');
+          const option = box.locator('[data-param="backend"] option[value="webgpu"]');
+          // The page asks the browser on load; the choice is enabled once the adapter answers.
+          await expect
+            .poll(() => option.isEnabled(), { timeout: WORK_TIMEOUT, message: `${path}: WebGPU not offered` })
+            .toBe(true);
+          expect(await box.locator('[data-webgpu-why]').count()).toBe(0);
+          if (path.startsWith('zh/')) {
+            // The Chinese page offers the same choice; training there is the English page's run again.
+            expect(await option.textContent()).toBe('WebGPU（GPU）');
+            expect(errors).toEqual([]);
+            await page.close();
+            continue;
+          }
+          const wasm = await trainOn(page, 'wasm');
+          const webgpu = await trainOn(page, 'webgpu');
+          const steps = Math.ceil(WEBGPU_TRAIN.images / WEBGPU_TRAIN.batchSize);
+          let worst = 0;
+          for (let i = 0; i < steps; i++)
+            worst = Math.max(worst, Math.abs(webgpu.losses[i]! - wasm.losses[i]!) / Math.abs(wasm.losses[i]!));
+          console.log(
+            `train-in-browser, ${steps} steps at batch ${WEBGPU_TRAIN.batchSize}: wasm ${wasm.seconds.toFixed(1)} s (top-1 ${wasm.accuracy}), ` +
+              `${webgpu.where}: ${webgpu.seconds.toFixed(1)} s (top-1 ${webgpu.accuracy}); loss ${webgpu.losses[0]} -> ${webgpu.losses[steps - 1]}, ` +
+              `largest relative difference from wasm ${worst.toExponential(2)}`,
+          );
+          expect(webgpu.where).toMatch(/WebGPU: google swiftshader \(software\)/);
+          expect(webgpu.losses).toHaveLength(steps);
+          expect(wasm.losses).toHaveLength(steps);
+          expect(webgpu.losses.every(Number.isFinite)).toBe(true);
+          const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+          expect(mean(webgpu.losses.slice(-2))).toBeLessThan(mean(webgpu.losses.slice(0, 2)));
+          expect(worst).toBeLessThan(WEBGPU_LOSS_TOLERANCE);
+          // Test accuracy on 100 images: one image is 0.01.
+          expect(Math.abs(webgpu.accuracy - wasm.accuracy)).toBeLessThanOrEqual(0.02);
+          expect(
+            await page
+              .locator('[data-train-lenet] [data-confusion] tbody td')
+              .evaluateAll((els) => els.reduce((s, e) => s + Number(e.textContent || 0), 0)),
+          ).toBe(WEBGPU_TRAIN.testImages);
+          expect(errors).toEqual([]);
+          await page.close();
+        }
+      } finally {
+        await gpu.close();
+        await rm(gpuProfile, { recursive: true, force: true });
+      }
+    },
+    2 * TRAIN_TIMEOUT + PAGE_TIMEOUT,
+  );
 
   it('has no broken internal links', async () => {
     setupDone();

@@ -5,6 +5,13 @@ import { parseArgs } from 'node:util';
 /** A user error: printed as one line, exit code 2. */
 export class UsageError extends Error {}
 
+/**
+ * The `--backend` choices of predict, eval, bench and train: the names @cnn/tensor's setBackend takes. A backend that
+ * cannot start here (webgpu without an adapter, cuda without its libraries) is not a usage error: its own named
+ * error (WebGpuBackendError, CudaBackendError) is printed whole, exit code 1.
+ */
+export const BACKEND_CHOICES = ['wasm', 'webgpu', 'cuda', 'cpu', 'auto'] as const;
+
 /** Option specs as node:util's parseArgs takes them. */
 export type OptionSpecs = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 

@@ -2,7 +2,7 @@
 // effective GFLOP/s (2 x MACs per image), so that models of different sizes compare.
 import { backendInfo, getCard, listModels, setBackend, setThreads, summary, tf } from '@cnn/models-efficient';
 import { SGD, crossEntropy } from '@cnn/train';
-import { UsageError, choice, fmt, hwc, int, parse, str, table, quote } from './args';
+import { BACKEND_CHOICES, UsageError, choice, fmt, hwc, int, parse, str, table, quote } from './args';
 import { buildModel, checkModelId } from './model-file';
 
 export const HELP_BENCH = `Usage: cnn bench [options]
@@ -16,7 +16,7 @@ Options:
   --batch-size <n>         default 32
   --input <HxWxC>          input size (default: each model's own)
   --iters <n>              timed repetitions, the median is reported (default 5)
-  --backend <name>         wasm | cuda | cpu | auto (default wasm)
+  --backend <name>         wasm | webgpu | cuda | cpu | auto (default wasm)
   --threads <n,...>        wasm threads: a count from 1 to 1024 or 'auto' (every core; the default), or several
                            (e.g. 1,2): each model runs on each, and the forward speed-up over the first is printed
   --forward-only           time inference only (no training steps)
@@ -81,7 +81,7 @@ export async function cmdBench(args: string[]): Promise<number> {
   const batch = int(values, 'batch-size', 32, 1, 4096);
   const iters = int(values, 'iters', 5, 1, 1000);
   const input = str(values, 'input');
-  const backend = choice(values, 'backend', ['wasm', 'cuda', 'cpu', 'auto'] as const, 'wasm');
+  const backend = choice(values, 'backend', BACKEND_CHOICES, 'wasm');
   const threadsFlag = str(values, 'threads');
   const threadCounts = threadsFlag === undefined ? undefined : parseThreads(threadsFlag);
   if (threadCounts && backend !== 'wasm')
@@ -166,21 +166,34 @@ async function benchModels(
       'int32',
     );
     const opt = new SGD(model, { lr: 1e-3, momentum: 0.9 });
-    const forward = () => {
+    const vars = model.parameters().filter((v) => v.trainable);
+    // Each timed call ends by reading its result with `await data()`: on a GPU (webgpu, cuda) that waits for the queued
+    // work, and on WebGPU a synchronous read (dataSync) is a slow canvas round trip, impossible in Node.js.
+    const forward = async () => {
       model.eval();
       const t0 = performance.now();
-      tf.tidy(() => model.call(x).dataSync());
+      const out = tf.tidy(() => model.call(x));
+      await out.data();
+      out.dispose();
       return performance.now() - t0;
     };
-    const trainStep = () => {
+    const trainStep = async () => {
       model.train();
       const t0 = performance.now();
-      opt.minimize(() => crossEntropy(model.call(x), y));
+      const { value, grads } = tf.variableGrads(() => crossEntropy(model.call(x), y) as tf.Scalar, vars);
+      opt.step(grads);
+      await value.data();
+      tf.dispose([value, ...Object.values(grads)]);
       return performance.now() - t0;
     };
+    const repeat = async (f: () => Promise<number>) => {
+      const times: number[] = [];
+      for (let i = 0; i < iters; i++) times.push(await f());
+      return median(times);
+    };
     try {
-      forward();
-      const f = median(Array.from({ length: iters }, forward));
+      await forward();
+      const f = await repeat(forward);
       const row: Record<string, number | string> = {
         model: id,
         input: size.join('x'),
@@ -192,8 +205,8 @@ async function benchModels(
         forwardGflops: (2 * macs * batch) / f / 1e6,
       };
       if (!forwardOnly) {
-        trainStep();
-        const t = median(Array.from({ length: iters }, trainStep));
+        await trainStep();
+        const t = await repeat(trainStep);
         Object.assign(row, {
           trainMs: t,
           trainImagesPerSecond: (batch * 1000) / t,

@@ -6,7 +6,7 @@
  */
 import { listModels, getCard, getModel, summary, ready, ModelOptionsError } from '@cnn/models-efficient';
 import { DatasetUsageError } from '@cnn/datasets';
-import { ThreadsEnvError } from '@cnn/tensor';
+import { CudaBackendError, ThreadsEnvError, WebGpuBackendError } from '@cnn/tensor';
 import { UsageError, parse as parseFlags, quote, type OptionSpecs } from './args';
 import { cmdTrain } from './train';
 import { cmdEval } from './eval';
@@ -128,6 +128,12 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError || e instanceof DatasetUsageError || e instanceof ThreadsEnvError) {
       console.error(prefixed(e.message.split('\n')[0]!));
       return 2;
+    }
+    // A --backend this machine cannot run (webgpu with no adapter, cuda with no libraries): the backend's own named
+    // message, whole (its later lines say what was found here), without a stack; exit code 1, the flag was valid.
+    if (e instanceof WebGpuBackendError || e instanceof CudaBackendError) {
+      console.error(`cnn: --backend cannot start: ${e.message}`);
+      return 1;
     }
     console.error(prefixed((e as Error).message));
     return 1;

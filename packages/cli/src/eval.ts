@@ -2,7 +2,7 @@
 import { DataLoader } from '@cnn/datasets';
 import { setBackend } from '@cnn/models-efficient';
 import { Trainer, SGD } from '@cnn/train';
-import { UsageError, choice, int, parse, str, table, quote } from './args';
+import { BACKEND_CHOICES, UsageError, choice, int, parse, str, table, quote } from './args';
 import { DATASETS, loadSplit, type DatasetName } from './data';
 import { openWeights, weightsFile } from './model-file';
 import { topkLabel } from './report';
@@ -19,7 +19,7 @@ Options:
   --dataset <name>         ${DATASETS.join(' | ')} (default: the one it was trained on)
   --data-dir <dir>         where the dataset is (as for cnn train)
   --batch-size <n>         default 256
-  --backend <name>         wasm | cuda | cpu | auto (default wasm)
+  --backend <name>         wasm | webgpu | cuda | cpu | auto (default wasm)
   --json                   print the result as JSON`;
 
 /** Runs `cnn eval`; returns the exit code. */
@@ -49,7 +49,7 @@ export async function cmdEval(args: string[]): Promise<number> {
     throw new UsageError(
       'cnn eval needs --checkpoint <file> (a run folder has best.safetensors and last.safetensors) or --pretrained <id>',
     );
-  const backend = choice(values, 'backend', ['wasm', 'cuda', 'cpu', 'auto'] as const, 'wasm');
+  const backend = choice(values, 'backend', BACKEND_CHOICES, 'wasm');
   const batchSize = int(values, 'batch-size', 256, 1, 1 << 16);
   await setBackend(backend);
   const flagDataset = values.dataset === undefined ? undefined : choice(values, 'dataset', DATASETS, 'fashion-mnist');

@@ -1,7 +1,7 @@
 // `cnn predict`: the top classes of image files under a trained model.
 import { Compose, Normalize, Resize, ToTensor, Rng, loadImage } from '@cnn/datasets';
 import { setBackend, tf } from '@cnn/models-efficient';
-import { UsageError, choice, int, parse, str, quote } from './args';
+import { BACKEND_CHOICES, UsageError, choice, int, parse, str, quote } from './args';
 import { openWeights, weightsFile } from './model-file';
 import { openPretrained } from './pretrained';
 
@@ -22,7 +22,7 @@ Options:
   --weights <name>         with --pretrained: which of its weights (default: the best published; fashion-mnist: shipped)
   --model <id>             the model, for files that do not say (see 'cnn list')
   --top <k>                classes per image (default 3; 5 with ImageNet weights)
-  --backend <name>         wasm | cuda | cpu | auto (default wasm)
+  --backend <name>         wasm | webgpu | cuda | cpu | auto (default wasm)
   --json                   print the predictions as JSON`;
 
 /** Runs `cnn predict`; returns the exit code. */
@@ -57,7 +57,7 @@ export async function cmdPredict(args: string[]): Promise<number> {
       'cnn predict needs --checkpoint <file> (a run folder has best.safetensors) or --pretrained <id>',
     );
   if (positionals.length === 0) throw new UsageError('cnn predict needs at least one image file after the options');
-  const backend = choice(values, 'backend', ['wasm', 'cuda', 'cpu', 'auto'] as const, 'wasm');
+  const backend = choice(values, 'backend', BACKEND_CHOICES, 'wasm');
   await setBackend(backend);
   const { model, info } = await openWeights(file, { id: str(values, 'model') });
   const top = int(values, 'top', 3, 1, info.numClasses);
@@ -101,7 +101,7 @@ async function predictPretrained(
   images: string[],
   values: Record<string, string | boolean | undefined>,
 ): Promise<number> {
-  const backend = choice(values, 'backend', ['wasm', 'cuda', 'cpu', 'auto'] as const, 'wasm');
+  const backend = choice(values, 'backend', BACKEND_CHOICES, 'wasm');
   await setBackend(backend);
   const model = await openPretrained(id, str(values, 'weights'));
   const results: Array<{ image: string; top: Array<{ label: string; index: number; score: number }> }> = [];

@@ -24,7 +24,7 @@ import {
   type ParamGroupRule,
   type ParamsInput,
 } from '@cnn/train';
-import { UsageError, choice, int, num, parse, quote, str } from './args';
+import { BACKEND_CHOICES, UsageError, choice, int, num, parse, quote, str } from './args';
 import { DATASETS, datasetSpec, loadSplit, type DatasetName } from './data';
 import { MODEL_META_KEY, buildModel, checkModelId, type ModelInfo } from './model-file';
 import { curves, finalLines } from './report';
@@ -76,7 +76,7 @@ Options:
   --augment                random crops (and horizontal flips where they make sense) on the training images
   --image-size <n>         side of the images the model sees (default: the dataset's, 224 for folders)
   --seed <n>               seeds the weights and the data order (default 0); same seed, same backend: same result
-  --backend <name>         wasm | cuda | cpu | auto (default wasm)
+  --backend <name>         wasm | webgpu | cuda | cpu | auto (default wasm)
   --threads <n|auto>       threads of the wasm backend (default: CNN_THREADS, else every core)
   --workers <n|auto>       folder datasets: threads that read and decode images (default auto)
 
@@ -183,7 +183,6 @@ const RESUME_FLAGS = new Set([
   'threads',
   'workers',
 ]);
-const BACKENDS = ['wasm', 'cuda', 'cpu', 'auto'] as const;
 
 function configFromFlags(values: Record<string, string | boolean | undefined>, fineTuning: boolean): RunConfig {
   const model = str(values, 'model');
@@ -217,7 +216,7 @@ function configFromFlags(values: Record<string, string | boolean | undefined>, f
     augment: values.augment === true,
     imageSize: int(values, 'image-size', datasetSpec(ds).size, 8, 1024),
     seed: int(values, 'seed', 0, 0, 2 ** 31 - 1),
-    backend: choice(values, 'backend', BACKENDS, 'wasm'),
+    backend: choice(values, 'backend', BACKEND_CHOICES, 'wasm'),
   };
   const dir = str(values, 'data-dir');
   if (dir !== undefined) cfg.dataDir = resolve(dir);
@@ -343,7 +342,7 @@ function planRun(values: Record<string, string | boolean | undefined>): RunPlan 
     );
   }
   if (values.epochs !== undefined) cfg.epochs = int(values, 'epochs', cfg.epochs, 1, 100_000);
-  if (values.backend !== undefined) cfg.backend = choice(values, 'backend', BACKENDS, 'wasm');
+  if (values.backend !== undefined) cfg.backend = choice(values, 'backend', BACKEND_CHOICES, 'wasm');
   const dd = str(values, 'data-dir');
   if (dd !== undefined) cfg.dataDir = resolve(dd);
   return { cfg, dir, resume: { checkpoint } };

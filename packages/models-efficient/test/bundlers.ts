@@ -24,8 +24,24 @@ export type Bundler = (typeof BUNDLERS)[number];
 export const EMITS_URL_ASSETS: Record<Bundler, boolean> = { esbuild: false, vite: true, rollup: false, webpack: true };
 
 /**
+ * Whether the bundler, run as above, puts tfjs's WebGPU backend (@cnn/tensor's lazy `import()`) in a chunk of its own.
+ * esbuild without `--splitting` inlines it into the one output file.
+ */
+export const SPLITS_WEBGPU_CHUNK: Record<Bundler, boolean> = {
+  esbuild: false,
+  vite: true,
+  rollup: true,
+  webpack: true,
+};
+
+/** A string only tfjs's WebGPU backend holds (one of its flags), to find the output file that carries it. */
+export const WEBGPU_MARKER = 'WEBGPU_CPU_FORWARD';
+
+/**
  * The page every bundler builds: mobilenet_v2 with the weights at /files/mobilenet_v2.safetensors classifies the picture
- * /files/<image>, and writes its top-5 and its 1000 logits into the DOM.
+ * /files/<image>, and writes its top-5 and its 1000 logits into the DOM. Then, as an app that offers the GPU would, it
+ * runs the same forward pass on `setBackend('webgpu')` (tfjs's WebGPU backend: a chunk of @cnn/tensor's browser build
+ * that a bundler may split off, fetched only now) and reports those logits too, or the error that stopped it.
  */
 export const pageMain = (
   image: string,
@@ -51,6 +67,16 @@ async function main() {
   const y = tf.tidy(() => net.forward(x));
   const logits = Array.from(await y.data());
   y.dispose();
+  let webgpu;
+  try {
+    const name = await setBackend('webgpu');
+    const yg = tf.tidy(() => net.forward(x));
+    webgpu = { ok: true, backend: name, info: backendInfo(), logits: Array.from(await yg.data()) };
+    yg.dispose();
+    await setBackend('wasm');
+  } catch (e) {
+    webgpu = { ok: false, name: e && e.name, error: String((e && e.message) || e) };
+  }
   x.dispose();
   const list = document.getElementById('top5');
   indices[0].forEach((c, i) => {
@@ -61,7 +87,7 @@ async function main() {
   });
   return {
     ok: true, backend, info: backendInfo(), loaded: loaded.length, missing, unexpected,
-    rgbSha256: await hex(image.data), indices: indices[0], scores: scores[0], logits,
+    rgbSha256: await hex(image.data), indices: indices[0], scores: scores[0], logits, webgpu,
   };
 }
 main().then(

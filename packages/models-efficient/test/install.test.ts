@@ -8,7 +8,9 @@
  * and picture; each page's 1000 logits must be Node's within 1e-4. Each bundle's output folder must carry no byte of the
  * Fashion-MNIST sample or the shipped weights, and its size is printed. esbuild and Rollup emit no wasm assets: their
  * pages must first fail with WasmBinaryError (the URL tried, setWasmPaths), then work once the three binaries are
- * copied beside the bundle, the documented step.
+ * copied beside the bundle, the documented step. Each page then runs the same forward pass on `setBackend('webgpu')`
+ * (Chromium's SwiftShader adapter): the output file holding tfjs's WebGPU backend (a chunk of its own for Vite, Rollup
+ * and webpack; inlined by esbuild without --splitting) is fetched, and the logits must be wasm's within 1e-3 relative.
  *
  * The weights are not committed: every value comes from a formula of (state-dict key, index) that
  * scripts/make-install-fixture.py (Debian's PyTorch 1.13 / torchvision 0.14) shares; the test writes the file by hand
@@ -39,11 +41,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { checksum, fnv1a } from '../../../test-support/fixtures';
+import { checksum, fnv1a, relErr } from '../../../test-support/fixtures';
 import { serveStatic, type Served } from '../../../test-support/static-server';
 import {
   BUNDLERS,
   EMITS_URL_ASSETS,
+  SPLITS_WEBGPU_CHUNK,
+  WEBGPU_MARKER,
   bundle,
   carriedAssets,
   filesUnder,
@@ -761,6 +765,8 @@ describe('(a) Node: the installed package classifies the picture as PyTorch does
 
 /** A bundled page's logits must be within this of Node's (the same weights, picture and wasm kernels). */
 const LOGIT_TOL = 1e-4;
+/** The page's WebGPU logits against its wasm ones: relative (largest difference over the largest |logit|). */
+const WEBGPU_TOL = 1e-3;
 
 /** Serves a built page at / and the weights and the picture at /files/, on 127.0.0.1. */
 const serve = (site: string, files: string): Promise<Served> => serveStatic(site, { '/files/': files });
@@ -805,7 +811,10 @@ describe('(b) one page bundled by esbuild, Vite, Rollup and webpack 5, in headle
       args: [
         '--headless',
         '--no-sandbox',
-        '--disable-gpu',
+        // The GPU process on, for WebGPU on Chromium's SwiftShader adapter (software, on the CPU): the page also runs
+        // setBackend('webgpu').
+        '--enable-unsafe-webgpu',
+        '--use-webgpu-adapter=swiftshader',
         '--disable-quic',
         '--no-first-run',
         '--disable-background-networking',
@@ -842,7 +851,7 @@ describe('(b) one page bundled by esbuild, Vite, Rollup and webpack 5, in headle
     try {
       await page.goto(served.url);
       await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'pending', undefined, {
-        timeout: 120_000,
+        timeout: 240_000,
       });
       const r = JSON.parse((await page.textContent('#out')) ?? '{}');
       if (r.ok) {
@@ -937,7 +946,26 @@ describe('(b) one page bundled by esbuild, Vite, Rollup and webpack 5, in headle
         const worst = Math.max(...r.logits.map((v: number, i: number) => Math.abs(v - nodeLogits![i])));
         console.log(`${bundler} page: max |logit - Node's| ${worst.toExponential(2)} over 1000 logits`);
         expect(worst).toBeLessThan(LOGIT_TOL);
-      }, 180_000);
+        // The same page on setBackend('webgpu'): the output file holding tfjs's WebGPU backend (its own chunk where the
+        // bundler splits it) was fetched and runs, and the logits are wasm's.
+        expect(r.webgpu?.ok, r.webgpu?.error).toBe(true);
+        expect(r.webgpu.backend).toBe('webgpu');
+        expect(r.webgpu.info.device).toBe('WebGPU: google swiftshader (software)');
+        const holders = filesUnder(built!.outDir)
+          .filter((f) => /\.m?js$/.test(f.path))
+          .filter((f) => readFileSync(join(built!.outDir, f.path), 'utf8').includes(WEBGPU_MARKER))
+          .map((f) => f.path);
+        expect(holders).toHaveLength(1);
+        const entry = requests.find((q) => /\.m?js$/.test(q.path))?.path;
+        if (SPLITS_WEBGPU_CHUNK[bundler]) expect(`/${holders[0]}`).not.toBe(entry);
+        else expect(`/${holders[0]}`).toBe(entry);
+        expect(requests.find((q) => q.path === `/${holders[0]}`)?.status, `${holders[0]} fetched`).toBe(200);
+        const gpu = relErr(r.webgpu.logits, r.logits);
+        console.log(
+          `${bundler} page on ${r.webgpu.info.device}: WebGPU backend in ${holders[0]}${SPLITS_WEBGPU_CHUNK[bundler] ? ' (its own chunk)' : ' (inlined)'}; logits rel. err ${gpu.rel.toExponential(2)} against wasm`,
+        );
+        expect(gpu.rel).toBeLessThanOrEqual(WEBGPU_TOL);
+      }, 420_000);
     });
   }
 });

@@ -302,17 +302,22 @@ export class Trainer {
     try {
       for await (const batch of loader as AsyncIterable<TrainerBatch>) {
         try {
-          tf.tidy(() => {
-            const logits = this.model.call(batch.x);
+          const [logits, loss] = tf.tidy(() => {
+            const out = this.model.call(batch.x);
+            return [out, this.lossFn(out, batch.y)];
+          });
+          try {
+            await readToHost(logits, loss, batch.y);
             const n = logits.shape[0];
-            const loss = this.lossFn(logits, batch.y);
             lossSum += loss.dataSync()[0] * n;
             const [c1, c5] = topkCorrect(logits, batch.y, [1, 5]);
             top1 += c1;
             top5 += c5;
             cm.update(logits, batch.y);
             total += n;
-          });
+          } finally {
+            tf.dispose([logits, loss]);
+          }
         } finally {
           batch.dispose?.();
         }
@@ -349,15 +354,17 @@ export class Trainer {
       try {
         let batchCorrect = 0;
         let n = 0;
+        let logits: Tensor | undefined;
         const { value, grads } = tf.variableGrads(() => {
-          const logits = this.model.call(batch.x);
+          logits = tf.keep(this.model.call(batch.x));
           n = logits.shape[0];
-          batchCorrect = topkCorrect(logits, batch.y, [1])[0];
           return this.lossFn(logits, batch.y) as tf.Scalar;
         }, vars);
         let lossValue: number;
         let gradNorm: number | undefined;
         try {
+          await readToHost(value, logits!, batch.y);
+          batchCorrect = topkCorrect(logits!, batch.y, [1])[0];
           lossValue = value.dataSync()[0];
           if (!Number.isFinite(lossValue)) {
             throw new Error(
@@ -369,6 +376,7 @@ export class Trainer {
           this.optimizer.step(grads);
         } finally {
           value.dispose();
+          logits?.dispose();
           tf.dispose(Object.values(grads).filter((g): g is Tensor => g !== null));
         }
         this.globalStep += 1;
@@ -404,6 +412,16 @@ export class Trainer {
     }
     return { lossSum, correct, images, steps, lr };
   }
+}
+
+/**
+ * Reads tensors to the host with `await data()`, so that the synchronous reads after it (`dataSync()` in the loss
+ * value and the metrics) find their values already there. On WebGPU a synchronous read is a canvas round trip that
+ * some adapters answer with zeros, or lose the device over (Chromium's SwiftShader); the asynchronous read maps a
+ * buffer and is right everywhere. On wasm and cpu it costs nothing more.
+ */
+async function readToHost(...tensors: Array<Tensor | unknown>): Promise<void> {
+  await Promise.all(tensors.filter((t): t is Tensor => t instanceof tf.Tensor).map((t) => t.data()));
 }
 
 function now(): number {

@@ -10,6 +10,8 @@ const en = {
   loading: 'loading the sample…',
   epochs: 'epochs',
   batchSize: 'batch size',
+  images: 'images',
+  imagesOf: (train: number, test: number) => (train === 3000 ? 'all (3,000 + 1,000 test)' : `${train} + ${test} test`),
   lr: 'learning rate',
   loss: 'training loss (per step)',
   accuracy: 'accuracy',
@@ -20,6 +22,17 @@ const en = {
   result: (acc: string, s: string, imgs: string) => `test top-1 ${acc} after ${s} s of training (${imgs} images/s)`,
   on: (backend: string, simd: boolean, threads: number) =>
     `on ${backend}, SIMD ${simd ? 'on' : 'off'}, ${threads} thread${threads === 1 ? '' : 's'}`,
+  onDevice: (device: string) => `on ${device}`,
+  backend: 'backend',
+  wasmChoice: 'WebAssembly (CPU)',
+  webgpuChoice: 'WebGPU (GPU)',
+  webgpuChecking: 'checking whether this browser offers WebGPU…',
+  webgpuMissing: {
+    'no-webgpu':
+      'WebGPU is off: this browser has no navigator.gpu (Chrome and Edge 113+, Safari 26+, Firefox 141+ on Windows have it, on https:// or localhost pages)',
+    'no-adapter':
+      'WebGPU is off: the browser has WebGPU but gives no adapter (no GPU, a GPU on its block list, or hardware acceleration switched off)',
+  } as Record<'no-webgpu' | 'no-adapter', string>,
   confusion: 'Confusion matrix (rows: true class, columns: predicted)',
   predictions: 'Test images and predictions (click one to see its feature maps)',
   filters: 'First-layer filters (conv1, 6 of 5x5; red positive, blue negative)',
@@ -63,6 +76,9 @@ const zh: Strings = {
   loading: '正在加载样本…',
   epochs: '轮数',
   batchSize: '批大小',
+  images: '图像',
+  imagesOf: (train: number, test: number) =>
+    train === 3000 ? '全部（3,000 + 1,000 测试）' : `${train} + ${test} 测试`,
   lr: '学习率',
   loss: '训练损失（每步）',
   accuracy: '准确率',
@@ -73,6 +89,17 @@ const zh: Strings = {
   result: (acc: string, s: string, imgs: string) => `训练 ${s} 秒后测试 top-1 为 ${acc}（每秒 ${imgs} 张图像）`,
   on: (backend: string, simd: boolean, threads: number) =>
     `后端 ${backend}，SIMD ${simd ? '开启' : '关闭'}，${threads} 个线程`,
+  onDevice: (device: string) => `运行于 ${device}`,
+  backend: '后端',
+  wasmChoice: 'WebAssembly（CPU）',
+  webgpuChoice: 'WebGPU（GPU）',
+  webgpuChecking: '正在检查浏览器是否提供 WebGPU…',
+  webgpuMissing: {
+    'no-webgpu':
+      'WebGPU 不可用：此浏览器没有 navigator.gpu（Chrome 和 Edge 113+、Safari 26+、Windows 上的 Firefox 141+ 在 https:// 或 localhost 页面上提供）',
+    'no-adapter':
+      'WebGPU 不可用：浏览器支持 WebGPU，但没有给出适配器（没有 GPU、GPU 在其屏蔽列表中，或关闭了硬件加速）',
+  },
   confusion: '混淆矩阵（行：真实类别，列：预测类别）',
   predictions: '测试图像与预测（点击一张查看它的特征图）',
   filters: '第一层卷积核（conv1，6 个 5x5；红为正，蓝为负）',
