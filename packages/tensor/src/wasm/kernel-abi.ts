@@ -43,6 +43,8 @@ export const KERNEL_OPS = {
   adam_step: 18,
   /** OP_PATCHES_T: y = the input patches of a convolution, transposed: [kh * kw * c, n * oh * ow] */
   patches_t: 19,
+  /** OP_SE_GATE: squeeze-and-excitation: y = x * hsigmoid(relu(mean(x) W1 + b1) W2 + b2); f = [W1,b1,W2,b2] */
+  se_gate: 20,
 } as const;
 
 /** A kernel of kernels.c, by name. */

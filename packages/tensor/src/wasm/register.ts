@@ -33,12 +33,13 @@ import {
   GROUPED_CONV_BACKPROP_FILTER,
   GROUPED_CONV_BACKPROP_INPUT,
   SHUFFLE_CONCAT,
+  SQUEEZE_EXCITE,
   type FusedEltwiseAttrs,
   type GroupedConvBackpropFilterAttrs,
   type GroupedConvBackpropInputAttrs,
 } from '../kernel-names';
 import { registerEmptyInputGuards } from './empty';
-import { addressOf, convGeometry, runConvKernel, type WasmBackendLike } from './module';
+import { addressOf, convGeometry, memoryOf, runConvKernel, type WasmBackendLike } from './module';
 import { registerWinogradFlag, runEltwise, tryDepthwise, tryEltwise, tryWinograd } from './winograd';
 
 interface KernelArgs {
@@ -191,6 +192,35 @@ const shuffleConcat = ((args: KernelArgs) => {
   return out;
 }) as unknown as KernelFunc;
 
+// Squeeze-and-excitation with a hard-sigmoid gate (kernels.c, OP_SE_GATE); the op (fused-ops.ts) has checked the
+// dtypes and shapes. The kernel finds the four weight tensors through a table of their addresses.
+const squeezeExcite = ((args: KernelArgs) => {
+  const backend = args.backend as WasmBackendLike;
+  const { x, w1, b1, w2, b2 } = args.inputs;
+  checkFloat(SQUEEZE_EXCITE, x, w1, b1, w2, b2);
+  const [n, h, w, c] = x.shape;
+  const out = backend.makeOutput(x.shape.slice(), 'float32');
+  if (n * h * w * c === 0) return out;
+  const table = backend.wasm._malloc(16) >>> 0;
+  if (!table) throw new Error(`${SQUEEZE_EXCITE}: out of memory allocating its weight table`);
+  try {
+    const words = [w1, b1, w2, b2].map((t) => addressOf(backend, t));
+    new Int32Array(memoryOf(backend).buffer, table, 4).set(words);
+    const one = { w: 1, oh: 1, ow: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, groups: 1 };
+    runConvKernel(
+      backend,
+      'se_gate',
+      { ...one, n, h: h * w, c, co: w1.shape[3] },
+      addressOf(backend, x),
+      table,
+      addressOf(backend, out),
+    );
+  } finally {
+    backend.wasm._free(table);
+  }
+  return out;
+}) as unknown as KernelFunc;
+
 /** cnn's replacements of tfjs's forward convolutions, and tfjs's kernels they fall back to. */
 const ours = new WeakSet<KernelFunc>();
 const originals = new Map<string, KernelConfig>();
@@ -237,6 +267,7 @@ export function registerWasmKernels(): void {
   configs.push({ kernelName: MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad });
   configs.push({ kernelName: FUSED_ELTWISE, backendName: 'wasm', kernelFunc: fusedEltwise });
   configs.push({ kernelName: SHUFFLE_CONCAT, backendName: 'wasm', kernelFunc: shuffleConcat });
+  configs.push({ kernelName: SQUEEZE_EXCITE, backendName: 'wasm', kernelFunc: squeezeExcite });
   for (const config of configs) {
     if (getKernel(config.kernelName, 'wasm')) unregisterKernel(config.kernelName, 'wasm');
     registerKernel(config);
