@@ -2,7 +2,10 @@
 // (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter / BackpropInput), a faster
 // Conv2DBackpropInput in place of its own, and the grouped convolution with its two gradients.
 import {
+  _FusedMatMul,
   Add,
+  AvgPool,
+  BatchMatMul,
   backend_util,
   Conv2D,
   Conv2DBackpropFilter,
@@ -40,7 +43,15 @@ import {
 } from '../kernel-names';
 import { registerEmptyInputGuards } from './empty';
 import { addressOf, convGeometry, memoryOf, runConvKernel, type WasmBackendLike } from './module';
-import { registerWinogradFlag, runEltwise, tryDepthwise, tryEltwise, tryWinograd } from './winograd';
+import {
+  registerWinogradFlag,
+  runEltwise,
+  tryDepthwise,
+  tryAvgPool,
+  tryEltwise,
+  tryMatMul,
+  tryWinograd,
+} from './winograd';
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo>;
@@ -226,7 +237,8 @@ const ours = new WeakSet<KernelFunc>();
 const originals = new Map<string, KernelConfig>();
 
 /**
- * Replaces tfjs's Conv2D, FusedConv2D and the two depthwise forward kernels on 'wasm' with kernels that run
+ * Replaces tfjs's Conv2D, FusedConv2D, the two depthwise forward kernels, the element-wise ops and the matrix
+ * products (BatchMatMul, _FusedMatMul) and AvgPool on 'wasm' with kernels that run
  * cnn's (Winograd F(2x2, 3x3), igemm, depthwise; winograd.ts) where they can and should, and call tfjs's own
  * kernel (with its set-up, which the backend runs at start) for every other call.
  */
@@ -242,6 +254,9 @@ function registerWinograd(): void {
     [Sub, (args) => tryEltwise('sub', 0, args)],
     [Relu, (args) => tryEltwise('none', 1, args)],
     [Relu6, (args) => tryEltwise('none', 2, args)],
+    [BatchMatMul, tryMatMul],
+    [_FusedMatMul, tryMatMul],
+    [AvgPool, tryAvgPool],
   ];
   for (const [name, route] of routes) {
     const current = getKernel(name, 'wasm');
