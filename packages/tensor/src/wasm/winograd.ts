@@ -421,7 +421,7 @@ export function tryAvgPool(args: ConvArgs): TensorInfo | undefined {
   const backend = args.backend as WasmBackendLike;
   const { x } = args.inputs;
   const at = (args.attrs ?? {}) as Record<string, unknown>;
-  if (!x || x.dtype !== 'float32' || x.shape.length !== 4) return undefined;
+  if (x?.dtype !== 'float32' || x.shape.length !== 4) return undefined;
   let info: backend_util.Conv2DInfo;
   try {
     info = backend_util.computePool2DInfo(
