@@ -3,8 +3,8 @@
 // get torchvision's state-dict keys. A block that belongs to one family lives in that family's file, in its model
 // package (ResNet's BasicBlock / Bottleneck in @cnn/models-classic's resnet.ts, MobileNet's InvertedResidual in
 // @cnn/models-efficient's mobilenet-v2.ts, ...): this package cannot import from the model packages.
-import { tf, type Tensor } from '@cnn/tensor';
-import { Module } from './module';
+import { squeezeExcite, tf, type Tensor } from '@cnn/tensor';
+import { Module, runsFused } from './module';
 import { FusedConv } from './fuse';
 import { BatchNorm2d, Conv2d, Hardsigmoid, Hardswish, ReLU, ReLU6, Sigmoid, type BatchNormOptions } from './layers';
 
@@ -119,9 +119,10 @@ export class SEModule extends Module {
   readonly fc2: Conv2d;
   private readonly activation: Module;
   private readonly gate: Module;
-  /** fc1 and ReLU, fc2 and the gate, each one fused op in evaluation mode. */
-  private readonly squeeze: FusedConv;
-  private readonly excite: FusedConv;
+  private readonly hardGate: boolean;
+  /** With the sigmoid gate: fc1 and ReLU, fc2 and the gate, each one fused op in evaluation mode. */
+  private readonly squeeze: FusedConv | null = null;
+  private readonly excite: FusedConv | null = null;
 
   constructor(
     /** Channels of the input, and of the gate. */
@@ -133,16 +134,23 @@ export class SEModule extends Module {
     this.fc1 = this.registerModule('fc1', new Conv2d(channels, squeeze, 1));
     this.fc2 = this.registerModule('fc2', new Conv2d(squeeze, channels, 1));
     this.activation = this.registerModule('activation', new ReLU());
-    this.gate = this.registerModule(
-      'scale_activation',
-      (opts.gate ?? 'sigmoid') === 'sigmoid' ? new Sigmoid() : new Hardsigmoid(),
-    );
-    this.squeeze = this.registerPlan(new FusedConv(this.fc1, null, this.activation));
-    this.excite = this.registerPlan(new FusedConv(this.fc2, null, this.gate));
+    this.hardGate = (opts.gate ?? 'sigmoid') === 'hardsigmoid';
+    this.gate = this.registerModule('scale_activation', this.hardGate ? new Hardsigmoid() : new Sigmoid());
+    // The hard-sigmoid block runs as one op in evaluation mode (`squeezeExcite`: one wasm kernel call), on the
+    // layers' own weights, so it has no derived tensors to keep.
+    if (!this.hardGate) {
+      this.squeeze = this.registerPlan(new FusedConv(this.fc1, null, this.activation));
+      this.excite = this.registerPlan(new FusedConv(this.fc2, null, this.gate));
+    }
   }
 
   forward(x: Tensor): Tensor {
+    const { fc1, fc2 } = this;
+    if (this.hardGate && runsFused(this) && x.rank === 4 && x.shape[3] === this.channels && fc1.bias && fc2.bias) {
+      return squeezeExcite(x, fc1.weight, fc1.bias, fc2.weight, fc2.bias, 'hardsigmoid');
+    }
     const s = tf.mean(x, [1, 2], true);
-    return tf.mul(x, this.excite.call(this.squeeze.call(s)));
+    if (this.squeeze && this.excite) return tf.mul(x, this.excite.call(this.squeeze.call(s)));
+    return tf.mul(x, this.gate.call(fc2.call(this.activation.call(fc1.call(s)))));
   }
 }

@@ -2,7 +2,7 @@
 // (tfjs's per-kernel timing, summed by kernel name). Needs the model packages built (npx turbo run build).
 //
 //   node packages/tensor/bench/profile-models.mjs [--models mobilenet_v2,resnet18,resnet50] [--winograd on|off|auto]
-//     [--igemm on|off|auto] [--reps 8] [--rounds 2] [--batch 1] [--profile]
+//     [--igemm small|on|off|auto] [--reps 8] [--rounds 2] [--batch 1] [--profile]
 // `--winograd off --igemm off` runs every forward convolution and element-wise op on tfjs's kernels (as before #14).
 //
 // Each model alternates 1 and 2 threads over rounds (setThreads re-creates the backend, so the model is
@@ -15,7 +15,7 @@ const arg = (name, def) => {
 };
 const ids = arg('models', 'mobilenet_v2,resnet18,resnet50').split(',');
 const winograd = arg('winograd', 'auto');
-const igemm = arg('igemm', 'off');
+const igemm = arg('igemm', 'small');
 const reps = Number(arg('reps', 8));
 const rounds = Number(arg('rounds', 2));
 const batch = Number(arg('batch', 1));

@@ -1,5 +1,5 @@
-// Inference ops that do in one pass what tfjs needs several for: an add with its activation, hard-swish, and
-// ShuffleNet's concat-then-shuffle. Each runs cnn's kernel (kernel-names.ts) where the backend has one (wasm) and no
+// Inference ops that do in one pass what tfjs needs several for: an add with its activation, hard-swish,
+// ShuffleNet's concat-then-shuffle, and a squeeze-and-excitation block. Each runs cnn's kernel (kernel-names.ts) where the backend has one (wasm) and no
 // gradient is being recorded; otherwise it composes tfjs's ops, which training differentiates. Both paths give the
 // same values (the kernel computes each element with the same float operations, in the same order).
 import {
@@ -11,7 +11,7 @@ import {
   type Tensor4D,
 } from '@tensorflow/tfjs-core';
 import { tf } from './tf';
-import { FUSED_ELTWISE, SHUFFLE_CONCAT, type EltwiseActivation } from './kernel-names';
+import { FUSED_ELTWISE, SHUFFLE_CONCAT, SQUEEZE_EXCITE, type EltwiseActivation } from './kernel-names';
 
 export type { EltwiseActivation } from './kernel-names';
 
@@ -150,4 +150,61 @@ export function channelShuffleConcat(a: Tensor, b: Tensor): Tensor4D {
     });
   }
   return engine().runKernel(SHUFFLE_CONCAT, { a, b } as NamedTensorMap, {}) as Tensor4D;
+}
+
+/** The gates {@link squeezeExcite} takes. */
+export type SqueezeExciteGate = 'hardsigmoid' | 'sigmoid';
+
+/**
+ * A squeeze-and-excitation block (Hu et al.) for inference: per image, the channel means `m` of `x` (NHWC),
+ * `s = relu(m w1 + b1)`, `g = gate(s w2 + b2)` and `x * g` per channel, where `w1` [1, 1, c, s] and `w2` [1, 1, s, c]
+ * are the two 1x1 convolutions' filters (a `Conv2d`'s `weight`) and `b1` [s], `b2` [c] their biases. The gate is
+ * PyTorch's hard sigmoid `relu6(z + 3) / 6` (MobileNetV3) or the logistic sigmoid (SENet). With the hard sigmoid,
+ * on wasm and outside gradient recording, the whole block is one call of cnn's kernel (no intermediate tensors, on
+ * the calling thread unless the input has at least 64K values per thread); otherwise it composes tfjs's ops
+ * (differentiable).
+ *
+ * @example
+ * const x = tf.ones([1, 2, 2, 4]);
+ * const y = squeezeExcite(x, tf.ones([1, 1, 4, 2]), tf.zeros([2]), tf.zeros([1, 1, 2, 4]), tf.zeros([4]));
+ * // every value 0.5: the gate of 0 is relu6(3) / 6
+ */
+export function squeezeExcite(
+  x: Tensor,
+  w1: Tensor,
+  b1: Tensor,
+  w2: Tensor,
+  b2: Tensor,
+  gate: SqueezeExciteGate = 'hardsigmoid',
+): Tensor4D {
+  const op = 'squeezeExcite';
+  const named = { x, w1, b1, w2, b2 };
+  for (const [name, t] of Object.entries(named)) checkTensor(op, name, t);
+  if (gate !== 'hardsigmoid' && gate !== 'sigmoid') {
+    throw new Error(`${op}: gate must be 'hardsigmoid' or 'sigmoid', got ${JSON.stringify(gate)}`);
+  }
+  for (const [name, t] of Object.entries(named)) {
+    if (t.dtype !== 'float32') throw new Error(`${op}: ${name} must be float32, got ${t.dtype}`);
+  }
+  if (x.rank !== 4) throw new Error(`${op}: x must be rank 4 (NHWC), got shape [${x.shape.join(', ')}]`);
+  const c = x.shape[3]!;
+  const s = w1.shape[3] ?? 0;
+  const is = (t: Tensor, shape: number[]) => t.rank === shape.length && t.shape.every((d, i) => d === shape[i]);
+  if (!is(w1, [1, 1, c, s]) || s === 0 || !is(b1, [s]) || !is(w2, [1, 1, s, c]) || !is(b2, [c])) {
+    throw new Error(
+      `${op}: for x with ${c} channels, w1 must be [1, 1, ${c}, s] with s > 0, b1 [s], w2 [1, 1, s, ${c}] and b2 [${c}]; got w1 [${w1.shape.join(', ')}], b1 [${b1.shape.join(', ')}], w2 [${w2.shape.join(', ')}], b2 [${b2.shape.join(', ')}]`,
+    );
+  }
+  if (gate === 'hardsigmoid' && kernelRuns(SQUEEZE_EXCITE, x, w1, b1, w2, b2)) {
+    return engine().runKernel(SQUEEZE_EXCITE, named as unknown as NamedTensorMap, {}) as Tensor4D;
+  }
+  if (x.size === 0) return x.clone() as Tensor4D;
+  return tf.tidy(() => {
+    const m = tf.mean(x, [1, 2], true) as Tensor4D;
+    const conv = (v: Tensor4D, filter: Tensor, bias: Tensor, activation: 'relu' | 'linear') =>
+      tf.fused.conv2d({ x: v, filter: filter as Tensor4D, strides: 1, pad: 'valid', bias, activation });
+    const z = conv(conv(m, w1, b1, 'relu'), w2, b2, 'linear');
+    const g = gate === 'hardsigmoid' ? tf.div(tf.relu6(tf.add(z, 3)), 6) : tf.sigmoid(z);
+    return tf.mul(x, g) as Tensor4D;
+  });
 }

@@ -50,7 +50,14 @@ export {
   type AdamStepOptions,
   type AdamStepResult,
 } from './optimizer-steps';
-export { fusedActivation, fusedAdd, channelShuffleConcat, type EltwiseActivation } from './fused-ops';
+export {
+  fusedActivation,
+  fusedAdd,
+  channelShuffleConcat,
+  squeezeExcite,
+  type EltwiseActivation,
+  type SqueezeExciteGate,
+} from './fused-ops';
 
 registerWasmKernels();
 registerConvGradients();

@@ -39,6 +39,7 @@ export interface CnnKernels {
   [GROUPED_CONV_BACKPROP_FILTER]: { inputs: GroupedConvBackpropFilterInputs; attrs: GroupedConvBackpropFilterAttrs };
   [FUSED_ELTWISE]: { inputs: FusedEltwiseInputs; attrs: FusedEltwiseAttrs };
   [SHUFFLE_CONCAT]: { inputs: ShuffleConcatInputs; attrs: ShuffleConcatAttrs };
+  [SQUEEZE_EXCITE]: { inputs: SqueezeExciteInputs; attrs: SqueezeExciteAttrs };
 }
 
 /** The name of a kernel cnn adds. */
@@ -68,6 +69,15 @@ export interface FusedEltwiseAttrs {
 export const SHUFFLE_CONCAT = 'CnnShuffleConcat';
 export type ShuffleConcatInputs = Pick<NamedTensorInfoMap, 'a' | 'b'>;
 export type ShuffleConcatAttrs = Record<string, never>;
+
+/**
+ * A squeeze-and-excitation block with a hard-sigmoid gate in one pass, for inference: `x * hardsigmoid(relu(mean(x)
+ * conv w1 + b1) conv w2 + b2)` per image and channel (w1 [1, 1, c, s], w2 [1, 1, s, c]: the two 1x1 convolutions'
+ * filters). cnn's `squeezeExcite` runs it where the backend has it (wasm) and no gradient is being recorded.
+ */
+export const SQUEEZE_EXCITE = 'CnnSqueezeExcite';
+export type SqueezeExciteInputs = Pick<NamedTensorInfoMap, 'x' | 'w1' | 'b1' | 'w2' | 'b2'>;
+export type SqueezeExciteAttrs = Record<string, never>;
 
 // Training kernels (issue 15): BatchNorm's statistics, its per-channel affine pass and its gradient, each one pass
 // over the activations. Only the 'wasm' backend has them; elsewhere `batchNormTrainForward` / `Backward` compose

@@ -1,8 +1,17 @@
-// The one-pass inference ops (fused-ops.ts): fusedActivation, fusedAdd and channelShuffleConcat give what tfjs's
+// The one-pass inference ops (fused-ops.ts): fusedActivation, fusedAdd, channelShuffleConcat and squeezeExcite give
+// what tfjs's
 // ops composed give (on wasm through cnn's kernels, on cpu composed), on 1 and 2 threads; their gradients (the
 // composed path, taken while the tape records); their refusals; no tensor leaks.
 import { afterAll, describe, expect, it } from 'vitest';
-import { channelShuffleConcat, fusedActivation, fusedAdd, setBackend, setThreads, tf } from '../src/index';
+import {
+  channelShuffleConcat,
+  fusedActivation,
+  fusedAdd,
+  setBackend,
+  setThreads,
+  squeezeExcite,
+  tf,
+} from '../src/index';
 
 /** Deterministic values in [-scale, scale) (a linear congruential generator). */
 function values(n: number, seed: number, scale = 1): Float32Array {
@@ -24,6 +33,35 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** PyTorch's hard-swish in float64. */
 const hardSwish64 = (x: number): number => (x * Math.min(Math.max(x + 3, 0), 6)) / 6;
+
+/** Squeeze-and-excitation in float64: x [n, h, w, c], w1 [c][s], b1 [s], w2 [s][c], b2 [c]. */
+function squeezeExcite64(
+  x: Float32Array,
+  [n, h, w, c]: number[],
+  s: number,
+  [w1, b1, w2, b2]: Float32Array[],
+  gate: 'hardsigmoid' | 'sigmoid',
+): Float64Array {
+  const y = new Float64Array(x.length);
+  const px = h! * w!;
+  for (let i = 0; i < n!; i++) {
+    const m = new Float64Array(c!);
+    for (let q = 0; q < px; q++) for (let j = 0; j < c!; j++) m[j]! += x[(i * px + q) * c! + j]! / px;
+    const hid = Float64Array.from(b1!, (b, k) => {
+      let v = b;
+      for (let j = 0; j < c!; j++) v += m[j]! * w1![j * s + k]!;
+      return Math.max(v, 0);
+    });
+    const g = Float64Array.from(b2!, (b, j) => {
+      let z = b;
+      for (let k = 0; k < s; k++) z += hid[k]! * w2![k * c! + j]!;
+      return gate === 'hardsigmoid' ? Math.min(Math.max(z + 3, 0), 6) / 6 : 1 / (1 + Math.exp(-z));
+    });
+    for (let q = 0; q < px; q++)
+      for (let j = 0; j < c!; j++) y[(i * px + q) * c! + j] = x[(i * px + q) * c! + j]! * g[j]!;
+  }
+  return y;
+}
 
 afterAll(async () => {
   await setThreads('auto');
@@ -134,6 +172,42 @@ for (const [backend, threads] of [
       });
       expect(tf.memory().numTensors).toBe(before);
     });
+
+    it('squeezeExcite: within 1e-5 of float64 for both gates, at widths that are and are not multiples of 4', async () => {
+      await setThreads(threads);
+      await setBackend(backend);
+      const before = tf.memory().numTensors;
+      tf.tidy(() => {
+        // The first case has 64K values per thread and more: the 2-thread run splits it by image.
+        for (const [shape, sq] of [
+          [SHAPE, 12],
+          [[1, 7, 7, 13], 5],
+          [[3, 5, 3, 6], 1],
+        ] as Array<[number[], number]>) {
+          const c = shape[3]!;
+          const xs = values(
+            shape.reduce((a, b) => a * b, 1),
+            c,
+            3,
+          );
+          const ws = [values(c * sq, 1, 0.5), values(sq, 2, 0.5), values(sq * c, 3, 0.5), values(c, 4, 2)];
+          const x = tf.tensor4d(xs, shape as [number, number, number, number]);
+          const [w1, b1, w2, b2] = [
+            tf.tensor4d(ws[0]!, [1, 1, c, sq]),
+            tf.tensor1d(ws[1]!),
+            tf.tensor4d(ws[2]!, [1, 1, sq, c]),
+            tf.tensor1d(ws[3]!),
+          ];
+          for (const gate of ['hardsigmoid', 'sigmoid'] as const) {
+            const got = squeezeExcite(x, w1, b1, w2, b2, gate);
+            expect(got.shape).toEqual(shape);
+            const want = squeezeExcite64(xs, shape, sq, ws, gate);
+            expect(maxAbsDiff(got.dataSync(), want), `${gate} ${shape}`).toBeLessThanOrEqual(1e-5);
+          }
+        }
+      });
+      expect(tf.memory().numTensors).toBe(before);
+    });
   });
 }
 
@@ -170,7 +244,33 @@ describe('one-pass inference ops: gradients, empty tensors and refusals (wasm)',
       expect(fusedActivation(tf.zeros([0, 4]), 'hardswish').shape).toEqual([0, 4]);
       expect(fusedAdd(tf.zeros([0, 2, 2, 4]), tf.zeros([4]), 'relu').shape).toEqual([0, 2, 2, 4]);
       expect(channelShuffleConcat(tf.zeros([0, 2, 2, 4]), tf.zeros([0, 2, 2, 2])).shape).toEqual([0, 2, 2, 4]);
+      const w = [tf.zeros([1, 1, 4, 2]), tf.zeros([2]), tf.zeros([1, 1, 2, 4]), tf.zeros([4])] as const;
+      expect(squeezeExcite(tf.zeros([0, 2, 2, 4]), ...w).shape).toEqual([0, 2, 2, 4]);
+      expect(squeezeExcite(tf.zeros([1, 0, 2, 4]), ...w).shape).toEqual([1, 0, 2, 4]);
     });
+  });
+
+  it('squeezeExcite under tf.grad runs composed: its gradient equals that of the tfjs ops', async () => {
+    await setThreads(1);
+    await setBackend('wasm');
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const x = tf.tensor4d(values(2 * 3 * 3 * 8, 21, 2), [2, 3, 3, 8]);
+      const w1 = tf.tensor4d(values(8 * 2, 22), [1, 1, 8, 2]);
+      const b1 = tf.tensor1d(values(2, 23));
+      const w2 = tf.tensor4d(values(2 * 8, 24), [1, 1, 2, 8]);
+      const b2 = tf.tensor1d(values(8, 25));
+      const composed = (t: tf.Tensor) => {
+        const m = tf.mean(t, [1, 2], true) as tf.Tensor4D;
+        const h = tf.relu(tf.add(tf.conv2d(m, w1, 1, 'valid'), b1)) as tf.Tensor4D;
+        return tf.mul(t, tf.div(tf.relu6(tf.add(tf.add(tf.conv2d(h, w2, 1, 'valid'), b2), 3)), 6));
+      };
+      const got = tf.grad((t: tf.Tensor) => tf.sum(squeezeExcite(t, w1, b1, w2, b2)))(x);
+      const want = tf.grad((t: tf.Tensor) => tf.sum(composed(t)))(x);
+      expect(maxAbsDiff(got.dataSync(), want.dataSync())).toBeLessThanOrEqual(1e-6);
+      expect(maxAbsDiff(want.dataSync(), new Float32Array(want.size))).toBeGreaterThan(0.1);
+    });
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('refuses a bad activation, a broadcast it cannot take and mismatched shapes, naming the op', async () => {
@@ -195,7 +295,25 @@ describe('one-pass inference ops: gradients, empty tensors and refusals (wasm)',
     expect(() => fusedActivation(null as unknown as tf.Tensor, 'relu')).toThrow(
       /fusedActivation: x must be a tf.Tensor, got object/,
     );
-    tf.dispose([x, rows, wide, flat]);
+    const [w1, b1, w2, b2] = [tf.zeros([1, 1, 4, 2]), tf.zeros([2]), tf.zeros([1, 1, 2, 4]), tf.zeros([4])];
+    expect(() => squeezeExcite(x, w1, b1, w2, b2, 'relu' as unknown as 'sigmoid')).toThrow(
+      /squeezeExcite: gate must be 'hardsigmoid' or 'sigmoid', got "relu"/,
+    );
+    expect(() => squeezeExcite(flat, w1, b1, w2, b2)).toThrow(
+      /squeezeExcite: x must be rank 4 \(NHWC\), got shape \[4, 4\]/,
+    );
+    expect(() => squeezeExcite(x, w2, b1, w2, b2)).toThrow(
+      /squeezeExcite: for x with 4 channels, w1 must be \[1, 1, 4, s\] with s > 0, b1 \[s\], w2 \[1, 1, s, 4\] and b2 \[4\]; got w1 \[1, 1, 2, 4\]/,
+    );
+    expect(() => squeezeExcite(x, w1, b2, w2, b2)).toThrow(
+      /squeezeExcite: for x with 4 channels.*got w1 \[1, 1, 4, 2\], b1 \[4\]/,
+    );
+    const ints = tf.zeros([1, 2, 2, 4], 'int32');
+    expect(() => squeezeExcite(ints, w1, b1, w2, b2)).toThrow(/squeezeExcite: x must be float32, got int32/);
+    expect(() => squeezeExcite(x, w1, b1, undefined as unknown as tf.Tensor, b2)).toThrow(
+      /squeezeExcite: w2 must be a tf.Tensor, got undefined/,
+    );
+    tf.dispose([x, rows, wide, flat, w1, b1, w2, b2, ints]);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -9,13 +9,15 @@ import {
   IGEMM_FLAG,
   WINOGRAD_FLAG,
   WINOGRAD_MIN_CHANNELS,
+  SMALL_ELTWISE_VALUES,
   useIgemm,
+  useSmallCall,
   useWinograd,
   winogradCacheSize,
 } from '../src/wasm/winograd';
 import { relErr } from '../../../test-support/fixtures';
 import { naiveConv, type PadSpec, type Shape4 } from './naive-conv';
-import { heapBytes } from './wasm-internals';
+import { heapBytes, mallocCalls } from './wasm-internals';
 
 /**
  * The error bound the README states: max |winograd - float64| <= WINOGRAD_REL_ERROR * max |float64| over
@@ -527,13 +529,181 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     tf.dispose([a, b, v, v4, s, big]);
   });
 
-  it("is off by default; 'auto' takes it exactly when cnn's kernels have more than one thread; a bad flag value is refused", () => {
+  it("is 'small' by default; 'auto' takes it exactly when cnn's kernels have more than one thread; a bad flag value is refused", () => {
     expect(useIgemm(1)).toBe(false);
     expect(useIgemm(2)).toBe(true);
-    expect(tf.env().get(IGEMM_FLAG)).toBe('off');
+    expect(tf.env().get(IGEMM_FLAG)).toBe('small');
+    // 'small': more than one thread and below 2^20 multiply-adds (64K values for an element-wise op).
+    expect(useSmallCall(1, 1000)).toBe(false);
+    expect(useSmallCall(2, (1 << 20) - 1)).toBe(true);
+    expect(useSmallCall(2, 1 << 20)).toBe(false);
+    expect(useSmallCall(2, SMALL_ELTWISE_VALUES - 1, SMALL_ELTWISE_VALUES)).toBe(true);
+    expect(useSmallCall(2, SMALL_ELTWISE_VALUES, SMALL_ELTWISE_VALUES)).toBe(false);
     tf.env().set(IGEMM_FLAG, 'auto');
-    expect(() => tf.env().set(IGEMM_FLAG, 'yes')).toThrow(/CNN_IGEMM must be 'auto', 'on' or 'off', got "yes"/);
+    expect(() => tf.env().set(IGEMM_FLAG, 'yes')).toThrow(
+      /CNN_IGEMM must be 'small', 'auto', 'on' or 'off', got "yes"/,
+    );
     expect(tf.env().get(IGEMM_FLAG)).toBe('auto');
     tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
+  });
+
+  it("'small' gives cnn's kernel the calls below the threshold on 2 threads, XNNPACK the rest", async () => {
+    await setThreads(threads);
+    await setBackend('wasm');
+    const before = tf.memory().numTensors;
+    // The blocks a call allocates tell the kernels apart (cnn's: output, parameters, scratch; tfjs's: its output).
+    const allocations = (mode: string, xs: Shape4, fs: Shape4) => {
+      tf.env().set(IGEMM_FLAG, mode);
+      try {
+        return tf.tidy(() => {
+          const x = tf.tensor4d(
+            values(
+              xs.reduce((a, b) => a * b),
+              90,
+            ),
+            xs,
+          );
+          const f = tf.tensor4d(
+            values(
+              fs.reduce((a, b) => a * b),
+              91,
+              0.2,
+            ),
+            fs,
+          );
+          // Stride 2: never Winograd, so only CNN_IGEMM decides.
+          return mallocCalls(() => void tf.conv2d(x, f, 2, 'same'));
+        });
+      } finally {
+        tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
+      }
+    };
+    // 8x8 outputs x 24 x 9 x 21: 0.29 M multiply-adds (small); 28x28 x 64 x 9 x 21: 9.5 M (large).
+    for (const [xs, fs, small] of [
+      [[1, 16, 16, 21], [3, 3, 21, 24], true],
+      [[1, 56, 56, 21], [3, 3, 21, 64], false],
+    ] as Array<[Shape4, Shape4, boolean]>) {
+      const ours = allocations('on', xs, fs);
+      const xnn = allocations('off', xs, fs);
+      expect(ours).toBeGreaterThan(xnn);
+      const cnnTook = threads > 1 && small;
+      expect(allocations('small', xs, fs), `x ${xs}: cnn's kernel ${cnnTook ? 'takes' : 'does not take'} it`).toBe(
+        cnnTook ? ours : xnn,
+      );
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("'small' gives a classifier head's matMul (bias, ReLU) to cnn's kernel on 2 threads, with XNNPACK's values", async () => {
+    await setThreads(threads);
+    await setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const [m, k, n] = [3, 400, 120]; // LeNet-5's first Linear, 3 rows: 144K multiply-adds
+    const a = values(m * k, 95);
+    const b = values(k * n, 96, 0.1);
+    const bias = values(n, 97);
+    const run = (mode: string) => {
+      tf.env().set(IGEMM_FLAG, mode);
+      try {
+        return tf.tidy(() => {
+          const y = tf.fused.matMul({
+            a: tf.tensor2d(a, [m, k]),
+            b: tf.tensor2d(b, [k, n]),
+            bias: tf.tensor1d(bias),
+            activation: 'relu',
+          });
+          expect(y.shape).toEqual([m, n]);
+          return y.dataSync() as Float32Array;
+        });
+      } finally {
+        tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
+      }
+    };
+    const want = new Float64Array(m * n);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let v = bias[j]!;
+        for (let q = 0; q < k; q++) v += a[i * k + q]! * b[q * n + j]!;
+        want[i * n + j] = Math.max(v, 0);
+      }
+    }
+    const ours = run('on');
+    const xnn = run('off');
+    const got = run('small');
+    expect(relErr(ours, want).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+    expect(relErr(xnn, want).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+    const same = (p: Float32Array, q: Float32Array) => Buffer.from(p.buffer).equals(Buffer.from(q.buffer));
+    expect(same(ours, xnn), 'the two kernels sum in different orders').toBe(false);
+    expect(same(got, threads > 1 ? ours : xnn)).toBe(true);
+    // The blocks a call allocates tell the kernels apart (cnn's: output, parameters, scratch; tfjs's: its output).
+    const [ta, tb] = [tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])];
+    const blocks = (mode: string) => {
+      tf.env().set(IGEMM_FLAG, mode);
+      try {
+        tf.tidy(() => void tf.fused.matMul({ a: ta, b: tb }).dataSync()); // warm-up: tfjs's first call sets up
+        return mallocCalls(() => void tf.tidy(() => void tf.fused.matMul({ a: ta, b: tb })));
+      } finally {
+        tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
+      }
+    };
+    const cnnBlocks = blocks('on');
+    const xnnBlocks = blocks('off');
+    expect(cnnBlocks).toBeGreaterThan(xnnBlocks);
+    expect(blocks('small')).toBe(threads > 1 ? cnnBlocks : xnnBlocks);
+    tf.dispose([ta, tb]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("'small' gives an average pool without padding to cnn's depthwise kernel on 2 threads, with the window means", async () => {
+    await setThreads(threads);
+    await setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const xs: Shape4 = [2, 28, 28, 6]; // LeNet-5's first pool, batch 2
+    const xv = values(
+      xs.reduce((p, d) => p * d),
+      98,
+      3,
+    );
+    const x = tf.tensor4d(xv, xs);
+    const pool = (mode: string, pad: 'valid' | 'same', size: number) => {
+      tf.env().set(IGEMM_FLAG, mode);
+      try {
+        tf.tidy(() => void tf.avgPool(x, size, 2, pad).dataSync()); // warm-up
+        let y: Float32Array = new Float32Array(0);
+        const n = mallocCalls(() => {
+          y = tf.tidy(() => tf.avgPool(x, size, 2, pad).dataSync() as Float32Array);
+        });
+        return { y, n };
+      } finally {
+        tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
+      }
+    };
+    const want = new Float64Array(2 * 14 * 14 * 6);
+    for (let i = 0; i < want.length; i++) {
+      const [b, r, q, c] = [
+        Math.floor(i / (14 * 14 * 6)),
+        Math.floor(i / (14 * 6)) % 14,
+        Math.floor(i / 6) % 14,
+        i % 6,
+      ];
+      for (const [dr, dq] of [
+        [0, 0],
+        [0, 1],
+        [1, 0],
+        [1, 1],
+      ]) {
+        want[i]! += xv[((b * 28 + 2 * r + dr!) * 28 + 2 * q + dq!) * 6 + c]! / 4;
+      }
+    }
+    const ours = pool('on', 'valid', 2);
+    const xnn = pool('off', 'valid', 2);
+    const got = pool('small', 'valid', 2);
+    expect(ours.n).toBeGreaterThan(xnn.n);
+    expect(got.n).toBe(threads > 1 ? ours.n : xnn.n);
+    for (const r of [ours, xnn, got]) expect(relErr(r.y, want).rel).toBeLessThanOrEqual(1e-6);
+    // A 3x3 window at stride 2 with 'same' padding pads: always tfjs's kernel (it leaves padding out of the mean).
+    expect(pool('on', 'same', 3).n).toBe(pool('off', 'same', 3).n);
+    x.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -51,6 +51,8 @@ export const KERNEL_OPS = {
   transpose: 22,
   /** OP_FILTER_C1: filter gradient f of a stride-1 undilated convolution with one input channel, y = dy */
   filter_c1: 23,
+  /** OP_SE_GATE: squeeze-and-excitation: y = x * hsigmoid(relu(mean(x) W1 + b1) W2 + b2); f = [W1,b1,W2,b2] */
+  se_gate: 24,
 } as const;
 
 /** A kernel of kernels.c, by name. */

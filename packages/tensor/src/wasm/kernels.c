@@ -73,6 +73,7 @@ enum {
   OP_COLUMN_SUM = 21,      // y[j] = sum over the n rows of x (c floats each) of x[r][j]: a bias's gradient
   OP_TRANSPOSE = 22,       // y = x transposed: n matrices of h rows by w columns into n of w rows by h columns
   OP_FILTER_C1 = 23,       // filter gradient f of a stride-1 undilated convolution with one input channel, y = dy
+  OP_SE_GATE = 24,         // squeeze-and-excitation: y = x * hsigmoid(relu(mean(x) W1 + b1) W2 + b2); f = [W1,b1,W2,b2]
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -1830,6 +1831,83 @@ static void filter_c1_run(conv* p, int unit) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Inference: a squeeze-and-excitation block with a hard-sigmoid gate (MobileNetV3's), whole, in one call instead
+// of a mean, two 1x1 convolutions on one pixel, a clamp and a multiply (five dispatches, three of them on tfjs's
+// thread pool). x is n images of h pixels of c channels; f points to four words, the addresses of W1 [c][co],
+// b1 [co], W2 [co][c] and b2 [c] (the 1x1 convolutions' HWIO filters and biases, co the squeeze width). Per image:
+//   m = mean of x over its pixels;  s = relu(m W1 + b1);  g = relu6(s W2 + b2 + 3) * (1 / 6);  y = x * g.
+// Per slot: m, s and g. Units: ranges of whole images (an image's values never depend on the split).
+
+static int se_slot(const conv* p) { return (2 * (((p->c + 3) & ~3) + 4) + p->co + 4) * 4; }
+
+static int se_prepare(conv* p) {
+  // 64K floats of x at least per unit (as OP_ELTWISE): below that, waking a thread costs more than the work.
+  long floats = (long)p->n * p->h * p->c;
+  int units = imin(p->n, imin(4 * p->slots, (int)(floats / 65536)));
+  return p->slots <= 1 ? 1 : imax(1, units);
+}
+
+// y[0..n) = act(b[0..n) + sum over k < depth of v[k] * w[k][0..n)), act 0: none, 1: ReLU, 2: hard-sigmoid.
+static void se_matvec(const float* v, int depth, const float* w, const float* b, float* y, int n, int act) {
+  v128_t z = wasm_f32x4_splat(0.f), six = wasm_f32x4_splat(6.f), three = wasm_f32x4_splat(3.f);
+  v128_t sixth = wasm_f32x4_splat(1.f / 6.f);
+  for (int j = 0; j < n; j += 8) {
+    int n0 = imin(4, n - j), n1 = imax(0, imin(4, n - j - 4));
+    v128_t a0 = load_part(b + j, n0), a1 = n1 ? load_part(b + j + 4, n1) : z;
+    for (int k = 0; k < depth; k++) {
+      const float* wk = w + (long)k * n + j;
+      v128_t vk = wasm_f32x4_splat(v[k]);
+      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(vk, load_part(wk, n0)));
+      if (n1) a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(vk, load_part(wk + 4, n1)));
+    }
+    if (act == 1) a0 = wasm_f32x4_max(a0, z), a1 = wasm_f32x4_max(a1, z);
+    if (act == 2) {
+      a0 = wasm_f32x4_mul(wasm_f32x4_min(wasm_f32x4_max(wasm_f32x4_add(a0, three), z), six), sixth);
+      a1 = wasm_f32x4_mul(wasm_f32x4_min(wasm_f32x4_max(wasm_f32x4_add(a1, three), z), six), sixth);
+    }
+    store_part(y + j, a0, n0);
+    if (n1) store_part(y + j + 4, a1, n1);
+  }
+}
+
+static void se_gate_run(conv* p, int unit, int slot) {
+  const int* tab = (const int*)p->f;
+  const float *w1 = (const float*)tab[0], *b1 = (const float*)tab[1];
+  const float *w2 = (const float*)tab[2], *b2 = (const float*)tab[3];
+  int c = p->c, px = p->h, lo, hi;
+  float* m = (float*)slot_scratch(p, 0, se_slot(p), slot);
+  float* g = m + ((c + 3) & ~3) + 4;
+  float* s = g + ((c + 3) & ~3) + 4;
+  v128_t inv = wasm_f32x4_splat(1.f / (float)px);
+  unit_range(p->n, se_prepare(p), unit, &lo, &hi);
+  for (int img = lo; img < hi; img++) {
+    const float* x = p->x + (long)img * px * c;
+    float* y = p->y + (long)img * px * c;
+    fill_zero(m, c);
+    for (int q = 0; q < px; q++) {
+      const float* xr = x + (long)q * c;
+      for (int j = 0; j < c; j += 4) {
+        int nc = imin(4, c - j);
+        store_part(m + j, wasm_f32x4_add(load_part(m + j, nc), load_part(xr + j, nc)), nc);
+      }
+    }
+    for (int j = 0; j < c; j += 4) {
+      int nc = imin(4, c - j);
+      store_part(m + j, wasm_f32x4_mul(load_part(m + j, nc), inv), nc);
+    }
+    se_matvec(m, c, w1, b1, s, p->co, 1);
+    se_matvec(s, p->co, w2, b2, g, c, 2);
+    for (int q = 0; q < px; q++) {
+      const float* xr = x + (long)q * c;
+      float* yr = y + (long)q * c;
+      int j = 0;
+      for (; j + 4 <= c; j += 4) wasm_v128_store(yr + j, wasm_f32x4_mul(wasm_v128_load(xr + j), wasm_v128_load(g + j)));
+      if (j < c) store_part(yr + j, wasm_f32x4_mul(load_part(xr + j, c - j), load_part(g + j, c - j)), c - j);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
 // Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
@@ -1843,6 +1921,7 @@ int scratch_bytes(int op, const conv* p) {
   else if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS || op == OP_COLUMN_SUM) shared = bn_scratch(p);
   else if (op == OP_AVGPOOL_BWD) shared = avgpool_bwd_shared(p);
   else if (op == OP_FILTER_C1) shared = filter_c1_shared(p);
+  else if (op == OP_SE_GATE) slot = se_slot(p);
   return align16(shared) + imax(p->slots, 1) * align16(slot) + 64;
 }
 
@@ -1868,6 +1947,7 @@ int prepare(int op, conv* p) {
   if (op == OP_COLUMN_SUM) return 1;
   if (op == OP_TRANSPOSE) return transpose_prepare(p);
   if (op == OP_FILTER_C1) return filter_c1_prepare(p);
+  if (op == OP_SE_GATE) return se_prepare(p);
   return 0;
 }
 
@@ -1897,4 +1977,5 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_COLUMN_SUM) column_sum_run(p);
   else if (op == OP_TRANSPOSE) transpose_run(p, unit);
   else if (op == OP_FILTER_C1) filter_c1_run(p, unit);
+  else if (op == OP_SE_GATE) se_gate_run(p, unit, slot);
 }

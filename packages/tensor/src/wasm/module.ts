@@ -238,9 +238,10 @@ export function runConvKernel(
     );
   }
   const k = kernelsFor(backend);
-  // Element-wise passes and the shuffle decide their own split (kernels.c, ew_prepare, shuffle2_prepare).
-  const pool =
-    name === 'eltwise' || name === 'shuffle2' || workOf(g) >= THREAD_MIN_WORK ? pools.get(backend) : undefined;
+  // Element-wise passes, the shuffle and the squeeze-and-excitation decide their own split (kernels.c, ew_prepare,
+  // shuffle2_prepare, se_prepare).
+  const selfSplit = name === 'eltwise' || name === 'shuffle2' || name === 'se_gate';
+  const pool = selfSplit || workOf(g) >= THREAD_MIN_WORK ? pools.get(backend) : undefined;
   const wasm = backend.wasm;
   const op = KERNEL_OPS[name];
   const block = wasm._malloc(PARAM_WORDS * 4) >>> 0; // addresses above 2 GiB come back negative

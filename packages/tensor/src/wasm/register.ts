@@ -2,7 +2,10 @@
 // (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter / BackpropInput), a faster
 // Conv2DBackpropInput in place of its own, and the grouped convolution with its two gradients.
 import {
+  _FusedMatMul,
   Add,
+  AvgPool,
+  BatchMatMul,
   backend_util,
   Conv2D,
   Conv2DBackpropFilter,
@@ -35,13 +38,22 @@ import {
   GROUPED_CONV_BACKPROP_FILTER,
   GROUPED_CONV_BACKPROP_INPUT,
   SHUFFLE_CONCAT,
+  SQUEEZE_EXCITE,
   type FusedEltwiseAttrs,
   type GroupedConvBackpropFilterAttrs,
   type GroupedConvBackpropInputAttrs,
 } from '../kernel-names';
 import { registerEmptyInputGuards } from './empty';
 import { addressOf, convGeometry, memoryOf, runConvKernel, type WasmBackendLike } from './module';
-import { registerWinogradFlag, runEltwise, tryDepthwise, tryEltwise, tryWinograd } from './winograd';
+import {
+  registerWinogradFlag,
+  runEltwise,
+  tryDepthwise,
+  tryAvgPool,
+  tryEltwise,
+  tryMatMul,
+  tryWinograd,
+} from './winograd';
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo>;
@@ -221,15 +233,45 @@ function trySliceLastAxis(args: KernelArgs): TensorInfo | undefined {
   return out;
 }
 
+// Squeeze-and-excitation with a hard-sigmoid gate (kernels.c, OP_SE_GATE); the op (fused-ops.ts) has checked the
+// dtypes and shapes. The kernel finds the four weight tensors through a table of their addresses.
+const squeezeExcite = ((args: KernelArgs) => {
+  const backend = args.backend as WasmBackendLike;
+  const { x, w1, b1, w2, b2 } = args.inputs;
+  checkFloat(SQUEEZE_EXCITE, x, w1, b1, w2, b2);
+  const [n, h, w, c] = x.shape;
+  const out = backend.makeOutput(x.shape.slice(), 'float32');
+  if (n * h * w * c === 0) return out;
+  const table = backend.wasm._malloc(16) >>> 0;
+  if (!table) throw new Error(`${SQUEEZE_EXCITE}: out of memory allocating its weight table`);
+  try {
+    const words = [w1, b1, w2, b2].map((t) => addressOf(backend, t));
+    new Int32Array(memoryOf(backend).buffer, table, 4).set(words);
+    const one = { w: 1, oh: 1, ow: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, groups: 1 };
+    runConvKernel(
+      backend,
+      'se_gate',
+      { ...one, n, h: h * w, c, co: w1.shape[3] },
+      addressOf(backend, x),
+      table,
+      addressOf(backend, out),
+    );
+  } finally {
+    backend.wasm._free(table);
+  }
+  return out;
+}) as unknown as KernelFunc;
+
 /** cnn's replacements of tfjs's forward convolutions, and tfjs's kernels they fall back to. */
 const ours = new WeakSet<KernelFunc>();
 const originals = new Map<string, KernelConfig>();
 
 /**
- * Replaces tfjs's Conv2D, FusedConv2D and the two depthwise forward kernels on 'wasm' with kernels that run
+ * Replaces tfjs's Conv2D, FusedConv2D, the two depthwise forward kernels, the element-wise ops and the matrix
+ * products (BatchMatMul, _FusedMatMul) and AvgPool on 'wasm' with kernels that run
  * cnn's (Winograd F(2x2, 3x3), igemm, depthwise; winograd.ts) where they can and should, and call tfjs's own
- * kernel (with its set-up, which the backend runs at start) for every other call; the same for the element-wise
- * kernels (Add, Multiply, Sub, Relu, Relu6) and Slice (last-axis slices, {@link trySliceLastAxis}).
+ * kernel (with its set-up, which the backend runs at start) for every other call; also Slice (last-axis slices,
+ * {@link trySliceLastAxis}).
  */
 function registerWinograd(): void {
   registerWinogradFlag();
@@ -244,6 +286,9 @@ function registerWinograd(): void {
     [Relu, (args) => tryEltwise('none', 1, args)],
     [Relu6, (args) => tryEltwise('none', 2, args)],
     [Slice, (args) => trySliceLastAxis(args as unknown as KernelArgs)],
+    [BatchMatMul, tryMatMul],
+    [_FusedMatMul, tryMatMul],
+    [AvgPool, tryAvgPool],
   ];
   for (const [name, route] of routes) {
     const current = getKernel(name, 'wasm');
@@ -269,6 +314,7 @@ export function registerWasmKernels(): void {
   configs.push({ kernelName: MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad });
   configs.push({ kernelName: FUSED_ELTWISE, backendName: 'wasm', kernelFunc: fusedEltwise });
   configs.push({ kernelName: SHUFFLE_CONCAT, backendName: 'wasm', kernelFunc: shuffleConcat });
+  configs.push({ kernelName: SQUEEZE_EXCITE, backendName: 'wasm', kernelFunc: squeezeExcite });
   for (const config of configs) {
     if (getKernel(config.kernelName, 'wasm')) unregisterKernel(config.kernelName, 'wasm');
     registerKernel(config);

@@ -2,7 +2,15 @@
 // 3x3 convolutions with a linear, ReLU or ReLU6 activation, where the rule below says Winograd beats
 // XNNPACK's direct convolution. Every other call goes to tfjs's own kernel, unchanged.
 import { backend_util, env, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { addressOf, kernelThreads, runConvKernel, type ConvGeometry, type WasmBackendLike } from './module';
+import {
+  addressOf,
+  kernelThreads,
+  memoryOf,
+  runConvKernel,
+  THREAD_MIN_WORK,
+  type ConvGeometry,
+  type WasmBackendLike,
+} from './module';
 
 /**
  * The tfjs environment flag that chooses when Winograd runs: `'auto'` (the default: by the rule of
@@ -143,15 +151,20 @@ interface ConvArgs {
  * The tfjs environment flag that chooses whether cnn's kernels take, on the wasm backend, the work tfjs would give
  * XNNPACK's thread pool: the convolutions Winograd does not take (cnn's igemm), depthwise convolutions and the
  * element-wise Add / Multiply / Sub / Relu / Relu6, with the bias and activation fused where there is one.
- * `'off'` (the default, {@link IGEMM_DEFAULT}): never, XNNPACK's pool runs them, which is the faster choice when the
- * cores are free (MobileNetV2 batch 1 on 2 threads of an idle 2-core machine: 13.3 ms against 18.8 ms with `'auto'`);
- * `'auto'`: when cnn's kernels have more than one thread ({@link useIgemm}), the better choice when other processes
- * compete for the cores; `'on'`: always. Set with `tf.env().set('CNN_IGEMM', 'auto')`.
+ * `'small'` (the default, {@link IGEMM_DEFAULT}): on more than one thread, the calls too small to split
+ * ({@link useSmallCall}), which then run on the calling thread, and XNNPACK's pool the rest, the faster choice for
+ * large calls when the cores are free (MobileNetV2 batch 1 on 2 threads of an idle 2-core machine: 13.3 ms against
+ * 18.8 ms with `'auto'`); `'off'`: never (stock tfjs); `'auto'`: every call when cnn's kernels have more than one
+ * thread ({@link useIgemm}), the better choice when other processes compete for the cores; `'on'`: always. Set with
+ * `tf.env().set('CNN_IGEMM', 'auto')`.
  */
 export const IGEMM_FLAG = 'CNN_IGEMM';
 
+/** The values {@link IGEMM_FLAG} takes. */
+export type IgemmMode = 'small' | 'off' | 'auto' | 'on';
+
 /** The default value of {@link IGEMM_FLAG}. */
-export const IGEMM_DEFAULT = 'off';
+export const IGEMM_DEFAULT: IgemmMode = 'small';
 
 /**
  * Whether `'auto'` runs a non-Winograd convolution on cnn's igemm kernel: when cnn's kernels run on more than
@@ -164,6 +177,36 @@ export function useIgemm(threads: number): boolean {
   return threads > 1;
 }
 
+/** Values below which `'small'` gives an element-wise call to cnn's kernel (which then runs it on one thread). */
+export const SMALL_ELTWISE_VALUES = 1 << 16;
+
+/**
+ * Multiply-adds below which `'small'` gives a matrix product to cnn's igemm kernel. Lower than a convolution's
+ * threshold: the kernel packs the whole filter on every call, which for one row of input (a classifier head at batch
+ * 1) costs as much as the product, while XNNPACK packed it once.
+ */
+export const SMALL_MATMUL_MACS = 1 << 18;
+
+/**
+ * Whether `'small'` runs a call on cnn's kernel, on the calling thread: on more than one thread, when its work is
+ * below `limit`, what is worth splitting: by default THREAD_MIN_WORK (2^20 multiply-adds, or window reads of a pool),
+ * cnn's own threshold for staying on one thread; {@link SMALL_ELTWISE_VALUES} values of an element-wise op;
+ * {@link SMALL_MATMUL_MACS} multiply-adds of a matrix product.
+ * XNNPACK's pool would wake every worker and wait for each to check in, which costs more than such a call saves by
+ * splitting: small-input models (LeNet-5, the CIFAR ResNets) ran no faster on two threads than on one.
+ */
+export function useSmallCall(threads: number, work: number, limit = THREAD_MIN_WORK): boolean {
+  return threads > 1 && work < limit;
+}
+
+/** Whether cnn's kernel takes a call of `work` under the flag's `mode`. */
+function cnnTakes(mode: unknown, backend: WasmBackendLike, work: number, limit = THREAD_MIN_WORK): boolean {
+  if (mode === 'on') return true;
+  if (mode === 'auto') return useIgemm(kernelThreads(backend));
+  if (mode === 'small') return useSmallCall(kernelThreads(backend), work, limit);
+  return false;
+}
+
 let igemmRegistered = false;
 
 function registerIgemmFlag(): void {
@@ -174,9 +217,9 @@ function registerIgemmFlag(): void {
     IGEMM_FLAG,
     () => IGEMM_DEFAULT,
     (v) => {
-      if (v !== 'auto' && v !== 'on' && v !== 'off') {
+      if (v !== 'small' && v !== 'auto' && v !== 'on' && v !== 'off') {
         (env() as unknown as { flags: Record<string, unknown> }).flags[IGEMM_FLAG] = good;
-        throw new Error(`${IGEMM_FLAG} must be 'auto', 'on' or 'off', got ${JSON.stringify(v)}`);
+        throw new Error(`${IGEMM_FLAG} must be 'small', 'auto', 'on' or 'off', got ${JSON.stringify(v)}`);
       }
       good = v;
     },
@@ -246,7 +289,7 @@ export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
     runConvKernel(backend, 'wino_fwd', g, addressOf(backend, x), u, addressOf(backend, out), extras);
     return out;
   }
-  if (imode === 'off' || (imode === 'auto' && !useIgemm(kernelThreads(backend)))) return undefined;
+  if (!cnnTakes(imode, backend, n * oh * ow * co * kh * kw * c)) return undefined;
   const out = backend.makeOutput(info.outShape, 'float32');
   runConvKernel(
     backend,
@@ -262,7 +305,7 @@ export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
 
 /**
  * Runs a DepthwiseConv2dNative / FusedDepthwiseConv2D call on cnn's depthwise kernel (bias and activation
- * fused) when {@link useIgemm}'s rule (flag `CNN_IGEMM`) says so, for the same reason: on more than one thread
+ * fused) when the rule of {@link IGEMM_FLAG} says so, for the same reason: on more than one thread
  * XNNPACK's pool waits for every worker. Returns undefined for tfjs's kernel otherwise.
  */
 export function tryDepthwise(args: ConvArgs): TensorInfo | undefined {
@@ -270,7 +313,6 @@ export function tryDepthwise(args: ConvArgs): TensorInfo | undefined {
   const imode = env().get(IGEMM_FLAG);
   if (imode === 'off') return undefined;
   const backend = args.backend as WasmBackendLike;
-  if (imode === 'auto' && !useIgemm(kernelThreads(backend))) return undefined;
   const { x, filter, bias, preluActivationWeights } = args.inputs;
   const a = (args.attrs ?? {}) as Record<string, unknown>;
   if (!x || !filter || x.dtype !== 'float32' || filter.dtype !== 'float32' || preluActivationWeights) return undefined;
@@ -298,6 +340,7 @@ export function tryDepthwise(args: ConvArgs): TensorInfo | undefined {
   const [n, h, w, c] = x.shape;
   const { outHeight: oh, outWidth: ow } = info;
   if (n === 0 || h === 0 || w === 0 || c === 0 || co === 0 || oh <= 0 || ow <= 0) return undefined;
+  if (!cnnTakes(imode, backend, n * oh * ow * co * kh * kw)) return undefined;
   const out = backend.makeOutput(info.outShape, 'float32');
   runConvKernel(
     backend,
@@ -328,12 +371,103 @@ export function tryDepthwise(args: ConvArgs): TensorInfo | undefined {
   return out;
 }
 
+/**
+ * Runs a BatchMatMul / _FusedMatMul call of one matrix pair (`a` [1, m, k] times `b` [1, k, n], no transposes; bias
+ * [n] and a linear, ReLU or ReLU6 activation) on cnn's igemm kernel as a 1x1 convolution of m pixels, when the rule
+ * of {@link IGEMM_FLAG} says so for its m * k * n multiply-adds (with `'small'`: a classifier head at batch 1, on more
+ * than one thread); returns undefined for tfjs's kernel otherwise.
+ */
+export function tryMatMul(args: ConvArgs): TensorInfo | undefined {
+  registerIgemmFlag();
+  const imode = env().get(IGEMM_FLAG);
+  if (imode === 'off') return undefined;
+  const backend = args.backend as WasmBackendLike;
+  const { a, b, bias, preluActivationWeights } = args.inputs;
+  const at = (args.attrs ?? {}) as Record<string, unknown>;
+  if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32' || preluActivationWeights) return undefined;
+  if (at.transposeA || at.transposeB || a.shape.length !== 3 || b.shape.length !== 3) return undefined;
+  const act = ACTIVATIONS[(at.activation as string | undefined) ?? 'linear'];
+  if (act === undefined) return undefined;
+  const [ba, m, k] = a.shape;
+  const [bb, kb, n] = b.shape;
+  if (ba !== 1 || bb !== 1 || k !== kb || m === 0 || k === 0 || n === 0) return undefined;
+  if (bias && (bias.dtype !== 'float32' || bias.shape.reduce((p, d) => p * d, 1) !== n)) return undefined;
+  if (bias && bias.shape[bias.shape.length - 1] !== n) return undefined;
+  if (!cnnTakes(imode, backend, m * k * n, SMALL_MATMUL_MACS)) return undefined;
+  const out = backend.makeOutput([1, m, n], 'float32');
+  const one = { kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, groups: 1 };
+  runConvKernel(
+    backend,
+    'conv_fwd',
+    { ...one, n: 1, h: 1, w: m, c: k, oh: 1, ow: m, co: n },
+    addressOf(backend, a),
+    addressOf(backend, b),
+    addressOf(backend, out),
+    { bias: bias ? addressOf(backend, bias) : 0, act },
+  );
+  return out;
+}
+
+/**
+ * Runs an AvgPool call whose windows need no padding (pad 'valid', or 'same' where it adds none) on cnn's depthwise
+ * kernel, as a depthwise convolution with every filter value 1 / (window size), when the rule of {@link IGEMM_FLAG}
+ * says so for its reads (with `'small'`: LeNet-5's pools, on more than one thread); returns undefined for tfjs's
+ * kernel otherwise.
+ */
+export function tryAvgPool(args: ConvArgs): TensorInfo | undefined {
+  registerIgemmFlag();
+  const imode = env().get(IGEMM_FLAG);
+  if (imode === 'off') return undefined;
+  const backend = args.backend as WasmBackendLike;
+  const { x } = args.inputs;
+  const at = (args.attrs ?? {}) as Record<string, unknown>;
+  if (x?.dtype !== 'float32' || x.shape.length !== 4) return undefined;
+  let info: backend_util.Conv2DInfo;
+  try {
+    info = backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      at.filterSize as number,
+      at.strides as number,
+      1,
+      at.pad as 'valid',
+      at.dimRoundingMode as 'floor' | undefined,
+    );
+  } catch {
+    return undefined; // tfjs's kernel reports the bad attributes
+  }
+  const p = info.padInfo;
+  if (p.top !== 0 || p.left !== 0 || p.bottom !== 0 || p.right !== 0) return undefined;
+  const [n, h, w, c] = x.shape;
+  const { outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw } = info;
+  if (n === 0 || h === 0 || w === 0 || c === 0 || oh <= 0 || ow <= 0) return undefined;
+  if (!cnnTakes(imode, backend, n * oh * ow * c * kh * kw)) return undefined;
+  const taps = kh * kw;
+  const filter = backend.wasm._malloc(taps * c * 4) >>> 0;
+  if (!filter) throw new Error(`cnn wasm kernels: out of memory for an average pool's ${kh}x${kw}x${c} filter`);
+  try {
+    new Float32Array(memoryOf(backend).buffer, filter, taps * c).fill(1 / taps);
+    const out = backend.makeOutput(info.outShape, 'float32');
+    const g = { n, h, w, c, oh, ow, co: c, kh, kw, sh: info.strideHeight, sw: info.strideWidth };
+    runConvKernel(
+      backend,
+      'dw_fwd',
+      { ...g, dh: 1, dw: 1, pt: 0, pl: 0, groups: c },
+      addressOf(backend, x),
+      filter,
+      addressOf(backend, out),
+    );
+    return out;
+  } finally {
+    backend.wasm._free(filter);
+  }
+}
+
 /** Element-wise operations of OP_ELTWISE (EW_ of kernels.c). */
 const EW = { add: 1, mul: 2, sub: 3, none: 4 } as const;
 
 /**
  * Runs Add / Multiply / Sub (same shapes, a per-channel vector along the last axis, or a scalar) and Relu /
- * Relu6 on cnn's element-wise kernel under {@link useIgemm}'s rule (flag `CNN_IGEMM`), or returns undefined
+ * Relu6 on cnn's element-wise kernel under the rule of {@link IGEMM_FLAG}, or returns undefined
  * for tfjs's kernel: on more than one thread tfjs runs them on XNNPACK's pool, which waits for every worker
  * (an unfused MobileNetV2's batch-norm and ReLU6 ops: 7 ms on one thread, 96 ms on two on a loaded machine).
  */
@@ -342,9 +476,11 @@ export function tryEltwise(op: keyof typeof EW, act: number, args: ConvArgs): Te
   const imode = env().get(IGEMM_FLAG);
   if (imode === 'off') return undefined;
   const backend = args.backend as WasmBackendLike;
-  if (imode === 'auto' && !useIgemm(kernelThreads(backend))) return undefined;
   const a = op === 'none' ? args.inputs.x : args.inputs.a;
-  return runEltwise(backend, op, act, a, op === 'none' ? a : args.inputs.b);
+  const size = (t: TensorInfo | null | undefined) => t?.shape.reduce((p, d) => p * d, 1) ?? 0;
+  const b = op === 'none' ? a : args.inputs.b;
+  if (!cnnTakes(imode, backend, Math.max(size(a), size(b)), SMALL_ELTWISE_VALUES)) return undefined;
+  return runEltwise(backend, op, act, a, b);
 }
 
 /**
