@@ -782,6 +782,10 @@ describe('the built site in Chromium', () => {
     /** The page's colours and font, as computed: body background, text, font stack, and a link's colour. */
     const look = (page: Page) =>
       page.evaluate(async () => {
+        // Load Inter explicitly: the browser fetches a font only once some text is laid out with it, so on a busy
+        // machine fonts.ready could resolve before that fetch had begun (check() was then false). A missing or
+        // unreachable font file still leaves check() false.
+        await document.fonts.load('16px Inter').catch(() => []);
         await document.fonts.ready;
         const body = getComputedStyle(document.body);
         const probe = document.createElement('span');
