@@ -154,7 +154,8 @@ window.cnn = {
     manualSeed(2);
     const model = getModel(id, { numClasses: 4 });
     model.train();
-    // Dropout draws its masks from Math.random, not from manualSeed's stream: off, so both backends run one network.
+    // Dropout off: each step would draw its masks at a later point of manualSeed's stream, so the two backends'
+    // steps would zero different values.
     for (const [, m] of model.namedModules()) {
       if (m instanceof Dropout || (frozenNorm && m instanceof BatchNorm2d)) m.eval();
     }
