@@ -4,6 +4,7 @@
 import { backend_util, env, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import {
   addressOf,
+  convGeometry,
   kernelThreads,
   memoryOf,
   runConvKernel,
@@ -263,24 +264,7 @@ export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
   const { outHeight: oh, outWidth: ow } = info;
   if (n === 0 || h === 0 || w === 0 || c === 0 || co === 0 || oh <= 0 || ow <= 0) return undefined;
   const backend = args.backend as WasmBackendLike;
-  const g: ConvGeometry = {
-    n,
-    h,
-    w,
-    c,
-    oh,
-    ow,
-    co,
-    kh,
-    kw,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    dh: info.dilationHeight,
-    dw: info.dilationWidth,
-    pt: info.padInfo.top,
-    pl: info.padInfo.left,
-    groups: 1,
-  };
+  const g = convGeometry(info, 1);
   const extras = { bias: bias ? addressOf(backend, bias) : 0, act };
   const wino = kh === 3 && kw === 3 && g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1;
   if (wino && wmode !== 'off' && (wmode === 'on' || useWinograd(n, c, co, oh, ow))) {
@@ -345,24 +329,7 @@ export function tryDepthwise(args: ConvArgs): TensorInfo | undefined {
   runConvKernel(
     backend,
     'dw_fwd',
-    {
-      n,
-      h,
-      w,
-      c,
-      oh,
-      ow,
-      co,
-      kh,
-      kw,
-      sh: info.strideHeight,
-      sw: info.strideWidth,
-      dh: info.dilationHeight,
-      dw: info.dilationWidth,
-      pt: info.padInfo.top,
-      pl: info.padInfo.left,
-      groups: c,
-    },
+    convGeometry(info, c),
     addressOf(backend, x),
     addressOf(backend, filter),
     addressOf(backend, out),
