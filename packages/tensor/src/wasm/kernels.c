@@ -1038,7 +1038,9 @@ static int wino_slot(const conv* p) {
 }
 
 // C[4][8] = A[4][kc] x B[kc][8]: rows of A `as` floats apart, B a packed panel, rows of C `cs` apart.
-static void wgemm_4x8(int kc, const float* a, int as, const float* b, float* c, int cs) {
+// noinline, because it measured faster (packages/tensor/bench/winograd.mjs, resnet 56x56x64 at batch 32, 1 thread:
+// 145 -> 121 ms; 105 ms at 0b63961, before the training kernels joined this file). Why clang's code changed: not known.
+static __attribute__((noinline)) void wgemm_4x8(int kc, const float* a, int as, const float* b, float* c, int cs) {
   v128_t a00 = wasm_f32x4_splat(0.f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
   const float *p0 = a, *p1 = a + as, *p2 = a + 2 * as, *p3 = a + 3 * as;
   for (int k = 0; k < kc; k++) {
