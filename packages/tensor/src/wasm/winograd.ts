@@ -414,11 +414,10 @@ export function tryAvgPool(args: ConvArgs): TensorInfo | undefined {
   try {
     new Float32Array(memoryOf(backend).buffer, filter, taps * c).fill(1 / taps);
     const out = backend.makeOutput(info.outShape, 'float32');
-    const g = { n, h, w, c, oh, ow, co: c, kh, kw, sh: info.strideHeight, sw: info.strideWidth };
     runConvKernel(
       backend,
       'dw_fwd',
-      { ...g, dh: 1, dw: 1, pt: 0, pl: 0, groups: c },
+      convGeometry(info, c), // a pool's info: c in and out, dilation 1, no padding (checked above)
       addressOf(backend, x),
       filter,
       addressOf(backend, out),
