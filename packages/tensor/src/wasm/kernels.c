@@ -21,6 +21,14 @@
 
 #include <wasm_simd128.h>
 
+// Each kernel's run function (the ones run() at the end dispatches to) is its own WebAssembly function
+// (KERNEL): inlined, they made run() one function of some 25,000 instructions, and once the training
+// kernels had joined this file the Winograd products in it ran 10-15 % slower than before (clang's
+// choices inside one huge function change with everything else in it). One function per kernel keeps
+// each kernel's code independent of the others: a standalone harness of OP_WINO_FWD (resnet 56x56x64,
+// batch 8, 1 thread, best of 30) took 26.4 ms at 0b63961, 29.9 ms before this and 26.4 ms after.
+#define KERNEL __attribute__((noinline))
+
 // The contract with the TypeScript side. scripts/build-kernels.mjs reads the OP_ enum and struct conv
 // below (their names, values and field order) and generates src/wasm/kernel-abi.ts from them, which
 // module.ts uses to number the kernels and to fill the parameter block field by field; a test fails
@@ -325,7 +333,7 @@ static int conv_fwd_prepare(conv* p) {
   return cdiv(mtotal, block_rows(mtotal, p->slots));
 }
 
-static void conv_fwd_run(conv* p, int unit, int slot) {
+static KERNEL void conv_fwd_run(conv* p, int unit, int slot) {
   int groups = p->groups, cig = p->c / groups, cog = p->co / groups, taps = p->kh * p->kw;
   int npanels = cdiv(cog, NR), bgroup = npanels * NR * taps * cig;
   float* bpack = p->scratch;
@@ -442,7 +450,7 @@ static int conv_bwd_input_prepare(conv* p) {
   return units;
 }
 
-static void conv_bwd_input_run(conv* p, int unit, int slot) {
+static KERNEL void conv_bwd_input_run(conv* p, int unit, int slot) {
   int groups = p->groups, cig = p->c / groups, cog = p->co / groups, taps_all = p->kh * p->kw;
   int npanels = cdiv(cig, NR), nph = phase_count(p), pw_words = phase_words(p);
   int* table = (int*)p->scratch;
@@ -630,7 +638,7 @@ static int conv_bwd_filter_prepare(conv* p) {
   return split_units(filter_items(p), p->slots, 2);
 }
 
-static void conv_bwd_filter_run(conv* p, int unit, int slot) {
+static KERNEL void conv_bwd_filter_run(conv* p, int unit, int slot) {
   int groups = p->groups, cig = p->c / groups, cog = p->co / groups, taps = p->kh * p->kw;
   float* zero = p->scratch;
   float** ind = (float**)slot_scratch(p, bwd_filter_shared(p), bwd_filter_slot(p), slot);
@@ -783,7 +791,7 @@ static int dw_gather_prepare(conv* p, int forward) {
   return split_units(p->n * (forward ? p->oh : p->h), p->slots, 8);
 }
 
-static void dw_gather_run(conv* p, int forward, int unit, int slot) {
+static KERNEL void dw_gather_run(conv* p, int forward, int unit, int slot) {
   int kh = p->kh, kw = p->kw, c = p->c, co = p->co, mult = co / c;
   int hout = forward ? p->oh : p->h, wout = forward ? p->ow : p->w;
   int hsrc = forward ? p->h : p->oh, wsrc = forward ? p->w : p->ow;
@@ -851,7 +859,7 @@ static int dw_bwd_filter_prepare(conv* p) {
   return split_units(dw_filter_chunks(p), p->slots, 4);
 }
 
-static void dw_bwd_filter_run(conv* p, int unit) {
+static KERNEL void dw_bwd_filter_run(conv* p, int unit) {
   int c = p->c, co = p->co, mult = co / c;
   int chunks = dw_filter_chunks(p), lo, hi;
   unit_range(chunks, split_units(chunks, p->slots, 4), unit, &lo, &hi);
@@ -923,7 +931,7 @@ static int maxpool_bwd_prepare(conv* p) {
   return split_units(cdiv(p->c, 4), p->slots, 4);
 }
 
-static void maxpool_bwd_run(conv* p, int unit) {
+static KERNEL void maxpool_bwd_run(conv* p, int unit) {
   int c = p->c, lo, hi;
   unit_range(cdiv(c, 4), split_units(cdiv(c, 4), p->slots, 4), unit, &lo, &hi);
   int clo = lo * 4, chi = imin(c, hi * 4);
@@ -1038,9 +1046,7 @@ static int wino_slot(const conv* p) {
 }
 
 // C[4][8] = A[4][kc] x B[kc][8]: rows of A `as` floats apart, B a packed panel, rows of C `cs` apart.
-// noinline, because it measured faster (packages/tensor/bench/winograd.mjs, resnet 56x56x64 at batch 32, 1 thread:
-// 145 -> 121 ms; 105 ms at 0b63961, before the training kernels joined this file). Why clang's code changed: not known.
-static __attribute__((noinline)) void wgemm_4x8(int kc, const float* a, int as, const float* b, float* c, int cs) {
+static void wgemm_4x8(int kc, const float* a, int as, const float* b, float* c, int cs) {
   v128_t a00 = wasm_f32x4_splat(0.f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
   const float *p0 = a, *p1 = a + as, *p2 = a + 2 * as, *p3 = a + 3 * as;
   for (int k = 0; k < kc; k++) {
@@ -1074,7 +1080,7 @@ static __attribute__((noinline)) void wgemm_4x8(int kc, const float* a, int as, 
 // Units: ranges of input channels.
 static int wino_filter_prepare(conv* p) { return split_units(p->c, p->slots, 2); }
 
-static void wino_filter_run(conv* p, int unit, int units) {
+static KERNEL void wino_filter_run(conv* p, int unit, int units) {
   int c = p->c, co = p->co, np = cdiv(co, NR);
   int lo, hi;
   unit_range(c, units, unit, &lo, &hi);
@@ -1112,7 +1118,7 @@ static int wino_fwd_prepare(conv* p) {
   return w.blocks * w.chunks;
 }
 
-static void wino_fwd_run(conv* p, int unit, int slot) {
+static KERNEL void wino_fwd_run(conv* p, int unit, int slot) {
   wino_plan w = wino_make_plan(p);
   int blk = unit / w.chunks, chunk = unit % w.chunks;
   int t0 = blk * w.tb, nt = imin(w.tb, w.tiles - t0);
@@ -1286,7 +1292,7 @@ static inline __attribute__((always_inline)) void ew_rows_run(const float* x, co
   }
 }
 
-static void ew_run(conv* p, int unit) {
+static KERNEL void ew_run(conv* p, int unit) {
   int rows = ew_rows(p), c = p->c >= p->n ? p->n : p->c, lo, hi;
   unit_range(rows, ew_prepare(p), unit, &lo, &hi);
   if (c == 1) c = 0;  // a scalar: rows are single floats, run as one stretch
@@ -1344,7 +1350,7 @@ static void bn_reduce(const float* x, const float* dy, const float* shift, int n
   }
 }
 
-static void bn_stats_run(conv* p) {
+static KERNEL void bn_stats_run(conv* p) {
   int n = p->n, c = p->c;
   double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
   // Shifted by the first row (a per-channel guess of the mean), so the sum of squares does not cancel.
@@ -1358,7 +1364,7 @@ static void bn_stats_run(conv* p) {
   }
 }
 
-static void bn_bwd_sums_run(conv* p) {
+static KERNEL void bn_bwd_sums_run(conv* p) {
   int n = p->n, c = p->c;
   double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
   bn_reduce(p->x, p->y, p->f, n, c, acc);
@@ -1376,7 +1382,7 @@ static int bn_rows_prepare(conv* p) {
 
 // OP_BN_AFFINE: y = (x - mean) * scale + shift per channel, f = [mean | scale | shift] (the mean subtracted first,
 // so an input far from zero keeps its precision).
-static void bn_affine_run(conv* p, int unit) {
+static KERNEL void bn_affine_run(conv* p, int unit) {
   int c = p->c, lo, hi;
   const float *mean = p->f, *scale = p->f + c, *shift = p->f + 2 * c;
   unit_range(p->n, bn_rows_prepare(p), unit, &lo, &hi);
@@ -1392,7 +1398,7 @@ static void bn_affine_run(conv* p, int unit) {
 }
 
 // OP_BN_BWD_INPUT: dx = k1 * (dy - m1 - (x - mean) * k2) per channel.
-static void bn_bwd_input_run(conv* p, int unit) {
+static KERNEL void bn_bwd_input_run(conv* p, int unit) {
   int c = p->c, lo, hi;
   const float *mean = p->f, *k1 = p->f + c, *m1 = p->f + 2 * c, *k2 = p->f + 3 * c;
   unit_range(p->n, bn_rows_prepare(p), unit, &lo, &hi);
@@ -1442,7 +1448,7 @@ static inline v128_t tanh4(v128_t x) {
 
 static int tanh_prepare(conv* p) { return bn_rows_prepare(p); }
 
-static void tanh_run(conv* p, int unit, int grad) {
+static KERNEL void tanh_run(conv* p, int unit, int grad) {
   int ilo, ihi;
   unit_range(p->n, tanh_prepare(p), unit, &ilo, &ihi);
   long lo = (long)ilo * p->c, hi = (long)ihi * p->c;
@@ -1492,7 +1498,7 @@ static inline v128_t sgd4(v128_t p, v128_t g, v128_t b, float* nb, int first, in
   return wasm_f32x4_sub(p, wasm_f32x4_mul(d, lr));
 }
 
-static void sgd_run(conv* p) {
+static KERNEL void sgd_run(conv* p) {
   const int* rec = (const int*)p->x;
   float momentum = p->f[0];
   v128_t m = wasm_f32x4_splat(momentum), keep = wasm_f32x4_splat(p->f[1]);
@@ -1523,7 +1529,7 @@ static void sgd_run(conv* p) {
 enum { ADAM_WORDS = 16 };
 enum { ADAM_L2 = 1, ADAM_DECOUPLED = 2, ADAM_AMSGRAD = 4 };
 
-static void adam_run(conv* p) {
+static KERNEL void adam_run(conv* p) {
   const int* rec = (const int*)p->x;
   v128_t b1 = wasm_f32x4_splat(p->f[0]), c1 = wasm_f32x4_splat(p->f[1]);
   v128_t b2 = wasm_f32x4_splat(p->f[2]), c2 = wasm_f32x4_splat(p->f[3]), eps = wasm_f32x4_splat(p->f[4]);
@@ -1565,7 +1571,7 @@ static void adam_run(conv* p) {
 
 static int patches_prepare(conv* p) { return split_units(p->kh * p->kw * p->c, p->slots, 2); }
 
-static void patches_run(conv* p, int unit) {
+static KERNEL void patches_run(conv* p, int unit) {
   int c = p->c, krows = p->kh * p->kw * c, lo, hi;
   long mtotal = (long)p->n * p->oh * p->ow;
   unit_range(krows, patches_prepare(p), unit, &lo, &hi);
@@ -1613,7 +1619,7 @@ static int shuffle2_prepare(conv* p) {
   return p->slots <= 1 ? 1 : imax(1, units);
 }
 
-static void shuffle2_run(conv* p, int unit) {
+static KERNEL void shuffle2_run(conv* p, int unit) {
   int lo, hi, c = p->c;
   unit_range(p->n, shuffle2_prepare(p), unit, &lo, &hi);
   for (int r = lo; r < hi; r++) {
@@ -1671,7 +1677,7 @@ static inline void avg_row(float* o, const float* s, int c, float k, int add) {
   for (; j < c; j++) o[j] = add ? o[j] + s[j] : s[j] * k;
 }
 
-static void avgpool_bwd_run(conv* p, int unit) {
+static KERNEL void avgpool_bwd_run(conv* p, int unit) {
   int c = p->c, lo, hi;
   const int* cols = (const int*)p->scratch;
   unit_range(p->n * p->h, split_units(p->n * p->h, p->slots, 4), unit, &lo, &hi);
@@ -1703,7 +1709,7 @@ static void avgpool_bwd_run(conv* p, int unit) {
 
 // OP_COLUMN_SUM: the gradient of a bias added along the last axis, y[j] = sum of x[r][j] over the n rows, with
 // BatchNorm's reduction (float32 blocks into double totals, one unit: the same result whatever the thread count).
-static void column_sum_run(conv* p) {
+static KERNEL void column_sum_run(conv* p) {
   double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
   bn_reduce(p->x, p->x, 0, p->n, p->c, acc);
   for (int j = 0; j < p->c; j++) p->y[j] = (float)acc[j];
@@ -1716,7 +1722,7 @@ enum { TT = 32 };
 
 static int transpose_prepare(conv* p) { return split_units(p->n * cdiv(p->h, TT), p->slots, 4); }
 
-static void transpose_run(conv* p, int unit) {
+static KERNEL void transpose_run(conv* p, int unit) {
   int h = p->h, w = p->w, tiles = cdiv(h, TT), lo, hi;
   unit_range(p->n * tiles, transpose_prepare(p), unit, &lo, &hi);
   for (int item = lo; item < hi; item++) {
@@ -1824,7 +1830,7 @@ static inline __attribute__((always_inline)) void c1_taps(conv* p, int ky, int k
   }
 }
 
-static void filter_c1_run(conv* p, int unit) {
+static KERNEL void filter_c1_run(conv* p, int unit) {
   int pairs = cdiv(p->co, 2), ky = unit / pairs, j0 = (unit % pairs) * 2, two = j0 + 1 < p->co;
   if (p->kw == 5) c1_taps(p, ky, 0, 5, j0, two);
   else if (p->kw == 3) c1_taps(p, ky, 0, 3, j0, two);
@@ -1872,7 +1878,7 @@ static void se_matvec(const float* v, int depth, const float* w, const float* b,
   }
 }
 
-static void se_gate_run(conv* p, int unit, int slot) {
+static KERNEL void se_gate_run(conv* p, int unit, int slot) {
   const int* tab = (const int*)p->f;
   const float *w1 = (const float*)tab[0], *b1 = (const float*)tab[1];
   const float *w2 = (const float*)tab[2], *b2 = (const float*)tab[3];

@@ -1,0 +1,156 @@
+// cnn's own wasm kernels alone, compiled from two (or more) versions of kernels.c, timed side by side in one
+// process on one thread: no tfjs, no JavaScript between the calls, so a change in the compiled code itself shows
+// (session 8 found the Winograd products and the filter gradient 10-60 % slower once the training kernels had
+// joined the file; see the KERNEL comment in kernels.c).
+//
+//   node packages/tensor/bench/kernel-ops.mjs [--revs HEAD,work] [--rounds 30] [--only wino,filter]
+//
+// Each entry of --revs is a git revision (kernels.c as committed there) or `work` (the working tree's kernels.c).
+// Each is compiled by scripts/build-kernels.mjs --src/--wasm (the shared-memory module tfjs's threaded build
+// loads) and driven through its own OP_ numbers and struct layout (read from that revision's source). Rounds
+// alternate between the versions; each keeps its best time. Outputs are compared too: a version whose results
+// differ from the first one's is reported (the kernels are deterministic on one thread).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseKernelAbi } from '../scripts/kernel-abi.mjs';
+
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const revs = arg('revs', 'HEAD,work').split(',');
+const rounds = Number(arg('rounds', 30));
+const only = arg('only', '');
+
+const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
+const rel = 'packages/tensor/src/wasm/kernels.c';
+const tmp = mkdtempSync(join(tmpdir(), 'cnn-kernel-ops-'));
+
+function build(rev, i) {
+  const source =
+    rev === 'work'
+      ? readFileSync(join(pkg, 'src/wasm/kernels.c'), 'utf8')
+      : execFileSync('git', ['show', `${rev}:${rel}`], { cwd: pkg, encoding: 'utf8', maxBuffer: 16 << 20 });
+  const src = join(tmp, `k${i}.c`);
+  const wasm = join(tmp, `k${i}.wasm`);
+  writeFileSync(src, source);
+  execFileSync('node', [join(pkg, 'scripts/build-kernels.mjs'), '--src', src, '--wasm', wasm], { stdio: 'ignore' });
+  const abi = parseKernelAbi(source);
+  const op = Object.fromEntries(abi.ops.map((o) => [o.name, o.value]));
+  return { rev, bytes: readFileSync(wasm), op, fields: abi.fields.map((f) => f.name) };
+}
+
+// [label, op, parameters, setup op run first on the same block (Winograd's filter transform) or undefined]
+const conv3 = (n, h, c, co, extra = {}) => ({ n, h, w: h, c, oh: h, ow: h, co, kh: 3, kw: 3, pt: 1, pl: 1, ...extra });
+const CASES = [
+  ['wino fwd 56x56x64 b8', 'wino_fwd', conv3(8, 56, 64, 64), 'wino_filter'],
+  ['wino fwd 14x14x256 b8', 'wino_fwd', conv3(8, 14, 256, 256), 'wino_filter'],
+  ['conv fwd grouped 14x14x256 g32 b4', 'conv_fwd', conv3(4, 14, 256, 256, { groups: 32 })],
+  ['dw fwd 56x56x144 b4', 'dw_fwd', conv3(4, 56, 144, 144, { groups: 144 })],
+  ['filter grad 16x16x64 b16', 'conv_bwd_filter', conv3(16, 16, 64, 64)],
+  ['filter grad 32x32x16 b16', 'conv_bwd_filter', conv3(16, 32, 16, 16)],
+  ['input grad 16x16x64 b16', 'conv_bwd_input', conv3(16, 16, 64, 64)],
+  ['dw filter grad 28x28x144 b8', 'dw_bwd_filter', conv3(8, 28, 144, 144, { groups: 144 })],
+].filter(([label]) => !only || only.split(',').some((o) => label.includes(o)));
+
+// Sizes in floats of x, f and y for a case (generous for every op above: f holds a transformed filter too).
+const sizes = (p) => ({
+  x: p.n * p.h * p.w * p.c,
+  f: 16 * (p.c / (p.groups ?? 1)) * (Math.ceil(p.co / 8) * 8) + 9 * p.c * p.co,
+  y: p.n * p.oh * p.ow * p.co,
+});
+
+function instance(v, [, opName, params, setupOp]) {
+  const memory = new WebAssembly.Memory({ initial: 4096, maximum: 65536, shared: true });
+  const e = new WebAssembly.Instance(new WebAssembly.Module(v.bytes), { env: { memory } }).exports;
+  let top = 4096;
+  const alloc = (floats) => {
+    const at = top;
+    top += (floats * 4 + 63) & ~63;
+    if (top > memory.buffer.byteLength) memory.grow(Math.ceil((top - memory.buffer.byteLength) / 65536));
+    return at;
+  };
+  const block = alloc(v.fields.length);
+  const s = sizes(params);
+  const x = alloc(s.x);
+  const f = alloc(s.f);
+  const f2 = alloc(s.f);
+  const y = alloc(s.y);
+  const bias = alloc(params.co);
+  const fill = (at, n, k) => {
+    const a = new Float32Array(memory.buffer, at, n);
+    for (let i = 0; i < n; i++) a[i] = Math.sin(i * k + 0.3);
+  };
+  fill(x, s.x, 0.37);
+  fill(f, s.f, 0.11);
+  fill(y, s.y, 0.7);
+  const base = { sh: 1, sw: 1, dh: 1, dw: 1, groups: 1, slots: 1, act: 0, scratch: 0, ...params };
+  const write = (o) => {
+    const words = new Int32Array(memory.buffer, block, v.fields.length);
+    v.fields.forEach((name, i) => {
+      words[i] = o[name] ?? 0;
+    });
+  };
+  const call = (op, o) => {
+    write(o);
+    const scratch = alloc(e.scratch_bytes(op, block) / 4);
+    const full = { ...o, scratch };
+    write(full);
+    return () => {
+      const units = e.prepare(op, block);
+      for (let u = 0; u < units; u++) e.run(op, block, u, 0);
+    };
+  };
+  let main;
+  let out;
+  if (setupOp) {
+    call(v.op[setupOp], { ...base, f, y: f2 })();
+    main = call(v.op[opName], { ...base, x, f: f2, y, bias, act: 1 });
+    out = () => new Float32Array(memory.buffer, y, s.y);
+  } else if (opName === 'conv_fwd' || opName === 'dw_fwd') {
+    main = call(v.op[opName], { ...base, x, f, y, bias, act: 1 });
+    out = () => new Float32Array(memory.buffer, y, s.y);
+  } else if (opName === 'conv_bwd_input') {
+    // x is the input gradient written, y the output gradient read.
+    main = call(v.op[opName], { ...base, x, f, y });
+    out = () => new Float32Array(memory.buffer, x, s.x);
+  } else {
+    // Filter gradients: f is written.
+    main = call(v.op[opName], { ...base, x, f, y });
+    out = () => new Float32Array(memory.buffer, f, 9 * (params.c / (params.groups ?? 1)) * params.co);
+  }
+  return { run: main, out };
+}
+
+const versions = revs.map(build);
+const rows = [];
+for (const c of CASES) {
+  const insts = versions.map((v) => instance(v, c));
+  const best = insts.map(() => Infinity);
+  for (let r = 0; r < rounds; r++) {
+    insts.forEach((it, i) => {
+      const t = performance.now();
+      it.run();
+      best[i] = Math.min(best[i], performance.now() - t);
+    });
+  }
+  const ref = insts[0].out();
+  const row = { case: c[0] };
+  versions.forEach((v, i) => {
+    const o = insts[i].out();
+    let diff = 0;
+    for (let k = 0; k < ref.length; k++) diff = Math.max(diff, Math.abs(o[k] - ref[k]));
+    row[`${v.rev} ms`] = Number(best[i].toFixed(2));
+    if (i > 0) {
+      row[`${v.rev} / ${versions[0].rev}`] = Number((best[0] / best[i]).toFixed(2));
+      if (diff > 0) row[`${v.rev} max |diff|`] = diff;
+    }
+  });
+  rows.push(row);
+}
+console.log(`kernels.c versions: ${revs.join(', ')}; one thread, best of ${rounds} alternating rounds`);
+console.table(rows);
+console.log(`(x / ${versions[0].rev} above 1: faster than ${versions[0].rev})`);
