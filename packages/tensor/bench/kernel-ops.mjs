@@ -3,9 +3,10 @@
 // (session 8 found the Winograd products and the filter gradient 10-60 % slower once the training kernels had
 // joined the file; see the KERNEL comment in kernels.c).
 //
-//   node packages/tensor/bench/kernel-ops.mjs [--revs HEAD,work] [--rounds 30] [--only wino,filter]
+//   node packages/tensor/bench/kernel-ops.mjs [--revs HEAD,work] [--rounds 30] [--only wino,filter] [--batch N]
 //
-// Each entry of --revs is a git revision (kernels.c as committed there) or `work` (the working tree's kernels.c).
+// Each entry of --revs is a git revision (kernels.c as committed there), `work` (the working tree's kernels.c) or
+// the path of a .c file (a variant being tried).
 // Each is compiled by scripts/build-kernels.mjs --src/--wasm (the shared-memory module tfjs's threaded build
 // loads) and driven through its own OP_ numbers and struct layout (read from that revision's source). Rounds
 // alternate between the versions; each keeps its best time. Outputs are compared too: a version whose results
@@ -24,6 +25,7 @@ const arg = (name, def) => {
 const revs = arg('revs', 'HEAD,work').split(',');
 const rounds = Number(arg('rounds', 30));
 const only = arg('only', '');
+const batch = arg('batch', ''); // overrides every case's batch
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const rel = 'packages/tensor/src/wasm/kernels.c';
@@ -33,7 +35,9 @@ function build(rev, i) {
   const source =
     rev === 'work'
       ? readFileSync(join(pkg, 'src/wasm/kernels.c'), 'utf8')
-      : execFileSync('git', ['show', `${rev}:${rel}`], { cwd: pkg, encoding: 'utf8', maxBuffer: 16 << 20 });
+      : rev.endsWith('.c')
+        ? readFileSync(rev, 'utf8')
+        : execFileSync('git', ['show', `${rev}:${rel}`], { cwd: pkg, encoding: 'utf8', maxBuffer: 16 << 20 });
   const src = join(tmp, `k${i}.c`);
   const wasm = join(tmp, `k${i}.wasm`);
   writeFileSync(src, source);
@@ -47,19 +51,41 @@ function build(rev, i) {
 const conv3 = (n, h, c, co, extra = {}) => ({ n, h, w: h, c, oh: h, ow: h, co, kh: 3, kw: 3, pt: 1, pl: 1, ...extra });
 const CASES = [
   ['wino fwd 56x56x64 b8', 'wino_fwd', conv3(8, 56, 64, 64), 'wino_filter'],
+  ['wino4 fwd 56x56x64 b8', 'wino4_fwd', conv3(8, 56, 64, 64), 'wino4_filter'],
+  ['wino fwd 28x28x128 b8', 'wino_fwd', conv3(8, 28, 128, 128), 'wino_filter'],
+  ['wino4 fwd 28x28x128 b8', 'wino4_fwd', conv3(8, 28, 128, 128), 'wino4_filter'],
   ['wino fwd 14x14x256 b8', 'wino_fwd', conv3(8, 14, 256, 256), 'wino_filter'],
+  ['wino4 fwd 14x14x256 b8', 'wino4_fwd', conv3(8, 14, 256, 256), 'wino4_filter'],
+  ['wino fwd 7x7x512 b8', 'wino_fwd', conv3(8, 7, 512, 512), 'wino_filter'],
+  ['wino4 fwd 7x7x512 b8', 'wino4_fwd', conv3(8, 7, 512, 512), 'wino4_filter'],
+  ['wino fwd 32x32x16 b8', 'wino_fwd', conv3(8, 32, 16, 16), 'wino_filter'],
+  ['wino4 fwd 32x32x16 b8', 'wino4_fwd', conv3(8, 32, 16, 16), 'wino4_filter'],
+  ['wino fwd 16x16x32 b8', 'wino_fwd', conv3(8, 16, 32, 32), 'wino_filter'],
+  ['wino4 fwd 16x16x32 b8', 'wino4_fwd', conv3(8, 16, 32, 32), 'wino4_filter'],
+  ['wino fwd 8x8x64 b8', 'wino_fwd', conv3(8, 8, 64, 64), 'wino_filter'],
+  ['wino4 fwd 8x8x64 b8', 'wino4_fwd', conv3(8, 8, 64, 64), 'wino4_filter'],
+  ['wino fwd 28x28x96>128 b8', 'wino_fwd', conv3(8, 28, 96, 128), 'wino_filter'],
+  ['wino4 fwd 28x28x96>128 b8', 'wino4_fwd', conv3(8, 28, 96, 128), 'wino4_filter'],
+  ['wino fwd 224x224x64 b1', 'wino_fwd', conv3(1, 224, 64, 64), 'wino_filter'],
+  ['wino4 fwd 224x224x64 b1', 'wino4_fwd', conv3(1, 224, 64, 64), 'wino4_filter'],
+  ['wino fwd 28x28x512 b1', 'wino_fwd', conv3(1, 28, 512, 512), 'wino_filter'],
+  ['wino4 fwd 28x28x512 b1', 'wino4_fwd', conv3(1, 28, 512, 512), 'wino4_filter'],
   ['conv fwd grouped 14x14x256 g32 b4', 'conv_fwd', conv3(4, 14, 256, 256, { groups: 32 })],
   ['dw fwd 56x56x144 b4', 'dw_fwd', conv3(4, 56, 144, 144, { groups: 144 })],
   ['filter grad 16x16x64 b16', 'conv_bwd_filter', conv3(16, 16, 64, 64)],
   ['filter grad 32x32x16 b16', 'conv_bwd_filter', conv3(16, 32, 16, 16)],
   ['input grad 16x16x64 b16', 'conv_bwd_input', conv3(16, 16, 64, 64)],
   ['dw filter grad 28x28x144 b8', 'dw_bwd_filter', conv3(8, 28, 144, 144, { groups: 144 })],
-].filter(([label]) => !only || only.split(',').some((o) => label.includes(o)));
+]
+  .filter(([label]) => !only || only.split(',').some((o) => label.includes(o)))
+  .map(([label, op, p, setup]) =>
+    batch ? [label.replace(/ b\d+$/, ` b${batch}`), op, { ...p, n: Number(batch) }, setup] : [label, op, p, setup],
+  );
 
 // Sizes in floats of x, f and y for a case (generous for every op above: f holds a transformed filter too).
 const sizes = (p) => ({
   x: p.n * p.h * p.w * p.c,
-  f: 16 * (p.c / (p.groups ?? 1)) * (Math.ceil(p.co / 8) * 8) + 9 * p.c * p.co,
+  f: 36 * (p.c / (p.groups ?? 1)) * (Math.ceil(p.co / 8) * 8) + 9 * p.c * p.co,
   y: p.n * p.oh * p.ow * p.co,
 });
 
@@ -128,26 +154,31 @@ function instance(v, [, opName, params, setupOp]) {
 const versions = revs.map(build);
 const rows = [];
 for (const c of CASES) {
-  const insts = versions.map((v) => instance(v, c));
+  // A revision without the case's kernel (an op added later) shows '-'.
+  const insts = versions.map((v) =>
+    v.op[c[1]] !== undefined && (!c[3] || v.op[c[3]] !== undefined) ? instance(v, c) : undefined,
+  );
   const best = insts.map(() => Infinity);
   for (let r = 0; r < rounds; r++) {
     insts.forEach((it, i) => {
+      if (!it) return;
       const t = performance.now();
       it.run();
       best[i] = Math.min(best[i], performance.now() - t);
     });
   }
-  const ref = insts[0].out();
+  const first = insts.findIndex(Boolean);
+  const ref = insts[first]?.out();
   const row = { case: c[0] };
   versions.forEach((v, i) => {
+    row[`${v.rev} ms`] = insts[i] ? Number(best[i].toFixed(2)) : '-';
+    if (i === 0) return;
+    row[`${v.rev} / ${versions[0].rev}`] = insts[i] && insts[0] ? Number((best[0] / best[i]).toFixed(2)) : '-';
+    if (!insts[i] || i === first) return;
     const o = insts[i].out();
     let diff = 0;
     for (let k = 0; k < ref.length; k++) diff = Math.max(diff, Math.abs(o[k] - ref[k]));
-    row[`${v.rev} ms`] = Number(best[i].toFixed(2));
-    if (i > 0) {
-      row[`${v.rev} / ${versions[0].rev}`] = Number((best[0] / best[i]).toFixed(2));
-      if (diff > 0) row[`${v.rev} max |diff|`] = diff;
-    }
+    if (diff > 0) row[`${v.rev} max |diff|`] = diff;
   });
   rows.push(row);
 }

@@ -53,6 +53,10 @@ export const KERNEL_OPS = {
   filter_c1: 23,
   /** OP_SE_GATE: squeeze-and-excitation: y = x * hsigmoid(relu(mean(x) W1 + b1) W2 + b2); f = [W1,b1,W2,b2] */
   se_gate: 24,
+  /** OP_WINO4_FILTER: Winograd F(4x4, 3x3): transform a 3x3 filter (f) into y, packed for OP_WINO4_FWD */
+  wino4_filter: 25,
+  /** OP_WINO4_FWD: Winograd F(4x4, 3x3) stride-1 3x3 convolution, f = transformed filter; bias, act */
+  wino4_fwd: 26,
 } as const;
 
 /** A kernel of kernels.c, by name. */

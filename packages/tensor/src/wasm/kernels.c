@@ -82,6 +82,8 @@ enum {
   OP_TRANSPOSE = 22,       // y = x transposed: n matrices of h rows by w columns into n of w rows by h columns
   OP_FILTER_C1 = 23,       // filter gradient f of a stride-1 undilated convolution with one input channel, y = dy
   OP_SE_GATE = 24,         // squeeze-and-excitation: y = x * hsigmoid(relu(mean(x) W1 + b1) W2 + b2); f = [W1,b1,W2,b2]
+  OP_WINO4_FILTER = 25,    // Winograd F(4x4, 3x3): transform a 3x3 filter (f) into y, packed for OP_WINO4_FWD
+  OP_WINO4_FWD = 26,       // Winograd F(4x4, 3x3) stride-1 3x3 convolution, f = transformed filter; bias, act
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -1007,6 +1009,7 @@ static KERNEL void maxpool_bwd_run(conv* p, int unit) {
 // (Small calls get slots = 1 from the TypeScript side, THREAD_MIN_WORK in module.ts: one unit.)
 
 typedef struct {
+  int m, pts;                   // output tile side (2 or 4) and transform points ((m + 2)^2: 16 or 36)
   int tiles_h, tiles_w, tiles;  // tiles per column, per row, in all (every image)
   int cinp;                     // V's row length: channels rounded up to 4
   int tb;                       // tiles per block (a multiple of MR)
@@ -1016,15 +1019,22 @@ typedef struct {
 } wino_plan;
 
 // Not a struct in memory (that would need the shadow stack): returned by value, in registers.
-static wino_plan wino_make_plan(const conv* p) {
+// m: 2 for F(2x2, 3x3) (OP_WINO_FWD), 4 for F(4x4, 3x3) (OP_WINO4_FWD).
+static wino_plan wino_make_plan(const conv* p, int m) {
   wino_plan w;
-  w.tiles_h = cdiv(p->oh, 2);
-  w.tiles_w = cdiv(p->ow, 2);
+  w.m = m;
+  w.pts = (m + 2) * (m + 2);
+  w.tiles_h = cdiv(p->oh, m);
+  w.tiles_w = cdiv(p->ow, m);
   w.tiles = p->n * w.tiles_h * w.tiles_w;
   w.cinp = (p->c + 3) & ~3;
   int cop = cdiv(p->co, NR) * NR;
-  // V and M of one block: 64 * tb * (cinp + ccp) bytes, about 1 MiB at most (L2 cache).
-  int tb = (16384 / (w.cinp + cop)) & ~(MR - 1);
+  // V and M of one block: 4 * pts * tb * (cinp + ccp) bytes, about 1 MiB at most (L2 cache). Every block
+  // reads the whole transformed filter, 4 * pts * c * co bytes: with F(4x4) and 1024 channels in and out or more
+  // (512 x 512: 38 MiB) four times larger blocks measured faster (bench/kernel-ops.mjs, 7x7x512, batch 32:
+  // 110 -> 83 ms), while at 56x56x64 they were 1.4x slower.
+  int budget = m == 4 && w.cinp + cop >= 1024 ? 1 << 20 : 1 << 18;
+  int tb = (budget / w.pts / (w.cinp + cop)) & ~(MR - 1);
   w.tb = imax(2 * MR, imin(64, tb));
   w.blocks = cdiv(w.tiles, w.tb);
   w.chunks = 1;
@@ -1040,9 +1050,9 @@ static wino_plan wino_make_plan(const conv* p) {
   return w;
 }
 
-static int wino_slot(const conv* p) {
-  wino_plan w = wino_make_plan(p);
-  return 16 * w.tb * (w.cinp + w.ccp) * 4;
+static int wino_slot(const conv* p, int m) {
+  wino_plan w = wino_make_plan(p, m);
+  return w.pts * w.tb * (w.cinp + w.ccp) * 4;
 }
 
 // C[4][8] = A[4][kc] x B[kc][8]: rows of A `as` floats apart, B a packed panel, rows of C `cs` apart.
@@ -1113,19 +1123,36 @@ static KERNEL void wino_filter_run(conv* p, int unit, int units) {
     }
 }
 
-static int wino_fwd_prepare(conv* p) {
-  wino_plan w = wino_make_plan(p);
+static int wino_fwd_prepare(conv* p, int m) {
+  wino_plan w = wino_make_plan(p, m);
   return w.blocks * w.chunks;
 }
 
+// The products of one unit: for each of the pts points xi, M[xi] (ntp tiles x ncc channels, rows ccp apart)
+// = V[xi] (ntp tiles x c, rows cinp apart) x U[xi] (the channels co0 .. co0 + ncc of the packed filter u, whose
+// points are np * NR * c floats apart), in strips of MR tiles by panels of NR channels (rows past the unit's
+// tiles are computed from stale scratch and never read).
+static inline void wino_products(int pts, const float* V, int vstep, float* M, int mstep, const float* u, int np,
+                                 int c, int cinp, int ccp, int co0, int ncc, int ntp) {
+  for (int xi = 0; xi < pts; xi++) {
+    const float* a = V + xi * vstep;
+    float* m = M + xi * mstep;
+    const float* ux = u + (long)xi * np * NR * c;
+    for (int j = 0; j < ncc; j += NR) {
+      const float* b = ux + (long)((co0 + j) / NR) * NR * c;
+      for (int r = 0; r < ntp; r += MR) wgemm_4x8(c, a + r * cinp, cinp, b, m + r * ccp + j, ccp);
+    }
+  }
+}
+
 static KERNEL void wino_fwd_run(conv* p, int unit, int slot) {
-  wino_plan w = wino_make_plan(p);
+  wino_plan w = wino_make_plan(p, 2);
   int blk = unit / w.chunks, chunk = unit % w.chunks;
   int t0 = blk * w.tb, nt = imin(w.tb, w.tiles - t0);
   int ntp = (nt + MR - 1) & ~(MR - 1);
   int c = p->c, cinp = w.cinp, H = p->h, W = p->w;
   int co0 = chunk * w.cc, ncc = imin(w.cc, p->co - co0), ccp = w.ccp, np = cdiv(p->co, NR);
-  float* V = (float*)slot_scratch(p, 0, wino_slot(p), slot);
+  float* V = (float*)slot_scratch(p, 0, wino_slot(p, 2), slot);
   float* M = V + 16 * w.tb * cinp;
   int vstep = w.tb * cinp, mstep = w.tb * ccp;  // floats from one point to the next
   v128_t z = wasm_f32x4_splat(0.f);
@@ -1181,17 +1208,8 @@ static KERNEL void wino_fwd_run(conv* p, int unit, int slot) {
     }
   }
 
-  // The 16 products, strips of MR tiles by panels of NR channels (rows past nt are computed from
-  // stale scratch and never read).
-  for (int xi = 0; xi < 16; xi++) {
-    const float* a = V + xi * vstep;
-    float* m = M + xi * mstep;
-    const float* u = p->f + (long)xi * np * NR * c;
-    for (int j = 0; j < ncc; j += NR) {
-      const float* b = u + (long)((co0 + j) / NR) * NR * c;
-      for (int r = 0; r < ntp; r += MR) wgemm_4x8(c, a + r * cinp, cinp, b, m + r * ccp + j, ccp);
-    }
-  }
+  // The 16 products.
+  wino_products(16, V, vstep, M, mstep, p->f, np, c, cinp, ccp, co0, ncc, ntp);
 
   // Output transform with bias and activation: y = A^T m A.
   v128_t six = wasm_f32x4_splat(6.f);
@@ -1237,6 +1255,223 @@ static KERNEL void wino_fwd_run(conv* p, int unit, int slot) {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(4x4, 3x3): the same scheme with tiles of 4x4 outputs, each reading a 6x6 patch, with the
+// points 0, 1, -1, 2, -2 and infinity:
+//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+//   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+// 36 products per 16 outputs (2.25 per output against F(2x2)'s 4 and the direct convolution's 9), at the
+// price of larger transform constants: the error against a float64 convolution grows a few times (bench and
+// test in winograd.test.ts / bench/winograd.mjs), so the TypeScript side picks it only where it measured
+// faster. The work split, scratch layout and product loop are F(2x2)'s (wino_plan with m = 4).
+
+// The six outputs of B^T z for one column (or row) z of a 6x6 patch.
+#define W4_BT(z0, z1, z2, z3, z4, z5, r0, r1, r2, r3, r4, r5)                                                    \
+  {                                                                                                             \
+    v128_t a_ = wasm_f32x4_sub(z4, wasm_f32x4_mul(four, z2)), b_ = wasm_f32x4_sub(z3, wasm_f32x4_mul(four, z1)); \
+    v128_t c_ = wasm_f32x4_sub(z4, z2), e_ = wasm_f32x4_mul(two, wasm_f32x4_sub(z3, z1));                       \
+    r0 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_mul(four, z0), wasm_f32x4_mul(five, z2)), z4);               \
+    r1 = wasm_f32x4_add(a_, b_);                                                                                \
+    r2 = wasm_f32x4_sub(a_, b_);                                                                                \
+    r3 = wasm_f32x4_add(c_, e_);                                                                                \
+    r4 = wasm_f32x4_sub(c_, e_);                                                                                \
+    r5 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_mul(four, z1), wasm_f32x4_mul(five, z3)), z5);               \
+  }
+
+// The four outputs of A^T z for six values z.
+#define W4_AT(z0, z1, z2, z3, z4, z5, o0, o1, o2, o3)                                 \
+  {                                                                                   \
+    v128_t s12_ = wasm_f32x4_add(z1, z2), d12_ = wasm_f32x4_sub(z1, z2);              \
+    v128_t s34_ = wasm_f32x4_add(z3, z4), d34_ = wasm_f32x4_sub(z3, z4);              \
+    o0 = wasm_f32x4_add(wasm_f32x4_add(z0, s12_), s34_);                              \
+    o1 = wasm_f32x4_add(d12_, wasm_f32x4_mul(two, d34_));                             \
+    o2 = wasm_f32x4_add(s12_, wasm_f32x4_mul(four, s34_));                            \
+    o3 = wasm_f32x4_add(wasm_f32x4_add(d12_, wasm_f32x4_mul(eight, d34_)), z5);       \
+  }
+
+// U[xi][panel][ci][NR] = (G g G^T)[xi] for the filter f[3][3][c][co]; zero columns past co. Units: ranges of
+// input channels (as wino_filter_run).
+// The six values of G z for three values z (scalars).
+#define W4_G(z0, z1, z2, u0, u1, u2, u3, u4, u5)              \
+  {                                                           \
+    float s_ = z0 + z2;                                       \
+    u0 = 0.25f * z0;                                          \
+    u1 = -(s_ + z1) * (1.f / 6);                              \
+    u2 = -(s_ - z1) * (1.f / 6);                              \
+    u3 = z0 * (1.f / 24) + z1 * (1.f / 12) + z2 * (1.f / 6); \
+    u4 = z0 * (1.f / 24) - z1 * (1.f / 12) + z2 * (1.f / 6); \
+    u5 = z2;                                                  \
+  }
+
+static KERNEL void wino4_filter_run(conv* p, int unit, int units) {
+  int c = p->c, co = p->co, np = cdiv(co, NR);
+  int lo, hi;
+  unit_range(c, units, unit, &lo, &hi);
+  const float* f = p->f;
+  int step = np * NR * c;  // floats from one point xi to the next
+  for (int ci = lo; ci < hi; ci++)
+    for (int o = 0; o < np * NR; o++) {
+      float g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0, g8 = 0;
+      if (o < co) {
+        int s = c * co, b = ci * co + o;
+        g0 = f[b], g1 = f[b + s], g2 = f[b + 2 * s], g3 = f[b + 3 * s], g4 = f[b + 4 * s];
+        g5 = f[b + 5 * s], g6 = f[b + 6 * s], g7 = f[b + 7 * s], g8 = f[b + 8 * s];
+      }
+      // G g (6 x 3) column by column, then each of its rows times G^T (6 x 6).
+      float r00, r10, r20, r30, r40, r50, r01, r11, r21, r31, r41, r51, r02, r12, r22, r32, r42, r52;
+      W4_G(g0, g3, g6, r00, r10, r20, r30, r40, r50)
+      W4_G(g1, g4, g7, r01, r11, r21, r31, r41, r51)
+      W4_G(g2, g5, g8, r02, r12, r22, r32, r42, r52)
+      float* u = p->y + ((long)(o / NR) * c + ci) * NR + o % NR;
+#define W4_ROW(i, a, b2, c2)                                                                                  \
+  {                                                                                                           \
+    float v0, v1, v2, v3, v4, v5;                                                                             \
+    W4_G(a, b2, c2, v0, v1, v2, v3, v4, v5)                                                                   \
+    u[(i * 6 + 0) * step] = v0, u[(i * 6 + 1) * step] = v1, u[(i * 6 + 2) * step] = v2;                         \
+    u[(i * 6 + 3) * step] = v3, u[(i * 6 + 4) * step] = v4, u[(i * 6 + 5) * step] = v5;                         \
+  }
+      W4_ROW(0, r00, r01, r02)
+      W4_ROW(1, r10, r11, r12)
+      W4_ROW(2, r20, r21, r22)
+      W4_ROW(3, r30, r31, r32)
+      W4_ROW(4, r40, r41, r42)
+      W4_ROW(5, r50, r51, r52)
+#undef W4_ROW
+    }
+}
+
+// y[0..nc) = act(v + bias).
+static inline void wino4_store(float* y, v128_t v, v128_t bias, int act, int nc) {
+  v = wasm_f32x4_add(v, bias);
+  if (act != ACT_LINEAR) {
+    v = wasm_f32x4_max(v, wasm_f32x4_splat(0.f));
+    if (act == ACT_RELU6) v = wasm_f32x4_min(v, wasm_f32x4_splat(6.f));
+  }
+  store_part(y, v, nc);
+}
+
+static KERNEL void wino4_fwd_run(conv* p, int unit, int slot) {
+  wino_plan w = wino_make_plan(p, 4);
+  int blk = unit / w.chunks, chunk = unit % w.chunks;
+  int t0 = blk * w.tb, nt = imin(w.tb, w.tiles - t0);
+  int ntp = (nt + MR - 1) & ~(MR - 1);
+  int c = p->c, cinp = w.cinp, H = p->h, W = p->w;
+  int co0 = chunk * w.cc, ncc = imin(w.cc, p->co - co0), ccp = w.ccp, np = cdiv(p->co, NR);
+  float* V = (float*)slot_scratch(p, 0, wino_slot(p, 4), slot);
+  float* M = V + 36 * w.tb * cinp;
+  int vstep = w.tb * cinp, mstep = w.tb * ccp;  // floats from one point to the next
+  v128_t z = wasm_f32x4_splat(0.f), two = wasm_f32x4_splat(2.f), four = wasm_f32x4_splat(4.f);
+  v128_t five = wasm_f32x4_splat(5.f), eight = wasm_f32x4_splat(8.f);
+
+  // Input transform, V[xi][t][ci] = (B^T d B)[xi], in two passes through V: each row of the patch times B
+  // (V[6 k + j] = (d B)[k][j]), then B^T times each column, in place.
+  for (int t = 0; t < nt; t++) {
+    int tt = t0 + t, tx = tt % w.tiles_w, ty = (tt / w.tiles_w) % w.tiles_h, n = tt / (w.tiles_w * w.tiles_h);
+    int iy = 4 * ty - p->pt, ix = 4 * tx - p->pl;
+    int rm = 0, cm = 0;  // bit i: patch row / column i is inside the input
+    for (int i = 0; i < 6; i++) {
+      if (iy + i >= 0 && iy + i < H) rm |= 1 << i;
+      if (ix + i >= 0 && ix + i < W) cm |= 1 << i;
+    }
+    const float* base = p->x + ((long)(n * H + iy) * W + ix) * c;
+    float* v = V + t * cinp;
+    int full = rm == 63 && cm == 63;
+    for (int ci = 0; ci < c; ci += 4) {
+      int nc = imin(4, c - ci);
+      for (int k = 0; k < 6; k++) {
+        v128_t d0 = z, d1 = z, d2 = z, d3 = z, d4 = z, d5 = z;
+        if ((rm >> k) & 1) {
+          const float* row = base + (long)k * W * c + ci;
+          if (full || (cm & 1)) d0 = load_part(row, nc);
+          if (full || (cm & 2)) d1 = load_part(row + c, nc);
+          if (full || (cm & 4)) d2 = load_part(row + 2 * c, nc);
+          if (full || (cm & 8)) d3 = load_part(row + 3 * c, nc);
+          if (full || (cm & 16)) d4 = load_part(row + 4 * c, nc);
+          if (full || (cm & 32)) d5 = load_part(row + 5 * c, nc);
+        }
+        v128_t r0, r1, r2, r3, r4, r5;
+        W4_BT(d0, d1, d2, d3, d4, d5, r0, r1, r2, r3, r4, r5)
+        float* o = v + (6 * k) * vstep + ci;
+        wasm_v128_store(o, r0);
+        wasm_v128_store(o + vstep, r1);
+        wasm_v128_store(o + 2 * vstep, r2);
+        wasm_v128_store(o + 3 * vstep, r3);
+        wasm_v128_store(o + 4 * vstep, r4);
+        wasm_v128_store(o + 5 * vstep, r5);
+      }
+      for (int j = 0; j < 6; j++) {
+        float* o = v + j * vstep + ci;
+        v128_t e0 = wasm_v128_load(o), e1 = wasm_v128_load(o + 6 * vstep), e2 = wasm_v128_load(o + 12 * vstep);
+        v128_t e3 = wasm_v128_load(o + 18 * vstep), e4 = wasm_v128_load(o + 24 * vstep);
+        v128_t e5 = wasm_v128_load(o + 30 * vstep);
+        v128_t r0, r1, r2, r3, r4, r5;
+        W4_BT(e0, e1, e2, e3, e4, e5, r0, r1, r2, r3, r4, r5)
+        wasm_v128_store(o, r0);
+        wasm_v128_store(o + 6 * vstep, r1);
+        wasm_v128_store(o + 12 * vstep, r2);
+        wasm_v128_store(o + 18 * vstep, r3);
+        wasm_v128_store(o + 24 * vstep, r4);
+        wasm_v128_store(o + 30 * vstep, r5);
+      }
+    }
+  }
+
+  // The 36 products.
+  wino_products(36, V, vstep, M, mstep, p->f, np, c, cinp, ccp, co0, ncc, ntp);
+
+  // Output transform with bias and activation, y = A^T m A: each row of m times A (4 values per row, kept in
+  // q), then A^T times each of the 4 columns.
+  for (int t = 0; t < nt; t++) {
+    int tt = t0 + t, tx = tt % w.tiles_w, ty = (tt / w.tiles_w) % w.tiles_h, n = tt / (w.tiles_w * w.tiles_h);
+    int oy = 4 * ty, ox = 4 * tx;
+    int rows = imin(4, p->oh - oy), cols = imin(4, p->ow - ox);
+    float* y0 = p->y + ((long)(n * p->oh + oy) * p->ow + ox) * p->co + co0;
+    const float* m = M + t * ccp;
+    for (int j = 0; j < ncc; j += 4) {
+      int nc = imin(4, ncc - j);
+      // Row k of m times A: q[k][0..3], rows one to six.
+#define W4_QROW(k, q0, q1, q2, q3)                                                                        \
+  v128_t q0, q1, q2, q3;                                                                                  \
+  {                                                                                                       \
+    const float* mk = m + (6 * k) * mstep + j;                                                            \
+    v128_t m0 = wasm_v128_load(mk), m1 = wasm_v128_load(mk + mstep), m2 = wasm_v128_load(mk + 2 * mstep); \
+    v128_t m3 = wasm_v128_load(mk + 3 * mstep), m4 = wasm_v128_load(mk + 4 * mstep);                      \
+    v128_t m5 = wasm_v128_load(mk + 5 * mstep);                                                           \
+    W4_AT(m0, m1, m2, m3, m4, m5, q0, q1, q2, q3)                                                         \
+  }
+      W4_QROW(0, q00, q01, q02, q03)
+      W4_QROW(1, q10, q11, q12, q13)
+      W4_QROW(2, q20, q21, q22, q23)
+      W4_QROW(3, q30, q31, q32, q33)
+      W4_QROW(4, q40, q41, q42, q43)
+      W4_QROW(5, q50, q51, q52, q53)
+#undef W4_QROW
+      v128_t bias = p->bias ? load_part(p->bias + co0 + j, nc) : z;
+      // Column cx of the tile: A^T (q[0][cx] .. q[5][cx]), then bias, activation and the rows inside the output.
+#define W4_COL(cx, a0, a1, a2, a3, a4, a5)                                         \
+  if (cx < cols) {                                                                 \
+    v128_t o0, o1, o2, o3;                                                         \
+    W4_AT(a0, a1, a2, a3, a4, a5, o0, o1, o2, o3)                                  \
+    float* yc = y0 + (long)(cx) * p->co + j;                                       \
+    wino4_store(yc, o0, bias, p->act, nc);                                         \
+    if (rows > 1) wino4_store(yc + (long)p->ow * p->co, o1, bias, p->act, nc);     \
+    if (rows > 2) wino4_store(yc + 2L * p->ow * p->co, o2, bias, p->act, nc);      \
+    if (rows > 3) wino4_store(yc + 3L * p->ow * p->co, o3, bias, p->act, nc);      \
+  }
+      W4_COL(0, q00, q10, q20, q30, q40, q50)
+      W4_COL(1, q01, q11, q21, q31, q41, q51)
+      W4_COL(2, q02, q12, q22, q32, q42, q52)
+      W4_COL(3, q03, q13, q23, q33, q43, q53)
+#undef W4_COL
+    }
+  }
+}
+
+#undef W4_BT
+#undef W4_AT
+#undef W4_G
 
 // ---------------------------------------------------------------------------------------------
 // Element-wise: y[i] = act(x[i] (op) f[i mod c]) for i < n (EW_NONE: act(x[i])), which covers tensors of one
@@ -1925,7 +2160,8 @@ int scratch_bytes(int op, const conv* p) {
   else if (op == OP_CONV_BWD_INPUT) shared = bwd_input_shared(p), slot = bwd_input_slot(p);
   else if (op == OP_CONV_BWD_FILTER) shared = bwd_filter_shared(p), slot = bwd_filter_slot(p);
   else if (op == OP_DW_FWD || op == OP_DW_BWD_INPUT) shared = dw_shared(p), slot = dw_slot(p);
-  else if (op == OP_WINO_FWD) slot = wino_slot(p);
+  else if (op == OP_WINO_FWD) slot = wino_slot(p, 2);
+  else if (op == OP_WINO4_FWD) slot = wino_slot(p, 4);
   else if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS || op == OP_COLUMN_SUM) shared = bn_scratch(p);
   else if (op == OP_AVGPOOL_BWD) shared = avgpool_bwd_shared(p);
   else if (op == OP_FILTER_C1) shared = filter_c1_shared(p);
@@ -1943,7 +2179,9 @@ int prepare(int op, conv* p) {
   if (op == OP_DW_BWD_FILTER) return dw_bwd_filter_prepare(p);
   if (op == OP_MAXPOOL_BWD) return maxpool_bwd_prepare(p);
   if (op == OP_WINO_FILTER) return wino_filter_prepare(p);
-  if (op == OP_WINO_FWD) return wino_fwd_prepare(p);
+  if (op == OP_WINO_FWD) return wino_fwd_prepare(p, 2);
+  if (op == OP_WINO4_FILTER) return wino_filter_prepare(p);
+  if (op == OP_WINO4_FWD) return wino_fwd_prepare(p, 4);
   if (op == OP_ELTWISE) return ew_prepare(p);
   if (op == OP_SHUFFLE2) return shuffle2_prepare(p);
   if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS) return 1;
@@ -1970,6 +2208,8 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_MAXPOOL_BWD) maxpool_bwd_run(p, unit);
   else if (op == OP_WINO_FILTER) wino_filter_run(p, unit, wino_filter_prepare(p));
   else if (op == OP_WINO_FWD) wino_fwd_run(p, unit, slot);
+  else if (op == OP_WINO4_FILTER) wino4_filter_run(p, unit, wino_filter_prepare(p));
+  else if (op == OP_WINO4_FWD) wino4_fwd_run(p, unit, slot);
   else if (op == OP_ELTWISE) ew_run(p, unit);
   else if (op == OP_SHUFFLE2) shuffle2_run(p, unit);
   else if (op == OP_BN_STATS) bn_stats_run(p);

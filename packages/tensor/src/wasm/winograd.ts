@@ -1,5 +1,5 @@
-// Winograd F(2x2, 3x3) for tfjs's Conv2D and FusedConv2D on the 'wasm' backend: stride-1, undilated
-// 3x3 convolutions with a linear, ReLU or ReLU6 activation, where the rule below says Winograd beats
+// Winograd F(2x2, 3x3) and F(4x4, 3x3) for tfjs's Conv2D and FusedConv2D on the 'wasm' backend: stride-1,
+// undilated 3x3 convolutions with a linear, ReLU or ReLU6 activation, where the rule below says Winograd beats
 // XNNPACK's direct convolution. Every other call goes to tfjs's own kernel, unchanged.
 import { backend_util, env, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import {
@@ -15,8 +15,10 @@ import {
 
 /**
  * The tfjs environment flag that chooses when Winograd runs: `'auto'` (the default: by the rule of
- * {@link useWinograd}), `'on'` (every 3x3 stride-1 convolution the kernel can take) or `'off'` (never:
- * XNNPACK's direct convolution, as stock tfjs). For benchmarks and tests: `tf.env().set('CNN_WINOGRAD', 'off')`.
+ * {@link winogradTile}), `'on'` (every 3x3 stride-1 convolution the kernel can take, with the tile the rule
+ * picks, F(2x2, 3x3) where it picks none), `'f2'` / `'f4'` (every such convolution with F(2x2, 3x3) /
+ * F(4x4, 3x3)) or `'off'` (never: XNNPACK's direct convolution, as stock tfjs). For benchmarks and tests:
+ * `tf.env().set('CNN_WINOGRAD', 'off')`.
  */
 export const WINOGRAD_FLAG = 'CNN_WINOGRAD';
 let flagRegistered = false;
@@ -30,10 +32,10 @@ export function registerWinogradFlag(): void {
     WINOGRAD_FLAG,
     () => 'auto',
     (v) => {
-      if (v !== 'auto' && v !== 'on' && v !== 'off') {
+      if (v !== 'auto' && v !== 'on' && v !== 'off' && v !== 'f2' && v !== 'f4') {
         // tfjs stores the value before calling this hook: put the last good one back, then refuse.
         (env() as unknown as { flags: Record<string, unknown> }).flags[WINOGRAD_FLAG] = good;
-        throw new Error(`${WINOGRAD_FLAG} must be 'auto', 'on' or 'off', got ${JSON.stringify(v)}`);
+        throw new Error(`${WINOGRAD_FLAG} must be 'auto', 'on', 'off', 'f2' or 'f4', got ${JSON.stringify(v)}`);
       }
       good = v;
     },
@@ -61,11 +63,29 @@ export function useWinograd(n: number, c: number, co: number, oh: number, ow: nu
   return c >= WINOGRAD_MIN_CHANNELS && co >= WINOGRAD_MIN_CHANNELS && n * oh * ow * c * co * 9 >= WINOGRAD_MIN_MACS;
 }
 
+/** Fewest input and output channels for which `'auto'` picks F(4x4, 3x3) over F(2x2, 3x3). */
+export const WINOGRAD_F4_MIN_CHANNELS = 64;
+
+/**
+ * The Winograd tile `'auto'` runs a 3x3 stride-1 convolution with (arguments as {@link useWinograd}): 0 for
+ * none (XNNPACK's direct convolution), 2 for F(2x2, 3x3), 4 for F(4x4, 3x3). F(4x4, 3x3) takes 36
+ * multiplications per 16 outputs and input channel against F(2x2, 3x3)'s 64; with at least
+ * {@link WINOGRAD_F4_MIN_CHANNELS} channels in and out it measured 1.05-1.9x faster than F(2x2, 3x3) on every
+ * ResNet and VGG shape (7x7 to 224x224, batch 1 and 32; bench/kernel-ops.mjs), while with 16 or 32 channels its
+ * larger transforms made it 0.6-0.95x as fast.
+ */
+export function winogradTile(n: number, c: number, co: number, oh: number, ow: number): 0 | 2 | 4 {
+  if (!useWinograd(n, c, co, oh, ow)) return 0;
+  return c >= WINOGRAD_F4_MIN_CHANNELS && co >= WINOGRAD_F4_MIN_CHANNELS ? 4 : 2;
+}
+
 interface Transformed {
   /** Address of the transformed, packed filter in the backend's memory. */
   ptr: number;
   c: number;
   co: number;
+  /** Output tile: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3). */
+  m: 2 | 4;
 }
 
 /** Transformed filters, per backend, by the filter's dataId. */
@@ -102,16 +122,16 @@ function cacheOf(backend: WasmBackendLike): Map<object, Transformed> {
   return map;
 }
 
-function transformedFilter(backend: WasmBackendLike, filter: TensorInfo, c: number, co: number): number {
+function transformedFilter(backend: WasmBackendLike, filter: TensorInfo, c: number, co: number, m: 2 | 4): number {
   const cache = cacheOf(backend);
   const old = cache.get(filter.dataId);
-  if (old && old.c === c && old.co === co) return old.ptr;
+  if (old && old.c === c && old.co === co && old.m === m) return old.ptr;
   if (old) {
-    // The same data seen with other channel counts (a reshape shares its data): transform again.
+    // The same data seen with other channel counts (a reshape shares its data) or another tile: transform again.
     cache.delete(filter.dataId);
     backend.wasm._free(old.ptr);
   }
-  const bytes = 16 * Math.ceil(co / 8) * 8 * c * 4;
+  const bytes = (m + 2) * (m + 2) * Math.ceil(co / 8) * 8 * c * 4;
   const ptr = backend.wasm._malloc(bytes) >>> 0;
   if (!ptr) throw new Error(`cnn wasm kernels: out of memory transforming a ${c}x${co} 3x3 filter for Winograd`);
   const g: ConvGeometry = {
@@ -133,12 +153,12 @@ function transformedFilter(backend: WasmBackendLike, filter: TensorInfo, c: numb
     groups: 1,
   };
   try {
-    runConvKernel(backend, 'wino_filter', g, 0, addressOf(backend, filter), ptr);
+    runConvKernel(backend, m === 4 ? 'wino4_filter' : 'wino_filter', g, 0, addressOf(backend, filter), ptr);
   } catch (err) {
     backend.wasm._free(ptr);
     throw err;
   }
-  cache.set(filter.dataId, { ptr, c, co });
+  cache.set(filter.dataId, { ptr, c, co, m });
   return ptr;
 }
 
@@ -267,10 +287,20 @@ export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
   const g = convGeometry(info, 1);
   const extras = { bias: bias ? addressOf(backend, bias) : 0, act };
   const wino = kh === 3 && kw === 3 && g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1;
-  if (wino && wmode !== 'off' && (wmode === 'on' || useWinograd(n, c, co, oh, ow))) {
-    const u = transformedFilter(backend, filter, c, co);
+  const tile = !wino || wmode === 'off' ? 0 : wmode === 'f2' ? 2 : wmode === 'f4' ? 4 : winogradTile(n, c, co, oh, ow);
+  if (tile !== 0 || (wino && wmode === 'on')) {
+    const m = tile === 4 ? 4 : 2;
+    const u = transformedFilter(backend, filter, c, co, m);
     const out = backend.makeOutput(info.outShape, 'float32');
-    runConvKernel(backend, 'wino_fwd', g, addressOf(backend, x), u, addressOf(backend, out), extras);
+    runConvKernel(
+      backend,
+      m === 4 ? 'wino4_fwd' : 'wino_fwd',
+      g,
+      addressOf(backend, x),
+      u,
+      addressOf(backend, out),
+      extras,
+    );
     return out;
   }
   if (!cnnTakes(imode, backend, n * oh * ow * co * kh * kw * c)) return undefined;
