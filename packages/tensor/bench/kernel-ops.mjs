@@ -75,6 +75,14 @@ const CASES = [
   ['filter grad 16x16x64 b16', 'conv_bwd_filter', conv3(16, 16, 64, 64)],
   ['filter grad 32x32x16 b16', 'conv_bwd_filter', conv3(16, 32, 16, 16)],
   ['input grad 16x16x64 b16', 'conv_bwd_input', conv3(16, 16, 64, 64)],
+  ['input grad 32x32x16 b16', 'conv_bwd_input', conv3(16, 32, 16, 16)],
+  ['input grad 16x16x32 b16', 'conv_bwd_input', conv3(16, 16, 32, 32)],
+  ['input grad 32x32x64 b16', 'conv_bwd_input', conv3(16, 32, 64, 64)],
+  ['input grad 8x8x256 b16', 'conv_bwd_input', conv3(16, 8, 256, 256)],
+  ['wino fwd 16x16x64 b16', 'wino_fwd', conv3(16, 16, 64, 64), 'wino_filter'],
+  ['wino4 fwd 16x16x64 b16', 'wino4_fwd', conv3(16, 16, 64, 64), 'wino4_filter'],
+  ['wino4 fwd 32x32x64 b16', 'wino4_fwd', conv3(16, 32, 64, 64), 'wino4_filter'],
+  ['wino4 fwd 8x8x256 b16', 'wino4_fwd', conv3(16, 8, 256, 256), 'wino4_filter'],
   ['dw filter grad 28x28x144 b8', 'dw_bwd_filter', conv3(8, 28, 144, 144, { groups: 144 })],
 ]
   .filter(([label]) => !only || only.split(',').some((o) => label.includes(o)))

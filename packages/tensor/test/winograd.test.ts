@@ -437,6 +437,89 @@ describe('Winograd across threads and backends', () => {
   });
 });
 
+describe.each([1, 2])('Winograd for the input gradient (Conv2DBackpropInput), on %i thread(s)', (threads) => {
+  afterAll(async () => {
+    await setThreads('auto');
+  });
+
+  // [x shape, c out, pad]: F(2x2, 3x3) (fewer than 64 channels on a side), F(4x4, 3x3), odd sizes, every padding
+  // Winograd takes, and batch > 1.
+  const GRAD_CASES: Array<[Shape4, number, PadSpec]> = [
+    [[2, 12, 11, 24], 32, 'same'],
+    [[1, 16, 16, 64], 64, 1],
+    [[1, 9, 13, 72], 80, 'valid'],
+    [[2, 10, 10, 40], 96, 2],
+  ];
+
+  it.each(GRAD_CASES.map((c) => [`x ${c[0].join('x')}, ${c[1]} out, pad ${JSON.stringify(c[2])}`, c] as const))(
+    'matches a float64 reference and the igemm input gradient, through tf.grad: %s',
+    async (_name, [xs, co, pad]) => {
+      await setThreads(threads);
+      await setBackend('wasm');
+      const fs: Shape4 = [3, 3, xs[3], co];
+      const x = values(xs[0] * xs[1] * xs[2] * xs[3], 70);
+      const f = values(9 * xs[3] * co, 71, Math.sqrt(6 / (9 * xs[3])));
+      const ref = naiveConv(x, xs, f, fs, { pad });
+      const dy = values(ref.y.length, 72);
+      const want = naiveConv(x, xs, f, fs, { pad }, dy).dx as Float64Array;
+      const before = tf.memory().numTensors;
+      const dxOf = (mode: 'auto' | 'off') => {
+        tf.env().set(WINOGRAD_FLAG, mode);
+        try {
+          return tf.tidy(() => {
+            const ft = tf.tensor4d(f, fs);
+            const dyt = tf.tensor4d(dy, ref.yShape);
+            const grad = tf.grad((xt: Tensor4D) => tf.conv2d(xt, ft, 1, tfPad(pad)).mul(dyt).sum());
+            return grad(tf.tensor4d(x, xs)).dataSync() as Float32Array;
+          });
+        } finally {
+          tf.env().set(WINOGRAD_FLAG, 'auto');
+        }
+      };
+      const wino = dxOf('auto');
+      const igemm = dxOf('off');
+      expect(tf.memory().numTensors).toBe(before);
+      // The transformed filter is made and freed inside each call: 20 more calls leave the heap where it was (each
+      // kept transform would add 16-36x the size of a filter row block, 0.1-1 MB here).
+      const heap = heapBytes();
+      for (let i = 0; i < 20; i++) dxOf('auto');
+      expect(heapBytes()).toBe(heap);
+      const tile = winogradTile(xs[0], co, xs[3], xs[1], xs[2]);
+      expect(tile).toBeGreaterThan(0);
+      const e = relErr(wino, want);
+      console.log(`dx ${xs.join('x')} <- ${co}: Winograd F(${tile}x${tile}) ${e.rel.toExponential(2)}`);
+      expect(e.rel, JSON.stringify(e)).toBeLessThanOrEqual(WINOGRAD_REL_ERROR[tile === 4 ? 'f4' : 'f2']);
+      expect(relErr(igemm, want).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+      // Two different algorithms ran: 'off' keeps the igemm input gradient.
+      expect(Buffer.from(wino.buffer).equals(Buffer.from(igemm.buffer))).toBe(false);
+    },
+  );
+
+  it('leaves strided, dilated, grouped and depthwise input gradients to the igemm kernels', async () => {
+    await setThreads(threads);
+    await setBackend('wasm');
+    const xs: Shape4 = [1, 12, 12, 32];
+    const x = values(12 * 12 * 32, 73);
+    const f = values(9 * 32 * 32, 74, 0.1);
+    const fs: Shape4 = [3, 3, 32, 32];
+    for (const [strides, dilations] of [
+      [2, 1],
+      [1, 2],
+    ] as const) {
+      const ref = naiveConv(x, xs, f, fs, { pad: 'same', strides, dilations });
+      const dy = values(ref.y.length, 75);
+      const want = naiveConv(x, xs, f, fs, { pad: 'same', strides, dilations }, dy).dx as Float64Array;
+      const got = tf.tidy(() => {
+        const ft = tf.tensor4d(f, fs);
+        const dyt = tf.tensor4d(dy, ref.yShape);
+        const grad = tf.grad((xt: Tensor4D) => tf.conv2d(xt, ft, strides, 'same', 'NHWC', dilations).mul(dyt).sum());
+        return grad(tf.tensor4d(x, xs)).dataSync() as Float32Array;
+      });
+      expect(relErr(got, want).rel, `strides ${strides}, dilations ${dilations}`).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+    }
+  });
+});
+
 describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, on %i thread(s)", (threads) => {
   afterAll(async () => {
     await setThreads('auto');

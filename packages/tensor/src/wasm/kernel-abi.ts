@@ -57,6 +57,10 @@ export const KERNEL_OPS = {
   wino4_filter: 25,
   /** OP_WINO4_FWD: Winograd F(4x4, 3x3) stride-1 3x3 convolution, f = transformed filter; bias, act */
   wino4_fwd: 26,
+  /** OP_WINO_FILTER_T: OP_WINO_FILTER for an input gradient: f [3][3][co][c] read flipped and transposed */
+  wino_filter_t: 27,
+  /** OP_WINO4_FILTER_T: the same for OP_WINO4_FWD */
+  wino4_filter_t: 28,
 } as const;
 
 /** A kernel of kernels.c, by name. */

@@ -84,6 +84,8 @@ enum {
   OP_SE_GATE = 24,         // squeeze-and-excitation: y = x * hsigmoid(relu(mean(x) W1 + b1) W2 + b2); f = [W1,b1,W2,b2]
   OP_WINO4_FILTER = 25,    // Winograd F(4x4, 3x3): transform a 3x3 filter (f) into y, packed for OP_WINO4_FWD
   OP_WINO4_FWD = 26,       // Winograd F(4x4, 3x3) stride-1 3x3 convolution, f = transformed filter; bias, act
+  OP_WINO_FILTER_T = 27,   // OP_WINO_FILTER for an input gradient: f [3][3][co][c] read flipped and transposed
+  OP_WINO4_FILTER_T = 28,  // the same for OP_WINO4_FWD
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -1090,7 +1092,9 @@ static void wgemm_4x8(int kc, const float* a, int as, const float* b, float* c, 
 // Units: ranges of input channels.
 static int wino_filter_prepare(conv* p) { return split_units(p->c, p->slots, 2); }
 
-static KERNEL void wino_filter_run(conv* p, int unit, int units) {
+// flip: f is the filter of the convolution whose input gradient this one computes, [3][3][co][c] (its input
+// channels are this one's output channels): tap t of this filter is its tap 8 - t, transposed.
+static KERNEL void wino_filter_run(conv* p, int unit, int units, int flip) {
   int c = p->c, co = p->co, np = cdiv(co, NR);
   int lo, hi;
   unit_range(c, units, unit, &lo, &hi);
@@ -1099,7 +1103,7 @@ static KERNEL void wino_filter_run(conv* p, int unit, int units) {
     for (int o = 0; o < np * NR; o++) {
       float g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0, g8 = 0;
       if (o < co) {
-        int s = c * co, b = ci * co + o;
+        int s = flip ? -c * co : c * co, b = flip ? o * c + ci + 8 * c * co : ci * co + o;
         g0 = f[b], g1 = f[b + s], g2 = f[b + 2 * s], g3 = f[b + 3 * s], g4 = f[b + 4 * s];
         g5 = f[b + 5 * s], g6 = f[b + 6 * s], g7 = f[b + 7 * s], g8 = f[b + 8 * s];
       }
@@ -1305,7 +1309,7 @@ static KERNEL void wino_fwd_run(conv* p, int unit, int slot) {
     u5 = z2;                                                  \
   }
 
-static KERNEL void wino4_filter_run(conv* p, int unit, int units) {
+static KERNEL void wino4_filter_run(conv* p, int unit, int units, int flip) {
   int c = p->c, co = p->co, np = cdiv(co, NR);
   int lo, hi;
   unit_range(c, units, unit, &lo, &hi);
@@ -1315,7 +1319,7 @@ static KERNEL void wino4_filter_run(conv* p, int unit, int units) {
     for (int o = 0; o < np * NR; o++) {
       float g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0, g8 = 0;
       if (o < co) {
-        int s = c * co, b = ci * co + o;
+        int s = flip ? -c * co : c * co, b = flip ? o * c + ci + 8 * c * co : ci * co + o;
         g0 = f[b], g1 = f[b + s], g2 = f[b + 2 * s], g3 = f[b + 3 * s], g4 = f[b + 4 * s];
         g5 = f[b + 5 * s], g6 = f[b + 6 * s], g7 = f[b + 7 * s], g8 = f[b + 8 * s];
       }
@@ -2180,7 +2184,7 @@ int prepare(int op, conv* p) {
   if (op == OP_MAXPOOL_BWD) return maxpool_bwd_prepare(p);
   if (op == OP_WINO_FILTER) return wino_filter_prepare(p);
   if (op == OP_WINO_FWD) return wino_fwd_prepare(p, 2);
-  if (op == OP_WINO4_FILTER) return wino_filter_prepare(p);
+  if (op == OP_WINO4_FILTER || op == OP_WINO_FILTER_T || op == OP_WINO4_FILTER_T) return wino_filter_prepare(p);
   if (op == OP_WINO4_FWD) return wino_fwd_prepare(p, 4);
   if (op == OP_ELTWISE) return ew_prepare(p);
   if (op == OP_SHUFFLE2) return shuffle2_prepare(p);
@@ -2206,9 +2210,11 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_DW_BWD_INPUT) dw_gather_run(p, 0, unit, slot);
   else if (op == OP_DW_BWD_FILTER) dw_bwd_filter_run(p, unit);
   else if (op == OP_MAXPOOL_BWD) maxpool_bwd_run(p, unit);
-  else if (op == OP_WINO_FILTER) wino_filter_run(p, unit, wino_filter_prepare(p));
+  else if (op == OP_WINO_FILTER) wino_filter_run(p, unit, wino_filter_prepare(p), 0);
+  else if (op == OP_WINO_FILTER_T) wino_filter_run(p, unit, wino_filter_prepare(p), 1);
   else if (op == OP_WINO_FWD) wino_fwd_run(p, unit, slot);
-  else if (op == OP_WINO4_FILTER) wino4_filter_run(p, unit, wino_filter_prepare(p));
+  else if (op == OP_WINO4_FILTER) wino4_filter_run(p, unit, wino_filter_prepare(p), 0);
+  else if (op == OP_WINO4_FILTER_T) wino4_filter_run(p, unit, wino_filter_prepare(p), 1);
   else if (op == OP_WINO4_FWD) wino4_fwd_run(p, unit, slot);
   else if (op == OP_ELTWISE) ew_run(p, unit);
   else if (op == OP_SHUFFLE2) shuffle2_run(p, unit);

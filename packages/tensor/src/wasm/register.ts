@@ -53,6 +53,7 @@ import {
   tryEltwise,
   tryMatMul,
   tryWinograd,
+  tryWinogradInputGrad,
 } from './winograd';
 
 interface KernelArgs {
@@ -111,6 +112,7 @@ function convKernel(op: string, role: Role, depthwise: boolean): KernelFunc {
       // An empty batch (or an empty dy): the kernels divide by the sizes, so answer from the shapes.
       if (isEmpty(xShape) || isEmpty(dy.shape) || isEmpty(fShape)) return zeros(backend, xShape);
       const out = backend.makeOutput(xShape, 'float32');
+      if (!dwise && tryWinogradInputGrad(backend, g, dy, filter, out)) return out;
       runConvKernel(
         backend,
         dwise ? 'dw_bwd_input' : 'conv_bwd_input',

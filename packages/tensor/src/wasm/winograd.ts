@@ -162,6 +162,44 @@ function transformedFilter(backend: WasmBackendLike, filter: TensorInfo, c: numb
   return ptr;
 }
 
+/**
+ * Runs the input gradient of a stride-1, undilated, ungrouped 3x3 convolution (tfjs's Conv2DBackpropInput, as
+ * register.ts receives it) with Winograd when the rule of {@link winogradTile} picks it for the convolution that
+ * computes it: dx = dy convolved with the filter flipped and transposed (dy's channels in, x's out), padded by
+ * 2 - the forward padding. `g` is the forward convolution's geometry; `out` receives dx. Returns false, having done
+ * nothing, when Winograd does not take the call (the caller runs cnn's igemm input gradient). The filter changes at
+ * every optimizer step, so its transform is made for the call and freed after it (no cache).
+ */
+export function tryWinogradInputGrad(
+  backend: WasmBackendLike,
+  g: ConvGeometry,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  out: TensorInfo,
+): boolean {
+  registerWinogradFlag();
+  const wmode = env().get(WINOGRAD_FLAG);
+  if (wmode === 'off') return false;
+  if (g.kh !== 3 || g.kw !== 3 || g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.groups !== 1) return false;
+  if (g.pt < 0 || g.pt > 2 || g.pl < 0 || g.pl > 2) return false;
+  // The convolution that computes dx: dy (n, oh, ow, co) in, dx (n, h, w, c) out.
+  const b: ConvGeometry = { ...g, h: g.oh, w: g.ow, c: g.co, oh: g.h, ow: g.w, co: g.c, pt: 2 - g.pt, pl: 2 - g.pl };
+  const rule = winogradTile(b.n, b.c, b.co, b.oh, b.ow);
+  const m = wmode === 'f2' ? 2 : wmode === 'f4' ? 4 : rule === 4 ? 4 : 2;
+  if (rule === 0 && wmode === 'auto') return false;
+  const bytes = (m + 2) * (m + 2) * Math.ceil(b.co / 8) * 8 * b.c * 4;
+  const u = backend.wasm._malloc(bytes) >>> 0;
+  if (!u) throw new Error(`cnn wasm kernels: out of memory transforming a ${b.c}x${b.co} 3x3 filter for Winograd`);
+  try {
+    const fg: ConvGeometry = { ...b, n: 1, h: 3, w: 3, oh: 1, ow: 1, pt: 0, pl: 0 };
+    runConvKernel(backend, m === 4 ? 'wino4_filter_t' : 'wino_filter_t', fg, 0, addressOf(backend, filter), u);
+    runConvKernel(backend, m === 4 ? 'wino4_fwd' : 'wino_fwd', b, addressOf(backend, dy), u, addressOf(backend, out));
+  } finally {
+    backend.wasm._free(u);
+  }
+  return true;
+}
+
 interface ConvArgs {
   inputs: Record<string, TensorInfo | null | undefined>;
   backend: unknown;
