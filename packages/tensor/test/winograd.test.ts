@@ -14,10 +14,12 @@ import {
   useSmallCall,
   useWinograd,
   winogradCacheSize,
+  packedFilterCacheSize,
+  PACKED_FILTER_MAX_VALUES,
 } from '../src/wasm/winograd';
 import { relErr } from '../../../test-support/fixtures';
 import { naiveConv, type PadSpec, type Shape4 } from './naive-conv';
-import { heapBytes, mallocCalls } from './wasm-internals';
+import { cnnKernelRuns, heapBytes } from './wasm-internals';
 
 /**
  * The error bound the README states: max |winograd - float64| <= WINOGRAD_REL_ERROR * max |float64| over
@@ -551,7 +553,7 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     await setThreads(threads);
     await setBackend('wasm');
     const before = tf.memory().numTensors;
-    // The blocks a call allocates tell the kernels apart (cnn's: output, parameters, scratch; tfjs's: its output).
+    // How many of cnn's kernels a call runs tells the kernels apart (tfjs's: none).
     const allocations = (mode: string, xs: Shape4, fs: Shape4) => {
       tf.env().set(IGEMM_FLAG, mode);
       try {
@@ -572,7 +574,7 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
             fs,
           );
           // Stride 2: never Winograd, so only CNN_IGEMM decides.
-          return mallocCalls(() => void tf.conv2d(x, f, 2, 'same'));
+          return cnnKernelRuns(() => void tf.conv2d(x, f, 2, 'same'));
         });
       } finally {
         tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
@@ -585,7 +587,8 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     ] as Array<[Shape4, Shape4, boolean]>) {
       const ours = allocations('on', xs, fs);
       const xnn = allocations('off', xs, fs);
-      expect(ours).toBeGreaterThan(xnn);
+      expect(ours).toBe(1);
+      expect(xnn).toBe(0);
       const cnnTook = threads > 1 && small;
       expect(allocations('small', xs, fs), `x ${xs}: cnn's kernel ${cnnTook ? 'takes' : 'does not take'} it`).toBe(
         cnnTook ? ours : xnn,
@@ -635,20 +638,21 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     const same = (p: Float32Array, q: Float32Array) => Buffer.from(p.buffer).equals(Buffer.from(q.buffer));
     expect(same(ours, xnn), 'the two kernels sum in different orders').toBe(false);
     expect(same(got, threads > 1 ? ours : xnn)).toBe(true);
-    // The blocks a call allocates tell the kernels apart (cnn's: output, parameters, scratch; tfjs's: its output).
+    // How many of cnn's kernels a call runs tells the kernels apart (tfjs's: none).
     const [ta, tb] = [tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])];
     const blocks = (mode: string) => {
       tf.env().set(IGEMM_FLAG, mode);
       try {
         tf.tidy(() => void tf.fused.matMul({ a: ta, b: tb }).dataSync()); // warm-up: tfjs's first call sets up
-        return mallocCalls(() => void tf.tidy(() => void tf.fused.matMul({ a: ta, b: tb })));
+        return cnnKernelRuns(() => void tf.tidy(() => void tf.fused.matMul({ a: ta, b: tb })));
       } finally {
         tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
       }
     };
     const cnnBlocks = blocks('on');
     const xnnBlocks = blocks('off');
-    expect(cnnBlocks).toBeGreaterThan(xnnBlocks);
+    expect(cnnBlocks).toBe(1);
+    expect(xnnBlocks).toBe(0);
     expect(blocks('small')).toBe(threads > 1 ? cnnBlocks : xnnBlocks);
     tf.dispose([ta, tb]);
     expect(tf.memory().numTensors).toBe(before);
@@ -670,7 +674,7 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
       try {
         tf.tidy(() => void tf.avgPool(x, size, 2, pad).dataSync()); // warm-up
         let y: Float32Array = new Float32Array(0);
-        const n = mallocCalls(() => {
+        const n = cnnKernelRuns(() => {
           y = tf.tidy(() => tf.avgPool(x, size, 2, pad).dataSync() as Float32Array);
         });
         return { y, n };
@@ -698,12 +702,124 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     const ours = pool('on', 'valid', 2);
     const xnn = pool('off', 'valid', 2);
     const got = pool('small', 'valid', 2);
-    expect(ours.n).toBeGreaterThan(xnn.n);
+    expect(ours.n).toBe(1);
+    expect(xnn.n).toBe(0);
     expect(got.n).toBe(threads > 1 ? ours.n : xnn.n);
     for (const r of [ours, xnn, got]) expect(relErr(r.y, want).rel).toBeLessThanOrEqual(1e-6);
     // A 3x3 window at stride 2 with 'same' padding pads: always tfjs's kernel (it leaves padding out of the mean).
-    expect(pool('on', 'same', 3).n).toBe(pool('off', 'same', 3).n);
+    expect(pool('on', 'same', 3).n).toBe(0);
     x.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+// cnn's forward convolution (igemm) packs a filter once per filter data and keeps it, like Winograd's transformed
+// filters: derived state that must follow the filter's values and go with its data.
+describe("cnn's forward convolution keeps its packed filters", () => {
+  afterAll(() => tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT));
+  const stride2 = (x: tf.Tensor4D, f: tf.Tensor4D) => tf.conv2d(x, f, 2, 'same');
+  for (const threads of [1, 2]) {
+    it(`packs a filter once, gives the same bits as the first call, frees it with the data (${threads} thread(s))`, async () => {
+      await setThreads(threads);
+      await setBackend('wasm');
+      const before = tf.memory().numTensors;
+      tf.env().set(IGEMM_FLAG, 'on');
+      const xs: Shape4 = [1, 16, 16, 21];
+      const fs: Shape4 = [3, 3, 21, 24];
+      const xv = values(16 * 16 * 21, 120);
+      const fv = values(9 * 21 * 24, 121, 0.2);
+      const x = tf.tensor4d(xv, xs);
+      const f = tf.tensor4d(fv, fs);
+      const cached = packedFilterCacheSize(tf.backend());
+      let a: Float32Array = new Float32Array(0);
+      expect(cnnKernelRuns(() => void (a = tf.tidy(() => stride2(x, f).dataSync() as Float32Array)))).toBe(1);
+      expect(packedFilterCacheSize(tf.backend())).toBe(cached + 1);
+      const b = tf.tidy(() => stride2(x, f).dataSync() as Float32Array);
+      expect(packedFilterCacheSize(tf.backend())).toBe(cached + 1);
+      expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer))).toBe(true);
+      const { y: want } = naiveConv(xv, xs, fv, fs, { strides: 2, pad: 'same' });
+      expect(relErr(a, want).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+      // A reshape shares the data: its other geometry gets a second block, and both go with the data.
+      const f2 = f.reshape([3, 3, 7, 72]) as Tensor4D;
+      const x2 = tf.tensor4d(values(16 * 16 * 7, 122), [1, 16, 16, 7]);
+      tf.tidy(() => void stride2(x2, f2).dataSync());
+      expect(packedFilterCacheSize(tf.backend())).toBe(cached + 2);
+      f.dispose();
+      expect(packedFilterCacheSize(tf.backend())).toBe(cached + 2); // the reshape still holds the data
+      f2.dispose();
+      expect(packedFilterCacheSize(tf.backend())).toBe(cached);
+      tf.dispose([x, x2]);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+
+    it(`Variable.assign gives the next convolution and matMul the new values (${threads} thread(s))`, async () => {
+      await setThreads(threads);
+      await setBackend('wasm');
+      const before = tf.memory().numTensors;
+      tf.env().set(IGEMM_FLAG, 'on');
+      const xs: Shape4 = [1, 9, 9, 12];
+      const fs: Shape4 = [3, 3, 12, 16];
+      const xv = values(9 * 9 * 12, 123);
+      const f1 = values(9 * 12 * 16, 124, 0.2);
+      const f2 = values(9 * 12 * 16, 125, 0.2);
+      const x = tf.tensor4d(xv, xs);
+      const v = tf.tidy(() => tf.variable(tf.tensor4d(f1, fs)));
+      const cached = packedFilterCacheSize(tf.backend());
+      const y1 = tf.tidy(() => stride2(x, v as unknown as Tensor4D).dataSync() as Float32Array);
+      const next = tf.tensor4d(f2, fs);
+      v.assign(next);
+      next.dispose(); // the variable holds the data now
+      const y2 = tf.tidy(() => stride2(x, v as unknown as Tensor4D).dataSync() as Float32Array);
+      expect(packedFilterCacheSize(tf.backend())).toBe(cached + 1); // the old value's block went with it
+      expect(relErr(y1, naiveConv(xv, xs, f1, fs, { strides: 2, pad: 'same' }).y).rel).toBeLessThanOrEqual(
+        DIRECT_REL_ERROR,
+      );
+      expect(relErr(y2, naiveConv(xv, xs, f2, fs, { strides: 2, pad: 'same' }).y).rel).toBeLessThanOrEqual(
+        DIRECT_REL_ERROR,
+      );
+      // A classifier head: matMul's weight is packed the same way.
+      const [m, k, n] = [1, 40, 30];
+      const av = values(m * k, 126);
+      const w1 = values(k * n, 127, 0.2);
+      const w2 = values(k * n, 128, 0.2);
+      const a = tf.tensor2d(av, [m, k]);
+      const w = tf.tidy(() => tf.variable(tf.tensor2d(w1, [k, n])));
+      const head = () => tf.tidy(() => tf.fused.matMul({ a, b: w }).dataSync() as Float32Array);
+      const product = (wv: Float32Array) =>
+        Float64Array.from({ length: n }, (_, j) => av.reduce((sum, ai, q) => sum + ai * wv[q * n + j]!, 0));
+      let h1: Float32Array = new Float32Array(0);
+      expect(cnnKernelRuns(() => void (h1 = head()))).toBe(1);
+      const nextW = tf.tensor2d(w2, [k, n]);
+      w.assign(nextW);
+      nextW.dispose();
+      const h2 = head();
+      expect(packedFilterCacheSize(tf.backend())).toBe(cached + 2);
+      expect(relErr(h1, product(w1)).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+      expect(relErr(h2, product(w2)).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+      tf.dispose([x, v, a, w]);
+      expect(packedFilterCacheSize(tf.backend())).toBe(cached);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+
+  it(`keeps no packed copy of a filter above ${PACKED_FILTER_MAX_VALUES} values (packs it in each call)`, async () => {
+    await setThreads(1);
+    await setBackend('wasm');
+    tf.env().set(IGEMM_FLAG, 'on');
+    const [k, n] = [1024, 1025]; // 1,049,600 values, just above the limit
+    expect(k * n).toBeGreaterThan(PACKED_FILTER_MAX_VALUES);
+    const av = values(k, 129);
+    const wv = values(k * n, 130, 0.05);
+    const a = tf.tensor2d(av, [1, k]);
+    const w = tf.tensor2d(wv, [k, n]);
+    const cached = packedFilterCacheSize(tf.backend());
+    let got: Float32Array = new Float32Array(0);
+    expect(
+      cnnKernelRuns(() => void (got = tf.tidy(() => tf.fused.matMul({ a, b: w }).dataSync() as Float32Array))),
+    ).toBe(1);
+    expect(packedFilterCacheSize(tf.backend())).toBe(cached);
+    const want = Float64Array.from({ length: n }, (_, j) => av.reduce((sum, ai, q) => sum + ai * wv[q * n + j]!, 0));
+    expect(relErr(got, want).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+    tf.dispose([a, w]);
   });
 });

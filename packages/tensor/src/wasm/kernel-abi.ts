@@ -53,6 +53,10 @@ export const KERNEL_OPS = {
   filter_c1: 23,
   /** OP_SE_GATE: squeeze-and-excitation: y = x * hsigmoid(relu(mean(x) W1 + b1) W2 + b2); f = [W1,b1,W2,b2] */
   se_gate: 24,
+  /** OP_CONV_PACK: OP_CONV_FWD's set-up alone: pack f into scratch (kept by the caller); no units */
+  conv_pack: 25,
+  /** OP_CONV_FWD_PACKED: OP_CONV_FWD on a filter OP_CONV_PACK packed: scratch = that block; bias, act */
+  conv_fwd_packed: 26,
 } as const;
 
 /** A kernel of kernels.c, by name. */

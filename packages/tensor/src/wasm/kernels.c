@@ -74,6 +74,8 @@ enum {
   OP_TRANSPOSE = 22,       // y = x transposed: n matrices of h rows by w columns into n of w rows by h columns
   OP_FILTER_C1 = 23,       // filter gradient f of a stride-1 undilated convolution with one input channel, y = dy
   OP_SE_GATE = 24,         // squeeze-and-excitation: y = x * hsigmoid(relu(mean(x) W1 + b1) W2 + b2); f = [W1,b1,W2,b2]
+  OP_CONV_PACK = 25,       // OP_CONV_FWD's set-up alone: pack f into scratch (kept by the caller); no units
+  OP_CONV_FWD_PACKED = 26, // OP_CONV_FWD on a filter OP_CONV_PACK packed: scratch = that block; bias, act
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -1910,6 +1912,24 @@ static void se_gate_run(conv* p, int unit, int slot) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Forward convolution on a filter packed once. OP_CONV_PACK runs OP_CONV_FWD's set-up alone: it packs f into
+// p->scratch (scratch_bytes(OP_CONV_FWD, p) bytes for p->slots slots) with the zero row after it, and returns no
+// units. The caller keeps that block for as long as f's values do not change; OP_CONV_FWD_PACKED then runs
+// OP_CONV_FWD's units with the block as its scratch (each slot's pointer table is written in the block's slot
+// part; the packed filter and the zero row are only read), for no more slots than the block was packed for. The
+// results are OP_CONV_FWD's, bit for bit: the same units on the same packed values.
+
+static int conv_pack_prepare(conv* p) {
+  conv_fwd_prepare(p);
+  return 0;
+}
+
+static int conv_fwd_packed_prepare(conv* p) {
+  int mtotal = p->n * p->oh * p->ow;
+  return cdiv(mtotal, block_rows(mtotal, p->slots));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
 // Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
@@ -1924,6 +1944,7 @@ int scratch_bytes(int op, const conv* p) {
   else if (op == OP_AVGPOOL_BWD) shared = avgpool_bwd_shared(p);
   else if (op == OP_FILTER_C1) shared = filter_c1_shared(p);
   else if (op == OP_SE_GATE) slot = se_slot(p);
+  else if (op == OP_CONV_PACK) shared = fwd_shared(p), slot = fwd_slot(p);
   return align16(shared) + imax(p->slots, 1) * align16(slot) + 64;
 }
 
@@ -1950,6 +1971,8 @@ int prepare(int op, conv* p) {
   if (op == OP_TRANSPOSE) return transpose_prepare(p);
   if (op == OP_FILTER_C1) return filter_c1_prepare(p);
   if (op == OP_SE_GATE) return se_prepare(p);
+  if (op == OP_CONV_PACK) return conv_pack_prepare(p);
+  if (op == OP_CONV_FWD_PACKED) return conv_fwd_packed_prepare(p);
   return 0;
 }
 
@@ -1980,4 +2003,5 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_TRANSPOSE) transpose_run(p, unit);
   else if (op == OP_FILTER_C1) filter_c1_run(p, unit);
   else if (op == OP_SE_GATE) se_gate_run(p, unit, slot);
+  else if (op == OP_CONV_FWD_PACKED) conv_fwd_run(p, unit, slot);
 }

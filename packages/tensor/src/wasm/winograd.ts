@@ -7,8 +7,10 @@ import {
   convGeometry,
   kernelThreads,
   memoryOf,
+  packConvFilter,
   runConvKernel,
   THREAD_MIN_WORK,
+  type ConvExtras,
   type ConvGeometry,
   type WasmBackendLike,
 } from './module';
@@ -61,85 +63,142 @@ export function useWinograd(n: number, c: number, co: number, oh: number, ow: nu
   return c >= WINOGRAD_MIN_CHANNELS && co >= WINOGRAD_MIN_CHANNELS && n * oh * ow * c * co * 9 >= WINOGRAD_MIN_MACS;
 }
 
-interface Transformed {
-  /** Address of the transformed, packed filter in the backend's memory. */
+/** A block of the backend's memory derived from a tensor's values (a transformed or packed filter). */
+interface Derived {
+  /** What it is and for which geometry ('wino c co', 'pack kh kw c co groups'). */
+  key: string;
+  /** Its address in the backend's memory. */
   ptr: number;
-  c: number;
-  co: number;
 }
 
-/** Transformed filters, per backend, by the filter's dataId. */
-const caches = new WeakMap<object, Map<object, Transformed>>();
+/** Derived blocks, per backend, by the tensor's dataId. */
+const caches = new WeakMap<object, Map<object, Derived[]>>();
+
+function countDerived(backend: unknown, kind: string): number {
+  let n = 0;
+  for (const list of caches.get(backend as object)?.values() ?? []) {
+    for (const d of list) if (d.key.startsWith(kind)) n++;
+  }
+  return n;
+}
 
 /** The transformed filters of a backend (its cache of derived state): for tests and the README's memory note. */
 export function winogradCacheSize(backend: unknown): number {
-  return caches.get(backend as object)?.size ?? 0;
+  return countDerived(backend, 'wino ');
+}
+
+/** The filters a backend keeps packed for cnn's forward convolution ({@link PACKED_FILTER_MAX_VALUES}): for tests. */
+export function packedFilterCacheSize(backend: unknown): number {
+  return countDerived(backend, 'pack ');
 }
 
 /**
  * The cache of a backend, hooking its `disposeData` the first time: when tfjs frees a filter's data
  * (the tensor is disposed, a `Variable.assign` dropped the old value, the data moved to another
- * backend), its transformed copy is freed with it. A backend that is disposed frees its whole memory.
+ * backend), every block derived from it is freed with it. A backend that is disposed frees its whole memory.
  */
-function cacheOf(backend: WasmBackendLike): Map<object, Transformed> {
+function cacheOf(backend: WasmBackendLike): Map<object, Derived[]> {
   let cache = caches.get(backend);
   if (cache) return cache;
-  const map = new Map<object, Transformed>();
+  const map = new Map<object, Derived[]>();
   cache = map;
   caches.set(backend, map);
   const b = backend as unknown as { disposeData(dataId: object, force?: boolean): boolean };
   const dispose = b.disposeData.bind(b);
   b.disposeData = (dataId: object, force?: boolean): boolean => {
     const freed = dispose(dataId, force);
-    const t = map.get(dataId);
+    const list = map.get(dataId);
     // has(), not get(): tfjs's DataStorage.get of a missing id asks the engine to move the data back.
-    if (t && !(backend.dataIdMap as unknown as { has(id: object): boolean }).has(dataId)) {
+    if (list && !(backend.dataIdMap as unknown as { has(id: object): boolean }).has(dataId)) {
       map.delete(dataId);
-      backend.wasm._free(t.ptr);
+      for (const d of list) backend.wasm._free(d.ptr);
     }
     return freed;
   };
   return map;
 }
 
-function transformedFilter(backend: WasmBackendLike, filter: TensorInfo, c: number, co: number): number {
+/**
+ * The block `key` derived from tensor `t`'s values, made by `make` (which returns its address) the first time. A
+ * reshape shares its data, so one dataId may have blocks for several geometries; each is kept until the data goes.
+ */
+function derived(backend: WasmBackendLike, t: TensorInfo, key: string, make: () => number): number {
   const cache = cacheOf(backend);
-  const old = cache.get(filter.dataId);
-  if (old && old.c === c && old.co === co) return old.ptr;
-  if (old) {
-    // The same data seen with other channel counts (a reshape shares its data): transform again.
-    cache.delete(filter.dataId);
-    backend.wasm._free(old.ptr);
+  let list = cache.get(t.dataId);
+  const hit = list?.find((d) => d.key === key);
+  if (hit) return hit.ptr;
+  const ptr = make();
+  if (!list) {
+    list = [];
+    cache.set(t.dataId, list);
   }
-  const bytes = 16 * Math.ceil(co / 8) * 8 * c * 4;
-  const ptr = backend.wasm._malloc(bytes) >>> 0;
-  if (!ptr) throw new Error(`cnn wasm kernels: out of memory transforming a ${c}x${co} 3x3 filter for Winograd`);
-  const g: ConvGeometry = {
-    n: 1,
-    h: 3,
-    w: 3,
-    c,
-    oh: 1,
-    ow: 1,
-    co,
-    kh: 3,
-    kw: 3,
-    sh: 1,
-    sw: 1,
-    dh: 1,
-    dw: 1,
-    pt: 0,
-    pl: 0,
-    groups: 1,
-  };
-  try {
-    runConvKernel(backend, 'wino_filter', g, 0, addressOf(backend, filter), ptr);
-  } catch (err) {
-    backend.wasm._free(ptr);
-    throw err;
-  }
-  cache.set(filter.dataId, { ptr, c, co });
+  list.push({ key, ptr });
   return ptr;
+}
+
+function transformedFilter(backend: WasmBackendLike, filter: TensorInfo, c: number, co: number): number {
+  return derived(backend, filter, `wino ${c} ${co}`, () => {
+    const bytes = 16 * Math.ceil(co / 8) * 8 * c * 4;
+    const ptr = backend.wasm._malloc(bytes) >>> 0;
+    if (!ptr) throw new Error(`cnn wasm kernels: out of memory transforming a ${c}x${co} 3x3 filter for Winograd`);
+    const g: ConvGeometry = {
+      n: 1,
+      h: 3,
+      w: 3,
+      c,
+      oh: 1,
+      ow: 1,
+      co,
+      kh: 3,
+      kw: 3,
+      sh: 1,
+      sw: 1,
+      dh: 1,
+      dw: 1,
+      pt: 0,
+      pl: 0,
+      groups: 1,
+    };
+    try {
+      runConvKernel(backend, 'wino_filter', g, 0, addressOf(backend, filter), ptr);
+    } catch (err) {
+      backend.wasm._free(ptr);
+      throw err;
+    }
+    return ptr;
+  });
+}
+
+/**
+ * Filters of at most this many values are packed once for cnn's forward convolution and kept (derived state, freed
+ * with the filter's data, like Winograd's transformed filters); larger ones are packed on every call, so that a
+ * large classifier (VGG's 25088x4096) is never held twice.
+ */
+export const PACKED_FILTER_MAX_VALUES = 1 << 20;
+
+/**
+ * Runs cnn's forward convolution ('conv_fwd') of geometry `g` on tensors `x`, `filter` into `out`: on the filter
+ * packed once and kept when it has at most {@link PACKED_FILTER_MAX_VALUES} values, else packing it in the call.
+ */
+function runConvForward(
+  backend: WasmBackendLike,
+  g: ConvGeometry,
+  x: TensorInfo,
+  filter: TensorInfo,
+  out: TensorInfo,
+  extras: ConvExtras,
+): void {
+  const values = g.kh * g.kw * (g.c / g.groups) * g.co;
+  const xa = addressOf(backend, x);
+  const fa = addressOf(backend, filter);
+  const ya = addressOf(backend, out);
+  if (values > PACKED_FILTER_MAX_VALUES) {
+    runConvKernel(backend, 'conv_fwd', g, xa, fa, ya, extras);
+    return;
+  }
+  const key = `pack ${g.kh} ${g.kw} ${g.c} ${g.co} ${g.groups}`;
+  const packed = derived(backend, filter, key, () => packConvFilter(backend, g, fa));
+  runConvKernel(backend, 'conv_fwd_packed', g, xa, fa, ya, { ...extras, scratch: packed });
 }
 
 interface ConvArgs {
@@ -275,15 +334,7 @@ export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
   }
   if (!cnnTakes(imode, backend, n * oh * ow * co * kh * kw * c)) return undefined;
   const out = backend.makeOutput(info.outShape, 'float32');
-  runConvKernel(
-    backend,
-    'conv_fwd',
-    g,
-    addressOf(backend, x),
-    addressOf(backend, filter),
-    addressOf(backend, out),
-    extras,
-  );
+  runConvForward(backend, g, x, filter, out, extras);
   return out;
 }
 
@@ -363,15 +414,10 @@ export function tryMatMul(args: ConvArgs): TensorInfo | undefined {
   if (!cnnTakes(imode, backend, m * k * n, SMALL_MATMUL_MACS)) return undefined;
   const out = backend.makeOutput([1, m, n], 'float32');
   const one = { kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, groups: 1 };
-  runConvKernel(
-    backend,
-    'conv_fwd',
-    { ...one, n: 1, h: 1, w: m, c: k, oh: 1, ow: m, co: n },
-    addressOf(backend, a),
-    addressOf(backend, b),
-    addressOf(backend, out),
-    { bias: bias ? addressOf(backend, bias) : 0, act },
-  );
+  runConvForward(backend, { ...one, n: 1, h: 1, w: m, c: k, oh: 1, ow: m, co: n }, a, b, out, {
+    bias: bias ? addressOf(backend, bias) : 0,
+    act,
+  });
   return out;
 }
 
