@@ -16,6 +16,8 @@ import {
   winogradCacheSize,
   packedFilterCacheSize,
   PACKED_FILTER_MAX_VALUES,
+  WINDOW_FILTER_MAX_VALUES,
+  windowFilterCount,
 } from '../src/wasm/winograd';
 import { relErr } from '../../../test-support/fixtures';
 import { naiveConv, type PadSpec, type Shape4 } from './naive-conv';
@@ -822,4 +824,68 @@ describe("cnn's forward convolution keeps its packed filters", () => {
     expect(relErr(got, want).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
     tf.dispose([a, w]);
   });
+});
+
+// tf.mean over the two spatial axes (a global average pool) on cnn's depthwise kernel with a kept 1 / (h * w) filter.
+describe("the spatial mean on cnn's depthwise kernel", () => {
+  afterAll(() => tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT));
+  for (const threads of [1, 2]) {
+    it(`matches a float64 mean, keeps one filter per window, leaves other axes to tfjs (${threads} thread(s))`, async () => {
+      await setThreads(threads);
+      await setBackend('wasm');
+      tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
+      const before = tf.memory().numTensors;
+      const filters = windowFilterCount(tf.backend());
+      for (const [shape, seed] of [
+        [[2, 5, 3, 13], 140],
+        [[1, 7, 7, 96], 141],
+      ] as Array<[Shape4, number]>) {
+        const [n, h, w, c] = shape;
+        const xv = values(n * h * w * c, seed);
+        const x = tf.tensor4d(xv, shape);
+        const want = new Float64Array(n * c);
+        for (let i = 0; i < xv.length; i++) {
+          const b = Math.floor(i / (h * w * c));
+          want[b * c + (i % c)]! += xv[i]! / (h * w);
+        }
+        for (const [axes, keepDims] of [
+          [[1, 2], false],
+          [[-2, -3], true],
+        ] as Array<[number[], boolean]>) {
+          let y: tf.Tensor | undefined;
+          expect(cnnKernelRuns(() => void (y = tf.mean(x, axes, keepDims)))).toBe(1);
+          expect(y!.shape).toEqual(keepDims ? [n, 1, 1, c] : [n, c]);
+          expect(relErr(y!.dataSync() as Float32Array, want).rel).toBeLessThanOrEqual(1e-6);
+          y!.dispose();
+        }
+        // Other axes, and CNN_IGEMM 'off', stay on tfjs's kernel.
+        expect(cnnKernelRuns(() => void tf.tidy(() => tf.mean(x, [1]).dataSync()))).toBe(0);
+        expect(cnnKernelRuns(() => void tf.tidy(() => tf.mean(x, [1, 2, 3]).dataSync()))).toBe(0);
+        tf.env().set(IGEMM_FLAG, 'off');
+        const off = tf.tidy(() => tf.mean(x, [1, 2]).dataSync() as Float32Array);
+        tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
+        expect(relErr(off, want).rel).toBeLessThanOrEqual(1e-6);
+        // Its gradient (tfjs's, from the shapes): 1 / (h * w) everywhere.
+        const g = tf.tidy(
+          () =>
+            tf
+              .grad((t: tf.Tensor) => tf.sum(tf.mean(t, [1, 2])))(x)
+              .dataSync() as Float32Array,
+        );
+        expect(relErr(g, new Float64Array(g.length).fill(1 / (h * w))).rel).toBeLessThanOrEqual(1e-6);
+        x.dispose();
+      }
+      // One kept filter per (window, channels), made on first use.
+      expect(windowFilterCount(tf.backend())).toBe(filters + 2);
+      // A window above WINDOW_FILTER_MAX_VALUES values goes to tfjs's kernel.
+      const big = tf.ones([1, 64, 64, 65]);
+      expect(64 * 64 * 65).toBeGreaterThan(WINDOW_FILTER_MAX_VALUES);
+      let m: Float32Array = new Float32Array(0);
+      expect(cnnKernelRuns(() => void (m = tf.tidy(() => tf.mean(big, [1, 2]).dataSync() as Float32Array)))).toBe(0);
+      expect(m.every((v) => Math.abs(v - 1) < 1e-6)).toBe(true);
+      big.dispose();
+      expect(windowFilterCount(tf.backend())).toBe(filters + 2);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
 });

@@ -17,6 +17,7 @@ import {
   FusedDepthwiseConv2D,
   getKernel,
   MaxPoolGrad,
+  Mean,
   Multiply,
   registerKernel,
   Relu,
@@ -52,6 +53,7 @@ import {
   tryAvgPool,
   tryEltwise,
   tryMatMul,
+  tryMean,
   tryWinograd,
 } from './winograd';
 
@@ -267,9 +269,9 @@ const ours = new WeakSet<KernelFunc>();
 const originals = new Map<string, KernelConfig>();
 
 /**
- * Replaces tfjs's Conv2D, FusedConv2D, the two depthwise forward kernels, the element-wise ops and the matrix
- * products (BatchMatMul, _FusedMatMul) and AvgPool on 'wasm' with kernels that run
- * cnn's (Winograd F(2x2, 3x3), igemm, depthwise; winograd.ts) where they can and should, and call tfjs's own
+ * Replaces tfjs's Conv2D, FusedConv2D, the two depthwise forward kernels, the element-wise ops, the matrix
+ * products (BatchMatMul, _FusedMatMul), AvgPool and the spatial Mean (a global average pool) on 'wasm' with kernels
+ * that run cnn's (Winograd F(2x2, 3x3), igemm, depthwise; winograd.ts) where they can and should, and call tfjs's own
  * kernel (with its set-up, which the backend runs at start) for every other call; also Slice (last-axis slices,
  * {@link trySliceLastAxis}).
  */
@@ -289,6 +291,7 @@ function registerWinograd(): void {
     [BatchMatMul, tryMatMul],
     [_FusedMatMul, tryMatMul],
     [AvgPool, tryAvgPool],
+    [Mean, tryMean],
   ];
   for (const [name, route] of routes) {
     const current = getKernel(name, 'wasm');

@@ -267,6 +267,16 @@ function cnnTakes(mode: unknown, backend: WasmBackendLike, work: number, limit =
   return false;
 }
 
+/**
+ * The opening of every cnn route: registers {@link IGEMM_FLAG}, reads it, and gives the route its mode and the wasm
+ * backend, or undefined when the mode is `'off'` (tfjs's kernel takes the call).
+ */
+function igemmRoute(args: ConvArgs): { mode: IgemmMode; backend: WasmBackendLike } | undefined {
+  registerIgemmFlag();
+  const mode = env().get(IGEMM_FLAG) as IgemmMode;
+  return mode === 'off' ? undefined : { mode, backend: args.backend as WasmBackendLike };
+}
+
 let igemmRegistered = false;
 
 function registerIgemmFlag(): void {
@@ -344,10 +354,9 @@ export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
  * XNNPACK's pool waits for every worker. Returns undefined for tfjs's kernel otherwise.
  */
 export function tryDepthwise(args: ConvArgs): TensorInfo | undefined {
-  registerIgemmFlag();
-  const imode = env().get(IGEMM_FLAG);
-  if (imode === 'off') return undefined;
-  const backend = args.backend as WasmBackendLike;
+  const route = igemmRoute(args);
+  if (!route) return undefined;
+  const { mode: imode, backend } = route;
   const { x, filter, bias, preluActivationWeights } = args.inputs;
   const a = (args.attrs ?? {}) as Record<string, unknown>;
   if (!x || !filter || x.dtype !== 'float32' || filter.dtype !== 'float32' || preluActivationWeights) return undefined;
@@ -396,10 +405,9 @@ export function tryDepthwise(args: ConvArgs): TensorInfo | undefined {
  * than one thread); returns undefined for tfjs's kernel otherwise.
  */
 export function tryMatMul(args: ConvArgs): TensorInfo | undefined {
-  registerIgemmFlag();
-  const imode = env().get(IGEMM_FLAG);
-  if (imode === 'off') return undefined;
-  const backend = args.backend as WasmBackendLike;
+  const route = igemmRoute(args);
+  if (!route) return undefined;
+  const { mode: imode, backend } = route;
   const { a, b, bias, preluActivationWeights } = args.inputs;
   const at = (args.attrs ?? {}) as Record<string, unknown>;
   if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32' || preluActivationWeights) return undefined;
@@ -428,10 +436,9 @@ export function tryMatMul(args: ConvArgs): TensorInfo | undefined {
  * kernel otherwise.
  */
 export function tryAvgPool(args: ConvArgs): TensorInfo | undefined {
-  registerIgemmFlag();
-  const imode = env().get(IGEMM_FLAG);
-  if (imode === 'off') return undefined;
-  const backend = args.backend as WasmBackendLike;
+  const route = igemmRoute(args);
+  if (!route) return undefined;
+  const { mode: imode, backend } = route;
   const { x } = args.inputs;
   const at = (args.attrs ?? {}) as Record<string, unknown>;
   if (x?.dtype !== 'float32' || x.shape.length !== 4) return undefined;
@@ -453,25 +460,90 @@ export function tryAvgPool(args: ConvArgs): TensorInfo | undefined {
   const [n, h, w, c] = x.shape;
   const { outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw } = info;
   if (n === 0 || h === 0 || w === 0 || c === 0 || oh <= 0 || ow <= 0) return undefined;
+  if (kh * kw * c > WINDOW_FILTER_MAX_VALUES) return undefined;
   if (!cnnTakes(imode, backend, n * oh * ow * c * kh * kw)) return undefined;
-  const taps = kh * kw;
-  const filter = backend.wasm._malloc(taps * c * 4) >>> 0;
-  if (!filter) throw new Error(`cnn wasm kernels: out of memory for an average pool's ${kh}x${kw}x${c} filter`);
-  try {
-    new Float32Array(memoryOf(backend).buffer, filter, taps * c).fill(1 / taps);
-    const out = backend.makeOutput(info.outShape, 'float32');
-    runConvKernel(
-      backend,
-      'dw_fwd',
-      convGeometry(info, c), // a pool's info: c in and out, dilation 1, no padding (checked above)
-      addressOf(backend, x),
-      filter,
-      addressOf(backend, out),
-    );
-    return out;
-  } finally {
-    backend.wasm._free(filter);
+  const out = backend.makeOutput(info.outShape, 'float32');
+  runConvKernel(
+    backend,
+    'dw_fwd',
+    convGeometry(info, c), // a pool's info: c in and out, dilation 1, no padding (checked above)
+    addressOf(backend, x),
+    windowFilter(backend, kh * kw, c),
+    addressOf(backend, out),
+  );
+  return out;
+}
+
+/** Per backend, the 1 / window filters of average pools and means, by `${taps} ${channels}`. */
+const windowFilters = new WeakMap<object, Map<string, number>>();
+
+/** Most values of one kept 1 / window filter (a window of taps x channels); larger windows go to tfjs's kernels. */
+export const WINDOW_FILTER_MAX_VALUES = 1 << 18;
+
+/**
+ * The address of a depthwise filter of `taps` x `c` values, all 1 / taps, made once per backend and kept (it depends
+ * on nothing but its size; it goes with the backend's memory when the backend is disposed).
+ */
+function windowFilter(backend: WasmBackendLike, taps: number, c: number): number {
+  let filters = windowFilters.get(backend);
+  if (!filters) {
+    filters = new Map();
+    windowFilters.set(backend, filters);
   }
+  const key = `${taps} ${c}`;
+  const kept = filters.get(key);
+  if (kept) return kept;
+  const ptr = backend.wasm._malloc(taps * c * 4) >>> 0;
+  if (!ptr) throw new Error(`cnn wasm kernels: out of memory for a ${taps}-tap window filter of ${c} channels`);
+  new Float32Array(memoryOf(backend).buffer, ptr, taps * c).fill(1 / taps);
+  filters.set(key, ptr);
+  return ptr;
+}
+
+/** The 1 / window filters a backend keeps: for tests. */
+export function windowFilterCount(backend: unknown): number {
+  return windowFilters.get(backend as object)?.size ?? 0;
+}
+
+/**
+ * Runs a Mean over the two spatial axes of an NHWC float32 tensor (a global average pool: `tf.mean(x, [1, 2])`, with
+ * or without keepDims) on cnn's depthwise kernel with a kept 1 / (h * w) filter, in one pass, where tfjs's wasm Mean
+ * first transposes the input (ShuffleNetV2's 7x7x1024 head: 0.23 ms, the same on one and two threads). Taken
+ * whenever {@link IGEMM_FLAG} is not `'off'`, on any number of threads (the kernel is faster on one too), for windows
+ * of at most {@link WINDOW_FILTER_MAX_VALUES} filter values; returns undefined for tfjs's kernel otherwise.
+ */
+export function tryMean(args: ConvArgs): TensorInfo | undefined {
+  const route = igemmRoute(args);
+  if (!route) return undefined;
+  const { backend } = route;
+  const { x } = args.inputs;
+  const at = (args.attrs ?? {}) as { axis?: number | number[]; keepDims?: boolean };
+  if (x?.dtype !== 'float32' || x.shape.length !== 4 || at.axis === undefined) return undefined;
+  const axes = (Array.isArray(at.axis) ? at.axis : [at.axis]).map((a) => (a < 0 ? a + 4 : a)).sort();
+  if (axes.length !== 2 || axes[0] !== 1 || axes[1] !== 2) return undefined;
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  if (n === 0 || h === 0 || w === 0 || c === 0 || h * w * c > WINDOW_FILTER_MAX_VALUES) return undefined;
+  const out = backend.makeOutput(at.keepDims ? [n, 1, 1, c] : [n, c], 'float32');
+  const g: ConvGeometry = {
+    n,
+    h,
+    w,
+    c,
+    oh: 1,
+    ow: 1,
+    co: c,
+    kh: h,
+    kw: w,
+    sh: 1,
+    sw: 1,
+    dh: 1,
+    dw: 1,
+    pt: 0,
+    pl: 0,
+    groups: c,
+  };
+  runConvKernel(backend, 'dw_fwd', g, addressOf(backend, x), windowFilter(backend, h * w, c), addressOf(backend, out));
+  return out;
 }
 
 /** Element-wise operations of OP_ELTWISE (EW_ of kernels.c). */
@@ -484,10 +556,9 @@ const EW = { add: 1, mul: 2, sub: 3, none: 4 } as const;
  * (an unfused MobileNetV2's batch-norm and ReLU6 ops: 7 ms on one thread, 96 ms on two on a loaded machine).
  */
 export function tryEltwise(op: keyof typeof EW, act: number, args: ConvArgs): TensorInfo | undefined {
-  registerIgemmFlag();
-  const imode = env().get(IGEMM_FLAG);
-  if (imode === 'off') return undefined;
-  const backend = args.backend as WasmBackendLike;
+  const route = igemmRoute(args);
+  if (!route) return undefined;
+  const { mode: imode, backend } = route;
   const a = op === 'none' ? args.inputs.x : args.inputs.a;
   const size = (t: TensorInfo | null | undefined) => t?.shape.reduce((p, d) => p * d, 1) ?? 0;
   const b = op === 'none' ? a : args.inputs.b;
