@@ -701,8 +701,19 @@ static void conv_bwd_filter_run(conv* p, int unit, int slot) {
 // Depthwise convolution (groups = channels), filter [kh, kw, c, mult]. With mult = 1 every kernel
 // is vectorised along channels; other multipliers take scalar loops.
 
-// out[c] = sum over the n listed taps of src[t][c] * wt[t][c], 16 channels at a time.
-static void dw_gather(float* out, int n, const float** src, const float** wt, int c) {
+// The bias and activation of a depthwise forward output, on 4 channels in registers: the operations of bias_act_row,
+// in its order, so the values are the same bits as a separate pass.
+static inline v128_t dw_finish(v128_t v, const float* bias, int j, int act) {
+  if (bias) v = wasm_f32x4_add(v, wasm_v128_load(bias + j));
+  if (act != ACT_LINEAR) v = wasm_f32x4_max(v, wasm_f32x4_splat(0.f));
+  if (act == ACT_RELU6) v = wasm_f32x4_min(v, wasm_f32x4_splat(6.f));
+  return v;
+}
+
+// out[c] = act(sum over the n listed taps of src[t][c] * wt[t][c] + bias[c]) (bias 0: none), 16 channels at a time,
+// then 8, then 4: small channel counts (ShuffleNet's 24) finish in two passes over the taps instead of three, and the
+// bias and activation are applied before the store instead of in a second pass over the row.
+static void dw_gather(float* out, int n, const float** src, const float** wt, int c, const float* bias, int act) {
   int c0 = 0;
   for (; c0 + 16 <= c; c0 += 16) {
     v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0;
@@ -714,21 +725,34 @@ static void dw_gather(float* out, int n, const float** src, const float** wt, in
       a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(s + 8), wasm_v128_load(w + 8)));
       a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(s + 12), wasm_v128_load(w + 12)));
     }
-    wasm_v128_store(out + c0, a0);
-    wasm_v128_store(out + c0 + 4, a1);
-    wasm_v128_store(out + c0 + 8, a2);
-    wasm_v128_store(out + c0 + 12, a3);
+    wasm_v128_store(out + c0, dw_finish(a0, bias, c0, act));
+    wasm_v128_store(out + c0 + 4, dw_finish(a1, bias, c0 + 4, act));
+    wasm_v128_store(out + c0 + 8, dw_finish(a2, bias, c0 + 8, act));
+    wasm_v128_store(out + c0 + 12, dw_finish(a3, bias, c0 + 12, act));
+  }
+  for (; c0 + 8 <= c; c0 += 8) {
+    v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0;
+    for (int t = 0; t < n; t++) {
+      const float* s = src[t] + c0;
+      const float* w = wt[t] + c0;
+      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(s), wasm_v128_load(w)));
+      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(s + 4), wasm_v128_load(w + 4)));
+    }
+    wasm_v128_store(out + c0, dw_finish(a0, bias, c0, act));
+    wasm_v128_store(out + c0 + 4, dw_finish(a1, bias, c0 + 4, act));
   }
   for (; c0 + 4 <= c; c0 += 4) {
     v128_t a0 = wasm_f32x4_splat(0.f);
     for (int t = 0; t < n; t++) a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(src[t] + c0), wasm_v128_load(wt[t] + c0)));
-    wasm_v128_store(out + c0, a0);
+    wasm_v128_store(out + c0, dw_finish(a0, bias, c0, act));
   }
+  int tail = c0;
   for (; c0 < c; c0++) {
     float a = 0.f;
     for (int t = 0; t < n; t++) a += src[t][c0] * wt[t][c0];
     out[c0] = a;
   }
+  if (tail < c && (bias || act != ACT_LINEAR)) bias_act_row(out + tail, c - tail, bias ? bias + tail : 0, act);
 }
 
 // The same with a channel multiplier: out[o] = sum of src[t][o / mult] * wt[t][o].
@@ -826,8 +850,7 @@ static void dw_gather_run(conv* p, int forward, int unit, int slot) {
         }
       }
       if (mult == 1) {
-        dw_gather(out, nt, src, wt, c);
-        if (forward && (p->bias || p->act != ACT_LINEAR)) bias_act_row(out, co, p->bias, p->act);
+        dw_gather(out, nt, src, wt, c, forward ? p->bias : 0, forward ? p->act : ACT_LINEAR);
       } else if (forward) {
         dw_gather_mult(out, nt, src, wt, co, mult);
         if (p->bias || p->act != ACT_LINEAR) bias_act_row(out, co, p->bias, p->act);
