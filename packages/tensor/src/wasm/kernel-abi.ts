@@ -57,6 +57,8 @@ export const KERNEL_OPS = {
   conv_pack: 25,
   /** OP_CONV_FWD_PACKED: OP_CONV_FWD on a filter OP_CONV_PACK packed: scratch = that block; bias, act */
   conv_fwd_packed: 26,
+  /** OP_MAXPOOL_FWD: max pooling, forward (dilation 1), padding taken as -infinity (groups = c): y from x */
+  maxpool_fwd: 27,
 } as const;
 
 /** A kernel of kernels.c, by name. */

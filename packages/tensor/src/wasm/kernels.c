@@ -76,6 +76,7 @@ enum {
   OP_SE_GATE = 24,         // squeeze-and-excitation: y = x * hsigmoid(relu(mean(x) W1 + b1) W2 + b2); f = [W1,b1,W2,b2]
   OP_CONV_PACK = 25,       // OP_CONV_FWD's set-up alone: pack f into scratch (kept by the caller); no units
   OP_CONV_FWD_PACKED = 26, // OP_CONV_FWD on a filter OP_CONV_PACK packed: scratch = that block; bias, act
+  OP_MAXPOOL_FWD = 27,     // max pooling, forward (dilation 1), padding taken as -infinity (groups = c): y from x
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -1953,6 +1954,76 @@ static int conv_fwd_packed_prepare(conv* p) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Max pooling, forward (dilation 1): y[n][oy][ox][:] = the largest x[n][iy][ix][:] over the window's taps that fall
+// inside the input (padding counts as -infinity, so a padded max pool needs no padded copy of its input). Per output
+// pixel, the addresses of its taps inside the input are listed in the slot's scratch (at most MAXPOOL_TAPS; larger
+// windows are combined a list at a time); then 16 channels at a time in registers (then 4, then one) start at
+// -infinity and take f32x4.pmax (`m < v ? v : m`, one instruction) with each tap. As with tfjs's kernels, a NaN never
+// wins: a window of NaN and numbers gives the largest number; one of only NaN (or none inside) gives -infinity.
+// Units: ranges of output rows.
+
+enum { MAXPOOL_TAPS = 64 };
+
+static int maxpool_fwd_prepare(conv* p) { return split_units(p->n * p->oh, p->slots, 4); }
+
+// out[0..c) = max(out, rows listed in t[0..nt)) if more, else max over the list alone.
+static void maxpool_taps(float* out, const float** t, int nt, int c, int more) {
+  v128_t ninf = wasm_f32x4_splat(-__builtin_inff());
+  int j = 0;
+  for (; j + 16 <= c; j += 16) {
+    v128_t m0 = more ? wasm_v128_load(out + j) : ninf, m1 = more ? wasm_v128_load(out + j + 4) : ninf;
+    v128_t m2 = more ? wasm_v128_load(out + j + 8) : ninf, m3 = more ? wasm_v128_load(out + j + 12) : ninf;
+    for (int q = 0; q < nt; q++) {
+      const float* s = t[q] + j;
+      m0 = wasm_f32x4_pmax(m0, wasm_v128_load(s));
+      m1 = wasm_f32x4_pmax(m1, wasm_v128_load(s + 4));
+      m2 = wasm_f32x4_pmax(m2, wasm_v128_load(s + 8));
+      m3 = wasm_f32x4_pmax(m3, wasm_v128_load(s + 12));
+    }
+    wasm_v128_store(out + j, m0);
+    wasm_v128_store(out + j + 4, m1);
+    wasm_v128_store(out + j + 8, m2);
+    wasm_v128_store(out + j + 12, m3);
+  }
+  for (; j + 4 <= c; j += 4) {
+    v128_t m0 = more ? wasm_v128_load(out + j) : ninf;
+    for (int q = 0; q < nt; q++) m0 = wasm_f32x4_pmax(m0, wasm_v128_load(t[q] + j));
+    wasm_v128_store(out + j, m0);
+  }
+  for (; j < c; j++) {
+    float m = more ? out[j] : -__builtin_inff();
+    for (int q = 0; q < nt; q++) m = m < t[q][j] ? t[q][j] : m;
+    out[j] = m;
+  }
+}
+
+static void maxpool_fwd_run(conv* p, int unit, int slot) {
+  int c = p->c, w = p->w, total = p->n * p->oh, lo, hi;
+  const float** t = (const float**)slot_scratch(p, 0, MAXPOOL_TAPS * 4, slot);
+  unit_range(total, split_units(total, p->slots, 4), unit, &lo, &hi);
+  for (int r = lo; r < hi; r++) {
+    int n = r / p->oh, y0 = (r % p->oh) * p->sh - p->pt;
+    int i0 = imax(0, -y0), i1 = imin(p->kh, p->h - y0);
+    for (int ox = 0; ox < p->ow; ox++) {
+      int x0 = ox * p->sw - p->pl;
+      int k0 = imax(0, -x0), k1 = imin(p->kw, w - x0);
+      float* out = p->y + ((long)r * p->ow + ox) * c;
+      int nt = 0, more = 0;
+      for (int i = i0; i < i1; i++)
+        for (int k = k0; k < k1; k++) {
+          t[nt++] = p->x + (((long)n * p->h + y0 + i) * w + x0 + k) * c;
+          if (nt == MAXPOOL_TAPS) {
+            maxpool_taps(out, t, nt, c, more);
+            nt = 0;
+            more = 1;
+          }
+        }
+      if (nt || !more) maxpool_taps(out, t, nt, c, more);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
 // Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
@@ -1968,6 +2039,7 @@ int scratch_bytes(int op, const conv* p) {
   else if (op == OP_FILTER_C1) shared = filter_c1_shared(p);
   else if (op == OP_SE_GATE) slot = se_slot(p);
   else if (op == OP_CONV_PACK) shared = fwd_shared(p), slot = fwd_slot(p);
+  else if (op == OP_MAXPOOL_FWD) slot = MAXPOOL_TAPS * 4;
   return align16(shared) + imax(p->slots, 1) * align16(slot) + 64;
 }
 
@@ -1996,6 +2068,7 @@ int prepare(int op, conv* p) {
   if (op == OP_SE_GATE) return se_prepare(p);
   if (op == OP_CONV_PACK) return conv_pack_prepare(p);
   if (op == OP_CONV_FWD_PACKED) return conv_fwd_packed_prepare(p);
+  if (op == OP_MAXPOOL_FWD) return maxpool_fwd_prepare(p);
   return 0;
 }
 
@@ -2027,4 +2100,5 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_FILTER_C1) filter_c1_run(p, unit);
   else if (op == OP_SE_GATE) se_gate_run(p, unit, slot);
   else if (op == OP_CONV_FWD_PACKED) conv_fwd_run(p, unit, slot);
+  else if (op == OP_MAXPOOL_FWD) maxpool_fwd_run(p, unit, slot);
 }

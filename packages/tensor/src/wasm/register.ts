@@ -38,11 +38,13 @@ import {
   GROUPED_CONV,
   GROUPED_CONV_BACKPROP_FILTER,
   GROUPED_CONV_BACKPROP_INPUT,
+  PADDED_MAX_POOL,
   SHUFFLE_CONCAT,
   SQUEEZE_EXCITE,
   type FusedEltwiseAttrs,
   type GroupedConvBackpropFilterAttrs,
   type GroupedConvBackpropInputAttrs,
+  type PaddedMaxPoolAttrs,
 } from '../kernel-names';
 import { registerEmptyInputGuards } from './empty';
 import { addressOf, convGeometry, memoryOf, runConvKernel, type WasmBackendLike } from './module';
@@ -264,6 +266,25 @@ const squeezeExcite = ((args: KernelArgs) => {
   return out;
 }) as unknown as KernelFunc;
 
+// Max pooling with -infinity padding in one pass (kernels.c, OP_MAXPOOL_FWD); the op (fused-ops.ts) has checked the
+// shapes and attributes.
+const paddedMaxPool = ((args: KernelArgs) => {
+  const backend = args.backend as WasmBackendLike;
+  const { x } = args.inputs;
+  checkFloat(PADDED_MAX_POOL, x);
+  const { filterSize, strides, pads } = (args.attrs ?? {}) as unknown as PaddedMaxPoolAttrs;
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const [kh, kw] = filterSize;
+  const [sh, sw] = strides;
+  const oh = Math.floor((h + pads[0] + pads[1] - kh) / sh) + 1;
+  const ow = Math.floor((w + pads[2] + pads[3] - kw) / sw) + 1;
+  const out = backend.makeOutput([n, oh, ow, c], 'float32');
+  if (n * c === 0 || oh <= 0 || ow <= 0 || h === 0 || w === 0) return out;
+  const g = { n, h, w, c, oh, ow, co: c, kh, kw, sh, sw, dh: 1, dw: 1, pt: pads[0], pl: pads[2], groups: c };
+  runConvKernel(backend, 'maxpool_fwd', g, addressOf(backend, x), 0, addressOf(backend, out));
+  return out;
+}) as unknown as KernelFunc;
+
 /** cnn's replacements of tfjs's forward convolutions, and tfjs's kernels they fall back to. */
 const ours = new WeakSet<KernelFunc>();
 const originals = new Map<string, KernelConfig>();
@@ -318,6 +339,7 @@ export function registerWasmKernels(): void {
   configs.push({ kernelName: FUSED_ELTWISE, backendName: 'wasm', kernelFunc: fusedEltwise });
   configs.push({ kernelName: SHUFFLE_CONCAT, backendName: 'wasm', kernelFunc: shuffleConcat });
   configs.push({ kernelName: SQUEEZE_EXCITE, backendName: 'wasm', kernelFunc: squeezeExcite });
+  configs.push({ kernelName: PADDED_MAX_POOL, backendName: 'wasm', kernelFunc: paddedMaxPool });
   for (const config of configs) {
     if (getKernel(config.kernelName, 'wasm')) unregisterKernel(config.kernelName, 'wasm');
     registerKernel(config);
