@@ -242,8 +242,9 @@ export const SMALL_ELTWISE_VALUES = 1 << 16;
 
 /**
  * Multiply-adds below which `'small'` gives a matrix product to cnn's igemm kernel. Lower than a convolution's
- * threshold: the kernel packs the whole filter on every call, which for one row of input (a classifier head at batch
- * 1) costs as much as the product, while XNNPACK packed it once.
+ * threshold: for one row of input (a classifier head at batch 1) the kernel's 4-row tile does a quarter of useful
+ * work, so even with its filter packed once ({@link PACKED_FILTER_MAX_VALUES}) a 1024 x 1000 head took 0.43 ms on one
+ * thread against XNNPACK's 0.25 ms.
  */
 export const SMALL_MATMUL_MACS = 1 << 18;
 
