@@ -5,6 +5,7 @@ import {
   batchNormTrainBackward,
   batchNormTrainForward,
   conv2d as convOp,
+  maxPoolPadded,
   type Tensor,
   type Tensor2D,
   type Tensor4D,
@@ -173,10 +174,10 @@ function poolGeometry(op: string, x: Tensor4D, kernelSize: Size2, o: Pool2dOptio
 export function maxPool2d(x: Tensor, kernelSize: Size2, opts: Pool2dOptions = {}): Tensor4D {
   const x4 = rank4('maxPool2d', x);
   const g = poolGeometry('maxPool2d', x4, kernelSize, opts);
-  return tf.tidy(() => {
-    const padded = padSpatial(x4, g, -Infinity);
-    return tf.maxPool(padded, g.k, g.s, 'valid');
-  });
+  const { p, extra } = g;
+  if (p[0] === 0 && p[1] === 0 && extra[0] === 0 && extra[1] === 0) return tf.maxPool(x4, g.k, g.s, 'valid');
+  // One pass without a padded copy on wasm (inference); tf.pad + tf.maxPool elsewhere and under gradient recording.
+  return maxPoolPadded(x4, g.k, g.s, [p[0], p[0] + extra[0], p[1], p[1] + extra[1]]);
 }
 
 function padSpatial(x: Tensor4D, g: PoolGeometry, value: number): Tensor4D {

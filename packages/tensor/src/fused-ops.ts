@@ -11,7 +11,14 @@ import {
   type Tensor4D,
 } from '@tensorflow/tfjs-core';
 import { tf } from './tf';
-import { FUSED_ELTWISE, SHUFFLE_CONCAT, SQUEEZE_EXCITE, type EltwiseActivation } from './kernel-names';
+import {
+  FUSED_ELTWISE,
+  PADDED_MAX_POOL,
+  SHUFFLE_CONCAT,
+  SQUEEZE_EXCITE,
+  type EltwiseActivation,
+  type PaddedMaxPoolAttrs,
+} from './kernel-names';
 
 export type { EltwiseActivation } from './kernel-names';
 
@@ -207,4 +214,66 @@ export function squeezeExcite(
     const g = gate === 'hardsigmoid' ? tf.div(tf.relu6(tf.add(z, 3)), 6) : tf.sigmoid(z);
     return tf.mul(x, g) as Tensor4D;
   });
+}
+
+/**
+ * Max pooling of an NHWC tensor with explicit padding that counts as -infinity: `pads` = [top, bottom, left, right]
+ * rows and columns around the input, as PyTorch's `MaxPool2d` pads (and `ceil_mode` adds past the bottom and right).
+ * Every window must hold at least one input pixel (each padding smaller than its window). On wasm, outside gradient
+ * recording, one pass of cnn's kernel with no padded copy (on the calling thread below 2^20 window reads); otherwise
+ * `tf.pad` with -infinity and `tf.maxPool` (differentiable). Both give the same values.
+ *
+ * @example
+ * maxPoolPadded(tf.ones([1, 4, 4, 2]), [3, 3], [2, 2], [1, 1, 1, 1]).shape;   // [1, 2, 2, 2]
+ */
+export function maxPoolPadded(
+  x: Tensor,
+  filterSize: [number, number],
+  strides: [number, number],
+  pads: [number, number, number, number],
+): Tensor4D {
+  const op = 'maxPoolPadded';
+  checkTensor(op, 'x', x);
+  if (x.rank !== 4) throw new Error(`${op}: x must be rank 4 (NHWC), got shape [${x.shape.join(', ')}]`);
+  const whole = (v: unknown, min: number) => Number.isInteger(v) && (v as number) >= min;
+  if (
+    !Array.isArray(filterSize) ||
+    filterSize.length !== 2 ||
+    !filterSize.every((v) => whole(v, 1)) ||
+    !Array.isArray(strides) ||
+    strides.length !== 2 ||
+    !strides.every((v) => whole(v, 1)) ||
+    !Array.isArray(pads) ||
+    pads.length !== 4 ||
+    !pads.every((v) => whole(v, 0))
+  ) {
+    throw new Error(
+      `${op}: filterSize and strides must be two whole numbers >= 1 and pads four whole numbers >= 0, got ${JSON.stringify({ filterSize, strides, pads })}`,
+    );
+  }
+  const [, h, w] = x.shape as [number, number, number, number];
+  const [kh, kw] = filterSize;
+  const [top, bottom, left, right] = pads;
+  if (top >= kh || bottom >= kh || left >= kw || right >= kw || h + top + bottom < kh || w + left + right < kw) {
+    throw new Error(
+      `${op}: each padding must be smaller than the ${kh}x${kw} window, which must fit the padded ${h}x${w} input; got pads ${JSON.stringify(pads)}`,
+    );
+  }
+  if (!kernelRuns(PADDED_MAX_POOL, x)) {
+    return tf.tidy(() => {
+      const padded = tf.pad(
+        x,
+        [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ],
+        Number.NEGATIVE_INFINITY,
+      ) as Tensor4D;
+      return tf.maxPool(padded, filterSize, strides, 'valid');
+    });
+  }
+  const attrs: PaddedMaxPoolAttrs = { filterSize, strides, pads };
+  return engine().runKernel(PADDED_MAX_POOL, { x } as NamedTensorMap, attrs as unknown as NamedAttrMap) as Tensor4D;
 }

@@ -54,6 +54,7 @@ export {
   fusedActivation,
   fusedAdd,
   channelShuffleConcat,
+  maxPoolPadded,
   squeezeExcite,
   type EltwiseActivation,
   type SqueezeExciteGate,

@@ -40,6 +40,7 @@ export interface CnnKernels {
   [FUSED_ELTWISE]: { inputs: FusedEltwiseInputs; attrs: FusedEltwiseAttrs };
   [SHUFFLE_CONCAT]: { inputs: ShuffleConcatInputs; attrs: ShuffleConcatAttrs };
   [SQUEEZE_EXCITE]: { inputs: SqueezeExciteInputs; attrs: SqueezeExciteAttrs };
+  [PADDED_MAX_POOL]: { inputs: PaddedMaxPoolInputs; attrs: PaddedMaxPoolAttrs };
 }
 
 /** The name of a kernel cnn adds. */
@@ -78,6 +79,22 @@ export type ShuffleConcatAttrs = Record<string, never>;
 export const SQUEEZE_EXCITE = 'CnnSqueezeExcite';
 export type SqueezeExciteInputs = Pick<NamedTensorInfoMap, 'x' | 'w1' | 'b1' | 'w2' | 'b2'>;
 export type SqueezeExciteAttrs = Record<string, never>;
+
+/**
+ * Max pooling of an NHWC tensor with explicit padding that counts as -infinity (PyTorch's `MaxPool2d` padding and
+ * `ceil_mode` overhang), in one pass without a padded copy: cnn's `maxPoolPadded` runs it where the backend has it
+ * (wasm) and no gradient is being recorded; elsewhere it composes `tf.pad` and `tf.maxPool`.
+ */
+export const PADDED_MAX_POOL = 'CnnPaddedMaxPool';
+export type PaddedMaxPoolInputs = Pick<NamedTensorInfoMap, 'x'>;
+export interface PaddedMaxPoolAttrs {
+  /** Window height and width. */
+  filterSize: [number, number];
+  /** Strides along height and width. */
+  strides: [number, number];
+  /** Padding rows above and below, columns left and right. */
+  pads: [number, number, number, number];
+}
 
 // Training kernels (issue 15): BatchNorm's statistics, its per-channel affine pass and its gradient, each one pass
 // over the activations. Only the 'wasm' backend has them; elsewhere `batchNormTrainForward` / `Backward` compose

@@ -1,5 +1,6 @@
 // The wasm backend's internals that the allocator tests look at: where a tensor's data lies, and the heap size.
 import { tf } from '../src/index';
+import { kernelRunCount } from '../src/wasm/module';
 
 interface WasmInternals {
   dataIdMap: { get(id: object): { memoryOffset: number } };
@@ -14,23 +15,9 @@ export const memoryOffset = (t: tf.Tensor): number => internals().dataIdMap.get(
 /** Bytes of the active wasm backend's memory. */
 export const heapBytes = (): number => internals().wasm.HEAPU8.length;
 
-/**
- * How many blocks the active wasm backend allocates while `fn` runs (its `wasm._malloc` wrapped, then restored): tfjs's
- * own kernels allocate their output, cnn's kernels also their parameter block and scratch, so the count tells which
- * kernel ran a call.
- */
-export function mallocCalls(fn: () => void): number {
-  const wasm = (tf.backend() as unknown as { wasm: { _malloc(bytes: number): number } }).wasm;
-  const malloc = wasm._malloc;
-  let calls = 0;
-  wasm._malloc = (bytes: number) => {
-    calls++;
-    return malloc(bytes);
-  };
-  try {
-    fn();
-  } finally {
-    wasm._malloc = malloc;
-  }
-  return calls;
+/** How many of cnn's wasm kernels run while `fn` runs: 0 when every call went to tfjs's kernels. */
+export function cnnKernelRuns(fn: () => void): number {
+  const before = kernelRunCount();
+  fn();
+  return kernelRunCount() - before;
 }

@@ -16,10 +16,14 @@ import {
   WINOGRAD_F4_MIN_CHANNELS,
   winogradCacheSize,
   winogradTile,
+  packedFilterCacheSize,
+  PACKED_FILTER_MAX_VALUES,
+  WINDOW_FILTER_MAX_VALUES,
+  windowFilterCount,
 } from '../src/wasm/winograd';
 import { relErr } from '../../../test-support/fixtures';
 import { naiveConv, type PadSpec, type Shape4 } from './naive-conv';
-import { heapBytes, mallocCalls } from './wasm-internals';
+import { cnnKernelRuns, heapBytes } from './wasm-internals';
 
 /**
  * The error bounds the README states: max |winograd - float64| <= bound * max |float64| over the output, for
@@ -398,7 +402,7 @@ describe('Winograd across threads and backends', () => {
     expect(winogradTile(1, 64, 64, 2, 2)).toBe(0); // 0.15 M multiply-adds
   });
 
-  it("'auto' runs F(4x4, 3x3) where the rule says so, and a filter seen with another tile is transformed again", async () => {
+  it("'auto' runs F(4x4, 3x3) where the rule says so, and a filter seen with another tile gets its own transform", async () => {
     await setThreads(1);
     await setBackend('wasm');
     const xs: Shape4 = [1, 16, 16, 64];
@@ -418,7 +422,7 @@ describe('Winograd across threads and backends', () => {
     const before = winogradCacheSize(tf.backend());
     const f4 = conv('f4');
     const f2 = conv('f2');
-    expect(winogradCacheSize(tf.backend())).toBe(before + 1); // one transform per filter, the last tile's
+    expect(winogradCacheSize(tf.backend())).toBe(before + 2); // one transform per filter and tile
     const auto = conv('auto');
     expect(Buffer.from(auto.buffer).equals(Buffer.from(f4.buffer))).toBe(true);
     expect(Buffer.from(f2.buffer).equals(Buffer.from(f4.buffer))).toBe(false); // two different algorithms ran
@@ -469,7 +473,12 @@ describe.each([1, 2])('Winograd for the input gradient (Conv2DBackpropInput), on
           return tf.tidy(() => {
             const ft = tf.tensor4d(f, fs);
             const dyt = tf.tensor4d(dy, ref.yShape);
-            const grad = tf.grad((xt: Tensor4D) => tf.conv2d(xt, ft, 1, tfPad(pad)).mul(dyt).sum());
+            const grad = tf.grad((xt) =>
+              tf
+                .conv2d(xt as Tensor4D, ft, 1, tfPad(pad))
+                .mul(dyt)
+                .sum(),
+            );
             return grad(tf.tensor4d(x, xs)).dataSync() as Float32Array;
           });
         } finally {
@@ -512,7 +521,12 @@ describe.each([1, 2])('Winograd for the input gradient (Conv2DBackpropInput), on
       const got = tf.tidy(() => {
         const ft = tf.tensor4d(f, fs);
         const dyt = tf.tensor4d(dy, ref.yShape);
-        const grad = tf.grad((xt: Tensor4D) => tf.conv2d(xt, ft, strides, 'same', 'NHWC', dilations).mul(dyt).sum());
+        const grad = tf.grad((xt) =>
+          tf
+            .conv2d(xt as Tensor4D, ft, strides, 'same', 'NHWC', dilations)
+            .mul(dyt)
+            .sum(),
+        );
         return grad(tf.tensor4d(x, xs)).dataSync() as Float32Array;
       });
       expect(relErr(got, want).rel, `strides ${strides}, dilations ${dilations}`).toBeLessThanOrEqual(DIRECT_REL_ERROR);
@@ -687,7 +701,7 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     await setThreads(threads);
     await setBackend('wasm');
     const before = tf.memory().numTensors;
-    // The blocks a call allocates tell the kernels apart (cnn's: output, parameters, scratch; tfjs's: its output).
+    // How many of cnn's kernels a call runs tells the kernels apart (tfjs's: none).
     const allocations = (mode: string, xs: Shape4, fs: Shape4) => {
       tf.env().set(IGEMM_FLAG, mode);
       try {
@@ -708,7 +722,7 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
             fs,
           );
           // Stride 2: never Winograd, so only CNN_IGEMM decides.
-          return mallocCalls(() => void tf.conv2d(x, f, 2, 'same'));
+          return cnnKernelRuns(() => void tf.conv2d(x, f, 2, 'same'));
         });
       } finally {
         tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
@@ -721,7 +735,8 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     ] as Array<[Shape4, Shape4, boolean]>) {
       const ours = allocations('on', xs, fs);
       const xnn = allocations('off', xs, fs);
-      expect(ours).toBeGreaterThan(xnn);
+      expect(ours).toBe(1);
+      expect(xnn).toBe(0);
       const cnnTook = threads > 1 && small;
       expect(allocations('small', xs, fs), `x ${xs}: cnn's kernel ${cnnTook ? 'takes' : 'does not take'} it`).toBe(
         cnnTook ? ours : xnn,
@@ -771,20 +786,21 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     const same = (p: Float32Array, q: Float32Array) => Buffer.from(p.buffer).equals(Buffer.from(q.buffer));
     expect(same(ours, xnn), 'the two kernels sum in different orders').toBe(false);
     expect(same(got, threads > 1 ? ours : xnn)).toBe(true);
-    // The blocks a call allocates tell the kernels apart (cnn's: output, parameters, scratch; tfjs's: its output).
+    // How many of cnn's kernels a call runs tells the kernels apart (tfjs's: none).
     const [ta, tb] = [tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])];
     const blocks = (mode: string) => {
       tf.env().set(IGEMM_FLAG, mode);
       try {
         tf.tidy(() => void tf.fused.matMul({ a: ta, b: tb }).dataSync()); // warm-up: tfjs's first call sets up
-        return mallocCalls(() => void tf.tidy(() => void tf.fused.matMul({ a: ta, b: tb })));
+        return cnnKernelRuns(() => void tf.tidy(() => void tf.fused.matMul({ a: ta, b: tb })));
       } finally {
         tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
       }
     };
     const cnnBlocks = blocks('on');
     const xnnBlocks = blocks('off');
-    expect(cnnBlocks).toBeGreaterThan(xnnBlocks);
+    expect(cnnBlocks).toBe(1);
+    expect(xnnBlocks).toBe(0);
     expect(blocks('small')).toBe(threads > 1 ? cnnBlocks : xnnBlocks);
     tf.dispose([ta, tb]);
     expect(tf.memory().numTensors).toBe(before);
@@ -806,7 +822,7 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
       try {
         tf.tidy(() => void tf.avgPool(x, size, 2, pad).dataSync()); // warm-up
         let y: Float32Array = new Float32Array(0);
-        const n = mallocCalls(() => {
+        const n = cnnKernelRuns(() => {
           y = tf.tidy(() => tf.avgPool(x, size, 2, pad).dataSync() as Float32Array);
         });
         return { y, n };
@@ -834,12 +850,188 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     const ours = pool('on', 'valid', 2);
     const xnn = pool('off', 'valid', 2);
     const got = pool('small', 'valid', 2);
-    expect(ours.n).toBeGreaterThan(xnn.n);
+    expect(ours.n).toBe(1);
+    expect(xnn.n).toBe(0);
     expect(got.n).toBe(threads > 1 ? ours.n : xnn.n);
     for (const r of [ours, xnn, got]) expect(relErr(r.y, want).rel).toBeLessThanOrEqual(1e-6);
     // A 3x3 window at stride 2 with 'same' padding pads: always tfjs's kernel (it leaves padding out of the mean).
-    expect(pool('on', 'same', 3).n).toBe(pool('off', 'same', 3).n);
+    expect(pool('on', 'same', 3).n).toBe(0);
     x.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
+});
+
+// cnn's forward convolution (igemm) packs a filter once per filter data and keeps it, like Winograd's transformed
+// filters: derived state that must follow the filter's values and go with its data.
+describe("cnn's forward convolution keeps its packed filters", () => {
+  afterAll(() => tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT));
+  const stride2 = (x: tf.Tensor4D, f: tf.Tensor4D) => tf.conv2d(x, f, 2, 'same');
+  for (const threads of [1, 2]) {
+    it(`packs a filter once, gives the same bits as the first call, frees it with the data (${threads} thread(s))`, async () => {
+      await setThreads(threads);
+      await setBackend('wasm');
+      const before = tf.memory().numTensors;
+      tf.env().set(IGEMM_FLAG, 'on');
+      const xs: Shape4 = [1, 16, 16, 21];
+      const fs: Shape4 = [3, 3, 21, 24];
+      const xv = values(16 * 16 * 21, 120);
+      const fv = values(9 * 21 * 24, 121, 0.2);
+      const x = tf.tensor4d(xv, xs);
+      const f = tf.tensor4d(fv, fs);
+      const cached = packedFilterCacheSize(tf.backend());
+      let a: Float32Array = new Float32Array(0);
+      expect(cnnKernelRuns(() => void (a = tf.tidy(() => stride2(x, f).dataSync() as Float32Array)))).toBe(1);
+      expect(packedFilterCacheSize(tf.backend())).toBe(cached + 1);
+      const b = tf.tidy(() => stride2(x, f).dataSync() as Float32Array);
+      expect(packedFilterCacheSize(tf.backend())).toBe(cached + 1);
+      expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer))).toBe(true);
+      const { y: want } = naiveConv(xv, xs, fv, fs, { strides: 2, pad: 'same' });
+      expect(relErr(a, want).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+      // A reshape shares the data: its other geometry gets a second block, and both go with the data.
+      const f2 = f.reshape([3, 3, 7, 72]) as Tensor4D;
+      const x2 = tf.tensor4d(values(16 * 16 * 7, 122), [1, 16, 16, 7]);
+      tf.tidy(() => void stride2(x2, f2).dataSync());
+      expect(packedFilterCacheSize(tf.backend())).toBe(cached + 2);
+      f.dispose();
+      expect(packedFilterCacheSize(tf.backend())).toBe(cached + 2); // the reshape still holds the data
+      f2.dispose();
+      expect(packedFilterCacheSize(tf.backend())).toBe(cached);
+      tf.dispose([x, x2]);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+
+    it(`Variable.assign gives the next convolution and matMul the new values (${threads} thread(s))`, async () => {
+      await setThreads(threads);
+      await setBackend('wasm');
+      const before = tf.memory().numTensors;
+      tf.env().set(IGEMM_FLAG, 'on');
+      const xs: Shape4 = [1, 9, 9, 12];
+      const fs: Shape4 = [3, 3, 12, 16];
+      const xv = values(9 * 9 * 12, 123);
+      const f1 = values(9 * 12 * 16, 124, 0.2);
+      const f2 = values(9 * 12 * 16, 125, 0.2);
+      const x = tf.tensor4d(xv, xs);
+      const v = tf.tidy(() => tf.variable(tf.tensor4d(f1, fs)));
+      const cached = packedFilterCacheSize(tf.backend());
+      const y1 = tf.tidy(() => stride2(x, v as unknown as Tensor4D).dataSync() as Float32Array);
+      const next = tf.tensor4d(f2, fs);
+      v.assign(next);
+      next.dispose(); // the variable holds the data now
+      const y2 = tf.tidy(() => stride2(x, v as unknown as Tensor4D).dataSync() as Float32Array);
+      expect(packedFilterCacheSize(tf.backend())).toBe(cached + 1); // the old value's block went with it
+      expect(relErr(y1, naiveConv(xv, xs, f1, fs, { strides: 2, pad: 'same' }).y).rel).toBeLessThanOrEqual(
+        DIRECT_REL_ERROR,
+      );
+      expect(relErr(y2, naiveConv(xv, xs, f2, fs, { strides: 2, pad: 'same' }).y).rel).toBeLessThanOrEqual(
+        DIRECT_REL_ERROR,
+      );
+      // A classifier head: matMul's weight is packed the same way.
+      const [m, k, n] = [1, 40, 30];
+      const av = values(m * k, 126);
+      const w1 = values(k * n, 127, 0.2);
+      const w2 = values(k * n, 128, 0.2);
+      const a = tf.tensor2d(av, [m, k]);
+      const w = tf.tidy(() => tf.variable(tf.tensor2d(w1, [k, n])));
+      const head = () => tf.tidy(() => tf.fused.matMul({ a, b: w }).dataSync() as Float32Array);
+      const product = (wv: Float32Array) =>
+        Float64Array.from({ length: n }, (_, j) => av.reduce((sum, ai, q) => sum + ai * wv[q * n + j]!, 0));
+      let h1: Float32Array = new Float32Array(0);
+      expect(cnnKernelRuns(() => void (h1 = head()))).toBe(1);
+      const nextW = tf.tensor2d(w2, [k, n]);
+      w.assign(nextW);
+      nextW.dispose();
+      const h2 = head();
+      expect(packedFilterCacheSize(tf.backend())).toBe(cached + 2);
+      expect(relErr(h1, product(w1)).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+      expect(relErr(h2, product(w2)).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+      tf.dispose([x, v, a, w]);
+      expect(packedFilterCacheSize(tf.backend())).toBe(cached);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+
+  it(`keeps no packed copy of a filter above ${PACKED_FILTER_MAX_VALUES} values (packs it in each call)`, async () => {
+    await setThreads(1);
+    await setBackend('wasm');
+    tf.env().set(IGEMM_FLAG, 'on');
+    const [k, n] = [1024, 1025]; // 1,049,600 values, just above the limit
+    expect(k * n).toBeGreaterThan(PACKED_FILTER_MAX_VALUES);
+    const av = values(k, 129);
+    const wv = values(k * n, 130, 0.05);
+    const a = tf.tensor2d(av, [1, k]);
+    const w = tf.tensor2d(wv, [k, n]);
+    const cached = packedFilterCacheSize(tf.backend());
+    let got: Float32Array = new Float32Array(0);
+    expect(
+      cnnKernelRuns(() => void (got = tf.tidy(() => tf.fused.matMul({ a, b: w }).dataSync() as Float32Array))),
+    ).toBe(1);
+    expect(packedFilterCacheSize(tf.backend())).toBe(cached);
+    const want = Float64Array.from({ length: n }, (_, j) => av.reduce((sum, ai, q) => sum + ai * wv[q * n + j]!, 0));
+    expect(relErr(got, want).rel).toBeLessThanOrEqual(DIRECT_REL_ERROR);
+    tf.dispose([a, w]);
+  });
+});
+
+// tf.mean over the two spatial axes (a global average pool) on cnn's depthwise kernel with a kept 1 / (h * w) filter.
+describe("the spatial mean on cnn's depthwise kernel", () => {
+  afterAll(() => tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT));
+  for (const threads of [1, 2]) {
+    it(`matches a float64 mean, keeps one filter per window, leaves other axes to tfjs (${threads} thread(s))`, async () => {
+      await setThreads(threads);
+      await setBackend('wasm');
+      tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
+      const before = tf.memory().numTensors;
+      const filters = windowFilterCount(tf.backend());
+      for (const [shape, seed] of [
+        [[2, 5, 3, 13], 140],
+        [[1, 7, 7, 96], 141],
+      ] as Array<[Shape4, number]>) {
+        const [n, h, w, c] = shape;
+        const xv = values(n * h * w * c, seed);
+        const x = tf.tensor4d(xv, shape);
+        const want = new Float64Array(n * c);
+        for (let i = 0; i < xv.length; i++) {
+          const b = Math.floor(i / (h * w * c));
+          want[b * c + (i % c)]! += xv[i]! / (h * w);
+        }
+        for (const [axes, keepDims] of [
+          [[1, 2], false],
+          [[-2, -3], true],
+        ] as Array<[number[], boolean]>) {
+          let y: tf.Tensor | undefined;
+          expect(cnnKernelRuns(() => void (y = tf.mean(x, axes, keepDims)))).toBe(1);
+          expect(y!.shape).toEqual(keepDims ? [n, 1, 1, c] : [n, c]);
+          expect(relErr(y!.dataSync() as Float32Array, want).rel).toBeLessThanOrEqual(1e-6);
+          y!.dispose();
+        }
+        // Other axes, and CNN_IGEMM 'off', stay on tfjs's kernel.
+        expect(cnnKernelRuns(() => void tf.tidy(() => tf.mean(x, [1]).dataSync()))).toBe(0);
+        expect(cnnKernelRuns(() => void tf.tidy(() => tf.mean(x, [1, 2, 3]).dataSync()))).toBe(0);
+        tf.env().set(IGEMM_FLAG, 'off');
+        const off = tf.tidy(() => tf.mean(x, [1, 2]).dataSync() as Float32Array);
+        tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
+        expect(relErr(off, want).rel).toBeLessThanOrEqual(1e-6);
+        // Its gradient (tfjs's, from the shapes): 1 / (h * w) everywhere.
+        const g = tf.tidy(
+          () =>
+            tf
+              .grad((t: tf.Tensor) => tf.sum(tf.mean(t, [1, 2])))(x)
+              .dataSync() as Float32Array,
+        );
+        expect(relErr(g, new Float64Array(g.length).fill(1 / (h * w))).rel).toBeLessThanOrEqual(1e-6);
+        x.dispose();
+      }
+      // One kept filter per (window, channels), made on first use.
+      expect(windowFilterCount(tf.backend())).toBe(filters + 2);
+      // A window above WINDOW_FILTER_MAX_VALUES values goes to tfjs's kernel.
+      const big = tf.ones([1, 64, 64, 65]);
+      expect(64 * 64 * 65).toBeGreaterThan(WINDOW_FILTER_MAX_VALUES);
+      let m: Float32Array = new Float32Array(0);
+      expect(cnnKernelRuns(() => void (m = tf.tidy(() => tf.mean(big, [1, 2]).dataSync() as Float32Array)))).toBe(0);
+      expect(m.every((v) => Math.abs(v - 1) < 1e-6)).toBe(true);
+      big.dispose();
+      expect(windowFilterCount(tf.backend())).toBe(filters + 2);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
 });

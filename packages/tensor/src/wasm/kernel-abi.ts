@@ -61,6 +61,12 @@ export const KERNEL_OPS = {
   wino_filter_t: 27,
   /** OP_WINO4_FILTER_T: the same for OP_WINO4_FWD */
   wino4_filter_t: 28,
+  /** OP_CONV_PACK: OP_CONV_FWD's set-up alone: pack f into scratch (kept by the caller); no units */
+  conv_pack: 29,
+  /** OP_CONV_FWD_PACKED: OP_CONV_FWD on a filter OP_CONV_PACK packed: scratch = that block; bias, act */
+  conv_fwd_packed: 30,
+  /** OP_MAXPOOL_FWD: max pooling, forward (dilation 1), padding taken as -infinity (groups = c): y from x */
+  maxpool_fwd: 31,
 } as const;
 
 /** A kernel of kernels.c, by name. */

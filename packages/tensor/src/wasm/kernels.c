@@ -86,6 +86,9 @@ enum {
   OP_WINO4_FWD = 26,       // Winograd F(4x4, 3x3) stride-1 3x3 convolution, f = transformed filter; bias, act
   OP_WINO_FILTER_T = 27,   // OP_WINO_FILTER for an input gradient: f [3][3][co][c] read flipped and transposed
   OP_WINO4_FILTER_T = 28,  // the same for OP_WINO4_FWD
+  OP_CONV_PACK = 29,       // OP_CONV_FWD's set-up alone: pack f into scratch (kept by the caller); no units
+  OP_CONV_FWD_PACKED = 30, // OP_CONV_FWD on a filter OP_CONV_PACK packed: scratch = that block; bias, act
+  OP_MAXPOOL_FWD = 31,     // max pooling, forward (dilation 1), padding taken as -infinity (groups = c): y from x
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -711,8 +714,19 @@ static KERNEL void conv_bwd_filter_run(conv* p, int unit, int slot) {
 // Depthwise convolution (groups = channels), filter [kh, kw, c, mult]. With mult = 1 every kernel
 // is vectorised along channels; other multipliers take scalar loops.
 
-// out[c] = sum over the n listed taps of src[t][c] * wt[t][c], 16 channels at a time.
-static void dw_gather(float* out, int n, const float** src, const float** wt, int c) {
+// The bias and activation of a depthwise forward output, on 4 channels in registers: the operations of bias_act_row,
+// in its order, so the values are the same bits as a separate pass.
+static inline v128_t dw_finish(v128_t v, const float* bias, int j, int act) {
+  if (bias) v = wasm_f32x4_add(v, wasm_v128_load(bias + j));
+  if (act != ACT_LINEAR) v = wasm_f32x4_max(v, wasm_f32x4_splat(0.f));
+  if (act == ACT_RELU6) v = wasm_f32x4_min(v, wasm_f32x4_splat(6.f));
+  return v;
+}
+
+// out[c] = act(sum over the n listed taps of src[t][c] * wt[t][c] + bias[c]) (bias 0: none), 16 channels at a time,
+// then 8, then 4: small channel counts (ShuffleNet's 24) finish in two passes over the taps instead of three, and the
+// bias and activation are applied before the store instead of in a second pass over the row.
+static void dw_gather(float* out, int n, const float** src, const float** wt, int c, const float* bias, int act) {
   int c0 = 0;
   for (; c0 + 16 <= c; c0 += 16) {
     v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0;
@@ -724,21 +738,34 @@ static void dw_gather(float* out, int n, const float** src, const float** wt, in
       a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(s + 8), wasm_v128_load(w + 8)));
       a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(s + 12), wasm_v128_load(w + 12)));
     }
-    wasm_v128_store(out + c0, a0);
-    wasm_v128_store(out + c0 + 4, a1);
-    wasm_v128_store(out + c0 + 8, a2);
-    wasm_v128_store(out + c0 + 12, a3);
+    wasm_v128_store(out + c0, dw_finish(a0, bias, c0, act));
+    wasm_v128_store(out + c0 + 4, dw_finish(a1, bias, c0 + 4, act));
+    wasm_v128_store(out + c0 + 8, dw_finish(a2, bias, c0 + 8, act));
+    wasm_v128_store(out + c0 + 12, dw_finish(a3, bias, c0 + 12, act));
+  }
+  for (; c0 + 8 <= c; c0 += 8) {
+    v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0;
+    for (int t = 0; t < n; t++) {
+      const float* s = src[t] + c0;
+      const float* w = wt[t] + c0;
+      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(s), wasm_v128_load(w)));
+      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(s + 4), wasm_v128_load(w + 4)));
+    }
+    wasm_v128_store(out + c0, dw_finish(a0, bias, c0, act));
+    wasm_v128_store(out + c0 + 4, dw_finish(a1, bias, c0 + 4, act));
   }
   for (; c0 + 4 <= c; c0 += 4) {
     v128_t a0 = wasm_f32x4_splat(0.f);
     for (int t = 0; t < n; t++) a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(src[t] + c0), wasm_v128_load(wt[t] + c0)));
-    wasm_v128_store(out + c0, a0);
+    wasm_v128_store(out + c0, dw_finish(a0, bias, c0, act));
   }
+  int tail = c0;
   for (; c0 < c; c0++) {
     float a = 0.f;
     for (int t = 0; t < n; t++) a += src[t][c0] * wt[t][c0];
     out[c0] = a;
   }
+  if (tail < c && (bias || act != ACT_LINEAR)) bias_act_row(out + tail, c - tail, bias ? bias + tail : 0, act);
 }
 
 // The same with a channel multiplier: out[o] = sum of src[t][o / mult] * wt[t][o].
@@ -836,8 +863,7 @@ static KERNEL void dw_gather_run(conv* p, int forward, int unit, int slot) {
         }
       }
       if (mult == 1) {
-        dw_gather(out, nt, src, wt, c);
-        if (forward && (p->bias || p->act != ACT_LINEAR)) bias_act_row(out, co, p->bias, p->act);
+        dw_gather(out, nt, src, wt, c, forward ? p->bias : 0, forward ? p->act : ACT_LINEAR);
       } else if (forward) {
         dw_gather_mult(out, nt, src, wt, co, mult);
         if (p->bias || p->act != ACT_LINEAR) bias_act_row(out, co, p->bias, p->act);
@@ -2155,6 +2181,94 @@ static KERNEL void se_gate_run(conv* p, int unit, int slot) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Forward convolution on a filter packed once. OP_CONV_PACK runs OP_CONV_FWD's set-up alone: it packs f into
+// p->scratch (scratch_bytes(OP_CONV_FWD, p) bytes for p->slots slots) with the zero row after it, and returns no
+// units. The caller keeps that block for as long as f's values do not change; OP_CONV_FWD_PACKED then runs
+// OP_CONV_FWD's units with the block as its scratch (each slot's pointer table is written in the block's slot
+// part; the packed filter and the zero row are only read), for no more slots than the block was packed for. The
+// results are OP_CONV_FWD's, bit for bit: the same units on the same packed values.
+
+static int conv_pack_prepare(conv* p) {
+  conv_fwd_prepare(p);
+  return 0;
+}
+
+static int conv_fwd_packed_prepare(conv* p) {
+  int mtotal = p->n * p->oh * p->ow;
+  return cdiv(mtotal, block_rows(mtotal, p->slots));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Max pooling, forward (dilation 1): y[n][oy][ox][:] = the largest x[n][iy][ix][:] over the window's taps that fall
+// inside the input (padding counts as -infinity, so a padded max pool needs no padded copy of its input). Per output
+// pixel, the addresses of its taps inside the input are listed in the slot's scratch (at most MAXPOOL_TAPS; larger
+// windows are combined a list at a time); then 16 channels at a time in registers (then 4, then one) start at
+// -infinity and take f32x4.pmax (`m < v ? v : m`, one instruction) with each tap. As with tfjs's kernels, a NaN never
+// wins: a window of NaN and numbers gives the largest number; one of only NaN (or none inside) gives -infinity.
+// Units: ranges of output rows.
+
+enum { MAXPOOL_TAPS = 64 };
+
+static int maxpool_fwd_prepare(conv* p) { return split_units(p->n * p->oh, p->slots, 4); }
+
+// out[0..c) = max(out, rows listed in t[0..nt)) if more, else max over the list alone.
+static void maxpool_taps(float* out, const float** t, int nt, int c, int more) {
+  v128_t ninf = wasm_f32x4_splat(-__builtin_inff());
+  int j = 0;
+  for (; j + 16 <= c; j += 16) {
+    v128_t m0 = more ? wasm_v128_load(out + j) : ninf, m1 = more ? wasm_v128_load(out + j + 4) : ninf;
+    v128_t m2 = more ? wasm_v128_load(out + j + 8) : ninf, m3 = more ? wasm_v128_load(out + j + 12) : ninf;
+    for (int q = 0; q < nt; q++) {
+      const float* s = t[q] + j;
+      m0 = wasm_f32x4_pmax(m0, wasm_v128_load(s));
+      m1 = wasm_f32x4_pmax(m1, wasm_v128_load(s + 4));
+      m2 = wasm_f32x4_pmax(m2, wasm_v128_load(s + 8));
+      m3 = wasm_f32x4_pmax(m3, wasm_v128_load(s + 12));
+    }
+    wasm_v128_store(out + j, m0);
+    wasm_v128_store(out + j + 4, m1);
+    wasm_v128_store(out + j + 8, m2);
+    wasm_v128_store(out + j + 12, m3);
+  }
+  for (; j + 4 <= c; j += 4) {
+    v128_t m0 = more ? wasm_v128_load(out + j) : ninf;
+    for (int q = 0; q < nt; q++) m0 = wasm_f32x4_pmax(m0, wasm_v128_load(t[q] + j));
+    wasm_v128_store(out + j, m0);
+  }
+  for (; j < c; j++) {
+    float m = more ? out[j] : -__builtin_inff();
+    for (int q = 0; q < nt; q++) m = m < t[q][j] ? t[q][j] : m;
+    out[j] = m;
+  }
+}
+
+static void maxpool_fwd_run(conv* p, int unit, int slot) {
+  int c = p->c, w = p->w, total = p->n * p->oh, lo, hi;
+  const float** t = (const float**)slot_scratch(p, 0, MAXPOOL_TAPS * 4, slot);
+  unit_range(total, split_units(total, p->slots, 4), unit, &lo, &hi);
+  for (int r = lo; r < hi; r++) {
+    int n = r / p->oh, y0 = (r % p->oh) * p->sh - p->pt;
+    int i0 = imax(0, -y0), i1 = imin(p->kh, p->h - y0);
+    for (int ox = 0; ox < p->ow; ox++) {
+      int x0 = ox * p->sw - p->pl;
+      int k0 = imax(0, -x0), k1 = imin(p->kw, w - x0);
+      float* out = p->y + ((long)r * p->ow + ox) * c;
+      int nt = 0, more = 0;
+      for (int i = i0; i < i1; i++)
+        for (int k = k0; k < k1; k++) {
+          t[nt++] = p->x + (((long)n * p->h + y0 + i) * w + x0 + k) * c;
+          if (nt == MAXPOOL_TAPS) {
+            maxpool_taps(out, t, nt, c, more);
+            nt = 0;
+            more = 1;
+          }
+        }
+      if (nt || !more) maxpool_taps(out, t, nt, c, more);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
 // Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
@@ -2170,6 +2284,8 @@ int scratch_bytes(int op, const conv* p) {
   else if (op == OP_AVGPOOL_BWD) shared = avgpool_bwd_shared(p);
   else if (op == OP_FILTER_C1) shared = filter_c1_shared(p);
   else if (op == OP_SE_GATE) slot = se_slot(p);
+  else if (op == OP_CONV_PACK) shared = fwd_shared(p), slot = fwd_slot(p);
+  else if (op == OP_MAXPOOL_FWD) slot = MAXPOOL_TAPS * 4;
   return align16(shared) + imax(p->slots, 1) * align16(slot) + 64;
 }
 
@@ -2198,6 +2314,9 @@ int prepare(int op, conv* p) {
   if (op == OP_TRANSPOSE) return transpose_prepare(p);
   if (op == OP_FILTER_C1) return filter_c1_prepare(p);
   if (op == OP_SE_GATE) return se_prepare(p);
+  if (op == OP_CONV_PACK) return conv_pack_prepare(p);
+  if (op == OP_CONV_FWD_PACKED) return conv_fwd_packed_prepare(p);
+  if (op == OP_MAXPOOL_FWD) return maxpool_fwd_prepare(p);
   return 0;
 }
 
@@ -2232,4 +2351,6 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_TRANSPOSE) transpose_run(p, unit);
   else if (op == OP_FILTER_C1) filter_c1_run(p, unit);
   else if (op == OP_SE_GATE) se_gate_run(p, unit, slot);
+  else if (op == OP_CONV_FWD_PACKED) conv_fwd_run(p, unit, slot);
+  else if (op == OP_MAXPOOL_FWD) maxpool_fwd_run(p, unit, slot);
 }

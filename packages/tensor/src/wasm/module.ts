@@ -50,6 +50,11 @@ export function convGeometry(info: backend_util.Conv2DInfo, groups: number): Con
 export interface ConvExtras {
   bias: number;
   act: number;
+  /**
+   * Scratch the caller keeps ('conv_fwd_packed': the block {@link packConvFilter} returned); runConvKernel then
+   * allocates none.
+   */
+  scratch?: number;
 }
 
 /**
@@ -175,6 +180,7 @@ export function disposeWasmKernels(backend: object): void {
   pools.get(backend)?.dispose();
   pools.delete(backend);
   instances.delete(backend);
+  callStates.delete(backend); // its blocks live in the backend's memory, which goes with it
 }
 
 function kernelsFor(backend: WasmBackendLike): KernelExports {
@@ -214,6 +220,13 @@ function workOf(g: ConvGeometry): number {
   return g.n * Math.max(g.oh * g.ow * g.co, g.h * g.w * g.c) * g.kh * g.kw * Math.max(1, g.c / g.groups);
 }
 
+let kernelRuns = 0;
+
+/** How many kernels {@link runConvKernel} has run in this process: tests tell by it whether cnn's kernel took a call. */
+export function kernelRunCount(): number {
+  return kernelRuns;
+}
+
 /**
  * Runs one kernel on tensors that live in the backend's memory. `x`, `f` and `y` are the addresses
  * of the input (or its gradient), the filter (or its gradient) and the output (or its gradient).
@@ -228,40 +241,133 @@ export function runConvKernel(
   extras: ConvExtras = { bias: 0, act: 0 },
 ): void {
   // The kernels divide by these sizes: callers answer zero-size calls from the shapes (register.ts) and never get here.
-  if (
-    ![g.n, g.h, g.w, g.c, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.groups].every(
-      (d) => Number.isInteger(d) && d > 0,
-    )
-  ) {
-    throw new Error(
-      `cnn wasm kernels: ${name} needs positive sizes, got n=${g.n} h=${g.h} w=${g.w} c=${g.c} oh=${g.oh} ow=${g.ow} co=${g.co} kernel ${g.kh}x${g.kw}`,
-    );
+  for (const key of POSITIVE_FIELDS) {
+    const d = g[key];
+    if (!Number.isInteger(d) || d <= 0) {
+      throw new Error(
+        `cnn wasm kernels: ${name} needs positive sizes, got n=${g.n} h=${g.h} w=${g.w} c=${g.c} oh=${g.oh} ow=${g.ow} co=${g.co} kernel ${g.kh}x${g.kw}`,
+      );
+    }
   }
   const k = kernelsFor(backend);
+  kernelRuns++;
   // Element-wise passes, the shuffle and the squeeze-and-excitation decide their own split (kernels.c, ew_prepare,
   // shuffle2_prepare, se_prepare).
   const selfSplit = name === 'eltwise' || name === 'shuffle2' || name === 'se_gate';
   const pool = selfSplit || workOf(g) >= THREAD_MIN_WORK ? pools.get(backend) : undefined;
   const wasm = backend.wasm;
   const op = KERNEL_OPS[name];
-  const block = wasm._malloc(PARAM_WORDS * 4) >>> 0; // addresses above 2 GiB come back negative
-  if (!block) throw new Error(`cnn wasm kernels: out of memory allocating the parameters of ${name}`);
-  let scratch = 0;
+  const state = callStateOf(backend);
+  const block = state.block;
+  fillBlock(paramView(backend, state), g, x, f, y, pool?.threads ?? 1, extras);
+  let own = 0; // scratch allocated for this call only
   try {
-    const write = () => {
-      // A fresh view each time: _malloc may have grown (and so replaced) the memory's buffer.
-      const view = new Int32Array(memoryOf(backend).buffer, block, PARAM_WORDS);
-      writeParams(view, { ...g, ...extras, x, f, y, scratch, slots: pool?.threads ?? 1 });
-    };
-    write();
-    scratch = wasm._malloc(k.scratch_bytes(op, block)) >>> 0;
-    if (!scratch) throw new Error(`cnn wasm kernels: out of memory allocating scratch for ${name}`);
-    write();
+    let scratch = extras.scratch ?? 0;
+    if (!scratch) {
+      const bytes = k.scratch_bytes(op, block);
+      if (bytes <= KEPT_SCRATCH_BYTES) {
+        if (bytes > state.scratchBytes || !state.scratch) {
+          if (state.scratch) wasm._free(state.scratch);
+          state.scratch = 0;
+          state.scratchBytes = 0;
+          const size = Math.max(bytes, 4096);
+          const ptr = wasm._malloc(size) >>> 0;
+          if (!ptr) throw new Error(`cnn wasm kernels: out of memory allocating scratch for ${name}`);
+          state.scratch = ptr;
+          state.scratchBytes = size;
+        }
+        scratch = state.scratch;
+      } else {
+        own = wasm._malloc(bytes) >>> 0;
+        if (!own) throw new Error(`cnn wasm kernels: out of memory allocating scratch for ${name}`);
+        scratch = own;
+      }
+    }
+    // Allocating may have grown the memory (and, unshared, replaced its buffer): take the view again.
+    paramView(backend, state)[FIELD.scratch] = scratch;
     const units = k.prepare(op, block);
     if (pool) pool.run(k, op, block, units);
     else for (let u = 0; u < units; u++) k.run(op, block, u, 0);
   } finally {
-    if (scratch) wasm._free(scratch);
-    wasm._free(block);
+    if (own) wasm._free(own);
   }
 }
+
+/**
+ * Packs a forward convolution's filter (at address `f`, geometry `g`) once, as 'conv_fwd' packs it on every call,
+ * into a new block of the backend's memory sized for as many threads as cnn's kernels have; returns its address.
+ * 'conv_fwd_packed' with `extras.scratch` set to it then runs the convolution without packing. The caller owns the
+ * block (frees it with `backend.wasm._free` when the filter's values go).
+ */
+export function packConvFilter(backend: WasmBackendLike, g: ConvGeometry, f: number): number {
+  const k = kernelsFor(backend);
+  const state = callStateOf(backend);
+  fillBlock(paramView(backend, state), g, 0, f, 0, kernelThreads(backend), { bias: 0, act: 0 });
+  const bytes = k.scratch_bytes(KERNEL_OPS.conv_pack, state.block);
+  const ptr = backend.wasm._malloc(bytes) >>> 0;
+  if (!ptr) throw new Error(`cnn wasm kernels: out of memory packing a ${g.kh}x${g.kw}x${g.c}x${g.co} filter`);
+  paramView(backend, state)[FIELD.scratch] = ptr;
+  k.prepare(KERNEL_OPS.conv_pack, state.block);
+  return ptr;
+}
+
+function fillBlock(
+  view: Int32Array,
+  g: ConvGeometry,
+  x: number,
+  f: number,
+  y: number,
+  slots: number,
+  extras: ConvExtras,
+): void {
+  for (let i = 0; i < GEOMETRY_FIELDS.length; i++) view[GEOMETRY_INDEX[i]!] = g[GEOMETRY_FIELDS[i]!];
+  view[FIELD.x] = x;
+  view[FIELD.f] = f;
+  view[FIELD.y] = y;
+  view[FIELD.scratch] = 0;
+  view[FIELD.slots] = slots;
+  view[FIELD.bias] = extras.bias;
+  view[FIELD.act] = extras.act;
+}
+
+/**
+ * Scratch of at most this many bytes is kept per backend from one kernel call to the next, so that the many small
+ * calls of a batch-1 forward do not each allocate and free it; a call that needs more allocates its own and frees it.
+ */
+export const KEPT_SCRATCH_BYTES = 1 << 20;
+
+/** A backend's parameter block (one: kernel calls never overlap) and kept scratch, allocated on first use. */
+interface CallState {
+  block: number;
+  view: Int32Array;
+  scratch: number;
+  scratchBytes: number;
+}
+const callStates = new WeakMap<object, CallState>();
+
+function callStateOf(backend: WasmBackendLike): CallState {
+  let s = callStates.get(backend);
+  if (!s) {
+    const block = backend.wasm._malloc(PARAM_WORDS * 4) >>> 0; // addresses above 2 GiB come back negative
+    if (!block) throw new Error('cnn wasm kernels: out of memory allocating a kernel parameter block');
+    s = { block, view: new Int32Array(memoryOf(backend).buffer, block, PARAM_WORDS), scratch: 0, scratchBytes: 0 };
+    callStates.set(backend, s);
+  }
+  return s;
+}
+
+/** The view of the parameter block over the memory's current buffer (growing the memory may have replaced it). */
+function paramView(backend: WasmBackendLike, s: CallState): Int32Array {
+  const buffer = memoryOf(backend).buffer;
+  if (s.view.buffer !== buffer) s.view = new Int32Array(buffer, s.block, PARAM_WORDS);
+  return s.view;
+}
+
+/** Word index of each field of struct conv. */
+const FIELD = Object.fromEntries(PARAM_FIELDS.map((key, i) => [key, i])) as Record<keyof ConvParams, number>;
+const NOT_GEOMETRY: ReadonlySet<string> = new Set(['x', 'f', 'y', 'scratch', 'slots', 'bias', 'act']);
+/** The geometry fields in block order, and their word indices. */
+const GEOMETRY_FIELDS = PARAM_FIELDS.filter((key) => !NOT_GEOMETRY.has(key)) as Array<keyof ConvGeometry>;
+const GEOMETRY_INDEX = GEOMETRY_FIELDS.map((key) => FIELD[key]);
+/** Geometry fields that must be positive (the paddings may be 0). */
+const POSITIVE_FIELDS = GEOMETRY_FIELDS.filter((key) => key !== 'pt' && key !== 'pl');

@@ -17,6 +17,7 @@ import {
   FusedDepthwiseConv2D,
   getKernel,
   MaxPoolGrad,
+  Mean,
   Multiply,
   registerKernel,
   Relu,
@@ -37,11 +38,13 @@ import {
   GROUPED_CONV,
   GROUPED_CONV_BACKPROP_FILTER,
   GROUPED_CONV_BACKPROP_INPUT,
+  PADDED_MAX_POOL,
   SHUFFLE_CONCAT,
   SQUEEZE_EXCITE,
   type FusedEltwiseAttrs,
   type GroupedConvBackpropFilterAttrs,
   type GroupedConvBackpropInputAttrs,
+  type PaddedMaxPoolAttrs,
 } from '../kernel-names';
 import { registerEmptyInputGuards } from './empty';
 import { addressOf, convGeometry, memoryOf, runConvKernel, type WasmBackendLike } from './module';
@@ -52,6 +55,7 @@ import {
   tryAvgPool,
   tryEltwise,
   tryMatMul,
+  tryMean,
   tryWinograd,
   tryWinogradInputGrad,
 } from './winograd';
@@ -264,14 +268,33 @@ const squeezeExcite = ((args: KernelArgs) => {
   return out;
 }) as unknown as KernelFunc;
 
+// Max pooling with -infinity padding in one pass (kernels.c, OP_MAXPOOL_FWD); the op (fused-ops.ts) has checked the
+// shapes and attributes.
+const paddedMaxPool = ((args: KernelArgs) => {
+  const backend = args.backend as WasmBackendLike;
+  const { x } = args.inputs;
+  checkFloat(PADDED_MAX_POOL, x);
+  const { filterSize, strides, pads } = (args.attrs ?? {}) as unknown as PaddedMaxPoolAttrs;
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const [kh, kw] = filterSize;
+  const [sh, sw] = strides;
+  const oh = Math.floor((h + pads[0] + pads[1] - kh) / sh) + 1;
+  const ow = Math.floor((w + pads[2] + pads[3] - kw) / sw) + 1;
+  const out = backend.makeOutput([n, oh, ow, c], 'float32');
+  if (n * c === 0 || oh <= 0 || ow <= 0 || h === 0 || w === 0) return out;
+  const g = { n, h, w, c, oh, ow, co: c, kh, kw, sh, sw, dh: 1, dw: 1, pt: pads[0], pl: pads[2], groups: c };
+  runConvKernel(backend, 'maxpool_fwd', g, addressOf(backend, x), 0, addressOf(backend, out));
+  return out;
+}) as unknown as KernelFunc;
+
 /** cnn's replacements of tfjs's forward convolutions, and tfjs's kernels they fall back to. */
 const ours = new WeakSet<KernelFunc>();
 const originals = new Map<string, KernelConfig>();
 
 /**
- * Replaces tfjs's Conv2D, FusedConv2D, the two depthwise forward kernels, the element-wise ops and the matrix
- * products (BatchMatMul, _FusedMatMul) and AvgPool on 'wasm' with kernels that run
- * cnn's (Winograd F(2x2, 3x3), igemm, depthwise; winograd.ts) where they can and should, and call tfjs's own
+ * Replaces tfjs's Conv2D, FusedConv2D, the two depthwise forward kernels, the element-wise ops, the matrix
+ * products (BatchMatMul, _FusedMatMul), AvgPool and the spatial Mean (a global average pool) on 'wasm' with kernels
+ * that run cnn's (Winograd F(2x2, 3x3), igemm, depthwise; winograd.ts) where they can and should, and call tfjs's own
  * kernel (with its set-up, which the backend runs at start) for every other call; also Slice (last-axis slices,
  * {@link trySliceLastAxis}).
  */
@@ -291,6 +314,7 @@ function registerWinograd(): void {
     [BatchMatMul, tryMatMul],
     [_FusedMatMul, tryMatMul],
     [AvgPool, tryAvgPool],
+    [Mean, tryMean],
   ];
   for (const [name, route] of routes) {
     const current = getKernel(name, 'wasm');
@@ -317,6 +341,7 @@ export function registerWasmKernels(): void {
   configs.push({ kernelName: FUSED_ELTWISE, backendName: 'wasm', kernelFunc: fusedEltwise });
   configs.push({ kernelName: SHUFFLE_CONCAT, backendName: 'wasm', kernelFunc: shuffleConcat });
   configs.push({ kernelName: SQUEEZE_EXCITE, backendName: 'wasm', kernelFunc: squeezeExcite });
+  configs.push({ kernelName: PADDED_MAX_POOL, backendName: 'wasm', kernelFunc: paddedMaxPool });
   for (const config of configs) {
     if (getKernel(config.kernelName, 'wasm')) unregisterKernel(config.kernelName, 'wasm');
     registerKernel(config);

@@ -7,8 +7,10 @@ import {
   convGeometry,
   kernelThreads,
   memoryOf,
+  packConvFilter,
   runConvKernel,
   THREAD_MIN_WORK,
+  type ConvExtras,
   type ConvGeometry,
   type WasmBackendLike,
 } from './module';
@@ -79,87 +81,110 @@ export function winogradTile(n: number, c: number, co: number, oh: number, ow: n
   return c >= WINOGRAD_F4_MIN_CHANNELS && co >= WINOGRAD_F4_MIN_CHANNELS ? 4 : 2;
 }
 
-interface Transformed {
-  /** Address of the transformed, packed filter in the backend's memory. */
+/** A block of the backend's memory derived from a tensor's values (a transformed or packed filter). */
+interface Derived {
+  /** What it is and for which geometry ('wino c co', 'pack kh kw c co groups'). */
+  key: string;
+  /** Its address in the backend's memory. */
   ptr: number;
-  c: number;
-  co: number;
-  /** Output tile: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3). */
-  m: 2 | 4;
 }
 
-/** Transformed filters, per backend, by the filter's dataId. */
-const caches = new WeakMap<object, Map<object, Transformed>>();
+/** Derived blocks, per backend, by the tensor's dataId. */
+const caches = new WeakMap<object, Map<object, Derived[]>>();
+
+function countDerived(backend: unknown, kind: string): number {
+  let n = 0;
+  for (const list of caches.get(backend as object)?.values() ?? []) {
+    for (const d of list) if (d.key.startsWith(kind)) n++;
+  }
+  return n;
+}
 
 /** The transformed filters of a backend (its cache of derived state): for tests and the README's memory note. */
 export function winogradCacheSize(backend: unknown): number {
-  return caches.get(backend as object)?.size ?? 0;
+  return countDerived(backend, 'wino ');
+}
+
+/** The filters a backend keeps packed for cnn's forward convolution ({@link PACKED_FILTER_MAX_VALUES}): for tests. */
+export function packedFilterCacheSize(backend: unknown): number {
+  return countDerived(backend, 'pack ');
 }
 
 /**
  * The cache of a backend, hooking its `disposeData` the first time: when tfjs frees a filter's data
  * (the tensor is disposed, a `Variable.assign` dropped the old value, the data moved to another
- * backend), its transformed copy is freed with it. A backend that is disposed frees its whole memory.
+ * backend), every block derived from it is freed with it. A backend that is disposed frees its whole memory.
  */
-function cacheOf(backend: WasmBackendLike): Map<object, Transformed> {
+function cacheOf(backend: WasmBackendLike): Map<object, Derived[]> {
   let cache = caches.get(backend);
   if (cache) return cache;
-  const map = new Map<object, Transformed>();
+  const map = new Map<object, Derived[]>();
   cache = map;
   caches.set(backend, map);
   const b = backend as unknown as { disposeData(dataId: object, force?: boolean): boolean };
   const dispose = b.disposeData.bind(b);
   b.disposeData = (dataId: object, force?: boolean): boolean => {
     const freed = dispose(dataId, force);
-    const t = map.get(dataId);
+    const list = map.get(dataId);
     // has(), not get(): tfjs's DataStorage.get of a missing id asks the engine to move the data back.
-    if (t && !(backend.dataIdMap as unknown as { has(id: object): boolean }).has(dataId)) {
+    if (list && !(backend.dataIdMap as unknown as { has(id: object): boolean }).has(dataId)) {
       map.delete(dataId);
-      backend.wasm._free(t.ptr);
+      for (const d of list) backend.wasm._free(d.ptr);
     }
     return freed;
   };
   return map;
 }
 
-function transformedFilter(backend: WasmBackendLike, filter: TensorInfo, c: number, co: number, m: 2 | 4): number {
+/**
+ * The block `key` derived from tensor `t`'s values, made by `make` (which returns its address) the first time. A
+ * reshape shares its data, so one dataId may have blocks for several geometries; each is kept until the data goes.
+ */
+function derived(backend: WasmBackendLike, t: TensorInfo, key: string, make: () => number): number {
   const cache = cacheOf(backend);
-  const old = cache.get(filter.dataId);
-  if (old && old.c === c && old.co === co && old.m === m) return old.ptr;
-  if (old) {
-    // The same data seen with other channel counts (a reshape shares its data) or another tile: transform again.
-    cache.delete(filter.dataId);
-    backend.wasm._free(old.ptr);
+  let list = cache.get(t.dataId);
+  const hit = list?.find((d) => d.key === key);
+  if (hit) return hit.ptr;
+  const ptr = make();
+  if (!list) {
+    list = [];
+    cache.set(t.dataId, list);
   }
-  const bytes = (m + 2) * (m + 2) * Math.ceil(co / 8) * 8 * c * 4;
-  const ptr = backend.wasm._malloc(bytes) >>> 0;
-  if (!ptr) throw new Error(`cnn wasm kernels: out of memory transforming a ${c}x${co} 3x3 filter for Winograd`);
-  const g: ConvGeometry = {
-    n: 1,
-    h: 3,
-    w: 3,
-    c,
-    oh: 1,
-    ow: 1,
-    co,
-    kh: 3,
-    kw: 3,
-    sh: 1,
-    sw: 1,
-    dh: 1,
-    dw: 1,
-    pt: 0,
-    pl: 0,
-    groups: 1,
-  };
-  try {
-    runConvKernel(backend, m === 4 ? 'wino4_filter' : 'wino_filter', g, 0, addressOf(backend, filter), ptr);
-  } catch (err) {
-    backend.wasm._free(ptr);
-    throw err;
-  }
-  cache.set(filter.dataId, { ptr, c, co, m });
+  list.push({ key, ptr });
   return ptr;
+}
+
+function transformedFilter(backend: WasmBackendLike, filter: TensorInfo, c: number, co: number, m: 2 | 4): number {
+  return derived(backend, filter, `wino ${c} ${co} ${m}`, () => {
+    const bytes = (m + 2) * (m + 2) * Math.ceil(co / 8) * 8 * c * 4;
+    const ptr = backend.wasm._malloc(bytes) >>> 0;
+    if (!ptr) throw new Error(`cnn wasm kernels: out of memory transforming a ${c}x${co} 3x3 filter for Winograd`);
+    const g: ConvGeometry = {
+      n: 1,
+      h: 3,
+      w: 3,
+      c,
+      oh: 1,
+      ow: 1,
+      co,
+      kh: 3,
+      kw: 3,
+      sh: 1,
+      sw: 1,
+      dh: 1,
+      dw: 1,
+      pt: 0,
+      pl: 0,
+      groups: 1,
+    };
+    try {
+      runConvKernel(backend, m === 4 ? 'wino4_filter' : 'wino_filter', g, 0, addressOf(backend, filter), ptr);
+    } catch (err) {
+      backend.wasm._free(ptr);
+      throw err;
+    }
+    return ptr;
+  });
 }
 
 /**
@@ -198,6 +223,38 @@ export function tryWinogradInputGrad(
     backend.wasm._free(u);
   }
   return true;
+}
+
+/**
+ * Filters of at most this many values are packed once for cnn's forward convolution and kept (derived state, freed
+ * with the filter's data, like Winograd's transformed filters); larger ones are packed on every call, so that a
+ * large classifier (VGG's 25088x4096) is never held twice.
+ */
+export const PACKED_FILTER_MAX_VALUES = 1 << 20;
+
+/**
+ * Runs cnn's forward convolution ('conv_fwd') of geometry `g` on tensors `x`, `filter` into `out`: on the filter
+ * packed once and kept when it has at most {@link PACKED_FILTER_MAX_VALUES} values, else packing it in the call.
+ */
+function runConvForward(
+  backend: WasmBackendLike,
+  g: ConvGeometry,
+  x: TensorInfo,
+  filter: TensorInfo,
+  out: TensorInfo,
+  extras: ConvExtras,
+): void {
+  const values = g.kh * g.kw * (g.c / g.groups) * g.co;
+  const xa = addressOf(backend, x);
+  const fa = addressOf(backend, filter);
+  const ya = addressOf(backend, out);
+  if (values > PACKED_FILTER_MAX_VALUES) {
+    runConvKernel(backend, 'conv_fwd', g, xa, fa, ya, extras);
+    return;
+  }
+  const key = `pack ${g.kh} ${g.kw} ${g.c} ${g.co} ${g.groups}`;
+  const packed = derived(backend, filter, key, () => packConvFilter(backend, g, fa));
+  runConvKernel(backend, 'conv_fwd_packed', g, xa, fa, ya, { ...extras, scratch: packed });
 }
 
 interface ConvArgs {
@@ -241,8 +298,9 @@ export const SMALL_ELTWISE_VALUES = 1 << 16;
 
 /**
  * Multiply-adds below which `'small'` gives a matrix product to cnn's igemm kernel. Lower than a convolution's
- * threshold: the kernel packs the whole filter on every call, which for one row of input (a classifier head at batch
- * 1) costs as much as the product, while XNNPACK packed it once.
+ * threshold: for one row of input (a classifier head at batch 1) the kernel's 4-row tile does a quarter of useful
+ * work, so even with its filter packed once ({@link PACKED_FILTER_MAX_VALUES}) a 1024 x 1000 head took 0.43 ms on one
+ * thread against XNNPACK's 0.25 ms.
  */
 export const SMALL_MATMUL_MACS = 1 << 18;
 
@@ -264,6 +322,16 @@ function cnnTakes(mode: unknown, backend: WasmBackendLike, work: number, limit =
   if (mode === 'auto') return useIgemm(kernelThreads(backend));
   if (mode === 'small') return useSmallCall(kernelThreads(backend), work, limit);
   return false;
+}
+
+/**
+ * The opening of every cnn route: registers {@link IGEMM_FLAG}, reads it, and gives the route its mode and the wasm
+ * backend, or undefined when the mode is `'off'` (tfjs's kernel takes the call).
+ */
+function igemmRoute(args: ConvArgs): { mode: IgemmMode; backend: WasmBackendLike } | undefined {
+  registerIgemmFlag();
+  const mode = env().get(IGEMM_FLAG) as IgemmMode;
+  return mode === 'off' ? undefined : { mode, backend: args.backend as WasmBackendLike };
 }
 
 let igemmRegistered = false;
@@ -343,15 +411,7 @@ export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
   }
   if (!cnnTakes(imode, backend, n * oh * ow * co * kh * kw * c)) return undefined;
   const out = backend.makeOutput(info.outShape, 'float32');
-  runConvKernel(
-    backend,
-    'conv_fwd',
-    g,
-    addressOf(backend, x),
-    addressOf(backend, filter),
-    addressOf(backend, out),
-    extras,
-  );
+  runConvForward(backend, g, x, filter, out, extras);
   return out;
 }
 
@@ -361,10 +421,9 @@ export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
  * XNNPACK's pool waits for every worker. Returns undefined for tfjs's kernel otherwise.
  */
 export function tryDepthwise(args: ConvArgs): TensorInfo | undefined {
-  registerIgemmFlag();
-  const imode = env().get(IGEMM_FLAG);
-  if (imode === 'off') return undefined;
-  const backend = args.backend as WasmBackendLike;
+  const route = igemmRoute(args);
+  if (!route) return undefined;
+  const { mode: imode, backend } = route;
   const { x, filter, bias, preluActivationWeights } = args.inputs;
   const a = (args.attrs ?? {}) as Record<string, unknown>;
   if (!x || !filter || x.dtype !== 'float32' || filter.dtype !== 'float32' || preluActivationWeights) return undefined;
@@ -413,10 +472,9 @@ export function tryDepthwise(args: ConvArgs): TensorInfo | undefined {
  * than one thread); returns undefined for tfjs's kernel otherwise.
  */
 export function tryMatMul(args: ConvArgs): TensorInfo | undefined {
-  registerIgemmFlag();
-  const imode = env().get(IGEMM_FLAG);
-  if (imode === 'off') return undefined;
-  const backend = args.backend as WasmBackendLike;
+  const route = igemmRoute(args);
+  if (!route) return undefined;
+  const { mode: imode, backend } = route;
   const { a, b, bias, preluActivationWeights } = args.inputs;
   const at = (args.attrs ?? {}) as Record<string, unknown>;
   if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32' || preluActivationWeights) return undefined;
@@ -431,15 +489,10 @@ export function tryMatMul(args: ConvArgs): TensorInfo | undefined {
   if (!cnnTakes(imode, backend, m * k * n, SMALL_MATMUL_MACS)) return undefined;
   const out = backend.makeOutput([1, m, n], 'float32');
   const one = { kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, groups: 1 };
-  runConvKernel(
-    backend,
-    'conv_fwd',
-    { ...one, n: 1, h: 1, w: m, c: k, oh: 1, ow: m, co: n },
-    addressOf(backend, a),
-    addressOf(backend, b),
-    addressOf(backend, out),
-    { bias: bias ? addressOf(backend, bias) : 0, act },
-  );
+  runConvForward(backend, { ...one, n: 1, h: 1, w: m, c: k, oh: 1, ow: m, co: n }, a, b, out, {
+    bias: bias ? addressOf(backend, bias) : 0,
+    act,
+  });
   return out;
 }
 
@@ -450,10 +503,9 @@ export function tryMatMul(args: ConvArgs): TensorInfo | undefined {
  * kernel otherwise.
  */
 export function tryAvgPool(args: ConvArgs): TensorInfo | undefined {
-  registerIgemmFlag();
-  const imode = env().get(IGEMM_FLAG);
-  if (imode === 'off') return undefined;
-  const backend = args.backend as WasmBackendLike;
+  const route = igemmRoute(args);
+  if (!route) return undefined;
+  const { mode: imode, backend } = route;
   const { x } = args.inputs;
   const at = (args.attrs ?? {}) as Record<string, unknown>;
   if (x?.dtype !== 'float32' || x.shape.length !== 4) return undefined;
@@ -475,25 +527,90 @@ export function tryAvgPool(args: ConvArgs): TensorInfo | undefined {
   const [n, h, w, c] = x.shape;
   const { outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw } = info;
   if (n === 0 || h === 0 || w === 0 || c === 0 || oh <= 0 || ow <= 0) return undefined;
+  if (kh * kw * c > WINDOW_FILTER_MAX_VALUES) return undefined;
   if (!cnnTakes(imode, backend, n * oh * ow * c * kh * kw)) return undefined;
-  const taps = kh * kw;
-  const filter = backend.wasm._malloc(taps * c * 4) >>> 0;
-  if (!filter) throw new Error(`cnn wasm kernels: out of memory for an average pool's ${kh}x${kw}x${c} filter`);
-  try {
-    new Float32Array(memoryOf(backend).buffer, filter, taps * c).fill(1 / taps);
-    const out = backend.makeOutput(info.outShape, 'float32');
-    runConvKernel(
-      backend,
-      'dw_fwd',
-      convGeometry(info, c), // a pool's info: c in and out, dilation 1, no padding (checked above)
-      addressOf(backend, x),
-      filter,
-      addressOf(backend, out),
-    );
-    return out;
-  } finally {
-    backend.wasm._free(filter);
+  const out = backend.makeOutput(info.outShape, 'float32');
+  runConvKernel(
+    backend,
+    'dw_fwd',
+    convGeometry(info, c), // a pool's info: c in and out, dilation 1, no padding (checked above)
+    addressOf(backend, x),
+    windowFilter(backend, kh * kw, c),
+    addressOf(backend, out),
+  );
+  return out;
+}
+
+/** Per backend, the 1 / window filters of average pools and means, by `${taps} ${channels}`. */
+const windowFilters = new WeakMap<object, Map<string, number>>();
+
+/** Most values of one kept 1 / window filter (a window of taps x channels); larger windows go to tfjs's kernels. */
+export const WINDOW_FILTER_MAX_VALUES = 1 << 18;
+
+/**
+ * The address of a depthwise filter of `taps` x `c` values, all 1 / taps, made once per backend and kept (it depends
+ * on nothing but its size; it goes with the backend's memory when the backend is disposed).
+ */
+function windowFilter(backend: WasmBackendLike, taps: number, c: number): number {
+  let filters = windowFilters.get(backend);
+  if (!filters) {
+    filters = new Map();
+    windowFilters.set(backend, filters);
   }
+  const key = `${taps} ${c}`;
+  const kept = filters.get(key);
+  if (kept) return kept;
+  const ptr = backend.wasm._malloc(taps * c * 4) >>> 0;
+  if (!ptr) throw new Error(`cnn wasm kernels: out of memory for a ${taps}-tap window filter of ${c} channels`);
+  new Float32Array(memoryOf(backend).buffer, ptr, taps * c).fill(1 / taps);
+  filters.set(key, ptr);
+  return ptr;
+}
+
+/** The 1 / window filters a backend keeps: for tests. */
+export function windowFilterCount(backend: unknown): number {
+  return windowFilters.get(backend as object)?.size ?? 0;
+}
+
+/**
+ * Runs a Mean over the two spatial axes of an NHWC float32 tensor (a global average pool: `tf.mean(x, [1, 2])`, with
+ * or without keepDims) on cnn's depthwise kernel with a kept 1 / (h * w) filter, in one pass, where tfjs's wasm Mean
+ * first transposes the input (ShuffleNetV2's 7x7x1024 head: 0.23 ms, the same on one and two threads). Taken
+ * whenever {@link IGEMM_FLAG} is not `'off'`, on any number of threads (the kernel is faster on one too), for windows
+ * of at most {@link WINDOW_FILTER_MAX_VALUES} filter values; returns undefined for tfjs's kernel otherwise.
+ */
+export function tryMean(args: ConvArgs): TensorInfo | undefined {
+  const route = igemmRoute(args);
+  if (!route) return undefined;
+  const { backend } = route;
+  const { x } = args.inputs;
+  const at = (args.attrs ?? {}) as { axis?: number | number[]; keepDims?: boolean };
+  if (x?.dtype !== 'float32' || x.shape.length !== 4 || at.axis === undefined) return undefined;
+  const axes = (Array.isArray(at.axis) ? at.axis : [at.axis]).map((a) => (a < 0 ? a + 4 : a)).sort();
+  if (axes.length !== 2 || axes[0] !== 1 || axes[1] !== 2) return undefined;
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  if (n === 0 || h === 0 || w === 0 || c === 0 || h * w * c > WINDOW_FILTER_MAX_VALUES) return undefined;
+  const out = backend.makeOutput(at.keepDims ? [n, 1, 1, c] : [n, c], 'float32');
+  const g: ConvGeometry = {
+    n,
+    h,
+    w,
+    c,
+    oh: 1,
+    ow: 1,
+    co: c,
+    kh: h,
+    kw: w,
+    sh: 1,
+    sw: 1,
+    dh: 1,
+    dw: 1,
+    pt: 0,
+    pl: 0,
+    groups: c,
+  };
+  runConvKernel(backend, 'dw_fwd', g, addressOf(backend, x), windowFilter(backend, h * w, c), addressOf(backend, out));
+  return out;
 }
 
 /** Element-wise operations of OP_ELTWISE (EW_ of kernels.c). */
@@ -506,10 +623,9 @@ const EW = { add: 1, mul: 2, sub: 3, none: 4 } as const;
  * (an unfused MobileNetV2's batch-norm and ReLU6 ops: 7 ms on one thread, 96 ms on two on a loaded machine).
  */
 export function tryEltwise(op: keyof typeof EW, act: number, args: ConvArgs): TensorInfo | undefined {
-  registerIgemmFlag();
-  const imode = env().get(IGEMM_FLAG);
-  if (imode === 'off') return undefined;
-  const backend = args.backend as WasmBackendLike;
+  const route = igemmRoute(args);
+  if (!route) return undefined;
+  const { mode: imode, backend } = route;
   const a = op === 'none' ? args.inputs.x : args.inputs.a;
   const size = (t: TensorInfo | null | undefined) => t?.shape.reduce((p, d) => p * d, 1) ?? 0;
   const b = op === 'none' ? a : args.inputs.b;

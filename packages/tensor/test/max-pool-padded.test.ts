@@ -1,0 +1,218 @@
+// maxPoolPadded: max pooling whose padding counts as -infinity, in one pass of cnn's kernel on wasm (outside gradient
+// recording) and as tf.pad + tf.maxPool elsewhere. Against a float64 reference, on 1 and 2 threads and on cpu; the
+// same bits as tfjs's pad + maxPool on wasm; NaN as tfjs treats it; its gradient; refusals; empty batches; no leaks.
+import { afterAll, describe, expect, it } from 'vitest';
+import { maxPoolPadded, setBackend, setThreads, tf } from '../src/index';
+import { cnnKernelRuns } from './wasm-internals';
+
+/** Deterministic values in [-1, 1) (a linear congruential generator). */
+function values(n: number, seed: number): Float32Array {
+  const v = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    v[i] = s / 2 ** 31 - 1;
+  }
+  return v;
+}
+
+type Case = [
+  shape: [number, number, number, number],
+  k: [number, number],
+  s: [number, number],
+  pads: [number, number, number, number],
+];
+
+/** Max pooling in plain JavaScript over the taps inside the input. */
+function reference(x: Float32Array, [n, h, w, c]: number[], [kh, kw]: number[], [sh, sw]: number[], pads: number[]) {
+  const [top, bottom, left, right] = pads as [number, number, number, number];
+  const oh = Math.floor((h + top + bottom - kh) / sh) + 1;
+  const ow = Math.floor((w + left + right - kw) / sw) + 1;
+  const y = new Float32Array(n * oh * ow * c);
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++)
+        for (let ch = 0; ch < c; ch++) {
+          let m = Number.NEGATIVE_INFINITY;
+          for (let u = 0; u < kh; u++)
+            for (let v = 0; v < kw; v++) {
+              const iy = i * sh - top + u;
+              const ix = j * sw - left + v;
+              if (iy >= 0 && iy < h && ix >= 0 && ix < w) m = Math.max(m, x[((b * h + iy) * w + ix) * c + ch]!);
+            }
+          y[((b * oh + i) * ow + j) * c + ch] = m;
+        }
+  return { y, shape: [n, oh, ow, c] };
+}
+
+const CASES: Case[] = [
+  [
+    [1, 15, 15, 24],
+    [3, 3],
+    [2, 2],
+    [1, 1, 1, 1],
+  ], // a stem's 3x3 stride-2 pool (odd size)
+  [
+    [2, 13, 11, 5],
+    [3, 2],
+    [1, 2],
+    [1, 2, 0, 1],
+  ], // ceil-mode overhang at the bottom and right, 5 channels (tail)
+  [
+    [1, 9, 9, 37],
+    [3, 3],
+    [1, 1],
+    [1, 1, 1, 1],
+  ], // an inception branch's stride-1 pool, 16 + 16 + 4 + 1 channels
+  [
+    [1, 12, 12, 3],
+    [9, 9],
+    [1, 1],
+    [4, 4, 4, 4],
+  ], // 81 taps: more than one list of 64
+];
+
+afterAll(async () => {
+  await setThreads(1);
+  await setBackend('wasm');
+});
+
+for (const [backend, threads] of [
+  ['wasm', 1],
+  ['wasm', 2],
+  ['cpu', 1],
+] as const) {
+  describe(`maxPoolPadded on ${backend}, ${threads} thread(s)`, () => {
+    it('gives the max over the taps inside the input, the same bits as tf.pad + tf.maxPool', async () => {
+      await setThreads(threads);
+      await setBackend(backend);
+      const before = tf.memory().numTensors;
+      for (const [shape, k, s, pads] of CASES) {
+        const xv = values(
+          shape.reduce((a, b) => a * b),
+          shape[3] + k[0],
+        );
+        const x = tf.tensor4d(xv, shape);
+        let y: tf.Tensor | undefined;
+        const runs = cnnKernelRuns(() => void (y = maxPoolPadded(x, k, s, pads)));
+        expect(runs, 'cnn kernel calls').toBe(backend === 'wasm' ? 1 : 0);
+        const want = reference(xv, shape, k, s, pads);
+        expect(y!.shape).toEqual(want.shape);
+        const got = y!.dataSync() as Float32Array;
+        expect(Buffer.from(got.buffer).equals(Buffer.from(want.y.buffer)), `case ${JSON.stringify(shape)}`).toBe(true);
+        const composed = tf.tidy(() =>
+          tf
+            .maxPool(
+              tf.pad(
+                x,
+                [
+                  [0, 0],
+                  [pads[0], pads[1]],
+                  [pads[2], pads[3]],
+                  [0, 0],
+                ],
+                -Infinity,
+              ) as tf.Tensor4D,
+              k,
+              s,
+              'valid',
+            )
+            .dataSync(),
+        ) as Float32Array;
+        expect(Buffer.from(composed.buffer).equals(Buffer.from(got.buffer))).toBe(true);
+        tf.dispose([x, y!]);
+      }
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  });
+}
+
+describe('maxPoolPadded: NaN, gradients, empty batches and refusals (wasm)', () => {
+  it('lets a NaN lose to any number in its window, as tfjs does', async () => {
+    await setThreads(1);
+    await setBackend('wasm');
+    const v = new Float32Array(4 * 4 * 4).fill(1);
+    v[0] = Number.NaN; // first tap of the first window
+    v[4 * 5 + 1] = Number.NaN; // a middle tap
+    const x = tf.tensor4d(v, [1, 4, 4, 4]);
+    const y = maxPoolPadded(x, [3, 3], [2, 2], [1, 1, 1, 1]);
+    const composed = tf.tidy(() =>
+      tf.maxPool(
+        tf.pad(
+          x,
+          [
+            [0, 0],
+            [1, 1],
+            [1, 1],
+            [0, 0],
+          ],
+          -Infinity,
+        ) as tf.Tensor4D,
+        3,
+        2,
+        'valid',
+      ),
+    );
+    expect(Array.from(y.dataSync())).toEqual(Array.from(composed.dataSync()));
+    expect(Array.from(y.dataSync()).every((e) => e === 1)).toBe(true);
+    tf.dispose([x, y, composed]);
+  });
+
+  it('is differentiable (the composed path runs while the tape records) and answers empty batches', async () => {
+    await setThreads(2);
+    await setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const xv = values(1 * 5 * 5 * 2, 3);
+    const x = tf.tensor4d(xv, [1, 5, 5, 2]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(maxPoolPadded(t, [3, 3], [2, 2], [1, 1, 1, 1])))(x);
+    const want = tf.grad((t: tf.Tensor) =>
+      tf.sum(
+        tf.maxPool(
+          tf.pad(
+            t,
+            [
+              [0, 0],
+              [1, 1],
+              [1, 1],
+              [0, 0],
+            ],
+            -Infinity,
+          ) as tf.Tensor4D,
+          3,
+          2,
+          'valid',
+        ),
+      ),
+    )(x);
+    expect(Array.from(g.dataSync())).toEqual(Array.from(want.dataSync()));
+    expect(tf.tidy(() => g.sum().dataSync()[0])).toBe(18); // 3x3 outputs of 2 channels, one gradient each
+    const none = tf.zeros([0, 5, 5, 2]);
+    const empty = maxPoolPadded(none, [3, 3], [2, 2], [1, 1, 1, 1]);
+    expect(empty.shape).toEqual([0, 3, 3, 2]);
+    tf.dispose([x, g, want, none, empty]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses bad arguments before running, with what was wrong', async () => {
+    await setBackend('wasm');
+    const x = tf.zeros([1, 4, 4, 1]);
+    const t0 = performance.now();
+    expect(() => maxPoolPadded(tf.zeros([4, 4, 1]), [2, 2], [1, 1], [0, 0, 0, 0])).toThrow(
+      /maxPoolPadded: x must be rank 4/,
+    );
+    expect(() => maxPoolPadded(x, [0, 2], [1, 1], [0, 0, 0, 0])).toThrow(
+      /filterSize and strides must be two whole numbers/,
+    );
+    expect(() => maxPoolPadded(x, [2, 2], [1, 1.5], [0, 0, 0, 0])).toThrow(/filterSize and strides/);
+    expect(() => maxPoolPadded(x, [2, 2], [1, 1], [0, 0, -1, 0])).toThrow(/pads four whole numbers >= 0/);
+    expect(() => maxPoolPadded(x, [3, 3], [1, 1], [3, 0, 0, 0])).toThrow(
+      /each padding must be smaller than the 3x3 window/,
+    );
+    expect(() => maxPoolPadded(x, [9, 2], [1, 1], [2, 2, 0, 0])).toThrow(/must fit the padded 4x4 input/);
+    const disposed = tf.zeros([1, 2, 2, 1]);
+    disposed.dispose();
+    expect(() => maxPoolPadded(disposed, [2, 2], [1, 1], [0, 0, 0, 0])).toThrow(/maxPoolPadded: x is disposed/);
+    console.log(`refusals: ${(performance.now() - t0).toFixed(1)} ms`);
+    x.dispose();
+  });
+});
