@@ -491,8 +491,8 @@ static void conv_bwd_input_run(conv* p, int unit, int slot) {
 // compiled noinline (as wgemm_4x8): inlined into run's dispatch they ran about 35 % slower (resnet20_cifar's 3x3
 // filter gradients at batch 64, one thread: 15-18 ms -> 10-11 ms; builds run alternately, same values).
 
-static __attribute__((noinline)) void rgemm_4x8(int rows, float** ind, int taps, int xoff, const float* dy, int ldy, float* df, int ldf,
-                      int nrows) {
+static __attribute__((noinline)) void rgemm_4x8(int rows, float** ind, int taps, int xoff, const float* dy, int ldy,
+                                                float* df, int ldf, int nrows) {
   v128_t a00 = wasm_f32x4_splat(0.f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
   int o1 = imin(1, nrows - 1), o2 = imin(2, nrows - 1), o3 = imin(3, nrows - 1);
   for (int m = 0; m < rows; m++) {
@@ -536,8 +536,9 @@ static __attribute__((noinline)) void rgemm_4x8(int rows, float** ind, int taps,
 // Eight rows by four output channels: rows 0-3 are up to four input channels of one tap (table
 // indA, channel offset xoffA), rows 4-7 up to four of another (indB, xoffB): the two halves may be
 // two taps, so that narrow groups (4 channels) still fill all eight accumulators.
-static __attribute__((noinline)) void rgemm_8x4(int rows, float** indA, float** indB, int taps, int xoffA, int xoffB, const float* dy, int ldy,
-                      float* dfA, float* dfB, int ldf, int nA, int nB) {
+static __attribute__((noinline)) void rgemm_8x4(int rows, float** indA, float** indB, int taps, int xoffA, int xoffB,
+                                                const float* dy, int ldy, float* dfA, float* dfB, int ldf, int nA,
+                                                int nB) {
   v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
   int o1 = imin(1, nA - 1), o2 = imin(2, nA - 1), o3 = imin(3, nA - 1);
   int nb = imax(nB, 1);
@@ -572,8 +573,8 @@ static __attribute__((noinline)) void rgemm_8x4(int rows, float** indA, float** 
 // Up to 4 rows by up to 8 columns (ncols <= 8) with partial loads and stores: for output-channel counts that are not
 // a multiple of 4 (LeNet-5's 6). It replaces a scalar loop over (row, column) that re-read the pointer table for
 // each and took 15 ms for LeNet-5's first layer at batch 64.
-static __attribute__((noinline)) void rgemm_4xn(int rows, float** ind, int taps, int xoff, const float* dy, int ldy, float* df, int ldf,
-                      int nrows, int ncols) {
+static __attribute__((noinline)) void rgemm_4xn(int rows, float** ind, int taps, int xoff, const float* dy, int ldy,
+                                                float* df, int ldf, int nrows, int ncols) {
   v128_t a00 = wasm_f32x4_splat(0.f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
   int o1 = imin(1, nrows - 1), o2 = imin(2, nrows - 1), o3 = imin(3, nrows - 1);
   int n0 = imin(4, ncols), n1 = ncols - n0;
