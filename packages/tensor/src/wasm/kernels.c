@@ -489,7 +489,10 @@ static void conv_bwd_input_run(conv* p, int unit, int slot) {
 // rgemm_4x8 accumulates a tile of 4 input channels (one tap) by 8 output channels over a block of
 // output pixels; ind[m * taps] points at the input row of pixel m for this tap. The three rgemm tiles are
 // compiled noinline (as wgemm_4x8): inlined into run's dispatch they ran about 35 % slower (resnet20_cifar's 3x3
-// filter gradients at batch 64, one thread: 15-18 ms -> 10-11 ms; builds run alternately, same values).
+// filter gradients at batch 64, one thread: 15-18 ms -> 10-11 ms; builds run alternately, same values). The other
+// training passes (BatchNorm's affine and input gradient, pooling gradients, patches, transpose, the optimizer steps,
+// the depthwise and one-channel filter gradients) are noinline for the same reason (resnet20_cifar's BatchNorm
+// affine pass 10.5 -> 7.8 ms per step, LeNet-5's one-channel filter gradient 1.34 -> 0.91 ms).
 
 static __attribute__((noinline)) void rgemm_4x8(int rows, float** ind, int taps, int xoff, const float* dy, int ldy,
                                                 float* df, int ldf, int nrows) {
@@ -868,7 +871,7 @@ static int dw_bwd_filter_prepare(conv* p) {
   return split_units(dw_filter_chunks(p), p->slots, 4);
 }
 
-static void dw_bwd_filter_run(conv* p, int unit) {
+static __attribute__((noinline)) void dw_bwd_filter_run(conv* p, int unit) {
   int c = p->c, co = p->co, mult = co / c;
   int chunks = dw_filter_chunks(p), lo, hi;
   unit_range(chunks, split_units(chunks, p->slots, 4), unit, &lo, &hi);
@@ -940,7 +943,7 @@ static int maxpool_bwd_prepare(conv* p) {
   return split_units(cdiv(p->c, 4), p->slots, 4);
 }
 
-static void maxpool_bwd_run(conv* p, int unit) {
+static __attribute__((noinline)) void maxpool_bwd_run(conv* p, int unit) {
   int c = p->c, lo, hi;
   unit_range(cdiv(c, 4), split_units(cdiv(c, 4), p->slots, 4), unit, &lo, &hi);
   int clo = lo * 4, chi = imin(c, hi * 4);
@@ -1393,7 +1396,7 @@ static int bn_rows_prepare(conv* p) {
 
 // OP_BN_AFFINE: y = (x - mean) * scale + shift per channel, f = [mean | scale | shift] (the mean subtracted first,
 // so an input far from zero keeps its precision).
-static void bn_affine_run(conv* p, int unit) {
+static __attribute__((noinline)) void bn_affine_run(conv* p, int unit) {
   int c = p->c, lo, hi;
   const float *mean = p->f, *scale = p->f + c, *shift = p->f + 2 * c;
   unit_range(p->n, bn_rows_prepare(p), unit, &lo, &hi);
@@ -1409,7 +1412,7 @@ static void bn_affine_run(conv* p, int unit) {
 }
 
 // OP_BN_BWD_INPUT: dx = k1 * (dy - m1 - (x - mean) * k2) per channel.
-static void bn_bwd_input_run(conv* p, int unit) {
+static __attribute__((noinline)) void bn_bwd_input_run(conv* p, int unit) {
   int c = p->c, lo, hi;
   const float *mean = p->f, *k1 = p->f + c, *m1 = p->f + 2 * c, *k2 = p->f + 3 * c;
   unit_range(p->n, bn_rows_prepare(p), unit, &lo, &hi);
@@ -1509,7 +1512,7 @@ static inline v128_t sgd4(v128_t p, v128_t g, v128_t b, float* nb, int first, in
   return wasm_f32x4_sub(p, wasm_f32x4_mul(d, lr));
 }
 
-static void sgd_run(conv* p) {
+static __attribute__((noinline)) void sgd_run(conv* p) {
   const int* rec = (const int*)p->x;
   float momentum = p->f[0];
   v128_t m = wasm_f32x4_splat(momentum), keep = wasm_f32x4_splat(p->f[1]);
@@ -1540,7 +1543,7 @@ static void sgd_run(conv* p) {
 enum { ADAM_WORDS = 16 };
 enum { ADAM_L2 = 1, ADAM_DECOUPLED = 2, ADAM_AMSGRAD = 4 };
 
-static void adam_run(conv* p) {
+static __attribute__((noinline)) void adam_run(conv* p) {
   const int* rec = (const int*)p->x;
   v128_t b1 = wasm_f32x4_splat(p->f[0]), c1 = wasm_f32x4_splat(p->f[1]);
   v128_t b2 = wasm_f32x4_splat(p->f[2]), c2 = wasm_f32x4_splat(p->f[3]), eps = wasm_f32x4_splat(p->f[4]);
@@ -1582,7 +1585,7 @@ static void adam_run(conv* p) {
 
 static int patches_prepare(conv* p) { return split_units(p->kh * p->kw * p->c, p->slots, 2); }
 
-static void patches_run(conv* p, int unit) {
+static __attribute__((noinline)) void patches_run(conv* p, int unit) {
   int c = p->c, krows = p->kh * p->kw * c, lo, hi;
   long mtotal = (long)p->n * p->oh * p->ow;
   unit_range(krows, patches_prepare(p), unit, &lo, &hi);
@@ -1688,7 +1691,7 @@ static inline void avg_row(float* o, const float* s, int c, float k, int add) {
   for (; j < c; j++) o[j] = add ? o[j] + s[j] : s[j] * k;
 }
 
-static void avgpool_bwd_run(conv* p, int unit) {
+static __attribute__((noinline)) void avgpool_bwd_run(conv* p, int unit) {
   int c = p->c, lo, hi;
   const int* cols = (const int*)p->scratch;
   unit_range(p->n * p->h, split_units(p->n * p->h, p->slots, 4), unit, &lo, &hi);
@@ -1720,7 +1723,7 @@ static void avgpool_bwd_run(conv* p, int unit) {
 
 // OP_COLUMN_SUM: the gradient of a bias added along the last axis, y[j] = sum of x[r][j] over the n rows, with
 // BatchNorm's reduction (float32 blocks into double totals, one unit: the same result whatever the thread count).
-static void column_sum_run(conv* p) {
+static __attribute__((noinline)) void column_sum_run(conv* p) {
   double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
   bn_reduce(p->x, p->x, 0, p->n, p->c, acc);
   for (int j = 0; j < p->c; j++) p->y[j] = (float)acc[j];
@@ -1733,7 +1736,7 @@ enum { TT = 32 };
 
 static int transpose_prepare(conv* p) { return split_units(p->n * cdiv(p->h, TT), p->slots, 4); }
 
-static void transpose_run(conv* p, int unit) {
+static __attribute__((noinline)) void transpose_run(conv* p, int unit) {
   int h = p->h, w = p->w, tiles = cdiv(h, TT), lo, hi;
   unit_range(p->n * tiles, transpose_prepare(p), unit, &lo, &hi);
   for (int item = lo; item < hi; item++) {
@@ -1841,7 +1844,7 @@ static inline __attribute__((always_inline)) void c1_taps(conv* p, int ky, int k
   }
 }
 
-static void filter_c1_run(conv* p, int unit) {
+static __attribute__((noinline)) void filter_c1_run(conv* p, int unit) {
   int pairs = cdiv(p->co, 2), ky = unit / pairs, j0 = (unit % pairs) * 2, two = j0 + 1 < p->co;
   if (p->kw == 5) c1_taps(p, ky, 0, 5, j0, two);
   else if (p->kw == 3) c1_taps(p, ky, 0, 3, j0, two);
