@@ -53,6 +53,8 @@ export const KERNEL_OPS = {
   filter_c1: 23,
   /** OP_SE_GATE: squeeze-and-excitation: y = x * hsigmoid(relu(mean(x) W1 + b1) W2 + b2); f = [W1,b1,W2,b2] */
   se_gate: 24,
+  /** OP_RELU_GRAD: ReLU (act ACT_RELU) or ReLU6 (ACT_RELU6) gradient: bias = dy * mask(x), y = dy, n x c floats */
+  relu_grad: 25,
 } as const;
 
 /** A kernel of kernels.c, by name. */

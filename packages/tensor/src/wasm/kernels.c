@@ -74,6 +74,7 @@ enum {
   OP_TRANSPOSE = 22,       // y = x transposed: n matrices of h rows by w columns into n of w rows by h columns
   OP_FILTER_C1 = 23,       // filter gradient f of a stride-1 undilated convolution with one input channel, y = dy
   OP_SE_GATE = 24,         // squeeze-and-excitation: y = x * hsigmoid(relu(mean(x) W1 + b1) W2 + b2); f = [W1,b1,W2,b2]
+  OP_RELU_GRAD = 25,       // ReLU (act ACT_RELU) or ReLU6 (ACT_RELU6) gradient: bias = dy * mask(x), y = dy, n x c floats
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -1488,6 +1489,33 @@ static void tanh_run(conv* p, int unit, int grad) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Training: the gradient of ReLU and ReLU6 from the forward input x, in one pass: dx = dy * m with m = step(x) (ReLU)
+// or (x <= 6) * step(x) (ReLU6), step(x) = x > 0 ? 1 : 0 and NaN for a NaN x, the mask and the product exactly as
+// tfjs's gradients compute them with three to five ops (Step, LessEqual, Multiply, Cast, Multiply), so the values
+// are the same bit for bit (a zero mask times a negative dy is -0, times an infinite dy NaN).
+
+static __attribute__((noinline)) void relu_grad_run(conv* p, int unit) {
+  int ilo, ihi;
+  unit_range(p->n, bn_rows_prepare(p), unit, &ilo, &ihi);
+  long lo = (long)ilo * p->c, hi = (long)ihi * p->c;
+  const float* x = p->x;
+  const float* dy = p->y;
+  float* out = p->bias;
+  v128_t zero = wasm_f32x4_splat(0.f), one = wasm_f32x4_splat(1.f), six = wasm_f32x4_splat(6.f);
+  int six_cap = p->act == ACT_RELU6;
+  long i = lo;
+  for (; i < hi; i += 4) {
+    int m = hi - i >= 4 ? 4 : (int)(hi - i);
+    v128_t v = load_part(x + i, m);
+    v128_t keep = wasm_f32x4_gt(v, zero);
+    if (six_cap) keep = wasm_v128_and(keep, wasm_f32x4_le(v, six));
+    // 1 where kept, 0 elsewhere, and the NaN itself where x is NaN (x != x).
+    v128_t mask = wasm_v128_bitselect(v, wasm_v128_and(keep, one), wasm_f32x4_ne(v, v));
+    store_part(out + i, wasm_f32x4_mul(load_part(dy + i, m), mask), m);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Training: torch.optim.SGD's update for every parameter of a step in one call (issue 15). Each record is
 // SGD_WORDS 4-byte words: param, grad, momentum buffer (0 on the first step: the buffer starts as the update
 // direction), new param, new buffer (0 without momentum), the parameter's length, then lr and weight decay as
@@ -1970,6 +1998,7 @@ int prepare(int op, conv* p) {
   if (op == OP_TRANSPOSE) return transpose_prepare(p);
   if (op == OP_FILTER_C1) return filter_c1_prepare(p);
   if (op == OP_SE_GATE) return se_prepare(p);
+  if (op == OP_RELU_GRAD) return bn_rows_prepare(p);
   return 0;
 }
 
@@ -2000,4 +2029,5 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_TRANSPOSE) transpose_run(p, unit);
   else if (op == OP_FILTER_C1) filter_c1_run(p, unit);
   else if (op == OP_SE_GATE) se_gate_run(p, unit, slot);
+  else if (op == OP_RELU_GRAD) relu_grad_run(p, unit);
 }

@@ -29,6 +29,7 @@ import {
   BN_STATS,
   FILTER_GRAD_C1,
   PATCHES_T,
+  RELU_GRAD,
   SGD_STEP,
   TANH_GRAD,
 } from '../kernel-names';
@@ -134,6 +135,25 @@ const tanhGrad = (({ inputs, backend }: KernelArgs): TensorInfo => {
     runConvKernel(b, 'tanh_grad', rows(size, 1), addressOf(b, y), 0, addressOf(b, dy), {
       bias: addressOf(b, out),
       act: 0,
+    });
+  return out;
+}) as unknown as KernelFunc;
+
+/** ACT_RELU and ACT_RELU6 of kernels.c: which mask OP_RELU_GRAD applies. */
+const ACT_RELU = 1;
+const ACT_RELU6 = 2;
+
+const reluGrad = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMap }): TensorInfo => {
+  const b = backend as WasmBackendLike;
+  const { dy, x } = inputs;
+  const size = x.shape.reduce((a, d) => a * d, 1);
+  checkChannels(RELU_GRAD, 1, dy, size);
+  checkChannels(RELU_GRAD, 1, x, size);
+  const out = b.makeOutput(x.shape.slice(), 'float32');
+  if (size > 0)
+    runConvKernel(b, 'relu_grad', rows(size, 1), addressOf(b, x), 0, addressOf(b, dy), {
+      bias: addressOf(b, out),
+      act: attrs.relu6 ? ACT_RELU6 : ACT_RELU,
     });
   return out;
 }) as unknown as KernelFunc;
@@ -462,6 +482,7 @@ export function registerTrainKernels(): void {
     [BN_BACKWARD_INPUT, backwardInput],
     [Tanh, tanh],
     [TANH_GRAD, tanhGrad],
+    [RELU_GRAD, reluGrad],
     [SGD_STEP, sgdStep],
     [ADAM_STEP, adamStep],
     [PATCHES_T, patchesT],
