@@ -14,6 +14,7 @@ import { registerWasmKernels } from './wasm/register';
 import { registerConvGradients } from './conv';
 import { registerTrainKernels } from './wasm/train-kernels';
 import { registerTanhGradient } from './tanh-grad';
+import { registerReluGradients } from './relu-grad';
 
 export { tf } from './tf';
 export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank, DataType } from './tf';
@@ -64,6 +65,7 @@ registerWasmKernels();
 registerConvGradients();
 registerTrainKernels();
 registerTanhGradient();
+registerReluGradients();
 
 /** Resolves once the active backend is initialised (wasm's binary is compiled asynchronously). */
 export function ready(): Promise<void> {

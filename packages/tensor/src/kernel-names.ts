@@ -136,3 +136,9 @@ export const PATCHES_T = 'CnnPatchesT';
  * `x` and `dy`: `[kh, kw, 1, co]`. Attributes: the convolution's, plus `filterShape`.
  */
 export const FILTER_GRAD_C1 = 'CnnConv2DBackpropFilterC1';
+
+/**
+ * The gradient of ReLU (`relu6: false`) or ReLU6 (`relu6: true`) from the forward input x in one pass: inputs `dy, x`,
+ * output `dy * step(x)` (ReLU6: `dy * (x <= 6) * step(x)`), the values tfjs's own gradients compute with several ops.
+ */
+export const RELU_GRAD = 'CnnReluGrad';

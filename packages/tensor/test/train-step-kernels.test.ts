@@ -4,7 +4,7 @@
 // must give the cpu backend's values, hand the cases it does not take to tfjs's kernel, and leak nothing, neither
 // tensors nor the backend's own buffers.
 import { afterAll, describe, expect, it } from 'vitest';
-import { setBackend, tf } from '../src/index';
+import { setBackend, setThreads, tf } from '../src/index';
 
 afterAll(async () => {
   await setBackend('wasm');
@@ -169,5 +169,55 @@ describe('Identity on wasm', () => {
     s.dispose();
     expect(t.dataSync()).toEqual(['a', 'bc']);
     t.dispose();
+  });
+});
+
+describe("a bias added along the last axis on wasm (cnn's kernel at 1 thread, tfjs's route at 2)", () => {
+  afterAll(async () => {
+    await setThreads('auto');
+  });
+  const bits = (a: ArrayLike<number>): number[] => Array.from(new Uint32Array(Float32Array.from(a).buffer));
+  for (const [big, small, swap] of [
+    [[64, 28, 28, 6], [6], false],
+    [[3, 5, 7, 16], [16], true],
+    [[64, 10], [10], false],
+    [[2, 3], [3], true],
+  ] as const) {
+    for (const threads of [1, 2]) {
+      it(`[${big}] + [${small}]${swap ? ' (vector first)' : ''}, ${threads} thread(s): the cpu backend's sums bit for bit, its gradient too`, async () => {
+        await setThreads(threads);
+        const x = values(
+          big.reduce((a, b) => a * b, 1),
+          4,
+        );
+        const v = values(small[0], 5);
+        const run = () =>
+          tf.tidy(() => {
+            const a = tf.tensor(x, [...big]);
+            const b = tf.tensor1d(v);
+            const y = swap ? tf.add(b, a) : tf.add(a, b);
+            const w = tf.tensor(values(y.size, 6), y.shape);
+            const g = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.add(p, q), w)))([a, b]);
+            return [y.dataSync(), ...g.map((t) => t.dataSync())];
+          });
+        const { cpu, wasm } = await onBoth(run);
+        expect(bits(wasm[0])).toEqual(bits(cpu[0]));
+        expect(maxDiff(wasm[1], cpu[1])).toBe(0);
+        expect(maxDiff(wasm[2], cpu[2])).toBeLessThan(1e-4);
+      });
+    }
+  }
+
+  it('hands other adds (same shapes, a scalar, int32, an empty tensor) to tfjs, with its values', async () => {
+    await setThreads(1);
+    const cases = () =>
+      tf.tidy(() => [
+        tf.add(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([5, 6, 7, 8], [2, 2])).dataSync(),
+        tf.add(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.scalar(0.5)).dataSync(),
+        tf.add(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor1d([1, 2], 'int32')).dataSync(),
+        tf.add(tf.zeros([0, 3]), tf.tensor1d([1, 2, 3])).dataSync(),
+      ]);
+    const { cpu, wasm } = await onBoth(cases);
+    wasm.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(cpu[i])));
   });
 });

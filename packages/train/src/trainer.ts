@@ -307,7 +307,8 @@ export class Trainer {
             return [out, this.lossFn(out, batch.y)];
           });
           try {
-            await readToHost(logits, loss, batch.y);
+            const reading = readToHost(logits, loss, batch.y);
+            if (reading) await reading;
             const n = logits.shape[0];
             lossSum += loss.dataSync()[0] * n;
             const [c1, c5] = topkCorrect(logits, batch.y, [1, 5]);
@@ -363,7 +364,8 @@ export class Trainer {
         let lossValue: number;
         let gradNorm: number | undefined;
         try {
-          await readToHost(value, logits!, batch.y);
+          const reading = readToHost(value, logits!, batch.y);
+          if (reading) await reading;
           batchCorrect = topkCorrect(logits!, batch.y, [1])[0];
           lossValue = value.dataSync()[0];
           if (!Number.isFinite(lossValue)) {
@@ -414,14 +416,19 @@ export class Trainer {
   }
 }
 
+/** Backends whose synchronous reads (`dataSync()`) are plain copies out of memory the host already holds. */
+const SYNC_READ_BACKENDS = new Set(['wasm', 'cpu']);
+
 /**
- * Reads tensors to the host with `await data()`, so that the synchronous reads after it (`dataSync()` in the loss
- * value and the metrics) find their values already there. On WebGPU a synchronous read is a canvas round trip that
- * some adapters answer with zeros, or lose the device over (Chromium's SwiftShader); the asynchronous read maps a
- * buffer and is right everywhere. On wasm and cpu it costs nothing more.
+ * On a backend that is not in {@link SYNC_READ_BACKENDS} (WebGPU), reads tensors to the host with `await data()`, so
+ * that the synchronous reads after it (`dataSync()` in the loss value and the metrics) find their values already
+ * there: on WebGPU a synchronous read is a canvas round trip that some adapters answer with zeros, or lose the device
+ * over (Chromium's SwiftShader); the asynchronous read maps a buffer and is right everywhere. On wasm and cpu it does
+ * nothing (nothing to await, no second copy per step): the synchronous reads after it are the only reads.
  */
-async function readToHost(...tensors: Array<Tensor | unknown>): Promise<void> {
-  await Promise.all(tensors.filter((t): t is Tensor => t instanceof tf.Tensor).map((t) => t.data()));
+function readToHost(...tensors: Array<Tensor | unknown>): Promise<unknown> | undefined {
+  if (SYNC_READ_BACKENDS.has(tf.getBackend())) return undefined;
+  return Promise.all(tensors.filter((t): t is Tensor => t instanceof tf.Tensor).map((t) => t.data()));
 }
 
 function now(): number {

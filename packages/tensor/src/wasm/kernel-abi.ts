@@ -67,6 +67,8 @@ export const KERNEL_OPS = {
   conv_fwd_packed: 30,
   /** OP_MAXPOOL_FWD: max pooling, forward (dilation 1), padding taken as -infinity (groups = c): y from x */
   maxpool_fwd: 31,
+  /** OP_RELU_GRAD: ReLU (act ACT_RELU) or ReLU6 (ACT_RELU6) gradient: bias = dy * mask(x), y = dy, n x c floats */
+  relu_grad: 32,
 } as const;
 
 /** A kernel of kernels.c, by name. */

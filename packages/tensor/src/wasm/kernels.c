@@ -89,6 +89,7 @@ enum {
   OP_CONV_PACK = 29,       // OP_CONV_FWD's set-up alone: pack f into scratch (kept by the caller); no units
   OP_CONV_FWD_PACKED = 30, // OP_CONV_FWD on a filter OP_CONV_PACK packed: scratch = that block; bias, act
   OP_MAXPOOL_FWD = 31,     // max pooling, forward (dilation 1), padding taken as -infinity (groups = c): y from x
+  OP_RELU_GRAD = 32,       // ReLU (act ACT_RELU) or ReLU6 (ACT_RELU6) gradient: bias = dy * mask(x), y = dy, n x c floats
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -502,10 +503,13 @@ static KERNEL void conv_bwd_input_run(conv* p, int unit, int slot) {
 // ---------------------------------------------------------------------------------------------
 // Filter gradient: df[tap, ci, co] = sum over output pixels m of x[input pixel of m and tap, ci] * dy[m, co].
 // rgemm_4x8 accumulates a tile of 4 input channels (one tap) by 8 output channels over a block of
-// output pixels; ind[m * taps] points at the input row of pixel m for this tap.
+// output pixels; ind[m * taps] points at the input row of pixel m for this tap. The three rgemm tiles are
+// compiled noinline: inlined into run's dispatch (before every kernel became its own function, KERNEL above) they ran
+// about 35 % slower (resnet20_cifar's 3x3 filter gradients at batch 64, one thread: 15-18 ms -> 10-11 ms). Inlined
+// into conv_bwd_filter_run alone they measure the same (bench/kernel-ops.mjs, within 5 %).
 
-static void rgemm_4x8(int rows, float** ind, int taps, int xoff, const float* dy, int ldy, float* df, int ldf,
-                      int nrows) {
+static __attribute__((noinline)) void rgemm_4x8(int rows, float** ind, int taps, int xoff, const float* dy, int ldy,
+                                                float* df, int ldf, int nrows) {
   v128_t a00 = wasm_f32x4_splat(0.f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
   int o1 = imin(1, nrows - 1), o2 = imin(2, nrows - 1), o3 = imin(3, nrows - 1);
   for (int m = 0; m < rows; m++) {
@@ -549,8 +553,9 @@ static void rgemm_4x8(int rows, float** ind, int taps, int xoff, const float* dy
 // Eight rows by four output channels: rows 0-3 are up to four input channels of one tap (table
 // indA, channel offset xoffA), rows 4-7 up to four of another (indB, xoffB): the two halves may be
 // two taps, so that narrow groups (4 channels) still fill all eight accumulators.
-static void rgemm_8x4(int rows, float** indA, float** indB, int taps, int xoffA, int xoffB, const float* dy, int ldy,
-                      float* dfA, float* dfB, int ldf, int nA, int nB) {
+static __attribute__((noinline)) void rgemm_8x4(int rows, float** indA, float** indB, int taps, int xoffA, int xoffB,
+                                                const float* dy, int ldy, float* dfA, float* dfB, int ldf, int nA,
+                                                int nB) {
   v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
   int o1 = imin(1, nA - 1), o2 = imin(2, nA - 1), o3 = imin(3, nA - 1);
   int nb = imax(nB, 1);
@@ -585,8 +590,8 @@ static void rgemm_8x4(int rows, float** indA, float** indB, int taps, int xoffA,
 // Up to 4 rows by up to 8 columns (ncols <= 8) with partial loads and stores: for output-channel counts that are not
 // a multiple of 4 (LeNet-5's 6). It replaces a scalar loop over (row, column) that re-read the pointer table for
 // each and took 15 ms for LeNet-5's first layer at batch 64.
-static void rgemm_4xn(int rows, float** ind, int taps, int xoff, const float* dy, int ldy, float* df, int ldf,
-                      int nrows, int ncols) {
+static __attribute__((noinline)) void rgemm_4xn(int rows, float** ind, int taps, int xoff, const float* dy, int ldy,
+                                                float* df, int ldf, int nrows, int ncols) {
   v128_t a00 = wasm_f32x4_splat(0.f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
   int o1 = imin(1, nrows - 1), o2 = imin(2, nrows - 1), o3 = imin(3, nrows - 1);
   int n0 = imin(4, ncols), n1 = ncols - n0;
@@ -660,16 +665,30 @@ static KERNEL void conv_bwd_filter_run(conv* p, int unit, int slot) {
   int t0 = (wide == 4 ? 2 * klo : klo) / spt;
   int t1 = (wide == 4 ? imin(2 * khi + 1, nstrips - 1) : khi) / spt;
   int mtotal = p->n * p->oh * p->ow;
+  // The pixel (n, oh, ow) of row m0 is stepped row by row, and the taps' offsets column by column: no division per
+  // row or tap (they cost about as much as the multiply-adds of a 16-channel layer).
+  int ow = 0, oh = 0, n = 0;
   for (int m0 = 0; m0 < mtotal; m0 += RB) {
     int rows = imin(RB, mtotal - m0);
     for (int r = 0; r < rows; r++) {
-      int m = m0 + r;
-      int ow = m % p->ow, oh = (m / p->ow) % p->oh, n = m / (p->ow * p->oh);
-      for (int t = t0; t <= t1; t++) {
-        int ih = oh * p->sh - p->pt + (t / p->kw) * p->dh;
-        int iw = ow * p->sw - p->pl + (t % p->kw) * p->dw;
+      int ih0 = oh * p->sh - p->pt, iw0 = ow * p->sw - p->pl;
+      float* xn = p->x + (long)n * p->h * p->w * p->c;
+      float** row = ind + r * taps;
+      for (int t = t0, ky = t0 / p->kw, kx = t0 % p->kw; t <= t1; t++) {
+        int ih = ih0 + ky * p->dh, iw = iw0 + kx * p->dw;
         int ok = ih >= 0 && ih < p->h && iw >= 0 && iw < p->w;
-        ind[r * taps + t] = ok ? p->x + ((long)(n * p->h + ih) * p->w + iw) * p->c : zero;
+        row[t] = ok ? xn + ((long)ih * p->w + iw) * p->c : zero;
+        if (++kx == p->kw) {
+          kx = 0;
+          ky++;
+        }
+      }
+      if (++ow == p->ow) {
+        ow = 0;
+        if (++oh == p->oh) {
+          oh = 0;
+          n++;
+        }
       }
     }
     const float* dyb = p->y + (long)m0 * p->co;
@@ -1739,6 +1758,33 @@ static KERNEL void tanh_run(conv* p, int unit, int grad) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Training: the gradient of ReLU and ReLU6 from the forward input x, in one pass: dx = dy * m with m = step(x) (ReLU)
+// or (x <= 6) * step(x) (ReLU6), step(x) = x > 0 ? 1 : 0 and NaN for a NaN x, the mask and the product exactly as
+// tfjs's gradients compute them with three to five ops (Step, LessEqual, Multiply, Cast, Multiply), so the values
+// are the same bit for bit (a zero mask times a negative dy is -0, times an infinite dy NaN).
+
+static KERNEL void relu_grad_run(conv* p, int unit) {
+  int ilo, ihi;
+  unit_range(p->n, bn_rows_prepare(p), unit, &ilo, &ihi);
+  long lo = (long)ilo * p->c, hi = (long)ihi * p->c;
+  const float* x = p->x;
+  const float* dy = p->y;
+  float* out = p->bias;
+  v128_t zero = wasm_f32x4_splat(0.f), one = wasm_f32x4_splat(1.f), six = wasm_f32x4_splat(6.f);
+  int six_cap = p->act == ACT_RELU6;
+  long i = lo;
+  for (; i < hi; i += 4) {
+    int m = hi - i >= 4 ? 4 : (int)(hi - i);
+    v128_t v = load_part(x + i, m);
+    v128_t keep = wasm_f32x4_gt(v, zero);
+    if (six_cap) keep = wasm_v128_and(keep, wasm_f32x4_le(v, six));
+    // 1 where kept, 0 elsewhere, and the NaN itself where x is NaN (x != x).
+    v128_t mask = wasm_v128_bitselect(v, wasm_v128_and(keep, one), wasm_f32x4_ne(v, v));
+    store_part(out + i, wasm_f32x4_mul(load_part(dy + i, m), mask), m);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Training: torch.optim.SGD's update for every parameter of a step in one call (issue 15). Each record is
 // SGD_WORDS 4-byte words: param, grad, momentum buffer (0 on the first step: the buffer starts as the update
 // direction), new param, new buffer (0 without momentum), the parameter's length, then lr and weight decay as
@@ -2317,6 +2363,7 @@ int prepare(int op, conv* p) {
   if (op == OP_CONV_PACK) return conv_pack_prepare(p);
   if (op == OP_CONV_FWD_PACKED) return conv_fwd_packed_prepare(p);
   if (op == OP_MAXPOOL_FWD) return maxpool_fwd_prepare(p);
+  if (op == OP_RELU_GRAD) return bn_rows_prepare(p);
   return 0;
 }
 
@@ -2353,4 +2400,5 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_SE_GATE) se_gate_run(p, unit, slot);
   else if (op == OP_CONV_FWD_PACKED) conv_fwd_run(p, unit, slot);
   else if (op == OP_MAXPOOL_FWD) maxpool_fwd_run(p, unit, slot);
+  else if (op == OP_RELU_GRAD) relu_grad_run(p, unit);
 }
