@@ -14,6 +14,7 @@ import {
   useSmallCall,
   useWinograd,
   WINOGRAD_F4_MIN_CHANNELS,
+  WINOGRAD_F4_MIN_TILES_THREADED,
   winogradCacheSize,
   winogradTile,
   packedFilterCacheSize,
@@ -400,6 +401,12 @@ describe('Winograd across threads and backends', () => {
     expect(winogradTile(8, 16, 16, 32, 32)).toBe(2); // CIFAR ResNets' first stage
     expect(winogradTile(1, 3, 64, 224, 224)).toBe(0);
     expect(winogradTile(1, 64, 64, 2, 2)).toBe(0); // 0.15 M multiply-adds
+    // On more than one thread, F(4x4, 3x3) needs 32 tiles.
+    expect(WINOGRAD_F4_MIN_TILES_THREADED).toBe(32);
+    expect(winogradTile(1, 128, 128, 28, 28, 2)).toBe(4); // 49 tiles
+    expect(winogradTile(1, 256, 256, 14, 14, 2)).toBe(2); // 16 tiles
+    expect(winogradTile(1, 512, 512, 7, 7, 2)).toBe(2); // 4 tiles
+    expect(winogradTile(8, 512, 512, 7, 7, 2)).toBe(4); // 32 tiles
   });
 
   it("'auto' runs F(4x4, 3x3) where the rule says so, and a filter seen with another tile gets its own transform", async () => {
@@ -493,7 +500,7 @@ describe.each([1, 2])('Winograd for the input gradient (Conv2DBackpropInput), on
       const heap = heapBytes();
       for (let i = 0; i < 20; i++) dxOf('auto');
       expect(heapBytes()).toBe(heap);
-      const tile = winogradTile(xs[0], co, xs[3], xs[1], xs[2]);
+      const tile = winogradTile(xs[0], co, xs[3], xs[1], xs[2], threads);
       expect(tile).toBeGreaterThan(0);
       const e = relErr(wino, want);
       console.log(`dx ${xs.join('x')} <- ${co}: Winograd F(${tile}x${tile}) ${e.rel.toExponential(2)}`);
