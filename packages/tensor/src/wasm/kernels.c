@@ -1137,8 +1137,19 @@ static void wgemm_4x8(int kc, const float* a, int as, const float* b, float* c, 
 // Units: ranges of input channels.
 static int wino_filter_prepare(conv* p) { return split_units(p->c, p->slots, 2); }
 
-// flip: f is the filter of the convolution whose input gradient this one computes, [3][3][co][c] (its input
-// channels are this one's output channels): tap t of this filter is its tap 8 - t, transposed.
+// Declares g0 .. g8, the nine taps (row by row) of input channel ci and output channel o of the 3x3 filter f
+// [3][3][c][co], or zeros for o >= co (the padding columns of the last panel). flip: f is the filter of the
+// convolution whose input gradient this one computes, [3][3][co][c] (its input channels are this one's output
+// channels): tap t of this filter is its tap 8 - t, transposed.
+#define WINO_TAPS(f, c, co, ci, o, flip)                                                         \
+  float g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0, g8 = 0;                  \
+  if ((o) < (co)) {                                                                              \
+    int s_ = (flip) ? -(c) * (co) : (c) * (co), b_ = (flip) ? (o) * (c) + (ci) + 8 * (c) * (co) \
+                                                             : (ci) * (co) + (o);                \
+    g0 = f[b_], g1 = f[b_ + s_], g2 = f[b_ + 2 * s_], g3 = f[b_ + 3 * s_], g4 = f[b_ + 4 * s_];   \
+    g5 = f[b_ + 5 * s_], g6 = f[b_ + 6 * s_], g7 = f[b_ + 7 * s_], g8 = f[b_ + 8 * s_];           \
+  }
+
 static KERNEL void wino_filter_run(conv* p, int unit, int units, int flip) {
   int c = p->c, co = p->co, np = cdiv(co, NR);
   int lo, hi;
@@ -1146,12 +1157,7 @@ static KERNEL void wino_filter_run(conv* p, int unit, int units, int flip) {
   const float* f = p->f;
   for (int ci = lo; ci < hi; ci++)
     for (int o = 0; o < np * NR; o++) {
-      float g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0, g8 = 0;
-      if (o < co) {
-        int s = flip ? -c * co : c * co, b = flip ? o * c + ci + 8 * c * co : ci * co + o;
-        g0 = f[b], g1 = f[b + s], g2 = f[b + 2 * s], g3 = f[b + 3 * s], g4 = f[b + 4 * s];
-        g5 = f[b + 5 * s], g6 = f[b + 6 * s], g7 = f[b + 7 * s], g8 = f[b + 8 * s];
-      }
+      WINO_TAPS(f, c, co, ci, o, flip)
       // Rows of G g (4 x 3), then (G g) G^T (4 x 4).
       float r00 = g0, r01 = g1, r02 = g2;
       float r10 = 0.5f * (g0 + g3 + g6), r11 = 0.5f * (g1 + g4 + g7), r12 = 0.5f * (g2 + g5 + g8);
@@ -1177,6 +1183,32 @@ static int wino_fwd_prepare(conv* p, int m) {
   return w.blocks * w.chunks;
 }
 
+// The input patch of tile tt ((m + 2) x (m + 2) pixels for m x m outputs): the address of its first pixel (which may
+// lie in the padding) and, in *rm / *cm, bit i set when its row / column i is inside the input.
+static inline __attribute__((always_inline)) const float* wino_patch(const conv* p, wino_plan w, int tt, int* rm,
+                                                                     int* cm) {
+  int tx = tt % w.tiles_w, ty = (tt / w.tiles_w) % w.tiles_h, n = tt / (w.tiles_w * w.tiles_h);
+  int iy = w.m * ty - p->pt, ix = w.m * tx - p->pl, r = 0, k = 0;
+  for (int i = 0; i < w.m + 2; i++) {
+    if (iy + i >= 0 && iy + i < p->h) r |= 1 << i;
+    if (ix + i >= 0 && ix + i < p->w) k |= 1 << i;
+  }
+  *rm = r;
+  *cm = k;
+  return p->x + ((long)(n * p->h + iy) * p->w + ix) * p->c;
+}
+
+// The output block of tile tt: the address of its first value (channel 0) and, in *rows / *cols, how many of its m
+// rows and columns are inside the output.
+static inline __attribute__((always_inline)) float* wino_block(const conv* p, wino_plan w, int tt, int* rows,
+                                                               int* cols) {
+  int tx = tt % w.tiles_w, ty = (tt / w.tiles_w) % w.tiles_h, n = tt / (w.tiles_w * w.tiles_h);
+  int oy = w.m * ty, ox = w.m * tx;
+  *rows = imin(w.m, p->oh - oy);
+  *cols = imin(w.m, p->ow - ox);
+  return p->y + ((long)(n * p->oh + oy) * p->ow + ox) * p->co;
+}
+
 // The products of one unit: for each of the pts points xi, M[xi] (ntp tiles x ncc channels, rows ccp apart)
 // = V[xi] (ntp tiles x c, rows cinp apart) x U[xi] (the channels co0 .. co0 + ncc of the packed filter u, whose
 // points are np * NR * c floats apart), in strips of MR tiles by panels of NR channels (rows past the unit's
@@ -1199,7 +1231,7 @@ static KERNEL void wino_fwd_run(conv* p, int unit, int slot) {
   int blk = unit / w.chunks, chunk = unit % w.chunks;
   int t0 = blk * w.tb, nt = imin(w.tb, w.tiles - t0);
   int ntp = (nt + MR - 1) & ~(MR - 1);
-  int c = p->c, cinp = w.cinp, H = p->h, W = p->w;
+  int c = p->c, cinp = w.cinp, W = p->w;
   int co0 = chunk * w.cc, ncc = imin(w.cc, p->co - co0), ccp = w.ccp, np = cdiv(p->co, NR);
   float* V = (float*)slot_scratch(p, 0, wino_slot(p, 2), slot);
   float* M = V + 16 * w.tb * cinp;
@@ -1208,14 +1240,8 @@ static KERNEL void wino_fwd_run(conv* p, int unit, int slot) {
 
   // Input transform: V[xi][t][ci] = (B^T d B)[xi].
   for (int t = 0; t < nt; t++) {
-    int tt = t0 + t, tx = tt % w.tiles_w, ty = (tt / w.tiles_w) % w.tiles_h, n = tt / (w.tiles_w * w.tiles_h);
-    int iy = 2 * ty - p->pt, ix = 2 * tx - p->pl;
-    int rm = 0, cm = 0;  // bit i: patch row / column i is inside the input
-    for (int i = 0; i < 4; i++) {
-      if (iy + i >= 0 && iy + i < H) rm |= 1 << i;
-      if (ix + i >= 0 && ix + i < W) cm |= 1 << i;
-    }
-    const float* base = p->x + ((long)(n * H + iy) * W + ix) * c;
+    int rm, cm;
+    const float* base = wino_patch(p, w, t0 + t, &rm, &cm);
     float* v = V + t * cinp;
     int full = rm == 15 && cm == 15;
     for (int ci = 0; ci < c; ci += 4) {
@@ -1263,10 +1289,9 @@ static KERNEL void wino_fwd_run(conv* p, int unit, int slot) {
   // Output transform with bias and activation: y = A^T m A.
   v128_t six = wasm_f32x4_splat(6.f);
   for (int t = 0; t < nt; t++) {
-    int tt = t0 + t, tx = tt % w.tiles_w, ty = (tt / w.tiles_w) % w.tiles_h, n = tt / (w.tiles_w * w.tiles_h);
-    int oy = 2 * ty, ox = 2 * tx;
-    int two_rows = oy + 1 < p->oh, two_cols = ox + 1 < p->ow;
-    float* y0 = p->y + ((long)(n * p->oh + oy) * p->ow + ox) * p->co + co0;
+    int rows, cols;
+    float* y0 = wino_block(p, w, t0 + t, &rows, &cols) + co0;
+    int two_rows = rows > 1, two_cols = cols > 1;
     float* y1 = y0 + (long)p->ow * p->co;
     const float* m = M + t * ccp;
     for (int j = 0; j < ncc; j += 4) {
@@ -1362,12 +1387,7 @@ static KERNEL void wino4_filter_run(conv* p, int unit, int units, int flip) {
   int step = np * NR * c;  // floats from one point xi to the next
   for (int ci = lo; ci < hi; ci++)
     for (int o = 0; o < np * NR; o++) {
-      float g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0, g8 = 0;
-      if (o < co) {
-        int s = flip ? -c * co : c * co, b = flip ? o * c + ci + 8 * c * co : ci * co + o;
-        g0 = f[b], g1 = f[b + s], g2 = f[b + 2 * s], g3 = f[b + 3 * s], g4 = f[b + 4 * s];
-        g5 = f[b + 5 * s], g6 = f[b + 6 * s], g7 = f[b + 7 * s], g8 = f[b + 8 * s];
-      }
+      WINO_TAPS(f, c, co, ci, o, flip)
       // G g (6 x 3) column by column, then each of its rows times G^T (6 x 6).
       float r00, r10, r20, r30, r40, r50, r01, r11, r21, r31, r41, r51, r02, r12, r22, r32, r42, r52;
       W4_G(g0, g3, g6, r00, r10, r20, r30, r40, r50)
@@ -1406,7 +1426,7 @@ static KERNEL void wino4_fwd_run(conv* p, int unit, int slot) {
   int blk = unit / w.chunks, chunk = unit % w.chunks;
   int t0 = blk * w.tb, nt = imin(w.tb, w.tiles - t0);
   int ntp = (nt + MR - 1) & ~(MR - 1);
-  int c = p->c, cinp = w.cinp, H = p->h, W = p->w;
+  int c = p->c, cinp = w.cinp, W = p->w;
   int co0 = chunk * w.cc, ncc = imin(w.cc, p->co - co0), ccp = w.ccp, np = cdiv(p->co, NR);
   float* V = (float*)slot_scratch(p, 0, wino_slot(p, 4), slot);
   float* M = V + 36 * w.tb * cinp;
@@ -1417,14 +1437,8 @@ static KERNEL void wino4_fwd_run(conv* p, int unit, int slot) {
   // Input transform, V[xi][t][ci] = (B^T d B)[xi], in two passes through V: each row of the patch times B
   // (V[6 k + j] = (d B)[k][j]), then B^T times each column, in place.
   for (int t = 0; t < nt; t++) {
-    int tt = t0 + t, tx = tt % w.tiles_w, ty = (tt / w.tiles_w) % w.tiles_h, n = tt / (w.tiles_w * w.tiles_h);
-    int iy = 4 * ty - p->pt, ix = 4 * tx - p->pl;
-    int rm = 0, cm = 0;  // bit i: patch row / column i is inside the input
-    for (int i = 0; i < 6; i++) {
-      if (iy + i >= 0 && iy + i < H) rm |= 1 << i;
-      if (ix + i >= 0 && ix + i < W) cm |= 1 << i;
-    }
-    const float* base = p->x + ((long)(n * H + iy) * W + ix) * c;
+    int rm, cm;
+    const float* base = wino_patch(p, w, t0 + t, &rm, &cm);
     float* v = V + t * cinp;
     int full = rm == 63 && cm == 63;
     for (int ci = 0; ci < c; ci += 4) {
@@ -1473,10 +1487,8 @@ static KERNEL void wino4_fwd_run(conv* p, int unit, int slot) {
   // Output transform with bias and activation, y = A^T m A: each row of m times A (4 values per row, kept in
   // q), then A^T times each of the 4 columns.
   for (int t = 0; t < nt; t++) {
-    int tt = t0 + t, tx = tt % w.tiles_w, ty = (tt / w.tiles_w) % w.tiles_h, n = tt / (w.tiles_w * w.tiles_h);
-    int oy = 4 * ty, ox = 4 * tx;
-    int rows = imin(4, p->oh - oy), cols = imin(4, p->ow - ox);
-    float* y0 = p->y + ((long)(n * p->oh + oy) * p->ow + ox) * p->co + co0;
+    int rows, cols;
+    float* y0 = wino_block(p, w, t0 + t, &rows, &cols) + co0;
     const float* m = M + t * ccp;
     for (int j = 0; j < ncc; j += 4) {
       int nc = imin(4, ncc - j);
@@ -1521,6 +1533,7 @@ static KERNEL void wino4_fwd_run(conv* p, int unit, int slot) {
 #undef W4_BT
 #undef W4_AT
 #undef W4_G
+#undef WINO_TAPS
 
 // ---------------------------------------------------------------------------------------------
 // Element-wise: y[i] = act(x[i] (op) f[i mod c]) for i < n (EW_NONE: act(x[i])), which covers tensors of one
