@@ -133,39 +133,43 @@ const tanh = (({ inputs, backend }: KernelArgs): TensorInfo => {
   return out;
 }) as unknown as KernelFunc;
 
-const tanhGrad = (({ inputs, backend }: KernelArgs): TensorInfo => {
-  const b = backend as WasmBackendLike;
-  const { dy, y } = inputs;
-  const size = y.shape.reduce((a, d) => a * d, 1);
-  checkChannels(TANH_GRAD, 1, dy, size);
-  checkChannels(TANH_GRAD, 1, y, size);
-  const out = b.makeOutput(y.shape.slice(), 'float32');
+/**
+ * One element-wise gradient pass (OP_TANH_GRAD, OP_RELU_GRAD): out = dy times a factor of `value` (tanh's output, or
+ * the activation's input), both of `value`'s size.
+ */
+function gradPass(
+  b: WasmBackendLike,
+  kernel: string,
+  op: 'tanh_grad' | 'relu_grad',
+  value: TensorInfo,
+  dy: TensorInfo,
+  act: number,
+): TensorInfo {
+  const size = value.shape.reduce((a, d) => a * d, 1);
+  checkChannels(kernel, 1, dy, size);
+  checkChannels(kernel, 1, value, size);
+  const out = b.makeOutput(value.shape.slice(), 'float32');
   if (size > 0)
-    runConvKernel(b, 'tanh_grad', rows(size, 1), addressOf(b, y), 0, addressOf(b, dy), {
-      bias: addressOf(b, out),
-      act: 0,
-    });
+    runConvKernel(b, op, rows(size, 1), addressOf(b, value), 0, addressOf(b, dy), { bias: addressOf(b, out), act });
   return out;
-}) as unknown as KernelFunc;
+}
+
+const tanhGrad = (({ inputs, backend }: KernelArgs): TensorInfo =>
+  gradPass(backend as WasmBackendLike, TANH_GRAD, 'tanh_grad', inputs.y, inputs.dy, 0)) as unknown as KernelFunc;
 
 /** ACT_RELU and ACT_RELU6 of kernels.c: which mask OP_RELU_GRAD applies. */
 const ACT_RELU = 1;
 const ACT_RELU6 = 2;
 
-const reluGrad = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMap }): TensorInfo => {
-  const b = backend as WasmBackendLike;
-  const { dy, x } = inputs;
-  const size = x.shape.reduce((a, d) => a * d, 1);
-  checkChannels(RELU_GRAD, 1, dy, size);
-  checkChannels(RELU_GRAD, 1, x, size);
-  const out = b.makeOutput(x.shape.slice(), 'float32');
-  if (size > 0)
-    runConvKernel(b, 'relu_grad', rows(size, 1), addressOf(b, x), 0, addressOf(b, dy), {
-      bias: addressOf(b, out),
-      act: attrs.relu6 ? ACT_RELU6 : ACT_RELU,
-    });
-  return out;
-}) as unknown as KernelFunc;
+const reluGrad = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMap }): TensorInfo =>
+  gradPass(
+    backend as WasmBackendLike,
+    RELU_GRAD,
+    'relu_grad',
+    inputs.x,
+    inputs.dy,
+    attrs.relu6 ? ACT_RELU6 : ACT_RELU,
+  )) as unknown as KernelFunc;
 
 /** Words of one parameter's record in OP_SGD_STEP's table (kernels.c, SGD_WORDS). */
 const SGD_WORDS = 9;
