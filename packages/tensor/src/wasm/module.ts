@@ -47,6 +47,17 @@ export function convGeometry(info: backend_util.Conv2DInfo, groups: number): Con
 }
 
 /** The Winograd kernel's extra fields: the bias address (0: none) and the activation (ACT_ of kernels.c). */
+/**
+ * A geometry with stride 1, dilation 1, no padding and one group unless `g` says otherwise: the shape of the kernels'
+ * calls that are not a convolution layer (a filter transform, a matrix product, a pool over a whole image, rows of
+ * an element-wise pass).
+ */
+export function plainGeometry(
+  g: Pick<ConvGeometry, 'n' | 'h' | 'w' | 'c' | 'oh' | 'ow' | 'co' | 'kh' | 'kw'> & Partial<ConvGeometry>,
+): ConvGeometry {
+  return { sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, groups: 1, ...g };
+}
+
 export interface ConvExtras {
   bias: number;
   act: number;

@@ -39,6 +39,7 @@ import {
   addressOf,
   convGeometry,
   kernelThreads,
+  plainGeometry,
   runConvKernel,
   type ConvGeometry,
   type WasmBackendLike,
@@ -61,7 +62,7 @@ function rowsOf(op: string, t: TensorInfo): { n: number; c: number } {
 
 /** The parameter block of a pass over n rows of c channels (the other sizes are 1: the kernels ignore them). */
 function rows(n: number, c: number): ConvGeometry {
-  return { n, h: 1, w: 1, c, oh: 1, ow: 1, co: c, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, groups: 1 };
+  return plainGeometry({ n, h: 1, w: 1, c, oh: 1, ow: 1, co: c, kh: 1, kw: 1 });
 }
 
 function checkChannels(op: string, c: number, t: TensorInfo, per: number): void {

@@ -8,6 +8,7 @@ import {
   kernelThreads,
   memoryOf,
   packConvFilter,
+  plainGeometry,
   runConvKernel,
   THREAD_MIN_WORK,
   type ConvExtras,
@@ -165,37 +166,39 @@ function derived(backend: WasmBackendLike, t: TensorInfo, key: string, make: () 
   return ptr;
 }
 
+/**
+ * Transforms the 3x3 filter at address `f` for Winograd F(m x m, 3x3) with `c` input and `co` output channels into a
+ * new block of the backend's memory and returns its address (the caller frees it). flip: `f` is the filter of the
+ * convolution whose input gradient this one computes ([3][3][co][c]: 'wino_filter_t', kernels.c).
+ */
+function transformFilter(backend: WasmBackendLike, f: number, c: number, co: number, m: 2 | 4, flip: boolean): number {
+  const ptr = backend.wasm._malloc((m + 2) * (m + 2) * Math.ceil(co / 8) * 8 * c * 4) >>> 0;
+  if (!ptr) throw new Error(`cnn wasm kernels: out of memory transforming a ${c}x${co} 3x3 filter for Winograd`);
+  const op = `wino${m === 4 ? '4' : ''}_filter${flip ? '_t' : ''}` as const;
+  try {
+    runConvKernel(backend, op, plainGeometry({ n: 1, h: 3, w: 3, c, oh: 1, ow: 1, co, kh: 3, kw: 3 }), 0, f, ptr);
+  } catch (err) {
+    backend.wasm._free(ptr);
+    throw err;
+  }
+  return ptr;
+}
+
 function transformedFilter(backend: WasmBackendLike, filter: TensorInfo, c: number, co: number, m: 2 | 4): number {
-  return derived(backend, filter, `wino ${c} ${co} ${m}`, () => {
-    const bytes = (m + 2) * (m + 2) * Math.ceil(co / 8) * 8 * c * 4;
-    const ptr = backend.wasm._malloc(bytes) >>> 0;
-    if (!ptr) throw new Error(`cnn wasm kernels: out of memory transforming a ${c}x${co} 3x3 filter for Winograd`);
-    const g: ConvGeometry = {
-      n: 1,
-      h: 3,
-      w: 3,
-      c,
-      oh: 1,
-      ow: 1,
-      co,
-      kh: 3,
-      kw: 3,
-      sh: 1,
-      sw: 1,
-      dh: 1,
-      dw: 1,
-      pt: 0,
-      pl: 0,
-      groups: 1,
-    };
-    try {
-      runConvKernel(backend, m === 4 ? 'wino4_filter' : 'wino_filter', g, 0, addressOf(backend, filter), ptr);
-    } catch (err) {
-      backend.wasm._free(ptr);
-      throw err;
-    }
-    return ptr;
-  });
+  return derived(backend, filter, `wino ${c} ${co} ${m}`, () =>
+    transformFilter(backend, addressOf(backend, filter), c, co, m, false),
+  );
+}
+
+/**
+ * The tile a call runs with under Winograd mode `mode` (the value of {@link WINOGRAD_FLAG}), given the rule's tile
+ * `rule` ({@link winogradTile}) for a call Winograd can take: 0 for none.
+ */
+function tileFor(mode: unknown, rule: 0 | 2 | 4): 0 | 2 | 4 {
+  if (mode === 'off') return 0;
+  if (mode === 'f2') return 2;
+  if (mode === 'f4') return 4;
+  return mode === 'on' && rule === 0 ? 2 : rule;
 }
 
 /**
@@ -215,20 +218,14 @@ export function tryWinogradInputGrad(
 ): boolean {
   registerWinogradFlag();
   const wmode = env().get(WINOGRAD_FLAG);
-  if (wmode === 'off') return false;
   if (g.kh !== 3 || g.kw !== 3 || g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.groups !== 1) return false;
   if (g.pt < 0 || g.pt > 2 || g.pl < 0 || g.pl > 2) return false;
   // The convolution that computes dx: dy (n, oh, ow, co) in, dx (n, h, w, c) out.
   const b: ConvGeometry = { ...g, h: g.oh, w: g.ow, c: g.co, oh: g.h, ow: g.w, co: g.c, pt: 2 - g.pt, pl: 2 - g.pl };
-  const rule = winogradTile(b.n, b.c, b.co, b.oh, b.ow, kernelThreads(backend));
-  const m = wmode === 'f2' ? 2 : wmode === 'f4' ? 4 : rule === 4 ? 4 : 2;
-  if (rule === 0 && wmode === 'auto') return false;
-  const bytes = (m + 2) * (m + 2) * Math.ceil(b.co / 8) * 8 * b.c * 4;
-  const u = backend.wasm._malloc(bytes) >>> 0;
-  if (!u) throw new Error(`cnn wasm kernels: out of memory transforming a ${b.c}x${b.co} 3x3 filter for Winograd`);
+  const m = tileFor(wmode, winogradTile(b.n, b.c, b.co, b.oh, b.ow, kernelThreads(backend)));
+  if (m === 0) return false;
+  const u = transformFilter(backend, addressOf(backend, filter), b.c, b.co, m, true);
   try {
-    const fg: ConvGeometry = { ...b, n: 1, h: 3, w: 3, oh: 1, ow: 1, pt: 0, pl: 0 };
-    runConvKernel(backend, m === 4 ? 'wino4_filter_t' : 'wino_filter_t', fg, 0, addressOf(backend, filter), u);
     runConvKernel(backend, m === 4 ? 'wino4_fwd' : 'wino_fwd', b, addressOf(backend, dy), u, addressOf(backend, out));
   } finally {
     backend.wasm._free(u);
@@ -404,16 +401,8 @@ export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
   const g = convGeometry(info, 1);
   const extras = { bias: bias ? addressOf(backend, bias) : 0, act };
   const wino = kh === 3 && kw === 3 && g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1;
-  const tile =
-    !wino || wmode === 'off'
-      ? 0
-      : wmode === 'f2'
-        ? 2
-        : wmode === 'f4'
-          ? 4
-          : winogradTile(n, c, co, oh, ow, kernelThreads(backend));
-  if (tile !== 0 || (wino && wmode === 'on')) {
-    const m = tile === 4 ? 4 : 2;
+  const m = wino ? tileFor(wmode, winogradTile(n, c, co, oh, ow, kernelThreads(backend))) : 0;
+  if (m !== 0) {
     const u = transformedFilter(backend, filter, c, co, m);
     const out = backend.makeOutput(info.outShape, 'float32');
     runConvKernel(
@@ -506,8 +495,7 @@ export function tryMatMul(args: ConvArgs): TensorInfo | undefined {
   if (bias && bias.shape[bias.shape.length - 1] !== n) return undefined;
   if (!cnnTakes(imode, backend, m * k * n, SMALL_MATMUL_MACS)) return undefined;
   const out = backend.makeOutput([1, m, n], 'float32');
-  const one = { kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, groups: 1 };
-  runConvForward(backend, { ...one, n: 1, h: 1, w: m, c: k, oh: 1, ow: m, co: n }, a, b, out, {
+  runConvForward(backend, plainGeometry({ n: 1, h: 1, w: m, c: k, oh: 1, ow: m, co: n, kh: 1, kw: 1 }), a, b, out, {
     bias: bias ? addressOf(backend, bias) : 0,
     act,
   });
@@ -609,24 +597,7 @@ export function tryMean(args: ConvArgs): TensorInfo | undefined {
   const [n, h, w, c] = x.shape as [number, number, number, number];
   if (n === 0 || h === 0 || w === 0 || c === 0 || h * w * c > WINDOW_FILTER_MAX_VALUES) return undefined;
   const out = backend.makeOutput(at.keepDims ? [n, 1, 1, c] : [n, c], 'float32');
-  const g: ConvGeometry = {
-    n,
-    h,
-    w,
-    c,
-    oh: 1,
-    ow: 1,
-    co: c,
-    kh: h,
-    kw: w,
-    sh: 1,
-    sw: 1,
-    dh: 1,
-    dw: 1,
-    pt: 0,
-    pl: 0,
-    groups: c,
-  };
+  const g = plainGeometry({ n, h, w, c, oh: 1, ow: 1, co: c, kh: h, kw: w, groups: c });
   runConvKernel(backend, 'dw_fwd', g, addressOf(backend, x), windowFilter(backend, h * w, c), addressOf(backend, out));
   return out;
 }
