@@ -136,6 +136,7 @@ function instance(v, [, opName, params, setupOp]) {
     return () => {
       const units = e.prepare(op, block);
       for (let u = 0; u < units; u++) e.run(op, block, u, 0);
+      e.finish?.(op, block); // revisions before finish() had none
     };
   };
   let main;

@@ -27,7 +27,7 @@ const wasmOnly = opt('--wasm');
 const src = opt('--src') ?? join(here, '..', 'src', 'wasm', 'kernels.c');
 const out = join(here, '..', 'src', 'wasm', 'kernels-binary.ts');
 const abiOut = join(here, '..', KERNEL_ABI_TS);
-const exportsList = ['prepare', 'run', 'scratch_bytes'];
+const exportsList = ['prepare', 'run', 'finish', 'scratch_bytes'];
 const check = process.argv.includes('--check');
 
 // The contract first: it needs no compiler, and a kernels.c it cannot read should fail before clang runs.

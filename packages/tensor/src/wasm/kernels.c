@@ -625,14 +625,44 @@ static __attribute__((noinline)) void rgemm_4xn(int rows, float** ind, int taps,
 #undef ACC
 }
 
-// Shared scratch: a zero row; per slot: the pointer table of one block. Units: ranges of the
-// filter-gradient tiles (each a strip of up to four input channels of one tap, or a pair of strips,
-// by a group's output channels), each unit running over every output pixel, so every tile sums its
-// pixels in the same order whatever the split. Tiles are ordered tap by tap, so that a unit builds
-// the table only for its own taps: the table is built once in all, not once per unit.
+// Shared scratch: a zero row, then the partial gradients of parts 1 .. parts-1; per slot: the pointer table of one
+// block. The output pixels are cut into filter_parts(p) parts (a number the shape sets, not the thread count), each
+// summed into its own copy of the gradient (part 0 into f itself), and finish() adds the copies in order. Units:
+// a part by a range of the filter-gradient tiles (each a strip of up to four input channels of one tap, or a pair
+// of strips, by a group's output channels), each unit running over every pixel of its part, so every tile sums its
+// pixels in the same order whatever the split. Tiles are ordered tap by tap, so that a unit builds the table only
+// for its own taps: the table is built once per part, not once per unit.
+//
+// Parts matter where dy is large (wide, shallow layers such as MobileNet's 1x1 convolutions at high resolution):
+// units that split only the tiles would each stream all of dy from memory, as many times as there are units.
+// A part streams only its own pixels, at the cost of zeroing and adding one filter-sized copy each.
 
-static int bwd_filter_shared(const conv* p) { return (imax(p->c, p->co) + 4) * 4; }
+static int filter_floats(const conv* p) { return p->kh * p->kw * (p->c / p->groups) * p->co; }
+
+static int filter_parts(const conv* p) {
+  long long m = (long long)p->n * p->oh * p->ow, df = filter_floats(p), dy = m * p->co;
+  if (dy * 4 < (1 << 20) || m < 4 * RB) return 1;  // dy stays in cache: the tiles split it well enough
+  if (df * 64 <= dy && m >= 8 * RB) return 4;
+  return df * 16 <= dy ? 2 : 1;
+}
+
+static int bwd_filter_shared(const conv* p) {
+  return align16((imax(p->c, p->co) + 4) * 4) + (filter_parts(p) - 1) * filter_floats(p) * 4;
+}
 static int bwd_filter_slot(const conv* p) { return RB * p->kh * p->kw * 4; }
+
+// Units per part (each streams its part's dy once): one on one thread; without parts, a few tile ranges a thread;
+// with parts, enough tile ranges that every thread has a unit.
+static int filter_ranges(const conv* p, int items) {
+  int parts = filter_parts(p);
+  if (p->slots <= 1) return 1;
+  if (parts == 1) return split_units(items, p->slots, 2);
+  return imax(1, imin(items, cdiv(p->slots, parts)));
+}
+
+static float* filter_copy(const conv* p, int part) {
+  return part == 0 ? p->f : (float*)((char*)p->scratch + align16((imax(p->c, p->co) + 4) * 4)) + (long)(part - 1) * filter_floats(p);
+}
 
 // 4: pairs of strips fill the 8x4 kernel; 8: 4x8 kernels (and 8x4 for the last four columns); 0: rgemm_4xn.
 static int filter_wide(int cog) { return cog % 4 == 0 && cog >= 8 ? 8 : (cog % 4 == 0 ? 4 : 0); }
@@ -644,10 +674,21 @@ static int filter_items(const conv* p) {
 }
 
 static int conv_bwd_filter_prepare(conv* p) {
-  int groups = p->groups, cig = p->c / groups, taps = p->kh * p->kw;
+  int parts = filter_parts(p);
   fill_zero(p->scratch, imax(p->c, p->co) + 4);
-  fill_zero(p->f, taps * cig * p->co);
-  return split_units(filter_items(p), p->slots, 2);
+  for (int part = 0; part < parts; part++) fill_zero(filter_copy(p, part), filter_floats(p));
+  return parts * filter_ranges(p, filter_items(p));
+}
+
+// After every unit: f += the copies of parts 1, 2, ... in that order.
+static void conv_bwd_filter_finish(conv* p) {
+  int parts = filter_parts(p), count = filter_floats(p);
+  for (int part = 1; part < parts; part++) {
+    const float* src = filter_copy(p, part);
+    int i = 0;
+    for (; i + 4 <= count; i += 4) wasm_v128_store(p->f + i, wasm_f32x4_add(wasm_v128_load(p->f + i), wasm_v128_load(src + i)));
+    for (; i < count; i++) p->f[i] += src[i];
+  }
 }
 
 static KERNEL void conv_bwd_filter_run(conv* p, int unit, int slot) {
@@ -656,20 +697,23 @@ static KERNEL void conv_bwd_filter_run(conv* p, int unit, int slot) {
   float** ind = (float**)slot_scratch(p, bwd_filter_shared(p), bwd_filter_slot(p), slot);
   int wide = filter_wide(cog);
   int spt = cdiv(cig, MR), nstrips = taps * spt;  // strips of up to 4 input channels of one tap
-  int items = filter_items(p), lo, hi;
-  unit_range(items, split_units(items, p->slots, 2), unit, &lo, &hi);
+  int items = filter_items(p), ranges = filter_ranges(p, items), part = unit / ranges, lo, hi;
+  unit_range(items, ranges, unit % ranges, &lo, &hi);
   if (lo >= hi) return;
+  float* df = filter_copy(p, part);
   // Items are numbered strip (or pair of strips) first, then group, so a unit's items cover a
   // contiguous range of taps [t0, t1]: only those columns of the pointer table are built.
   int klo = lo / groups, khi = (hi - 1) / groups;
   int t0 = (wide == 4 ? 2 * klo : klo) / spt;
   int t1 = (wide == 4 ? imin(2 * khi + 1, nstrips - 1) : khi) / spt;
-  int mtotal = p->n * p->oh * p->ow;
+  int mtotal = p->n * p->oh * p->ow, blo, bhi;
+  unit_range(cdiv(mtotal, RB), filter_parts(p), part, &blo, &bhi);
+  int mlo = blo * RB, mhi = imin(mtotal, bhi * RB);
   // The pixel (n, oh, ow) of row m0 is stepped row by row, and the taps' offsets column by column: no division per
   // row or tap (they cost about as much as the multiply-adds of a 16-channel layer).
-  int ow = 0, oh = 0, n = 0;
-  for (int m0 = 0; m0 < mtotal; m0 += RB) {
-    int rows = imin(RB, mtotal - m0);
+  int ow = mlo % p->ow, oh = mlo / p->ow % p->oh, n = mlo / (p->ow * p->oh);
+  for (int m0 = mlo; m0 < mhi; m0 += RB) {
+    int rows = imin(RB, mhi - m0);
     for (int r = 0; r < rows; r++) {
       int ih0 = oh * p->sh - p->pt, iw0 = ow * p->sw - p->pl;
       float* xn = p->x + (long)n * p->h * p->w * p->c;
@@ -695,7 +739,7 @@ static KERNEL void conv_bwd_filter_run(conv* p, int unit, int slot) {
     for (int item = lo; item < hi; item++) {
       int g = item % groups, k = item / groups;
       const float* dyg = dyb + g * cog;
-      float* fg = p->f + g * cog;
+      float* fg = df + g * cog;
       if (wide == 4) {
         // A pair of strips (of one tap or of two) fills the 8x4 kernel.
         int s = 2 * k;
@@ -1067,7 +1111,7 @@ typedef struct {
 
 // Not a struct in memory (that would need the shadow stack): returned by value, in registers.
 // m: 2 for F(2x2, 3x3) (OP_WINO_FWD), 4 for F(4x4, 3x3) (OP_WINO4_FWD).
-static wino_plan wino_make_plan(const conv* p, int m) {
+static inline __attribute__((always_inline)) wino_plan wino_make_plan(const conv* p, int m) {
   wino_plan w;
   w.m = m;
   w.pts = (m + 2) * (m + 2);
@@ -1082,8 +1126,13 @@ static wino_plan wino_make_plan(const conv* p, int m) {
   // 110 -> 83 ms), while at 56x56x64 they were 1.4x slower.
   int budget = m == 4 && w.cinp + cop >= 1024 ? 1 << 20 : 1 << 18;
   int tb = (budget / w.pts / (w.cinp + cop)) & ~(MR - 1);
-  w.tb = imax(2 * MR, imin(64, tb));
-  w.blocks = cdiv(w.tiles, w.tb);
+  int tbmax = imax(2 * MR, imin(64, tb)), quads = cdiv(w.tiles, MR);
+  w.blocks = cdiv(w.tiles, tbmax);
+  // On several threads, a whole number of blocks per thread where there are more blocks than threads, and blocks of
+  // nearly equal size (wino_tiles): blocks of tbmax tiles and a short last one left a thread idle for a quarter of
+  // ResNet's 56x56 layers with F(4x4) (196 tiles: 56, 56, 56, 28 -> 48, 48, 48, 52).
+  if (p->slots > 1 && w.blocks > p->slots) w.blocks = imin(quads, cdiv(w.blocks, p->slots) * p->slots);
+  w.tb = cdiv(quads, w.blocks) * MR;  // the largest block, at most tbmax
   w.chunks = 1;
   if (p->slots > 1 && w.blocks < 2 * p->slots) {
     // Too few tile blocks for the threads: split the channels too (each chunk redoes the input
@@ -1095,6 +1144,14 @@ static wino_plan wino_make_plan(const conv* p, int m) {
   w.chunks = cdiv(p->co, w.cc);
   w.ccp = w.cc;
   return w;
+}
+
+// The tiles [*t0, *t0 + *nt) of block blk: whole quads of MR tiles, spread evenly over the blocks.
+static inline __attribute__((always_inline)) void wino_tiles(int tiles, int blocks, int blk, int* t0, int* nt) {
+  int lo, hi;
+  unit_range(cdiv(tiles, MR), blocks, blk, &lo, &hi);
+  *t0 = lo * MR;
+  *nt = imin(tiles, hi * MR) - lo * MR;
 }
 
 static int wino_slot(const conv* p, int m) {
@@ -1229,7 +1286,8 @@ static inline void wino_products(int pts, const float* V, int vstep, float* M, i
 static KERNEL void wino_fwd_run(conv* p, int unit, int slot) {
   wino_plan w = wino_make_plan(p, 2);
   int blk = unit / w.chunks, chunk = unit % w.chunks;
-  int t0 = blk * w.tb, nt = imin(w.tb, w.tiles - t0);
+  int t0, nt;
+  wino_tiles(w.tiles, w.blocks, blk, &t0, &nt);
   int ntp = (nt + MR - 1) & ~(MR - 1);
   int c = p->c, cinp = w.cinp, W = p->w;
   int co0 = chunk * w.cc, ncc = imin(w.cc, p->co - co0), ccp = w.ccp, np = cdiv(p->co, NR);
@@ -1424,7 +1482,8 @@ static inline void wino4_store(float* y, v128_t v, v128_t bias, int act, int nc)
 static KERNEL void wino4_fwd_run(conv* p, int unit, int slot) {
   wino_plan w = wino_make_plan(p, 4);
   int blk = unit / w.chunks, chunk = unit % w.chunks;
-  int t0 = blk * w.tb, nt = imin(w.tb, w.tiles - t0);
+  int t0, nt;
+  wino_tiles(w.tiles, w.blocks, blk, &t0, &nt);
   int ntp = (nt + MR - 1) & ~(MR - 1);
   int c = p->c, cinp = w.cinp, W = p->w;
   int co0 = chunk * w.cc, ncc = imin(w.cc, p->co - co0), ccp = w.ccp, np = cdiv(p->co, NR);
@@ -1608,21 +1667,37 @@ static KERNEL void ew_run(conv* p, int unit) {
 // Training: BatchNorm (issue 15). Channels last: x is n rows of c channels. The statistics and the gradient's
 // sums are one read of the input each (instead of tfjs's mean, subtract, square, mean, ... one pass per op):
 // per channel, float32 partial sums over blocks of BN_BLOCK rows (the block stays in L1 cache), added into
-// double totals, so a sum over a million rows keeps float32 accuracy. The reductions run as one unit (one thread),
-// so their result does not depend on the thread count; the element-wise passes split rows like OP_ELTWISE.
+// double totals, so a sum over a million rows keeps float32 accuracy. The reductions split channels (units: ranges of
+// 4-channel columns, each summed over every row in the same order whatever the split), so their result does not
+// depend on the thread count; the element-wise passes split rows like OP_ELTWISE.
 
 enum { BN_BLOCK = 64 };
 
 static int bn_scratch(const conv* p) { return 4 * p->c * 8 + 64; }
 
-// acc[0..c) += sum over rows of (x - shift); acc2[c..2c) += sum of (x - shift) * w, where w is x - shift itself
-// (statistics: w = 0 pointer) or dy (the gradient's sums). shift is per channel (mean) or 0.
-static void bn_reduce(const float* x, const float* dy, const float* shift, int n, int c, double* acc) {
-  for (int j = 0; j < 2 * c; j++) acc[j] = 0.0;
+// Units of a reduction over n rows of c channels: ranges of 4-channel columns, split only where a pass is worth a
+// thread (the same size rule as the element-wise passes, bn_rows_prepare).
+static int bn_sums_prepare(const conv* p) {
+  if (p->slots <= 1 || (long)p->n * p->c < 65536) return 1;
+  return imin(cdiv(p->c, 4), 2 * p->slots);
+}
+
+// The channels [*j0, *j1) of a reduction's unit.
+static void bn_sums_range(const conv* p, int unit, int* j0, int* j1) {
+  int cols = cdiv(p->c, 4), lo, hi;
+  unit_range(cols, bn_sums_prepare(p), unit, &lo, &hi);
+  *j0 = lo * 4;
+  *j1 = imin(p->c, hi * 4);
+}
+
+// For the channels j0 <= j < j1: acc[j] = sum over rows of (x - shift); acc[c + j] = sum of (x - shift) * w, where
+// w is x - shift itself (statistics: dy = 0 pointer) or dy (the gradient's sums). shift is per channel (mean) or 0.
+static void bn_reduce(const float* x, const float* dy, const float* shift, int n, int c, int j0, int j1, double* acc) {
+  for (int j = j0; j < j1; j++) acc[j] = acc[c + j] = 0.0;
   for (int r0 = 0; r0 < n; r0 += BN_BLOCK) {
     int r1 = imin(n, r0 + BN_BLOCK);
-    for (int j = 0; j < c; j += 4) {
-      int m = imin(4, c - j);
+    for (int j = j0; j < j1; j += 4) {
+      int m = imin(4, j1 - j);
       v128_t s = wasm_f32x4_splat(0.f), q = wasm_f32x4_splat(0.f);
       v128_t mu = shift ? load_part(shift + j, m) : wasm_f32x4_splat(0.f);
       for (int r = r0; r < r1; r++) {
@@ -1647,13 +1722,14 @@ static void bn_reduce(const float* x, const float* dy, const float* shift, int n
   }
 }
 
-static KERNEL void bn_stats_run(conv* p) {
-  int n = p->n, c = p->c;
+static KERNEL void bn_stats_run(conv* p, int unit) {
+  int n = p->n, c = p->c, j0, j1;
   double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
+  bn_sums_range(p, unit, &j0, &j1);
   // Shifted by the first row (a per-channel guess of the mean), so the sum of squares does not cancel.
   const float* first = p->x;
-  bn_reduce(p->x, 0, first, n, c, acc);
-  for (int j = 0; j < c; j++) {
+  bn_reduce(p->x, 0, first, n, c, j0, j1, acc);
+  for (int j = j0; j < j1; j++) {
     double d = acc[j] / n;  // mean - first
     double var = acc[c + j] / n - d * d;
     p->y[j] = (float)(first[j] + d);
@@ -1661,12 +1737,13 @@ static KERNEL void bn_stats_run(conv* p) {
   }
 }
 
-static KERNEL void bn_bwd_sums_run(conv* p) {
-  int n = p->n, c = p->c;
+static KERNEL void bn_bwd_sums_run(conv* p, int unit) {
+  int n = p->n, c = p->c, j0, j1;
   double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
-  bn_reduce(p->x, p->y, p->f, n, c, acc);
+  bn_sums_range(p, unit, &j0, &j1);
+  bn_reduce(p->x, p->y, p->f, n, c, j0, j1, acc);
   const float* inv = p->f + c;
-  for (int j = 0; j < c; j++) {
+  for (int j = j0; j < j1; j++) {
     p->bias[j] = (float)acc[j];
     p->bias[c + j] = (float)(acc[c + j] * inv[j]);
   }
@@ -2032,11 +2109,14 @@ static KERNEL void avgpool_bwd_run(conv* p, int unit) {
 }
 
 // OP_COLUMN_SUM: the gradient of a bias added along the last axis, y[j] = sum of x[r][j] over the n rows, with
-// BatchNorm's reduction (float32 blocks into double totals, one unit: the same result whatever the thread count).
-static KERNEL void column_sum_run(conv* p) {
+// BatchNorm's reduction (float32 blocks into double totals, split by channels: the same result whatever the thread
+// count).
+static KERNEL void column_sum_run(conv* p, int unit) {
   double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
-  bn_reduce(p->x, p->x, 0, p->n, p->c, acc);
-  for (int j = 0; j < p->c; j++) p->y[j] = (float)acc[j];
+  int j0, j1;
+  bn_sums_range(p, unit, &j0, &j1);
+  bn_reduce(p->x, p->x, 0, p->n, p->c, j0, j1, acc);
+  for (int j = j0; j < j1; j++) p->y[j] = (float)acc[j];
 }
 
 // OP_TRANSPOSE: the operand of a transposed matrix product (tfjs's wasm BatchMatMul multiplies transposed
@@ -2363,13 +2443,12 @@ int prepare(int op, conv* p) {
   if (op == OP_WINO4_FWD) return wino_fwd_prepare(p, 4);
   if (op == OP_ELTWISE) return ew_prepare(p);
   if (op == OP_SHUFFLE2) return shuffle2_prepare(p);
-  if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS) return 1;
+  if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS || op == OP_COLUMN_SUM) return bn_sums_prepare(p);
   if (op == OP_BN_AFFINE || op == OP_BN_BWD_INPUT) return bn_rows_prepare(p);
   if (op == OP_TANH || op == OP_TANH_GRAD) return tanh_prepare(p);
   if (op == OP_SGD_STEP || op == OP_ADAM_STEP) return 1;
   if (op == OP_PATCHES_T) return patches_prepare(p);
   if (op == OP_AVGPOOL_BWD) return avgpool_bwd_prepare(p);
-  if (op == OP_COLUMN_SUM) return 1;
   if (op == OP_TRANSPOSE) return transpose_prepare(p);
   if (op == OP_FILTER_C1) return filter_c1_prepare(p);
   if (op == OP_SE_GATE) return se_prepare(p);
@@ -2378,6 +2457,11 @@ int prepare(int op, conv* p) {
   if (op == OP_MAXPOOL_FWD) return maxpool_fwd_prepare(p);
   if (op == OP_RELU_GRAD) return bn_rows_prepare(p);
   return 0;
+}
+
+// What a kernel does once all its units are done, on the calling thread (most kernels: nothing).
+void finish(int op, conv* p) {
+  if (op == OP_CONV_BWD_FILTER) conv_bwd_filter_finish(p);
 }
 
 // One unit of a prepared kernel, with the scratch of `slot`.
@@ -2397,8 +2481,8 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_WINO4_FWD) wino4_fwd_run(p, unit, slot);
   else if (op == OP_ELTWISE) ew_run(p, unit);
   else if (op == OP_SHUFFLE2) shuffle2_run(p, unit);
-  else if (op == OP_BN_STATS) bn_stats_run(p);
-  else if (op == OP_BN_BWD_SUMS) bn_bwd_sums_run(p);
+  else if (op == OP_BN_STATS) bn_stats_run(p, unit);
+  else if (op == OP_BN_BWD_SUMS) bn_bwd_sums_run(p, unit);
   else if (op == OP_BN_AFFINE) bn_affine_run(p, unit);
   else if (op == OP_BN_BWD_INPUT) bn_bwd_input_run(p, unit);
   else if (op == OP_TANH) tanh_run(p, unit, 0);
@@ -2407,7 +2491,7 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_ADAM_STEP) adam_run(p);
   else if (op == OP_PATCHES_T) patches_run(p, unit);
   else if (op == OP_AVGPOOL_BWD) avgpool_bwd_run(p, unit);
-  else if (op == OP_COLUMN_SUM) column_sum_run(p);
+  else if (op == OP_COLUMN_SUM) column_sum_run(p, unit);
   else if (op == OP_TRANSPOSE) transpose_run(p, unit);
   else if (op == OP_FILTER_C1) filter_c1_run(p, unit);
   else if (op == OP_SE_GATE) se_gate_run(p, unit, slot);

@@ -299,6 +299,7 @@ export function runConvKernel(
     const units = k.prepare(op, block);
     if (pool) pool.run(k, op, block, units);
     else for (let u = 0; u < units; u++) k.run(op, block, u, 0);
+    k.finish(op, block);
   } finally {
     if (own) wasm._free(own);
   }

@@ -31,6 +31,8 @@ const MAX_UNITS = 0xfff0;
 export interface KernelExports {
   prepare(op: number, params: number): number;
   run(op: number, params: number, unit: number, slot: number): void;
+  /** What a kernel does after all its units, on the calling thread. */
+  finish(op: number, params: number): void;
   scratch_bytes(op: number, params: number): number;
 }
 
