@@ -3,7 +3,7 @@
 //
 //   node packages/tensor/bench/profile-models.mjs [--models mobilenet_v2,resnet18,resnet50] [--winograd on|off|auto]
 //     [--igemm small|on|off|auto[,...]] [--threads 1,2] [--reps 8] [--rounds 2] [--batch 1] [--input HxWxC]
-//     [--profile] [--profile-reps 5]
+//     [--profile] [--profile-reps 5] [--per-call] [--per-call-top 20]
 // `--winograd off --igemm off` runs every forward convolution and element-wise op on tfjs's kernels (as before #14).
 // Each model runs at its card's input size unless --input says otherwise.
 //
@@ -148,7 +148,7 @@ for (const id of ids) {
       }));
       diffs.sort((a, b) => b.ms[1] - b.ms[0] - (a.ms[1] - a.ms[0]));
       console.log(`  per call (${keys.join(' vs ')}), largest increase first:`);
-      for (const d of diffs.slice(0, 20)) {
+      for (const d of diffs.slice(0, Number(arg('per-call-top', 20)))) {
         console.log(`    #${d.i} ${d.name} ${d.shape}: ${d.ms.map((x) => x.toFixed(3)).join(' / ')}`);
       }
     }

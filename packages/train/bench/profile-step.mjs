@@ -6,6 +6,9 @@
 //   node packages/train/bench/profile-step.mjs [--model resnet20_cifar] [--batch 64] [--steps 5] [--threads 1]
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof packages/train/bench/profile-step.mjs --model lenet5
 //   node packages/train/bench/profile-step.mjs --summarize /tmp/prof/CPU.*.cpuprofile
+//   node packages/train/bench/profile-step.mjs --model resnet20_cifar --threads 2 --flag CNN_IGEMM=auto
+// `--flag NAME=value` sets a tfjs flag (cnn's routes: CNN_IGEMM, CNN_WINOGRAD) after the warm-up steps, once the
+// routes have registered their flags.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -17,6 +20,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1' },
     summarize: { type: 'string' },
     top: { type: 'string', default: '30' },
+    flag: { type: 'string', multiple: true, default: [] },
   },
 });
 
@@ -62,6 +66,10 @@ const y = tf.tensor1d(
 );
 const step = () => opt.minimize(() => crossEntropy(net.call(x), y));
 for (let i = 0; i < 2; i++) step();
+for (const f of values.flag) {
+  const [name, v] = f.split('=');
+  tf.env().set(name, Number.isNaN(Number(v)) ? v : Number(v));
+}
 const steps = Number(values.steps);
 const t0 = performance.now();
 for (let i = 0; i < steps; i++) step();
