@@ -318,6 +318,8 @@ describe('Winograd across threads and backends', () => {
         [[1, 28, 28, 64], 64], // split by tile blocks
         [[1, 7, 7, 512], 512], // few tiles: split by output channels too
         [[2, 9, 11, 21], 37],
+        [[1, 8, 8, 64], 64], // few tiles, a filter in cache: blocks of one quad of tiles
+        [[1, 56, 56, 64], 64], // blocks of nearly equal size (F(4x4): 48, 48, 48, 52 tiles)
       ];
       const out: Float32Array[][] = [];
       for (const threads of [1, 2]) {

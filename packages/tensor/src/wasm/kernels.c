@@ -1094,10 +1094,16 @@ static KERNEL void maxpool_bwd_run(conv* p, int unit) {
 // Work split of OP_WINO_FWD: blocks of `tb` tiles times chunks of `cc` output channels. A unit
 // transforms the input of its tiles (into V, its slot's scratch), runs the 16 products for its
 // channels (into M, scratch) and transforms M into the output with the bias and activation. With
-// one thread a unit takes every channel; with more, the channels are split when there are too few
-// tile blocks to share. Each output element is the same sum in the same order (over ci ascending,
+// one thread a unit takes every channel; with more, blocks are of nearly equal size, and when there
+// are too few to share, a filter that fits in cache (WINO_SMALL_FILTER_BYTES) gets smaller blocks,
+// a larger one a split of its channels. Each output element is the same sum in the same order (over ci ascending,
 // then the fixed output transform) whatever the split, so results do not depend on the threads.
 // (Small calls get slots = 1 from the TypeScript side, THREAD_MIN_WORK in module.ts: one unit.)
+
+// A transformed filter of at most this many bytes stays in each core's cache: threads split its tiles, not its
+// output channels (ResNet-20's 3x3 convolutions at batch 1, 8x8x64: 46 us on one thread, 85 us on two with
+// channel chunks).
+enum { WINO_SMALL_FILTER_BYTES = 1 << 22 };
 
 typedef struct {
   int m, pts;                   // output tile side (2 or 4) and transform points ((m + 2)^2: 16 or 36)
@@ -1132,14 +1138,20 @@ static inline __attribute__((always_inline)) wino_plan wino_make_plan(const conv
   // nearly equal size (wino_tiles): blocks of tbmax tiles and a short last one left a thread idle for a quarter of
   // ResNet's 56x56 layers with F(4x4) (196 tiles: 56, 56, 56, 28 -> 48, 48, 48, 52).
   if (p->slots > 1 && w.blocks > p->slots) w.blocks = imin(quads, cdiv(w.blocks, p->slots) * p->slots);
-  w.tb = cdiv(quads, w.blocks) * MR;  // the largest block, at most tbmax
   w.chunks = 1;
   if (p->slots > 1 && w.blocks < 2 * p->slots) {
-    // Too few tile blocks for the threads: split the channels too (each chunk redoes the input
-    // transform of its block, which is small next to its products when chunks keep >= 32 channels).
-    int want = cdiv(4 * p->slots, w.blocks);
-    w.chunks = imax(1, imin(want, cop / 32));
+    if ((long long)w.pts * w.cinp * cop * 4 <= WINO_SMALL_FILTER_BYTES) {
+      // Too few tile blocks for the threads, and a transformed filter that stays in each core's cache: smaller
+      // blocks, down to one quad of tiles, each reading all of the filter.
+      w.blocks = imin(quads, 2 * p->slots);
+    } else {
+      // Too few tile blocks and a large filter: split the channels too (each chunk reads its part of the filter and
+      // redoes the input transform of its block, small next to its products when chunks keep >= 32 channels).
+      int want = cdiv(4 * p->slots, w.blocks);
+      w.chunks = imax(1, imin(want, cop / 32));
+    }
   }
+  w.tb = cdiv(quads, w.blocks) * MR;  // the largest block, at most tbmax
   w.cc = cdiv(cdiv(p->co, w.chunks), NR) * NR;
   w.chunks = cdiv(p->co, w.cc);
   w.ccp = w.cc;
