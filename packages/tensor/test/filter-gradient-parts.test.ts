@@ -25,7 +25,13 @@ const CASES: Case[] = [
   { name: '3x3, 16 -> 64 (2 parts)', x: [4, 32, 32, 16], w: [3, 3, 16, 64], pad: 1 },
   { name: '3x3 stride 2, 8 -> 24 (4 parts, mid-image)', x: [5, 93, 95, 8], w: [3, 3, 8, 24], strides: 2, pad: 'same' },
   { name: '1x1 groups 2 (4 parts)', x: [4, 48, 48, 32], w: [1, 1, 16, 32], pad: 'valid', groups: 2 },
-  { name: '1x1 groups 8, 4 outputs a group (8x4 pairs)', x: [4, 48, 48, 32], w: [1, 1, 4, 32], pad: 'valid', groups: 8 },
+  {
+    name: '1x1 groups 8, 4 outputs a group (8x4 pairs)',
+    x: [4, 48, 48, 32],
+    w: [1, 1, 4, 32],
+    pad: 'valid',
+    groups: 8,
+  },
   { name: '1x1, 16 -> 30 (4xn tail)', x: [4, 48, 48, 16], w: [1, 1, 16, 30], pad: 'valid' },
 ];
 
