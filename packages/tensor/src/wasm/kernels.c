@@ -1100,9 +1100,10 @@ static KERNEL void maxpool_bwd_run(conv* p, int unit) {
 // then the fixed output transform) whatever the split, so results do not depend on the threads.
 // (Small calls get slots = 1 from the TypeScript side, THREAD_MIN_WORK in module.ts: one unit.)
 
-// A transformed filter of at most this many bytes stays in each core's cache: threads split its tiles, not its
-// output channels (ResNet-20's 3x3 convolutions at batch 1, 8x8x64: 46 us on one thread, 85 us on two with
-// channel chunks).
+// A transformed filter of at most this many bytes is cheap enough to read once per block (from the L2 and the shared
+// L3 cache): threads split its tiles, not its output channels (ResNet-20's 3x3 convolutions at batch 1, 8x8x64: 46 us
+// on one thread, 85 us on two with channel chunks, 41 us with smaller blocks; 14x14x256 with F(2x2), 4 MiB: 1.56x ->
+// 1.72-1.91x on two threads).
 enum { WINO_SMALL_FILTER_BYTES = 1 << 22 };
 
 typedef struct {
