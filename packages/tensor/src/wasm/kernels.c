@@ -646,8 +646,11 @@ static int filter_parts(const conv* p) {
   return df * 16 <= dy ? 2 : 1;
 }
 
+// Bytes of the shared zero row, before the copies.
+static int filter_zero_bytes(const conv* p) { return align16((imax(p->c, p->co) + 4) * 4); }
+
 static int bwd_filter_shared(const conv* p) {
-  return align16((imax(p->c, p->co) + 4) * 4) + (filter_parts(p) - 1) * filter_floats(p) * 4;
+  return filter_zero_bytes(p) + (filter_parts(p) - 1) * filter_floats(p) * 4;
 }
 static int bwd_filter_slot(const conv* p) { return RB * p->kh * p->kw * 4; }
 
@@ -661,7 +664,7 @@ static int filter_ranges(const conv* p, int items) {
 }
 
 static float* filter_copy(const conv* p, int part) {
-  return part == 0 ? p->f : (float*)((char*)p->scratch + align16((imax(p->c, p->co) + 4) * 4)) + (long)(part - 1) * filter_floats(p);
+  return part == 0 ? p->f : (float*)((char*)p->scratch + filter_zero_bytes(p)) + (long)(part - 1) * filter_floats(p);
 }
 
 // 4: pairs of strips fill the 8x4 kernel; 8: 4x8 kernels (and 8x4 for the last four columns); 0: rgemm_4xn.
@@ -1703,6 +1706,17 @@ static void bn_sums_range(const conv* p, int unit, int* j0, int* j1) {
   *j1 = imin(p->c, hi * 4);
 }
 
+static void bn_reduce(const float* x, const float* dy, const float* shift, int n, int c, int j0, int j1, double* acc);
+
+// A reduction's unit: its channels [*j0, *j1) reduced by bn_reduce over p->x (with dy and shift as there) into the
+// shared double totals, which it returns.
+static inline __attribute__((always_inline)) double* bn_unit_sums(conv* p, int unit, const float* dy, const float* shift, int* j0, int* j1) {
+  double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
+  bn_sums_range(p, unit, j0, j1);
+  bn_reduce(p->x, dy, shift, p->n, p->c, *j0, *j1, acc);
+  return acc;
+}
+
 // For the channels j0 <= j < j1: acc[j] = sum over rows of (x - shift); acc[c + j] = sum of (x - shift) * w, where
 // w is x - shift itself (statistics: dy = 0 pointer) or dy (the gradient's sums). shift is per channel (mean) or 0.
 static void bn_reduce(const float* x, const float* dy, const float* shift, int n, int c, int j0, int j1, double* acc) {
@@ -1737,11 +1751,9 @@ static void bn_reduce(const float* x, const float* dy, const float* shift, int n
 
 static KERNEL void bn_stats_run(conv* p, int unit) {
   int n = p->n, c = p->c, j0, j1;
-  double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
-  bn_sums_range(p, unit, &j0, &j1);
   // Shifted by the first row (a per-channel guess of the mean), so the sum of squares does not cancel.
   const float* first = p->x;
-  bn_reduce(p->x, 0, first, n, c, j0, j1, acc);
+  double* acc = bn_unit_sums(p, unit, 0, first, &j0, &j1);
   for (int j = j0; j < j1; j++) {
     double d = acc[j] / n;  // mean - first
     double var = acc[c + j] / n - d * d;
@@ -1751,10 +1763,8 @@ static KERNEL void bn_stats_run(conv* p, int unit) {
 }
 
 static KERNEL void bn_bwd_sums_run(conv* p, int unit) {
-  int n = p->n, c = p->c, j0, j1;
-  double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
-  bn_sums_range(p, unit, &j0, &j1);
-  bn_reduce(p->x, p->y, p->f, n, c, j0, j1, acc);
+  int c = p->c, j0, j1;
+  double* acc = bn_unit_sums(p, unit, p->y, p->f, &j0, &j1);
   const float* inv = p->f + c;
   for (int j = j0; j < j1; j++) {
     p->bias[j] = (float)acc[j];
@@ -2125,10 +2135,8 @@ static KERNEL void avgpool_bwd_run(conv* p, int unit) {
 // BatchNorm's reduction (float32 blocks into double totals, split by channels: the same result whatever the thread
 // count).
 static KERNEL void column_sum_run(conv* p, int unit) {
-  double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
   int j0, j1;
-  bn_sums_range(p, unit, &j0, &j1);
-  bn_reduce(p->x, p->x, 0, p->n, p->c, j0, j1, acc);
+  double* acc = bn_unit_sums(p, unit, p->x, 0, &j0, &j1);
   for (int j = j0; j < j1; j++) p->y[j] = (float)acc[j];
 }
 
