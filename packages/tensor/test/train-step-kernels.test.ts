@@ -5,6 +5,7 @@
 // tensors nor the backend's own buffers.
 import { afterAll, describe, expect, it } from 'vitest';
 import { setBackend, setThreads, tf } from '../src/index';
+import { cnnKernelRuns } from './wasm-internals';
 
 afterAll(async () => {
   await setBackend('wasm');
@@ -126,6 +127,37 @@ describe('matrix products with a transposed operand on wasm', () => {
       const { cpu, wasm } = await onBoth(run);
       expect(wasm[0]).toEqual(cpu[0]);
       expect(maxDiff(wasm[1], cpu[1])).toBeLessThan(1e-4);
+    });
+  }
+
+  // One pair with one operand transposed runs on cnn's 1x1 convolution-gradient kernels in place (one kernel call,
+  // no transpose first); a batch of pairs transposes the operand first (one call) and hands the plain product to
+  // tfjs's kernel.
+  for (const [sa, sb, ta, tb, calls] of [
+    [[1, 120, 64], [1, 120, 84], true, false, 1],
+    [[1, 64, 120], [1, 400, 120], false, true, 1],
+    [[2, 7, 5], [2, 7, 3], true, false, 1],
+    [[2, 5, 7], [2, 3, 7], false, true, 1],
+  ] as const) {
+    it(`[${sa}]${ta ? '^T' : ''} x [${sb}]${tb ? '^T' : ''} takes ${calls} cnn kernel call(s), on 1 and 2 threads alike`, async () => {
+      const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
+      const [av, bv] = [values(size(sa), 9), values(size(sb), 10)];
+      const bits: Float32Array[] = [];
+      try {
+        for (const threads of [1, 2]) {
+          await setThreads(threads);
+          await setBackend('wasm');
+          tf.tidy(() => {
+            const [x, y] = [tf.tensor(av, [...sa]), tf.tensor(bv, [...sb])];
+            let out: tf.Tensor | undefined;
+            expect(cnnKernelRuns(() => (out = tf.matMul(x, y, ta, tb)))).toBe(calls);
+            bits.push(out?.dataSync() as Float32Array);
+          });
+        }
+      } finally {
+        await setThreads(1);
+      }
+      expect(Array.from(bits[1])).toEqual(Array.from(bits[0]));
     });
   }
 

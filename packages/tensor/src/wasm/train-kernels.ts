@@ -425,6 +425,40 @@ function transposed(b: WasmBackendLike, t: TensorInfo): TensorInfo {
   return out;
 }
 
+/**
+ * A product of one matrix pair with one operand transposed, on cnn's 1x1 convolution-gradient kernels, whose loops
+ * read the transposed operand in place: A^T . B is a filter gradient (rows of A and B the pixels, A's columns the
+ * input channels, B's the output channels), A . B^T an input gradient (rows of A the pixels, B [n, k] the filter of
+ * n input and k output channels). Undefined for any other call (batches of pairs, both or neither transposed).
+ */
+function oneTransposed(
+  b: WasmBackendLike,
+  lhs: TensorInfo,
+  rhs: TensorInfo,
+  at: BatchMatMulAttrs,
+): TensorInfo | undefined {
+  if (!at.transposeA === !at.transposeB) return undefined;
+  const count = (t: TensorInfo) => t.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+  if (count(lhs) !== 1 || count(rhs) !== 1) return undefined;
+  const [r0, r1] = lhs.shape.slice(-2);
+  const [s0, s1] = rhs.shape.slice(-2);
+  const lead = lhs.shape.length >= rhs.shape.length ? lhs.shape.slice(0, -2) : rhs.shape.slice(0, -2);
+  if (at.transposeA) {
+    // A [k, m], B [k, n]: out [m, n] = sum over the k rows.
+    if (r0 !== s0) return undefined;
+    const out = b.makeOutput([...lead, r1, s1], 'float32');
+    const g = plainGeometry({ n: 1, h: 1, w: r0, c: r1, oh: 1, ow: r0, co: s1, kh: 1, kw: 1 });
+    runConvKernel(b, 'conv_bwd_filter', g, addressOf(b, lhs), addressOf(b, out), addressOf(b, rhs));
+    return out;
+  }
+  // A [m, k], B [n, k]: out [m, n], each row of A times each row of B.
+  if (r1 !== s1) return undefined;
+  const out = b.makeOutput([...lead, r0, s0], 'float32');
+  const g = plainGeometry({ n: 1, h: 1, w: r0, c: s0, oh: 1, ow: r0, co: r1, kh: 1, kw: 1 });
+  runConvKernel(b, 'conv_bwd_input', g, addressOf(b, out), addressOf(b, rhs), addressOf(b, lhs));
+  return out;
+}
+
 // A matrix product with a transposed operand (every matMul gradient: dA = dy . B^T, dB = A^T . dy): the operand
 // transposed first, then tfjs's plain product (XNNPACK), whose transposed-operand path is a plain loop.
 const batchMatMul = ((args: KernelArgs & { attrs: NamedAttrMap }) => {
@@ -442,6 +476,8 @@ const batchMatMul = ((args: KernelArgs & { attrs: NamedAttrMap }) => {
     rhs.shape.length < 2
   )
     return tfjsKernel(BatchMatMul, args);
+  const one = oneTransposed(b, lhs, rhs, at);
+  if (one) return one;
   const ta = at.transposeA ? transposed(b, lhs) : lhs;
   const tb = at.transposeB ? transposed(b, rhs) : rhs;
   try {
