@@ -7,6 +7,7 @@ import {
   tf,
   conv2d as convOp,
   fusedActivation,
+  fusedConv2d,
   fusedAdd,
   type EltwiseActivation,
   type Tensor,
@@ -147,8 +148,9 @@ interface Derived {
  * in evaluation mode one `tf.fused.conv2d` (or `tf.fused.depthwiseConv2d` for a depthwise convolution) with the
  * BatchNorm folded into its filter and bias and the activation fused where tfjs's kernels take it (linear, relu,
  * relu6, sigmoid, elu, leakyrelu); hard-sigmoid is folded into the filter too (one clamp left), hard-swish is one
- * more pass (`fusedActivation`); grouped convolutions run cnn's grouped kernel, then the bias and activation in one
- * pass (`fusedAdd`) for linear, relu, relu6 and hard-swish. In training mode,
+ * more pass (`fusedActivation`); grouped convolutions run `fusedConv2d` (on wasm one call of cnn's grouped kernel that
+ * adds the bias and applies a linear, relu or relu6 activation as it writes each output), or for hard-swish the
+ * grouped kernel and then the bias and activation in one pass (`fusedAdd`). In training mode,
  * with `unfuse()`, or while a forward hook is installed (`summary`), it calls the three modules one after the other.
  *
  * A BatchNorm of another kind than BatchNorm2d is not folded: the plan then runs module by module.
@@ -210,14 +212,17 @@ export class FusedConv implements InferencePlan {
       return tf.tidy(() => {
         const [kh, kw, , out] = this.conv.weight.shape;
         const filter = this.depthwise ? tf.reshape(d.filter, [kh!, kw!, 1, out!]) : d.filter;
-        let y: Tensor = convOp(x, filter, {
+        const opts = {
           strides: this.strides,
           pad: this.conv.options.padding,
           dilations: this.dilations,
           groups: this.conv.options.groups,
-        });
-        // The bias and the activation in one pass where cnn's element-wise op takes the activation.
+        };
         const act = eltwiseAct(spec);
+        // The bias and a linear, ReLU or ReLU6 activation applied as cnn's kernel writes each output.
+        if (act && act !== 'hardswish') return fusedConv2d(x, filter, { ...opts, bias, activation: act });
+        let y: Tensor = convOp(x, filter, opts);
+        // Hard-swish: the bias and the activation in one element-wise pass after it.
         if (bias && act) return fusedAdd(y, bias, act);
         if (bias) y = tf.add(y, bias);
         return applyAct(y, spec);

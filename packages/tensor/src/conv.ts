@@ -24,11 +24,13 @@ import {
   type ConvOptions,
 } from './conv-options';
 import {
+  FUSED_GROUPED_CONV,
   GROUPED_CONV,
   GROUPED_CONV_BACKPROP_FILTER,
   GROUPED_CONV_BACKPROP_INPUT,
   type CnnKernelName,
   type CnnKernels,
+  type ConvActivation,
   type Shape4,
 } from './kernel-names';
 import { denseInputGrad, patchesFilterGrad } from './conv-grad-matmul';
@@ -36,7 +38,7 @@ import { denseInputGrad, patchesFilterGrad } from './conv-grad-matmul';
 /** Runs one of cnn's kernels ({@link CnnKernels}), its inputs and attributes checked against the kernel's name. */
 function runCnnKernel<K extends CnnKernelName>(
   name: K,
-  inputs: Record<keyof CnnKernels[K]['inputs'], Tensor>,
+  inputs: { [P in keyof CnnKernels[K]['inputs']]: Tensor },
   attrs: CnnKernels[K]['attrs'],
 ): Tensor4D {
   return engine().runKernel(name, inputs as NamedTensorMap, { ...attrs } as unknown as NamedAttrMap) as Tensor4D;
@@ -83,6 +85,67 @@ export function conv2d(input: Tensor, weight: Tensor, opts: ConvOptions = {}): T
   }
   refuseStrideWithDilation(op, attrs);
   return tf.tidy(() => composedGroupedConv(x, filter, attrs));
+}
+
+/** {@link fusedConv2d}'s options: a convolution's, and the bias and activation applied to its output. */
+export interface FusedConvOptions extends ConvOptions {
+  /** Added to each output channel: a float32 tensor of shape [cout]. Default: none. */
+  bias?: Tensor;
+  /** Applied last: `'linear'` (none, the default), `'relu'` or `'relu6'`. */
+  activation?: ConvActivation;
+}
+
+const CONV_ACTIVATIONS: readonly ConvActivation[] = ['linear', 'relu', 'relu6'];
+
+/**
+ * `act(conv2d(input, weight, opts) + bias)` in one pass where it can: on wasm, while no gradient is recorded, a
+ * grouped (or strided and dilated) convolution is one call of cnn's kernel that adds the bias and applies the
+ * activation to each output as it writes it, instead of a convolution and then an element-wise pass over its whole
+ * output; a plain convolution is `tf.fused.conv2d` (XNNPACK's or cnn's fused kernels on wasm). Otherwise (other
+ * backends' grouped convolutions, and under `tf.grad` / training) it composes `conv2d`, `tf.add` and the activation,
+ * which are differentiable. The same options and checks as {@link conv2d}; the bias must be float32 of shape [cout].
+ *
+ * @example
+ * const x = tf.randomNormal([1, 8, 8, 6]);
+ * const w = tf.randomNormal([1, 1, 2, 9]);                          // groups = 3
+ * fusedConv2d(x, w, { groups: 3, bias: tf.zeros([9]), activation: 'relu' }).shape;   // [1, 8, 8, 9]
+ */
+export function fusedConv2d(input: Tensor, weight: Tensor, opts: FusedConvOptions = {}): Tensor4D {
+  const op = 'fusedConv2d';
+  const { bias, activation = 'linear', ...convOpts } = opts;
+  const x = asTensor(op, 'input', input);
+  const filter = asTensor(op, 'filter', weight);
+  if (!CONV_ACTIVATIONS.includes(activation)) {
+    throw new Error(
+      `${op}: activation must be one of ${CONV_ACTIVATIONS.join(', ')}, got ${JSON.stringify(activation)}`,
+    );
+  }
+  const attrs = convAttrs(op, convOpts);
+  checkConvShapes(op, x.shape, filter.shape, attrs.groups);
+  convInfo(op, x.shape, filter.shape, attrs);
+  const cout = filter.shape[3];
+  if (bias !== undefined) {
+    asTensor(op, 'bias', bias);
+    if (bias.rank !== 1 || bias.shape[0] !== cout) {
+      throw new Error(
+        `${op}: bias must have shape [${cout}] (the filter's output channels), got [${bias.shape.join(', ')}]`,
+      );
+    }
+  }
+  const { strides, dilations, pad, groups } = attrs;
+  if (!engine().isTapeOn() && x.size > 0) {
+    if (groups === 1 && (isOne(strides) || isOne(dilations))) {
+      return tf.fused.conv2d({ x, filter, strides, pad, dilations, bias, activation });
+    }
+    if (hasKernel(FUSED_GROUPED_CONV)) {
+      return runCnnKernel(FUSED_GROUPED_CONV, bias ? { x, filter, bias } : { x, filter }, { ...attrs, activation });
+    }
+  }
+  return tf.tidy(() => {
+    let y: Tensor4D = conv2d(x, filter, convOpts);
+    if (bias) y = tf.add(y, bias);
+    return activation === 'relu' ? tf.relu(y) : activation === 'relu6' ? tf.relu6(y) : y;
+  });
 }
 
 // tfjs's own convolutions take stride > 1 or dilation > 1, never both; only cnn's wasm kernels do.

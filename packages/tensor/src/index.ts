@@ -30,7 +30,8 @@ export {
 } from './backend';
 export { CudaBackendError, setCudaEnvironment, type CudaFailure, type CudaEnvironment } from './cuda';
 export { WebGpuBackendError, type WebGpuFailure, type WebGpuAdapterInfo } from './webgpu';
-export { conv2d, conv2dBackpropInput, conv2dBackpropFilter } from './conv';
+export { conv2d, fusedConv2d, conv2dBackpropInput, conv2dBackpropFilter, type FusedConvOptions } from './conv';
+export type { ConvActivation } from './kernel-names';
 export type { ConvOptions, Padding } from './conv-options';
 export { setWasmPaths, WasmBinaryError } from './browser-wasm-paths';
 export {

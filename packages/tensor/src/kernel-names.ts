@@ -16,6 +16,19 @@ export const GROUPED_CONV = 'CnnConv2D';
 export type GroupedConvInputs = Pick<NamedTensorInfoMap, 'x' | 'filter'>;
 export type GroupedConvAttrs = ConvAttrs;
 
+/**
+ * {@link GROUPED_CONV} with a bias added and an activation applied to each output as it is written, in the same pass
+ * (inference: `fusedConv2d` runs it only while no gradient is recorded, so it has no gradient of its own).
+ */
+export const FUSED_GROUPED_CONV = 'CnnFusedConv2D';
+export type FusedGroupedConvInputs = Pick<NamedTensorInfoMap, 'x' | 'filter'> &
+  Partial<Pick<NamedTensorInfoMap, 'bias'>>;
+/** The activations cnn's convolution kernels apply as they write an output. */
+export type ConvActivation = 'linear' | 'relu' | 'relu6';
+export interface FusedGroupedConvAttrs extends ConvAttrs {
+  activation: ConvActivation;
+}
+
 /** The input gradient of {@link GROUPED_CONV}: dx with `inputShape`, from dy and the filter. */
 export const GROUPED_CONV_BACKPROP_INPUT = 'CnnConv2DBackpropInput';
 export type GroupedConvBackpropInputInputs = Pick<NamedTensorInfoMap, 'dy' | 'filter'>;
@@ -35,6 +48,7 @@ export interface GroupedConvBackpropFilterAttrs extends ConvAttrs {
 /** Every kernel cnn adds, by name: the names of its inputs and its attributes. */
 export interface CnnKernels {
   [GROUPED_CONV]: { inputs: GroupedConvInputs; attrs: GroupedConvAttrs };
+  [FUSED_GROUPED_CONV]: { inputs: FusedGroupedConvInputs; attrs: FusedGroupedConvAttrs };
   [GROUPED_CONV_BACKPROP_INPUT]: { inputs: GroupedConvBackpropInputInputs; attrs: GroupedConvBackpropInputAttrs };
   [GROUPED_CONV_BACKPROP_FILTER]: { inputs: GroupedConvBackpropFilterInputs; attrs: GroupedConvBackpropFilterAttrs };
   [FUSED_ELTWISE]: { inputs: FusedEltwiseInputs; attrs: FusedEltwiseAttrs };

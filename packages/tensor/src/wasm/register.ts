@@ -35,6 +35,7 @@ import {
 import { attrsFromKernel, convInfo } from '../conv-options';
 import {
   FUSED_ELTWISE,
+  FUSED_GROUPED_CONV,
   GROUPED_CONV,
   GROUPED_CONV_BACKPROP_FILTER,
   GROUPED_CONV_BACKPROP_INPUT,
@@ -49,7 +50,9 @@ import {
 import { registerEmptyInputGuards } from './empty';
 import { addressOf, convGeometry, memoryOf, runConvKernel, type WasmBackendLike } from './module';
 import {
+  ACTIVATIONS,
   registerWinogradFlag,
+  runConvForward,
   runEltwise,
   tryDepthwise,
   tryAvgPool,
@@ -100,16 +103,27 @@ function convKernel(op: string, role: Role, depthwise: boolean): KernelFunc {
     const g = convGeometry(info, attrs.groups);
     const dwise = g.c === g.groups; // one input channel per group: the depthwise kernels
     if (role === 'forward') {
+      // FUSED_GROUPED_CONV's bias and activation (GROUPED_CONV has neither), applied as each output is written.
+      const { bias } = args.inputs;
+      const act = ACTIVATIONS[((a as { activation?: string }).activation ?? 'linear') as string];
+      if (act === undefined) throw new Error(`${op}: unknown activation ${JSON.stringify(a.activation)}`);
+      if (bias && (bias.shape.length !== 1 || bias.shape[0] !== g.co))
+        throw new Error(`${op}: the bias must have shape [${g.co}], got [${bias.shape}]`);
       const out = backend.makeOutput(info.outShape, 'float32');
       if (out.shape.some((d) => d === 0) || x.shape.some((d) => d === 0)) return out;
-      runConvKernel(
-        backend,
-        dwise ? 'dw_fwd' : 'conv_fwd',
-        g,
-        addressOf(backend, x),
-        addressOf(backend, filter),
-        addressOf(backend, out),
-      );
+      const extras = { bias: bias ? addressOf(backend, bias) : 0, act };
+      // The filter packed once and kept (derived state, freed with its data), as tfjs's Conv2D routes keep theirs.
+      if (!dwise) runConvForward(backend, g, x, filter, out, extras);
+      else
+        runConvKernel(
+          backend,
+          'dw_fwd',
+          g,
+          addressOf(backend, x),
+          addressOf(backend, filter),
+          addressOf(backend, out),
+          extras,
+        );
       return out;
     }
     if (role === 'input') {
@@ -148,6 +162,7 @@ const KERNELS: Array<[string, Role, boolean]> = [
   [DepthwiseConv2dNativeBackpropInput, 'input', true],
   [DepthwiseConv2dNativeBackpropFilter, 'filter', true],
   [GROUPED_CONV, 'forward', false],
+  [FUSED_GROUPED_CONV, 'forward', false],
   [GROUPED_CONV_BACKPROP_INPUT, 'input', false],
   [GROUPED_CONV_BACKPROP_FILTER, 'filter', false],
 ];

@@ -46,7 +46,7 @@ export function registerWinogradFlag(): void {
 }
 
 /** Activations the Winograd kernel applies to its output (ACT_ of kernels.c). */
-const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
+export const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
 
 /** Fewest input and output channels for which `'auto'` picks Winograd. */
 export const WINOGRAD_MIN_CHANNELS = 16;
@@ -244,7 +244,7 @@ export const PACKED_FILTER_MAX_VALUES = 1 << 20;
  * Runs cnn's forward convolution ('conv_fwd') of geometry `g` on tensors `x`, `filter` into `out`: on the filter
  * packed once and kept when it has at most {@link PACKED_FILTER_MAX_VALUES} values, else packing it in the call.
  */
-function runConvForward(
+export function runConvForward(
   backend: WasmBackendLike,
   g: ConvGeometry,
   x: TensorInfo,
