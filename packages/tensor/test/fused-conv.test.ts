@@ -99,10 +99,7 @@ describe('fusedConv2d', () => {
 
   it('a plain convolution is tf.fused.conv2d: the same values as conv2d + bias + relu6', async () => {
     await setBackend('wasm');
-    const [x, w] = [
-      tf.tensor4d(values(2 * 6 * 6 * 4, 4), [2, 6, 6, 4]),
-      tf.tensor4d(values(36 * 5, 5), [3, 3, 4, 5]),
-    ];
+    const [x, w] = [tf.tensor4d(values(2 * 6 * 6 * 4, 4), [2, 6, 6, 4]), tf.tensor4d(values(36 * 5, 5), [3, 3, 4, 5])];
     const bias = tf.tensor1d(values(5, 6));
     const got = fusedConv2d(x, w, { pad: 1, bias, activation: 'relu6' });
     const want = tf.tidy(() => tf.relu6(tf.add(conv2d(x, w, { pad: 1 }), bias)));

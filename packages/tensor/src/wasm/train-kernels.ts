@@ -12,7 +12,6 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import {
-  Add,
   AvgPoolGrad,
   BatchMatMul,
   Identity,
@@ -38,13 +37,11 @@ import { attrsFromKernel, convInfo } from '../conv-options';
 import {
   addressOf,
   convGeometry,
-  kernelThreads,
   plainGeometry,
   runConvKernel,
   type ConvGeometry,
   type WasmBackendLike,
 } from './module';
-import { runEltwise } from './winograd';
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo>;
@@ -510,27 +507,9 @@ const filterGradC1 = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAt
   return out;
 }) as unknown as KernelFunc;
 
-// A bias added along the last axis (conv2d's and linear's `tf.add(y, bias)`, forward in every training step) on one
-// thread: tfjs's wasm Add broadcasts in a scalar loop (LeNet-5's first bias, [64, 28, 28, 6] + [6]: 0.70 ms against
-// 0.27 for cnn's element-wise kernel, the same float32 sums). Every other call (same shapes, a scalar, other dtypes,
-// and every call on more threads, where the 'CNN_IGEMM' rule of winograd.ts decides) goes to the kernel registered
-// before this one.
-const add = ((args: KernelArgs) => {
-  const b = args.backend as WasmBackendLike;
-  const { a, b: v } = args.inputs;
-  const vector = (big: TensorInfo, small: TensorInfo) =>
-    small.shape.length === 1 && big.shape.length >= 2 && small.shape[0] === big.shape[big.shape.length - 1];
-  if (kernelThreads(b) === 1 && a && v && (vector(a, v) || vector(v, a))) {
-    const out = runEltwise(b, 'add', 0, a, v);
-    if (out) return out;
-  }
-  return tfjsKernel(Add, args);
-}) as unknown as KernelFunc;
-
 /** Registers the training kernels on 'wasm' (again after a re-registration of the backend: idempotent). */
 export function registerTrainKernels(): void {
   const wrapped: Array<[string, KernelFunc]> = [
-    [Add, add],
     [Identity, identity],
     [AvgPoolGrad, avgPoolGrad],
     [Sum, sum],
