@@ -22,6 +22,27 @@ export function formula(count: number, seed: number): Float32Array {
   return out;
 }
 
+/**
+ * u(i, seed) for i < n: (h(i, seed) >> 8) / 2^24 - 1/2, multiples of 2^-24 in [-1/2, 1/2), exact in float64: the
+ * weight formula of the install and hand-over fixtures (models-efficient's scripts/make-install-fixture.py, and
+ * scripts/handover-save.ts through test/handover-weights.ts). Another hash than {@link formula}'s.
+ */
+export function unit(n: number, seed: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let x = (Math.imul(i, 0x85ebca77) + seed) >>> 0;
+    x ^= x >>> 17;
+    x = Math.imul(x, 0xed5ad4bb);
+    x ^= x >>> 11;
+    x = Math.imul(x, 0xac4c1b51);
+    x ^= x >>> 15;
+    x = Math.imul(x, 0x31848bab);
+    x ^= x >>> 14;
+    out[i] = (x >>> 8) / 16777216 - 0.5;
+  }
+  return out;
+}
+
 /** 32-bit FNV-1a of an ASCII string: the fixtures seed a state-dict tensor with fnv1a of a name and its key. */
 export function fnv1a(s: string): number {
   let h = 0x811c9dc5;

@@ -3,7 +3,7 @@
 // own layouts (HWIO convolutions, [in, out] linear weights) from a formula, so that saveWeights does the conversion to
 // PyTorch's layouts that a real hand-over needs, and both the test and the script rebuild the same file byte for byte.
 import type { HostTensor } from '@cnn/layers';
-import { fnv1a, realise } from '../../../test-support/fixtures';
+import { fnv1a, realise, unit } from '../../../test-support/fixtures';
 import { getModel, tf, type ImageClassifier } from '../src/index';
 
 export const HANDOVER_MODEL = 'shufflenet_v2_x0_5';
@@ -13,22 +13,6 @@ export const HANDOVER_INPUT_SHAPE = [2, 64, 64, 3] as const;
 export const HANDOVER_INPUT_SEED = fnv1a('cnn-handover/input');
 const PREFIX = 'cnn-handover/';
 
-/** u(i, seed) for i < n: the install fixture's hash (scripts/make-install-fixture.py), multiples of 2^-24 in [-1/2, 1/2). */
-export function unit(n: number, seed: number): Float64Array {
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let x = (Math.imul(i, 0x85ebca77) + seed) >>> 0;
-    x ^= x >>> 17;
-    x = Math.imul(x, 0xed5ad4bb);
-    x ^= x >>> 11;
-    x = Math.imul(x, 0xac4c1b51);
-    x ^= x >>> 15;
-    x = Math.imul(x, 0x31848bab);
-    x ^= x >>> 14;
-    out[i] = (x >>> 8) / 16777216 - 0.5;
-  }
-  return out;
-}
 
 /**
  * The value of every state tensor, in this library's layout (`shape` is the variable's), from its key:

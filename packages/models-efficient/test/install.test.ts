@@ -41,7 +41,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { checksum, fnv1a, relErr } from '../../../test-support/fixtures';
+import { checksum, fnv1a, relErr, unit } from '../../../test-support/fixtures';
 import { serveStatic, type Served } from '../../../test-support/static-server';
 import {
   BUNDLERS,
@@ -128,22 +128,6 @@ const expected = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8'
 // ---------------------------------------------------------------------------------------------
 // The weights' formula (as in scripts/make-install-fixture.py) and a safetensors writer of the test's own
 
-/** u(i, seed) for i < n: (h(i, seed) >> 8) / 2^24 - 1/2, multiples of 2^-24 in [-1/2, 1/2), exact in float64. */
-function unit(n: number, seed: number): Float64Array {
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let x = (Math.imul(i, 0x85ebca77) + seed) >>> 0;
-    x ^= x >>> 17;
-    x = Math.imul(x, 0xed5ad4bb);
-    x ^= x >>> 11;
-    x = Math.imul(x, 0xac4c1b51);
-    x ^= x >>> 15;
-    x = Math.imul(x, 0x31848bab);
-    x ^= x >>> 14;
-    out[i] = (x >>> 8) / 16777216 - 0.5;
-  }
-  return out;
-}
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 

@@ -86,7 +86,7 @@ function taps(inSize: number, outSize: number, antialias: boolean, interpolation
 /** PIL's clip8: a fixed-point accumulator (with its rounding half already added) to a byte. */
 const clip8 = (acc: number): number => {
   const v = Math.floor(acc / ONE);
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+  return Math.min(Math.max(v, 0), 255);
 };
 
 /**

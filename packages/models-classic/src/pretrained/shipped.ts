@@ -1,25 +1,15 @@
 // Weights this project trained and ships inside the package (`weights/`), listed in the model cards (the family
 // files: lenet.ts, resnet.ts): LeNet-5 and ResNet-20 on Fashion-MNIST. Read from the installed package in Node,
 // fetched next to the module in a browser (the weights store of the platform, platform.ts).
+import { FashionMNIST } from '@cnn/datasets';
 import type { ShippedWeights } from '../classifier';
 import { PretrainedError } from '../errors';
 import { getCard, listModels } from '../registry';
 import { store } from './platform';
 import { weightsUrl } from '../weights-url-node';
 
-/** Fashion-MNIST's class names in label order: the `classes` of the weights trained on it. */
-export const FASHION_MNIST_CLASSES = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-];
+/** Fashion-MNIST's class names in label order (the dataset reader's own list): the `classes` of the weights trained on it. */
+export const FASHION_MNIST_CLASSES: readonly string[] = FashionMNIST.CLASSES;
 
 /** The shipped weights of a model, optionally those trained on `dataset`; throws naming what there is. */
 export function shippedWeights(id: string, dataset?: string): ShippedWeights {
