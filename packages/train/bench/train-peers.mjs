@@ -20,6 +20,10 @@
 // its own process, rounds alternate the runners, and the tables keep each runner's best step (median beside).
 // Effective GFLOP/s = 3 x 2 x MACs per image x images/s (forward, input gradient, filter gradient); the 1-thread
 // matmul ceiling is tfjs's 1024^3 matMul on cnn's wasm backend, measured in every round of the same command.
+// So is the memory bandwidth of a streaming pass at each thread count (cnn's element-wise add of two 32 MB tensors):
+// on these 2-core machines one thread already takes all of it (about 20 GB/s on either count), so a step's passes
+// that only stream memory (BatchNorm, activations and their gradients at MobileNetV2's 48x48x96 activations) gain
+// nothing from the second thread, and its 2T/1T ratio is bounded by their share of the step.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
@@ -86,6 +90,23 @@ async function cnnChild(cfg) {
       const t0 = performance.now();
       const c = tf.matMul(a, b);
       c.dataSync();
+      const ms = performance.now() - t0;
+      c.dispose();
+      if (i > 0) times.push(ms);
+    }
+    return { times, info: m.backendInfo().device };
+  }
+  if (cfg.model === 'stream') {
+    // a + b of two 32 MB tensors into a third on cnn's element-wise kernel (split among the threads): the memory
+    // bandwidth a pass that only streams (BatchNorm, activations and their gradients) gets at this thread count.
+    tf.env().set('CNN_IGEMM', 'on');
+    const n = 8 << 20;
+    const a = tf.fill([n], 1.5);
+    const b = tf.fill([n], 0.25);
+    const times = [];
+    for (let i = 0; i < 8; i++) {
+      const t0 = performance.now();
+      const c = tf.add(a, b); // wasm computes synchronously; dataSync would time a 32 MB copy out too
       const ms = performance.now() - t0;
       c.dispose();
       if (i > 0) times.push(ms);
@@ -228,6 +249,8 @@ function runChild(runner, cfg) {
 const results = { cnn: {}, torch: {}, before: {} };
 let ceiling = null;
 const ceilingTimes = [];
+// streamTimes[threads]: the streaming pass's times (see cnnChild's 'stream').
+const streamTimes = {};
 const add = (runner, model, threads, out) => {
   results[runner][model] ??= {};
   const cell = (results[runner][model][threads] ??= { times: [], medians: [] });
@@ -241,6 +264,10 @@ const add = (runner, model, threads, out) => {
 for (let round = 0; round < opts.rounds; round++) {
   const mm = runChild('cnn', { model: 'matmul', threads: 1 });
   if (mm) ceilingTimes.push(...mm.times);
+  for (const threads of opts.threads) {
+    const st = runChild('cnn', { model: 'stream', threads });
+    if (st) (streamTimes[threads] ??= []).push(...st.times);
+  }
   let k = round;
   for (const model of opts.models) {
     for (const threads of opts.threads) {
@@ -270,6 +297,18 @@ const ips = (model, ms) => (MODELS[model].batch * 1000) / ms;
 console.log(
   `\n1-thread matmul ceiling (tfjs matMul 1024^3 on cnn's wasm, best of ${ceilingTimes.length}): ${fmt(ceiling)} GFLOP/s`,
 );
+const streamed = Object.entries(streamTimes).map(([t, ts]) => [
+  Number(t),
+  (3 * 4 * (8 << 20)) / (Math.min(...ts) / 1000) / 1e9,
+]);
+if (streamed.length) {
+  const one = streamed.find(([t]) => t === 1)?.[1];
+  console.log(
+    `memory bandwidth of a streaming pass (a + b of 2 x 32 MB into a third on cnn's element-wise kernel, best): ${streamed
+      .map(([t, gb]) => `${t}T ${fmt(gb)} GB/s${one && t !== 1 ? ` (${fmt(gb / one, 2)}x)` : ''}`)
+      .join(', ')}; passes bound by it gain that much from more threads`,
+  );
+}
 console.log(
   '\nimages/s of the best step (median step in brackets); GFLOP/s = 3 x 2 x MACs x images/s; share = GFLOP/s per thread / ceiling',
 );
