@@ -1,7 +1,8 @@
 /**
  * Fused inference in a browser: a Vite-built page in headless Chromium, served cross-origin isolated (COOP
  * `same-origin` + COEP `require-corp`, as the docs site serves it) so that the wasm backend runs threaded, builds
- * mobilenet_v2 and resnet18 with random BatchNorm statistics and affine parameters (so the fold is not the identity)
+ * mobilenet_v2, resnet18 and shufflenet_v1_x0_5_g3 (its grouped convolutions: cnn's fused grouped kernel) with random
+ * BatchNorm statistics and affine parameters (so the fold is not the identity)
  * and compares the fused eval logits with the unfused ones (module by module) at 64x64: within 1e-4 of the largest
  * logit, no tensor left behind. Timing in Chromium is bench/peers/browser.mjs's job (a benchmark, never asserted).
  *
@@ -28,7 +29,7 @@ const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 **
 try {
   await setBackend('wasm');
   const results = [];
-  for (const id of ['mobilenet_v2', 'resnet18']) {
+  for (const id of ['mobilenet_v2', 'resnet18', 'shufflenet_v1_x0_5_g3']) {
     const start = tf.memory().numTensors;
     const net = getModel(id);
     // Random running statistics and affine parameters in every BatchNorm (rank-1 entries), a zero classifier bias.
@@ -89,7 +90,7 @@ afterAll(async () => {
 });
 
 describe('fused inference in Chromium (cross-origin isolated, threaded wasm)', () => {
-  it('mobilenet_v2 and resnet18: fused logits equal the unfused ones within 1e-4, on every thread, nothing leaks', async () => {
+  it('mobilenet_v2, resnet18 and shufflenet_v1_x0_5_g3: fused logits equal the unfused ones within 1e-4, on every thread, nothing leaks', async () => {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
@@ -103,7 +104,7 @@ describe('fused inference in Chromium (cross-origin isolated, threaded wasm)', (
       expect(errors).toEqual([]);
       expect(r.isolated).toBe(true);
       expect(r.info).toMatchObject({ backend: 'wasm', simd: true, threads: r.cores });
-      expect(r.results.map((x: { id: string }) => x.id)).toEqual(['mobilenet_v2', 'resnet18']);
+      expect(r.results.map((x: { id: string }) => x.id)).toEqual(['mobilenet_v2', 'resnet18', 'shufflenet_v1_x0_5_g3']);
       for (const x of r.results) {
         expect(x.logits, x.id).toBe(1000);
         expect(x.scale, x.id).toBeGreaterThan(0);
