@@ -13,7 +13,6 @@ export const HANDOVER_INPUT_SHAPE = [2, 64, 64, 3] as const;
 export const HANDOVER_INPUT_SEED = fnv1a('cnn-handover/input');
 const PREFIX = 'cnn-handover/';
 
-
 /**
  * The value of every state tensor, in this library's layout (`shape` is the variable's), from its key:
  * conv weight [kh, kw, in/groups, out]  u * 1.4 * sqrt(12 / fan_in), fan_in = kh * kw * in/groups

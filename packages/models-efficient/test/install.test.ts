@@ -128,7 +128,6 @@ const expected = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8'
 // ---------------------------------------------------------------------------------------------
 // The weights' formula (as in scripts/make-install-fixture.py) and a safetensors writer of the test's own
 
-
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** The values of one state-dict tensor in PyTorch's layout, flat: float32 (rounded once from float64), or int64. */
