@@ -456,8 +456,9 @@ function oneTransposed(
   return out;
 }
 
-// A matrix product with a transposed operand (every matMul gradient: dA = dy . B^T, dB = A^T . dy): the operand
-// transposed first, then tfjs's plain product (XNNPACK), whose transposed-operand path is a plain loop.
+// A matrix product with a transposed operand (every matMul gradient: dA = dy . B^T, dB = A^T . dy): one pair with one
+// operand transposed on cnn's kernels in place (oneTransposed); otherwise the operand transposed first, then tfjs's
+// plain product (XNNPACK), whose transposed-operand path is a plain loop.
 const batchMatMul = ((args: KernelArgs & { attrs: NamedAttrMap }) => {
   const b = args.backend as RefCounted;
   const { a: lhs, b: rhs } = args.inputs;
