@@ -113,7 +113,8 @@ async function cnnChild(cfg) {
     }
     return { times, info: m.backendInfo().device };
   }
-  const spec = MODELS[cfg.model];
+  // The parent's spec (cfg carries it: --quick shortens the runs there), over this module's defaults.
+  const spec = { ...MODELS[cfg.model], ...cfg };
   const net = m.getModel(cfg.model);
   const macs = summary(net, [spec.size, spec.size, spec.channels]).totalMacs;
   net.train();
