@@ -6,7 +6,7 @@
  */
 import { listModels, getCard, getModel, summary, ready, ModelOptionsError } from '@cnn/models-efficient';
 import { DatasetUsageError } from '@cnn/datasets';
-import { CudaBackendError, ThreadsEnvError, WebGpuBackendError } from '@cnn/tensor';
+import { CudaBackendError, TensorArgumentError, ThreadsEnvError, WebGpuBackendError } from '@cnn/tensor';
 import { UsageError, parse as parseFlags, quote, type OptionSpecs } from './args';
 import { cmdTrain } from './train';
 import { cmdEval } from './eval';
@@ -90,7 +90,10 @@ async function cmdSummary(args: string[]): Promise<void> {
   } catch (e) {
     // An --input the model cannot take (too many channels, too small for its kernels, a flattened size its classifier
     // does not expect, beyond what tfjs can index) is the user's to fix: say so, with the library's reason.
-    if (typeof flag === 'string' && (e instanceof ModelOptionsError || (e as Error)?.constructor === Error)) {
+    if (
+      typeof flag === 'string' &&
+      (e instanceof ModelOptionsError || e instanceof TensorArgumentError || (e as Error)?.constructor === Error)
+    ) {
       throw new UsageError(`--input ${flag} does not fit ${id}: ${(e as Error).message}`);
     }
     throw e;

@@ -30,6 +30,7 @@ export {
   WasmBinaryError,
   CudaBackendError,
   WebGpuBackendError,
+  TensorArgumentError,
   type WebGpuAdapterInfo,
   type BackendName,
   type BackendInfo,

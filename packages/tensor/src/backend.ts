@@ -8,6 +8,7 @@ import { loadThreadedWasm, type ThreadedModule } from './wasm/threaded';
 import { getPlatform, threadsUnavailable } from './wasm/platform';
 import { describeAdapter, loadWebGpu, probeHardwareAdapter, webGpuAdapter, type WebGpuAdapterInfo } from './webgpu';
 import { isNode } from './cuda/runtime';
+import { TensorArgumentError } from './errors';
 
 /** Names accepted by {@link setBackend}. */
 export type BackendName = 'wasm' | 'cuda' | 'cpu' | 'webgpu' | 'auto';
@@ -51,7 +52,7 @@ let cudaDevice = '';
  */
 export async function setBackend(name: BackendName = 'wasm'): Promise<Exclude<BackendName, 'auto'>> {
   if (!KNOWN.includes(name)) {
-    throw new Error(
+    throw new TensorArgumentError(
       `setBackend: unknown backend '${String(name)}'; expected one of ${KNOWN.map((k) => `'${k}'`).join(', ')}`,
     );
   }
@@ -206,7 +207,7 @@ async function activateWasm(): Promise<void> {
  */
 export async function setThreads(threads: number | 'auto'): Promise<number> {
   if (threads !== 'auto' && !(Number.isInteger(threads) && threads >= 1 && threads <= 1024)) {
-    throw new Error(
+    throw new TensorArgumentError(
       `setThreads: expected a whole number of threads from 1 to 1024, or 'auto'; got ${typeof threads === 'number' ? threads : JSON.stringify(threads)}`,
     );
   }

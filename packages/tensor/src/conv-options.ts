@@ -1,4 +1,5 @@
 import { backend_util, type NamedAttrMap } from '@tensorflow/tfjs-core';
+import { TensorArgumentError } from './errors';
 
 /**
  * Padding of a convolution: `'valid'` (none), `'same'` (TensorFlow's rule: output size = ceil(input /
@@ -33,7 +34,9 @@ export interface ConvAttrs {
 function pair(op: string, what: string, v: number | [number, number] | undefined, def: number): [number, number] {
   const p: [number, number] = v === undefined ? [def, def] : typeof v === 'number' ? [v, v] : v;
   if (!Array.isArray(p) || p.length !== 2 || !p.every((e) => Number.isInteger(e) && e >= 1)) {
-    throw new Error(`${op}: ${what} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
+    throw new TensorArgumentError(
+      `${op}: ${what} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`,
+    );
   }
   return [p[0], p[1]];
 }
@@ -54,13 +57,13 @@ function normalisePad(op: string, pad: Padding | undefined): TfjsPad {
   } else if (Array.isArray(pad) && pad.length === 2 && Array.isArray(pad[0]) && Array.isArray(pad[1])) {
     sides = pad as [[number, number], [number, number]];
   } else {
-    throw new Error(
+    throw new TensorArgumentError(
       `${op}: pad must be 'valid', 'same', a number, [h, w] or [[top, bottom], [left, right]], got ${JSON.stringify(pad)}`,
     );
   }
   const flat = [...sides[0], ...sides[1]];
   if (flat.length !== 4 || !flat.every((e) => Number.isInteger(e) && e >= 0)) {
-    throw new Error(`${op}: padding must be non-negative integers, got ${JSON.stringify(pad)}`);
+    throw new TensorArgumentError(`${op}: padding must be non-negative integers, got ${JSON.stringify(pad)}`);
   }
   return [
     [0, 0],
@@ -74,7 +77,7 @@ function normalisePad(op: string, pad: Padding | undefined): TfjsPad {
 export function convAttrs(op: string, opts: ConvOptions = {}): ConvAttrs {
   const groups = opts.groups ?? 1;
   if (!Number.isInteger(groups) || groups < 1)
-    throw new Error(`${op}: groups must be a positive integer, got ${String(groups)}`);
+    throw new TensorArgumentError(`${op}: groups must be a positive integer, got ${String(groups)}`);
   return {
     strides: pair(op, 'strides', opts.strides, 1),
     dilations: pair(op, 'dilations', opts.dilations, 1),
@@ -103,7 +106,7 @@ export function convInfo(
   );
   if (!(info.outHeight >= 1 && info.outWidth >= 1)) {
     const { top, bottom, left, right } = info.padInfo;
-    throw new Error(
+    throw new TensorArgumentError(
       `${op}: output would be empty: a ${kh}x${kw} kernel with dilation ${attrs.dilations.join('x')} spans ` +
         `${info.effectiveFilterHeight}x${info.effectiveFilterWidth} pixels, but the input is ${inShape[1]}x${inShape[2]} ` +
         `with padding ${top}/${bottom} rows and ${left}/${right} columns`,
@@ -120,19 +123,22 @@ export function checkConvShapes(
   groups: number,
 ): void {
   if (xShape.length !== 4)
-    throw new Error(`${op}: input must be rank 4 (NHWC), got rank ${xShape.length} with shape [${xShape.join(', ')}]`);
+    throw new TensorArgumentError(
+      `${op}: input must be rank 4 (NHWC), got rank ${xShape.length} with shape [${xShape.join(', ')}]`,
+    );
   if (filterShape.length !== 4) {
-    throw new Error(
+    throw new TensorArgumentError(
       `${op}: filter must be rank 4 ([kh, kw, in/groups, out]), got rank ${filterShape.length} with shape [${filterShape.join(', ')}]`,
     );
   }
   const c = xShape[3];
   const [, , fin, cout] = filterShape;
-  if (c % groups !== 0) throw new Error(`${op}: input has ${c} channels, which groups=${groups} does not divide`);
+  if (c % groups !== 0)
+    throw new TensorArgumentError(`${op}: input has ${c} channels, which groups=${groups} does not divide`);
   if (cout % groups !== 0)
-    throw new Error(`${op}: filter has ${cout} output channels, which groups=${groups} does not divide`);
+    throw new TensorArgumentError(`${op}: filter has ${cout} output channels, which groups=${groups} does not divide`);
   if (fin !== c / groups) {
-    throw new Error(
+    throw new TensorArgumentError(
       groups === 1
         ? `${op}: input has ${c} channels, filter expects ${fin}`
         : `${op}: input has ${c} channels in ${groups} groups, so the filter needs ${c / groups} input channels per group, got ${fin}`,
@@ -146,7 +152,7 @@ export function checkConvShapes(
  */
 export function attrsFromKernel(op: string, a: NamedAttrMap, groups?: number): ConvAttrs {
   if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC' && a.dataFormat !== 'channelsLast') {
-    throw new Error(`${op}: only NHWC data is supported, got dataFormat '${String(a.dataFormat)}'`);
+    throw new TensorArgumentError(`${op}: only NHWC data is supported, got dataFormat '${String(a.dataFormat)}'`);
   }
   const pair = (v: unknown): [number, number] =>
     typeof v === 'number' ? [v, v] : ((v as [number, number] | undefined) ?? [1, 1]);

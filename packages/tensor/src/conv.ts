@@ -34,6 +34,7 @@ import {
   type Shape4,
 } from './kernel-names';
 import { denseInputGrad, patchesFilterGrad } from './conv-grad-matmul';
+import { TensorArgumentError } from './errors';
 
 /** Runs one of cnn's kernels ({@link CnnKernels}), its inputs and attributes checked against the kernel's name. */
 function runCnnKernel<K extends CnnKernelName>(
@@ -53,8 +54,8 @@ function isOne(p: [number, number]): boolean {
 }
 
 function asTensor(op: string, name: string, t: unknown): Tensor4D {
-  if (!(t instanceof tf.Tensor)) throw new Error(`${op}: ${name} must be a tf.Tensor, got ${typeof t}`);
-  if (t.dtype !== 'float32') throw new Error(`${op}: ${name} must be float32, got ${t.dtype}`);
+  if (!(t instanceof tf.Tensor)) throw new TensorArgumentError(`${op}: ${name} must be a tf.Tensor, got ${typeof t}`);
+  if (t.dtype !== 'float32') throw new TensorArgumentError(`${op}: ${name} must be float32, got ${t.dtype}`);
   return t as Tensor4D;
 }
 
@@ -116,7 +117,7 @@ export function fusedConv2d(input: Tensor, weight: Tensor, opts: FusedConvOption
   const x = asTensor(op, 'input', input);
   const filter = asTensor(op, 'filter', weight);
   if (!CONV_ACTIVATIONS.includes(activation)) {
-    throw new Error(
+    throw new TensorArgumentError(
       `${op}: activation must be one of ${CONV_ACTIVATIONS.join(', ')}, got ${JSON.stringify(activation)}`,
     );
   }
@@ -127,7 +128,7 @@ export function fusedConv2d(input: Tensor, weight: Tensor, opts: FusedConvOption
   if (bias !== undefined) {
     asTensor(op, 'bias', bias);
     if (bias.rank !== 1 || bias.shape[0] !== cout) {
-      throw new Error(
+      throw new TensorArgumentError(
         `${op}: bias must have shape [${cout}] (the filter's output channels), got [${bias.shape.join(', ')}]`,
       );
     }
@@ -151,7 +152,7 @@ export function fusedConv2d(input: Tensor, weight: Tensor, opts: FusedConvOption
 // tfjs's own convolutions take stride > 1 or dilation > 1, never both; only cnn's wasm kernels do.
 function refuseStrideWithDilation(op: string, { strides, dilations }: ConvAttrs): void {
   if (!isOne(strides) && !isOne(dilations)) {
-    throw new Error(
+    throw new TensorArgumentError(
       `${op}: stride ${strides.join('x')} together with dilation ${dilations.join('x')} is supported only on the wasm backend, not on '${tf.getBackend()}'`,
     );
   }
@@ -263,7 +264,7 @@ function checkDy(
   const info = convInfo(op, xShape, fShape, attrs);
   const want = info.outShape;
   if (dy.rank !== 4 || dy.shape.some((d, i) => d !== want[i])) {
-    throw new Error(
+    throw new TensorArgumentError(
       `${op}: dy has shape [${dy.shape.join(', ')}], but the convolution's output is [${want.join(', ')}]`,
     );
   }

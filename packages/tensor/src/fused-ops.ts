@@ -19,6 +19,7 @@ import {
   type EltwiseActivation,
   type PaddedMaxPoolAttrs,
 } from './kernel-names';
+import { TensorArgumentError } from './errors';
 
 export type { EltwiseActivation } from './kernel-names';
 
@@ -34,14 +35,16 @@ function kernelRuns(name: string, ...ts: Tensor[]): boolean {
 }
 
 function checkTensor(op: string, name: string, t: unknown): Tensor {
-  if (!(t instanceof tf.Tensor)) throw new Error(`${op}: ${name} must be a tf.Tensor, got ${typeof t}`);
-  if (t.isDisposed) throw new Error(`${op}: ${name} is disposed`);
+  if (!(t instanceof tf.Tensor)) throw new TensorArgumentError(`${op}: ${name} must be a tf.Tensor, got ${typeof t}`);
+  if (t.isDisposed) throw new TensorArgumentError(`${op}: ${name} is disposed`);
   return t;
 }
 
 function checkActivation(op: string, activation: unknown): EltwiseActivation {
   if (!ACTIVATIONS.includes(activation as EltwiseActivation)) {
-    throw new Error(`${op}: activation must be one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(activation)}`);
+    throw new TensorArgumentError(
+      `${op}: activation must be one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(activation)}`,
+    );
   }
   return activation as EltwiseActivation;
 }
@@ -96,7 +99,7 @@ export function fusedAdd(a: Tensor, b: Tensor, activation: EltwiseActivation = '
   checkTensor(op, 'a', a);
   checkTensor(op, 'b', b);
   const act = checkActivation(op, activation);
-  if (a.dtype !== b.dtype) throw new Error(`fusedAdd: a is ${a.dtype} and b is ${b.dtype}`);
+  if (a.dtype !== b.dtype) throw new TensorArgumentError(`fusedAdd: a is ${a.dtype} and b is ${b.dtype}`);
   // Whether `small` broadcasts over `big` the ways the kernel takes: the same shape, a vector along the last axis
   // ([c] or [1, ..., 1, c]) or one value.
   const fits = (big: Tensor, small: Tensor): boolean =>
@@ -107,7 +110,7 @@ export function fusedAdd(a: Tensor, b: Tensor, activation: EltwiseActivation = '
       small.shape.slice(0, -1).every((d) => d === 1)) ||
     (small.size === 1 && small.rank <= big.rank);
   if (!fits(a, b) && !fits(b, a)) {
-    throw new Error(
+    throw new TensorArgumentError(
       `fusedAdd: b must have a's shape, be a vector along its last axis or a scalar: got [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`,
     );
   }
@@ -139,13 +142,13 @@ export function channelShuffleConcat(a: Tensor, b: Tensor): Tensor4D {
   checkTensor(op, 'a', a);
   checkTensor(op, 'b', b);
   if (a.rank !== 4 || b.rank !== 4) {
-    throw new Error(`${op}: a and b must be rank 4 (NHWC), got ranks ${a.rank} and ${b.rank}`);
+    throw new TensorArgumentError(`${op}: a and b must be rank 4 (NHWC), got ranks ${a.rank} and ${b.rank}`);
   }
-  if (a.dtype !== b.dtype) throw new Error(`${op}: a is ${a.dtype} and b is ${b.dtype}`);
+  if (a.dtype !== b.dtype) throw new TensorArgumentError(`${op}: a is ${a.dtype} and b is ${b.dtype}`);
   const [n, h, w, ca] = a.shape as [number, number, number, number];
   const c = b.shape[3]!;
   if (b.shape[0] !== n || b.shape[1] !== h || b.shape[2] !== w || ca < c) {
-    throw new Error(
+    throw new TensorArgumentError(
       `${op}: b [${b.shape.join(', ')}] must have a's batch, height and width, and at most a's ${ca} channels (a is [${a.shape.join(', ')}])`,
     );
   }
@@ -188,17 +191,17 @@ export function squeezeExcite(
   const named = { x, w1, b1, w2, b2 };
   for (const [name, t] of Object.entries(named)) checkTensor(op, name, t);
   if (gate !== 'hardsigmoid' && gate !== 'sigmoid') {
-    throw new Error(`${op}: gate must be 'hardsigmoid' or 'sigmoid', got ${JSON.stringify(gate)}`);
+    throw new TensorArgumentError(`${op}: gate must be 'hardsigmoid' or 'sigmoid', got ${JSON.stringify(gate)}`);
   }
   for (const [name, t] of Object.entries(named)) {
-    if (t.dtype !== 'float32') throw new Error(`${op}: ${name} must be float32, got ${t.dtype}`);
+    if (t.dtype !== 'float32') throw new TensorArgumentError(`${op}: ${name} must be float32, got ${t.dtype}`);
   }
-  if (x.rank !== 4) throw new Error(`${op}: x must be rank 4 (NHWC), got shape [${x.shape.join(', ')}]`);
+  if (x.rank !== 4) throw new TensorArgumentError(`${op}: x must be rank 4 (NHWC), got shape [${x.shape.join(', ')}]`);
   const c = x.shape[3]!;
   const s = w1.shape[3] ?? 0;
   const is = (t: Tensor, shape: number[]) => t.rank === shape.length && t.shape.every((d, i) => d === shape[i]);
   if (!is(w1, [1, 1, c, s]) || s === 0 || !is(b1, [s]) || !is(w2, [1, 1, s, c]) || !is(b2, [c])) {
-    throw new Error(
+    throw new TensorArgumentError(
       `${op}: for x with ${c} channels, w1 must be [1, 1, ${c}, s] with s > 0, b1 [s], w2 [1, 1, s, ${c}] and b2 [${c}]; got w1 [${w1.shape.join(', ')}], b1 [${b1.shape.join(', ')}], w2 [${w2.shape.join(', ')}], b2 [${b2.shape.join(', ')}]`,
     );
   }
@@ -234,7 +237,7 @@ export function maxPoolPadded(
 ): Tensor4D {
   const op = 'maxPoolPadded';
   checkTensor(op, 'x', x);
-  if (x.rank !== 4) throw new Error(`${op}: x must be rank 4 (NHWC), got shape [${x.shape.join(', ')}]`);
+  if (x.rank !== 4) throw new TensorArgumentError(`${op}: x must be rank 4 (NHWC), got shape [${x.shape.join(', ')}]`);
   const whole = (v: unknown, min: number) => Number.isInteger(v) && (v as number) >= min;
   if (
     !Array.isArray(filterSize) ||
@@ -247,7 +250,7 @@ export function maxPoolPadded(
     pads.length !== 4 ||
     !pads.every((v) => whole(v, 0))
   ) {
-    throw new Error(
+    throw new TensorArgumentError(
       `${op}: filterSize and strides must be two whole numbers >= 1 and pads four whole numbers >= 0, got ${JSON.stringify({ filterSize, strides, pads })}`,
     );
   }
@@ -255,7 +258,7 @@ export function maxPoolPadded(
   const [kh, kw] = filterSize;
   const [top, bottom, left, right] = pads;
   if (top >= kh || bottom >= kh || left >= kw || right >= kw || h + top + bottom < kh || w + left + right < kw) {
-    throw new Error(
+    throw new TensorArgumentError(
       `${op}: each padding must be smaller than the ${kh}x${kw} window, which must fit the padded ${h}x${w} input; got pads ${JSON.stringify(pads)}`,
     );
   }

@@ -28,6 +28,7 @@ export {
   type BackendName,
   type BackendInfo,
 } from './backend';
+export { TensorArgumentError } from './errors';
 export { CudaBackendError, setCudaEnvironment, type CudaFailure, type CudaEnvironment } from './cuda';
 export { WebGpuBackendError, type WebGpuFailure, type WebGpuAdapterInfo } from './webgpu';
 export { conv2d, fusedConv2d, conv2dBackpropInput, conv2dBackpropFilter, type FusedConvOptions } from './conv';

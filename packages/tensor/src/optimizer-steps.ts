@@ -4,6 +4,7 @@
 import { engine, getKernel, type NamedAttrMap, type NamedTensorMap, type Tensor } from '@tensorflow/tfjs-core';
 import { tf } from './tf';
 import { ADAM_STEP, SGD_STEP } from './kernel-names';
+import { TensorArgumentError } from './errors';
 
 /** One parameter of {@link sgdStep}. */
 export interface SgdStepEntry {
@@ -59,11 +60,13 @@ export function canSgdStep(entries: readonly SgdStepEntry[]): boolean {
  * @returns the new parameters and buffers, in the order of `entries` (the caller assigns them).
  */
 export function sgdStep(entries: readonly SgdStepEntry[], opts: SgdStepOptions): SgdStepResult[] {
-  if (!canSgdStep(entries)) throw new Error(`sgdStep: needs the wasm backend and float32 tensors`);
+  if (!canSgdStep(entries)) throw new TensorArgumentError(`sgdStep: needs the wasm backend and float32 tensors`);
   const inputs: NamedTensorMap = {};
   entries.forEach((e, i) => {
     if (e.grad.size !== e.param.size || (e.buffer && e.buffer.size !== e.param.size))
-      throw new Error(`sgdStep: entry ${i} has ${e.param.size} values, its gradient or buffer another count`);
+      throw new TensorArgumentError(
+        `sgdStep: entry ${i} has ${e.param.size} values, its gradient or buffer another count`,
+      );
     inputs[`p${i}`] = e.param;
     inputs[`g${i}`] = e.grad;
     if (e.buffer) inputs[`b${i}`] = e.buffer;
@@ -150,12 +153,14 @@ export function canAdamStep(entries: readonly AdamStepEntry[]): boolean {
  * @returns the new parameters and buffers, in the order of `entries` (the caller assigns them).
  */
 export function adamStep(entries: readonly AdamStepEntry[], opts: AdamStepOptions): AdamStepResult[] {
-  if (!canAdamStep(entries)) throw new Error(`adamStep: needs the wasm backend and float32 tensors`);
+  if (!canAdamStep(entries)) throw new TensorArgumentError(`adamStep: needs the wasm backend and float32 tensors`);
   const inputs: NamedTensorMap = {};
   entries.forEach((e, i) => {
     for (const t of [e.grad, e.expAvg, e.expAvgSq, e.maxExpAvgSq])
       if (t && t.size !== e.param.size)
-        throw new Error(`adamStep: entry ${i} has ${e.param.size} values, its gradient or a buffer another count`);
+        throw new TensorArgumentError(
+          `adamStep: entry ${i} has ${e.param.size} values, its gradient or a buffer another count`,
+        );
     inputs[`p${i}`] = e.param;
     inputs[`g${i}`] = e.grad;
     if (e.expAvg) inputs[`m${i}`] = e.expAvg;
