@@ -1299,18 +1299,25 @@ static inline void wino_products(int pts, const float* V, int vstep, float* M, i
   }
 }
 
-static KERNEL void wino_fwd_run(conv* p, int unit, int slot) {
-  wino_plan w = wino_make_plan(p, 2);
-  int blk = unit / w.chunks, chunk = unit % w.chunks;
-  int t0, nt;
-  wino_tiles(w.tiles, w.blocks, blk, &t0, &nt);
-  int ntp = (nt + MR - 1) & ~(MR - 1);
-  int c = p->c, cinp = w.cinp, W = p->w;
-  int co0 = chunk * w.cc, ncc = imin(w.cc, p->co - co0), ccp = w.ccp, np = cdiv(p->co, NR);
-  float* V = (float*)slot_scratch(p, 0, wino_slot(p, 2), slot);
-  float* M = V + 16 * w.tb * cinp;
-  int vstep = w.tb * cinp, mstep = w.tb * ccp;  // floats from one point to the next
+// The opening both forward kernels share (m = 2 or 4): the plan, this unit's block of tiles [t0, t0 + nt) (ntp
+// rounded up to MR) and chunk of output channels [co0, co0 + ncc), and the slot's V and M with their steps from one
+// transform point to the next. A macro, not a function: the plan is a struct, which a function could only hand back
+// through the shadow stack the build refuses.
+#define WINO_FWD_PRELUDE(m)                                                                        \
+  wino_plan w = wino_make_plan(p, m);                                                             \
+  int blk = unit / w.chunks, chunk = unit % w.chunks;                                             \
+  int t0, nt;                                                                                     \
+  wino_tiles(w.tiles, w.blocks, blk, &t0, &nt);                                                   \
+  int ntp = (nt + MR - 1) & ~(MR - 1);                                                            \
+  int c = p->c, cinp = w.cinp, W = p->w;                                                          \
+  int co0 = chunk * w.cc, ncc = imin(w.cc, p->co - co0), ccp = w.ccp, np = cdiv(p->co, NR);       \
+  float* V = (float*)slot_scratch(p, 0, wino_slot(p, m), slot);                                   \
+  float* M = V + w.pts * w.tb * cinp;                                                             \
+  int vstep = w.tb * cinp, mstep = w.tb * ccp;                                                    \
   v128_t z = wasm_f32x4_splat(0.f);
+
+static KERNEL void wino_fwd_run(conv* p, int unit, int slot) {
+  WINO_FWD_PRELUDE(2)
 
   // Input transform: V[xi][t][ci] = (B^T d B)[xi].
   for (int t = 0; t < nt; t++) {
@@ -1496,17 +1503,8 @@ static inline void wino4_store(float* y, v128_t v, v128_t bias, int act, int nc)
 }
 
 static KERNEL void wino4_fwd_run(conv* p, int unit, int slot) {
-  wino_plan w = wino_make_plan(p, 4);
-  int blk = unit / w.chunks, chunk = unit % w.chunks;
-  int t0, nt;
-  wino_tiles(w.tiles, w.blocks, blk, &t0, &nt);
-  int ntp = (nt + MR - 1) & ~(MR - 1);
-  int c = p->c, cinp = w.cinp, W = p->w;
-  int co0 = chunk * w.cc, ncc = imin(w.cc, p->co - co0), ccp = w.ccp, np = cdiv(p->co, NR);
-  float* V = (float*)slot_scratch(p, 0, wino_slot(p, 4), slot);
-  float* M = V + 36 * w.tb * cinp;
-  int vstep = w.tb * cinp, mstep = w.tb * ccp;  // floats from one point to the next
-  v128_t z = wasm_f32x4_splat(0.f), two = wasm_f32x4_splat(2.f), four = wasm_f32x4_splat(4.f);
+  WINO_FWD_PRELUDE(4)
+  v128_t two = wasm_f32x4_splat(2.f), four = wasm_f32x4_splat(4.f);
   v128_t five = wasm_f32x4_splat(5.f), eight = wasm_f32x4_splat(8.f);
 
   // Input transform, V[xi][t][ci] = (B^T d B)[xi], in two passes through V: each row of the patch times B
