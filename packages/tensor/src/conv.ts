@@ -35,6 +35,7 @@ import {
 } from './kernel-names';
 import { denseInputGrad, patchesFilterGrad } from './conv-grad-matmul';
 import { TensorArgumentError } from './errors';
+import { CONV_ACTIVATIONS, checkActivation, composeActivation } from './fused-ops';
 
 /** Runs one of cnn's kernels ({@link CnnKernels}), its inputs and attributes checked against the kernel's name. */
 function runCnnKernel<K extends CnnKernelName>(
@@ -96,8 +97,6 @@ export interface FusedConvOptions extends ConvOptions {
   activation?: ConvActivation;
 }
 
-const CONV_ACTIVATIONS: readonly ConvActivation[] = ['linear', 'relu', 'relu6'];
-
 /**
  * `act(conv2d(input, weight, opts) + bias)` in one pass where it can: on wasm, while no gradient is recorded, a
  * grouped (or strided and dilated) convolution is one call of cnn's kernel that adds the bias and applies the
@@ -113,14 +112,10 @@ const CONV_ACTIVATIONS: readonly ConvActivation[] = ['linear', 'relu', 'relu6'];
  */
 export function fusedConv2d(input: Tensor, weight: Tensor, opts: FusedConvOptions = {}): Tensor4D {
   const op = 'fusedConv2d';
-  const { bias, activation = 'linear', ...convOpts } = opts;
+  const { bias, activation: named = 'linear', ...convOpts } = opts;
   const x = asTensor(op, 'input', input);
   const filter = asTensor(op, 'filter', weight);
-  if (!CONV_ACTIVATIONS.includes(activation)) {
-    throw new TensorArgumentError(
-      `${op}: activation must be one of ${CONV_ACTIVATIONS.join(', ')}, got ${JSON.stringify(activation)}`,
-    );
-  }
+  const activation = checkActivation(op, named, CONV_ACTIVATIONS);
   const attrs = convAttrs(op, convOpts);
   checkConvShapes(op, x.shape, filter.shape, attrs.groups);
   convInfo(op, x.shape, filter.shape, attrs);
@@ -143,9 +138,8 @@ export function fusedConv2d(input: Tensor, weight: Tensor, opts: FusedConvOption
     }
   }
   return tf.tidy(() => {
-    let y: Tensor4D = conv2d(x, filter, convOpts);
-    if (bias) y = tf.add(y, bias);
-    return activation === 'relu' ? tf.relu(y) : activation === 'relu6' ? tf.relu6(y) : y;
+    const y = conv2d(x, filter, convOpts);
+    return composeActivation(bias ? tf.add(y, bias) : y, activation) as Tensor4D;
   });
 }
 

@@ -16,6 +16,7 @@ import {
   PADDED_MAX_POOL,
   SHUFFLE_CONCAT,
   SQUEEZE_EXCITE,
+  type ConvActivation,
   type EltwiseActivation,
   type PaddedMaxPoolAttrs,
 } from './kernel-names';
@@ -24,6 +25,9 @@ import { TensorArgumentError } from './errors';
 export type { EltwiseActivation } from './kernel-names';
 
 const ACTIVATIONS: readonly EltwiseActivation[] = ['linear', 'relu', 'relu6', 'hardswish'];
+
+/** The activations cnn's convolution kernels apply as they write an output (`fusedConv2d`): all but hard-swish. */
+export const CONV_ACTIVATIONS: readonly ConvActivation[] = ['linear', 'relu', 'relu6'];
 
 /** Whether cnn's kernel `name` runs now: the backend has it and no gradient tape is recording. */
 function kernelRuns(name: string, ...ts: Tensor[]): boolean {
@@ -40,17 +44,22 @@ function checkTensor(op: string, name: string, t: unknown): Tensor {
   return t;
 }
 
-function checkActivation(op: string, activation: unknown): EltwiseActivation {
-  if (!ACTIVATIONS.includes(activation as EltwiseActivation)) {
+/** `activation` if `allowed` (by default every one-pass activation) holds it; a TensorArgumentError naming `op` otherwise. */
+export function checkActivation<A extends EltwiseActivation = EltwiseActivation>(
+  op: string,
+  activation: unknown,
+  allowed: readonly A[] = ACTIVATIONS as readonly A[],
+): A {
+  if (!allowed.includes(activation as A)) {
     throw new TensorArgumentError(
-      `${op}: activation must be one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(activation)}`,
+      `${op}: activation must be one of ${allowed.join(', ')}, got ${JSON.stringify(activation)}`,
     );
   }
-  return activation as EltwiseActivation;
+  return activation as A;
 }
 
 /** The activation composed of tfjs's ops (hard-swish as x * (relu6(x + 3) * (1 / 6)), the kernel's order). */
-function composeActivation(y: Tensor, activation: EltwiseActivation): Tensor {
+export function composeActivation(y: Tensor, activation: EltwiseActivation): Tensor {
   switch (activation) {
     case 'relu':
       return tf.relu(y);

@@ -23,8 +23,8 @@ export type GroupedConvAttrs = ConvAttrs;
 export const FUSED_GROUPED_CONV = 'CnnFusedConv2D';
 export type FusedGroupedConvInputs = Pick<NamedTensorInfoMap, 'x' | 'filter'> &
   Partial<Pick<NamedTensorInfoMap, 'bias'>>;
-/** The activations cnn's convolution kernels apply as they write an output. */
-export type ConvActivation = 'linear' | 'relu' | 'relu6';
+/** The activations cnn's convolution kernels apply as they write an output: the one-pass ops' but hard-swish. */
+export type ConvActivation = Exclude<EltwiseActivation, 'hardswish'>;
 export interface FusedGroupedConvAttrs extends ConvAttrs {
   activation: ConvActivation;
 }

@@ -1704,17 +1704,6 @@ static void bn_sums_range(const conv* p, int unit, int* j0, int* j1) {
   *j1 = imin(p->c, hi * 4);
 }
 
-static void bn_reduce(const float* x, const float* dy, const float* shift, int n, int c, int j0, int j1, double* acc);
-
-// A reduction's unit: its channels [*j0, *j1) reduced by bn_reduce over p->x (with dy and shift as there) into the
-// shared double totals, which it returns.
-static inline __attribute__((always_inline)) double* bn_unit_sums(conv* p, int unit, const float* dy, const float* shift, int* j0, int* j1) {
-  double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
-  bn_sums_range(p, unit, j0, j1);
-  bn_reduce(p->x, dy, shift, p->n, p->c, *j0, *j1, acc);
-  return acc;
-}
-
 // For the channels j0 <= j < j1: acc[j] = sum over rows of (x - shift); acc[c + j] = sum of (x - shift) * w, where
 // w is x - shift itself (statistics: dy = 0 pointer) or dy (the gradient's sums). shift is per channel (mean) or 0.
 static void bn_reduce(const float* x, const float* dy, const float* shift, int n, int c, int j0, int j1, double* acc) {
@@ -1745,6 +1734,15 @@ static void bn_reduce(const float* x, const float* dy, const float* shift, int n
       }
     }
   }
+}
+
+// A reduction's unit: its channels [*j0, *j1) reduced by bn_reduce over p->x (with dy and shift as there) into the
+// shared double totals, which it returns.
+static inline __attribute__((always_inline)) double* bn_unit_sums(conv* p, int unit, const float* dy, const float* shift, int* j0, int* j1) {
+  double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
+  bn_sums_range(p, unit, j0, j1);
+  bn_reduce(p->x, dy, shift, p->n, p->c, *j0, *j1, acc);
+  return acc;
 }
 
 static KERNEL void bn_stats_run(conv* p, int unit) {
