@@ -14,7 +14,6 @@ import {
   useSmallCall,
   useWinograd,
   WINOGRAD_F4_MIN_CHANNELS,
-  WINOGRAD_F4_MIN_TILES_THREADED,
   winogradCacheSize,
   winogradTile,
   packedFilterCacheSize,
@@ -395,20 +394,17 @@ describe('Winograd across threads and backends', () => {
     expect(useWinograd(1, 3, 64, 224, 224)).toBe(false); // VGG's first layer: 3 input channels
     expect(useWinograd(1, 32, 32, 7, 7)).toBe(false); // 0.45 M multiply-adds
     expect(useWinograd(32, 32, 32, 7, 7)).toBe(true); // the same layer at batch 32
-    // The tile: F(4x4, 3x3) from 64 channels in and out.
-    expect(WINOGRAD_F4_MIN_CHANNELS).toBe(64);
+    // The tile: F(4x4, 3x3) from 32 channels in and out, on any number of threads.
+    expect(WINOGRAD_F4_MIN_CHANNELS).toBe(32);
     expect(winogradTile(1, 64, 64, 56, 56)).toBe(4);
-    expect(winogradTile(1, 512, 512, 7, 7)).toBe(4);
-    expect(winogradTile(1, 32, 64, 56, 56)).toBe(2);
+    expect(winogradTile(1, 512, 512, 7, 7)).toBe(4); // 4 tiles
+    expect(winogradTile(1, 256, 256, 14, 14)).toBe(4); // 16 tiles
+    expect(winogradTile(1, 32, 64, 56, 56)).toBe(4);
+    expect(winogradTile(8, 32, 32, 16, 16)).toBe(4); // CIFAR ResNets' second stage
     expect(winogradTile(8, 16, 16, 32, 32)).toBe(2); // CIFAR ResNets' first stage
+    expect(winogradTile(1, 16, 32, 56, 56)).toBe(2);
     expect(winogradTile(1, 3, 64, 224, 224)).toBe(0);
     expect(winogradTile(1, 64, 64, 2, 2)).toBe(0); // 0.15 M multiply-adds
-    // On more than one thread, F(4x4, 3x3) needs 32 tiles.
-    expect(WINOGRAD_F4_MIN_TILES_THREADED).toBe(32);
-    expect(winogradTile(1, 128, 128, 28, 28, 2)).toBe(4); // 49 tiles
-    expect(winogradTile(1, 256, 256, 14, 14, 2)).toBe(2); // 16 tiles
-    expect(winogradTile(1, 512, 512, 7, 7, 2)).toBe(2); // 4 tiles
-    expect(winogradTile(8, 512, 512, 7, 7, 2)).toBe(4); // 32 tiles
   });
 
   it("'auto' runs F(4x4, 3x3) where the rule says so, and a filter seen with another tile gets its own transform", async () => {
@@ -455,7 +451,7 @@ describe.each([1, 2])('Winograd for the input gradient (Conv2DBackpropInput), on
     await setThreads('auto');
   });
 
-  // [x shape, c out, pad]: F(2x2, 3x3) (fewer than 64 channels on a side), F(4x4, 3x3), odd sizes, every padding
+  // [x shape, c out, pad]: F(2x2, 3x3) (fewer than 32 channels on a side), F(4x4, 3x3), odd sizes, every padding
   // Winograd takes, and batch > 1.
   const GRAD_CASES: Array<[Shape4, number, PadSpec]> = [
     [[2, 12, 11, 24], 32, 'same'],

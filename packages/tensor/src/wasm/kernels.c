@@ -1109,6 +1109,11 @@ static KERNEL void maxpool_bwd_run(conv* p, int unit) {
 // 1.72-1.91x on two threads).
 enum { WINO_SMALL_FILTER_BYTES = 1 << 22 };
 
+// Floats added to the step from one transform point to the next in V and M (a cache line): without it the step was
+// often a multiple of 4 KiB (4 tiles x 512 channels: 8 KiB), so the 16 or 36 values of one tile and channel
+// group fell in one set of the L1 cache, more than its ways.
+enum { WINO_SKEW = 16 };
+
 typedef struct {
   int m, pts;                   // output tile side (2 or 4) and transform points ((m + 2)^2: 16 or 36)
   int tiles_h, tiles_w, tiles;  // tiles per column, per row, in all (every image)
@@ -1149,9 +1154,10 @@ static inline __attribute__((always_inline)) wino_plan wino_make_plan(const conv
       // blocks, down to one quad of tiles, each reading all of the filter.
       w.blocks = imin(quads, 2 * p->slots);
     } else {
-      // Too few tile blocks and a large filter: split the channels too (each chunk reads its part of the filter and
-      // redoes the input transform of its block, small next to its products when chunks keep >= 32 channels).
-      int want = cdiv(4 * p->slots, w.blocks);
+      // Too few tile blocks and a large filter: split the channels too, into as many units as threads (each chunk
+      // reads its part of the filter and redoes the input transform of its block). More chunks, for balance, cost
+      // more than they gave: with four per thread 7x7x512 at batch 1 took 2.9 ms on two threads, with one 1.7 ms.
+      int want = cdiv(p->slots, w.blocks);
       w.chunks = imax(1, imin(want, cop / 32));
     }
   }
@@ -1172,7 +1178,7 @@ static inline __attribute__((always_inline)) void wino_tiles(int tiles, int bloc
 
 static int wino_slot(const conv* p, int m) {
   wino_plan w = wino_make_plan(p, m);
-  return w.pts * w.tb * (w.cinp + w.ccp) * 4;
+  return w.pts * (w.tb * (w.cinp + w.ccp) + 2 * WINO_SKEW) * 4;
 }
 
 // C[4][8] = A[4][kc] x B[kc][8]: rows of A `as` floats apart, B a packed panel, rows of C `cs` apart.
@@ -1312,8 +1318,8 @@ static inline void wino_products(int pts, const float* V, int vstep, float* M, i
   int c = p->c, cinp = w.cinp, W = p->w;                                                          \
   int co0 = chunk * w.cc, ncc = imin(w.cc, p->co - co0), ccp = w.ccp, np = cdiv(p->co, NR);       \
   float* V = (float*)slot_scratch(p, 0, wino_slot(p, m), slot);                                   \
-  float* M = V + w.pts * w.tb * cinp;                                                             \
-  int vstep = w.tb * cinp, mstep = w.tb * ccp;                                                    \
+  int vstep = w.tb * cinp + WINO_SKEW, mstep = w.tb * ccp + WINO_SKEW;                            \
+  float* M = V + w.pts * vstep;                                                                   \
   v128_t z = wasm_f32x4_splat(0.f);
 
 static KERNEL void wino_fwd_run(conv* p, int unit, int slot) {

@@ -67,30 +67,23 @@ export function useWinograd(n: number, c: number, co: number, oh: number, ow: nu
 }
 
 /** Fewest input and output channels for which `'auto'` picks F(4x4, 3x3) over F(2x2, 3x3). */
-export const WINOGRAD_F4_MIN_CHANNELS = 64;
+export const WINOGRAD_F4_MIN_CHANNELS = 32;
 
 /**
- * Fewest F(4x4, 3x3) tiles (4x4 output blocks, batch included) for which `'auto'` picks F(4x4, 3x3) when the kernels
- * run on more than one thread.
+ * The Winograd tile `'auto'` runs a 3x3 stride-1 convolution with (arguments as {@link useWinograd}): 0 for none
+ * (XNNPACK's direct convolution), 2 for F(2x2, 3x3), 4 for F(4x4, 3x3). F(4x4, 3x3) takes 36 multiplications per 16
+ * outputs and input channel against F(2x2, 3x3)'s 64. Measured (bench/kernel-ops.mjs on one thread; per layer on one
+ * and two threads, batch 1 and 64): with at least {@link WINOGRAD_F4_MIN_CHANNELS} channels in and out F(4x4, 3x3)
+ * was faster on every shape, 7x7 to 224x224 (16x16x32: 1.4x on one thread, 1.7x at batch 64 on two; 7x7x512 at
+ * batch 1: 2.29 against 4.42 ms on one thread, 1.56 against 2.20 ms on two), while with 16 channels it went either
+ * way (32x32x16 at batch 1: 0.165 against 0.138 ms on one thread). The same rule holds on any number of threads:
+ * until session 11 layers with few tiles (14x14x256 and 7x7x512 at batch 1) took F(2x2, 3x3) on two threads,
+ * because F(4x4)'s kernel then split its output channels into eight chunks, each redoing the input transform
+ * (7x7x512: 2.9 ms on two threads against 2.65 ms on one); see the work split in kernels.c.
  */
-export const WINOGRAD_F4_MIN_TILES_THREADED = 32;
-
-/**
- * The Winograd tile `'auto'` runs a 3x3 stride-1 convolution with (arguments as {@link useWinograd}, and the
- * kernel threads): 0 for none (XNNPACK's direct convolution), 2 for F(2x2, 3x3), 4 for F(4x4, 3x3). F(4x4, 3x3)
- * takes 36 multiplications per 16 outputs and input channel against F(2x2, 3x3)'s 64; with at least
- * {@link WINOGRAD_F4_MIN_CHANNELS} channels in and out it measured 1.05-1.9x faster than F(2x2, 3x3) on one thread
- * on every ResNet and VGG shape (7x7 to 224x224, batch 1 and 32; bench/kernel-ops.mjs), while with 16 or 32
- * channels its larger transforms made it 0.6-0.95x as fast. On two threads a layer with few tiles reads F(4x4)'s
- * transformed filter (2.25x F(2x2)'s) for little work and does not scale: 14x14x256 and 7x7x512 at batch 1 (16 and
- * 4 tiles) took 2.52 and 2.89 ms with F(4x4) against 1.96 and 2.64 ms with F(2x2), while 28x28x128 (49 tiles)
- * took 1.72 against 1.91 ms; so with threads F(4x4) needs {@link WINOGRAD_F4_MIN_TILES_THREADED} tiles.
- */
-export function winogradTile(n: number, c: number, co: number, oh: number, ow: number, threads = 1): 0 | 2 | 4 {
+export function winogradTile(n: number, c: number, co: number, oh: number, ow: number): 0 | 2 | 4 {
   if (!useWinograd(n, c, co, oh, ow)) return 0;
-  if (c < WINOGRAD_F4_MIN_CHANNELS || co < WINOGRAD_F4_MIN_CHANNELS) return 2;
-  const tiles = n * Math.ceil(oh / 4) * Math.ceil(ow / 4);
-  return threads > 1 && tiles < WINOGRAD_F4_MIN_TILES_THREADED ? 2 : 4;
+  return c < WINOGRAD_F4_MIN_CHANNELS || co < WINOGRAD_F4_MIN_CHANNELS ? 2 : 4;
 }
 
 /** A block of the backend's memory derived from a tensor's values (a transformed or packed filter). */
@@ -222,7 +215,7 @@ export function tryWinogradInputGrad(
   if (g.pt < 0 || g.pt > 2 || g.pl < 0 || g.pl > 2) return false;
   // The convolution that computes dx: dy (n, oh, ow, co) in, dx (n, h, w, c) out.
   const b: ConvGeometry = { ...g, h: g.oh, w: g.ow, c: g.co, oh: g.h, ow: g.w, co: g.c, pt: 2 - g.pt, pl: 2 - g.pl };
-  const m = tileFor(wmode, winogradTile(b.n, b.c, b.co, b.oh, b.ow, kernelThreads(backend)));
+  const m = tileFor(wmode, winogradTile(b.n, b.c, b.co, b.oh, b.ow));
   if (m === 0) return false;
   const u = transformFilter(backend, addressOf(backend, filter), b.c, b.co, m, true);
   try {
@@ -401,7 +394,7 @@ export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
   const g = convGeometry(info, 1);
   const extras = { bias: bias ? addressOf(backend, bias) : 0, act };
   const wino = kh === 3 && kw === 3 && g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1;
-  const m = wino ? tileFor(wmode, winogradTile(n, c, co, oh, ow, kernelThreads(backend))) : 0;
+  const m = wino ? tileFor(wmode, winogradTile(n, c, co, oh, ow)) : 0;
   if (m !== 0) {
     const u = transformedFilter(backend, filter, c, co, m);
     const out = backend.makeOutput(info.outShape, 'float32');
