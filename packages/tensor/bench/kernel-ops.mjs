@@ -70,6 +70,12 @@ const CASES = [
   ['wino4 fwd 224x224x64 b1', 'wino4_fwd', conv3(1, 224, 64, 64), 'wino4_filter'],
   ['wino fwd 28x28x512 b1', 'wino_fwd', conv3(1, 28, 512, 512), 'wino_filter'],
   ['wino4 fwd 28x28x512 b1', 'wino4_fwd', conv3(1, 28, 512, 512), 'wino4_filter'],
+  ['conv fwd 28x28x1 5x5>6 b1', 'conv_fwd', { n: 1, h: 28, w: 28, c: 1, oh: 28, ow: 28, co: 6, kh: 5, kw: 5, pt: 2, pl: 2 }],
+  ['conv fwd 28x28x1 1x1>6 b1', 'conv_fwd', { n: 1, h: 28, w: 28, c: 1, oh: 28, ow: 28, co: 6, kh: 1, kw: 1 }],
+  ['conv fwd 28x28x1 3x3>6 b1', 'conv_fwd', { n: 1, h: 28, w: 28, c: 1, oh: 28, ow: 28, co: 6, kh: 3, kw: 3, pt: 1, pl: 1 }],
+  ['conv fwd 28x28x8 5x5>6 b1', 'conv_fwd', { n: 1, h: 28, w: 28, c: 8, oh: 28, ow: 28, co: 6, kh: 5, kw: 5, pt: 2, pl: 2 }],
+  ['conv fwd 14x14x6 5x5>16 b1', 'conv_fwd', { n: 1, h: 14, w: 14, c: 6, oh: 10, ow: 10, co: 16, kh: 5, kw: 5 }],
+  ['conv fwd 5x5x16 5x5>120 b1', 'conv_fwd', { n: 1, h: 5, w: 5, c: 16, oh: 1, ow: 1, co: 120, kh: 5, kw: 5 }],
   ['conv fwd grouped 14x14x256 g32 b4', 'conv_fwd', conv3(4, 14, 256, 256, { groups: 32 })],
   ['dw fwd 56x56x144 b4', 'dw_fwd', conv3(4, 56, 144, 144, { groups: 144 })],
   ['dw fwd 112x112x32 b1', 'dw_fwd', conv3(1, 112, 32, 32, { groups: 32 })],
@@ -184,7 +190,7 @@ for (const c of CASES) {
   const ref = insts[first]?.out();
   const row = { case: c[0] };
   versions.forEach((v, i) => {
-    row[`${v.rev} ms`] = insts[i] ? Number(best[i].toFixed(2)) : '-';
+    row[`${v.rev} ms`] = insts[i] ? Number(best[i].toFixed(best[i] < 1 ? 4 : 2)) : '-';
     if (i === 0) return;
     row[`${v.rev} / ${versions[0].rev}`] = insts[i] && insts[0] ? Number((best[0] / best[i]).toFixed(2)) : '-';
     if (!insts[i] || i === first) return;
