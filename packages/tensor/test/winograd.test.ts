@@ -605,7 +605,12 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     [[1, 28, 28, 32], [3, 3, 32, 1], 1, 'same', 'relu6'],
     [[2, 15, 13, 21], [3, 3, 21, 2], 2, 'same', 'relu'],
     [[1, 9, 9, 8], [5, 5, 8, 1], 1, 'valid', 'linear'],
-  ] as Array<[Shape4, Shape4, number, 'same' | 'valid', Act]>)(
+    // Blocks of four pixels of a 3-wide filter (dw_gather_row4) beside single pixels at the borders and at the end of
+    // a row, with a tail of channels past a multiple of 4; and stride 2 down a column, 1 along a row.
+    [[1, 11, 13, 22], [3, 3, 22, 1], 1, 'same', 'relu6'],
+    [[2, 7, 9, 8], [3, 3, 8, 1], 1, 'valid', 'linear'],
+    [[1, 12, 14, 20], [3, 3, 20, 1], [2, 1], 'same', 'relu'],
+  ] as Array<[Shape4, Shape4, number | [number, number], 'same' | 'valid', Act]>)(
     "runs depthwise convolution on cnn's kernel with bias and activation: x %j, filter %j",
     async (xs, fs, strides, pad, act) => {
       await setThreads(threads);
