@@ -847,16 +847,16 @@ static void dw_gather(float* out, int n, const float** src, const float** wt, in
   if (tail < c && (bias || act != ACT_LINEAR)) bias_act_row(out + tail, c - tail, bias ? bias + tail : 0, act);
 }
 
-// Four neighbouring output pixels of a 3-wide depthwise filter with stride and dilation 1 along the row, every one
-// with its three taps of each listed row inside the input: out + k * c (k < 4) = act(sum over the nr rows a and the
-// taps j of src[a][(k + j) * c] * wt[a][j * c] + bias). The four pixels share each loaded input (6 per row and 4
-// channels, against 12 for one pixel at a time) and each loaded weight; each sum is the one dw_gather makes, in its
-// order (rows, then taps), so the values are the same bits.
 // The most channels dw_gather_row4 takes. Measured (bench/kernel-ops.mjs, one thread): 1.6-2x faster than one pixel at
 // a time with 6 to 32 channels (112x112x32: 0.74 -> 0.38 ms), 1.1x with 64 at batch 4; with 144 it went either way
 // (56x56: 1.3x at batch 1, 0.6-0.75x at batch 4, where one pixel at a time reads fewer cache lines at once).
 enum { DW_ROW4_MAX_CHANNELS = 64 };
 
+// Four neighbouring output pixels of a 3-wide depthwise filter with stride and dilation 1 along the row, every one
+// with its three taps of each listed row inside the input: out + k * c (k < 4) = act(sum over the nr rows a and the
+// taps j of src[a][(k + j) * c] * wt[a][j * c] + bias). The four pixels share each loaded input (6 per row and 4
+// channels, against 12 for one pixel at a time) and each loaded weight; each sum is the one dw_gather makes, in its
+// order (rows, then taps), so the values are the same bits.
 static void dw_gather_row4(float* out, int nr, const float** src, const float** wt, int c, const float* bias,
                            int act) {
   int c0 = 0;
