@@ -498,7 +498,7 @@ describe.each([1, 2])('Winograd for the input gradient (Conv2DBackpropInput), on
       const heap = heapBytes();
       for (let i = 0; i < 20; i++) dxOf('auto');
       expect(heapBytes()).toBe(heap);
-      const tile = winogradTile(xs[0], co, xs[3], xs[1], xs[2], threads);
+      const tile = winogradTile(xs[0], co, xs[3], xs[1], xs[2]);
       expect(tile).toBeGreaterThan(0);
       const e = relErr(wino, want);
       console.log(`dx ${xs.join('x')} <- ${co}: Winograd F(${tile}x${tile}) ${e.rel.toExponential(2)}`);
