@@ -9,6 +9,7 @@ import {
   IGEMM_FLAG,
   WINOGRAD_FLAG,
   WINOGRAD_MIN_CHANNELS,
+  SMALL_DEPTHWISE_MACS,
   SMALL_ELTWISE_VALUES,
   useIgemm,
   useSmallCall,
@@ -751,6 +752,41 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
       expect(allocations('small', xs, fs), `x ${xs}: cnn's kernel ${cnnTook ? 'takes' : 'does not take'} it`).toBe(
         cnnTook ? ours : xnn,
       );
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("'small' gives cnn's kernel the depthwise calls below SMALL_DEPTHWISE_MACS on 2 threads, XNNPACK the rest", async () => {
+    await setThreads(threads);
+    await setBackend('wasm');
+    expect(SMALL_DEPTHWISE_MACS).toBe(1 << 18);
+    const before = tf.memory().numTensors;
+    const runs = (mode: string, xs: Shape4) => {
+      tf.env().set(IGEMM_FLAG, mode);
+      try {
+        return tf.tidy(() => {
+          const x = tf.tensor4d(
+            values(
+              xs.reduce((a, b) => a * b),
+              92,
+            ),
+            xs,
+          );
+          const f = tf.tensor4d(values(9 * xs[3], 93, 0.3), [3, 3, xs[3], 1]);
+          return cnnKernelRuns(() => void tf.depthwiseConv2d(x, f, 1, 'same'));
+        });
+      } finally {
+        tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
+      }
+    };
+    // 14x14 x 96 x 9: 0.17 M multiply-adds (small); 14x14 x 384 x 9: 0.68 M (MobileNetV2's, XNNPACK's since session 11).
+    for (const [xs, small] of [
+      [[1, 14, 14, 96], true],
+      [[1, 14, 14, 384], false],
+    ] as Array<[Shape4, boolean]>) {
+      expect(runs('on', xs)).toBe(1);
+      expect(runs('off', xs)).toBe(0);
+      expect(runs('small', xs), `x ${xs}`).toBe(threads > 1 && small ? 1 : 0);
     }
     expect(tf.memory().numTensors).toBe(before);
   });

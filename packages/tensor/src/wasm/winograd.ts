@@ -306,10 +306,21 @@ export const SMALL_ELTWISE_VALUES = 1 << 16;
 export const SMALL_MATMUL_MACS = 1 << 18;
 
 /**
+ * Multiply-adds below which `'small'` gives a depthwise convolution to cnn's kernel. Lower than a convolution's
+ * threshold: in MobileNetV2 each depthwise layer sits between two 1x1 convolutions on XNNPACK's pool, whose worker is
+ * still awake when it comes, so XNNPACK's pool took even the 0.4-0.7 M multiply-add layers (14x14x384, 7x7x960)
+ * faster than cnn's kernel on the calling thread: MobileNetV2 at batch 1 on two threads, best of 30 in alternating
+ * processes, 13.3-13.9 ms against 14.0-14.7 ms with 2^20 (`profile-models.mjs --models mobilenet_v2 --threads 2`;
+ * MobileNetV1 and V3, ShuffleNetV1 and V2 within the noise).
+ */
+export const SMALL_DEPTHWISE_MACS = 1 << 18;
+
+/**
  * Whether `'small'` runs a call on cnn's kernel, on the calling thread: on more than one thread, when its work is
  * below `limit`, what is worth splitting: by default THREAD_MIN_WORK (2^20 multiply-adds, or window reads of a pool),
  * cnn's own threshold for staying on one thread; {@link SMALL_ELTWISE_VALUES} values of an element-wise op;
- * {@link SMALL_MATMUL_MACS} multiply-adds of a matrix product.
+ * {@link SMALL_MATMUL_MACS} multiply-adds of a matrix product; {@link SMALL_DEPTHWISE_MACS} of a depthwise
+ * convolution.
  * XNNPACK's pool would wake every worker and wait for each to check in, which costs more than such a call saves by
  * splitting: small-input models (LeNet-5, the CIFAR ResNets) ran no faster on two threads than on one.
  */
@@ -451,7 +462,7 @@ export function tryDepthwise(args: ConvArgs): TensorInfo | undefined {
   const [n, h, w, c] = x.shape;
   const { outHeight: oh, outWidth: ow } = info;
   if (n === 0 || h === 0 || w === 0 || c === 0 || co === 0 || oh <= 0 || ow <= 0) return undefined;
-  if (!cnnTakes(imode, backend, n * oh * ow * co * kh * kw)) return undefined;
+  if (!cnnTakes(imode, backend, n * oh * ow * co * kh * kw, SMALL_DEPTHWISE_MACS)) return undefined;
   const out = backend.makeOutput(info.outShape, 'float32');
   runConvKernel(
     backend,
