@@ -26,6 +26,16 @@ import { relErr } from '../../../test-support/fixtures';
 import { naiveConv, type PadSpec, type Shape4 } from './naive-conv';
 import { cnnKernelRuns, heapBytes } from './wasm-internals';
 
+/** fn's result with CNN_IGEMM set to mode, the default put back after. */
+function underIgemm<T>(mode: string, fn: () => T): T {
+  tf.env().set(IGEMM_FLAG, mode);
+  try {
+    return fn();
+  } finally {
+    tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
+  }
+}
+
 /**
  * The error bounds the README states: max |winograd - float64| <= bound * max |float64| over the output, for
  * F(2x2, 3x3) (measured: at most 7.6e-7 for the shapes below, at 512 input channels; XNNPACK's direct
@@ -713,10 +723,9 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     await setBackend('wasm');
     const before = tf.memory().numTensors;
     // How many of cnn's kernels a call runs tells the kernels apart (tfjs's: none).
-    const allocations = (mode: string, xs: Shape4, fs: Shape4) => {
-      tf.env().set(IGEMM_FLAG, mode);
-      try {
-        return tf.tidy(() => {
+    const allocations = (mode: string, xs: Shape4, fs: Shape4) =>
+      underIgemm(mode, () =>
+        tf.tidy(() => {
           const x = tf.tensor4d(
             values(
               xs.reduce((a, b) => a * b),
@@ -734,11 +743,8 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
           );
           // Stride 2: never Winograd, so only CNN_IGEMM decides.
           return cnnKernelRuns(() => void tf.conv2d(x, f, 2, 'same'));
-        });
-      } finally {
-        tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
-      }
-    };
+        }),
+      );
     // 8x8 outputs x 24 x 9 x 21: 0.29 M multiply-adds (small); 28x28 x 64 x 9 x 21: 9.5 M (large).
     for (const [xs, fs, small] of [
       [[1, 16, 16, 21], [3, 3, 21, 24], true],
@@ -761,10 +767,9 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     await setBackend('wasm');
     expect(SMALL_DEPTHWISE_MACS).toBe(1 << 18);
     const before = tf.memory().numTensors;
-    const runs = (mode: string, xs: Shape4) => {
-      tf.env().set(IGEMM_FLAG, mode);
-      try {
-        return tf.tidy(() => {
+    const runs = (mode: string, xs: Shape4) =>
+      underIgemm(mode, () =>
+        tf.tidy(() => {
           const x = tf.tensor4d(
             values(
               xs.reduce((a, b) => a * b),
@@ -774,11 +779,8 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
           );
           const f = tf.tensor4d(values(9 * xs[3], 93, 0.3), [3, 3, xs[3], 1]);
           return cnnKernelRuns(() => void tf.depthwiseConv2d(x, f, 1, 'same'));
-        });
-      } finally {
-        tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
-      }
-    };
+        }),
+      );
     // 14x14 x 96 x 9: 0.17 M multiply-adds (small); 14x14 x 384 x 9: 0.68 M (MobileNetV2's, XNNPACK's since session 11).
     for (const [xs, small] of [
       [[1, 14, 14, 96], true],
