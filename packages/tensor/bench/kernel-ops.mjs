@@ -88,6 +88,9 @@ const CASES = [
   ],
   ['conv fwd 14x14x6 5x5>16 b1', 'conv_fwd', { n: 1, h: 14, w: 14, c: 6, oh: 10, ow: 10, co: 16, kh: 5, kw: 5 }],
   ['conv fwd 5x5x16 5x5>120 b1', 'conv_fwd', { n: 1, h: 5, w: 5, c: 16, oh: 1, ow: 1, co: 120, kh: 5, kw: 5 }],
+  // ShuffleNetV1 0.5x's first 1x1 and ResNet-20's stride-2 3x3 (batch 1): below XNNPACK on one thread in session 12.
+  ['conv fwd 56x56x12 1x1>18 b1', 'conv_fwd', { n: 1, h: 56, w: 56, c: 12, oh: 56, ow: 56, co: 18, kh: 1, kw: 1 }],
+  ['conv fwd 32x32x16 3x3 s2>32 b1', 'conv_fwd', conv3(1, 32, 16, 32, { oh: 16, ow: 16, sh: 2, sw: 2, pt: 0, pl: 0 })],
   ['conv fwd grouped 14x14x256 g32 b4', 'conv_fwd', conv3(4, 14, 256, 256, { groups: 32 })],
   ['dw fwd 56x56x144 b4', 'dw_fwd', conv3(4, 56, 144, 144, { groups: 144 })],
   ['dw fwd 112x112x32 b1', 'dw_fwd', conv3(1, 112, 32, 32, { groups: 32 })],

@@ -561,6 +561,14 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     [[2, 15, 13, 21], [3, 3, 21, 19], 2, 1, 'same', 'relu', true],
     [[1, 9, 9, 8], [5, 5, 8, 6], 1, 2, 'same', 'linear', false],
     [[1, 7, 7, 160], [1, 1, 160, 960], 1, 1, 'valid', 'linear', true],
+    // One input channel, 5x5 'same' (LeNet-5's first layer): pixels whose window is inside along the row take one
+    // pointer per filter row (kh taps of depth kw * c, rows above and below the input read zeros), the 2 columns at
+    // each border one per tap, in the same block.
+    [[2, 12, 11, 1], [5, 5, 1, 6], 1, 1, 'same', 'relu', true],
+    // Filter rows by steps with dilation 2 down the column and along the row (no row taps), and a 1x1 output, one
+    // row of the igemm tile (igemm_1x8).
+    [[1, 9, 10, 3], [3, 3, 3, 10], 1, 2, 'same', 'relu6', true],
+    [[1, 5, 5, 16], [5, 5, 16, 120], 1, 1, 'valid', 'linear', true],
   ];
 
   it.each(

@@ -175,8 +175,56 @@ static inline void store_row(float* c, v128_t v0, v128_t v1, int cols) {
   if (cols > 2) c[2] = wasm_f32x4_extract_lane(v0, 2);
 }
 
+// The forward convolution's epilogue, on a tile row still in registers: v0, v1 (columns [0, 4) and [4, 8)) plus
+// the bias of those columns (if any), then the activation; the operations of bias_act_row in the same order, so
+// the bits are those of storing the sums and then running bias_act_row over the row. cols says how many bias
+// values may be read.
+typedef struct {
+  const float* bias;  // the bias of the tile's first column, or 0
+  int act;            // ACT_ enum
+} epilogue;
+
+static inline __attribute__((always_inline)) void finish_row(v128_t* v0, v128_t* v1, epilogue e, int cols) {
+  if (e.bias) {
+    *v0 = wasm_f32x4_add(*v0, load_part(e.bias, imin(cols, 4)));
+    if (cols > 4) *v1 = wasm_f32x4_add(*v1, load_part(e.bias + 4, imin(cols - 4, 4)));
+  }
+  if (e.act != ACT_LINEAR) {
+    v128_t z = wasm_f32x4_splat(0.f);
+    *v0 = wasm_f32x4_max(*v0, z);
+    *v1 = wasm_f32x4_max(*v1, z);
+    if (e.act == ACT_RELU6) {
+      v128_t six = wasm_f32x4_splat(6.f);
+      *v0 = wasm_f32x4_min(*v0, six);
+      *v1 = wasm_f32x4_min(*v1, six);
+    }
+  }
+}
+
+static inline __attribute__((always_inline)) void store_tile_row(float* c, v128_t v0, v128_t v1, epilogue e,
+                                                                 int cols) {
+  if (e.bias || e.act != ACT_LINEAR) finish_row(&v0, &v1, e, cols);
+  store_row(c, v0, v1, cols);
+}
+
+// One row by eight columns: a tile row whose strip has a single output row (a 1x1 output, a block's last pixel),
+// where igemm_4x8 would compute three rows of zeros.
+static void igemm_1x8(int taps, int kc, float** ind, int aoff, const float* b, float* c0, epilogue e, int cols) {
+  v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0;
+  for (int t = 0; t < taps; t++) {
+    const float* p0 = ind[t * MR] + aoff;
+    for (int k = 0; k < kc; k++) {
+      v128_t v = wasm_v128_load32_splat(p0 + k);
+      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(v, wasm_v128_load(b)));
+      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(v, wasm_v128_load(b + 4)));
+      b += NR;
+    }
+  }
+  store_tile_row(c0, a0, a1, e, cols);
+}
+
 static void igemm_4x8(int taps, int kc, float** ind, int aoff, const float* b, float* c0, float* c1, float* c2,
-                      float* c3, int nrows, int cols) {
+                      float* c3, int nrows, epilogue e, int cols) {
   v128_t a00 = wasm_f32x4_splat(0.f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
   for (int t = 0; t < taps; t++) {
     const float* p0 = ind[t * MR + 0] + aoff;
@@ -201,16 +249,16 @@ static void igemm_4x8(int taps, int kc, float** ind, int aoff, const float* b, f
       a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(v, b1));
     }
   }
-  store_row(c0, a00, a01, cols);
-  if (nrows > 1) store_row(c1, a10, a11, cols);
-  if (nrows > 2) store_row(c2, a20, a21, cols);
-  if (nrows > 3) store_row(c3, a30, a31, cols);
+  store_tile_row(c0, a00, a01, e, cols);
+  if (nrows > 1) store_tile_row(c1, a10, a11, e, cols);
+  if (nrows > 2) store_tile_row(c2, a20, a21, e, cols);
+  if (nrows > 3) store_tile_row(c3, a30, a31, e, cols);
 }
 
 // Eight rows by four columns, for narrow groups (ResNeXt's 4 channels per group). Packed panels
 // keep the NR = 8 layout; only their first four columns are read.
 static void igemm_8x4(int taps, int kc, float** ind, int aoff, const float* b, float** c, int coff, int nrows,
-                      int cols) {
+                      epilogue e, int cols) {
   v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
   for (int t = 0; t < taps; t++) {
     float** q = ind + t * 2 * MR;
@@ -230,29 +278,33 @@ static void igemm_8x4(int taps, int kc, float** ind, int aoff, const float* b, f
     }
   }
   v128_t z = wasm_f32x4_splat(0.f);
-  store_row(c[0] + coff, a0, z, cols);
-  if (nrows > 1) store_row(c[1] + coff, a1, z, cols);
-  if (nrows > 2) store_row(c[2] + coff, a2, z, cols);
-  if (nrows > 3) store_row(c[3] + coff, a3, z, cols);
-  if (nrows > 4) store_row(c[4] + coff, a4, z, cols);
-  if (nrows > 5) store_row(c[5] + coff, a5, z, cols);
-  if (nrows > 6) store_row(c[6] + coff, a6, z, cols);
-  if (nrows > 7) store_row(c[7] + coff, a7, z, cols);
+  store_tile_row(c[0] + coff, a0, z, e, cols);
+  if (nrows > 1) store_tile_row(c[1] + coff, a1, z, e, cols);
+  if (nrows > 2) store_tile_row(c[2] + coff, a2, z, e, cols);
+  if (nrows > 3) store_tile_row(c[3] + coff, a3, z, e, cols);
+  if (nrows > 4) store_tile_row(c[4] + coff, a4, z, e, cols);
+  if (nrows > 5) store_tile_row(c[5] + coff, a5, z, e, cols);
+  if (nrows > 6) store_tile_row(c[6] + coff, a6, z, e, cols);
+  if (nrows > 7) store_tile_row(c[7] + coff, a7, z, e, cols);
 }
 
 // Runs the igemm over a block of rows whose pointer table has been built: rows [0, rows), taps,
 // per-tap depth kc, for every group and column panel. ind is [strip][tap][MR]; crow[r] is the
 // output row pointer of row r. B for group g is at bpack + g * bgroup, panels of [taps * kc][NR].
+// bias (the forward's, indexed like the output row, or 0) and act are applied to each tile row
+// before it is stored.
 static void igemm_block(int rows, int taps, int kc, float** ind, float** crow, int groups, int astep,
-                        const float* bpack, int bgroup, int ncols, int cstep) {
+                        const float* bpack, int bgroup, int ncols, int cstep, const float* bias, int act) {
   int panel = taps * kc * NR;
   if (ncols <= 4) {
     // 8-row strips: the pointer table is [strip of 8][tap][8], two MR-strips interleaved per tap.
     for (int r0 = 0; r0 < rows; r0 += 2 * MR) {
       float** q = ind + r0 * taps;
       int nr = imin(2 * MR, rows - r0);
-      for (int g = 0; g < groups; g++)
-        igemm_8x4(taps, kc, q, g * astep, bpack + g * bgroup, crow + r0, g * cstep, nr, ncols);
+      for (int g = 0; g < groups; g++) {
+        epilogue e = {bias ? bias + g * cstep : 0, act};
+        igemm_8x4(taps, kc, q, g * astep, bpack + g * bgroup, crow + r0, g * cstep, nr, e, ncols);
+      }
     }
     return;
   }
@@ -263,9 +315,13 @@ static void igemm_block(int rows, int taps, int kc, float** ind, float** crow, i
     for (int g = 0; g < groups; g++) {
       const float* bg = bpack + g * bgroup;
       for (int j0 = 0; j0 < ncols; j0 += NR) {
-        int off = g * cstep + j0;
-        igemm_4x8(taps, kc, q, g * astep, bg + (j0 / NR) * panel, cr[0] + off, cr[imin(1, nr - 1)] + off,
-                  cr[imin(2, nr - 1)] + off, cr[imin(3, nr - 1)] + off, nr, imin(NR, ncols - j0));
+        int off = g * cstep + j0, cols = imin(NR, ncols - j0);
+        epilogue e = {bias ? bias + off : 0, act};
+        if (nr == 1)
+          igemm_1x8(taps, kc, q, g * astep, bg + (j0 / NR) * panel, cr[0] + off, e, cols);
+        else
+          igemm_4x8(taps, kc, q, g * astep, bg + (j0 / NR) * panel, cr[0] + off, cr[1] + off,
+                    cr[imin(2, nr - 1)] + off, cr[imin(3, nr - 1)] + off, nr, e, cols);
       }
     }
   }
@@ -311,22 +367,36 @@ static void unit_range(int items, int units, int unit, int* lo, int* hi) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Forward convolution. Shared scratch: the packed filter and a zero row; per slot: the pointer table
+// Forward convolution. Shared scratch: the packed filter and a zero row; per slot: the pointer tables
 // of one block of rows. Units: blocks of output pixels.
+//
+// Row taps: with one group and no dilation along the row, the kw taps of one filter row read kw * c
+// consecutive input floats (NHWC), and the packed filter's [tap][ci][NR] is [filter row][kw * c][NR].
+// So a pixel whose window lies inside the input along the row is one igemm row of kh taps of depth
+// kw * c (a filter row above or below the input reads the zero row), and the other pixels keep one
+// tap per filter tap. Both sum in the same order (filter row, column, input channel), so the bits do
+// not depend on which form a pixel takes. With few input channels the row form matters: LeNet-5's
+// first layer (c = 1, 5x5) reads 5 pointers per pixel instead of 25.
+
+static int fwd_row_taps(const conv* p) { return p->groups == 1 && p->dw == 1 && p->kw > 1; }
+
+static int fwd_zero_floats(const conv* p) { return imax(p->kw * p->c, p->co) + 4; }
 
 static int fwd_shared(const conv* p) {
   int groups = p->groups, cig = p->c / groups, cog = p->co / groups, taps = p->kh * p->kw;
   int bfloats = groups * cdiv(cog, NR) * NR * taps * cig;
-  return (bfloats + imax(p->c, p->co) + 4) * 4;
+  return (bfloats + fwd_zero_floats(p)) * 4;
 }
 
-static int fwd_slot(const conv* p) { return (RB * p->kh * p->kw + RB) * 4; }
+// Per slot: the per-tap table (RB rows of kh * kw pointers), the row-tap table (RB rows of kh), and each one's
+// output rows (RB each).
+static int fwd_slot(const conv* p) { return (RB * p->kh * p->kw + RB * p->kh + 2 * RB) * 4; }
 
 static int conv_fwd_prepare(conv* p) {
   int groups = p->groups, cig = p->c / groups, cog = p->co / groups, taps = p->kh * p->kw;
   int npanels = cdiv(cog, NR), bgroup = npanels * NR * taps * cig;
   float* bpack = p->scratch;
-  fill_zero(bpack + groups * bgroup, imax(p->c, p->co) + 4);
+  fill_zero(bpack + groups * bgroup, fwd_zero_floats(p));
   // Pack the filter: group g, panel j, [tap][ci][NR].
   for (int g = 0; g < groups; g++)
     for (int j = 0; j < npanels; j++) {
@@ -341,53 +411,76 @@ static int conv_fwd_prepare(conv* p) {
   return cdiv(mtotal, block_rows(mtotal, p->slots));
 }
 
+// Fills the padding lanes of a table's last strip (rows [rows, a multiple of sr)) with the zero row, and their
+// output rows with row 0 (computed, never stored).
+static void pad_strip(float** ind, float** crow, int rows, int taps, int sr, float* zero) {
+  for (int r = rows; r < cdiv(rows, sr) * sr; r++) {
+    float** q = ind + (r / sr) * sr * taps + r % sr;
+    for (int t = 0; t < taps; t++) q[t * sr] = zero;
+    crow[r] = crow[0];
+  }
+}
+
 static KERNEL void conv_fwd_run(conv* p, int unit, int slot) {
-  int groups = p->groups, cig = p->c / groups, cog = p->co / groups, taps = p->kh * p->kw;
+  int groups = p->groups, cig = p->c / groups, cog = p->co / groups, kh = p->kh, kw = p->kw, taps = kh * kw;
   int npanels = cdiv(cog, NR), bgroup = npanels * NR * taps * cig;
   float* bpack = p->scratch;
   float* zero = bpack + groups * bgroup;
   float** ind = (float**)slot_scratch(p, fwd_shared(p), fwd_slot(p), slot);
-  float** crow = ind + RB * taps;
+  float** rind = ind + RB * taps;
+  float** crow = rind + RB * kh;
+  float** rrow = crow + RB;
   int mtotal = p->n * p->oh * p->ow, sr = strip_rows(cog), rb = block_rows(mtotal, p->slots);
-  int m0 = unit * rb;
-  int rows = imin(rb, mtotal - m0);
-  int padded = cdiv(rows, sr) * sr;
-  for (int r = 0; r < padded; r++) {
-    int m = m0 + r, strip = r / sr, lane = r % sr;
-    float** q = ind + strip * sr * taps;
-    if (m >= mtotal) {
-      for (int t = 0; t < taps; t++) q[t * sr + lane] = zero;
-      crow[r] = crow[0];
-      continue;
-    }
-    int ow = m % p->ow, oh = (m / p->ow) % p->oh, n = m / (p->ow * p->oh);
-    crow[r] = p->y + (long)m * p->co;
+  int m0 = unit * rb, rows = imin(rb, mtotal - m0), rowtaps = fwd_row_taps(p);
+  long rstep = (long)p->dh * p->w * p->c, cstep = (long)p->dw * p->c;
+  // The block's first pixel; the following ones by steps (no division per pixel).
+  int ow = m0 % p->ow, oh = (m0 / p->ow) % p->oh, n = m0 / (p->ow * p->oh);
+  int nt = 0, nr = 0;  // rows in the per-tap table, in the row-tap table
+  for (int r = 0; r < rows; r++) {
+    float* yrow = p->y + (long)(m0 + r) * p->co;
     int ih0 = oh * p->sh - p->pt, iw0 = ow * p->sw - p->pl;
-    if (ih0 >= 0 && ih0 + (p->kh - 1) * p->dh < p->h && iw0 >= 0 && iw0 + (p->kw - 1) * p->dw < p->w) {
-      // A window inside the input: its taps' pixels by steps, without a bounds check per tap (with one input
-      // channel, LeNet-5's first layer, checking every tap cost about as much as the products).
-      const float* rowp = p->x + ((long)(n * p->h + ih0) * p->w + iw0) * p->c;
-      long rstep = (long)p->dh * p->w * p->c, cstep = (long)p->dw * p->c;
-      float** qt = q + lane;
-      for (int i = 0; i < p->kh; i++, rowp += rstep) {
+    int inw = iw0 >= 0 && iw0 + (kw - 1) * p->dw < p->w;
+    int inh = ih0 >= 0 && ih0 + (kh - 1) * p->dh < p->h;
+    const float* rowp = p->x + ((long)(n * p->h + ih0) * p->w + iw0) * p->c;
+    if (rowtaps && inw) {
+      float** qt = rind + (nr / sr) * sr * kh + nr % sr;
+      for (int i = 0, ih = ih0; i < kh; i++, ih += p->dh, rowp += rstep, qt += sr)
+        *qt = inh || (ih >= 0 && ih < p->h) ? (float*)rowp : zero;
+      rrow[nr++] = yrow;
+    } else if (inh && inw) {
+      // A window inside the input: its taps' pixels by steps, without a bounds check per tap.
+      float** qt = ind + (nt / sr) * sr * taps + nt % sr;
+      for (int i = 0; i < kh; i++, rowp += rstep) {
         const float* cp = rowp;
-        for (int j = 0; j < p->kw; j++, cp += cstep, qt += sr) *qt = (float*)cp;
+        for (int j = 0; j < kw; j++, cp += cstep, qt += sr) *qt = (float*)cp;
       }
-      continue;
+      crow[nt++] = yrow;
+    } else {
+      float** q = ind + (nt / sr) * sr * taps + nt % sr;
+      for (int i = 0; i < kh; i++) {
+        int ih = ih0 + i * p->dh;
+        for (int j = 0; j < kw; j++) {
+          int iw = iw0 + j * p->dw;
+          int ok = ih >= 0 && ih < p->h && iw >= 0 && iw < p->w;
+          q[(i * kw + j) * sr] = ok ? p->x + ((long)(n * p->h + ih) * p->w + iw) * p->c : zero;
+        }
+      }
+      crow[nt++] = yrow;
     }
-    for (int i = 0; i < p->kh; i++) {
-      int ih = oh * p->sh - p->pt + i * p->dh;
-      for (int j = 0; j < p->kw; j++) {
-        int iw = ow * p->sw - p->pl + j * p->dw;
-        int ok = ih >= 0 && ih < p->h && iw >= 0 && iw < p->w;
-        q[(i * p->kw + j) * sr + lane] = ok ? p->x + ((long)(n * p->h + ih) * p->w + iw) * p->c : zero;
-      }
+    if (++ow == p->ow) {
+      ow = 0;
+      if (++oh == p->oh) oh = 0, n++;
     }
   }
-  igemm_block(rows, taps, cig, ind, crow, groups, cig, bpack, bgroup, cog, cog);
-  // The fused bias and activation (FusedConv2D), on the rows while they are in cache.
-  if (p->bias || p->act != ACT_LINEAR)
-    for (int r = 0; r < rows; r++) bias_act_row(crow[r], p->co, p->bias, p->act);
+  // The fused bias and activation (FusedConv2D) are applied to each tile row in registers, before it is stored.
+  if (nr) {
+    pad_strip(rind, rrow, nr, kh, sr, zero);
+    igemm_block(nr, kh, kw * p->c, rind, rrow, 1, 0, bpack, bgroup, cog, cog, p->bias, p->act);
+  }
+  if (nt) {
+    pad_strip(ind, crow, nt, taps, sr, zero);
+    igemm_block(nt, taps, cig, ind, crow, groups, cig, bpack, bgroup, cog, cog, p->bias, p->act);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,7 +502,8 @@ static int bwd_input_shared(const conv* p) {
   return (phase_count(p) * phase_words(p) + bfloats + imax(p->c, p->co) + 4) * 4;
 }
 
-static int bwd_input_slot(const conv* p) { return (RB * p->kh * p->kw + RB) * 4; }
+// Per slot: the pointer table, the output rows, then the phase's output-pixel offsets of its kernel rows and columns.
+static int bwd_input_slot(const conv* p) { return (RB * p->kh * p->kw + RB + p->kh + p->kw) * 4; }
 
 static int conv_bwd_input_prepare(conv* p) {
   int groups = p->groups, cig = p->c / groups, cog = p->co / groups, taps_all = p->kh * p->kw;
@@ -491,26 +585,39 @@ static KERNEL void conv_bwd_input_run(conv* p, int unit, int slot) {
   int mtotal = p->n * hh * ww, m0 = (unit - e[PH_USTART]) * rb;
   int rows = imin(rb, mtotal - m0);
   int padded = cdiv(rows, sr) * sr;
+  // The output pixel a tap reaches from phase pixel (h', w') (ih = ph + h' * sh) is (h' + offi[a], w' + offj[b]):
+  // the phase keeps only taps whose distance is a whole number of strides, so this division is exact.
+  int* offi = (int*)(crow + RB);
+  int* offj = offi + p->kh;
+  for (int a = 0; a < ni; a++) offi[a] = (ph + p->pt - tapi[a] * p->dh) / p->sh;
+  for (int b = 0; b < nj; b++) offj[b] = (pw + p->pl - tapj[b] * p->dw) / p->sw;
+  // The block's first pixel; the following ones by steps (no division per pixel).
+  int wq = m0 % ww, hq = (m0 / ww) % hh, n = m0 / (ww * hh);
   for (int r = 0; r < padded; r++) {
-    int m = m0 + r, strip = r / sr, lane = r % sr;
+    int strip = r / sr, lane = r % sr;
     float** q = ind + strip * sr * taps;
-    if (m >= mtotal) {
+    if (r >= rows) {
       for (int t = 0; t < taps; t++) q[t * sr + lane] = zero;
       crow[r] = crow[0];
       continue;
     }
-    int iw = pw + (m % ww) * p->sw, ih = ph + ((m / ww) % hh) * p->sh, n = m / (ww * hh);
-    crow[r] = p->x + ((long)(n * p->h + ih) * p->w + iw) * p->c;
+    crow[r] = p->x + ((long)(n * p->h + ph + hq * p->sh) * p->w + pw + wq * p->sw) * p->c;
+    const float* ybase = p->y + (long)n * p->oh * p->ow * p->co;
     for (int a = 0; a < ni; a++) {
-      int oh = (ih + p->pt - tapi[a] * p->dh) / p->sh;
+      int oh = hq + offi[a];
+      int okh = oh >= 0 && oh < p->oh;
       for (int b = 0; b < nj; b++) {
-        int ow = (iw + p->pl - tapj[b] * p->dw) / p->sw;
-        int ok = ih + p->pt - tapi[a] * p->dh >= 0 && oh < p->oh && iw + p->pl - tapj[b] * p->dw >= 0 && ow < p->ow;
-        q[(a * nj + b) * sr + lane] = ok ? p->y + ((long)(n * p->oh + oh) * p->ow + ow) * p->co : zero;
+        int ow = wq + offj[b];
+        int ok = okh && ow >= 0 && ow < p->ow;
+        q[(a * nj + b) * sr + lane] = ok ? (float*)ybase + ((long)oh * p->ow + ow) * p->co : zero;
       }
     }
+    if (++wq == ww) {
+      wq = 0;
+      if (++hq == hh) hq = 0, n++;
+    }
   }
-  igemm_block(rows, taps, cog, ind, crow, groups, cog, bpack + e[PH_BOFF], bgroup, cig, cig);
+  igemm_block(rows, taps, cog, ind, crow, groups, cog, bpack + e[PH_BOFF], bgroup, cig, cig, 0, ACT_LINEAR);
 }
 
 // ---------------------------------------------------------------------------------------------
