@@ -160,6 +160,8 @@ for (const [backend, threads] of [
           [58, 58],
           [116, 58],
           [6, 3],
+          // 540 K output floats: two units (SHUFFLE_UNIT_FLOATS each at least) on two threads.
+          [160, 150],
         ]) {
           const a = tf.tensor4d(values(n * h * w * ca, ca, 2), [n, h, w, ca]);
           const b = tf.tensor4d(values(n * h * w * cb, cb + 1, 2), [n, h, w, cb]);

@@ -2229,10 +2229,15 @@ static KERNEL void patches_run(conv* p, int unit) {
 // Two-group channel shuffle of a concatenation (ShuffleNet's units): row r of y (2c floats) interleaves the first
 // c floats of row r of x (rows of h >= c floats: x may be a wider tensor whose first half is taken) with row r of
 // f (c floats): y[r][2j] = x[r][j], y[r][2j + 1] = f[r][j]. One pass instead of a concat, then a transpose.
-// Units: ranges of rows, 16K output floats at least each.
+// Units: ranges of rows, SHUFFLE_UNIT_FLOATS output floats at least each. The pass only moves memory, and below that
+// a second thread's wake-up cost more than it saved: ShuffleNetV2 1.0x at batch 1 on two threads, its 14x14 shuffles
+// (45 K floats) took 0.05-0.06 ms split in two against 0.03 ms on one thread, and the slices after them ran slower
+// beside the spinning worker (session 12, with 16 K floats per unit).
+
+enum { SHUFFLE_UNIT_FLOATS = 1 << 18 };
 
 static int shuffle2_prepare(conv* p) {
-  int units = imin(p->n, imin(4 * p->slots, imax(1, p->n * 2 * p->c / 16384)));
+  int units = imin(p->n, imin(4 * p->slots, imax(1, p->n * 2 * p->c / SHUFFLE_UNIT_FLOATS)));
   return p->slots <= 1 ? 1 : imax(1, units);
 }
 
