@@ -593,10 +593,9 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
       return act === 'relu6' ? Math.min(r, 6) : r;
     });
     const before = tf.memory().numTensors;
-    const run = (mode: 'on' | 'off') => {
-      tf.env().set(IGEMM_FLAG, mode);
-      try {
-        return tf.tidy(() =>
+    const run = (mode: 'on' | 'off') =>
+      underIgemm(mode, () =>
+        tf.tidy(() =>
           tf.fused
             .conv2d({
               x: tf.tensor4d(x, xs),
@@ -608,11 +607,8 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
               activation: act,
             })
             .dataSync(),
-        );
-      } finally {
-        tf.env().set(IGEMM_FLAG, IGEMM_DEFAULT);
-      }
-    };
+        ),
+      );
     const ours = run('on');
     const xnn = run('off');
     expect(tf.memory().numTensors).toBe(before);
