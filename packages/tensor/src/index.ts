@@ -40,6 +40,7 @@ export {
   batchNormTrainBackward,
   type BatchNormForward,
   type BatchNormBackward,
+  type BatchNormActivation,
 } from './batch-norm-train';
 export {
   sgdStep,

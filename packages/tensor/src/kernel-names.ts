@@ -116,11 +116,22 @@ export interface PaddedMaxPoolAttrs {
 
 /** Per-channel [mean, biased variance] of x over every dimension but the last: a [2, c] tensor. */
 export const BN_STATS = 'CnnBatchNormStats';
-/** `(x - mean) * scale + shift` per channel (the last dimension); `table` is [mean; scale; shift], shape [3, c]. */
+/**
+ * `act((x - mean) * scale + shift)` per channel (the last dimension); `table` is [mean; scale; shift], shape [3, c];
+ * attribute `activation`: 'linear' (the default), 'relu' or 'relu6'.
+ */
 export const BN_AFFINE = 'CnnBatchNormAffine';
-/** Per-channel [Σ dy, Σ dy · (x - mean) · invStd] (BatchNorm's bias and weight gradients): a [2, c] tensor. */
+/**
+ * Per-channel [Σ dy, Σ dy · (x - mean) · invStd] (BatchNorm's bias and weight gradients): a [2, c] tensor; `table` is
+ * [mean; invStd], shape [2, c]. With attribute `activation` 'relu' or 'relu6', dy is the gradient of
+ * {@link BN_AFFINE}'s activated output and `table` is [mean; invStd; scale; shift], shape [4, c]: dy goes through the
+ * activation's gradient mask at `(x - mean) * scale + shift` first.
+ */
 export const BN_BACKWARD_SUMS = 'CnnBatchNormBackwardSums';
-/** BatchNorm's input gradient `k1 (dy - m1 - (x - mean) k2)`; `table` is [mean; k1; m1; k2], shape [4, c]. */
+/**
+ * BatchNorm's input gradient `k1 (dy - m1 - (x - mean) k2)`; `table` is [mean; k1; m1; k2], shape [4, c]. With
+ * attribute `activation` 'relu' or 'relu6', as {@link BN_BACKWARD_SUMS}: `table` gains [scale; shift] (shape [6, c]).
+ */
 export const BN_BACKWARD_INPUT = 'CnnBatchNormBackwardInput';
 
 /** `dy * (1 - y * y)`, the gradient of tanh from its output y (the wasm backend's 'Tanh' is cnn's SIMD one too). */

@@ -15,7 +15,8 @@ import {
 import { tf } from './tf';
 import { RELU_GRAD } from './kernel-names';
 
-function reluGrad(dy: Tensor, x: Tensor, relu6: boolean): Tensor {
+/** The gradient of `tf.relu(x)` (or, with `relu6`, `tf.relu6(x)`) given `dy`, the gradient of its output. */
+export function reluGrad(dy: Tensor, x: Tensor, relu6: boolean): Tensor {
   if (getKernel(RELU_GRAD, tf.getBackend()) && dy.dtype === 'float32' && x.dtype === 'float32') {
     return engine().runKernel(RELU_GRAD, { dy, x } as NamedTensorMap, { relu6 } as unknown as NamedAttrMap) as Tensor;
   }

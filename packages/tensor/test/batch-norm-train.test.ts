@@ -3,7 +3,7 @@
 // SIMD width, a count larger than the kernels' block of rows, an input whose mean is far from zero (where a
 // naive sum of squares cancels), and no tensor leaks. The cpu backend runs the tfjs-op fallback on the same data.
 import { afterAll, describe, expect, it } from 'vitest';
-import { batchNormTrainBackward, batchNormTrainForward, setBackend, tf } from '../src/index';
+import { batchNormTrainBackward, batchNormTrainForward, setBackend, setThreads, tf } from '../src/index';
 
 /** Deterministic values in [-1, 1) (a linear congruential generator), times `scale`, plus `offset`. */
 function values(n: number, seed: number, scale = 1, offset = 0): Float32Array {
@@ -111,5 +111,131 @@ describe('batchNormTrainForward on wasm', () => {
     const b = tf.tidy(() => batchNormTrainForward(x, undefined, undefined, 1e-5).y.dataSync().slice());
     x.dispose();
     expect(Array.from(b)).toEqual(Array.from(a));
+  });
+});
+
+// The activation in the same pass (ConvNormAct's and ResNet's BatchNorm + ReLU while training): the values and the
+// gradients of the unfused composition, BatchNorm then tf.relu / tf.relu6 and their tfjs gradient, bit for bit. The
+// weights put a good share of the outputs below 0 and above 6, and channel 0 of every row with x = 0 sits exactly on
+// the mean (symmetric values, zero bias), so the activation's input is exactly 0 there: the mask's edge.
+for (const backend of ['wasm', 'cpu'] as const) {
+  describe(`batchNormTrainForward / Backward with an activation on ${backend}`, () => {
+    for (const activation of ['relu', 'relu6'] as const) {
+      for (const shape of [
+        [2, 5, 6, 7],
+        [4, 9, 9, 16],
+      ]) {
+        it(`${activation}, [${shape}]: the composition's values and gradients exactly, no leaks`, async () => {
+          await setBackend(backend);
+          const c = shape[shape.length - 1];
+          const size = shape.reduce((a, b) => a * b, 1);
+          const xv = values(size, 5, 2);
+          // Channel 0: the values -1, 0, 1 in turn (mean exactly 0 when the count is a multiple of 3).
+          const rows = size / c;
+          const whole = rows - (rows % 3);
+          for (let r = 0; r < rows; r++) xv[r * c] = r < whole ? (r % 3) - 1 : 0;
+          const dyv = values(size, 6);
+          const wv = values(c, 7, 8);
+          const bv = values(c, 8, 2);
+          bv[0] = 0;
+          const before = tf.memory().numTensors;
+          const [fused, plain] = tf.tidy(() => {
+            const x = tf.tensor(xv, shape);
+            const dy = tf.tensor(dyv, shape);
+            const w = tf.tensor1d(wv);
+            const b = tf.tensor1d(bv);
+            const f = batchNormTrainForward(x, w, b, 1e-5, activation);
+            const g = batchNormTrainBackward(dy, x, f.mean, f.invStd, w, { activation, bias: b });
+            const u = batchNormTrainForward(x, w, b, 1e-5);
+            const act = (z: tf.Tensor) => (activation === 'relu' ? tf.relu(z) : tf.relu6(z));
+            const dz = tf.grad(act)(u.y, dy);
+            const h = batchNormTrainBackward(dz, x, u.mean, u.invStd, w);
+            const read = (ts: tf.Tensor[]) => ts.map((t) => Array.from(t.dataSync()));
+            return [read([f.y, g.dx, g.dweight, g.dbias]), read([act(u.y), h.dx, h.dweight, h.dbias])];
+          });
+          expect(tf.memory().numTensors).toBe(before);
+          expect(fused[0]).toEqual(plain[0]);
+          expect(fused[1]).toEqual(plain[1]);
+          expect(fused[2]).toEqual(plain[2]);
+          expect(fused[3]).toEqual(plain[3]);
+          // The data reach both sides of the clamp (and the mask's edge), so the test sees the activation at all.
+          const y = fused[0];
+          expect(y.filter((v) => v === 0).length).toBeGreaterThan(size / 10);
+          if (activation === 'relu6') expect(y.filter((v) => v === 6).length).toBeGreaterThan(size / 50);
+        });
+      }
+    }
+  });
+}
+
+describe('batchNormTrainForward / Backward: a bad activation', () => {
+  it('is a named error before any kernel runs', async () => {
+    await setBackend('wasm');
+    const x = tf.tensor(values(24, 1), [2, 3, 4]);
+    const before = tf.memory().numTensors;
+    const bad = 'gelu' as unknown as 'relu';
+    expect(() => batchNormTrainForward(x, undefined, undefined, 1e-5, bad)).toThrow(
+      /batchNormTrainForward: activation must be 'linear', 'relu' or 'relu6', got "gelu"/,
+    );
+    const s = tf.tensor1d([0, 0, 0, 0]);
+    expect(() => batchNormTrainBackward(x, x, s, s, undefined, { activation: bad })).toThrow(
+      /batchNormTrainBackward: activation must be/,
+    );
+    expect(tf.memory().numTensors).toBe(before + 1);
+    tf.dispose([x, s]);
+  });
+});
+
+// The reductions (statistics, the gradient's sums) split rows into ranges fixed by the sizes (kernels.c,
+// bn_sums_prepare): 8192 rows of 16 channels are 8 ranges of 1024 rows, whose totals are added in range order, so
+// one thread and two give the same bits, with and without an activation.
+describe('BatchNorm training kernels on wasm, one thread against two', () => {
+  afterAll(async () => {
+    await setThreads(1);
+  });
+  it('[8, 32, 32, 16]: statistics, output and gradients bit for bit', async () => {
+    await setBackend('wasm');
+    const shape = [8, 32, 32, 16];
+    const size = 8 * 32 * 32 * 16;
+    const run = async (threads: number) => {
+      await setThreads(threads);
+      return tf.tidy(() => {
+        const x = tf.tensor(values(size, 11, 2, 0.5), shape);
+        const dy = tf.tensor(values(size, 12), shape);
+        const w = tf.tensor1d(values(16, 13, 3));
+        const b = tf.tensor1d(values(16, 14));
+        const f = batchNormTrainForward(x, w, b, 1e-5, 'relu6');
+        const g = batchNormTrainBackward(dy, x, f.mean, f.invStd, w, { activation: 'relu6', bias: b });
+        return [f.mean, f.variance, f.y, g.dx, g.dweight, g.dbias].map((t) => Array.from(t.dataSync()));
+      });
+    };
+    const one = await run(1);
+    const two = await run(2);
+    expect(two).toEqual(one);
+  });
+
+  it('[8, 32, 32, 16] (8 row ranges): values within 1e-5 of float64 on two threads', async () => {
+    await setBackend('wasm');
+    await setThreads(2);
+    const shape = [8, 32, 32, 16];
+    const size = 8 * 32 * 32 * 16;
+    const xv = values(size, 21, 2, 0.5);
+    const dyv = values(size, 22);
+    const wv = values(16, 23, 3);
+    const bv = values(16, 24);
+    const ref = reference(xv, dyv, wv, bv, 16, 1e-5);
+    const [y, mean, variance, dx, dw, db] = tf.tidy(() => {
+      const x = tf.tensor(xv, shape);
+      const w = tf.tensor1d(wv);
+      const f = batchNormTrainForward(x, w, tf.tensor1d(bv), 1e-5);
+      const g = batchNormTrainBackward(tf.tensor(dyv, shape), x, f.mean, f.invStd, w);
+      return [f.y, f.mean, f.variance, g.dx, g.dweight, g.dbias].map((t) => t.dataSync().slice());
+    });
+    expect(relErr(y, ref.y)).toBeLessThan(1e-5);
+    expect(relErr(mean, ref.mean)).toBeLessThan(1e-5);
+    expect(relErr(variance, ref.variance)).toBeLessThan(1e-5);
+    expect(relErr(dx, ref.dx)).toBeLessThan(1e-5);
+    expect(relErr(dw, ref.dw)).toBeLessThan(1e-5);
+    expect(relErr(db, ref.db)).toBeLessThan(1e-5);
   });
 });

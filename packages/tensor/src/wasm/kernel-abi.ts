@@ -27,11 +27,11 @@ export const KERNEL_OPS = {
   shuffle2: 10,
   /** OP_BN_STATS: training BatchNorm: y = [mean | biased variance] per channel of x (n rows of c) */
   bn_stats: 11,
-  /** OP_BN_AFFINE: training BatchNorm: y = (x - mean) * scale + shift, f = [mean | scale | shift] */
+  /** OP_BN_AFFINE: training BatchNorm: y = act((x - mean) * scale + shift), f = [mean | scale | shift] */
   bn_affine: 12,
-  /** OP_BN_BWD_SUMS: its gradient: bias = [sum dy | sum dy * xhat], y = dy, f = [mean | invstd] */
+  /** OP_BN_BWD_SUMS: its gradient: bias = [sum dy | sum dy * xhat], y = dy, f = [mean | invstd (| scale | shift)] */
   bn_bwd_sums: 13,
-  /** OP_BN_BWD_INPUT: its gradient: bias = dx = k1 (dy - m1 - (x - mean) k2), y = dy, f = [mean|k1|m1|k2] */
+  /** OP_BN_BWD_INPUT: its gradient: bias = dx = k1 (dy - m1 - (x - mean) k2), y = dy, f = [mean|k1|m1|k2(|scale|shift)] */
   bn_bwd_input: 14,
   /** OP_TANH: y = tanh(x) over n rows of c floats */
   tanh: 15,

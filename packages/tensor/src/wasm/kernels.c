@@ -69,9 +69,9 @@ enum {
   OP_ELTWISE = 9,          // y = act(x (op) f) over n floats, f repeating every c floats; op in groups (EW_)
   OP_SHUFFLE2 = 10,        // y[r][2j], y[r][2j+1] = x[r][j], f[r][j] (j < c, r < n; rows of x are h floats)
   OP_BN_STATS = 11,        // training BatchNorm: y = [mean | biased variance] per channel of x (n rows of c)
-  OP_BN_AFFINE = 12,       // training BatchNorm: y = (x - mean) * scale + shift, f = [mean | scale | shift]
-  OP_BN_BWD_SUMS = 13,     // its gradient: bias = [sum dy | sum dy * xhat], y = dy, f = [mean | invstd]
-  OP_BN_BWD_INPUT = 14,    // its gradient: bias = dx = k1 (dy - m1 - (x - mean) k2), y = dy, f = [mean|k1|m1|k2]
+  OP_BN_AFFINE = 12,       // training BatchNorm: y = act((x - mean) * scale + shift), f = [mean | scale | shift]
+  OP_BN_BWD_SUMS = 13,     // its gradient: bias = [sum dy | sum dy * xhat], y = dy, f = [mean | invstd (| scale | shift)]
+  OP_BN_BWD_INPUT = 14,    // its gradient: bias = dx = k1 (dy - m1 - (x - mean) k2), y = dy, f = [mean|k1|m1|k2(|scale|shift)]
   OP_TANH = 15,            // y = tanh(x) over n rows of c floats
   OP_TANH_GRAD = 16,       // its gradient: bias = dy * (1 - t * t), x = t (the forward output), y = dy
   OP_SGD_STEP = 17,        // SGD over n parameters: x = n records of SGD_WORDS words, f = [momentum, 1 - dampening]
@@ -140,16 +140,32 @@ static inline void store_part(float* q, v128_t v, int n) {
   if (n > 2) q[2] = wasm_f32x4_extract_lane(v, 2);
 }
 
+// The clamping activations on 4 lanes: max(v, 0) for ACT_RELU, then min(., 6) for ACT_RELU6; ACT_LINEAR leaves v
+// as it is (ACT_HSWISH only the element-wise pass takes, and applies before it gets here: ew_apply). Every kernel
+// that fuses a ReLU or ReLU6 applies it through this, so a fused output has the same bits as any other path's.
+static inline __attribute__((always_inline)) v128_t act4(v128_t v, int act) {
+  if (act != ACT_LINEAR) v = wasm_f32x4_max(v, wasm_f32x4_splat(0.f));
+  if (act == ACT_RELU6) v = wasm_f32x4_min(v, wasm_f32x4_splat(6.f));
+  return v;
+}
+
+// The gradient mask of ReLU (act ACT_RELU) or ReLU6 (ACT_RELU6) at the activation's input v: step(v), times
+// (v <= 6) for ReLU6, where step(v) = 1 for v > 0, 0 otherwise, and NaN for a NaN v: tfjs's gradients' mask, value
+// for value (OP_RELU_GRAD, and BatchNorm's gradient with the activation folded in).
+static inline __attribute__((always_inline)) v128_t relu_mask4(v128_t v, int act) {
+  v128_t keep = wasm_f32x4_gt(v, wasm_f32x4_splat(0.f));
+  if (act == ACT_RELU6) keep = wasm_v128_and(keep, wasm_f32x4_le(v, wasm_f32x4_splat(6.f)));
+  // 1 where kept, 0 elsewhere, and the NaN itself where v is NaN (v != v).
+  return wasm_v128_bitselect(v, wasm_v128_and(keep, wasm_f32x4_splat(1.f)), wasm_f32x4_ne(v, v));
+}
+
 // Adds bias[0..n) (if any) to row[0..n) and applies the activation (ACT_ enum) in place.
 static void bias_act_row(float* row, int n, const float* bias, int act) {
-  v128_t z = wasm_f32x4_splat(0.f), six = wasm_f32x4_splat(6.f);
   for (int j = 0; j < n; j += 4) {
     int nc = imin(4, n - j);
     v128_t v = load_part(row + j, nc);
     if (bias) v = wasm_f32x4_add(v, load_part(bias + j, nc));
-    if (act != ACT_LINEAR) v = wasm_f32x4_max(v, z);
-    if (act == ACT_RELU6) v = wasm_f32x4_min(v, six);
-    store_part(row + j, v, nc);
+    store_part(row + j, act4(v, act), nc);
   }
 }
 
@@ -190,14 +206,8 @@ static inline __attribute__((always_inline)) void finish_row(v128_t* v0, v128_t*
     if (cols > 4) *v1 = wasm_f32x4_add(*v1, load_part(e.bias + 4, imin(cols - 4, 4)));
   }
   if (e.act != ACT_LINEAR) {
-    v128_t z = wasm_f32x4_splat(0.f);
-    *v0 = wasm_f32x4_max(*v0, z);
-    *v1 = wasm_f32x4_max(*v1, z);
-    if (e.act == ACT_RELU6) {
-      v128_t six = wasm_f32x4_splat(6.f);
-      *v0 = wasm_f32x4_min(*v0, six);
-      *v1 = wasm_f32x4_min(*v1, six);
-    }
+    *v0 = act4(*v0, e.act);
+    *v1 = act4(*v1, e.act);
   }
 }
 
@@ -904,9 +914,7 @@ static KERNEL void conv_bwd_filter_run(conv* p, int unit, int slot) {
 // in its order, so the values are the same bits as a separate pass.
 static inline v128_t dw_finish(v128_t v, const float* bias, int j, int act) {
   if (bias) v = wasm_f32x4_add(v, wasm_v128_load(bias + j));
-  if (act != ACT_LINEAR) v = wasm_f32x4_max(v, wasm_f32x4_splat(0.f));
-  if (act == ACT_RELU6) v = wasm_f32x4_min(v, wasm_f32x4_splat(6.f));
-  return v;
+  return act4(v, act);
 }
 
 // out[c] = act(sum over the n listed taps of src[t][c] * wt[t][c] + bias[c]) (bias 0: none), 16 channels at a time,
@@ -1565,7 +1573,6 @@ static KERNEL void wino_fwd_run(conv* p, int unit, int slot) {
   wino_products(16, V, vstep, M, mstep, p->f, np, c, cinp, ccp, co0, ncc, ntp);
 
   // Output transform with bias and activation: y = A^T m A.
-  v128_t six = wasm_f32x4_splat(6.f);
   for (int t = 0; t < nt; t++) {
     int rows, cols;
     float* y0 = wino_block(p, w, t0 + t, &rows, &cols) + co0;
@@ -1590,14 +1597,8 @@ static KERNEL void wino_fwd_run(conv* p, int unit, int slot) {
       v128_t o01 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(s01, s02), s03), bias);
       v128_t o10 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(s10, s11), s12), bias);
       v128_t o11 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(s11, s12), s13), bias);
-      if (p->act != ACT_LINEAR) {
-        o00 = wasm_f32x4_max(o00, z), o01 = wasm_f32x4_max(o01, z);
-        o10 = wasm_f32x4_max(o10, z), o11 = wasm_f32x4_max(o11, z);
-        if (p->act == ACT_RELU6) {
-          o00 = wasm_f32x4_min(o00, six), o01 = wasm_f32x4_min(o01, six);
-          o10 = wasm_f32x4_min(o10, six), o11 = wasm_f32x4_min(o11, six);
-        }
-      }
+      o00 = act4(o00, p->act), o01 = act4(o01, p->act);
+      o10 = act4(o10, p->act), o11 = act4(o11, p->act);
       store_part(y0 + j, o00, nc);
       if (two_cols) store_part(y0 + p->co + j, o01, nc);
       if (two_rows) {
@@ -1691,12 +1692,7 @@ static KERNEL void wino4_filter_run(conv* p, int unit, int units, int flip) {
 
 // y[0..nc) = act(v + bias).
 static inline void wino4_store(float* y, v128_t v, v128_t bias, int act, int nc) {
-  v = wasm_f32x4_add(v, bias);
-  if (act != ACT_LINEAR) {
-    v = wasm_f32x4_max(v, wasm_f32x4_splat(0.f));
-    if (act == ACT_RELU6) v = wasm_f32x4_min(v, wasm_f32x4_splat(6.f));
-  }
-  store_part(y, v, nc);
+  store_part(y, act4(wasm_f32x4_add(v, bias), act), nc);
 }
 
 static KERNEL void wino4_fwd_run(conv* p, int unit, int slot) {
@@ -1828,9 +1824,7 @@ static inline __attribute__((always_inline)) v128_t ew_apply(v128_t a, v128_t b,
     t = wasm_f32x4_min(wasm_f32x4_max(t, wasm_f32x4_splat(0.f)), wasm_f32x4_splat(6.f));
     return wasm_f32x4_mul(a, wasm_f32x4_mul(t, wasm_f32x4_splat(1.f / 6.f)));
   }
-  if (act != ACT_LINEAR) a = wasm_f32x4_max(a, wasm_f32x4_splat(0.f));
-  if (act == ACT_RELU6) a = wasm_f32x4_min(a, wasm_f32x4_splat(6.f));
-  return a;
+  return act4(a, act);
 }
 
 // Rows [lo, hi) of c floats (c = 0: a scalar f[0] over floats [lo, hi)). Inlined with constant op and act,
@@ -1878,32 +1872,46 @@ static KERNEL void ew_run(conv* p, int unit) {
 // Training: BatchNorm (issue 15). Channels last: x is n rows of c channels. The statistics and the gradient's
 // sums are one read of the input each (instead of tfjs's mean, subtract, square, mean, ... one pass per op):
 // per channel, float32 partial sums over blocks of BN_BLOCK rows (the block stays in L1 cache), added into
-// double totals, so a sum over a million rows keeps float32 accuracy. The reductions split channels (units: ranges of
-// 4-channel columns, each summed over every row in the same order whatever the split), so their result does not
-// depend on the thread count; the element-wise passes split rows like OP_ELTWISE.
+// double totals, so a sum over a million rows keeps float32 accuracy. The reductions split rows: each unit sums a
+// fixed range of row blocks over every channel into totals of its own, and `finish` adds the units' totals in unit
+// order. The ranges depend on the sizes alone, never on the thread count, so neither does the result. (Splitting
+// channels instead made every unit of a narrow layer read every cache line of the tensor: with 16 or 32 channels
+// the statistics took twice as long on two threads as on one.) The element-wise passes split rows like OP_ELTWISE.
 
-enum { BN_BLOCK = 64 };
+enum { BN_BLOCK = 64, BN_UNIT_BLOCKS = 16, BN_MAX_UNITS = 16 };
 
-static int bn_scratch(const conv* p) { return 4 * p->c * 8 + 64; }
-
-// Units of a reduction over n rows of c channels: ranges of 4-channel columns, split only where a pass is worth a
-// thread (the same size rule as the element-wise passes, bn_rows_prepare).
+// Units of a reduction over n rows of c channels: one below the element-wise passes' size rule (bn_rows_prepare),
+// else ranges of at least BN_UNIT_BLOCKS blocks, at most BN_MAX_UNITS of them.
 static int bn_sums_prepare(const conv* p) {
-  if (p->slots <= 1 || (long)p->n * p->c < 65536) return 1;
-  return imin(cdiv(p->c, 4), 2 * p->slots);
+  if ((long)p->n * p->c < 65536) return 1;
+  return imax(1, imin(BN_MAX_UNITS, cdiv(p->n, BN_BLOCK) / BN_UNIT_BLOCKS));
 }
 
-// The channels [*j0, *j1) of a reduction's unit.
-static void bn_sums_range(const conv* p, int unit, int* j0, int* j1) {
-  int cols = cdiv(p->c, 4), lo, hi;
-  unit_range(cols, bn_sums_prepare(p), unit, &lo, &hi);
-  *j0 = lo * 4;
-  *j1 = imin(p->c, hi * 4);
+// Shared scratch: each unit's 2c double totals.
+static int bn_scratch(const conv* p) { return bn_sums_prepare(p) * 2 * p->c * 8 + 64; }
+
+// The 2c double totals of unit `unit`.
+static double* bn_totals(const conv* p, int unit) {
+  return (double*)(((unsigned long)p->scratch + 15) & ~15ul) + (long)unit * 2 * p->c;
+}
+
+// The activation folded into BatchNorm's gradient (OP_BN_BWD_SUMS, OP_BN_BWD_INPUT with act ACT_RELU or ACT_RELU6):
+// dy arrives as the gradient of act(z), z = (x - mean) * scale + shift the forward's output before the activation
+// (bn_affine_run's float operations, in its order, so z has the forward's bits), and becomes z's gradient
+// dy * relu_mask4(z): what OP_RELU_GRAD would have written, without the pass. (Three arguments, not a struct: a
+// struct passed by value would live on the shadow stack, which the kernels must not use.)
+static inline __attribute__((always_inline)) v128_t bn_act_grad(v128_t d, v128_t centred, int act, const float* scale,
+                                                                const float* shift, int j, int m) {
+  if (act == ACT_LINEAR) return d;
+  v128_t z = wasm_f32x4_add(wasm_f32x4_mul(centred, load_part(scale + j, m)), load_part(shift + j, m));
+  return wasm_f32x4_mul(d, relu_mask4(z, act));
 }
 
 // For the channels j0 <= j < j1: acc[j] = sum over rows of (x - shift); acc[c + j] = sum of (x - shift) * w, where
-// w is x - shift itself (statistics: dy = 0 pointer) or dy (the gradient's sums). shift is per channel (mean) or 0.
-static void bn_reduce(const float* x, const float* dy, const float* shift, int n, int c, int j0, int j1, double* acc) {
+// w is x - shift itself (statistics: dy = 0 pointer) or dy (the gradient's sums; through the mask of activation
+// `act` at (x - shift) * scale + bias, bn_act_grad). shift is per channel (mean) or 0.
+static void bn_reduce(const float* x, const float* dy, const float* shift, int n, int c, int j0, int j1, double* acc,
+                      int act, const float* scale, const float* bias) {
   for (int j = j0; j < j1; j++) acc[j] = acc[c + j] = 0.0;
   for (int r0 = 0; r0 < n; r0 += BN_BLOCK) {
     int r1 = imin(n, r0 + BN_BLOCK);
@@ -1914,7 +1922,7 @@ static void bn_reduce(const float* x, const float* dy, const float* shift, int n
       for (int r = r0; r < r1; r++) {
         v128_t v = wasm_f32x4_sub(load_part(x + (long)r * c + j, m), mu);
         if (dy) {
-          v128_t d = load_part(dy + (long)r * c + j, m);
+          v128_t d = bn_act_grad(load_part(dy + (long)r * c + j, m), v, act, scale, bias, j, m);
           s = wasm_f32x4_add(s, d);
           q = wasm_f32x4_add(q, wasm_f32x4_mul(d, v));
         } else {
@@ -1933,21 +1941,37 @@ static void bn_reduce(const float* x, const float* dy, const float* shift, int n
   }
 }
 
-// A reduction's unit: its channels [*j0, *j1) reduced by bn_reduce over p->x (with dy and shift as there) into the
-// shared double totals, which it returns.
-static inline __attribute__((always_inline)) double* bn_unit_sums(conv* p, int unit, const float* dy, const float* shift, int* j0, int* j1) {
-  double* acc = (double*)(((unsigned long)p->scratch + 15) & ~15ul);
-  bn_sums_range(p, unit, j0, j1);
-  bn_reduce(p->x, dy, shift, p->n, p->c, *j0, *j1, acc);
+// A reduction's unit: its rows reduced by bn_reduce over p->x (with dy, shift and the activation as there) into its
+// own totals.
+static void bn_unit_sums(conv* p, int unit, const float* dy, const float* shift, int act, const float* scale,
+                         const float* bias) {
+  int c = p->c, lo, hi;
+  unit_range(cdiv(p->n, BN_BLOCK), bn_sums_prepare(p), unit, &lo, &hi);
+  int r0 = lo * BN_BLOCK, r1 = imin(p->n, hi * BN_BLOCK);
+  long off = (long)r0 * c;
+  bn_reduce(p->x + off, dy ? dy + off : 0, shift, r1 - r0, c, 0, c, bn_totals(p, unit), act, scale, bias);
+}
+
+// After every unit: the units' totals added in unit order into unit 0's, which it returns.
+static double* bn_sums_total(const conv* p) {
+  int units = bn_sums_prepare(p), n2 = 2 * p->c;
+  double* acc = bn_totals(p, 0);
+  for (int u = 1; u < units; u++) {
+    const double* q = bn_totals(p, u);
+    for (int j = 0; j < n2; j++) acc[j] += q[j];
+  }
   return acc;
 }
 
-static KERNEL void bn_stats_run(conv* p, int unit) {
-  int n = p->n, c = p->c, j0, j1;
-  // Shifted by the first row (a per-channel guess of the mean), so the sum of squares does not cancel.
+// OP_BN_STATS: y = [mean | biased variance]. Shifted by the first row (a per-channel guess of the mean), so the sum
+// of squares does not cancel.
+static KERNEL void bn_stats_run(conv* p, int unit) { bn_unit_sums(p, unit, 0, p->x, ACT_LINEAR, 0, 0); }
+
+static void bn_stats_finish(conv* p) {
+  int n = p->n, c = p->c;
   const float* first = p->x;
-  double* acc = bn_unit_sums(p, unit, 0, first, &j0, &j1);
-  for (int j = j0; j < j1; j++) {
+  double* acc = bn_sums_total(p);
+  for (int j = 0; j < c; j++) {
     double d = acc[j] / n;  // mean - first
     double var = acc[c + j] / n - d * d;
     p->y[j] = (float)(first[j] + d);
@@ -1955,11 +1979,18 @@ static KERNEL void bn_stats_run(conv* p, int unit) {
   }
 }
 
+// OP_BN_BWD_SUMS: bias = [sum dy | sum dy * (x - mean) * invStd], f = [mean | invStd], and with act ACT_RELU or
+// ACT_RELU6 also [scale | shift] (dy then the gradient of the activation's output: bn_act_grad).
 static KERNEL void bn_bwd_sums_run(conv* p, int unit) {
-  int c = p->c, j0, j1;
-  double* acc = bn_unit_sums(p, unit, p->y, p->f, &j0, &j1);
+  int c = p->c;
+  bn_unit_sums(p, unit, p->y, p->f, p->act, p->f + 2 * c, p->f + 3 * c);
+}
+
+static void bn_bwd_sums_finish(conv* p) {
+  int c = p->c;
+  double* acc = bn_sums_total(p);
   const float* inv = p->f + c;
-  for (int j = j0; j < j1; j++) {
+  for (int j = 0; j < c; j++) {
     p->bias[j] = (float)acc[j];
     p->bias[c + j] = (float)(acc[c + j] * inv[j]);
   }
@@ -1970,10 +2001,10 @@ static int bn_rows_prepare(conv* p) {
   return p->slots <= 1 ? 1 : imax(1, units);
 }
 
-// OP_BN_AFFINE: y = (x - mean) * scale + shift per channel, f = [mean | scale | shift] (the mean subtracted first,
-// so an input far from zero keeps its precision).
+// OP_BN_AFFINE: y = act((x - mean) * scale + shift) per channel, f = [mean | scale | shift] (the mean subtracted
+// first, so an input far from zero keeps its precision), act ACT_LINEAR, ACT_RELU or ACT_RELU6.
 static KERNEL void bn_affine_run(conv* p, int unit) {
-  int c = p->c, lo, hi;
+  int c = p->c, lo, hi, act = p->act;
   const float *mean = p->f, *scale = p->f + c, *shift = p->f + 2 * c;
   unit_range(p->n, bn_rows_prepare(p), unit, &lo, &hi);
   for (int r = lo; r < hi; r++) {
@@ -1982,15 +2013,18 @@ static KERNEL void bn_affine_run(conv* p, int unit) {
     for (int j = 0; j < c; j += 4) {
       int m = imin(4, c - j);
       v128_t centred = wasm_f32x4_sub(load_part(xr + j, m), load_part(mean + j, m));
-      store_part(yr + j, wasm_f32x4_add(wasm_f32x4_mul(centred, load_part(scale + j, m)), load_part(shift + j, m)), m);
+      v128_t z = wasm_f32x4_add(wasm_f32x4_mul(centred, load_part(scale + j, m)), load_part(shift + j, m));
+      store_part(yr + j, act4(z, act), m);
     }
   }
 }
 
-// OP_BN_BWD_INPUT: dx = k1 * (dy - m1 - (x - mean) * k2) per channel.
+// OP_BN_BWD_INPUT: dx = k1 * (dy - m1 - (x - mean) * k2) per channel, f = [mean | k1 | m1 | k2], and with act
+// ACT_RELU or ACT_RELU6 also [scale | shift] (dy then the gradient of the activation's output: bn_act_grad).
 static KERNEL void bn_bwd_input_run(conv* p, int unit) {
-  int c = p->c, lo, hi;
+  int c = p->c, lo, hi, act = p->act;
   const float *mean = p->f, *k1 = p->f + c, *m1 = p->f + 2 * c, *k2 = p->f + 3 * c;
+  const float *scale = p->f + 4 * c, *shift = p->f + 5 * c;
   unit_range(p->n, bn_rows_prepare(p), unit, &lo, &hi);
   for (int r = lo; r < hi; r++) {
     const float* xr = p->x + (long)r * c;
@@ -1999,8 +2033,8 @@ static KERNEL void bn_bwd_input_run(conv* p, int unit) {
     for (int j = 0; j < c; j += 4) {
       int m = imin(4, c - j);
       v128_t centred = wasm_f32x4_sub(load_part(xr + j, m), load_part(mean + j, m));
-      v128_t g = wasm_f32x4_sub(wasm_f32x4_sub(load_part(dr + j, m), load_part(m1 + j, m)),
-                                wasm_f32x4_mul(centred, load_part(k2 + j, m)));
+      v128_t d = bn_act_grad(load_part(dr + j, m), centred, act, scale, shift, j, m);
+      v128_t g = wasm_f32x4_sub(wasm_f32x4_sub(d, load_part(m1 + j, m)), wasm_f32x4_mul(centred, load_part(k2 + j, m)));
       store_part(out + j, wasm_f32x4_mul(g, load_part(k1 + j, m)), m);
     }
   }
@@ -2076,17 +2110,10 @@ static KERNEL void relu_grad_run(conv* p, int unit) {
   const float* x = p->x;
   const float* dy = p->y;
   float* out = p->bias;
-  v128_t zero = wasm_f32x4_splat(0.f), one = wasm_f32x4_splat(1.f), six = wasm_f32x4_splat(6.f);
-  int six_cap = p->act == ACT_RELU6;
-  long i = lo;
-  for (; i < hi; i += 4) {
+  int act = p->act;
+  for (long i = lo; i < hi; i += 4) {
     int m = hi - i >= 4 ? 4 : (int)(hi - i);
-    v128_t v = load_part(x + i, m);
-    v128_t keep = wasm_f32x4_gt(v, zero);
-    if (six_cap) keep = wasm_v128_and(keep, wasm_f32x4_le(v, six));
-    // 1 where kept, 0 elsewhere, and the NaN itself where x is NaN (x != x).
-    v128_t mask = wasm_v128_bitselect(v, wasm_v128_and(keep, one), wasm_f32x4_ne(v, v));
-    store_part(out + i, wasm_f32x4_mul(load_part(dy + i, m), mask), m);
+    store_part(out + i, wasm_f32x4_mul(load_part(dy + i, m), relu_mask4(load_part(x + i, m), act)), m);
   }
 }
 
@@ -2330,12 +2357,13 @@ static KERNEL void avgpool_bwd_run(conv* p, int unit) {
 }
 
 // OP_COLUMN_SUM: the gradient of a bias added along the last axis, y[j] = sum of x[r][j] over the n rows, with
-// BatchNorm's reduction (float32 blocks into double totals, split by channels: the same result whatever the thread
+// BatchNorm's reduction (float32 blocks into double totals, split by rows: the same result whatever the thread
 // count).
-static KERNEL void column_sum_run(conv* p, int unit) {
-  int j0, j1;
-  double* acc = bn_unit_sums(p, unit, p->x, 0, &j0, &j1);
-  for (int j = j0; j < j1; j++) p->y[j] = (float)acc[j];
+static KERNEL void column_sum_run(conv* p, int unit) { bn_unit_sums(p, unit, p->x, 0, ACT_LINEAR, 0, 0); }
+
+static void column_sum_finish(conv* p) {
+  double* acc = bn_sums_total(p);
+  for (int j = 0; j < p->c; j++) p->y[j] = (float)acc[j];
 }
 
 // OP_TRANSPOSE: the operand of a transposed matrix product (tfjs's wasm BatchMatMul multiplies transposed
@@ -2681,6 +2709,9 @@ int prepare(int op, conv* p) {
 // What a kernel does once all its units are done, on the calling thread (most kernels: nothing).
 void finish(int op, conv* p) {
   if (op == OP_CONV_BWD_FILTER) conv_bwd_filter_finish(p);
+  else if (op == OP_BN_STATS) bn_stats_finish(p);
+  else if (op == OP_BN_BWD_SUMS) bn_bwd_sums_finish(p);
+  else if (op == OP_COLUMN_SUM) column_sum_finish(p);
 }
 
 // One unit of a prepared kernel, with the scratch of `slot`.

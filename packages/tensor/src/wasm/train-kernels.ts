@@ -42,6 +42,7 @@ import {
   type ConvGeometry,
   type WasmBackendLike,
 } from './module';
+import { ACTIVATIONS } from './winograd';
 
 interface KernelArgs {
   inputs: Record<string, TensorInfo>;
@@ -76,50 +77,56 @@ const stats = (({ inputs, backend }: KernelArgs): TensorInfo => {
   return out;
 }) as unknown as KernelFunc;
 
-const affine = (({ inputs, backend }: KernelArgs): TensorInfo => {
+/** The BatchNorm kernels' `activation` attribute as kernels.c's ACT_ number: linear (absent), relu or relu6. */
+function bnActivation(op: string, attrs: NamedAttrMap | undefined): number {
+  const name = (attrs?.activation as string | undefined) ?? 'linear';
+  const act = name === 'linear' || name === 'relu' || name === 'relu6' ? ACTIVATIONS[name] : undefined;
+  if (act === undefined)
+    throw new Error(`${op}: activation must be 'linear', 'relu' or 'relu6', got ${JSON.stringify(name)}`);
+  return act;
+}
+
+const affine = (({ inputs, backend, attrs }: KernelArgs & { attrs?: NamedAttrMap }): TensorInfo => {
   const b = backend as WasmBackendLike;
+  const act = bnActivation(BN_AFFINE, attrs);
   const { n, c } = rowsOf(BN_AFFINE, inputs.x);
   checkChannels(BN_AFFINE, c, inputs.table, 3);
   const out = b.makeOutput(inputs.x.shape.slice(), 'float32');
-  runConvKernel(b, 'bn_affine', rows(n, c), addressOf(b, inputs.x), addressOf(b, inputs.table), addressOf(b, out));
+  runConvKernel(b, 'bn_affine', rows(n, c), addressOf(b, inputs.x), addressOf(b, inputs.table), addressOf(b, out), {
+    bias: 0,
+    act,
+  });
   return out;
 }) as unknown as KernelFunc;
 
-const backwardSums = (({ inputs, backend }: KernelArgs): TensorInfo => {
+/**
+ * One of BatchNorm's two gradient passes over x and dy: `table` has `per` rows per channel, two more with an
+ * activation (its scale and shift, from which the kernel recomputes the activation's input).
+ */
+function backwardPass(
+  op: string,
+  kernel: 'bn_bwd_sums' | 'bn_bwd_input',
+  per: number,
+  { inputs, backend, attrs }: KernelArgs & { attrs?: NamedAttrMap },
+): TensorInfo {
   const b = backend as WasmBackendLike;
-  const { n, c } = rowsOf(BN_BACKWARD_SUMS, inputs.x);
-  checkChannels(BN_BACKWARD_SUMS, c, inputs.dy, n);
-  checkChannels(BN_BACKWARD_SUMS, c, inputs.table, 2);
-  const out = b.makeOutput([2, c], 'float32');
-  runConvKernel(
-    b,
-    'bn_bwd_sums',
-    rows(n, c),
-    addressOf(b, inputs.x),
-    addressOf(b, inputs.table),
-    addressOf(b, inputs.dy),
-    { bias: addressOf(b, out), act: 0 },
-  );
+  const act = bnActivation(op, attrs);
+  const { n, c } = rowsOf(op, inputs.x);
+  checkChannels(op, c, inputs.dy, n);
+  checkChannels(op, c, inputs.table, act === 0 ? per : per + 2);
+  const out = b.makeOutput(kernel === 'bn_bwd_sums' ? [2, c] : inputs.x.shape.slice(), 'float32');
+  runConvKernel(b, kernel, rows(n, c), addressOf(b, inputs.x), addressOf(b, inputs.table), addressOf(b, inputs.dy), {
+    bias: addressOf(b, out),
+    act,
+  });
   return out;
-}) as unknown as KernelFunc;
+}
 
-const backwardInput = (({ inputs, backend }: KernelArgs): TensorInfo => {
-  const b = backend as WasmBackendLike;
-  const { n, c } = rowsOf(BN_BACKWARD_INPUT, inputs.x);
-  checkChannels(BN_BACKWARD_INPUT, c, inputs.dy, n);
-  checkChannels(BN_BACKWARD_INPUT, c, inputs.table, 4);
-  const out = b.makeOutput(inputs.x.shape.slice(), 'float32');
-  runConvKernel(
-    b,
-    'bn_bwd_input',
-    rows(n, c),
-    addressOf(b, inputs.x),
-    addressOf(b, inputs.table),
-    addressOf(b, inputs.dy),
-    { bias: addressOf(b, out), act: 0 },
-  );
-  return out;
-}) as unknown as KernelFunc;
+const backwardSums = ((args: KernelArgs & { attrs?: NamedAttrMap }): TensorInfo =>
+  backwardPass(BN_BACKWARD_SUMS, 'bn_bwd_sums', 2, args)) as unknown as KernelFunc;
+
+const backwardInput = ((args: KernelArgs & { attrs?: NamedAttrMap }): TensorInfo =>
+  backwardPass(BN_BACKWARD_INPUT, 'bn_bwd_input', 4, args)) as unknown as KernelFunc;
 
 const tanh = (({ inputs, backend }: KernelArgs): TensorInfo => {
   const b = backend as WasmBackendLike;
@@ -155,10 +162,6 @@ function gradPass(
 const tanhGrad = (({ inputs, backend }: KernelArgs): TensorInfo =>
   gradPass(backend as WasmBackendLike, TANH_GRAD, 'tanh_grad', inputs.y, inputs.dy, 0)) as unknown as KernelFunc;
 
-/** ACT_RELU and ACT_RELU6 of kernels.c: which mask OP_RELU_GRAD applies. */
-const ACT_RELU = 1;
-const ACT_RELU6 = 2;
-
 const reluGrad = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMap }): TensorInfo =>
   gradPass(
     backend as WasmBackendLike,
@@ -166,7 +169,7 @@ const reluGrad = (({ inputs, backend, attrs }: KernelArgs & { attrs: NamedAttrMa
     'relu_grad',
     inputs.x,
     inputs.dy,
-    attrs.relu6 ? ACT_RELU6 : ACT_RELU,
+    ACTIVATIONS[attrs.relu6 ? 'relu6' : 'relu']!, // which mask OP_RELU_GRAD applies
   )) as unknown as KernelFunc;
 
 /** Words of one parameter's record in OP_SGD_STEP's table (kernels.c, SGD_WORDS). */
