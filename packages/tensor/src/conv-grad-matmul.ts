@@ -1,8 +1,12 @@
 // Two convolution gradients as one matrix product on 'wasm' (issue 15), where cnn's convolution-gradient kernels
 // run far below their usual rate (measured at batch 64, one thread: LeNet-5's first filter gradient 12-15 ms
 // against about 2 ms this way, its last input gradient 3.9 ms against 2.6):
-// - the filter gradient of a layer with fewer than 4 input channels (the rgemm tiles are 4 input channels wide):
-//   patches^T (CnnPatchesT, [kh * kw * c, n * oh * ow]) times dy ([n * oh * ow, co]);
+// - the filter gradient of a layer with one input channel (the rgemm tiles are 4 input channels wide, so one channel
+//   uses a quarter of them): patches^T (CnnPatchesT, [kh * kw, n * oh * ow]) times dy ([n * oh * ow, co]). With two
+//   or three channels the kernel is faster than the patches (the product's operand is a new tensor every step, which
+//   tfjs's matMul packs on every call): MobileNetV2's 96x96x3 stem at batch 32, 33 against 43-48 ms on one thread and
+//   23-26 against 42-45 ms on two; ResNet-18 (CIFAR)'s 32x32x3 -> 64 at batch 64, 52-54 against 96-103 ms;
+//   a 28x28x2 -> 8 layer, 6.5-6.7 against 7.1-8.3 ms;
 // - the input gradient of a convolution whose kernel covers its whole unpadded input (a 1x1 output: a dense layer,
 //   LeNet-5's third convolution): dy [n, co] times the filter [kh * kw * c, co] transposed.
 // Each falls back (returns undefined) outside its case; the values agree with the kernels' to float32 rounding.
@@ -18,8 +22,8 @@ import { tf } from './tf';
 import { convInfo, type ConvAttrs } from './conv-options';
 import { FILTER_GRAD_C1, PATCHES_T } from './kernel-names';
 
-/** Input channels below which the filter gradient goes through patches (the rgemm tiles' width). */
-export const PATCHES_MAX_CHANNELS = 4;
+/** Input channels below which the filter gradient goes through patches: one channel (see above). */
+export const PATCHES_MAX_CHANNELS = 2;
 /** Largest patches matrix (floats) built for it: 16 M floats, 64 MB; larger layers keep the kernel. */
 export const PATCHES_MAX_FLOATS = 1 << 24;
 
