@@ -14,7 +14,7 @@ import {
   type Tensor2D,
   type Tensor4D,
 } from '@cnn/tensor';
-import { type Module, runsFused, setSequentialPlanner, type InferencePlan } from './module';
+import { hasForwardHook, type Module, runsFused, setSequentialPlanner, type InferencePlan } from './module';
 import {
   BatchNorm2d,
   Conv2d,
@@ -244,12 +244,20 @@ export class FusedConv implements InferencePlan {
     return tf.tidy(() => applyAct(y, spec));
   }
 
-  /** The modules one after the other, as training runs them; any folded tensors are freed first. */
+  /**
+   * The modules one after the other, as training runs them; any folded tensors are freed first. A training
+   * BatchNorm followed by ReLU or ReLU6 runs as one op (`BatchNorm2d.callWithActivation`: the same values and
+   * gradients, a pass fewer each way), unless a forward hook must see the BatchNorm's own output.
+   */
   private unfused(x: Tensor): Tensor {
     if (this.derived && this.conv.training) this.drop();
     let y = this.conv.call(x);
+    const act = this.activation;
+    const clamp = act?.constructor === ReLU ? 'relu' : act?.constructor === ReLU6 ? 'relu6' : null;
+    if (this.norm instanceof BatchNorm2d && this.norm.training && clamp && !hasForwardHook())
+      return this.norm.callWithActivation(y, clamp);
     if (this.norm) y = this.norm.call(y);
-    if (this.activation) y = this.activation.call(y);
+    if (act) y = act.call(y);
     return y;
   }
 

@@ -22,6 +22,7 @@ export {
   Sequential,
   ModuleList,
   setForwardHook,
+  hasForwardHook,
   type HostTensor,
   type InferenceMode,
   type InferencePlan,

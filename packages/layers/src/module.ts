@@ -25,6 +25,11 @@ export function setForwardHook(hook: ForwardHook | null): void {
   forwardHook = hook;
 }
 
+/** Whether a forward hook is installed: then every module runs on its own, so that the hook sees each output. */
+export function hasForwardHook(): boolean {
+  return forwardHook !== null;
+}
+
 /**
  * How a module runs in evaluation mode: `'fused'` (the default: the inference plans, BatchNorm folded into the
  * convolutions, bias and activation in one op), `'unfused'` (module by module, as in training: the reference), or
@@ -57,7 +62,7 @@ export interface InferencePlan {
  */
 export function runsFused(m: Module): boolean {
   if (m.inference === 'in-place') return true;
-  return !m.training && m.inference === 'fused' && forwardHook === null && !tf.engine().isTapeOn();
+  return !m.training && m.inference === 'fused' && !hasForwardHook() && !tf.engine().isTapeOn();
 }
 
 /** How a Sequential groups its layers into plans; installed by fuse.ts (which imports the layer classes). */

@@ -8,6 +8,7 @@ import { tf, setBackend, type Tensor } from '@cnn/tensor';
 import {
   BatchNorm2d,
   Conv2d,
+  ConvNormAct,
   Dropout,
   ELU,
   FusedConv,
@@ -22,6 +23,7 @@ import {
   Sigmoid,
   Tanh,
   manualSeed,
+  setForwardHook,
   type Conv2dOptions,
 } from '../src/index';
 
@@ -208,5 +210,70 @@ describe('what the plans leave alone', () => {
     expect(tf.memory().numTensors, 'train() freed the folded tensors').toBeLessThan(base);
     seq.dispose();
     x.dispose();
+  });
+});
+
+// While training, a ConvNormAct's BatchNorm and ReLU / ReLU6 run as one op (BatchNorm2d.callWithActivation); with a
+// forward hook installed (what `summary` does) every module runs on its own, the reference here. Both must give the
+// same output, input and weight gradients and running statistics, bit for bit.
+for (const backend of ['wasm', 'cpu'] as const) {
+  describe(`training BatchNorm + activation as one op on ${backend}`, () => {
+    for (const act of ['relu', 'relu6'] as const) {
+      it(`ConvNormAct with ${act}: module by module's values, gradients and statistics exactly`, async () => {
+        await setBackend(backend);
+        const run = (hooked: boolean) => {
+          manualSeed(11);
+          const block = new ConvNormAct(3, 6, 3, { act: () => (act === 'relu' ? new ReLU() : new ReLU6()) });
+          const norm = block.norm as BatchNorm2d;
+          // Outputs well past 6 and below 0, so both edges of the clamp are crossed.
+          tf.tidy(() => {
+            norm.weight!.assign(tf.tensor1d([4, -3, 5, 0.5, 8, 2]));
+            norm.bias!.assign(tf.tensor1d([1, 0.5, -1, 3, 2, 0]));
+          });
+          const x = tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 3);
+          const r = tf.randomNormal([2, 6, 6, 6], 0, 1, 'float32', 4);
+          if (hooked) setForwardHook(() => {});
+          try {
+            const vars = [block.conv.weight, norm.weight!, norm.bias!];
+            const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(block.call(x), r)) as tf.Scalar, vars);
+            const y = block.call(x);
+            const out = [y, ...vars.map((v) => grads[v.name]!), norm.runningMean, norm.runningVar].map((t) =>
+              Array.from(t.dataSync()),
+            );
+            tf.dispose([value, y, ...Object.values(grads), x, r]);
+            return out;
+          } finally {
+            setForwardHook(null);
+            block.dispose();
+          }
+        };
+        const before = tf.memory().numTensors;
+        const fused = run(false);
+        const plain = run(true);
+        expect(tf.memory().numTensors).toBe(before);
+        expect(fused).toEqual(plain);
+        const y = fused[0]!;
+        expect(y.filter((v) => v === 0).length).toBeGreaterThan(y.length / 10);
+        if (act === 'relu6') expect(y.filter((v) => v === 6).length).toBeGreaterThan(y.length / 50);
+      });
+    }
+  });
+}
+
+describe('BatchNorm2d.callWithActivation', () => {
+  it('is the BatchNorm then the activation in evaluation mode too; a bad name is a named error', async () => {
+    await setBackend('wasm');
+    const bn = new BatchNorm2d(3);
+    randomNorm(bn, 2);
+    bn.eval();
+    const x = tf.randomNormal([1, 4, 4, 3], 0, 3, 'float32', 1);
+    const a = bn.callWithActivation(x, 'relu6');
+    const b = tf.relu6(bn.call(x));
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    expect(() => bn.callWithActivation(x, 'tanh' as 'relu')).toThrow(
+      /BatchNorm2d: activation must be 'relu' or 'relu6', got "tanh"/,
+    );
+    tf.dispose([a, b, x]);
+    bn.dispose();
   });
 });

@@ -53,11 +53,30 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.normalise(x, 'linear');
+  }
+
+  /**
+   * This layer followed by ReLU (`'relu'`) or ReLU6 (`'relu6'`), as `call(x)` then the activation module's `call`
+   * would compute it, values and gradients, but in training mode in one pass over the tensor each way
+   * (`F.batchNormTrain`'s activation). `ConvNormAct` and ResNet's blocks run their BatchNorm and ReLU this way while
+   * training, except while a forward hook (`summary`) watches every module's output.
+   */
+  callWithActivation(x: Tensor, activation: 'relu' | 'relu6'): Tensor {
+    if (activation !== 'relu' && activation !== 'relu6')
+      throw new Error(`BatchNorm2d: activation must be 'relu' or 'relu6', got ${JSON.stringify(activation)}`);
+    return tf.tidy(() => this.normalise(x, activation));
+  }
+
+  private normalise(x: Tensor, activation: 'linear' | 'relu' | 'relu6'): Tensor {
     const c = x.shape[x.rank - 1];
     if (c !== this.numFeatures) throw new Error(`BatchNorm2d: input has ${c} channels, expected ${this.numFeatures}`);
     const affine = { weight: this.weight ?? undefined, bias: this.bias ?? undefined, eps: this.eps };
-    if (!this.training) return F.batchNorm(x, { mean: this.runningMean, variance: this.runningVar, ...affine });
-    const { y, mean, variance, unbiased } = F.batchNormTrain(x, affine);
+    if (!this.training) {
+      const y = F.batchNorm(x, { mean: this.runningMean, variance: this.runningVar, ...affine });
+      return activation === 'relu' ? F.relu(y) : activation === 'relu6' ? F.relu6(y) : y;
+    }
+    const { y, mean, variance, unbiased } = F.batchNormTrain(x, { ...affine, activation });
     const m = this.momentum;
     tf.tidy(() => {
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
