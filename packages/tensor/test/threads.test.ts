@@ -276,4 +276,32 @@ describe('the built package in a child process', () => {
       'cnn: wasm threads unavailable (SharedArrayBuffer is not available); using one thread',
     ]);
   });
+
+  // Unshared memory: growing it detaches the old buffer, and with it the view cnn keeps of its parameter block
+  // (module.ts, paramView), which must then be taken again.
+  it('without SharedArrayBuffer, cnn kernels after the memory grew give the same values as before', async () => {
+    const r = await runNode(
+      `import { tf, setBackend, conv2d } from ${JSON.stringify(pathToFileURL(DIST_ESM).href)};
+      await setBackend('wasm');
+      const memory = () => { const w = tf.backend().wasm; return (w.asm?.memory ?? w.wasmMemory).buffer; };
+      const x = tf.randomNormal([2, 9, 9, 8], 0, 1, 'float32', 1);
+      const f = tf.randomNormal([3, 3, 4, 8], 0, 1, 'float32', 2);
+      const grads = () => tf.grads((a, b) => conv2d(a, b, { pad: 1, groups: 2 }).square().sum())([x, f]).map((t) => Array.from(t.dataSync()));
+      const before = grads();
+      const buffer = memory();
+      const filler = tf.zeros([64 * 1024 * 1024]);
+      const after = grads();
+      console.log('CNN ' + JSON.stringify({ shared: typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer, detached: buffer.byteLength === 0, same: JSON.stringify(after) === JSON.stringify(before) }));
+      filler.dispose();`,
+      { args: ['--no-harmony-sharedarraybuffer'] },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(
+      r.stdout
+        .split('\n')
+        .find((l) => l.startsWith('CNN '))!
+        .slice(4),
+    );
+    expect(out).toEqual({ shared: false, detached: true, same: true });
+  });
 });

@@ -46,16 +46,33 @@ export function convGeometry(info: backend_util.Conv2DInfo, groups: number): Con
   };
 }
 
-/** The Winograd kernel's extra fields: the bias address (0: none) and the activation (ACT_ of kernels.c). */
 /**
  * A geometry with stride 1, dilation 1, no padding and one group unless `g` says otherwise: the shape of the kernels'
  * calls that are not a convolution layer (a filter transform, a matrix product, a pool over a whole image, rows of
- * an element-wise pass).
+ * an element-wise pass). Written out field by field in {@link convGeometry}'s order, so every geometry has one
+ * shape (a spread of `g`, whose shape varies by caller, cost a batch-1 call microseconds in V8's slow paths).
  */
 export function plainGeometry(
   g: Pick<ConvGeometry, 'n' | 'h' | 'w' | 'c' | 'oh' | 'ow' | 'co' | 'kh' | 'kw'> & Partial<ConvGeometry>,
 ): ConvGeometry {
-  return { sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, groups: 1, ...g };
+  return {
+    n: g.n,
+    h: g.h,
+    w: g.w,
+    c: g.c,
+    oh: g.oh,
+    ow: g.ow,
+    co: g.co,
+    kh: g.kh,
+    kw: g.kw,
+    sh: g.sh ?? 1,
+    sw: g.sw ?? 1,
+    dh: g.dh ?? 1,
+    dw: g.dw ?? 1,
+    pt: g.pt ?? 0,
+    pl: g.pl ?? 0,
+    groups: g.groups ?? 1,
+  };
 }
 
 export interface ConvExtras {
@@ -252,13 +269,10 @@ export function runConvKernel(
   extras: ConvExtras = { bias: 0, act: 0 },
 ): void {
   // The kernels divide by these sizes: callers answer zero-size calls from the shapes (register.ts) and never get here.
-  for (const key of POSITIVE_FIELDS) {
-    const d = g[key];
-    if (!Number.isInteger(d) || d <= 0) {
-      throw new Error(
-        `cnn wasm kernels: ${name} needs positive sizes, got n=${g.n} h=${g.h} w=${g.w} c=${g.c} oh=${g.oh} ow=${g.ow} co=${g.co} kernel ${g.kh}x${g.kw}`,
-      );
-    }
+  if (!positiveSizes(g)) {
+    throw new Error(
+      `cnn wasm kernels: ${name} needs positive sizes, got n=${g.n} h=${g.h} w=${g.w} c=${g.c} oh=${g.oh} ow=${g.ow} co=${g.co} kernel ${g.kh}x${g.kw}`,
+    );
   }
   const k = kernelsFor(backend);
   kernelRuns++;
@@ -295,7 +309,7 @@ export function runConvKernel(
       }
     }
     // Allocating may have grown the memory (and, unshared, replaced its buffer): take the view again.
-    paramView(backend, state)[FIELD.scratch] = scratch;
+    paramView(backend, state)[W_SCRATCH] = scratch;
     const units = k.prepare(op, block);
     if (pool) pool.run(k, op, block, units);
     else for (let u = 0; u < units; u++) k.run(op, block, u, 0);
@@ -318,11 +332,38 @@ export function packConvFilter(backend: WasmBackendLike, g: ConvGeometry, f: num
   const bytes = k.scratch_bytes(KERNEL_OPS.conv_pack, state.block);
   const ptr = backend.wasm._malloc(bytes) >>> 0;
   if (!ptr) throw new Error(`cnn wasm kernels: out of memory packing a ${g.kh}x${g.kw}x${g.c}x${g.co} filter`);
-  paramView(backend, state)[FIELD.scratch] = ptr;
+  paramView(backend, state)[W_SCRATCH] = ptr;
   k.prepare(KERNEL_OPS.conv_pack, state.block);
   return ptr;
 }
 
+/** A positive integer below 2^31 (a size the kernels divide by). */
+const posInt = (v: number): boolean => v > 0 && (v | 0) === v;
+
+/**
+ * Whether every size the kernels divide by is a positive integer ({@link POSITIVE_FIELDS}, checked field by field
+ * in code: a loop over the names cost a kernel call a microsecond in property lookups). The paddings may be 0.
+ */
+function positiveSizes(g: ConvGeometry): boolean {
+  return (
+    posInt(g.n) &&
+    posInt(g.h) &&
+    posInt(g.w) &&
+    posInt(g.c) &&
+    posInt(g.oh) &&
+    posInt(g.ow) &&
+    posInt(g.co) &&
+    posInt(g.kh) &&
+    posInt(g.kw) &&
+    posInt(g.sh) &&
+    posInt(g.sw) &&
+    posInt(g.dh) &&
+    posInt(g.dw) &&
+    posInt(g.groups)
+  );
+}
+
+/** Writes a kernel call's parameters into the block, field by field in code (see {@link positiveSizes}). */
 function fillBlock(
   view: Int32Array,
   g: ConvGeometry,
@@ -332,14 +373,30 @@ function fillBlock(
   slots: number,
   extras: ConvExtras,
 ): void {
-  for (let i = 0; i < GEOMETRY_FIELDS.length; i++) view[GEOMETRY_INDEX[i]!] = g[GEOMETRY_FIELDS[i]!];
-  view[FIELD.x] = x;
-  view[FIELD.f] = f;
-  view[FIELD.y] = y;
-  view[FIELD.scratch] = 0;
-  view[FIELD.slots] = slots;
-  view[FIELD.bias] = extras.bias;
-  view[FIELD.act] = extras.act;
+  // Words 0-15 are the geometry in this order (checked when the module loads, below).
+  view[0] = g.n;
+  view[1] = g.h;
+  view[2] = g.w;
+  view[3] = g.c;
+  view[4] = g.oh;
+  view[5] = g.ow;
+  view[6] = g.co;
+  view[7] = g.kh;
+  view[8] = g.kw;
+  view[9] = g.sh;
+  view[10] = g.sw;
+  view[11] = g.dh;
+  view[12] = g.dw;
+  view[13] = g.pt;
+  view[14] = g.pl;
+  view[15] = g.groups;
+  view[W_X] = x;
+  view[W_F] = f;
+  view[W_Y] = y;
+  view[W_SCRATCH] = 0;
+  view[W_SLOTS] = slots;
+  view[W_BIAS] = extras.bias;
+  view[W_ACT] = extras.act;
 }
 
 /**
@@ -368,18 +425,34 @@ function callStateOf(backend: WasmBackendLike): CallState {
   return s;
 }
 
-/** The view of the parameter block over the memory's current buffer (growing the memory may have replaced it). */
+/**
+ * The view of the parameter block, taken again when growing the memory replaced an unshared buffer (the old one is
+ * then detached, and a view of it has length 0); a shared buffer is never replaced for its view's range.
+ */
 function paramView(backend: WasmBackendLike, s: CallState): Int32Array {
-  const buffer = memoryOf(backend).buffer;
-  if (s.view.buffer !== buffer) s.view = new Int32Array(buffer, s.block, PARAM_WORDS);
+  if (s.view.length === 0) s.view = new Int32Array(memoryOf(backend).buffer, s.block, PARAM_WORDS);
   return s.view;
 }
 
 /** Word index of each field of struct conv. */
 const FIELD = Object.fromEntries(PARAM_FIELDS.map((key, i) => [key, i])) as Record<keyof ConvParams, number>;
 const NOT_GEOMETRY: ReadonlySet<string> = new Set(['x', 'f', 'y', 'scratch', 'slots', 'bias', 'act']);
-/** The geometry fields in block order, and their word indices. */
+/** The geometry fields in block order. */
 const GEOMETRY_FIELDS = PARAM_FIELDS.filter((key) => !NOT_GEOMETRY.has(key)) as Array<keyof ConvGeometry>;
-const GEOMETRY_INDEX = GEOMETRY_FIELDS.map((key) => FIELD[key]);
 /** Geometry fields that must be positive (the paddings may be 0). */
 const POSITIVE_FIELDS = GEOMETRY_FIELDS.filter((key) => key !== 'pt' && key !== 'pl');
+/**
+ * The geometry fillBlock writes to words 0-15 and positiveSizes checks, named in code: a struct conv whose geometry
+ * changes must change them too (this fails when the module loads otherwise).
+ */
+const WRITTEN = 'n h w c oh ow co kh kw sh sw dh dw pt pl groups';
+if (PARAM_FIELDS.slice(0, 16).join(' ') !== WRITTEN || GEOMETRY_FIELDS.length !== 16 || POSITIVE_FIELDS.length !== 14)
+  throw new Error(`cnn wasm kernels: struct conv's geometry is [${GEOMETRY_FIELDS}], fillBlock writes [${WRITTEN}]`);
+/** Word indices of the other fields. */
+const W_X = FIELD.x;
+const W_F = FIELD.f;
+const W_Y = FIELD.y;
+const W_SCRATCH = FIELD.scratch;
+const W_SLOTS = FIELD.slots;
+const W_BIAS = FIELD.bias;
+const W_ACT = FIELD.act;

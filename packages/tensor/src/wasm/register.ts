@@ -48,7 +48,7 @@ import {
   type PaddedMaxPoolAttrs,
 } from '../kernel-names';
 import { registerEmptyInputGuards } from './empty';
-import { addressOf, convGeometry, memoryOf, runConvKernel, type WasmBackendLike } from './module';
+import { addressOf, convGeometry, memoryOf, plainGeometry, runConvKernel, type WasmBackendLike } from './module';
 import {
   ACTIVATIONS,
   registerWinogradFlag,
@@ -214,11 +214,10 @@ const shuffleConcat = ((args: KernelArgs) => {
   const out = backend.makeOutput([n, h, w, 2 * half], 'float32');
   const rows = n * h * w;
   if (rows === 0 || half === 0) return out;
-  const one = { w: 1, oh: 1, ow: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, groups: 1 };
   runConvKernel(
     backend,
     'shuffle2',
-    { ...one, n: rows, h: a.shape[3], c: half, co: 2 * half },
+    plainGeometry({ n: rows, h: a.shape[3], w: 1, c: half, oh: 1, ow: 1, co: 2 * half, kh: 1, kw: 1 }),
     addressOf(backend, a),
     addressOf(backend, b),
     addressOf(backend, out),
@@ -268,11 +267,10 @@ const squeezeExcite = ((args: KernelArgs) => {
   try {
     const words = [w1, b1, w2, b2].map((t) => addressOf(backend, t));
     new Int32Array(memoryOf(backend).buffer, table, 4).set(words);
-    const one = { w: 1, oh: 1, ow: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, groups: 1 };
     runConvKernel(
       backend,
       'se_gate',
-      { ...one, n, h: h * w, c, co: w1.shape[3] },
+      plainGeometry({ n, h: h * w, w: 1, c, oh: 1, ow: 1, co: w1.shape[3], kh: 1, kw: 1 }),
       addressOf(backend, x),
       table,
       addressOf(backend, out),

@@ -86,10 +86,14 @@ export function winogradTile(n: number, c: number, co: number, oh: number, ow: n
   return c < WINOGRAD_F4_MIN_CHANNELS || co < WINOGRAD_F4_MIN_CHANNELS ? 2 : 4;
 }
 
-/** A block of the backend's memory derived from a tensor's values (a transformed or packed filter). */
+/**
+ * A block of the backend's memory derived from a tensor's values (a transformed or packed filter), and for which
+ * geometry: 'wino' (c, co, tile), 'pack' (kh, kw, c, co, groups). Numbers, not a key string: a batch-1 forward
+ * looks a packed filter up on every call, and building the string cost more than the lookup.
+ */
 interface Derived {
-  /** What it is and for which geometry ('wino c co', 'pack kh kw c co groups'). */
-  key: string;
+  kind: 'wino' | 'pack';
+  g: readonly [number, number, number, number, number];
   /** Its address in the backend's memory. */
   ptr: number;
 }
@@ -97,22 +101,22 @@ interface Derived {
 /** Derived blocks, per backend, by the tensor's dataId. */
 const caches = new WeakMap<object, Map<object, Derived[]>>();
 
-function countDerived(backend: unknown, kind: string): number {
+function countDerived(backend: unknown, kind: Derived['kind']): number {
   let n = 0;
   for (const list of caches.get(backend as object)?.values() ?? []) {
-    for (const d of list) if (d.key.startsWith(kind)) n++;
+    for (const d of list) if (d.kind === kind) n++;
   }
   return n;
 }
 
 /** The transformed filters of a backend (its cache of derived state): for tests and the README's memory note. */
 export function winogradCacheSize(backend: unknown): number {
-  return countDerived(backend, 'wino ');
+  return countDerived(backend, 'wino');
 }
 
 /** The filters a backend keeps packed for cnn's forward convolution ({@link PACKED_FILTER_MAX_VALUES}): for tests. */
 export function packedFilterCacheSize(backend: unknown): number {
-  return countDerived(backend, 'pack ');
+  return countDerived(backend, 'pack');
 }
 
 /**
@@ -142,21 +146,39 @@ function cacheOf(backend: WasmBackendLike): Map<object, Derived[]> {
 }
 
 /**
- * The block `key` derived from tensor `t`'s values, made by `make` (which returns its address) the first time. A
- * reshape shares its data, so one dataId may have blocks for several geometries; each is kept until the data goes.
+ * The address of the block of `kind` for geometry (a, b, c, d, e) derived from tensor `t`'s values, or 0 when there
+ * is none yet ({@link keepDerived} adds it). A reshape shares its data, so one dataId may have blocks for several
+ * geometries; each is kept until the data goes.
  */
-function derived(backend: WasmBackendLike, t: TensorInfo, key: string, make: () => number): number {
+function findDerived(
+  backend: WasmBackendLike,
+  t: TensorInfo,
+  kind: Derived['kind'],
+  a: number,
+  b: number,
+  c: number,
+  d: number,
+  e: number,
+): number {
+  const list = cacheOf(backend).get(t.dataId);
+  if (!list) return 0;
+  for (const x of list) {
+    const g = x.g;
+    if (x.kind === kind && g[0] === a && g[1] === b && g[2] === c && g[3] === d && g[4] === e) return x.ptr;
+  }
+  return 0;
+}
+
+/** Keeps block `entry` derived from `t`'s values (freed with them); returns its address. */
+function keepDerived(backend: WasmBackendLike, t: TensorInfo, entry: Derived): number {
   const cache = cacheOf(backend);
   let list = cache.get(t.dataId);
-  const hit = list?.find((d) => d.key === key);
-  if (hit) return hit.ptr;
-  const ptr = make();
   if (!list) {
     list = [];
     cache.set(t.dataId, list);
   }
-  list.push({ key, ptr });
-  return ptr;
+  list.push(entry);
+  return entry.ptr;
 }
 
 /**
@@ -178,9 +200,10 @@ function transformFilter(backend: WasmBackendLike, f: number, c: number, co: num
 }
 
 function transformedFilter(backend: WasmBackendLike, filter: TensorInfo, c: number, co: number, m: 2 | 4): number {
-  return derived(backend, filter, `wino ${c} ${co} ${m}`, () =>
-    transformFilter(backend, addressOf(backend, filter), c, co, m, false),
-  );
+  const hit = findDerived(backend, filter, 'wino', c, co, m, 0, 0);
+  if (hit) return hit;
+  const ptr = transformFilter(backend, addressOf(backend, filter), c, co, m, false);
+  return keepDerived(backend, filter, { kind: 'wino', g: [c, co, m, 0, 0], ptr });
 }
 
 /**
@@ -214,7 +237,7 @@ export function tryWinogradInputGrad(
   if (g.kh !== 3 || g.kw !== 3 || g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.groups !== 1) return false;
   if (g.pt < 0 || g.pt > 2 || g.pl < 0 || g.pl > 2) return false;
   // The convolution that computes dx: dy (n, oh, ow, co) in, dx (n, h, w, c) out.
-  const b: ConvGeometry = { ...g, h: g.oh, w: g.ow, c: g.co, oh: g.h, ow: g.w, co: g.c, pt: 2 - g.pt, pl: 2 - g.pl };
+  const b = plainGeometry({ ...g, h: g.oh, w: g.ow, c: g.co, oh: g.h, ow: g.w, co: g.c, pt: 2 - g.pt, pl: 2 - g.pl });
   const m = tileFor(wmode, winogradTile(b.n, b.c, b.co, b.oh, b.ow));
   if (m === 0) return false;
   const u = transformFilter(backend, addressOf(backend, filter), b.c, b.co, m, true);
@@ -253,9 +276,12 @@ export function runConvForward(
     runConvKernel(backend, 'conv_fwd', g, xa, fa, ya, extras);
     return;
   }
-  const key = `pack ${g.kh} ${g.kw} ${g.c} ${g.co} ${g.groups}`;
-  const packed = derived(backend, filter, key, () => packConvFilter(backend, g, fa));
-  runConvKernel(backend, 'conv_fwd_packed', g, xa, fa, ya, { ...extras, scratch: packed });
+  let packed = findDerived(backend, filter, 'pack', g.kh, g.kw, g.c, g.co, g.groups);
+  if (!packed) {
+    const ptr = packConvFilter(backend, g, fa);
+    packed = keepDerived(backend, filter, { kind: 'pack', g: [g.kh, g.kw, g.c, g.co, g.groups], ptr });
+  }
+  runConvKernel(backend, 'conv_fwd_packed', g, xa, fa, ya, { bias: extras.bias, act: extras.act, scratch: packed });
 }
 
 interface ConvArgs {
@@ -667,11 +693,10 @@ export function runEltwise(
   if (!(same || channel || scalar)) return undefined;
   const c = op === 'none' || same ? n : channel ? last : 1;
   const out = backend.makeOutput(a.shape.slice(), 'float32');
-  const one = { h: 1, w: 1, oh: 1, ow: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0 };
   runConvKernel(
     backend,
     'eltwise',
-    { ...one, n, c, co: c, groups: EW[op] },
+    plainGeometry({ n, h: 1, w: 1, c, oh: 1, ow: 1, co: c, kh: 1, kw: 1, groups: EW[op] }),
     addressOf(backend, a),
     addressOf(backend, b),
     addressOf(backend, out),
