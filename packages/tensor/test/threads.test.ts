@@ -158,6 +158,15 @@ describe('the built package in a child process', () => {
     }
   });
 
+  /** What a child program reported: the JSON after 'CNN ' on its line of stdout. */
+  const reported = (stdout: string) =>
+    JSON.parse(
+      stdout
+        .split('\n')
+        .find((l) => l.startsWith('CNN '))!
+        .slice(4),
+    );
+
   const work = (pkg: string) => `
     const x = tf.randomNormal([4, 32, 32, 16]);
     const f = tf.randomNormal([3, 3, 4, 16]);
@@ -178,8 +187,7 @@ describe('the built package in a child process', () => {
     for (const r of await Promise.all([esm, cjs])) {
       expect(r.signal, r.stderr).toBeNull(); // not killed by the timeout: it exited on its own
       expect(r.code, r.stderr).toBe(0);
-      const line = r.stdout.split('\n').find((l) => l.startsWith('CNN '));
-      const out = JSON.parse(line!.slice(4));
+      const out = reported(r.stdout);
       expect(out.info.threads).toBe(availableParallelism());
       expect(out.dx).toEqual([4, 32, 32, 16]);
       expect(ourLines(r.stderr)).toEqual([]);
@@ -216,12 +224,7 @@ describe('the built package in a child process', () => {
       const r = await runNode(`await import(${JSON.stringify(pathToFileURL(join(dir, 'bundle.mjs')).href)});`);
       expect(r.signal, r.stderr).toBeNull();
       expect(r.code, r.stderr).toBe(0);
-      const out = JSON.parse(
-        r.stdout
-          .split('\n')
-          .find((l) => l.startsWith('CNN '))!
-          .slice(4),
-      );
+      const out = reported(r.stdout);
       expect(out.info.threads).toBe(availableParallelism());
       expect(ourLines(r.stderr)).toEqual([]);
     } finally {
@@ -238,12 +241,7 @@ describe('the built package in a child process', () => {
       { args: ['--experimental-permission', '--allow-fs-read=*'] },
     );
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(
-      r.stdout
-        .split('\n')
-        .find((l) => l.startsWith('CNN '))!
-        .slice(4),
-    );
+    const out = reported(r.stdout);
     expect(out.info).toMatchObject({ backend: 'wasm', threads: 1 });
     expect(out.dx).toEqual([4, 32, 32, 16]);
     expect(ourLines(r.stderr)).toEqual([
@@ -265,12 +263,7 @@ describe('the built package in a child process', () => {
       { args: ['--no-harmony-sharedarraybuffer'] },
     );
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(
-      r.stdout
-        .split('\n')
-        .find((l) => l.startsWith('CNN '))!
-        .slice(4),
-    );
+    const out = reported(r.stdout);
     expect(out.info).toMatchObject({ backend: 'wasm', threads: 1 });
     expect(ourLines(r.stderr)).toEqual([
       'cnn: wasm threads unavailable (SharedArrayBuffer is not available); using one thread',
@@ -296,12 +289,7 @@ describe('the built package in a child process', () => {
       { args: ['--no-harmony-sharedarraybuffer'] },
     );
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(
-      r.stdout
-        .split('\n')
-        .find((l) => l.startsWith('CNN '))!
-        .slice(4),
-    );
+    const out = reported(r.stdout);
     expect(out).toEqual({ shared: false, detached: true, same: true });
   });
 });
