@@ -252,12 +252,12 @@ export class FusedConv implements InferencePlan {
   private unfused(x: Tensor): Tensor {
     if (this.derived && this.conv.training) this.drop();
     let y = this.conv.call(x);
-    const act = this.activation;
-    const clamp = act?.constructor === ReLU ? 'relu' : act?.constructor === ReLU6 ? 'relu6' : null;
-    if (this.norm instanceof BatchNorm2d && this.norm.training && clamp && !hasForwardHook())
-      return this.norm.callWithActivation(y, clamp);
-    if (this.norm) y = this.norm.call(y);
-    if (act) y = act.call(y);
+    const clamp = eltwiseAct(this.act);
+    const norm = this.norm;
+    if (norm instanceof BatchNorm2d && norm.training && (clamp === 'relu' || clamp === 'relu6') && !hasForwardHook())
+      return norm.callWithActivation(y, clamp);
+    if (norm) y = norm.call(y);
+    if (this.activation) y = this.activation.call(y);
     return y;
   }
 

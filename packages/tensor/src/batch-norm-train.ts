@@ -150,8 +150,10 @@ export function batchNormTrainBackward(
         ? reluGrad(dy, normalise(x, mean, invStd, weight, opts.bias, 'linear'), activation === 'relu6')
         : dy;
     const act: BatchNormActivation = folded ? activation : 'linear';
+    // weight * invStd: dx's factor, and BN_AFFINE's scale (the same product, so the same bits as the forward's).
+    const k1 = weight ? tf.mul(invStd, weight) : invStd;
     // The table rows from which the kernels recompute the activation's input: BN_AFFINE's scale and shift.
-    const shift = folded ? [weight ? tf.mul(invStd, weight) : invStd, opts.bias ?? tf.zerosLike(mean)] : [];
+    const shift = folded ? [k1, opts.bias ?? tf.zerosLike(mean)] : [];
     let dbias: Tensor;
     let dweight: Tensor;
     let xh: Tensor | undefined;
@@ -164,7 +166,6 @@ export function batchNormTrainBackward(
       dbias = tf.sum(g, axes);
       dweight = tf.sum(tf.mul(g, xh), axes);
     }
-    const k1 = weight ? tf.mul(weight, invStd) : invStd;
     let dx: Tensor;
     if (wasm) {
       const m1 = tf.div(dbias, count);

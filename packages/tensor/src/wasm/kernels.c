@@ -1907,16 +1907,16 @@ static inline __attribute__((always_inline)) v128_t bn_act_grad(v128_t d, v128_t
   return wasm_f32x4_mul(d, relu_mask4(z, act));
 }
 
-// For the channels j0 <= j < j1: acc[j] = sum over rows of (x - shift); acc[c + j] = sum of (x - shift) * w, where
+// For every channel j: acc[j] = sum over the n rows of (x - shift); acc[c + j] = sum of (x - shift) * w, where
 // w is x - shift itself (statistics: dy = 0 pointer) or dy (the gradient's sums; through the mask of activation
 // `act` at (x - shift) * scale + bias, bn_act_grad). shift is per channel (mean) or 0.
-static void bn_reduce(const float* x, const float* dy, const float* shift, int n, int c, int j0, int j1, double* acc,
-                      int act, const float* scale, const float* bias) {
-  for (int j = j0; j < j1; j++) acc[j] = acc[c + j] = 0.0;
+static void bn_reduce(const float* x, const float* dy, const float* shift, int n, int c, double* acc, int act,
+                      const float* scale, const float* bias) {
+  for (int j = 0; j < c; j++) acc[j] = acc[c + j] = 0.0;
   for (int r0 = 0; r0 < n; r0 += BN_BLOCK) {
     int r1 = imin(n, r0 + BN_BLOCK);
-    for (int j = j0; j < j1; j += 4) {
-      int m = imin(4, j1 - j);
+    for (int j = 0; j < c; j += 4) {
+      int m = imin(4, c - j);
       v128_t s = wasm_f32x4_splat(0.f), q = wasm_f32x4_splat(0.f);
       v128_t mu = shift ? load_part(shift + j, m) : wasm_f32x4_splat(0.f);
       for (int r = r0; r < r1; r++) {
@@ -1949,7 +1949,7 @@ static void bn_unit_sums(conv* p, int unit, const float* dy, const float* shift,
   unit_range(cdiv(p->n, BN_BLOCK), bn_sums_prepare(p), unit, &lo, &hi);
   int r0 = lo * BN_BLOCK, r1 = imin(p->n, hi * BN_BLOCK);
   long off = (long)r0 * c;
-  bn_reduce(p->x + off, dy ? dy + off : 0, shift, r1 - r0, c, 0, c, bn_totals(p, unit), act, scale, bias);
+  bn_reduce(p->x + off, dy ? dy + off : 0, shift, r1 - r0, c, bn_totals(p, unit), act, scale, bias);
 }
 
 // After every unit: the units' totals added in unit order into unit 0's, which it returns.

@@ -341,8 +341,8 @@ export function packConvFilter(backend: WasmBackendLike, g: ConvGeometry, f: num
 const posInt = (v: number): boolean => v > 0 && (v | 0) === v;
 
 /**
- * Whether every size the kernels divide by is a positive integer ({@link POSITIVE_FIELDS}, checked field by field
- * in code: a loop over the names cost a kernel call a microsecond in property lookups). The paddings may be 0.
+ * Whether every size the kernels divide by is a positive integer (the geometry but the paddings, which may be 0),
+ * checked field by field in code: a loop over the names cost a kernel call a microsecond in property lookups.
  */
 function positiveSizes(g: ConvGeometry): boolean {
   return (
@@ -436,18 +436,13 @@ function paramView(backend: WasmBackendLike, s: CallState): Int32Array {
 
 /** Word index of each field of struct conv. */
 const FIELD = Object.fromEntries(PARAM_FIELDS.map((key, i) => [key, i])) as Record<keyof ConvParams, number>;
-const NOT_GEOMETRY: ReadonlySet<string> = new Set(['x', 'f', 'y', 'scratch', 'slots', 'bias', 'act']);
-/** The geometry fields in block order. */
-const GEOMETRY_FIELDS = PARAM_FIELDS.filter((key) => !NOT_GEOMETRY.has(key)) as Array<keyof ConvGeometry>;
-/** Geometry fields that must be positive (the paddings may be 0). */
-const POSITIVE_FIELDS = GEOMETRY_FIELDS.filter((key) => key !== 'pt' && key !== 'pl');
 /**
  * The geometry fillBlock writes to words 0-15 and positiveSizes checks, named in code: a struct conv whose geometry
  * changes must change them too (this fails when the module loads otherwise).
  */
 const WRITTEN = 'n h w c oh ow co kh kw sh sw dh dw pt pl groups';
-if (PARAM_FIELDS.slice(0, 16).join(' ') !== WRITTEN || GEOMETRY_FIELDS.length !== 16 || POSITIVE_FIELDS.length !== 14)
-  throw new Error(`cnn wasm kernels: struct conv's geometry is [${GEOMETRY_FIELDS}], fillBlock writes [${WRITTEN}]`);
+if (PARAM_FIELDS.slice(0, 16).join(' ') !== WRITTEN || FIELD.x !== 16)
+  throw new Error(`cnn wasm kernels: struct conv's fields are [${PARAM_FIELDS}], fillBlock writes [${WRITTEN}] first`);
 /** Word indices of the other fields. */
 const W_X = FIELD.x;
 const W_F = FIELD.f;

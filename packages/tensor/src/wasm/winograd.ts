@@ -237,7 +237,19 @@ export function tryWinogradInputGrad(
   if (g.kh !== 3 || g.kw !== 3 || g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.groups !== 1) return false;
   if (g.pt < 0 || g.pt > 2 || g.pl < 0 || g.pl > 2) return false;
   // The convolution that computes dx: dy (n, oh, ow, co) in, dx (n, h, w, c) out.
-  const b = plainGeometry({ ...g, h: g.oh, w: g.ow, c: g.co, oh: g.h, ow: g.w, co: g.c, pt: 2 - g.pt, pl: 2 - g.pl });
+  const b = plainGeometry({
+    n: g.n,
+    h: g.oh,
+    w: g.ow,
+    c: g.co,
+    oh: g.h,
+    ow: g.w,
+    co: g.c,
+    kh: 3,
+    kw: 3,
+    pt: 2 - g.pt,
+    pl: 2 - g.pl,
+  });
   const m = tileFor(wmode, winogradTile(b.n, b.c, b.co, b.oh, b.ow));
   if (m === 0) return false;
   const u = transformFilter(backend, addressOf(backend, filter), b.c, b.co, m, true);
