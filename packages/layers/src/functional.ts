@@ -365,10 +365,7 @@ export function batchNormTrain(
     const w = weight ? (args[1] as Tensor) : undefined;
     const b = bias ? (args[weight ? 2 : 1] as Tensor) : undefined;
     const save = args[args.length - 1] as (ts: Tensor[]) => void;
-    const [y, invStd, mean, variance, unbiased] = tf.tidy(() => {
-      const f = batchNormTrainForward(xin, w, b, eps, activation);
-      return [f.y, f.invStd, f.mean, f.variance, tf.mul(f.variance, count / (count - 1))];
-    });
+    const { y, invStd, mean, variance, unbiased } = batchNormTrainForward(xin, w, b, eps, activation);
     stats = { mean: tf.keep(mean), variance: tf.keep(variance), unbiased: tf.keep(unbiased) };
     // The input itself is saved (it is alive anyway while a convolution before this layer needs it for nothing
     // else, and it costs the same as a normalised copy); the gradient recomputes x̂ on the fly.

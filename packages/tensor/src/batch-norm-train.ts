@@ -1,9 +1,10 @@
 // BatchNorm in training mode as a few passes over the activations (issue 15): the statistics, the normalisation
-// and the written-out gradient. On 'wasm' each pass is one of cnn's kernels (kernels.c, "Training: BatchNorm");
-// elsewhere the same formulas run as tfjs ops. @cnn/layers' `F.batchNormTrain` builds its custom gradient on these.
+// and the written-out gradient. On 'wasm' the forward and the gradient are one kernel call each (kernels.c,
+// "Training: BatchNorm", two passes per call); elsewhere the same formulas run as tfjs ops. @cnn/layers'
+// `F.batchNormTrain` builds its custom gradient on these.
 import { engine, getKernel, type NamedAttrMap, type NamedTensorMap, type Tensor } from '@tensorflow/tfjs-core';
 import { tf } from './tf';
-import { BN_AFFINE, BN_BACKWARD_INPUT, BN_BACKWARD_SUMS, BN_STATS } from './kernel-names';
+import { BN_TRAIN_BACKWARD, BN_TRAIN_FORWARD } from './kernel-names';
 import { reluGrad } from './relu-grad';
 
 /**
@@ -29,6 +30,11 @@ export interface BatchNormForward {
   variance: Tensor;
   /** `1 / sqrt(variance + eps)`. */
   invStd: Tensor;
+  /**
+   * Unbiased variance, `variance * count / (count - 1)` (the one PyTorch's running statistics track); NaN with one
+   * value per channel.
+   */
+  unbiased: Tensor;
 }
 
 /** What {@link batchNormTrainBackward} returns. */
@@ -41,18 +47,22 @@ export interface BatchNormBackward {
   dbias: Tensor;
 }
 
-function onWasm(name: string): boolean {
-  return getKernel(name, tf.getBackend()) !== undefined;
+/** Whether the current backend runs `name` as one of cnn's kernels (the 'wasm' backend, float32 tensors). */
+function onWasm(name: string, ...ts: Tensor[]): boolean {
+  return getKernel(name, tf.getBackend()) !== undefined && ts.every((t) => t.dtype === 'float32');
 }
 
-function run(name: string, inputs: NamedTensorMap, activation: BatchNormActivation = 'linear'): Tensor {
-  return engine().runKernel(name, inputs, { activation } as unknown as NamedAttrMap) as Tensor;
+/** The kernels' inputs: the tensors given, without the absent optional ones. */
+function present(ts: Record<string, Tensor | undefined>): NamedTensorMap {
+  const out: NamedTensorMap = {};
+  for (const k in ts) {
+    const t = ts[k];
+    if (t) out[k] = t;
+  }
+  return out;
 }
 
-/**
- * `activation((x - mean) * invStd * weight + bias)`: one {@link BN_AFFINE} pass on 'wasm', tfjs ops elsewhere. The
- * gradient recomputes the activation's input through this same function, so it has the forward's bits.
- */
+/** `activation((x - mean) * invStd * weight + bias)` as tfjs ops (the backends without cnn's kernels). */
 function normalise(
   x: Tensor,
   mean: Tensor,
@@ -62,10 +72,6 @@ function normalise(
   activation: BatchNormActivation,
 ): Tensor {
   return tf.tidy(() => {
-    if (onWasm(BN_AFFINE) && x.dtype === 'float32') {
-      const scale = weight ? tf.mul(invStd, weight) : invStd;
-      return run(BN_AFFINE, { x, table: tf.stack([mean, scale, bias ?? tf.zerosLike(mean)]) }, activation);
-    }
     const xh = tf.mul(tf.sub(x, mean), invStd);
     let y = weight ? tf.mul(xh, weight) : xh;
     if (bias) y = tf.add(y, bias);
@@ -77,8 +83,9 @@ function normalise(
  * BatchNorm's forward pass in training mode over the last (channel) dimension: the batch's mean and biased
  * variance, then `(x - mean) / sqrt(variance + eps) * weight + bias`. No gradient is recorded: callers wrap it in
  * a custom gradient with {@link batchNormTrainBackward} (as `F.batchNormTrain` of @cnn/layers does). On 'wasm'
- * the statistics are one pass over x (float32 partial sums per block of 64 rows, added in double precision) and
- * the normalisation another; elsewhere tfjs's `moments` and element-wise ops.
+ * it is one kernel call ({@link BN_TRAIN_FORWARD}): the statistics in one pass over x (float32 partial sums per
+ * block of 64 rows, added in double precision), the per-channel coefficients, the normalisation in another pass;
+ * elsewhere tfjs's `moments` and element-wise ops, with the same float32 formulas.
  *
  * @param x - float32, channels last, at least one value per channel (the caller checks for more than one).
  * @param weight - γ of shape [c], or undefined for 1.
@@ -95,29 +102,35 @@ export function batchNormTrainForward(
   activation: BatchNormActivation = 'linear',
 ): BatchNormForward {
   checkActivation('batchNormTrainForward', activation);
-  const [y, mean, variance, invStd] = tf.tidy((): Tensor[] => {
+  if (typeof eps !== 'number' || !(eps >= 0))
+    throw new Error(`batchNormTrainForward: eps must be a number >= 0, got ${eps}`);
+  if (onWasm(BN_TRAIN_FORWARD, x)) {
+    const attrs = { eps, activation } as unknown as NamedAttrMap;
+    const [y, mean, variance, invStd, unbiased] = engine().runKernel(
+      BN_TRAIN_FORWARD,
+      present({ x, weight, bias }),
+      attrs,
+    ) as Tensor[];
+    return { y, mean, variance, invStd, unbiased };
+  }
+  const [y, mean, variance, invStd, unbiased] = tf.tidy((): Tensor[] => {
     const c = x.shape[x.rank - 1];
-    let mean: Tensor;
-    let variance: Tensor;
-    if (onWasm(BN_STATS) && x.dtype === 'float32') {
-      const s = run(BN_STATS, { x });
-      [mean, variance] = tf.unstack(s) as [Tensor, Tensor];
-    } else {
-      const axes = x.shape.slice(0, -1).map((_, i) => i);
-      ({ mean, variance } = tf.moments(x, axes));
-      mean = mean.reshape([c]);
-      variance = variance.reshape([c]);
-    }
+    const count = x.size / c;
+    const axes = x.shape.slice(0, -1).map((_, i) => i);
+    const m = tf.moments(x, axes);
+    const mean = m.mean.reshape([c]);
+    const variance = m.variance.reshape([c]);
     const invStd = tf.rsqrt(tf.add(variance, eps));
-    return [normalise(x, mean, invStd, weight, bias, activation), mean, variance, invStd];
+    const unbiased = tf.mul(variance, count / (count - 1));
+    return [normalise(x, mean, invStd, weight, bias, activation), mean, variance, invStd, unbiased];
   });
-  return { y, mean, variance, invStd };
+  return { y, mean, variance, invStd, unbiased };
 }
 
 /**
  * BatchNorm's gradient in training mode, written out as PyTorch's: with x̂ = (x - mean) · invStd and g = weight,
  * `dbias = Σ dy`, `dweight = Σ dy · x̂`, `dx = g · invStd · (dy - dbias / count - x̂ · dweight / count)`.
- * On 'wasm' the two sums are one pass over x and dy, and dx another.
+ * On 'wasm' it is one kernel call ({@link BN_TRAIN_BACKWARD}): the two sums in one pass over x and dy, dx in another.
  *
  * @param dy - gradient of the output, the shape of x.
  * @param x - the forward input.
@@ -138,45 +151,26 @@ export function batchNormTrainBackward(
 ): BatchNormBackward {
   const activation = opts.activation ?? 'linear';
   checkActivation('batchNormTrainBackward', activation);
+  if (onWasm(BN_TRAIN_BACKWARD, x, dy)) {
+    const inputs = present({ dy, x, mean, invStd, weight, bias: activation !== 'linear' ? opts.bias : undefined });
+    const attrs = { activation } as unknown as NamedAttrMap;
+    const [dx, dweight, dbias] = engine().runKernel(BN_TRAIN_BACKWARD, inputs, attrs) as Tensor[];
+    return { dx, dweight, dbias };
+  }
   const [dx, dweight, dbias] = tf.tidy((): Tensor[] => {
     const c = x.shape[x.rank - 1];
     const count = x.size / c;
-    const wasm =
-      onWasm(BN_BACKWARD_SUMS) && onWasm(BN_BACKWARD_INPUT) && x.dtype === 'float32' && dy.dtype === 'float32';
-    // The kernels recompute the activation's input as BN_AFFINE computed it; elsewhere its gradient is a pass first.
-    const folded = activation !== 'linear' && wasm && onWasm(BN_AFFINE);
+    const axes = x.shape.slice(0, -1).map((_, i) => i);
     const g =
-      activation !== 'linear' && !folded
+      activation !== 'linear'
         ? reluGrad(dy, normalise(x, mean, invStd, weight, opts.bias, 'linear'), activation === 'relu6')
         : dy;
-    const act: BatchNormActivation = folded ? activation : 'linear';
-    // weight * invStd: dx's factor, and BN_AFFINE's scale (the same product, so the same bits as the forward's).
     const k1 = weight ? tf.mul(invStd, weight) : invStd;
-    // The table rows from which the kernels recompute the activation's input: BN_AFFINE's scale and shift.
-    const shift = folded ? [k1, opts.bias ?? tf.zerosLike(mean)] : [];
-    let dbias: Tensor;
-    let dweight: Tensor;
-    let xh: Tensor | undefined;
-    if (wasm) {
-      const sums = run(BN_BACKWARD_SUMS, { x, dy: g, table: tf.stack([mean, invStd, ...shift]) }, act);
-      [dbias, dweight] = tf.unstack(sums) as [Tensor, Tensor];
-    } else {
-      const axes = x.shape.slice(0, -1).map((_, i) => i);
-      xh = tf.mul(tf.sub(x, mean), invStd);
-      dbias = tf.sum(g, axes);
-      dweight = tf.sum(tf.mul(g, xh), axes);
-    }
-    let dx: Tensor;
-    if (wasm) {
-      const m1 = tf.div(dbias, count);
-      const k2 = tf.mul(invStd, tf.div(dweight, count));
-      dx = run(BN_BACKWARD_INPUT, { x, dy: g, table: tf.stack([mean, k1, m1, k2, ...shift]) }, act);
-    } else {
-      xh ??= tf.mul(tf.sub(x, mean), invStd);
-      const centred = tf.sub(tf.sub(g, tf.div(dbias, count)), tf.mul(xh, tf.div(dweight, count)));
-      dx = tf.mul(centred, k1);
-    }
-    return [dx, dweight, dbias];
+    const xh = tf.mul(tf.sub(x, mean), invStd);
+    const dbias = tf.sum(g, axes);
+    const dweight = tf.sum(tf.mul(g, xh), axes);
+    const centred = tf.sub(tf.sub(g, tf.div(dbias, count)), tf.mul(xh, tf.div(dweight, count)));
+    return [tf.mul(centred, k1), dweight, dbias];
   });
   return { dx, dweight, dbias };
 }

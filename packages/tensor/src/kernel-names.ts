@@ -110,29 +110,26 @@ export interface PaddedMaxPoolAttrs {
   pads: [number, number, number, number];
 }
 
-// Training kernels (issue 15): BatchNorm's statistics, its per-channel affine pass and its gradient, each one pass
-// over the activations. Only the 'wasm' backend has them; elsewhere `batchNormTrainForward` / `Backward` compose
-// tfjs's ops.
+// Training kernels (issue 15): BatchNorm in training mode, forward and backward, each one call that runs two passes
+// over the activations (kernels.c, "Training: BatchNorm") and computes the per-channel coefficients between them.
+// Only the 'wasm' backend has them; elsewhere `batchNormTrainForward` / `Backward` compose tfjs's ops.
 
-/** Per-channel [mean, biased variance] of x over every dimension but the last: a [2, c] tensor. */
-export const BN_STATS = 'CnnBatchNormStats';
 /**
- * `act((x - mean) * scale + shift)` per channel (the last dimension); `table` is [mean; scale; shift], shape [3, c];
- * attribute `activation`: 'linear' (the default), 'relu' or 'relu6'.
+ * BatchNorm's training forward over the last (channel) dimension: inputs `x` and optionally `weight` and `bias`
+ * (shape [c]); attributes `eps` and `activation` ('linear', the default, 'relu' or 'relu6'). Outputs
+ * `[y, mean, variance, invStd, unbiased]`: `y = act((x - mean) * invStd * weight + bias)`, the biased `variance`,
+ * `invStd = 1 / sqrt(variance + eps)` and `unbiased = variance * count / (count - 1)`, each per-channel one in
+ * float32 as tfjs's Add, Rsqrt and Multiply compute it.
  */
-export const BN_AFFINE = 'CnnBatchNormAffine';
+export const BN_TRAIN_FORWARD = 'CnnBatchNormTrainForward';
 /**
- * Per-channel [Σ dy, Σ dy · (x - mean) · invStd] (BatchNorm's bias and weight gradients): a [2, c] tensor; `table` is
- * [mean; invStd], shape [2, c]. With attribute `activation` 'relu' or 'relu6', dy is the gradient of
- * {@link BN_AFFINE}'s activated output and `table` is [mean; invStd; scale; shift], shape [4, c]: dy goes through the
- * activation's gradient mask at `(x - mean) * scale + shift` first.
+ * BatchNorm's training gradient: inputs `dy`, `x`, the forward's `mean` and `invStd`, and optionally `weight` and
+ * `bias`; attribute `activation` as the forward's (dy is then the gradient of the activated output, masked at the
+ * activation's input recomputed from x). Outputs `[dx, dweight, dbias]`: `dbias = Σ dy`, `dweight = Σ dy · x̂` and
+ * `dx = k1 (dy - m1 - (x - mean) k2)` with `k1 = invStd · weight`, `m1 = dbias / count`,
+ * `k2 = invStd · (dweight / count)`.
  */
-export const BN_BACKWARD_SUMS = 'CnnBatchNormBackwardSums';
-/**
- * BatchNorm's input gradient `k1 (dy - m1 - (x - mean) k2)`; `table` is [mean; k1; m1; k2], shape [4, c]. With
- * attribute `activation` 'relu' or 'relu6', as {@link BN_BACKWARD_SUMS}: `table` gains [scale; shift] (shape [6, c]).
- */
-export const BN_BACKWARD_INPUT = 'CnnBatchNormBackwardInput';
+export const BN_TRAIN_BACKWARD = 'CnnBatchNormTrainBackward';
 
 /** `dy * (1 - y * y)`, the gradient of tanh from its output y (the wasm backend's 'Tanh' is cnn's SIMD one too). */
 export const TANH_GRAD = 'CnnTanhGrad';

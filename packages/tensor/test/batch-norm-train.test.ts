@@ -83,10 +83,10 @@ for (const backend of ['wasm', 'cpu'] as const) {
           const w = tf.tensor1d(wv);
           const f = batchNormTrainForward(x, w, tf.tensor1d(bv), 1e-5);
           const g = batchNormTrainBackward(tf.tensor(dyv, shape), x, f.mean, f.invStd, w);
-          return [f.y, f.mean, f.variance, g.dx, g.dweight, g.dbias].map((t) => t.dataSync().slice());
+          return [f.y, f.mean, f.variance, g.dx, g.dweight, g.dbias, f.unbiased].map((t) => t.dataSync().slice());
         });
         expect(tf.memory().numTensors).toBe(before);
-        const [y, mean, variance, dx, dw, db] = got;
+        const [y, mean, variance, dx, dw, db, unbiased] = got;
         // The mean far from zero makes the variance and the normalised values sensitive to float32 rounding
         // of x itself; the bound is relative to each output's largest value.
         expect(relErr(y, ref.y)).toBeLessThan(offset > 100 ? 1e-4 : 1e-5);
@@ -95,6 +95,9 @@ for (const backend of ['wasm', 'cpu'] as const) {
         const meanErr = Array.from(mean).reduce((m, v, j) => Math.max(m, Math.abs(v - ref.mean[j])), 0);
         expect(meanErr / xScale).toBeLessThan(1e-6);
         expect(relErr(variance, ref.variance)).toBeLessThan(offset > 100 ? 1e-3 : 1e-5);
+        const count = size / c;
+        const refUnbiased = Array.from(ref.variance, (v) => (v * count) / (count - 1));
+        expect(relErr(unbiased, refUnbiased)).toBeLessThan(offset > 100 ? 1e-3 : 1e-5);
         expect(relErr(dx, ref.dx)).toBeLessThan(offset > 100 ? 1e-3 : 1e-5);
         expect(relErr(dw, ref.dw)).toBeLessThan(offset > 100 ? 1e-3 : 1e-5);
         expect(relErr(db, ref.db)).toBeLessThan(1e-5);
@@ -183,6 +186,33 @@ describe('batchNormTrainForward / Backward: a bad activation', () => {
     );
     expect(tf.memory().numTensors).toBe(before + 1);
     tf.dispose([x, s]);
+  });
+});
+
+describe('batchNormTrainForward / Backward on wasm: bad per-channel inputs', () => {
+  it('are named errors from the kernel, before it allocates anything', async () => {
+    await setBackend('wasm');
+    const x = tf.tensor(values(2 * 3 * 4, 1), [2, 3, 4]);
+    const four = tf.tensor1d([1, 2, 3, 4]);
+    const three = tf.tensor1d([1, 2, 3]);
+    const before = tf.memory();
+    expect(() => batchNormTrainForward(x, three, undefined, 1e-5)).toThrow(
+      /CnnBatchNormTrainForward: expected 4 float32 values per-channel, got \[3\] float32/,
+    );
+    expect(() => batchNormTrainForward(x, four, three, 1e-5)).toThrow(/CnnBatchNormTrainForward: expected 4/);
+    expect(() => batchNormTrainForward(x, undefined, undefined, -1)).toThrow(
+      /batchNormTrainForward: eps must be a number >= 0, got -1/,
+    );
+    expect(() => batchNormTrainBackward(x, x, four, three, undefined)).toThrow(
+      /CnnBatchNormTrainBackward: expected 4 float32 values per-channel, got \[3\]/,
+    );
+    expect(() => batchNormTrainBackward(tf.zeros([2, 3, 3]), x, four, four, undefined)).toThrow(
+      /CnnBatchNormTrainBackward: dy must be float32 of x's shape \[2,3,4\], got \[2,3,3\] float32/,
+    );
+    // Nothing allocated by the failed calls (the zeros tensor above is the one new tensor).
+    expect(tf.memory().numTensors).toBe(before.numTensors + 1);
+    expect(tf.memory().numBytes).toBe(before.numBytes + 18 * 4);
+    tf.dispose([x, four, three]);
   });
 });
 

@@ -23,10 +23,8 @@ import {
 } from '@tensorflow/tfjs-core';
 import {
   ADAM_STEP,
-  BN_AFFINE,
-  BN_BACKWARD_INPUT,
-  BN_BACKWARD_SUMS,
-  BN_STATS,
+  BN_TRAIN_BACKWARD,
+  BN_TRAIN_FORWARD,
   FILTER_GRAD_C1,
   PATCHES_T,
   RELU_GRAD,
@@ -37,6 +35,7 @@ import { attrsFromKernel, convInfo } from '../conv-options';
 import {
   addressOf,
   convGeometry,
+  memoryOf,
   plainGeometry,
   runConvKernel,
   type ConvGeometry,
@@ -69,14 +68,6 @@ function checkChannels(op: string, c: number, t: TensorInfo, per: number): void 
     throw new Error(`${op}: expected ${per * c} float32 values per-channel, got [${t.shape}] ${t.dtype}`);
 }
 
-const stats = (({ inputs, backend }: KernelArgs): TensorInfo => {
-  const b = backend as WasmBackendLike;
-  const { n, c } = rowsOf(BN_STATS, inputs.x);
-  const out = b.makeOutput([2, c], 'float32');
-  runConvKernel(b, 'bn_stats', rows(n, c), addressOf(b, inputs.x), 0, addressOf(b, out));
-  return out;
-}) as unknown as KernelFunc;
-
 /** The BatchNorm kernels' `activation` attribute as kernels.c's ACT_ number: linear (absent), relu or relu6. */
 function bnActivation(op: string, attrs: NamedAttrMap | undefined): number {
   const name = (attrs?.activation as string | undefined) ?? 'linear';
@@ -86,47 +77,143 @@ function bnActivation(op: string, attrs: NamedAttrMap | undefined): number {
   return act;
 }
 
-const affine = (({ inputs, backend, attrs }: KernelArgs & { attrs?: NamedAttrMap }): TensorInfo => {
+/** `length` floats at `address` of the backend's memory (a view: take it again after anything that allocates). */
+function floatsAt(b: WasmBackendLike, address: number, length: number): Float32Array {
+  return new Float32Array(memoryOf(b).buffer, address, length);
+}
+
+/** A per-channel input of a BatchNorm kernel as floats (undefined when absent), checked against c. */
+function channelsOf(b: WasmBackendLike, op: string, c: number, t: TensorInfo | undefined): Float32Array | undefined {
+  if (!t) return undefined;
+  checkChannels(op, c, t, 1);
+  return floatsAt(b, addressOf(b, t), c);
+}
+
+/**
+ * Runs `body` with a block of `floats` floats of the backend's memory (freed afterwards, also on a throw): the
+ * per-channel tables that BatchNorm's passes read (kernels.c, "Training: BatchNorm").
+ */
+function withTable<T>(b: WasmBackendLike, op: string, floats: number, body: (table: number) => T): T {
+  const table = b.wasm._malloc(floats * 4) >>> 0;
+  if (!table) throw new Error(`${op}: out of memory allocating its per-channel table`);
+  try {
+    return body(table);
+  } finally {
+    b.wasm._free(table);
+  }
+}
+
+/**
+ * BN_TRAIN_FORWARD: the statistics pass ('bn_stats'), the per-channel coefficients here in float32 (what tfjs's
+ * Add, Rsqrt and Multiply make of them: Math.fround after each double operation is float32's correctly rounded
+ * result), then the normalisation pass ('bn_affine') with the activation. Outputs y, mean, variance, invStd,
+ * unbiased.
+ */
+const trainForward = (({ inputs, backend, attrs }: KernelArgs & { attrs?: NamedAttrMap }): TensorInfo[] => {
   const b = backend as WasmBackendLike;
-  const act = bnActivation(BN_AFFINE, attrs);
-  const { n, c } = rowsOf(BN_AFFINE, inputs.x);
-  checkChannels(BN_AFFINE, c, inputs.table, 3);
-  const out = b.makeOutput(inputs.x.shape.slice(), 'float32');
-  runConvKernel(b, 'bn_affine', rows(n, c), addressOf(b, inputs.x), addressOf(b, inputs.table), addressOf(b, out), {
-    bias: 0,
-    act,
+  const op = BN_TRAIN_FORWARD;
+  const act = bnActivation(op, attrs);
+  const eps = attrs?.eps;
+  if (typeof eps !== 'number' || !(eps >= 0)) throw new Error(`${op}: eps must be a number >= 0, got ${eps}`);
+  const { x } = inputs;
+  const { n, c } = rowsOf(op, x);
+  channelsOf(b, op, c, inputs.weight);
+  channelsOf(b, op, c, inputs.bias);
+  const y = b.makeOutput(x.shape.slice(), 'float32');
+  const outs = [y];
+  for (let i = 0; i < 4; i++) outs.push(b.makeOutput([c], 'float32'));
+  // [mean; scale; shift] for bn_affine, then bn_stats' [mean; variance].
+  withTable(b, op, 5 * c, (table) => {
+    runConvKernel(b, 'bn_stats', rows(n, c), addressOf(b, x), 0, table + 12 * c);
+    // Views taken after the pass, which may have allocated scratch (and, unshared, replaced the memory's buffer).
+    const t = floatsAt(b, table, 5 * c);
+    const [mean, variance, invStd, unbiased] = outs.slice(1).map((o) => floatsAt(b, addressOf(b, o), c));
+    const w = channelsOf(b, op, c, inputs.weight);
+    const shift = channelsOf(b, op, c, inputs.bias);
+    const e = Math.fround(eps);
+    const k = Math.fround(n / (n - 1));
+    for (let j = 0; j < c; j++) {
+      const mu = t[3 * c + j];
+      const v = t[4 * c + j];
+      const inv = Math.fround(1 / Math.fround(Math.sqrt(Math.fround(v + e))));
+      mean[j] = mu;
+      variance[j] = v;
+      invStd[j] = inv;
+      unbiased[j] = Math.fround(v * k);
+      t[j] = mu;
+      t[c + j] = w ? Math.fround(inv * w[j]) : inv;
+      t[2 * c + j] = shift ? shift[j] : 0;
+    }
+    runConvKernel(b, 'bn_affine', rows(n, c), addressOf(b, x), table, addressOf(b, y), { bias: 0, act });
   });
-  return out;
+  return outs;
 }) as unknown as KernelFunc;
 
 /**
- * One of BatchNorm's two gradient passes over x and dy: `table` has `per` rows per channel, two more with an
- * activation (its scale and shift, from which the kernel recomputes the activation's input).
+ * BN_TRAIN_BACKWARD: the sums pass ('bn_bwd_sums'), the input gradient's coefficients here in float32 (as tfjs's
+ * RealDiv and Multiply make them), then the input-gradient pass ('bn_bwd_input'). With an activation both passes
+ * recompute its input from x with bn_affine's scale and shift and apply its mask to dy. Outputs dx, dweight, dbias.
  */
-function backwardPass(
-  op: string,
-  kernel: 'bn_bwd_sums' | 'bn_bwd_input',
-  per: number,
-  { inputs, backend, attrs }: KernelArgs & { attrs?: NamedAttrMap },
-): TensorInfo {
+const trainBackward = (({ inputs, backend, attrs }: KernelArgs & { attrs?: NamedAttrMap }): TensorInfo[] => {
   const b = backend as WasmBackendLike;
+  const op = BN_TRAIN_BACKWARD;
   const act = bnActivation(op, attrs);
-  const { n, c } = rowsOf(op, inputs.x);
-  checkChannels(op, c, inputs.dy, n);
-  checkChannels(op, c, inputs.table, act === 0 ? per : per + 2);
-  const out = b.makeOutput(kernel === 'bn_bwd_sums' ? [2, c] : inputs.x.shape.slice(), 'float32');
-  runConvKernel(b, kernel, rows(n, c), addressOf(b, inputs.x), addressOf(b, inputs.table), addressOf(b, inputs.dy), {
-    bias: addressOf(b, out),
-    act,
+  const { x, dy } = inputs;
+  const { n, c } = rowsOf(op, x);
+  if (dy.dtype !== 'float32' || dy.shape.join() !== x.shape.join())
+    throw new Error(`${op}: dy must be float32 of x's shape [${x.shape}], got [${dy.shape}] ${dy.dtype}`);
+  for (const t of [inputs.mean, inputs.invStd]) {
+    if (!t) throw new Error(`${op}: needs mean and invStd`);
+    checkChannels(op, c, t, 1);
+  }
+  channelsOf(b, op, c, inputs.weight);
+  channelsOf(b, op, c, inputs.bias);
+  const dx = b.makeOutput(x.shape.slice(), 'float32');
+  const dweight = b.makeOutput([c], 'float32');
+  const dbias = b.makeOutput([c], 'float32');
+  // [mean; invStd; scale; shift] for bn_bwd_sums (the last two with an activation), its [Σ dy; Σ dy x̂], then
+  // [mean; k1; m1; k2; scale; shift] for bn_bwd_input.
+  withTable(b, op, 12 * c, (table) => {
+    let t = floatsAt(b, table, 12 * c);
+    const mean = floatsAt(b, addressOf(b, inputs.mean), c);
+    let inv = floatsAt(b, addressOf(b, inputs.invStd), c);
+    const w = channelsOf(b, op, c, inputs.weight);
+    const shift = channelsOf(b, op, c, inputs.bias);
+    for (let j = 0; j < c; j++) {
+      // weight * invStd: dx's factor k1, and bn_affine's scale (the same product, so the forward's bits).
+      const k1 = w ? Math.fround(inv[j] * w[j]) : inv[j];
+      t[j] = mean[j];
+      t[c + j] = inv[j];
+      t[2 * c + j] = k1;
+      t[3 * c + j] = shift ? shift[j] : 0;
+      t[6 * c + j] = mean[j];
+      t[7 * c + j] = k1;
+      t[10 * c + j] = k1;
+      t[11 * c + j] = shift ? shift[j] : 0;
+    }
+    runConvKernel(b, 'bn_bwd_sums', rows(n, c), addressOf(b, x), table, addressOf(b, dy), {
+      bias: table + 16 * c,
+      act,
+    });
+    // The pass may have allocated scratch (and, unshared, replaced the memory's buffer): fresh views.
+    t = floatsAt(b, table, 12 * c);
+    inv = floatsAt(b, addressOf(b, inputs.invStd), c);
+    const db = floatsAt(b, addressOf(b, dbias), c);
+    const dw = floatsAt(b, addressOf(b, dweight), c);
+    const count = Math.fround(n);
+    for (let j = 0; j < c; j++) {
+      db[j] = t[4 * c + j];
+      dw[j] = t[5 * c + j];
+      t[8 * c + j] = Math.fround(db[j] / count);
+      t[9 * c + j] = Math.fround(inv[j] * Math.fround(dw[j] / count));
+    }
+    runConvKernel(b, 'bn_bwd_input', rows(n, c), addressOf(b, x), table + 24 * c, addressOf(b, dy), {
+      bias: addressOf(b, dx),
+      act,
+    });
   });
-  return out;
-}
-
-const backwardSums = ((args: KernelArgs & { attrs?: NamedAttrMap }): TensorInfo =>
-  backwardPass(BN_BACKWARD_SUMS, 'bn_bwd_sums', 2, args)) as unknown as KernelFunc;
-
-const backwardInput = ((args: KernelArgs & { attrs?: NamedAttrMap }): TensorInfo =>
-  backwardPass(BN_BACKWARD_INPUT, 'bn_bwd_input', 4, args)) as unknown as KernelFunc;
+  return [dx, dweight, dbias];
+}) as unknown as KernelFunc;
 
 const tanh = (({ inputs, backend }: KernelArgs): TensorInfo => {
   const b = backend as WasmBackendLike;
@@ -527,10 +614,8 @@ export function registerTrainKernels(): void {
     registerKernel({ ...old, kernelFunc });
   }
   const configs: Array<[string, KernelFunc]> = [
-    [BN_STATS, stats],
-    [BN_AFFINE, affine],
-    [BN_BACKWARD_SUMS, backwardSums],
-    [BN_BACKWARD_INPUT, backwardInput],
+    [BN_TRAIN_FORWARD, trainForward],
+    [BN_TRAIN_BACKWARD, trainBackward],
     [Tanh, tanh],
     [TANH_GRAD, tanhGrad],
     [RELU_GRAD, reluGrad],
