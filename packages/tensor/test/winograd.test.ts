@@ -766,6 +766,52 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it("'small' gives cnn's kernels every call they take while a gradient is recorded (a training step)", async () => {
+    await setThreads(threads);
+    await setBackend('wasm');
+    const before = tf.memory().numTensors;
+    // 28x28 x 64 x 9 x 21: 9.5 M multiply-adds, XNNPACK's under 'small' outside a gradient; stride 2, never Winograd.
+    const x = tf.tensor4d(values(56 * 56 * 21, 94), [1, 56, 56, 21]);
+    const f = tf.tensor4d(values(9 * 21 * 64, 95, 0.2), [3, 3, 21, 64]);
+    const big = tf.tensor4d(values(112 * 112 * 24, 96), [1, 112, 112, 24]);
+    // The forward's calls alone, counted inside the recorded function (the gradient's own kernels are cnn's anyway).
+    const forward = (mode: string) =>
+      underIgemm(mode, () => {
+        let runs = -1;
+        const g = tf.grad((input: tf.Tensor) => {
+          let y: tf.Tensor | undefined;
+          runs = cnnKernelRuns(() => {
+            y = tf.conv2d(input as Tensor4D, f, 2, 'same');
+          });
+          return tf.sum(y as tf.Tensor);
+        })(x);
+        g.dispose();
+        return runs;
+      });
+    const plain = (mode: string) =>
+      underIgemm(mode, () => tf.tidy(() => cnnKernelRuns(() => void tf.conv2d(x, f, 2, 'same'))));
+    expect(plain('small')).toBe(0);
+    expect(forward('small')).toBe(1);
+    expect(forward('off')).toBe(0);
+    // Large element-wise ops too (XNNPACK's outside a gradient: 301 K values each).
+    const plainEltwise = underIgemm('small', () => tf.tidy(() => cnnKernelRuns(() => void tf.relu6(tf.mul(big, big)))));
+    expect(plainEltwise).toBe(0);
+    const eltwise = underIgemm('small', () => {
+      let runs = -1;
+      tf.grad((input: tf.Tensor) => {
+        let y: tf.Tensor | undefined;
+        runs = cnnKernelRuns(() => {
+          y = tf.relu6(tf.mul(input, input));
+        });
+        return tf.sum(y as tf.Tensor);
+      })(big).dispose();
+      return runs;
+    });
+    expect(eltwise).toBe(2);
+    tf.dispose([x, f, big]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it("'small' gives cnn's kernel the depthwise calls below SMALL_DEPTHWISE_MACS on 2 threads, XNNPACK the rest", async () => {
     await setThreads(threads);
     await setBackend('wasm');

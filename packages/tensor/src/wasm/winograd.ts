@@ -1,7 +1,7 @@
 // Winograd F(2x2, 3x3) and F(4x4, 3x3) for tfjs's Conv2D and FusedConv2D on the 'wasm' backend: stride-1,
 // undilated 3x3 convolutions with a linear, ReLU or ReLU6 activation, where the rule below says Winograd beats
 // XNNPACK's direct convolution. Every other call goes to tfjs's own kernel, unchanged.
-import { backend_util, env, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, engine, env, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import {
   addressOf,
   convGeometry,
@@ -310,7 +310,8 @@ interface ConvArgs {
  * ({@link useSmallCall}), which then run on the calling thread, and XNNPACK's pool the rest, the faster choice for
  * large calls when the cores are free (MobileNetV2 batch 1 on 2 threads of an idle 2-core machine: 13.3 ms against
  * 18.8 ms with `'auto'`); `'off'`: never (stock tfjs); `'auto'`: every call when cnn's kernels have more than one
- * thread ({@link useIgemm}), the better choice when other processes compete for the cores; `'on'`: always. Set with
+ * thread ({@link useIgemm}), the better choice when other processes compete for the cores; `'on'`: always. While a
+ * gradient is recorded, `'small'` acts as `'on'` ({@link recordingGradient}). Set with
  * `tf.env().set('CNN_IGEMM', 'auto')`.
  */
 export const IGEMM_FLAG = 'CNN_IGEMM';
@@ -366,11 +367,23 @@ export function useSmallCall(threads: number, work: number, limit = THREAD_MIN_W
   return threads > 1 && work < limit;
 }
 
+/**
+ * Whether a gradient is being recorded (`tf.grad`, `variableGrads`, an optimizer's `minimize`): a training step,
+ * whose BatchNorm passes and gradients all run on cnn's kernels. `'small'` then gives cnn's kernels every call it
+ * can take, as `'on'` does, so one pool of threads runs the whole step: with XNNPACK's pool taking the large
+ * forward convolutions, the two pools' threads competed for the cores (MobileNetV2 training at batch 32 on two
+ * threads: 384-441 ms a step against 490-494 ms; on one thread 552-566 against 572-579 ms;
+ * `profile-step.mjs --model mobilenet_v2 --batch 32 --flag CNN_IGEMM=on`).
+ */
+export function recordingGradient(): boolean {
+  return engine().state.gradientDepth > 0;
+}
+
 /** Whether cnn's kernel takes a call of `work` under the flag's `mode`. */
 function cnnTakes(mode: unknown, backend: WasmBackendLike, work: number, limit = THREAD_MIN_WORK): boolean {
   if (mode === 'on') return true;
   if (mode === 'auto') return useIgemm(kernelThreads(backend));
-  if (mode === 'small') return useSmallCall(kernelThreads(backend), work, limit);
+  if (mode === 'small') return recordingGradient() || useSmallCall(kernelThreads(backend), work, limit);
   return false;
 }
 
