@@ -83,7 +83,7 @@ function normalise(
  * BatchNorm's forward pass in training mode over the last (channel) dimension: the batch's mean and biased
  * variance, then `(x - mean) / sqrt(variance + eps) * weight + bias`. No gradient is recorded: callers wrap it in
  * a custom gradient with {@link batchNormTrainBackward} (as `F.batchNormTrain` of @cnn/layers does). On 'wasm'
- * it is one kernel call ({@link BN_TRAIN_FORWARD}): the statistics in one pass over x (float32 partial sums per
+ * it is one kernel call (`CnnBatchNormTrainForward`): the statistics in one pass over x (float32 partial sums per
  * block of 64 rows, added in double precision), the per-channel coefficients, the normalisation in another pass;
  * elsewhere tfjs's `moments` and element-wise ops, with the same float32 formulas.
  *
@@ -130,7 +130,7 @@ export function batchNormTrainForward(
 /**
  * BatchNorm's gradient in training mode, written out as PyTorch's: with x̂ = (x - mean) · invStd and g = weight,
  * `dbias = Σ dy`, `dweight = Σ dy · x̂`, `dx = g · invStd · (dy - dbias / count - x̂ · dweight / count)`.
- * On 'wasm' it is one kernel call ({@link BN_TRAIN_BACKWARD}): the two sums in one pass over x and dy, dx in another.
+ * On 'wasm' it is one kernel call (`CnnBatchNormTrainBackward`): the two sums in one pass over x and dy, dx in another.
  *
  * @param dy - gradient of the output, the shape of x.
  * @param x - the forward input.
