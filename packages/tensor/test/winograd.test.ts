@@ -774,40 +774,31 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     const x = tf.tensor4d(values(56 * 56 * 21, 94), [1, 56, 56, 21]);
     const f = tf.tensor4d(values(9 * 21 * 64, 95, 0.2), [3, 3, 21, 64]);
     const big = tf.tensor4d(values(112 * 112 * 24, 96), [1, 112, 112, 24]);
-    // The forward's calls alone, counted inside the recorded function (the gradient's own kernels are cnn's anyway).
-    const forward = (mode: string) =>
+    // The forward's calls alone (`op` of the input), counted inside the recorded function (the gradient's own
+    // kernels are cnn's anyway), under CNN_IGEMM `mode`.
+    const recorded = (mode: string, input: tf.Tensor, op: (t: tf.Tensor) => tf.Tensor) =>
       underIgemm(mode, () => {
         let runs = -1;
-        const g = tf.grad((input: tf.Tensor) => {
+        tf.grad((t: tf.Tensor) => {
           let y: tf.Tensor | undefined;
           runs = cnnKernelRuns(() => {
-            y = tf.conv2d(input as Tensor4D, f, 2, 'same');
+            y = op(t);
           });
           return tf.sum(y as tf.Tensor);
-        })(x);
-        g.dispose();
+        })(input).dispose();
         return runs;
       });
-    const plain = (mode: string) =>
-      underIgemm(mode, () => tf.tidy(() => cnnKernelRuns(() => void tf.conv2d(x, f, 2, 'same'))));
-    expect(plain('small')).toBe(0);
-    expect(forward('small')).toBe(1);
-    expect(forward('off')).toBe(0);
+    // The same calls outside a gradient.
+    const plain = (mode: string, input: tf.Tensor, op: (t: tf.Tensor) => tf.Tensor) =>
+      underIgemm(mode, () => tf.tidy(() => cnnKernelRuns(() => void op(input))));
+    const conv = (t: tf.Tensor) => tf.conv2d(t as Tensor4D, f, 2, 'same');
+    expect(plain('small', x, conv)).toBe(0);
+    expect(recorded('small', x, conv)).toBe(1);
+    expect(recorded('off', x, conv)).toBe(0);
     // Large element-wise ops too (XNNPACK's outside a gradient: 301 K values each).
-    const plainEltwise = underIgemm('small', () => tf.tidy(() => cnnKernelRuns(() => void tf.relu6(tf.mul(big, big)))));
-    expect(plainEltwise).toBe(0);
-    const eltwise = underIgemm('small', () => {
-      let runs = -1;
-      tf.grad((input: tf.Tensor) => {
-        let y: tf.Tensor | undefined;
-        runs = cnnKernelRuns(() => {
-          y = tf.relu6(tf.mul(input, input));
-        });
-        return tf.sum(y as tf.Tensor);
-      })(big).dispose();
-      return runs;
-    });
-    expect(eltwise).toBe(2);
+    const square6 = (t: tf.Tensor) => tf.relu6(tf.mul(t, t));
+    expect(plain('small', big, square6)).toBe(0);
+    expect(recorded('small', big, square6)).toBe(2);
     tf.dispose([x, f, big]);
     expect(tf.memory().numTensors).toBe(before);
   });

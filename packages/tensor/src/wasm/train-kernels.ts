@@ -82,11 +82,9 @@ function floatsAt(b: WasmBackendLike, address: number, length: number): Float32A
   return new Float32Array(memoryOf(b).buffer, address, length);
 }
 
-/** A per-channel input of a BatchNorm kernel as floats (undefined when absent), checked against c. */
-function channelsOf(b: WasmBackendLike, op: string, c: number, t: TensorInfo | undefined): Float32Array | undefined {
-  if (!t) return undefined;
-  checkChannels(op, c, t, 1);
-  return floatsAt(b, addressOf(b, t), c);
+/** A per-channel input of a BatchNorm kernel (checked already) as floats, or undefined when absent. */
+function channelsOf(b: WasmBackendLike, t: TensorInfo | undefined, c: number): Float32Array | undefined {
+  return t ? floatsAt(b, addressOf(b, t), c) : undefined;
 }
 
 /**
@@ -117,8 +115,8 @@ const trainForward = (({ inputs, backend, attrs }: KernelArgs & { attrs?: NamedA
   if (typeof eps !== 'number' || !(eps >= 0)) throw new Error(`${op}: eps must be a number >= 0, got ${eps}`);
   const { x } = inputs;
   const { n, c } = rowsOf(op, x);
-  channelsOf(b, op, c, inputs.weight);
-  channelsOf(b, op, c, inputs.bias);
+  // Checked before anything is allocated; read through views taken after the allocations.
+  for (const t of [inputs.weight, inputs.bias]) if (t) checkChannels(op, c, t, 1);
   const y = b.makeOutput(x.shape.slice(), 'float32');
   const outs = [y];
   for (let i = 0; i < 4; i++) outs.push(b.makeOutput([c], 'float32'));
@@ -128,8 +126,8 @@ const trainForward = (({ inputs, backend, attrs }: KernelArgs & { attrs?: NamedA
     // Views taken after the pass, which may have allocated scratch (and, unshared, replaced the memory's buffer).
     const t = floatsAt(b, table, 5 * c);
     const [mean, variance, invStd, unbiased] = outs.slice(1).map((o) => floatsAt(b, addressOf(b, o), c));
-    const w = channelsOf(b, op, c, inputs.weight);
-    const shift = channelsOf(b, op, c, inputs.bias);
+    const w = channelsOf(b, inputs.weight, c);
+    const shift = channelsOf(b, inputs.bias, c);
     const e = Math.fround(eps);
     const k = Math.fround(n / (n - 1));
     for (let j = 0; j < c; j++) {
@@ -162,12 +160,9 @@ const trainBackward = (({ inputs, backend, attrs }: KernelArgs & { attrs?: Named
   const { n, c } = rowsOf(op, x);
   if (dy.dtype !== 'float32' || dy.shape.join() !== x.shape.join())
     throw new Error(`${op}: dy must be float32 of x's shape [${x.shape}], got [${dy.shape}] ${dy.dtype}`);
-  for (const t of [inputs.mean, inputs.invStd]) {
-    if (!t) throw new Error(`${op}: needs mean and invStd`);
-    checkChannels(op, c, t, 1);
-  }
-  channelsOf(b, op, c, inputs.weight);
-  channelsOf(b, op, c, inputs.bias);
+  if (!inputs.mean || !inputs.invStd) throw new Error(`${op}: needs mean and invStd`);
+  // Checked before anything is allocated; read through views taken after the allocations.
+  for (const t of [inputs.mean, inputs.invStd, inputs.weight, inputs.bias]) if (t) checkChannels(op, c, t, 1);
   const dx = b.makeOutput(x.shape.slice(), 'float32');
   const dweight = b.makeOutput([c], 'float32');
   const dbias = b.makeOutput([c], 'float32');
@@ -177,8 +172,8 @@ const trainBackward = (({ inputs, backend, attrs }: KernelArgs & { attrs?: Named
     let t = floatsAt(b, table, 12 * c);
     const mean = floatsAt(b, addressOf(b, inputs.mean), c);
     let inv = floatsAt(b, addressOf(b, inputs.invStd), c);
-    const w = channelsOf(b, op, c, inputs.weight);
-    const shift = channelsOf(b, op, c, inputs.bias);
+    const w = channelsOf(b, inputs.weight, c);
+    const shift = channelsOf(b, inputs.bias, c);
     for (let j = 0; j < c; j++) {
       // weight * invStd: dx's factor k1, and bn_affine's scale (the same product, so the forward's bits).
       const k1 = w ? Math.fround(inv[j] * w[j]) : inv[j];

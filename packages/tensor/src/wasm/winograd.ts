@@ -372,8 +372,8 @@ export function useSmallCall(threads: number, work: number, limit = THREAD_MIN_W
  * whose BatchNorm passes and gradients all run on cnn's kernels. `'small'` then gives cnn's kernels every call it
  * can take, as `'on'` does, so one pool of threads runs the whole step: with XNNPACK's pool taking the large
  * forward convolutions, the two pools' threads competed for the cores (MobileNetV2 training at batch 32 on two
- * threads: 384-441 ms a step against 490-494 ms; on one thread 552-566 against 572-579 ms;
- * `profile-step.mjs --model mobilenet_v2 --batch 32 --flag CNN_IGEMM=on`).
+ * threads: 384-441 ms a step against 490-494 ms with `--flag CNN_IGEMM=auto`, which is `'on'` there; on one thread
+ * 552-566 against 572-579 ms with `--flag CNN_IGEMM=on`; `profile-step.mjs --model mobilenet_v2 --batch 32`).
  */
 export function recordingGradient(): boolean {
   return engine().state.gradientDepth > 0;
