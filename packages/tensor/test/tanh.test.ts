@@ -2,9 +2,10 @@
 // Math.tanh over [-20, 20] and at the edges (±0, tiny, large, infinite, NaN), the gradient against dy * (1 - y²)
 // computed here, and no tensor leaks.
 import { afterAll, describe, expect, it } from 'vitest';
-import { setBackend, tf } from '../src/index';
+import { setBackend, setThreads, tf } from '../src/index';
 
 afterAll(async () => {
+  await setThreads('auto');
   await setBackend('wasm');
 });
 
@@ -34,6 +35,31 @@ describe('tanh on wasm', () => {
     expect(y[4]).toBeCloseTo(Math.tanh(9), 6);
     expect(y.slice(5, 9)).toEqual([1, -1, 1, -1]);
     expect(Number.isNaN(y[9])).toBe(true);
+  });
+
+  it("splits LeNet-5's first activation ([64, 28, 28, 6]) on 2 threads with 1 thread's bits", async () => {
+    // 301 K values: below cnn's convolution threshold, but tanh decides its own split (16 K values per unit).
+    const size = 64 * 28 * 28 * 6;
+    const xs = Float32Array.from({ length: size }, (_, i) => Math.sin(i * 0.37) * 4);
+    const run = async (threads: number) => {
+      await setThreads(threads);
+      await setBackend('wasm');
+      const before = tf.memory().numTensors;
+      const y = tf.tidy(() =>
+        tf
+          .tanh(tf.tensor4d(xs, [64, 28, 28, 6]))
+          .dataSync()
+          .slice(),
+      );
+      expect(tf.memory().numTensors).toBe(before);
+      return y;
+    };
+    const one = await run(1);
+    const two = await run(2);
+    expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
+    let worst = 0;
+    for (let i = 0; i < size; i += 97) worst = Math.max(worst, Math.abs(two[i] - Math.tanh(xs[i])));
+    expect(worst).toBeLessThan(3e-7);
   });
 
   it('has the gradient dy * (1 - y²) of its own output, in one pass, without leaks', async () => {

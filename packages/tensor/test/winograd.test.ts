@@ -9,6 +9,7 @@ import {
   IGEMM_FLAG,
   WINOGRAD_FLAG,
   WINOGRAD_MIN_CHANNELS,
+  SMALL_CONV_MACS,
   SMALL_DEPTHWISE_MACS,
   SMALL_ELTWISE_VALUES,
   useIgemm,
@@ -749,9 +750,12 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
           return cnnKernelRuns(() => void tf.conv2d(x, f, 2, 'same'));
         }),
       );
-    // 8x8 outputs x 24 x 9 x 21: 0.29 M multiply-adds (small); 28x28 x 64 x 9 x 21: 9.5 M (large).
+    // 8x8 outputs x 24 x 9 x 21: 0.29 M multiply-adds (small); 16x16 x 32 x 9 x 16: 1.18 M, a CIFAR ResNet's
+    // stride-2 layer at batch 1 (small: below SMALL_CONV_MACS, split on cnn's pool); 28x28 x 64 x 9 x 21: 9.5 M (large).
+    expect(SMALL_CONV_MACS).toBe(1 << 21);
     for (const [xs, fs, small] of [
       [[1, 16, 16, 21], [3, 3, 21, 24], true],
+      [[1, 32, 32, 16], [3, 3, 16, 32], true],
       [[1, 56, 56, 21], [3, 3, 21, 64], false],
     ] as Array<[Shape4, Shape4, boolean]>) {
       const ours = allocations('on', xs, fs);
@@ -947,6 +951,44 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     expect(pool('on', 'same', 3).n).toBe(0);
     x.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("pads along the last axis (the CIFAR ResNets' option-A shortcut) with the values of the cpu backend", async () => {
+    // On 2 threads a pad of at most SMALL_ELTWISE_VALUES output values along the last axis alone is a fill and one
+    // copy per row in the backend's memory (XNNPACK's pad would wake its pool); any other pad stays tfjs's.
+    // [shape, before and after along the last axis, constant, rows padded too]
+    const cases: Array<[number[], [number, number], number, boolean]> = [
+      [[1, 16, 16, 16], [8, 8], 0, false], // resnet20_cifar's first shortcut
+      [[2, 3, 5], [0, 3], 1.5, false], // after only, a constant
+      [[4, 7], [2, 0], -2, false], // before only
+      [[1, 4, 4, 3], [2, 1], 0, true], // a pad of the rows too: tfjs's
+      [[1, 64, 64, 16], [8, 8], 0, false], // 131 K output values: tfjs's
+    ];
+    const pads = async (backend: 'cpu' | 'wasm') => {
+      if (backend === 'wasm') await setThreads(threads);
+      await setBackend(backend);
+      const before = tf.memory().numTensors;
+      const out = cases.map(([shape, last, value, rows], k) =>
+        tf.tidy(() => {
+          const x = tf.tensor(
+            values(
+              shape.reduce((a, b) => a * b),
+              120 + k,
+            ),
+            shape,
+          );
+          const paddings = shape.map((_, d): [number, number] =>
+            d === shape.length - 1 ? last : rows && d === 1 ? [1, 1] : [0, 0],
+          );
+          return Array.from(tf.pad(x, paddings, value).dataSync());
+        }),
+      );
+      expect(tf.memory().numTensors).toBe(before);
+      return out;
+    };
+    const cpu = await pads('cpu');
+    const wasm = await pads('wasm');
+    cases.forEach(([shape], k) => expect(wasm[k], `x ${shape}`).toEqual(cpu[k]));
   });
 });
 

@@ -2070,11 +2070,16 @@ static inline v128_t tanh4(v128_t x) {
   return wasm_v128_or(t, sign);
 }
 
-static int tanh_prepare(conv* p) { return bn_rows_prepare(p); }
+// tanh costs about twenty vector operations per four values, several times a streaming pass: 16K values at least
+// per unit (LeNet-5's [64, 10, 10, 16] splits, where 64K would not). Its gradient is a streaming pass: 64K.
+static int tanh_prepare(conv* p) {
+  int units = imin(p->n, imin(4 * p->slots, imax(1, p->n * p->c / 16384)));
+  return p->slots <= 1 ? 1 : imax(1, units);
+}
 
 static KERNEL void tanh_run(conv* p, int unit, int grad) {
   int ilo, ihi;
-  unit_range(p->n, tanh_prepare(p), unit, &ilo, &ihi);
+  unit_range(p->n, grad ? bn_rows_prepare(p) : tanh_prepare(p), unit, &ilo, &ihi);
   long lo = (long)ilo * p->c, hi = (long)ihi * p->c;
   const float* x = p->x;
   long i = lo;
@@ -2692,7 +2697,8 @@ int prepare(int op, conv* p) {
   if (op == OP_SHUFFLE2) return shuffle2_prepare(p);
   if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS || op == OP_COLUMN_SUM) return bn_sums_prepare(p);
   if (op == OP_BN_AFFINE || op == OP_BN_BWD_INPUT) return bn_rows_prepare(p);
-  if (op == OP_TANH || op == OP_TANH_GRAD) return tanh_prepare(p);
+  if (op == OP_TANH) return tanh_prepare(p);
+  if (op == OP_TANH_GRAD) return bn_rows_prepare(p);
   if (op == OP_SGD_STEP || op == OP_ADAM_STEP) return 1;
   if (op == OP_PATCHES_T) return patches_prepare(p);
   if (op == OP_AVGPOOL_BWD) return avgpool_bwd_prepare(p);

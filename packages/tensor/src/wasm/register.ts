@@ -19,6 +19,7 @@ import {
   MaxPoolGrad,
   Mean,
   Multiply,
+  PadV2,
   registerKernel,
   Relu,
   Relu6,
@@ -30,6 +31,7 @@ import {
   type KernelFunc,
   type MaxPoolGradAttrs,
   type NamedAttrMap,
+  type PadV2Attrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { attrsFromKernel, convInfo } from '../conv-options';
@@ -53,6 +55,7 @@ import {
   ACTIVATIONS,
   registerWinogradFlag,
   runConvForward,
+  takesSmallCopy,
   runEltwise,
   tryDepthwise,
   tryAvgPool,
@@ -253,6 +256,37 @@ function trySliceLastAxis(args: KernelArgs): TensorInfo | undefined {
   return out;
 }
 
+/**
+ * A small float32 pad along the last axis only (every leading axis unpadded; the CIFAR ResNets' option-A shortcut,
+ * which appends zero channels), when {@link takesSmallCopy} says so, or undefined for tfjs's kernel: the output is
+ * filled with the constant, then each row of the input is one `copyWithin` inside the backend's memory.
+ */
+function tryPadLastAxis(args: KernelArgs): TensorInfo | undefined {
+  const backend = args.backend as WasmBackendLike;
+  const { x } = args.inputs;
+  if (x?.dtype !== 'float32' || x.shape.length < 1) return undefined;
+  const { paddings, constantValue } = (args.attrs ?? {}) as unknown as PadV2Attrs;
+  const last = x.shape.length - 1;
+  if (!Array.isArray(paddings) || paddings.length !== x.shape.length) return undefined;
+  for (let i = 0; i < last; i++) if (paddings[i]![0] !== 0 || paddings[i]![1] !== 0) return undefined;
+  const [before, after] = paddings[last]!;
+  if (!(Number.isInteger(before) && Number.isInteger(after) && before >= 0 && after >= 0)) return undefined;
+  const c = x.shape[last]!;
+  const k = c + before + after;
+  const shape = [...x.shape.slice(0, last), k];
+  const rows = x.shape.slice(0, last).reduce((p, d) => p * d, 1);
+  if (rows * c === 0 || !takesSmallCopy(args as never, rows * k)) return undefined;
+  const out = backend.makeOutput(shape, 'float32');
+  // The view after makeOutput: allocating may have grown the memory and replaced its buffer.
+  const heap = new Float32Array(memoryOf(backend).buffer);
+  let src = addressOf(backend, x) / 4;
+  let dst = addressOf(backend, out) / 4;
+  heap.fill(constantValue ?? 0, dst, dst + rows * k);
+  dst += before;
+  for (let r = 0; r < rows; r++, src += c, dst += k) heap.copyWithin(dst, src, src + c);
+  return out;
+}
+
 // Squeeze-and-excitation with a hard-sigmoid gate (kernels.c, OP_SE_GATE); the op (fused-ops.ts) has checked the
 // dtypes and shapes. The kernel finds the four weight tensors through a table of their addresses.
 const squeezeExcite = ((args: KernelArgs) => {
@@ -309,7 +343,7 @@ const originals = new Map<string, KernelConfig>();
  * products (BatchMatMul, _FusedMatMul), AvgPool and the spatial Mean (a global average pool) on 'wasm' with kernels
  * that run cnn's (Winograd F(2x2, 3x3), igemm, depthwise; winograd.ts) where they can and should, and call tfjs's own
  * kernel (with its set-up, which the backend runs at start) for every other call; also Slice (last-axis slices,
- * {@link trySliceLastAxis}).
+ * {@link trySliceLastAxis}) and PadV2 (small last-axis pads, {@link tryPadLastAxis}).
  */
 function registerWinograd(): void {
   registerWinogradFlag();
@@ -324,6 +358,7 @@ function registerWinograd(): void {
     [Relu, (args) => tryEltwise('none', 1, args)],
     [Relu6, (args) => tryEltwise('none', 2, args)],
     [Slice, (args) => trySliceLastAxis(args as unknown as KernelArgs)],
+    [PadV2, (args) => tryPadLastAxis(args as unknown as KernelArgs)],
     [BatchMatMul, tryMatMul],
     [_FusedMatMul, tryMatMul],
     [AvgPool, tryAvgPool],

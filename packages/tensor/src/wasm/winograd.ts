@@ -345,6 +345,17 @@ export const SMALL_ELTWISE_VALUES = 1 << 16;
 export const SMALL_MATMUL_MACS = 1 << 18;
 
 /**
+ * Multiply-adds below which `'small'` gives a convolution that Winograd does not take to cnn's igemm kernel (which
+ * splits it on cnn's pool from {@link THREAD_MIN_WORK} up). Twice cnn's own threshold: in the CIFAR ResNets at batch 1
+ * the two stride-2 3x3 convolutions (1.18 M multiply-adds) were the only calls left on XNNPACK's pool, and waking its
+ * sleeping worker made each take 0.23 ms on two threads against 0.07 ms on one (`profile-models.mjs --per-call`).
+ * With this threshold, on two threads, best of 90 in alternating processes: resnet56_cifar 3.19-3.28 ms against
+ * 3.81-3.85 ms, resnet20_cifar 1.20-1.23 against 1.42-1.62 ms; mobilenet_v3_small, shufflenet_v2_x0_5 and x1_0,
+ * googlenet and resnet18_cifar (which also have convolutions of this size) within the noise.
+ */
+export const SMALL_CONV_MACS = 1 << 21;
+
+/**
  * Multiply-adds below which `'small'` gives a depthwise convolution to cnn's kernel. Lower than a convolution's
  * threshold: in MobileNetV2 each depthwise layer sits between two 1x1 convolutions on XNNPACK's pool, whose worker is
  * still awake when it comes, so XNNPACK's pool took even the 0.4-0.7 M multiply-add layers (14x14x384, 7x7x960)
@@ -357,7 +368,8 @@ export const SMALL_DEPTHWISE_MACS = 1 << 18;
 /**
  * Whether `'small'` runs a call on cnn's kernel, on the calling thread: on more than one thread, when its work is
  * below `limit`, what is worth splitting: by default THREAD_MIN_WORK (2^20 multiply-adds, or window reads of a pool),
- * cnn's own threshold for staying on one thread; {@link SMALL_ELTWISE_VALUES} values of an element-wise op;
+ * cnn's own threshold for staying on one thread; {@link SMALL_CONV_MACS} multiply-adds of a convolution (split on
+ * cnn's pool above THREAD_MIN_WORK); {@link SMALL_ELTWISE_VALUES} values of an element-wise op;
  * {@link SMALL_MATMUL_MACS} multiply-adds of a matrix product; {@link SMALL_DEPTHWISE_MACS} of a depthwise
  * convolution.
  * XNNPACK's pool would wake every worker and wait for each to check in, which costs more than such a call saves by
@@ -471,7 +483,7 @@ export function tryWinograd(args: ConvArgs): TensorInfo | undefined {
     );
     return out;
   }
-  if (!cnnTakes(imode, backend, n * oh * ow * co * kh * kw * c)) return undefined;
+  if (!cnnTakes(imode, backend, n * oh * ow * co * kh * kw * c, SMALL_CONV_MACS)) return undefined;
   const out = backend.makeOutput(info.outShape, 'float32');
   runConvForward(backend, g, x, filter, out, extras);
   return out;
@@ -680,6 +692,17 @@ export function tryEltwise(op: keyof typeof EW, act: number, args: ConvArgs): Te
     op === 'add' && kernelThreads(backend) === 1 && !!a && !!b && (lastAxisVector(a, b) || lastAxisVector(b, a));
   if (!bias && !cnnTakes(imode, backend, Math.max(size(a), size(b)), SMALL_ELTWISE_VALUES)) return undefined;
   return runEltwise(backend, op, act, a, b);
+}
+
+/**
+ * Whether cnn's side takes a small data-movement call (a pad, {@link SMALL_ELTWISE_VALUES} output values at most) on
+ * more than one thread, unless {@link IGEMM_FLAG} is `'off'`: tfjs's wasm PadV2 runs on XNNPACK's pool, and waking
+ * that pool's worker for a [1, 16, 16, 32] output cost more than the copy (resnet20_cifar's option-A shortcuts at
+ * batch 1: 0.07 ms on two threads against 0.015 ms on one, `profile-models.mjs --per-call`).
+ */
+export function takesSmallCopy(args: ConvArgs, values: number): boolean {
+  const route = igemmRoute(args);
+  return !!route && kernelThreads(route.backend) > 1 && values <= SMALL_ELTWISE_VALUES;
 }
 
 /** Whether `small` is a [c] vector along the last axis of `big`, of rank 2 or more. */
