@@ -342,6 +342,26 @@ interface ExtraCase {
   wasmOnly?: boolean;
 }
 const EXTRA: ExtraCase[] = [
+  // The input gradient's row taps (stride 1, no dilation, one group, kernel wider than 1): each pixel takes only the
+  // filter rows that reach dy, from a copy of dy padded along the row.
+  { name: "LeNet-5's second layer (row taps for dx)", x: [3, 14, 14, 6], w: [5, 5, 6, 16], opts: {} },
+  {
+    name: 'row taps for dx: 19 input channels (three column panels), kernel 3x4, same',
+    x: [2, 7, 9, 19],
+    w: [3, 4, 19, 5],
+    opts: { pad: 'same' },
+  },
+  {
+    name: 'row taps for dx: 3 input channels (8-row strips), kernel 2x3, pads wider than the kernel',
+    x: [1, 6, 7, 3],
+    w: [2, 3, 3, 4],
+    opts: {
+      pad: [
+        [3, 2],
+        [1, 4],
+      ],
+    },
+  },
   {
     name: 'batch 2, kernel 2x4, stride [1,2], same (even kernel: asymmetric pads)',
     x: [2, 9, 12, 5],
