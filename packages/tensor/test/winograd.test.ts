@@ -12,6 +12,8 @@ import {
   SMALL_CONV_MACS,
   SMALL_DEPTHWISE_MACS,
   SMALL_ELTWISE_VALUES,
+  SMALL_PAD_RUNS,
+  SMALL_PAD_VALUES,
   useIgemm,
   useSmallCall,
   useWinograd,
@@ -953,22 +955,26 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it("pads along the last axis (the CIFAR ResNets' option-A shortcut) with the values of the cpu backend", async () => {
-    // On 2 threads a pad of at most SMALL_ELTWISE_VALUES output values along the last axis alone is a fill and one
-    // copy per row in the backend's memory (XNNPACK's pad would wake its pool); any other pad stays tfjs's.
-    // [shape, before and after along the last axis, constant, rows padded too]
-    const cases: Array<[number[], [number, number], number, boolean]> = [
-      [[1, 16, 16, 16], [8, 8], 0, false], // resnet20_cifar's first shortcut
-      [[2, 3, 5], [0, 3], 1.5, false], // after only, a constant
-      [[4, 7], [2, 0], -2, false], // before only
-      [[1, 4, 4, 3], [2, 1], 0, true], // a pad of the rows too: tfjs's
-      [[1, 64, 64, 16], [8, 8], 0, false], // 131 K output values: tfjs's
+  it('pads small tensors (option-A and ShuffleNetV1 shortcuts) with the values of the cpu backend', async () => {
+    // On 2 threads a pad of at most SMALL_PAD_VALUES output values in at most SMALL_PAD_RUNS contiguous runs is a fill
+    // and one copy per run in the backend's memory (XNNPACK's pad would wake its pool); larger ones stay tfjs's.
+    expect([SMALL_PAD_VALUES, SMALL_PAD_RUNS]).toEqual([1 << 18, 1 << 12]);
+    // [shape, paddings as 'before after' per axis, constant]
+    const cases: Array<[number[], string, number]> = [
+      [[1, 16, 16, 16], '0 0, 0 0, 0 0, 8 8', 0], // resnet20_cifar's first shortcut: runs of 16 channels
+      [[1, 6, 5, 3], '0 0, 1 1, 1 1, 0 0', 0], // ShuffleNetV1's: runs of an image row
+      [[2, 4, 4, 3], '0 0, 1 2, 0 0, 2 1', 1.5], // rows and channels
+      [[2, 3, 5], '0 0, 0 0, 0 3', -2], // after only
+      [[4, 7], '0 0, 2 0', 0.25], // before only
+      [[2, 3, 4], '1 0, 0 0, 0 0', 3], // the first axis: one run
+      [[1, 128, 128, 16], '0 0, 0 0, 0 0, 8 8', 0], // 524 K output values: tfjs's
+      [[1, 64, 80, 2], '0 0, 0 0, 0 0, 0 1', 0], // 5,120 runs: tfjs's
     ];
     const pads = async (backend: 'cpu' | 'wasm') => {
       if (backend === 'wasm') await setThreads(threads);
       await setBackend(backend);
       const before = tf.memory().numTensors;
-      const out = cases.map(([shape, last, value, rows], k) =>
+      const out = cases.map(([shape, spec, value], k) =>
         tf.tidy(() => {
           const x = tf.tensor(
             values(
@@ -977,9 +983,7 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
             ),
             shape,
           );
-          const paddings = shape.map((_, d): [number, number] =>
-            d === shape.length - 1 ? last : rows && d === 1 ? [1, 1] : [0, 0],
-          );
+          const paddings = spec.split(',').map((p) => p.trim().split(' ').map(Number) as [number, number]);
           return Array.from(tf.pad(x, paddings, value).dataSync());
         }),
       );
@@ -988,7 +992,7 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     };
     const cpu = await pads('cpu');
     const wasm = await pads('wasm');
-    cases.forEach(([shape], k) => expect(wasm[k], `x ${shape}`).toEqual(cpu[k]));
+    cases.forEach(([shape, spec], k) => expect(wasm[k], `x ${shape}, ${spec}`).toEqual(cpu[k]));
   });
 });
 

@@ -257,33 +257,46 @@ function trySliceLastAxis(args: KernelArgs): TensorInfo | undefined {
 }
 
 /**
- * A small float32 pad along the last axis only (every leading axis unpadded; the CIFAR ResNets' option-A shortcut,
- * which appends zero channels), when {@link takesSmallCopy} says so, or undefined for tfjs's kernel: the output is
- * filled with the constant, then each row of the input is one `copyWithin` inside the backend's memory.
+ * A small float32 pad with a constant ({@link takesSmallCopy}), or undefined for tfjs's kernel: the output is filled
+ * with the constant, then the input is copied in contiguous runs, one `copyWithin` each inside the backend's memory. A
+ * run is the input's extent along the last padded axis times every axis after it (unpadded, so contiguous in both):
+ * a row of channels for the CIFAR ResNets' option-A shortcut, which appends zero channels; an image row of pixels for
+ * ShuffleNetV1's average-pool shortcut, which pads the rows and columns.
  */
-function tryPadLastAxis(args: KernelArgs): TensorInfo | undefined {
+function trySmallPad(args: KernelArgs): TensorInfo | undefined {
   const backend = args.backend as WasmBackendLike;
   const { x } = args.inputs;
   if (x?.dtype !== 'float32' || x.shape.length < 1) return undefined;
   const { paddings, constantValue } = (args.attrs ?? {}) as unknown as PadV2Attrs;
-  const last = x.shape.length - 1;
-  if (!Array.isArray(paddings) || paddings.length !== x.shape.length) return undefined;
-  for (let i = 0; i < last; i++) if (paddings[i]![0] !== 0 || paddings[i]![1] !== 0) return undefined;
-  const [before, after] = paddings[last]!;
-  if (!(Number.isInteger(before) && Number.isInteger(after) && before >= 0 && after >= 0)) return undefined;
-  const c = x.shape[last]!;
-  const k = c + before + after;
-  const shape = [...x.shape.slice(0, last), k];
-  const rows = x.shape.slice(0, last).reduce((p, d) => p * d, 1);
-  if (rows * c === 0 || !takesSmallCopy(args as never, rows * k)) return undefined;
+  const rank = x.shape.length;
+  if (!Array.isArray(paddings) || paddings.length !== rank) return undefined;
+  let last = -1; // the last padded axis
+  for (let d = 0; d < rank; d++) {
+    const [b, a] = paddings[d]!;
+    if (!(Number.isInteger(b) && Number.isInteger(a) && b >= 0 && a >= 0)) return undefined;
+    if (b > 0 || a > 0) last = d;
+  }
+  if (last < 0) return undefined; // nothing to pad: tfjs's copy
+  const shape = x.shape.map((d, i) => d + paddings[i]![0] + paddings[i]![1]);
+  const values = shape.reduce((p, d) => p * d, 1);
+  const run = x.shape.slice(last).reduce((p, d) => p * d, 1);
+  const runs = x.shape.slice(0, last).reduce((p, d) => p * d, 1);
+  if (run * runs === 0 || !takesSmallCopy(args as never, values, runs)) return undefined;
+  // Output strides; the offset of the first run, then the index of the run along each axis before `last`.
+  const stride = shape.map((_, i) => shape.slice(i + 1).reduce((p, d) => p * d, 1));
   const out = backend.makeOutput(shape, 'float32');
   // The view after makeOutput: allocating may have grown the memory and replaced its buffer.
   const heap = new Float32Array(memoryOf(backend).buffer);
+  const base = addressOf(backend, out) / 4;
+  heap.fill(constantValue ?? 0, base, base + values);
+  const index = new Array<number>(last).fill(0);
   let src = addressOf(backend, x) / 4;
-  let dst = addressOf(backend, out) / 4;
-  heap.fill(constantValue ?? 0, dst, dst + rows * k);
-  dst += before;
-  for (let r = 0; r < rows; r++, src += c, dst += k) heap.copyWithin(dst, src, src + c);
+  for (let r = 0; r < runs; r++, src += run) {
+    let dst = base + paddings[last]![0] * stride[last]!;
+    for (let d = 0; d < last; d++) dst += (index[d]! + paddings[d]![0]) * stride[d]!;
+    heap.copyWithin(dst, src, src + run);
+    for (let d = last - 1; d >= 0 && ++index[d]! === x.shape[d]; d--) index[d] = 0;
+  }
   return out;
 }
 
@@ -343,7 +356,7 @@ const originals = new Map<string, KernelConfig>();
  * products (BatchMatMul, _FusedMatMul), AvgPool and the spatial Mean (a global average pool) on 'wasm' with kernels
  * that run cnn's (Winograd F(2x2, 3x3), igemm, depthwise; winograd.ts) where they can and should, and call tfjs's own
  * kernel (with its set-up, which the backend runs at start) for every other call; also Slice (last-axis slices,
- * {@link trySliceLastAxis}) and PadV2 (small last-axis pads, {@link tryPadLastAxis}).
+ * {@link trySliceLastAxis}) and PadV2 (small pads, {@link trySmallPad}).
  */
 function registerWinograd(): void {
   registerWinogradFlag();
@@ -358,7 +371,7 @@ function registerWinograd(): void {
     [Relu, (args) => tryEltwise('none', 1, args)],
     [Relu6, (args) => tryEltwise('none', 2, args)],
     [Slice, (args) => trySliceLastAxis(args as unknown as KernelArgs)],
-    [PadV2, (args) => tryPadLastAxis(args as unknown as KernelArgs)],
+    [PadV2, (args) => trySmallPad(args as unknown as KernelArgs)],
     [BatchMatMul, tryMatMul],
     [_FusedMatMul, tryMatMul],
     [AvgPool, tryAvgPool],

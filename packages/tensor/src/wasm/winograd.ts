@@ -694,15 +694,22 @@ export function tryEltwise(op: keyof typeof EW, act: number, args: ConvArgs): Te
   return runEltwise(backend, op, act, a, b);
 }
 
+/** Output values up to which {@link takesSmallCopy} gives a pad to cnn's side (1 MB of float32). */
+export const SMALL_PAD_VALUES = 1 << 18;
+/** Contiguous runs up to which {@link takesSmallCopy} gives a pad to cnn's side: one `copyWithin` each. */
+export const SMALL_PAD_RUNS = 1 << 12;
+
 /**
- * Whether cnn's side takes a small data-movement call (a pad, {@link SMALL_ELTWISE_VALUES} output values at most) on
- * more than one thread, unless {@link IGEMM_FLAG} is `'off'`: tfjs's wasm PadV2 runs on XNNPACK's pool, and waking
- * that pool's worker for a [1, 16, 16, 32] output cost more than the copy (resnet20_cifar's option-A shortcuts at
- * batch 1: 0.07 ms on two threads against 0.015 ms on one, `profile-models.mjs --per-call`).
+ * Whether cnn's side takes a small pad ({@link SMALL_PAD_VALUES} output values and {@link SMALL_PAD_RUNS} contiguous
+ * runs to copy at most) on more than one thread, unless {@link IGEMM_FLAG} is `'off'`: tfjs's wasm PadV2 runs on
+ * XNNPACK's pool, and waking that pool's worker cost more than the copy (`profile-models.mjs --per-call`, batch 1, two
+ * threads against one: resnet20_cifar's option-A shortcut, [1, 16, 16, 16] padded along the channels, 0.07 against
+ * 0.015 ms; ShuffleNetV1's average-pool shortcuts, [1, 56, 56, 12] and [1, 28, 28, 120] padded along the rows, 0.144
+ * against 0.054 ms and 0.096 against 0.027 ms).
  */
-export function takesSmallCopy(args: ConvArgs, values: number): boolean {
+export function takesSmallCopy(args: ConvArgs, values: number, runs: number): boolean {
   const route = igemmRoute(args);
-  return !!route && kernelThreads(route.backend) > 1 && values <= SMALL_ELTWISE_VALUES;
+  return !!route && kernelThreads(route.backend) > 1 && values <= SMALL_PAD_VALUES && runs <= SMALL_PAD_RUNS;
 }
 
 /** Whether `small` is a [c] vector along the last axis of `big`, of rank 2 or more. */
