@@ -46,6 +46,7 @@ function computeAll(): Record<string, Float32Array> {
     const out: Record<string, tf.Tensor> = {};
     const cases: Array<[string, number[], Record<string, unknown>]> = [
       ['plain s1', [3, 3, 16, 24], { pad: 1 }],
+      ['plain s1 5x5 valid (row taps for dx)', [5, 5, 16, 6], {}],
       ['plain s2 d1', [3, 3, 16, 12], { pad: 'same', strides: 2 }],
       ['grouped 4', [3, 3, 4, 16], { pad: 1, groups: 4 }],
       ['grouped 8 narrow', [3, 3, 2, 16], { pad: [1, 2], groups: 8, dilations: 2 }],

@@ -955,9 +955,52 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it("takes the input gradient of tf.conv2d with negative explicit pads (which crop) with the cpu backend's values", async () => {
+    // A negative pad leaves the stride-1 row taps (their row-padded copy of dy stands for non-negative padding) for the
+    // phase path, which checks every tap.
+    const xs: Shape4 = [2, 6, 7, 3];
+    const fs: Shape4 = [2, 3, 3, 4];
+    const pads: Array<[[number, number], [number, number], [number, number], [number, number]]> = [
+      [
+        [0, 0],
+        [-1, 0],
+        [0, -1],
+        [0, 0],
+      ],
+      [
+        [0, 0],
+        [0, 1],
+        [-2, 2],
+        [0, 0],
+      ],
+    ];
+    const grads = async (backend: 'cpu' | 'wasm') => {
+      if (backend === 'wasm') await setThreads(threads);
+      await setBackend(backend);
+      const before = tf.memory().numTensors;
+      const out = pads.map((pad) =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(values(2 * 6 * 7 * 3, 130), xs);
+          const f = tf.tensor4d(values(2 * 3 * 3 * 4, 131), fs);
+          const dy = (t: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(t as Tensor4D, f, 1, pad), tf.scalar(1.5)));
+          return Array.from(tf.grad(dy)(x).dataSync());
+        }),
+      );
+      expect(tf.memory().numTensors).toBe(before);
+      return out;
+    };
+    const cpu = await grads('cpu');
+    const wasm = await grads('wasm');
+    pads.forEach((pad, k) => {
+      const worst = Math.max(...wasm[k].map((v, i) => Math.abs(v - cpu[k][i])));
+      expect(worst, `pad ${JSON.stringify(pad)}`).toBeLessThan(1e-5);
+    });
+  });
+
   it('pads small tensors (option-A and ShuffleNetV1 shortcuts) with the values of the cpu backend', async () => {
     // On 2 threads a pad of at most SMALL_PAD_VALUES output values in at most SMALL_PAD_RUNS contiguous runs is a fill
-    // and one copy per run in the backend's memory (XNNPACK's pad would wake its pool); larger ones stay tfjs's.
+    // and one copy per run in the backend's memory (XNNPACK's pad would wake its pool); larger ones stay tfjs's, but
+    // for a NaN constant, which tfjs's wasm pad gets wrong after a pad with another constant.
     expect([SMALL_PAD_VALUES, SMALL_PAD_RUNS]).toEqual([1 << 18, 1 << 12]);
     // [shape, paddings as 'before after' per axis, constant]
     const cases: Array<[number[], string, number]> = [
@@ -966,6 +1009,8 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
       [[2, 4, 4, 3], '0 0, 1 2, 0 0, 2 1', 1.5], // rows and channels
       [[2, 3, 5], '0 0, 0 0, 0 3', -2], // after only
       [[4, 7], '0 0, 2 0', 0.25], // before only
+      [[5], '2 1', Number.NaN], // rank 1, a NaN constant: cnn's on any number of threads (tfjs's padded with -2)
+      [[1, 128, 128, 16], '0 0, 0 0, 0 0, 8 8', Number.NaN], // large, but a NaN constant: cnn's
       [[2, 3, 4], '1 0, 0 0, 0 0', 3], // the first axis: one run
       [[1, 128, 128, 16], '0 0, 0 0, 0 0, 8 8', 0], // 524 K output values: tfjs's
       [[1, 64, 80, 2], '0 0, 0 0, 0 0, 0 1', 0], // 5,120 runs: tfjs's

@@ -302,9 +302,8 @@ static void igemm_8x4(int taps, int kc, float** ind, int aoff, const float* b, f
 // per-tap depth kc, for every group and column panel. ind is [strip][tap][MR]; crow[r] is the
 // output row pointer of row r. B for group g is at bpack + g * bgroup, panels of [taps * kc][NR].
 // bias (the forward's, indexed like the output row, or 0) and act are applied to each tile row
-// before it is stored.
-// igemm_block with the packed filter's panels `panel` floats apart (igemm_block: taps * kc * NR, every tap of the
-// pack; the row-tap input gradient runs a contiguous subset of its filter rows).
+// before it is stored. Column panels are `panel` floats apart: igemm_block's taps * kc * NR, every tap of the pack;
+// the row-tap input gradient runs a contiguous subset of its filter rows.
 static void igemm_block_panels(int rows, int taps, int kc, float** ind, float** crow, int groups, int astep,
                                const float* bpack, int bgroup, int ncols, int cstep, const float* bias, int act,
                                int panel) {
@@ -505,7 +504,8 @@ static KERNEL void conv_fwd_run(conv* p, int unit, int slot) {
 // Pixels are taken one stride phase (ih mod sh, iw mod sw) at a time, so that only the taps that
 // reach a whole output pixel are visited: nothing is multiplied by the zeros of a strided dy.
 // Shared scratch: a table of the phases, the transposed filter packed for each phase's taps, a zero
-// row; per slot: the pointer table of one block. Units: blocks of pixels of one phase.
+// row; per slot: the pointer table of one block. Units: blocks of pixels of one phase. (At stride 1, the row taps
+// below: shared scratch [the filter packed by rows | the row-padded copy of dy | a zero row]; units: blocks of pixels.)
 
 enum { PH_NI, PH_NJ, PH_BOFF, PH_HH, PH_WW, PH_USTART, PH_UNITS, PH_TAPS };  // then kh rows, kw columns
 
@@ -517,13 +517,17 @@ enum { PH_NI, PH_NJ, PH_BOFF, PH_HH, PH_WW, PH_USTART, PH_UNITS, PH_TAPS };  // 
 // reach dy (rows above or below it are skipped, not multiplied by zeros): LeNet-5's second layer, 5x5 valid from
 // 14x14x6 to 10x10x16, takes 3.6 filter rows of depth 80 per pixel on average where it took 25 taps of depth 16,
 // about half of them zeros. Each sum runs filter row by filter row, j from kw - 1 down, co up, whatever the split.
-// Used while the padded copy has at most BWD_ROWS_MAX_FLOATS floats (16 MB).
+// Used while the padded copy has at most BWD_ROWS_MAX_FLOATS floats (16 MB; the whole batch's, so a larger batch of
+// the same layer may take the phase path below, whose sums run in another order) and no padding is negative (the
+// copy's zero pixels stand for the padding: a negative one would read the next row).
 enum { BWD_ROWS_MAX_FLOATS = 1 << 22 };
 
 static long bwd_rows_padded(const conv* p) { return (long)p->n * p->oh * (p->ow + 2 * (p->kw - 1)) * p->co; }
 
 static int bwd_rows(const conv* p) {
-  return p->groups == 1 && p->sh == 1 && p->sw == 1 && p->dh == 1 && p->dw == 1 && p->kw > 1 &&
+  // Stride 1: the bottom padding is oh - h - pt + kh - 1, the right one ow - w - pl + kw - 1.
+  return p->groups == 1 && p->sh == 1 && p->sw == 1 && p->dh == 1 && p->dw == 1 && p->kw > 1 && p->pt >= 0 &&
+         p->pl >= 0 && p->oh + p->kh - 1 >= p->h + p->pt && p->ow + p->kw - 1 >= p->w + p->pl &&
          bwd_rows_padded(p) <= BWD_ROWS_MAX_FLOATS;
 }
 
@@ -583,7 +587,8 @@ static KERNEL void conv_bwd_rows_run(conv* p, int unit, int slot, int shared_byt
       nt = 0;
     }
     if (r == rows) break;
-    // Never empty: with stride 1, oh = h + pt + pb - kh + 1, so h + pt - (oh - 1) <= kh - 1 - pb and i0 <= i1.
+    // Never empty: with stride 1 the output has p->oh = p->h + pt + pb - kh + 1 rows (pb >= 0, bwd_rows), so for
+    // input row h < p->h, h + pt - (p->oh - 1) <= kh - 1 - pb and i0 <= i1.
     lo = i0, hi = i1;
     float** q = ind + (nt / sr) * sr * (i1 - i0 + 1) + nt % sr;
     const float* base = dyp + ((long)n * p->oh + h + p->pt) * prow + (long)(w + p->pl) * co;
@@ -2168,7 +2173,8 @@ static inline v128_t tanh4(v128_t x) {
 }
 
 // tanh costs about twenty vector operations per four values, several times a streaming pass: 16K values at least
-// per unit (LeNet-5's [64, 10, 10, 16] splits, where 64K would not). Its gradient is a streaming pass: 64K.
+// per unit (LeNet-5's [64, 10, 10, 16] splits, where 64K would not). Its gradient is a streaming pass: 64K per unit,
+// once runConvKernel hands it the pool (from THREAD_MIN_WORK values: module.ts).
 static int tanh_prepare(conv* p) {
   int units = imin(p->n, imin(4 * p->slots, imax(1, p->n * p->c / 16384)));
   return p->slots <= 1 ? 1 : imax(1, units);

@@ -705,11 +705,15 @@ export const SMALL_PAD_RUNS = 1 << 12;
  * XNNPACK's pool, and waking that pool's worker cost more than the copy (`profile-models.mjs --per-call`, batch 1, two
  * threads against one: resnet20_cifar's option-A shortcut, [1, 16, 16, 16] padded along the channels, 0.07 against
  * 0.015 ms; ShuffleNetV1's average-pool shortcuts, [1, 56, 56, 12] and [1, 28, 28, 120] padded along the rows, 0.144
- * against 0.054 ms and 0.096 against 0.027 ms).
+ * against 0.054 ms and 0.096 against 0.027 ms). It also takes every pad with a NaN constant, on any number of
+ * threads: tfjs's wasm PadV2 keeps its XNNPACK pad operators in a map ordered by the constant, where NaN compares
+ * equal to any key, so it padded with the constant of an earlier call (-2 where NaN was asked for).
  */
-export function takesSmallCopy(args: ConvArgs, values: number, runs: number): boolean {
+export function takesSmallCopy(args: ConvArgs, values: number, runs: number, constant: number): boolean {
   const route = igemmRoute(args);
-  return !!route && kernelThreads(route.backend) > 1 && values <= SMALL_PAD_VALUES && runs <= SMALL_PAD_RUNS;
+  if (!route) return false;
+  if (Number.isNaN(constant)) return true;
+  return kernelThreads(route.backend) > 1 && values <= SMALL_PAD_VALUES && runs <= SMALL_PAD_RUNS;
 }
 
 /** Whether `small` is a [c] vector along the last axis of `big`, of rank 2 or more. */
