@@ -55,7 +55,7 @@ import {
   ACTIVATIONS,
   registerWinogradFlag,
   runConvForward,
-  takesSmallCopy,
+  takesPad,
   runEltwise,
   tryDepthwise,
   tryAvgPool,
@@ -257,11 +257,11 @@ function trySliceLastAxis(args: KernelArgs): TensorInfo | undefined {
 }
 
 /**
- * A small float32 pad, or one with a NaN constant ({@link takesSmallCopy}), or undefined for tfjs's kernel: the output is filled
- * with the constant, then the input is copied in contiguous runs, one `copyWithin` each inside the backend's memory. A
- * run is the input's extent along the last padded axis times every axis after it (unpadded, so contiguous in both):
- * a row of channels for the CIFAR ResNets' option-A shortcut, which appends zero channels; an image row of pixels for
- * ShuffleNetV1's average-pool shortcut, which pads the rows and columns.
+ * A float32 pad that {@link takesPad} gives to cnn's side (a small one, or one with a NaN constant), or undefined for
+ * tfjs's kernel: the output is filled with the constant, then the input is copied in contiguous runs, one `copyWithin`
+ * each inside the backend's memory. A run is the input's extent along the last padded axis times every axis after it
+ * (unpadded, so contiguous in both): a row of channels for the CIFAR ResNets' option-A shortcut, which appends zero
+ * channels; an image row of pixels for ShuffleNetV1's average-pool shortcut, which pads the rows and columns.
  */
 function trySmallPad(args: KernelArgs): TensorInfo | undefined {
   const backend = args.backend as WasmBackendLike;
@@ -281,7 +281,7 @@ function trySmallPad(args: KernelArgs): TensorInfo | undefined {
   const values = shape.reduce((p, d) => p * d, 1);
   const run = x.shape.slice(last).reduce((p, d) => p * d, 1);
   const runs = x.shape.slice(0, last).reduce((p, d) => p * d, 1);
-  if (run * runs === 0 || !takesSmallCopy(args as never, values, runs, constantValue ?? 0)) return undefined;
+  if (run * runs === 0 || !takesPad(args as never, values, runs, constantValue ?? 0)) return undefined;
   // Output strides; the offset of the first run, then the index of the run along each axis before `last`.
   const stride = shape.map((_, i) => shape.slice(i + 1).reduce((p, d) => p * d, 1));
   const out = backend.makeOutput(shape, 'float32');

@@ -694,22 +694,22 @@ export function tryEltwise(op: keyof typeof EW, act: number, args: ConvArgs): Te
   return runEltwise(backend, op, act, a, b);
 }
 
-/** Output values up to which {@link takesSmallCopy} gives a pad to cnn's side (1 MB of float32). */
+/** Output values up to which {@link takesPad} gives a pad to cnn's side (1 MB of float32). */
 export const SMALL_PAD_VALUES = 1 << 18;
-/** Contiguous runs up to which {@link takesSmallCopy} gives a pad to cnn's side: one `copyWithin` each. */
+/** Contiguous runs up to which {@link takesPad} gives a pad to cnn's side: one `copyWithin` each. */
 export const SMALL_PAD_RUNS = 1 << 12;
 
 /**
- * Whether cnn's side takes a small pad ({@link SMALL_PAD_VALUES} output values and {@link SMALL_PAD_RUNS} contiguous
- * runs to copy at most) on more than one thread, unless {@link IGEMM_FLAG} is `'off'`: tfjs's wasm PadV2 runs on
- * XNNPACK's pool, and waking that pool's worker cost more than the copy (`profile-models.mjs --per-call`, batch 1, two
- * threads against one: resnet20_cifar's option-A shortcut, [1, 16, 16, 16] padded along the channels, 0.07 against
- * 0.015 ms; ShuffleNetV1's average-pool shortcuts, [1, 56, 56, 12] and [1, 28, 28, 120] padded along the rows, 0.144
- * against 0.054 ms and 0.096 against 0.027 ms). It also takes every pad with a NaN constant, on any number of
- * threads: tfjs's wasm PadV2 keeps its XNNPACK pad operators in a map ordered by the constant, where NaN compares
- * equal to any key, so it padded with the constant of an earlier call (-2 where NaN was asked for).
+ * Whether cnn's side takes a pad (unless {@link IGEMM_FLAG} is `'off'`): a small one ({@link SMALL_PAD_VALUES} output
+ * values and {@link SMALL_PAD_RUNS} contiguous runs to copy at most) on more than one thread, where tfjs's wasm PadV2
+ * runs on XNNPACK's pool and waking that pool's worker cost more than the copy (`profile-models.mjs --per-call`, batch
+ * 1, two threads against one: resnet20_cifar's option-A shortcut, [1, 16, 16, 16] padded along the channels, 0.07
+ * against 0.015 ms; ShuffleNetV1's average-pool shortcuts, [1, 56, 56, 12] and [1, 28, 28, 120] padded along the rows,
+ * 0.144 against 0.054 ms and 0.096 against 0.027 ms); and every pad with a NaN constant, on any number of threads:
+ * tfjs's wasm PadV2 keeps its XNNPACK pad operators in a map ordered by the constant, where NaN compares equal to any
+ * key, so it padded with the constant of an earlier call (-2 where NaN was asked for).
  */
-export function takesSmallCopy(args: ConvArgs, values: number, runs: number, constant: number): boolean {
+export function takesPad(args: ConvArgs, values: number, runs: number, constant: number): boolean {
   const route = igemmRoute(args);
   if (!route) return false;
   if (Number.isNaN(constant)) return true;
