@@ -62,6 +62,24 @@ function values(n: number, seed: number, scale = 1): Float32Array {
   return v;
 }
 
+/** Paddings written as 'before after' per axis, axes separated by commas: '0 0, 1 1'. */
+function paddingsOf(spec: string): Array<[number, number]> {
+  return spec.split(',').map((p) => p.trim().split(' ').map(Number) as [number, number]);
+}
+
+/** `compute` on the cpu backend, then on wasm with `threads` threads; each must leave the tensor count as it was. */
+async function onCpuThenWasm<T>(threads: number, compute: () => T): Promise<[T, T]> {
+  const out: T[] = [];
+  for (const backend of ['cpu', 'wasm'] as const) {
+    if (backend === 'wasm') await setThreads(threads);
+    await setBackend(backend);
+    const before = tf.memory().numTensors;
+    out.push(compute());
+    expect(tf.memory().numTensors).toBe(before);
+  }
+  return [out[0]!, out[1]!];
+}
+
 /** float64 reference: direct convolution, then bias and activation. */
 function reference(
   x: Float32Array,
@@ -960,40 +978,21 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
     // phase path, which checks every tap.
     const xs: Shape4 = [2, 6, 7, 3];
     const fs: Shape4 = [2, 3, 3, 4];
-    const pads: Array<[[number, number], [number, number], [number, number], [number, number]]> = [
-      [
-        [0, 0],
-        [-1, 0],
-        [0, -1],
-        [0, 0],
-      ],
-      [
-        [0, 0],
-        [0, 1],
-        [-2, 2],
-        [0, 0],
-      ],
-    ];
-    const grads = async (backend: 'cpu' | 'wasm') => {
-      if (backend === 'wasm') await setThreads(threads);
-      await setBackend(backend);
-      const before = tf.memory().numTensors;
-      const out = pads.map((pad) =>
+    const pads = ['0 0, -1 0, 0 -1, 0 0', '0 0, 0 1, -2 2, 0 0'];
+    const [cpu, wasm] = await onCpuThenWasm(threads, () =>
+      pads.map((spec) =>
         tf.tidy(() => {
           const x = tf.tensor4d(values(2 * 6 * 7 * 3, 130), xs);
           const f = tf.tensor4d(values(2 * 3 * 3 * 4, 131), fs);
+          const pad = paddingsOf(spec) as [[number, number], [number, number], [number, number], [number, number]];
           const dy = (t: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(t as Tensor4D, f, 1, pad), tf.scalar(1.5)));
           return Array.from(tf.grad(dy)(x).dataSync());
         }),
-      );
-      expect(tf.memory().numTensors).toBe(before);
-      return out;
-    };
-    const cpu = await grads('cpu');
-    const wasm = await grads('wasm');
-    pads.forEach((pad, k) => {
-      const worst = Math.max(...wasm[k].map((v, i) => Math.abs(v - cpu[k][i])));
-      expect(worst, `pad ${JSON.stringify(pad)}`).toBeLessThan(1e-5);
+      ),
+    );
+    pads.forEach((spec, k) => {
+      const worst = Math.max(...wasm[k]!.map((v, i) => Math.abs(v - cpu[k]![i]!)));
+      expect(worst, `pad ${spec}`).toBeLessThan(1e-5);
     });
   });
 
@@ -1015,11 +1014,8 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
       [[1, 128, 128, 16], '0 0, 0 0, 0 0, 8 8', 0], // 524 K output values: tfjs's
       [[1, 64, 80, 2], '0 0, 0 0, 0 0, 0 1', 0], // 5,120 runs: tfjs's
     ];
-    const pads = async (backend: 'cpu' | 'wasm') => {
-      if (backend === 'wasm') await setThreads(threads);
-      await setBackend(backend);
-      const before = tf.memory().numTensors;
-      const out = cases.map(([shape, spec, value], k) =>
+    const [cpu, wasm] = await onCpuThenWasm(threads, () =>
+      cases.map(([shape, spec, value], k) =>
         tf.tidy(() => {
           const x = tf.tensor(
             values(
@@ -1028,15 +1024,10 @@ describe.each([1, 2])("cnn's igemm for the convolutions Winograd does not take, 
             ),
             shape,
           );
-          const paddings = spec.split(',').map((p) => p.trim().split(' ').map(Number) as [number, number]);
-          return Array.from(tf.pad(x, paddings, value).dataSync());
+          return Array.from(tf.pad(x, paddingsOf(spec), value).dataSync());
         }),
-      );
-      expect(tf.memory().numTensors).toBe(before);
-      return out;
-    };
-    const cpu = await pads('cpu');
-    const wasm = await pads('wasm');
+      ),
+    );
     cases.forEach(([shape, spec], k) => expect(wasm[k], `x ${shape}, ${spec}`).toEqual(cpu[k]));
   });
 });

@@ -2098,10 +2098,13 @@ static void bn_bwd_sums_finish(conv* p) {
   }
 }
 
-static int bn_rows_prepare(conv* p) {
-  int units = imin(p->n, imin(4 * p->slots, imax(1, p->n * p->c / 65536)));
+// Units of a pass over n rows of c values: at least `per_unit` values each, at most four per slot.
+static int rows_units(const conv* p, int per_unit) {
+  int units = imin(p->n, imin(4 * p->slots, imax(1, p->n * p->c / per_unit)));
   return p->slots <= 1 ? 1 : imax(1, units);
 }
+
+static int bn_rows_prepare(conv* p) { return rows_units(p, 65536); }
 
 // OP_BN_AFFINE: y = act((x - mean) * scale + shift) per channel, f = [mean | scale | shift] (the mean subtracted
 // first, so an input far from zero keeps its precision), act ACT_LINEAR, ACT_RELU or ACT_RELU6.
@@ -2175,14 +2178,11 @@ static inline v128_t tanh4(v128_t x) {
 // tanh costs about twenty vector operations per four values, several times a streaming pass: 16K values at least
 // per unit (LeNet-5's [64, 10, 10, 16] splits, where 64K would not). Its gradient is a streaming pass: 64K per unit,
 // once runConvKernel hands it the pool (from THREAD_MIN_WORK values: module.ts).
-static int tanh_prepare(conv* p) {
-  int units = imin(p->n, imin(4 * p->slots, imax(1, p->n * p->c / 16384)));
-  return p->slots <= 1 ? 1 : imax(1, units);
-}
+static int tanh_prepare(conv* p, int grad) { return rows_units(p, grad ? 65536 : 16384); }
 
 static KERNEL void tanh_run(conv* p, int unit, int grad) {
   int ilo, ihi;
-  unit_range(p->n, grad ? bn_rows_prepare(p) : tanh_prepare(p), unit, &ilo, &ihi);
+  unit_range(p->n, tanh_prepare(p, grad), unit, &ilo, &ihi);
   long lo = (long)ilo * p->c, hi = (long)ihi * p->c;
   const float* x = p->x;
   long i = lo;
@@ -2800,8 +2800,7 @@ int prepare(int op, conv* p) {
   if (op == OP_SHUFFLE2) return shuffle2_prepare(p);
   if (op == OP_BN_STATS || op == OP_BN_BWD_SUMS || op == OP_COLUMN_SUM) return bn_sums_prepare(p);
   if (op == OP_BN_AFFINE || op == OP_BN_BWD_INPUT) return bn_rows_prepare(p);
-  if (op == OP_TANH) return tanh_prepare(p);
-  if (op == OP_TANH_GRAD) return bn_rows_prepare(p);
+  if (op == OP_TANH || op == OP_TANH_GRAD) return tanh_prepare(p, op == OP_TANH_GRAD);
   if (op == OP_SGD_STEP || op == OP_ADAM_STEP) return 1;
   if (op == OP_PATCHES_T) return patches_prepare(p);
   if (op == OP_AVGPOOL_BWD) return avgpool_bwd_prepare(p);
