@@ -38,7 +38,7 @@ export class ShuffleUnitV1 extends Module {
   readonly compress: ConvNormAct;
   /** 3x3 depthwise convolution (carries the stride), no activation. */
   readonly depthwise: ConvNormAct;
-  /** 1x1 group convolution back up, no activation. */
+  /** 1x1 group convolution back up: no activation at stride 1 (ReLU follows the addition), ReLU at stride 2. */
   readonly expand: ConvNormAct;
   /** 1 (residual addition) or 2 (concatenation with an average-pooled shortcut). */
   readonly stride: number;
@@ -74,9 +74,12 @@ export class ShuffleUnitV1 extends Module {
       'depthwise_conv3x3_bn',
       new ConvNormAct(mid, mid, 3, { stride: this.stride, groups: mid, act: null, ...named }),
     );
+    // At stride 2 the ReLU applies to the branch alone (before the concatenation), so it is the expand's own:
+    // one fused call in evaluation mode, where a ReLU pass over the concatenated tensor took a second (a ReLU has
+    // no weights: the keys are MMPretrain's either way).
     this.expand = this.registerModule(
       'g_conv_1x1_expand',
-      new ConvNormAct(mid, branchOut, 1, { groups, act: null, ...named }),
+      new ConvNormAct(mid, branchOut, 1, { groups, ...(this.stride === 1 ? { act: null } : {}), ...named }),
     );
   }
 
@@ -85,7 +88,7 @@ export class ShuffleUnitV1 extends Module {
     if (this.groups > 1) y = F.channelShuffle(y, this.groups);
     y = this.expand.call(y);
     if (this.stride === 1) return fusedAdd(x, y, 'relu');
-    return tf.concat([F.avgPool2d(x, 3, { stride: 2, padding: 1 }), tf.relu(y)], 3);
+    return tf.concat([F.avgPool2d(x, 3, { stride: 2, padding: 1 }), y], 3);
   }
 }
 
