@@ -167,7 +167,9 @@ function poolGeometry(op: string, x: Tensor4D, kernelSize: Size2, o: Pool2dOptio
 }
 
 /**
- * Max pooling with PyTorch's semantics (padding counts as -infinity; `ceilMode`).
+ * Max pooling with PyTorch's semantics (padding counts as -infinity; `ceilMode`). On wasm a window that holds a NaN
+ * gives NaN, as in PyTorch (@cnn/tensor's max pooling kernel); tfjs's kernels on the other backends let a NaN lose to
+ * any number in its window.
  *
  * @example
  * F.maxPool2d(tf.randomNormal([1, 8, 12, 6]), 2).shape;   // [1, 4, 6, 6]: a 2x2 window at stride 2 halves H and W

@@ -233,7 +233,8 @@ export function squeezeExcite(
  * rows and columns around the input, as PyTorch's `MaxPool2d` pads (and `ceil_mode` adds past the bottom and right).
  * Every window must hold at least one input pixel (each padding smaller than its window). On wasm, outside gradient
  * recording, one pass of cnn's kernel with no padded copy (on the calling thread below 2^20 window reads); otherwise
- * `tf.pad` with -infinity and `tf.maxPool` (differentiable). Both give the same values.
+ * `tf.pad` with -infinity and `tf.maxPool` (differentiable). Both give the same values. On wasm (where tfjs's MaxPool
+ * is cnn's kernel too) a window that holds a NaN gives NaN, as PyTorch's; tfjs's kernels elsewhere let a NaN lose.
  *
  * @example
  * maxPoolPadded(tf.ones([1, 4, 4, 2]), [3, 3], [2, 2], [1, 1, 1, 1]).shape;   // [1, 2, 2, 2]

@@ -1,6 +1,7 @@
 // maxPoolPadded: max pooling whose padding counts as -infinity, in one pass of cnn's kernel on wasm (outside gradient
 // recording) and as tf.pad + tf.maxPool elsewhere. Against a float64 reference, on 1 and 2 threads and on cpu; the
-// same bits as tfjs's pad + maxPool on wasm; NaN as tfjs treats it; its gradient; refusals; empty batches; no leaks.
+// same bits as tfjs's pad + maxPool on wasm; NaN as PyTorch treats it (propagated); its gradient; refusals; empty
+// batches; no leaks.
 import { afterAll, describe, expect, it } from 'vitest';
 import { maxPoolPadded, setBackend, setThreads, tf } from '../src/index';
 import { cnnKernelRuns } from './wasm-internals';
@@ -23,7 +24,7 @@ type Case = [
   pads: [number, number, number, number],
 ];
 
-/** Max pooling in plain JavaScript over the taps inside the input. */
+/** Max pooling in plain JavaScript over the taps inside the input (Math.max: a NaN in the window gives NaN). */
 function reference(x: Float32Array, [n, h, w, c]: number[], [kh, kw]: number[], [sh, sw]: number[], pads: number[]) {
   const [top, bottom, left, right] = pads as [number, number, number, number];
   const oh = Math.floor((h + top + bottom - kh) / sh) + 1;
@@ -128,34 +129,70 @@ for (const [backend, threads] of [
 }
 
 describe('maxPoolPadded: NaN, gradients, empty batches and refusals (wasm)', () => {
-  it('lets a NaN lose to any number in its window, as tfjs does', async () => {
+  it('propagates a NaN to every window that holds it, as PyTorch does, in every lane and tap (and tf.maxPool too)', async () => {
+    for (const threads of [1, 2]) {
+      await setThreads(threads);
+      await setBackend('wasm');
+      const before = tf.memory().numTensors;
+      // 21 channels: a block of 16, one of 4 and a single lane; the 81-tap case combines two lists of taps.
+      for (const [shape, k, s, pads] of [
+        [
+          [1, 7, 7, 21],
+          [3, 3],
+          [2, 2],
+          [1, 1, 1, 1],
+        ],
+        [
+          [1, 12, 12, 3],
+          [9, 9],
+          [1, 1],
+          [4, 4, 4, 4],
+        ],
+      ] as Case[]) {
+        const size = shape.reduce((a, b) => a * b);
+        const xv = values(size, 7);
+        // NaN at a window's first tap, a middle tap, a late tap (past the first list of 64) and the last pixel.
+        for (const at of [0, 3 * shape[3] + 5, size >> 1, size - 1]) xv[Math.min(at, size - 1)] = Number.NaN;
+        const x = tf.tensor4d(xv, shape);
+        const want = reference(xv, shape, k, s, pads);
+        expect(want.y.some((v) => Number.isNaN(v))).toBe(true);
+        expect(want.y.some((v) => !Number.isNaN(v))).toBe(true);
+        let y: tf.Tensor | undefined;
+        expect(cnnKernelRuns(() => void (y = maxPoolPadded(x, k, s, pads)))).toBe(1);
+        expect(Array.from(y!.dataSync())).toEqual(Array.from(want.y));
+        // tfjs's MaxPool with valid padding is cnn's kernel too.
+        const valid = reference(xv, shape, k, s, [0, 0, 0, 0]);
+        let z: tf.Tensor | undefined;
+        expect(cnnKernelRuns(() => void (z = tf.maxPool(x, k, s, 'valid')))).toBe(1);
+        expect(Array.from(z!.dataSync())).toEqual(Array.from(valid.y));
+        tf.dispose([x, y!, z!]);
+      }
+      expect(tf.memory().numTensors).toBe(before);
+    }
+  });
+
+  it("tf.maxPool on wasm gives PyTorch's NaN where tfjs's own kernel gave -infinity", async () => {
     await setThreads(1);
     await setBackend('wasm');
-    const v = new Float32Array(4 * 4 * 4).fill(1);
-    v[0] = Number.NaN; // first tap of the first window
-    v[4 * 5 + 1] = Number.NaN; // a middle tap
-    const x = tf.tensor4d(v, [1, 4, 4, 4]);
-    const y = maxPoolPadded(x, [3, 3], [2, 2], [1, 1, 1, 1]);
-    const composed = tf.tidy(() =>
-      tf.maxPool(
-        tf.pad(
-          x,
-          [
-            [0, 0],
-            [1, 1],
-            [1, 1],
-            [0, 0],
-          ],
-          -Infinity,
-        ) as tf.Tensor4D,
-        3,
-        2,
-        'valid',
-      ),
+    // One window [NaN, 2, 3, 4] per channel: XNNPACK's pool gave -infinity, PyTorch gives NaN.
+    const x = tf.tensor4d([Number.NaN, Number.NaN, 2, 2, 3, 3, 4, 4], [1, 2, 2, 2]);
+    const y = tf.maxPool(x, 2, 2, 'valid');
+    expect(Array.from(y.dataSync())).toEqual([Number.NaN, Number.NaN]);
+    // +infinity and -infinity in one window (their sum is NaN, the kernel's first hint of a NaN): +infinity wins.
+    const inf = tf.tensor4d([Infinity, -Infinity, -Infinity, Infinity, 1, 2, 3, 4], [1, 2, 2, 2]);
+    const infMax = tf.maxPool(inf, 2, 2, 'valid');
+    expect(Array.from(infMax.dataSync())).toEqual([Infinity, Infinity]);
+    const wide = tf.tensor4d(
+      Array.from({ length: 4 * 21 }, (_, i) => (i % 21 === 20 ? Number.NaN : i % 2 ? Infinity : -Infinity)),
+      [1, 2, 2, 21],
     );
-    expect(Array.from(y.dataSync())).toEqual(Array.from(composed.dataSync()));
-    expect(Array.from(y.dataSync()).every((e) => e === 1)).toBe(true);
-    tf.dispose([x, y, composed]);
+    const wideMax = Array.from(tf.maxPool(wide, 2, 2, 'valid').dataSync());
+    expect(wideMax).toEqual(Array.from({ length: 21 }, (_, i) => (i === 20 ? Number.NaN : Infinity)));
+    tf.dispose([inf, infMax, wide]);
+    // 'same' padding counts as -infinity: a window over the edge takes the largest value inside.
+    const same = tf.maxPool(tf.tensor4d([-5, -7, -6, -8], [1, 2, 2, 1]), 3, 1, 'same');
+    expect(Array.from(same.dataSync())).toEqual([-5, -5, -5, -5]);
+    tf.dispose([x, y, same]);
   });
 
   it('is differentiable (the composed path runs while the tape records) and answers empty batches', async () => {

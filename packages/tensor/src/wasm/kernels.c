@@ -1321,8 +1321,9 @@ static KERNEL void dw_bwd_filter_run(conv* p, int unit) {
 // Max pooling's input gradient (tfjs's own wasm kernel sends the gradient of a window whose maximum is
 // negative to the wrong pixel). Here x is the pooled input, y the output gradient dy, f the input
 // gradient dx (same shape as x); kh, kw, sh, sw, dh, dw, pt, pl describe the window. Each window's
-// gradient goes to its first maximum in scan order, as in PyTorch and tfjs's cpu backend.
-// Units: ranges of channels (of 4).
+// gradient goes where PyTorch's CPU kernel sends it: to its first maximum in scan order (as tfjs's cpu backend
+// does), to its last NaN if it holds one (the forward's NaN, OP_MAXPOOL_FWD), and to its first tap inside the input
+// if every value is -infinity. Units: ranges of channels (of 4).
 static int maxpool_bwd_prepare(conv* p) {
   fill_zero(p->f, p->n * p->h * p->w * p->c);
   return split_units(cdiv(p->c, 4), p->slots, 4);
@@ -1340,6 +1341,7 @@ static KERNEL void maxpool_bwd_run(conv* p, int unit) {
         for (; c0 + 4 <= chi; c0 += 4) {
           v128_t best = wasm_f32x4_splat(-__builtin_inff());
           v128_t where = wasm_i32x4_splat(-1);
+          int first = -1;
           for (int i = 0; i < p->kh; i++) {
             int ih = oh * p->sh - p->pt + i * p->dh;
             if (ih < 0 || ih >= p->h) continue;
@@ -1348,11 +1350,14 @@ static KERNEL void maxpool_bwd_run(conv* p, int unit) {
               if (iw < 0 || iw >= p->w) continue;
               int at = (n * p->h + ih) * p->w + iw;
               v128_t v = wasm_v128_load(p->x + (long)at * c + c0);
-              v128_t gt = wasm_f32x4_gt(v, best);
+              v128_t gt = wasm_v128_or(wasm_f32x4_gt(v, best), wasm_f32x4_ne(v, v));
               best = wasm_v128_bitselect(v, best, gt);
               where = wasm_v128_bitselect(wasm_i32x4_splat(at), where, gt);
+              if (first < 0) first = at;
             }
           }
+          // A lane still at -1 saw only -infinity: its first tap takes the gradient.
+          where = wasm_v128_bitselect(wasm_i32x4_splat(first), where, wasm_i32x4_eq(where, wasm_i32x4_splat(-1)));
           int w0 = wasm_i32x4_extract_lane(where, 0), w1 = wasm_i32x4_extract_lane(where, 1);
           int w2 = wasm_i32x4_extract_lane(where, 2), w3 = wasm_i32x4_extract_lane(where, 3);
           if (w0 >= 0) p->f[(long)w0 * c + c0] += dyp[c0];
@@ -1362,7 +1367,7 @@ static KERNEL void maxpool_bwd_run(conv* p, int unit) {
         }
         for (; c0 < chi; c0++) {
           float best = -__builtin_inff();
-          int where = -1;
+          int where = -1, first = -1;
           for (int i = 0; i < p->kh; i++) {
             int ih = oh * p->sh - p->pt + i * p->dh;
             if (ih < 0 || ih >= p->h) continue;
@@ -1371,12 +1376,14 @@ static KERNEL void maxpool_bwd_run(conv* p, int unit) {
               if (iw < 0 || iw >= p->w) continue;
               int at = (n * p->h + ih) * p->w + iw;
               float v = p->x[(long)at * c + c0];
-              if (v > best) {
+              if (first < 0) first = at;
+              if (v > best || v != v) {
                 best = v;
                 where = at;
               }
             }
           }
+          if (where < 0) where = first;
           if (where >= 0) p->f[(long)where * c + c0] += dyp[c0];
         }
       }
@@ -2697,27 +2704,55 @@ static int conv_fwd_packed_prepare(conv* p) {
 // inside the input (padding counts as -infinity, so a padded max pool needs no padded copy of its input). Per output
 // pixel, the addresses of its taps inside the input are listed in the slot's scratch (at most MAXPOOL_TAPS; larger
 // windows are combined a list at a time); then 16 channels at a time in registers (then 4, then one) start at
-// -infinity and take f32x4.pmax (`m < v ? v : m`, one instruction) with each tap. As with tfjs's kernels, a NaN never
-// wins: a window of NaN and numbers gives the largest number; one of only NaN (or none inside) gives -infinity.
-// Units: ranges of output rows.
+// -infinity and take f32x4.pmax (`m < v ? v : m`, one instruction) with each tap. A NaN propagates, as in PyTorch: pmax
+// keeps a NaN it already holds but never takes one, so each tap's `v != v` is or-ed into a mask and the lanes that
+// met a NaN end NaN. (tfjs's cpu kernel lets a NaN lose to any number; its wasm kernel, XNNPACK's, gave -infinity for
+// a window whose first tap is NaN and the largest number otherwise.) A window with no tap inside the input gives
+// -infinity. Units: ranges of output rows.
 
 enum { MAXPOOL_TAPS = 64 };
 
 static int maxpool_fwd_prepare(conv* p) { return split_units(p->n * p->oh, p->slots, 4); }
 
-// out[0..c) = max(out, rows listed in t[0..nt)) if more, else max over the list alone.
+// Lanes of channels [j, j + 4) where a tap holds a NaN (the exact test, for a block whose running sum went NaN).
+static v128_t maxpool_nan_lanes(const float** t, int nt, int j) {
+  v128_t n = wasm_i32x4_splat(0);
+  for (int q = 0; q < nt; q++) {
+    v128_t v = wasm_v128_load(t[q] + j);
+    n = wasm_v128_or(n, wasm_f32x4_ne(v, v));
+  }
+  return n;
+}
+
+// out[0..c) = max(out, rows listed in t[0..nt)) if more, else max over the list alone; NaN propagates. Beside each
+// pmax chain runs a sum of the same taps (one more instruction per tap, where testing each tap took two): a NaN tap
+// makes it NaN, and so may +infinity with -infinity, so a block whose sum went NaN is tested exactly.
 static void maxpool_taps(float* out, const float** t, int nt, int c, int more) {
-  v128_t ninf = wasm_f32x4_splat(-__builtin_inff());
+  v128_t ninf = wasm_f32x4_splat(-__builtin_inff()), nan = wasm_f32x4_splat(__builtin_nanf("")), zero = wasm_f32x4_splat(0);
   int j = 0;
   for (; j + 16 <= c; j += 16) {
     v128_t m0 = more ? wasm_v128_load(out + j) : ninf, m1 = more ? wasm_v128_load(out + j + 4) : ninf;
     v128_t m2 = more ? wasm_v128_load(out + j + 8) : ninf, m3 = more ? wasm_v128_load(out + j + 12) : ninf;
+    v128_t s0 = zero, s1 = zero, s2 = zero, s3 = zero;
     for (int q = 0; q < nt; q++) {
       const float* s = t[q] + j;
-      m0 = wasm_f32x4_pmax(m0, wasm_v128_load(s));
-      m1 = wasm_f32x4_pmax(m1, wasm_v128_load(s + 4));
-      m2 = wasm_f32x4_pmax(m2, wasm_v128_load(s + 8));
-      m3 = wasm_f32x4_pmax(m3, wasm_v128_load(s + 12));
+      v128_t v0 = wasm_v128_load(s), v1 = wasm_v128_load(s + 4), v2 = wasm_v128_load(s + 8), v3 = wasm_v128_load(s + 12);
+      m0 = wasm_f32x4_pmax(m0, v0);
+      m1 = wasm_f32x4_pmax(m1, v1);
+      m2 = wasm_f32x4_pmax(m2, v2);
+      m3 = wasm_f32x4_pmax(m3, v3);
+      s0 = wasm_f32x4_add(s0, v0);
+      s1 = wasm_f32x4_add(s1, v1);
+      s2 = wasm_f32x4_add(s2, v2);
+      s3 = wasm_f32x4_add(s3, v3);
+    }
+    v128_t any = wasm_v128_or(wasm_v128_or(wasm_f32x4_ne(s0, s0), wasm_f32x4_ne(s1, s1)),
+                              wasm_v128_or(wasm_f32x4_ne(s2, s2), wasm_f32x4_ne(s3, s3)));
+    if (wasm_v128_any_true(any)) {
+      m0 = wasm_v128_bitselect(nan, m0, maxpool_nan_lanes(t, nt, j));
+      m1 = wasm_v128_bitselect(nan, m1, maxpool_nan_lanes(t, nt, j + 4));
+      m2 = wasm_v128_bitselect(nan, m2, maxpool_nan_lanes(t, nt, j + 8));
+      m3 = wasm_v128_bitselect(nan, m3, maxpool_nan_lanes(t, nt, j + 12));
     }
     wasm_v128_store(out + j, m0);
     wasm_v128_store(out + j + 4, m1);
@@ -2725,14 +2760,24 @@ static void maxpool_taps(float* out, const float** t, int nt, int c, int more) {
     wasm_v128_store(out + j + 12, m3);
   }
   for (; j + 4 <= c; j += 4) {
-    v128_t m0 = more ? wasm_v128_load(out + j) : ninf;
-    for (int q = 0; q < nt; q++) m0 = wasm_f32x4_pmax(m0, wasm_v128_load(t[q] + j));
+    v128_t m0 = more ? wasm_v128_load(out + j) : ninf, s0 = zero;
+    for (int q = 0; q < nt; q++) {
+      v128_t v = wasm_v128_load(t[q] + j);
+      m0 = wasm_f32x4_pmax(m0, v);
+      s0 = wasm_f32x4_add(s0, v);
+    }
+    if (wasm_v128_any_true(wasm_f32x4_ne(s0, s0))) m0 = wasm_v128_bitselect(nan, m0, maxpool_nan_lanes(t, nt, j));
     wasm_v128_store(out + j, m0);
   }
   for (; j < c; j++) {
     float m = more ? out[j] : -__builtin_inff();
-    for (int q = 0; q < nt; q++) m = m < t[q][j] ? t[q][j] : m;
-    out[j] = m;
+    int isnan = 0;
+    for (int q = 0; q < nt; q++) {
+      float v = t[q][j];
+      m = m < v ? v : m;
+      isnan |= v != v;
+    }
+    out[j] = isnan ? __builtin_nanf("") : m;
   }
 }
 

@@ -16,6 +16,7 @@ import {
   FusedConv2D,
   FusedDepthwiseConv2D,
   getKernel,
+  MaxPool,
   MaxPoolGrad,
   Mean,
   Multiply,
@@ -29,6 +30,7 @@ import {
   unregisterKernel,
   type KernelConfig,
   type KernelFunc,
+  type MaxPoolAttrs,
   type MaxPoolGradAttrs,
   type NamedAttrMap,
   type PadV2Attrs,
@@ -347,6 +349,44 @@ const paddedMaxPool = ((args: KernelArgs) => {
   return out;
 }) as unknown as KernelFunc;
 
+/**
+ * tfjs's MaxPool on cnn's max pooling kernel (kernels.c, OP_MAXPOOL_FWD; 'same' padding counts as -infinity there as in
+ * tfjs), for every float32 NHWC call whatever CNN_IGEMM says, as cnn's MaxPoolGrad: tfjs's wasm kernel
+ * (XNNPACK's) gave -infinity for a window whose first tap is NaN and the largest number for one whose NaN came later;
+ * cnn's kernel makes a window with a NaN give NaN, as PyTorch does, and its gradient goes where PyTorch sends it.
+ * Returns undefined (tfjs's kernel) for any other dtype and for an empty tensor.
+ */
+function tryMaxPool(args: KernelArgs): TensorInfo | undefined {
+  const backend = args.backend as WasmBackendLike;
+  const { x } = args.inputs;
+  const a = (args.attrs ?? {}) as unknown as MaxPoolAttrs;
+  if (x?.dtype !== 'float32' || x.shape.length !== 4 || isEmpty(x.shape)) return undefined;
+  let info: backend_util.Conv2DInfo;
+  try {
+    info = backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+  } catch {
+    return undefined; // tfjs's kernel reports the bad attributes
+  }
+  if (info.outHeight <= 0 || info.outWidth <= 0) return undefined;
+  const out = backend.makeOutput(info.outShape, 'float32');
+  runConvKernel(
+    backend,
+    'maxpool_fwd',
+    convGeometry(info, x.shape[3]),
+    addressOf(backend, x),
+    0,
+    addressOf(backend, out),
+  );
+  return out;
+}
+
 /** cnn's replacements of tfjs's forward convolutions, and tfjs's kernels they fall back to. */
 const ours = new WeakSet<KernelFunc>();
 const originals = new Map<string, KernelConfig>();
@@ -356,7 +396,7 @@ const originals = new Map<string, KernelConfig>();
  * products (BatchMatMul, _FusedMatMul), AvgPool and the spatial Mean (a global average pool) on 'wasm' with kernels
  * that run cnn's (Winograd F(2x2, 3x3), igemm, depthwise; winograd.ts) where they can and should, and call tfjs's own
  * kernel (with its set-up, which the backend runs at start) for every other call; also Slice (last-axis slices,
- * {@link trySliceLastAxis}) and PadV2 (small pads, {@link trySmallPad}).
+ * {@link trySliceLastAxis}), PadV2 (small pads, {@link trySmallPad}) and MaxPool (every float32 call, {@link tryMaxPool}).
  */
 function registerWinograd(): void {
   registerWinogradFlag();
@@ -376,6 +416,7 @@ function registerWinograd(): void {
     [_FusedMatMul, tryMatMul],
     [AvgPool, tryAvgPool],
     [Mean, tryMean],
+    [MaxPool, (args) => tryMaxPool(args as unknown as KernelArgs)],
   ];
   for (const [name, route] of routes) {
     const current = getKernel(name, 'wasm');
