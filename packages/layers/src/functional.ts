@@ -2,6 +2,8 @@
 // Modules (module.ts, layers/) own parameters and call these.
 import {
   tf,
+  checkActivation,
+  CONV_ACTIVATIONS,
   batchNormTrainBackward,
   batchNormTrainForward,
   conv2d as convOp,
@@ -354,11 +356,7 @@ export function batchNormTrain(
     );
   const eps = p.eps ?? 1e-5;
   const { weight, bias } = p;
-  const activation = p.activation ?? 'linear';
-  if (activation !== 'linear' && activation !== 'relu' && activation !== 'relu6')
-    throw new Error(
-      `batchNormTrain: activation must be 'linear', 'relu' or 'relu6', got ${JSON.stringify(activation)}`,
-    );
+  const activation = checkActivation('batchNormTrain', p.activation ?? 'linear', CONV_ACTIVATIONS);
   let stats: Omit<BatchNormTrainResult, 'y'> | undefined;
   // customGrad runs this with the tape off and disposes what it does not return or save; the statistics are kept
   // by hand and handed to the caller.

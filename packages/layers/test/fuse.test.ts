@@ -271,7 +271,7 @@ describe('BatchNorm2d.callWithActivation', () => {
     const b = tf.relu6(bn.call(x));
     expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
     expect(() => bn.callWithActivation(x, 'tanh' as 'relu')).toThrow(
-      /BatchNorm2d: activation must be 'relu' or 'relu6', got "tanh"/,
+      /BatchNorm2d: activation must be one of relu, relu6, got "tanh"/,
     );
     tf.dispose([a, b, x]);
     bn.dispose();

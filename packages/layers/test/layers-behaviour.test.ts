@@ -646,6 +646,11 @@ describe('(e) bad inputs', () => {
       /batchNormTrain: weight must have shape \[6\], got \[4\]/,
     ],
     [
+      'batchNormTrain, activation',
+      () => F.batchNormTrain(tf.zeros([2, 2, 2, 6]), { activation: 'gelu' as 'relu' }),
+      /batchNormTrain: activation must be one of linear, relu, relu6, got "gelu"/,
+    ],
+    [
       'BatchNorm2d in training, one value per channel',
       () => new BatchNorm2d(3).call(tf.zeros([1, 1, 1, 3])),
       /batchNormTrain: expected more than one value per channel to normalise over, got input shape \[1, 1, 1, 3\]/,

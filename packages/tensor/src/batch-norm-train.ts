@@ -5,6 +5,7 @@
 import { engine, getKernel, type NamedAttrMap, type NamedTensorMap, type Tensor } from '@tensorflow/tfjs-core';
 import { tf } from './tf';
 import { BN_TRAIN_BACKWARD, BN_TRAIN_FORWARD } from './kernel-names';
+import { CONV_ACTIVATIONS, checkActivation } from './fused-ops';
 import { reluGrad } from './relu-grad';
 
 /**
@@ -12,13 +13,6 @@ import { reluGrad } from './relu-grad';
  * ReLU6, as `ConvNormAct` and ResNet's blocks are built): `'linear'` for none.
  */
 export type BatchNormActivation = 'linear' | 'relu' | 'relu6';
-
-const ACTIVATION_NAMES: readonly string[] = ['linear', 'relu', 'relu6'];
-
-function checkActivation(op: string, activation: string): void {
-  if (!ACTIVATION_NAMES.includes(activation))
-    throw new Error(`${op}: activation must be 'linear', 'relu' or 'relu6', got ${JSON.stringify(activation)}`);
-}
 
 /** What {@link batchNormTrainForward} returns; every tensor but `y` has shape [c]. */
 export interface BatchNormForward {
@@ -101,7 +95,7 @@ export function batchNormTrainForward(
   eps: number,
   activation: BatchNormActivation = 'linear',
 ): BatchNormForward {
-  checkActivation('batchNormTrainForward', activation);
+  checkActivation('batchNormTrainForward', activation, CONV_ACTIVATIONS);
   if (typeof eps !== 'number' || !(eps >= 0))
     throw new Error(`batchNormTrainForward: eps must be a number >= 0, got ${eps}`);
   if (onWasm(BN_TRAIN_FORWARD, x)) {
@@ -150,7 +144,7 @@ export function batchNormTrainBackward(
   opts: { activation?: BatchNormActivation; bias?: Tensor } = {},
 ): BatchNormBackward {
   const activation = opts.activation ?? 'linear';
-  checkActivation('batchNormTrainBackward', activation);
+  checkActivation('batchNormTrainBackward', activation, CONV_ACTIVATIONS);
   if (onWasm(BN_TRAIN_BACKWARD, x, dy)) {
     const inputs = present({ dy, x, mean, invStd, weight, bias: activation !== 'linear' ? opts.bias : undefined });
     const attrs = { activation } as unknown as NamedAttrMap;

@@ -55,6 +55,8 @@ export {
   type AdamStepResult,
 } from './optimizer-steps';
 export {
+  checkActivation,
+  CONV_ACTIVATIONS,
   fusedActivation,
   fusedAdd,
   channelShuffleConcat,

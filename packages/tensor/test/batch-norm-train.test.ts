@@ -178,7 +178,7 @@ describe('batchNormTrainForward / Backward: a bad activation', () => {
     const before = tf.memory().numTensors;
     const bad = 'gelu' as unknown as 'relu';
     expect(() => batchNormTrainForward(x, undefined, undefined, 1e-5, bad)).toThrow(
-      /batchNormTrainForward: activation must be 'linear', 'relu' or 'relu6', got "gelu"/,
+      /batchNormTrainForward: activation must be one of linear, relu, relu6, got "gelu"/,
     );
     const s = tf.tensor1d([0, 0, 0, 0]);
     expect(() => batchNormTrainBackward(x, x, s, s, undefined, { activation: bad })).toThrow(

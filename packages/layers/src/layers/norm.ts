@@ -1,5 +1,5 @@
 // Normalisation layers: batch norm and local response norm.
-import { tf, type Tensor } from '@cnn/tensor';
+import { checkActivation, tf, type Tensor } from '@cnn/tensor';
 import * as F from '../functional';
 import { Module } from '../module';
 import { positiveInt } from './common';
@@ -63,8 +63,7 @@ export class BatchNorm2d extends Module {
    * training, except while a forward hook (`summary`) watches every module's output.
    */
   callWithActivation(x: Tensor, activation: 'relu' | 'relu6'): Tensor {
-    if (activation !== 'relu' && activation !== 'relu6')
-      throw new Error(`BatchNorm2d: activation must be 'relu' or 'relu6', got ${JSON.stringify(activation)}`);
+    checkActivation('BatchNorm2d', activation, ['relu', 'relu6']);
     return tf.tidy(() => this.normalise(x, activation));
   }
 

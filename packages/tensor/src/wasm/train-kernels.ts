@@ -41,6 +41,7 @@ import {
   type ConvGeometry,
   type WasmBackendLike,
 } from './module';
+import { CONV_ACTIVATIONS, checkActivation } from '../fused-ops';
 import { ACTIVATIONS } from './winograd';
 
 interface KernelArgs {
@@ -70,11 +71,7 @@ function checkChannels(op: string, c: number, t: TensorInfo, per: number): void 
 
 /** The BatchNorm kernels' `activation` attribute as kernels.c's ACT_ number: linear (absent), relu or relu6. */
 function bnActivation(op: string, attrs: NamedAttrMap | undefined): number {
-  const name = (attrs?.activation as string | undefined) ?? 'linear';
-  const act = name === 'linear' || name === 'relu' || name === 'relu6' ? ACTIVATIONS[name] : undefined;
-  if (act === undefined)
-    throw new Error(`${op}: activation must be 'linear', 'relu' or 'relu6', got ${JSON.stringify(name)}`);
-  return act;
+  return ACTIVATIONS[checkActivation(op, attrs?.activation ?? 'linear', CONV_ACTIVATIONS)]!;
 }
 
 /** `length` floats at `address` of the backend's memory (a view: take it again after anything that allocates). */
