@@ -22,9 +22,15 @@ import {
   conv2dBackpropFilter,
   backendInfo,
 } from '../dist/index.js';
+import { parseFlags } from './flags.mjs';
 
-const quick = process.argv.includes('--quick');
-const withCpu = !quick && !process.argv.includes('--no-cpu');
+const flags = parseFlags(
+  process.argv.slice(2),
+  { quick: false, 'no-cpu': false },
+  'node packages/tensor/bench/bench.mjs [--quick] [--no-cpu]',
+);
+const quick = flags.quick;
+const withCpu = !quick && !flags['no-cpu'];
 
 function fill(shape, seed) {
   const n = shape.reduce((a, b) => a * b, 1);

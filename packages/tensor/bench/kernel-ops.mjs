@@ -17,15 +17,17 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseKernelAbi } from '../scripts/kernel-abi.mjs';
+import { parseFlags } from './flags.mjs';
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-};
-const revs = arg('revs', 'HEAD,work').split(',');
-const rounds = Number(arg('rounds', 30));
-const only = arg('only', '');
-const batch = arg('batch', ''); // overrides every case's batch
+const flags = parseFlags(
+  process.argv.slice(2),
+  { revs: 'HEAD,work', rounds: '30', only: '', batch: '' },
+  'node packages/tensor/bench/kernel-ops.mjs [--revs HEAD,work] [--rounds 30] [--only wino,filter] [--batch N]',
+);
+const revs = flags.revs.split(',');
+const rounds = Number(flags.rounds);
+const only = flags.only;
+const batch = flags.batch; // overrides every case's batch
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const rel = 'packages/tensor/src/wasm/kernels.c';

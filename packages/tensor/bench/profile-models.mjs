@@ -16,21 +16,36 @@
 // setThreads re-creates the backend, so the model is rebuilt on it. The machine is shared: compare within a run,
 // read best times.
 import { setBackend, setThreads, tf } from '../dist/index.js';
+import { parseFlags } from './flags.mjs';
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-};
-const ids = arg('models', 'mobilenet_v2,resnet18,resnet50').split(',');
-const winograds = arg('winograd', 'auto').split(',');
-const igemms = arg('igemm', 'small').split(',');
-const threadList = arg('threads', '1,2').split(',').map(Number);
-const reps = Number(arg('reps', 8));
-const rounds = Number(arg('rounds', 2));
-const batch = Number(arg('batch', 1));
-const input = arg('input', undefined)?.split('x').map(Number);
-const profile = process.argv.includes('--profile');
-const profileReps = Number(arg('profile-reps', 5));
+const flags = parseFlags(
+  process.argv.slice(2),
+  {
+    models: 'mobilenet_v2,resnet18,resnet50',
+    winograd: 'auto',
+    igemm: 'small',
+    threads: '1,2',
+    reps: '8',
+    rounds: '2',
+    batch: '1',
+    input: '',
+    profile: false,
+    'profile-reps': '5',
+    'per-call': false,
+    'per-call-top': '20',
+  },
+  'node packages/tensor/bench/profile-models.mjs [--models a,b] [--winograd on|off|auto[,...]] [--igemm small|on|off|auto[,...]] [--threads 1,2] [--reps 8] [--rounds 2] [--batch 1] [--input HxWxC] [--profile] [--profile-reps 5] [--per-call] [--per-call-top 20]',
+);
+const ids = flags.models.split(',');
+const winograds = flags.winograd.split(',');
+const igemms = flags.igemm.split(',');
+const threadList = flags.threads.split(',').map(Number);
+const reps = Number(flags.reps);
+const rounds = Number(flags.rounds);
+const batch = Number(flags.batch);
+const input = flags.input ? flags.input.split('x').map(Number) : undefined;
+const profile = flags.profile;
+const profileReps = Number(flags['profile-reps']);
 // CNN_BENCH_AB=FLAG=v1,v2: one more axis of variants, any tfjs flag.
 const [abFlag, abValues] = (process.env.CNN_BENCH_AB ?? '').split('=');
 const abList = abFlag ? abValues.split(',') : [undefined];
@@ -136,7 +151,7 @@ for (const id of ids) {
       console.log(`  ${id} ${key}: ${m.calls.length} kernel calls, ${sum.toFixed(2)} ms in kernels (sum of minima)`);
       console.log(`    ${top.join(', ')}`);
     }
-    if (process.argv.includes('--per-call') && res.size >= 2) {
+    if (flags['per-call'] && res.size >= 2) {
       // Per call: each variant's minimum side by side, the calls whose time differs most first.
       const keys = [...res.keys()];
       const lists = keys.map((k) => res.get(k).calls);
@@ -148,7 +163,7 @@ for (const id of ids) {
       }));
       diffs.sort((a, b) => b.ms[1] - b.ms[0] - (a.ms[1] - a.ms[0]));
       console.log(`  per call (${keys.join(' vs ')}), largest increase first:`);
-      for (const d of diffs.slice(0, Number(arg('per-call-top', 20)))) {
+      for (const d of diffs.slice(0, Number(flags['per-call-top']))) {
         console.log(`    #${d.i} ${d.name} ${d.shape}: ${d.ms.map((x) => x.toFixed(3)).join(' / ')}`);
       }
     }

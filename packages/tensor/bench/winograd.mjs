@@ -8,12 +8,16 @@
 // (other processes on a shared machine only ever add time). Read the ratio column: the machine is noisy.
 // ResNeXt's 3x3 convolutions are grouped and MobileNet's are depthwise: neither reaches this kernel.
 import { tf, setBackend, setThreads } from '../dist/index.js';
+import { parseFlags } from './flags.mjs';
 
-const quick = process.argv.includes('--quick');
-const ti = process.argv.indexOf('--threads');
-const threadList = ti > 0 ? process.argv[ti + 1].split(',').map(Number) : [1, 2];
-const oi = process.argv.indexOf('--only');
-const only = oi > 0 ? process.argv[oi + 1] : '';
+const flags = parseFlags(
+  process.argv.slice(2),
+  { quick: false, threads: '1,2', only: '' },
+  'node packages/tensor/bench/winograd.mjs [--quick] [--threads 1,2] [--only <label text>]',
+);
+const quick = flags.quick;
+const threadList = flags.threads.split(',').map(Number);
+const only = flags.only;
 
 // [label, h(=w), c, co, batches]
 const SHAPES = [
