@@ -75,8 +75,8 @@ export class ShuffleUnitV1 extends Module {
       new ConvNormAct(mid, mid, 3, { stride: this.stride, groups: mid, act: null, ...named }),
     );
     // At stride 2 the ReLU applies to the branch alone (before the concatenation), so it is the expand's own:
-    // one fused call in evaluation mode, where a ReLU pass over the concatenated tensor took a second (a ReLU has
-    // no weights: the keys are MMPretrain's either way).
+    // one fused call in evaluation mode, where a ReLU pass over the branch's output took a second (a ReLU has no
+    // weights: the keys are MMPretrain's either way).
     this.expand = this.registerModule(
       'g_conv_1x1_expand',
       new ConvNormAct(mid, branchOut, 1, { groups, ...(this.stride === 1 ? { act: null } : {}), ...named }),

@@ -134,7 +134,8 @@ describe('maxPoolPadded: NaN, gradients, empty batches and refusals (wasm)', () 
       await setThreads(threads);
       await setBackend('wasm');
       const before = tf.memory().numTensors;
-      // 21 channels: a block of 16, one of 4 and a single lane; the 81-tap case combines two lists of taps.
+      // 21 channels: a block of 16, one of 4 and a single lane. The 9x9 windows (81 taps inside the input for the
+      // middle outputs) are combined from two lists of taps, the second one starting at tap 64.
       for (const [shape, k, s, pads] of [
         [
           [1, 7, 7, 21],
@@ -143,19 +144,32 @@ describe('maxPoolPadded: NaN, gradients, empty batches and refusals (wasm)', () 
           [1, 1, 1, 1],
         ],
         [
-          [1, 12, 12, 3],
+          [1, 12, 12, 21],
           [9, 9],
           [1, 1],
           [4, 4, 4, 4],
         ],
       ] as Case[]) {
-        const size = shape.reduce((a, b) => a * b);
-        const xv = values(size, 7);
-        // NaN at a window's first tap, a middle tap, a late tap (past the first list of 64) and the last pixel.
-        for (const at of [0, 3 * shape[3] + 5, size >> 1, size - 1]) xv[Math.min(at, size - 1)] = Number.NaN;
+        const [, h, w, c] = shape;
+        const xv = values(h * w * c, 7);
+        const at = (y: number, x: number, ch: number) => (y * w + x) * c + ch;
+        // NaN in the block of 16 (channel 2, the first pixel: a window's first tap), in the block of 4 (channel 17,
+        // a middle pixel), in the single lane (channel 20, the last pixel), and in channel 9 at the bottom row: in
+        // the 9x9 case tap 75 of 81 (past the first list) of the output at (7, 6), whose other taps are all numbers.
+        for (const [y, x, ch] of [
+          [0, 0, 2],
+          [3, 3, 17],
+          [h - 1, w - 1, 20],
+          [h - 1, 5, 9],
+        ])
+          xv[at(y!, x!, ch!)] = Number.NaN;
         const x = tf.tensor4d(xv, shape);
         const want = reference(xv, shape, k, s, pads);
-        expect(want.y.some((v) => Number.isNaN(v))).toBe(true);
+        for (const ch of [2, 9, 17, 20])
+          expect(
+            want.y.some((v, i) => i % c === ch && Number.isNaN(v)),
+            `channel ${ch}`,
+          ).toBe(true);
         expect(want.y.some((v) => !Number.isNaN(v))).toBe(true);
         let y: tf.Tensor | undefined;
         expect(cnnKernelRuns(() => void (y = maxPoolPadded(x, k, s, pads)))).toBe(1);

@@ -2705,10 +2705,10 @@ static int conv_fwd_packed_prepare(conv* p) {
 // pixel, the addresses of its taps inside the input are listed in the slot's scratch (at most MAXPOOL_TAPS; larger
 // windows are combined a list at a time); then 16 channels at a time in registers (then 4, then one) start at
 // -infinity and take f32x4.pmax (`m < v ? v : m`, one instruction) with each tap. A NaN propagates, as in PyTorch: pmax
-// keeps a NaN it already holds but never takes one, so each tap's `v != v` is or-ed into a mask and the lanes that
-// met a NaN end NaN. (tfjs's cpu kernel lets a NaN lose to any number; its wasm kernel, XNNPACK's, gave -infinity for
-// a window whose first tap is NaN and the largest number otherwise.) A window with no tap inside the input gives
-// -infinity. Units: ranges of output rows.
+// keeps a NaN it already holds but never takes one, so a running sum of the taps beside it tells which blocks may
+// hold a NaN, those are tested tap by tap (maxpool_nan_lanes), and the lanes that met a NaN end NaN. (tfjs's cpu kernel
+// lets a NaN lose to any number; its wasm kernel, XNNPACK's, gave -infinity for a window whose first tap is NaN and
+// the largest number otherwise.) A window with no tap inside the input gives -infinity. Units: ranges of output rows.
 
 enum { MAXPOOL_TAPS = 64 };
 

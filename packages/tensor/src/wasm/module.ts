@@ -243,27 +243,42 @@ export function addressOf(backend: WasmBackendLike, t: TensorInfo): number {
  */
 export const THREAD_MIN_WORK = 1 << 20;
 
-/** Kernels that compute an output (y) from an input (x): their work is counted from the output's side. */
-const FORWARD_OPS: ReadonlySet<KernelOp> = new Set([
+/**
+ * Kernels whose geometry is a convolution's or a pooling window's (its forward, its gradients, its patches): each does
+ * one multiply-add per (output value, tap, input channel of its group), whichever way it loops. The input gradients
+ * visit only the taps that reach an output pixel (kernels.c's stride phases; the depthwise kernel gathers), so a
+ * stride-2 gradient does what its forward does, not four times as much.
+ */
+const CONV_OPS: ReadonlySet<KernelOp> = new Set([
   'conv_fwd',
   'conv_fwd_packed',
+  'conv_bwd_input',
+  'conv_bwd_filter',
   'dw_fwd',
+  'dw_bwd_input',
+  'dw_bwd_filter',
   'wino_fwd',
   'wino4_fwd',
   'maxpool_fwd',
+  'maxpool_bwd',
+  'avgpool_bwd',
+  'filter_c1',
+  'patches_t',
 ]);
 
 /**
- * Multiply-adds of a kernel call, as the thread threshold counts them: a forward kernel's, each output value a sum of
- * kh * kw taps of c / groups channels; a gradient's, the larger of that and the input gradient's (each input value a
- * sum over kh * kw taps of co / groups channels). A grouped 1x1 convolution of ShuffleNetV1 (28x28x120 to 30 channels
- * in 3 groups, 0.94 M) was counted as 3.8 M and split, taking 0.095 ms on two threads against 0.083 on one.
+ * Multiply-adds of a kernel call, as the thread threshold counts them. A convolution's or a pool's ({@link CONV_OPS}):
+ * n * oh * ow * co output values, each kh * kw taps of c / groups channels. ShuffleNetV1's grouped 1x1 layers (28x28x120
+ * to 30 channels in 3 groups, 0.94 M) had been counted as c = 120 channels each and split at 3.8 M, taking 0.095 ms on
+ * two threads against 0.083 on one; a stride-2 kernel had been counted from its input side, four times over. Any other
+ * kernel (its geometry describes rows, a filter transform, a transpose): the larger side times its taps and depth, as
+ * before.
  */
 export function workOf(name: KernelOp, g: ConvGeometry): number {
   const taps = g.n * g.kh * g.kw;
-  const forward = g.oh * g.ow * g.co * Math.max(1, g.c / g.groups);
-  if (FORWARD_OPS.has(name)) return taps * forward;
-  return taps * Math.max(forward, g.h * g.w * g.c * Math.max(1, g.co / g.groups));
+  const depth = Math.max(1, g.c / g.groups);
+  if (CONV_OPS.has(name)) return taps * g.oh * g.ow * g.co * depth;
+  return taps * Math.max(g.oh * g.ow * g.co, g.h * g.w * g.c) * depth;
 }
 
 let kernelRuns = 0;

@@ -30,7 +30,6 @@ import {
   unregisterKernel,
   type KernelConfig,
   type KernelFunc,
-  type MaxPoolAttrs,
   type MaxPoolGradAttrs,
   type NamedAttrMap,
   type PadV2Attrs,
@@ -55,6 +54,7 @@ import { registerEmptyInputGuards } from './empty';
 import { addressOf, convGeometry, memoryOf, plainGeometry, runConvKernel, type WasmBackendLike } from './module';
 import {
   ACTIVATIONS,
+  poolInfo,
   registerWinogradFlag,
   runConvForward,
   takesPad,
@@ -359,22 +359,9 @@ const paddedMaxPool = ((args: KernelArgs) => {
 function tryMaxPool(args: KernelArgs): TensorInfo | undefined {
   const backend = args.backend as WasmBackendLike;
   const { x } = args.inputs;
-  const a = (args.attrs ?? {}) as unknown as MaxPoolAttrs;
   if (x?.dtype !== 'float32' || x.shape.length !== 4 || isEmpty(x.shape)) return undefined;
-  let info: backend_util.Conv2DInfo;
-  try {
-    info = backend_util.computePool2DInfo(
-      x.shape as [number, number, number, number],
-      a.filterSize,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-    );
-  } catch {
-    return undefined; // tfjs's kernel reports the bad attributes
-  }
-  if (info.outHeight <= 0 || info.outWidth <= 0) return undefined;
+  const info = poolInfo(x, args.attrs);
+  if (!info || info.outHeight <= 0 || info.outWidth <= 0) return undefined;
   const out = backend.makeOutput(info.outShape, 'float32');
   runConvKernel(
     backend,

@@ -580,21 +580,9 @@ export function tryAvgPool(args: ConvArgs): TensorInfo | undefined {
   if (!route) return undefined;
   const { mode: imode, backend } = route;
   const { x } = args.inputs;
-  const at = (args.attrs ?? {}) as Record<string, unknown>;
   if (x?.dtype !== 'float32' || x.shape.length !== 4) return undefined;
-  let info: backend_util.Conv2DInfo;
-  try {
-    info = backend_util.computePool2DInfo(
-      x.shape as [number, number, number, number],
-      at.filterSize as number,
-      at.strides as number,
-      1,
-      at.pad as 'valid',
-      at.dimRoundingMode as 'floor' | undefined,
-    );
-  } catch {
-    return undefined; // tfjs's kernel reports the bad attributes
-  }
+  const info = poolInfo(x, args.attrs);
+  if (!info) return undefined;
   const p = info.padInfo;
   if (p.top !== 0 || p.left !== 0 || p.bottom !== 0 || p.right !== 0) return undefined;
   const [n, h, w, c] = x.shape;
@@ -612,6 +600,26 @@ export function tryAvgPool(args: ConvArgs): TensorInfo | undefined {
     addressOf(backend, out),
   );
   return out;
+}
+
+/**
+ * The geometry of a pooling kernel call (AvgPool, MaxPool: `filterSize`, `strides`, `pad`, `dimRoundingMode`) on an
+ * NHWC input, or undefined for attributes tfjs's own kernel should refuse (it reports them).
+ */
+export function poolInfo(x: TensorInfo, attrs: unknown): backend_util.Conv2DInfo | undefined {
+  const at = (attrs ?? {}) as Record<string, unknown>;
+  try {
+    return backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      at.filterSize as number,
+      at.strides as number,
+      1,
+      at.pad as 'valid',
+      at.dimRoundingMode as 'floor' | undefined,
+    );
+  } catch {
+    return undefined;
+  }
 }
 
 /** Per backend, the 1 / window filters of average pools and means, by `${taps} ${channels}`. */
