@@ -249,7 +249,7 @@ export const THREAD_MIN_WORK = 1 << 20;
  * visit only the taps that reach an output pixel (kernels.c's stride phases; the depthwise kernel gathers), so a
  * stride-2 gradient does what its forward does, not four times as much.
  */
-const CONV_OPS: ReadonlySet<KernelOp> = new Set([
+export const CONV_OPS: ReadonlySet<KernelOp> = new Set([
   'conv_fwd',
   'conv_fwd_packed',
   'conv_bwd_input',
