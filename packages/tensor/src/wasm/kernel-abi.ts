@@ -69,6 +69,8 @@ export const KERNEL_OPS = {
   maxpool_fwd: 31,
   /** OP_RELU_GRAD: ReLU (act ACT_RELU) or ReLU6 (ACT_RELU6) gradient: bias = dy * mask(x), y = dy, n x c floats */
   relu_grad: 32,
+  /** OP_COPY_COLS: y[r][pl + j] = x[r][j]: n rows of c floats into rows of co (one input of a last-axis concat) */
+  copy_cols: 33,
 } as const;
 
 /** A kernel of kernels.c, by name. */

@@ -90,6 +90,7 @@ enum {
   OP_CONV_FWD_PACKED = 30, // OP_CONV_FWD on a filter OP_CONV_PACK packed: scratch = that block; bias, act
   OP_MAXPOOL_FWD = 31,     // max pooling, forward (dilation 1), padding taken as -infinity (groups = c): y from x
   OP_RELU_GRAD = 32,       // ReLU (act ACT_RELU) or ReLU6 (ACT_RELU6) gradient: bias = dy * mask(x), y = dy, n x c floats
+  OP_COPY_COLS = 33,       // y[r][pl + j] = x[r][j]: n rows of c floats into rows of co (one input of a last-axis concat)
 };
 
 // Element-wise operations of OP_ELTWISE (struct conv's groups; never 0, which the size checks refuse).
@@ -2808,6 +2809,39 @@ static void maxpool_fwd_run(conv* p, int unit, int slot) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// One input of a concatenation along the last axis (issue 14): y[r][pl + j] = x[r][j] for r < n rows of c floats,
+// the rows of y co floats long; the caller runs it once per input. tfjs's wasm Concat copies each row of each input
+// with a typed-array `set` from JavaScript, one view per row (GoogLeNet's inception outputs took 0.85-1.0 ms a forward
+// at batch 1). The copy moves bits (a NaN's payload too). Units: ranges of rows, SHUFFLE_UNIT_FLOATS floats at least
+// each, as the shuffle's: the pass only moves memory.
+
+static int copy_cols_prepare(conv* p) {
+  int units = imin(p->n, imin(4 * p->slots, imax(1, (int)((long long)p->n * p->c / SHUFFLE_UNIT_FLOATS))));
+  return p->slots <= 1 ? 1 : imax(1, units);
+}
+
+static KERNEL void copy_cols_run(conv* p, int unit) {
+  int lo, hi, c = p->c;
+  unit_range(p->n, copy_cols_prepare(p), unit, &lo, &hi);
+  for (int r = lo; r < hi; r++) {
+    const float* x = p->x + (long)r * c;
+    float* y = p->y + (long)r * p->co + p->pl;
+    int j = 0;
+    for (; j + 16 <= c; j += 16) {
+      v128_t a = wasm_v128_load(x + j), b = wasm_v128_load(x + j + 4);
+      v128_t d = wasm_v128_load(x + j + 8), e = wasm_v128_load(x + j + 12);
+      wasm_v128_store(y + j, a);
+      wasm_v128_store(y + j + 4, b);
+      wasm_v128_store(y + j + 8, d);
+      wasm_v128_store(y + j + 12, e);
+    }
+    for (; j + 4 <= c; j += 4) wasm_v128_store(y + j, wasm_v128_load(x + j));
+    // The last values as 32-bit integers: a float load and store could quiet a signalling NaN.
+    for (; j < c; j++) ((int*)y)[j] = ((const int*)x)[j];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry points (op: see the enum at the top).
 
 // Bytes of scratch memory a kernel needs for these parameters and p->slots slots.
@@ -2856,6 +2890,7 @@ int prepare(int op, conv* p) {
   if (op == OP_CONV_FWD_PACKED) return conv_fwd_packed_prepare(p);
   if (op == OP_MAXPOOL_FWD) return maxpool_fwd_prepare(p);
   if (op == OP_RELU_GRAD) return bn_rows_prepare(p);
+  if (op == OP_COPY_COLS) return copy_cols_prepare(p);
   return 0;
 }
 
@@ -2901,4 +2936,5 @@ void run(int op, conv* p, int unit, int slot) {
   else if (op == OP_CONV_FWD_PACKED) conv_fwd_run(p, unit, slot);
   else if (op == OP_MAXPOOL_FWD) maxpool_fwd_run(p, unit, slot);
   else if (op == OP_RELU_GRAD) relu_grad_run(p, unit);
+  else if (op == OP_COPY_COLS) copy_cols_run(p, unit);
 }

@@ -309,9 +309,11 @@ export function runConvKernel(
   }
   const k = kernelsFor(backend);
   kernelRuns++;
-  // Element-wise passes, tanh, the shuffle and the squeeze-and-excitation decide their own split (kernels.c,
-  // ew_prepare, tanh_prepare, shuffle2_prepare, se_prepare): their work per value is not a convolution's.
-  const selfSplit = name === 'eltwise' || name === 'tanh' || name === 'shuffle2' || name === 'se_gate';
+  // Element-wise passes, tanh, the shuffle, a concatenation's copies and the squeeze-and-excitation decide their own
+  // split (kernels.c, ew_prepare, tanh_prepare, shuffle2_prepare, copy_cols_prepare, se_prepare): their work per value
+  // is not a convolution's.
+  const selfSplit =
+    name === 'eltwise' || name === 'tanh' || name === 'shuffle2' || name === 'copy_cols' || name === 'se_gate';
   const pool = selfSplit || workOf(name, g) >= THREAD_MIN_WORK ? pools.get(backend) : undefined;
   const wasm = backend.wasm;
   const op = KERNEL_OPS[name];

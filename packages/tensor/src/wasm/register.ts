@@ -7,6 +7,7 @@ import {
   AvgPool,
   BatchMatMul,
   backend_util,
+  Concat,
   Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
@@ -61,6 +62,7 @@ import {
   runEltwise,
   tryDepthwise,
   tryAvgPool,
+  tryConcat,
   tryEltwise,
   tryMatMul,
   tryMean,
@@ -383,7 +385,8 @@ const originals = new Map<string, KernelConfig>();
  * products (BatchMatMul, _FusedMatMul), AvgPool and the spatial Mean (a global average pool) on 'wasm' with kernels
  * that run cnn's (Winograd F(2x2, 3x3), igemm, depthwise; winograd.ts) where they can and should, and call tfjs's own
  * kernel (with its set-up, which the backend runs at start) for every other call; also Slice (last-axis slices,
- * {@link trySliceLastAxis}), PadV2 (small pads, {@link trySmallPad}) and MaxPool (every float32 call, {@link tryMaxPool}).
+ * {@link trySliceLastAxis}), PadV2 (small pads, {@link trySmallPad}), MaxPool (every float32 call, {@link tryMaxPool})
+ * and Concat along the last axis ({@link tryConcat}).
  */
 function registerWinograd(): void {
   registerWinogradFlag();
@@ -404,6 +407,7 @@ function registerWinograd(): void {
     [AvgPool, tryAvgPool],
     [Mean, tryMean],
     [MaxPool, (args) => tryMaxPool(args as unknown as KernelArgs)],
+    [Concat, tryConcat],
   ];
   for (const [name, route] of routes) {
     const current = getKernel(name, 'wasm');

@@ -677,6 +677,43 @@ export function tryMean(args: ConvArgs): TensorInfo | undefined {
   return out;
 }
 
+/**
+ * Runs a Concat of float32 tensors along their last axis (rank 2 or more: the channels of NHWC feature maps, as
+ * GoogLeNet's inception blocks and ShuffleNetV1's stride-2 units join their branches) as one call of cnn's copy kernel
+ * per input, each writing its rows into its columns of the output, unless {@link IGEMM_FLAG} is `'off'`. tfjs's wasm
+ * Concat copies every row of every input from JavaScript through a new typed-array view. Returns undefined for tfjs's
+ * kernel otherwise (another axis or dtype, fewer than two inputs, an empty one, shapes that do not agree: tfjs's kernel
+ * reports those).
+ */
+export function tryConcat(args: { inputs: unknown; backend: unknown; attrs?: unknown }): TensorInfo | undefined {
+  const route = igemmRoute(args as ConvArgs);
+  if (!route) return undefined;
+  const { backend } = route;
+  const inputs = args.inputs as TensorInfo[];
+  if (!Array.isArray(inputs) || inputs.length < 2) return undefined;
+  const shape = inputs[0]!.shape;
+  const rank = shape.length;
+  const a = (args.attrs ?? {}) as { axis?: number | number[] };
+  const axis0 = Array.isArray(a.axis) ? a.axis[0] : a.axis;
+  if (rank < 2 || axis0 === undefined || (axis0 < 0 ? axis0 + rank : axis0) !== rank - 1) return undefined;
+  for (const t of inputs) {
+    if (t.dtype !== 'float32' || t.shape.length !== rank || t.shape[rank - 1] === 0) return undefined;
+    for (let d = 0; d < rank - 1; d++) if (t.shape[d] !== shape[d]) return undefined;
+  }
+  const rows = shape.slice(0, -1).reduce((p, d) => p * d, 1);
+  const total = inputs.reduce((p, t) => p + t.shape[rank - 1]!, 0);
+  if (rows === 0) return undefined;
+  const out = backend.makeOutput([...shape.slice(0, -1), total], 'float32');
+  let off = 0;
+  for (const t of inputs) {
+    const c = t.shape[rank - 1]!;
+    const g = plainGeometry({ n: rows, h: 1, w: 1, c, oh: 1, ow: 1, co: total, kh: 1, kw: 1, pl: off });
+    runConvKernel(backend, 'copy_cols', g, addressOf(backend, t), 0, addressOf(backend, out));
+    off += c;
+  }
+  return out;
+}
+
 /** Element-wise operations of OP_ELTWISE (EW_ of kernels.c). */
 const EW = { add: 1, mul: 2, sub: 3, none: 4 } as const;
 
