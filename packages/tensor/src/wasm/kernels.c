@@ -2379,10 +2379,8 @@ static KERNEL void patches_run(conv* p, int unit) {
 
 enum { SHUFFLE_UNIT_FLOATS = 1 << 18 };
 
-static int shuffle2_prepare(conv* p) {
-  int units = imin(p->n, imin(4 * p->slots, imax(1, p->n * 2 * p->c / SHUFFLE_UNIT_FLOATS)));
-  return p->slots <= 1 ? 1 : imax(1, units);
-}
+// Each row writes 2 * c floats: rows of c values, half a unit's floats each.
+static int shuffle2_prepare(conv* p) { return rows_units(p, SHUFFLE_UNIT_FLOATS / 2); }
 
 static KERNEL void shuffle2_run(conv* p, int unit) {
   int lo, hi, c = p->c;
@@ -2815,10 +2813,7 @@ static void maxpool_fwd_run(conv* p, int unit, int slot) {
 // at batch 1). The copy moves bits (a NaN's payload too). Units: ranges of rows, SHUFFLE_UNIT_FLOATS floats at least
 // each, as the shuffle's: the pass only moves memory.
 
-static int copy_cols_prepare(conv* p) {
-  int units = imin(p->n, imin(4 * p->slots, imax(1, (int)((long long)p->n * p->c / SHUFFLE_UNIT_FLOATS))));
-  return p->slots <= 1 ? 1 : imax(1, units);
-}
+static int copy_cols_prepare(conv* p) { return rows_units(p, SHUFFLE_UNIT_FLOATS); }
 
 static KERNEL void copy_cols_run(conv* p, int unit) {
   int lo, hi, c = p->c;
